@@ -1,0 +1,294 @@
+//! The command line, shaped after podman's: same command names, same flags
+//! where they exist.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hoist",
+    version,
+    about = "A daemonless container engine: podman's commands, one static binary",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Where images (and later containers) are stored.
+    #[arg(long, global = true, env = "HOIST_ROOT", default_value = "/var/lib/hoist")]
+    pub root: PathBuf,
+
+    /// Log messages at or above this level: trace, debug, info, warn, error.
+    /// RUST_LOG, when set, takes precedence.
+    #[arg(long, global = true, default_value = "warn")]
+    pub log_level: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pull an image from a registry or a local transport (oci:, oci-archive:, docker-archive:).
+    Pull(PullArgs),
+    /// Push an image to a registry or a local transport.
+    Push(PushArgs),
+    /// List images in local storage.
+    #[command(alias = "list")]
+    Images(ImagesArgs),
+    /// Remove one or more images.
+    Rmi(RmiArgs),
+    /// Add names to a local image.
+    Tag(TagArgs),
+    /// Remove names from a local image (all of them when none are given).
+    Untag(UntagArgs),
+    /// Show details of images.
+    Inspect(InspectArgs),
+    /// Save images to an archive.
+    Save(SaveArgs),
+    /// Load images from an archive.
+    Load(LoadArgs),
+    /// Log in to a registry; credentials go to the same auth.json podman uses.
+    Login(LoginArgs),
+    /// Log out of a registry.
+    Logout(LogoutArgs),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Show information about the host and the store.
+    Info(FormatArgs),
+    /// Show version information.
+    Version(FormatArgs),
+    /// Manage the store.
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// Print a shell completion script.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages for every command into DIR.
+    #[command(hide = true)]
+    GenerateMan { dir: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    Pull(PullArgs),
+    Push(PushArgs),
+    #[command(alias = "list")]
+    Ls(ImagesArgs),
+    #[command(alias = "remove")]
+    Rm(RmiArgs),
+    Tag(TagArgs),
+    Untag(UntagArgs),
+    Inspect(InspectArgs),
+    Save(SaveArgs),
+    Load(LoadArgs),
+    /// Exit 0 if the image exists locally, 1 if it does not.
+    Exists { image: String },
+    /// Remove dangling images (with -a, every image no container uses).
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Verify every blob and layer in the store.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RegistryArgs {
+    /// Require HTTPS and verify certificates (false: also allow plain HTTP).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub tls_verify: Option<bool>,
+    /// Path of the authentication file (default: podman's auth.json).
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    pub authfile: Option<PathBuf>,
+    /// Directory of certificates (*.crt CAs, *.cert/*.key client pairs) for the registry.
+    #[arg(long)]
+    pub cert_dir: Option<PathBuf>,
+    /// Credentials USER[:PASSWORD] for the registry.
+    #[arg(long)]
+    pub creds: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PlatformArgs {
+    /// Platform OS/ARCH[/VARIANT] to choose from a multi-platform image.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Override the architecture (with --os and --variant).
+    #[arg(long)]
+    pub arch: Option<String>,
+    #[arg(long)]
+    pub os: Option<String>,
+    #[arg(long)]
+    pub variant: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Images to pull.
+    #[arg(required = true)]
+    pub images: Vec<String>,
+    /// Print only the image ID.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    pub image: String,
+    /// Where to push (default: the image's own name).
+    pub destination: Option<String>,
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Write the digest of the pushed manifest to this file.
+    #[arg(long)]
+    pub digestfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Show only images whose name matches.
+    pub image: Option<String>,
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print only image IDs.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(long)]
+    pub no_trunc: bool,
+    #[arg(long)]
+    pub digests: bool,
+    /// json, or a Go template such as '{{.Repository}}:{{.Tag}}'.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    pub images: Vec<String>,
+    /// Remove the image even if it has several names or containers use it.
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not fail when an image does not exist.
+    #[arg(short, long)]
+    pub ignore: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    pub image: String,
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UntagArgs {
+    pub image: String,
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    pub images: Vec<String>,
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    #[value(name = "oci-archive")]
+    OciArchive,
+    #[value(name = "docker-archive")]
+    DockerArchive,
+    #[value(name = "oci-dir")]
+    OciDir,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    #[arg(required = true)]
+    pub images: Vec<String>,
+    /// Write to this file (default: standard output, which must not be a terminal).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "docker-archive")]
+    pub format: ArchiveFormat,
+    /// Save several images into one docker-archive.
+    #[arg(short = 'm', long)]
+    pub multi_image_archive: bool,
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Read from this archive (default: standard input).
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    pub registry: String,
+    #[arg(short, long)]
+    pub username: Option<String>,
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Only check whether credentials are stored for the registry.
+    #[arg(long)]
+    pub get_login: bool,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    pub registry: Option<String>,
+    /// Remove the credentials of every registry.
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    pub authfile: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Remove all unused images, not only dangling ones.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not ask for confirmation (hoist never asks; accepted for podman compatibility).
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Remove what is corrupt or incomplete so that the next pull fetches it again.
+    #[arg(short, long)]
+    pub repair: bool,
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    #[arg(short, long)]
+    pub format: Option<String>,
+}

@@ -1,0 +1,60 @@
+//! `save` and `load`.
+
+use std::io::IsTerminal;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use hoist_engine::progress::Progress;
+use hoist_engine::{Engine, SaveFormat};
+
+use crate::cli::{ArchiveFormat, LoadArgs, SaveArgs};
+use crate::progress::Display;
+
+pub fn save(engine: &Engine, a: SaveArgs) -> Result<i32> {
+    let format = match a.format {
+        ArchiveFormat::OciArchive => SaveFormat::OciArchive,
+        ArchiveFormat::DockerArchive => SaveFormat::DockerArchive,
+        ArchiveFormat::OciDir => SaveFormat::OciDir,
+    };
+    if a.images.len() > 1 && format == SaveFormat::DockerArchive && !a.multi_image_archive {
+        // podman writes only the first image unless -m is given; say so instead.
+        anyhow::bail!("saving several images into one docker-archive needs --multi-image-archive (-m)");
+    }
+    let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
+    match &a.output {
+        Some(path) => engine.save(&a.images, format, path, &display)?,
+        None => {
+            if std::io::stdout().is_terminal() {
+                anyhow::bail!("refusing to write an archive to a terminal: use -o FILE or redirect standard output");
+            }
+            let tmp = tempfile::NamedTempFile::new().context("creating a temporary archive")?;
+            engine.save(&a.images, format, tmp.path(), &display)?;
+            let mut f = std::fs::File::open(tmp.path())?;
+            std::io::copy(&mut f, &mut std::io::stdout().lock()).context("writing the archive to standard output")?;
+        }
+    }
+    Ok(0)
+}
+
+pub fn load(engine: &Engine, a: LoadArgs) -> Result<i32> {
+    let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
+    let _stdin_copy;
+    let input = match &a.input {
+        Some(p) => p.clone(),
+        None => {
+            if std::io::stdin().is_terminal() {
+                anyhow::bail!("no archive given: use -i FILE or pipe one to standard input");
+            }
+            let mut tmp = tempfile::NamedTempFile::new().context("creating a temporary file")?;
+            std::io::copy(&mut std::io::stdin().lock(), &mut tmp).context("reading the archive from standard input")?;
+            let path = tmp.path().to_path_buf();
+            _stdin_copy = tmp;
+            path
+        }
+    };
+    for name in engine.load(&input, &display)? {
+        println!("Loaded image: {name}");
+    }
+    Ok(0)
+}

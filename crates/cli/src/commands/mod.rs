@@ -1,0 +1,106 @@
+//! One function per command: turn arguments into an engine call and print the result.
+
+mod auth;
+mod images;
+mod archive;
+mod system;
+mod transfer;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::CommandFactory;
+use hoist_engine::{Engine, RegistryOptions};
+
+use crate::cli::{Cli, Command, ImageCommand, PlatformArgs, RegistryArgs, SystemCommand};
+
+/// Runs the command and returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let root = cli.root;
+    match cli.command {
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => transfer::pull(&open(&root)?, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => transfer::push(&open(&root)?, a),
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&open(&root)?, a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => images::remove(&open(&root)?, a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => images::tag(&open(&root)?, a),
+        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => images::untag(&open(&root)?, a),
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
+            images::inspect(&open(&root)?, a)
+        }
+        Command::Image(ImageCommand::Exists { image }) => images::exists(&open(&root)?, &image),
+        Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&open(&root)?, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
+        Command::Login(a) => auth::login(a),
+        Command::Logout(a) => auth::logout(a),
+        Command::Info(a) => system::info(&open(&root)?, a),
+        Command::Version(a) => system::version(a),
+        Command::System(SystemCommand::Check(a)) => system::check(&open(&root)?, a),
+        Command::Completion { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "hoist", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::GenerateMan { dir } => generate_man(&dir),
+    }
+}
+
+fn open(root: &std::path::Path) -> Result<Engine> {
+    Engine::open(root).with_context(|| format!("opening the store at {}", root.display()))
+}
+
+/// Registry flags as the engine wants them.
+fn registry_options(a: &RegistryArgs) -> Result<RegistryOptions> {
+    let creds = match &a.creds {
+        None => None,
+        Some(c) => {
+            let (user, pass) = c.split_once(':').unwrap_or((c.as_str(), ""));
+            if user.is_empty() {
+                anyhow::bail!("--creds must be USER[:PASSWORD], got an empty user name");
+            }
+            Some((user.to_string(), pass.to_string()))
+        }
+    };
+    Ok(RegistryOptions {
+        tls_verify: a.tls_verify,
+        authfile: a.authfile.clone(),
+        cert_dir: a.cert_dir.clone(),
+        creds,
+    })
+}
+
+/// `--platform`, or `--os/--arch/--variant` over the host's platform.
+fn platform(a: &PlatformArgs) -> Result<hoist_image::platform::Platform> {
+    let mut p = match &a.platform {
+        Some(s) => s.parse()?,
+        None => hoist_image::platform::Platform::host(),
+    };
+    if let Some(os) = &a.os {
+        p.os = os.clone();
+    }
+    if let Some(arch) = &a.arch {
+        p.architecture = arch.clone();
+        p.variant = None;
+    }
+    if let Some(v) = &a.variant {
+        p.variant = Some(v.clone());
+    }
+    Ok(p)
+}
+
+fn generate_man(dir: &PathBuf) -> Result<i32> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let cmd = Cli::command();
+    write_man(dir, &cmd, "hoist")?;
+    Ok(0)
+}
+
+fn write_man(dir: &std::path::Path, cmd: &clap::Command, name: &str) -> Result<()> {
+    let page = clap_mangen::Man::new(cmd.clone().name(name.to_owned()).bin_name(name.to_owned()));
+    let mut buf = Vec::new();
+    page.render(&mut buf)?;
+    std::fs::write(dir.join(format!("{name}.1")), buf)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        write_man(dir, sub, &format!("{name}-{}", sub.get_name()))?;
+    }
+    Ok(())
+}

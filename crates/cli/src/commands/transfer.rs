@@ -1,0 +1,37 @@
+//! `pull` and `push`.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use hoist_engine::progress::Progress;
+use hoist_engine::{Engine, PullOptions, PushOptions};
+
+use super::{platform, registry_options};
+use crate::cli::{PullArgs, PushArgs};
+use crate::progress::Display;
+
+pub fn pull(engine: &Engine, a: PullArgs) -> Result<i32> {
+    let opts = PullOptions {
+        registry: registry_options(&a.registry)?,
+        platform: platform(&a.platform)?,
+    };
+    let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
+    for image in &a.images {
+        let pulled = engine.pull(image, &opts, &display)?;
+        println!("{}", pulled.id.hex());
+    }
+    Ok(0)
+}
+
+pub fn push(engine: &Engine, a: PushArgs) -> Result<i32> {
+    let opts = PushOptions {
+        registry: registry_options(&a.registry)?,
+    };
+    let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
+    let digest = engine.push(&a.image, a.destination.as_deref(), &opts, &display)?;
+    if let Some(path) = &a.digestfile {
+        std::fs::write(path, digest.to_string())
+            .with_context(|| format!("writing the digest to {}", path.display()))?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,34 @@
+//! podman's exit codes: 125 when the engine itself fails; commands that
+//! answer a yes/no question (`image exists`) return 1 for "no".
+
+use hoist_engine::EngineError;
+
+/// The engine failed.
+pub const ENGINE_ERROR: i32 = 125;
+
+/// A failure with a chosen exit code (e.g. 1 for "image not known" in `rmi`).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExitWith {
+    pub code: i32,
+    pub message: String,
+}
+
+/// Prints `err` as podman does (`Error: ...`, with its causes) and returns the exit code.
+pub fn report(err: &anyhow::Error) -> i32 {
+    let mut text = format!("Error: {err}");
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(&format!(": {c}"));
+        }
+    }
+    eprintln!("{text}");
+    if let Some(e) = err.downcast_ref::<ExitWith>() {
+        return e.code;
+    }
+    if let Some(EngineError::ImageNotFound(_)) = err.downcast_ref::<EngineError>() {
+        return ENGINE_ERROR;
+    }
+    ENGINE_ERROR
+}

@@ -1,0 +1,60 @@
+//! Shared set-up for the integration tests: a real registry, a hoist with
+//! its own root that trusts it, and the tools the tests need.
+
+#![allow(dead_code)]
+
+use hoist_testenv::{require_root_and_tools, Hoist, Registry};
+
+pub const TOOLS: &[&str] = &["docker-registry", "skopeo", "busybox", "openssl", "htpasswd"];
+
+/// A hoist whose registries.conf marks `reg` insecure (plain HTTP) and
+/// searches it for short names.
+pub fn hoist_for(reg: &Registry) -> Hoist {
+    let hoist = Hoist::new(env!("CARGO_BIN_EXE_hoist"));
+    hoist.registries_conf(&format!(
+        "unqualified-search-registries = [\"{}\"]\n{}",
+        reg.addr(),
+        reg.registries_conf_entry()
+    ));
+    hoist
+}
+
+/// A plain registry and a hoist for it, or `None` (with the reason printed)
+/// when the machine lacks root or the tools; CI installs them all.
+pub fn setup() -> Option<(Registry, Hoist)> {
+    if !require_root_and_tools(TOOLS) {
+        return None;
+    }
+    let reg = Registry::start();
+    let hoist = hoist_for(&reg);
+    Some((reg, hoist))
+}
+
+/// The `images --format json` rows.
+pub fn images(hoist: &Hoist) -> Vec<serde_json::Value> {
+    let out = hoist.run(&["images", "--format", "json"]).ok();
+    serde_json::from_str::<Vec<serde_json::Value>>(&out.stdout).expect("images --format json is a JSON array")
+}
+
+/// `image inspect` of one image.
+pub fn inspect(hoist: &Hoist, name: &str) -> serde_json::Value {
+    let out = hoist.run(&["image", "inspect", name]).ok();
+    let mut v: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).expect("inspect prints a JSON array");
+    v.remove(0)
+}
+
+/// The lower directories of an image, top layer first.
+pub fn lower_dirs(hoist: &Hoist, name: &str) -> Vec<std::path::PathBuf> {
+    inspect(hoist, name)["GraphDriver"]["Data"]["LowerDir"]
+        .as_str()
+        .expect("LowerDir is a string")
+        .split(':')
+        .map(std::path::PathBuf::from)
+        .collect()
+}
+
+/// Asserts `system check` finds nothing wrong.
+pub fn assert_store_clean(hoist: &Hoist) {
+    let out = hoist.run(&["system", "check"]);
+    assert!(out.success(), "system check found problems: {out:?}");
+}

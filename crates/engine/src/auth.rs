@@ -1,0 +1,86 @@
+//! Registry clients built from the user's options and registries.conf, and
+//! `login`/`logout` over podman's auth.json.
+
+use std::path::Path;
+
+use hoist_image::registries::RegistriesConf;
+use hoist_registry::{AuthFile, CredentialSource};
+use hoist_registry::{ClientOptions, RegistryClient};
+
+use crate::error::Result;
+use crate::{block_on, RegistryOptions};
+
+/// A client honouring `--tls-verify`, `--cert-dir`, `--creds`/`--authfile`
+/// and the insecure registries of registries.conf.
+pub(crate) fn client(opts: &RegistryOptions, conf: &RegistriesConf) -> Result<RegistryClient> {
+    Ok(RegistryClient::new(client_options(opts, conf)))
+}
+
+fn client_options(opts: &RegistryOptions, conf: &RegistriesConf) -> ClientOptions {
+    let credentials = match &opts.creds {
+        Some((username, password)) => CredentialSource::Static {
+            username: username.clone(),
+            password: password.clone(),
+        },
+        None => CredentialSource::AuthFiles {
+            primary: opts.authfile.clone(),
+            fallbacks: opts.authfile.is_none(),
+        },
+    };
+    let insecure_registries = conf
+        .registries
+        .iter()
+        .filter(|r| r.insecure)
+        .map(|r| if r.location.is_empty() { r.prefix.clone() } else { r.location.clone() })
+        .chain(
+            conf.registries
+                .iter()
+                .flat_map(|r| r.mirrors.iter().filter(|m| m.insecure).map(|m| m.location.clone())),
+        )
+        .map(|l| l.split('/').next().unwrap_or_default().to_string())
+        .collect();
+    ClientOptions {
+        tls_verify: opts.tls_verify,
+        insecure_registries,
+        cert_dir: opts.cert_dir.clone(),
+        credentials,
+        ..ClientOptions::default()
+    }
+}
+
+fn auth_file(path: Option<&Path>) -> Result<AuthFile> {
+    let path = path.map(Path::to_path_buf).unwrap_or_else(AuthFile::default_path);
+    Ok(AuthFile::load(path)?)
+}
+
+/// Checks the credentials against the registry, then stores them.
+pub fn login(registry: &str, username: &str, password: &str, opts: &RegistryOptions) -> Result<()> {
+    let conf = RegistriesConf::load_default()?;
+    let client = client(opts, &conf)?;
+    let mut file = auth_file(opts.authfile.as_deref())?;
+    block_on(client.login(registry, username, password, &mut file))??;
+    Ok(())
+}
+
+/// The user name stored for `registry`, if any.
+pub fn stored_user(registry: &str, opts: &RegistryOptions) -> Result<Option<String>> {
+    let file = auth_file(opts.authfile.as_deref())?;
+    Ok(file.get(registry).map(|(user, _)| user))
+}
+
+/// Removes stored credentials; false when there were none.
+pub fn logout(registry: &str, authfile: Option<&Path>) -> Result<bool> {
+    let mut file = auth_file(authfile)?;
+    let removed = file.remove(registry);
+    if removed {
+        file.save()?;
+    }
+    Ok(removed)
+}
+
+pub fn logout_all(authfile: Option<&Path>) -> Result<()> {
+    let mut file = auth_file(authfile)?;
+    file.remove_all();
+    file.save()?;
+    Ok(())
+}

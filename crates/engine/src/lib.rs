@@ -1,0 +1,115 @@
+//! The operations of hoist that a user asks for, as a library: pull, push,
+//! list, inspect, tag, remove, save, load and check images. It glues the
+//! image model (`hoist-image`), the registry client (`hoist-registry`), the
+//! content store (`hoist-store`) and the archive formats (`hoist-archive`),
+//! and knows nothing of terminals or command lines: progress goes through
+//! [`progress::Progress`].
+//!
+//! Every method is synchronous. Those that talk to registries run a tokio
+//! runtime for the duration of the call and shut it down before returning,
+//! so a caller that forks afterwards (the container runtime does) is single
+//! threaded again.
+
+pub mod auth;
+mod error;
+mod images;
+mod import;
+mod info;
+mod pull;
+mod push;
+mod resolve;
+mod save;
+pub mod progress;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{EngineError, Result};
+pub use images::{ImageSummary, RemoveReport};
+pub use save::SaveFormat;
+
+use hoist_image::platform::Platform;
+use hoist_image::Digest;
+use hoist_store::Store;
+
+/// Configs and manifests read back from the store are small; refuse to load
+/// anything larger into memory.
+pub(crate) const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Options for talking to a registry, mirroring podman's flags.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// `--tls-verify`: `Some(false)` skips verification and allows plain HTTP.
+    pub tls_verify: Option<bool>,
+    /// `--authfile`: credentials file instead of podman's default auth.json.
+    pub authfile: Option<PathBuf>,
+    /// `--cert-dir`: CA certificates and client keys for the registry.
+    pub cert_dir: Option<PathBuf>,
+    /// `--creds`: credentials for this call only.
+    pub creds: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    pub registry: RegistryOptions,
+    /// Which manifest of a multi-platform image to pull.
+    pub platform: Platform,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        PullOptions {
+            registry: RegistryOptions::default(),
+            platform: Platform::host(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    pub registry: RegistryOptions,
+}
+
+/// What a pull or load produced.
+#[derive(Debug, Clone)]
+pub struct PulledImage {
+    /// The image ID: the digest of its config.
+    pub id: Digest,
+    /// The digest of the manifest (or index) it was pulled by.
+    pub manifest_digest: Digest,
+    pub names: Vec<String>,
+}
+
+/// An open engine over one store root.
+pub struct Engine {
+    store: Store,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the store under `root`.
+    pub fn open(root: &Path) -> Result<Engine> {
+        Ok(Engine {
+            store: Store::open(root)?,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        self.store.root()
+    }
+
+    /// The content store, for the crates above the engine (the container runtime).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// Runs `fut` on a multi-threaded runtime that is shut down before returning.
+pub(crate) fn block_on<F: std::future::Future>(fut: F) -> Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .map_err(error::io_err("starting the async runtime"))?;
+    let out = rt.block_on(fut);
+    rt.shutdown_background();
+    Ok(out)
+}

@@ -1,0 +1,332 @@
+//! Pulling from registries: resolve the name, find a source that has it,
+//! select the platform, then fetch config and layers in parallel into the
+//! store, unpacking each layer once. The image record is written last, so a
+//! pull killed at any point leaves no half image, and the next pull reuses
+//! every blob and layer already verified.
+
+use std::sync::Arc;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use hoist_image::manifest::{Descriptor, ImageManifest, Manifest};
+use hoist_image::registries::{RegistriesConf, RegistriesError};
+use hoist_image::transport::ImageName;
+use hoist_image::{Digest, Reference};
+use std::io::Write;
+
+use hoist_registry::{FnSink, Progress as RegistryProgress, RegistryClient};
+use hoist_store::{BlobSlot, ImageRecord, LayerRef};
+use tracing::{debug, info_span, Instrument};
+
+use crate::error::{EngineError, Result};
+use crate::progress::{BlobOutcome, Progress};
+use crate::{block_on, Engine, PullOptions, PulledImage};
+
+/// How many layers download at once; more rarely helps one registry.
+const PARALLEL_LAYERS: usize = 4;
+
+impl Engine {
+    /// Pulls `name` (a registry reference, possibly short, or an `oci:`,
+    /// `oci-archive:` or `docker-archive:` name) into the store.
+    pub fn pull(&self, name: &str, opts: &PullOptions, progress: &Arc<dyn Progress>) -> Result<PulledImage> {
+        match ImageName::parse(name)? {
+            ImageName::Registry(reference) => {
+                block_on(self.pull_from_registry(&reference, opts, progress))?
+            }
+            other => self.import(&other, progress),
+        }
+    }
+
+    async fn pull_from_registry(
+        &self,
+        raw: &str,
+        opts: &PullOptions,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<PulledImage> {
+        let conf = RegistriesConf::load_default()?;
+        let candidates = match conf.resolve(raw) {
+            Ok(c) => c,
+            // Without search registries, docker's convention (Docker Hub) applies.
+            Err(RegistriesError::NoSearchRegistries(_)) => vec![Reference::parse(raw)?],
+            Err(e) => return Err(e.into()),
+        };
+        let client = crate::auth::client(&opts.registry, &conf)?;
+        let mut failures = Vec::new();
+        for candidate in &candidates {
+            let sources = conf.pull_sources(candidate)?;
+            for source in sources {
+                progress.message(&format!("Trying to pull {candidate}..."));
+                let span = info_span!("pull", image = %source.reference);
+                match self
+                    .pull_one(&client, candidate, &source.reference, opts, progress)
+                    .instrument(span)
+                    .await
+                {
+                    Ok(img) => return Ok(img),
+                    Err(e) => {
+                        debug!(source = %source.reference, error = %e, "pull source failed");
+                        failures.push(format!("{}: {e}", source.reference));
+                        if !is_worth_trying_elsewhere(&e) {
+                            return Err(EngineError::Pull {
+                                image: candidate.to_string(),
+                                source: Box::new(e),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Err(EngineError::AllSourcesFailed(format!(
+            "{raw}: no source could provide the image:\n  {}",
+            failures.join("\n  ")
+        )))
+    }
+
+    /// Pulls from one endpoint. `name` is what the image will be called
+    /// locally; `source` where it comes from (a mirror or rewritten location).
+    async fn pull_one(
+        &self,
+        client: &RegistryClient,
+        name: &Reference,
+        source: &Reference,
+        opts: &PullOptions,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<PulledImage> {
+        let (top_bytes, top_type, top_digest) = client.get_manifest(source).await?;
+        let mut known_digests = vec![top_digest.clone()];
+        let (bytes, media_type, digest, manifest) = match Manifest::parse(&top_bytes, &top_type)? {
+            Manifest::Index(index) => {
+                let entry = index.select(&opts.platform)?;
+                let (child_bytes, _, child_digest) = client
+                    .get_manifest_by_digest(&source.registry, &source.repository, &entry.digest)
+                    .await?;
+                let parsed = Manifest::parse(&child_bytes, &entry.media_type)?;
+                self.put_small_blob(&top_digest, top_bytes).await?;
+                known_digests.push(child_digest.clone());
+                (child_bytes, parsed.media_type().to_string(), child_digest, parsed)
+            }
+            m => (top_bytes, m.media_type().to_string(), top_digest.clone(), m),
+        };
+        let Manifest::Image(manifest) = manifest else {
+            return Err(EngineError::Invalid(format!(
+                "{source}: the index points at another index, which hoist does not follow"
+            )));
+        };
+        manifest.check_layers_unpackable()?;
+        progress.message("Copying config and layers");
+        let config = self.fetch_config(client, source, &manifest).await?;
+        let layers = self.fetch_layers(client, source, &manifest, &config.diff_ids, progress).await?;
+        self.put_small_blob(&digest, bytes).await?;
+        let local_name = name.to_string();
+        let size = self.store.image_size(&layers)?;
+        let record = ImageRecord {
+            id: manifest.config.digest.clone(),
+            manifest_digest: digest.clone(),
+            manifest_media_type: media_type,
+            names: vec![local_name.clone()],
+            layers,
+            config_digest: manifest.config.digest.clone(),
+            created: config.created.clone().unwrap_or_default(),
+            stored_at: chrono::Utc::now().to_rfc3339(),
+            size,
+            platform: config.platform(),
+            digests: known_digests,
+            repositories: vec![name.name()],
+        };
+        let store = self.store.clone();
+        let id = record.id.clone();
+        run_blocking(move || store.put_image(record)).await?;
+        progress.message("Writing manifest to image destination");
+        Ok(PulledImage {
+            id,
+            manifest_digest: top_digest,
+            names: vec![local_name],
+        })
+    }
+
+    async fn put_small_blob(&self, digest: &Digest, bytes: Vec<u8>) -> Result<()> {
+        let store = self.store.clone();
+        let digest = digest.clone();
+        run_blocking(move || store.put_blob(&digest, &bytes)).await
+    }
+
+    /// Fetches and verifies the config blob, and checks it lists one diff ID per layer.
+    async fn fetch_config(
+        &self,
+        client: &RegistryClient,
+        source: &Reference,
+        manifest: &ImageManifest,
+    ) -> Result<ImageConfigSummary> {
+        let desc = &manifest.config;
+        let bytes = if self.store.has_blob(&desc.digest) {
+            let store = self.store.clone();
+            let d = desc.digest.clone();
+            run_blocking(move || store.read_blob(&d, crate::MAX_CONFIG_BYTES)).await?
+        } else {
+            if desc.size > crate::MAX_CONFIG_BYTES {
+                return Err(EngineError::Config {
+                    digest: desc.digest.to_string(),
+                    detail: format!("claims {} bytes, over the {} byte limit for configs", desc.size, crate::MAX_CONFIG_BYTES),
+                });
+            }
+            let mut bytes = Vec::with_capacity(desc.size as usize);
+            client
+                .fetch_blob(&source.registry, &source.repository, desc, &mut bytes, &RegistryProgress::none())
+                .await?;
+            self.put_small_blob(&desc.digest, bytes.clone()).await?;
+            bytes
+        };
+        let config = ImageConfigSummary::parse(&desc.digest, &bytes)?;
+        if config.diff_ids.len() != manifest.layers.len() {
+            return Err(EngineError::Config {
+                digest: desc.digest.to_string(),
+                detail: format!(
+                    "lists {} diff IDs for {} layers",
+                    config.diff_ids.len(),
+                    manifest.layers.len()
+                ),
+            });
+        }
+        Ok(config)
+    }
+
+    async fn fetch_layers(
+        &self,
+        client: &RegistryClient,
+        source: &Reference,
+        manifest: &ImageManifest,
+        diff_ids: &[Digest],
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Vec<LayerRef>> {
+        let jobs = manifest.layers.iter().zip(diff_ids).map(|(desc, diff_id)| {
+            self.fetch_layer(client, source, desc, diff_id, progress)
+        });
+        stream::iter(jobs).buffered(PARALLEL_LAYERS).try_collect().await
+    }
+
+    /// Makes sure the layer's blob is in the store and unpacked.
+    async fn fetch_layer(
+        &self,
+        client: &RegistryClient,
+        source: &Reference,
+        desc: &Descriptor,
+        diff_id: &Digest,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<LayerRef> {
+        let store = self.store.clone();
+        let reference = LayerRef {
+            blob: desc.digest.clone(),
+            diff_id: diff_id.clone(),
+            media_type: desc.media_type.clone(),
+            size: desc.size,
+        };
+        if store.has_layer(diff_id) && store.has_blob(&desc.digest) {
+            progress.blob_finished(&desc.digest, BlobOutcome::Skipped);
+            return Ok(reference);
+        }
+        let outcome = self.download_blob(client, source, desc, progress).await?;
+        let (blob, media, want) = (desc.digest.clone(), desc.media_type.clone(), diff_id.clone());
+        run_blocking(move || store.unpack_layer_expecting(&blob, &media, &want).map(|_| ())).await?;
+        progress.blob_finished(&desc.digest, outcome);
+        Ok(reference)
+    }
+
+    /// Streams a blob from the registry into the store, verified on commit.
+    /// A concurrent download of the same blob by another process is waited for.
+    async fn download_blob(
+        &self,
+        client: &RegistryClient,
+        source: &Reference,
+        desc: &Descriptor,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<BlobOutcome> {
+        let store = self.store.clone();
+        let (digest, size) = (desc.digest.clone(), desc.size);
+        let slot = run_blocking(move || store.begin_blob(&digest, Some(size))).await?;
+        let BlobSlot::Writer(mut writer) = slot else {
+            return Ok(BlobOutcome::Skipped);
+        };
+        progress.blob_started(&desc.digest, desc.size);
+        let reporter = {
+            let (progress, digest) = (progress.clone(), desc.digest.clone());
+            RegistryProgress::new(move |done| progress.blob_progress(&digest, done))
+        };
+        // Writes go to the page cache; the fsync happens in commit, off the async threads.
+        let mut sink = FnSink(|buf: &[u8]| writer.write_all(buf));
+        client
+            .fetch_blob(&source.registry, &source.repository, desc, &mut sink, &reporter)
+            .await?;
+        run_blocking(move || writer.commit()).await?;
+        Ok(BlobOutcome::Copied)
+    }
+}
+
+/// Whether a failure at one source should let the pull try the next one
+/// (the image or registry is missing there), or stop (the image is broken).
+fn is_worth_trying_elsewhere(e: &EngineError) -> bool {
+    use hoist_registry::RegistryError as R;
+    matches!(
+        e,
+        EngineError::Registry(
+            R::NotFound { .. } | R::ManifestUnknown { .. } | R::Unauthorized { .. } | R::Connect { .. } | R::Tls { .. } | R::Timeout { .. }
+        )
+    )
+}
+
+/// Runs blocking store work off the async threads.
+pub(crate) async fn run_blocking<T, E>(f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static) -> Result<T>
+where
+    T: Send + 'static,
+    E: Into<EngineError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(Into::into),
+        Err(join) => Err(EngineError::Invalid(format!("a background task failed: {join}"))),
+    }
+}
+
+/// The fields of an image config the engine needs while pulling.
+#[derive(Debug, Clone)]
+pub(crate) struct ImageConfigSummary {
+    pub diff_ids: Vec<Digest>,
+    pub created: Option<String>,
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+impl ImageConfigSummary {
+    pub fn parse(digest: &Digest, bytes: &[u8]) -> Result<ImageConfigSummary> {
+        #[derive(serde::Deserialize)]
+        struct RootFs {
+            #[serde(default)]
+            diff_ids: Vec<Digest>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Config {
+            rootfs: RootFs,
+            created: Option<String>,
+            #[serde(default)]
+            os: String,
+            #[serde(default)]
+            architecture: String,
+            variant: Option<String>,
+        }
+        let c: Config = serde_json::from_slice(bytes).map_err(|e| EngineError::Config {
+            digest: digest.to_string(),
+            detail: e.to_string(),
+        })?;
+        Ok(ImageConfigSummary {
+            diff_ids: c.rootfs.diff_ids,
+            created: c.created,
+            os: c.os,
+            architecture: c.architecture,
+            variant: c.variant,
+        })
+    }
+
+    pub fn platform(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}/{}/{v}", self.os, self.architecture),
+            None => format!("{}/{}", self.os, self.architecture),
+        }
+    }
+}

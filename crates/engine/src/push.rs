@@ -1,0 +1,159 @@
+//! Pushing to registries: every blob the registry lacks (mounted from
+//! another repository of the same registry when possible), then the config,
+//! then the manifest, byte for byte as stored so its digest is unchanged.
+
+use std::sync::Arc;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use hoist_image::manifest::Descriptor;
+use hoist_image::registries::RegistriesConf;
+use hoist_image::transport::ImageName;
+use hoist_image::{Digest, Reference};
+use hoist_registry::{Progress as RegistryProgress, RegistryClient};
+use hoist_store::ImageRecord;
+use tracing::{debug, info_span, Instrument};
+
+use crate::error::{io_err, EngineError, Result};
+use crate::progress::{BlobOutcome, Progress};
+use crate::{block_on, Engine, PushOptions};
+
+const PARALLEL_BLOBS: usize = 4;
+const UPLOAD_ATTEMPTS: u32 = 3;
+
+impl Engine {
+    /// Pushes local image `image` to `destination` (default: the image's own
+    /// name) and returns the digest of the pushed manifest.
+    pub fn push(
+        &self,
+        image: &str,
+        destination: Option<&str>,
+        opts: &PushOptions,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Digest> {
+        let record = self.lookup(image)?;
+        let dest = destination.unwrap_or(image);
+        match ImageName::parse(dest)? {
+            ImageName::Registry(r) => {
+                let reference = Reference::parse(&r)?;
+                let span = info_span!("push", image = %reference);
+                block_on(self.push_to_registry(&record, &reference, opts, progress).instrument(span))?
+            }
+            other => self.export(&record, &other, progress),
+        }
+    }
+
+    async fn push_to_registry(
+        &self,
+        record: &ImageRecord,
+        dest: &Reference,
+        opts: &PushOptions,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Digest> {
+        let conf = RegistriesConf::load_default()?;
+        let client = crate::auth::client(&opts.registry, &conf)?;
+        let manifest_bytes = self.store.read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
+        let config = self.store.read_blob(&record.config_digest, crate::MAX_CONFIG_BYTES)?;
+        let mount_from = mount_sources(record, dest);
+        let layers = record.layers.iter().map(|l| Descriptor::new(&l.media_type, l.blob.clone(), l.size));
+        progress.message("Copying blobs");
+        stream::iter(layers.map(|d| self.push_blob(&client, dest, d, &mount_from, progress)))
+            .buffer_unordered(PARALLEL_BLOBS)
+            .try_collect::<Vec<()>>()
+            .await?;
+        let config_desc = Descriptor::new(
+            hoist_image::media::OCI_CONFIG,
+            record.config_digest.clone(),
+            config.len() as u64,
+        );
+        self.push_blob(&client, dest, config_desc, &mount_from, progress).await?;
+        progress.message("Writing manifest to image destination");
+        let tagged = if dest.tag.is_none() && dest.digest.is_none() { dest.with_tag("latest") } else { dest.clone() };
+        let digest = client
+            .put_manifest(&tagged, &manifest_bytes, &record.manifest_media_type)
+            .await?;
+        if digest != record.manifest_digest {
+            return Err(EngineError::Invalid(format!(
+                "the registry stored the manifest of {tagged} as {digest}, not {}: the push is not trustworthy",
+                record.manifest_digest
+            )));
+        }
+        Ok(digest)
+    }
+
+    async fn push_blob(
+        &self,
+        client: &RegistryClient,
+        dest: &Reference,
+        desc: Descriptor,
+        mount_from: &[String],
+        progress: &Arc<dyn Progress>,
+    ) -> Result<()> {
+        if client
+            .blob_exists(&dest.registry, &dest.repository, &desc.digest)
+            .await?
+            .is_some()
+        {
+            progress.blob_finished(&desc.digest, BlobOutcome::Skipped);
+            return Ok(());
+        }
+        for from in mount_from {
+            match client
+                .mount_blob(&dest.registry, &dest.repository, &desc.digest, from)
+                .await
+            {
+                Ok(true) => {
+                    progress.blob_finished(&desc.digest, BlobOutcome::Mounted);
+                    return Ok(());
+                }
+                Ok(false) => {}
+                Err(e) => debug!(from, error = %e, "cross-repository mount failed; uploading"),
+            }
+        }
+        let path = self.store.blob_path(&desc.digest);
+        let size = self.store.blob_size(&desc.digest)?;
+        progress.blob_started(&desc.digest, size);
+        let reporter = {
+            let (progress, digest) = (progress.clone(), desc.digest.clone());
+            RegistryProgress::new(move |done| progress.blob_progress(&digest, done))
+        };
+        // The upload itself is not retried by the client (its reader is
+        // consumed), so transient failures get a fresh reader here.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(io_err(format!("opening blob {}", desc.digest)))?;
+            match client
+                .push_blob(&dest.registry, &dest.repository, &desc.digest, size, file, &reporter)
+                .await
+            {
+                Ok(()) => break,
+                Err(e) if e.is_transient() && attempt < UPLOAD_ATTEMPTS => {
+                    debug!(digest = %desc.digest, error = %e, "retrying the upload");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        progress.blob_finished(&desc.digest, BlobOutcome::Copied);
+        Ok(())
+    }
+}
+
+/// Other repositories of the destination registry this image came from:
+/// the registry can mount blobs from them instead of receiving them again.
+fn mount_sources(record: &ImageRecord, dest: &Reference) -> Vec<String> {
+    let mut repos: Vec<String> = record
+        .repositories
+        .iter()
+        .chain(record.names.iter())
+        .filter_map(|n| {
+            let r = Reference::parse(n)
+                .ok()
+                .or_else(|| Reference::parse(&format!("{n}:latest")).ok())?;
+            (r.registry == dest.registry && r.repository != dest.repository).then_some(r.repository)
+        })
+        .collect();
+    repos.sort();
+    repos.dedup();
+    repos
+}

@@ -1,0 +1,362 @@
+//! Per-registry state and the request loop every operation goes through:
+//! endpoint discovery (HTTPS, or HTTP where allowed), retries of transient
+//! failures, and authentication with one re-authentication on 401.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER};
+use reqwest::{Method, Response};
+use url::Url;
+
+use crate::auth::challenge::{self, Challenge, Scheme};
+use crate::auth::token::Token;
+use crate::auth::{CredentialSource, Scope};
+use crate::error::{parse_error_body, RegistryError, Result};
+use crate::options::{ClientOptions, HostTls};
+use crate::retry::{parse_retry_after, retryable_error, retryable_status, RetryPolicy};
+
+/// How much of an error body we read: enough for any JSON error, not a
+/// whole HTML page or a misdirected blob.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// A request that can be sent more than once (retries, re-authentication).
+pub(crate) struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Option<Bytes>,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Request {
+        Request {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+        }
+    }
+}
+
+pub(crate) struct Host {
+    /// The registry as the user names it, e.g. `docker.io`.
+    pub name: String,
+    /// Where its API lives, e.g. `registry-1.docker.io`.
+    pub api_host: String,
+    pub tls: HostTls,
+    pub http: reqwest::Client,
+    pub retry: RetryPolicy,
+    pub creds: CredentialSource,
+    endpoint: tokio::sync::OnceCell<Url>,
+    pub(crate) challenges: Mutex<Vec<Challenge>>,
+    pub(crate) tokens: Mutex<HashMap<String, Token>>,
+}
+
+/// Docker Hub's API is not served under its name.
+pub fn api_host(registry: &str) -> &str {
+    match registry {
+        "docker.io" | "index.docker.io" => "registry-1.docker.io",
+        other => other,
+    }
+}
+
+/// The messages of an error chain, without the repetitions and the generic
+/// wrapper texts of reqwest and hyper ("error sending request for url",
+/// "client error (Connect)"), which say nothing the variant does not.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in crate::error::causes(err) {
+        let s = e.to_string();
+        if s.starts_with("error sending request") || s.starts_with("client error (") {
+            continue;
+        }
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    if parts.is_empty() {
+        return err.to_string();
+    }
+    parts.join(": ")
+}
+
+/// `error_chain` prefixed with the URL a reqwest error concerns.
+fn describe(e: &reqwest::Error) -> String {
+    match e.url() {
+        Some(u) => format!("{u}: {}", error_chain(e)),
+        None => error_chain(e),
+    }
+}
+
+impl Host {
+    pub fn new(opts: &ClientOptions, registry: &str) -> Result<Host> {
+        let tls = opts.tls_for(registry);
+        Ok(Host {
+            name: registry.to_string(),
+            api_host: api_host(registry).to_string(),
+            tls,
+            http: crate::tls::build_http_client(opts, registry, tls)?,
+            retry: opts.retry.clone(),
+            creds: opts.credentials.clone(),
+            endpoint: tokio::sync::OnceCell::new(),
+            challenges: Mutex::new(Vec::new()),
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// `path` (starting with `/v2/`) on this registry's endpoint.
+    pub async fn url(&self, path: &str) -> Result<Url> {
+        let base = self.endpoint().await?;
+        base.join(path).map_err(|e| RegistryError::Protocol {
+            registry: self.name.clone(),
+            what: format!("building URL for {path}"),
+            detail: e.to_string(),
+        })
+    }
+
+    /// The base URL, found by pinging `/v2/` once: HTTPS, or plain HTTP when
+    /// the registry is insecure and HTTPS cannot be spoken at all. The ping
+    /// also tells us how the registry wants us to authenticate.
+    pub async fn endpoint(&self) -> Result<&Url> {
+        self.endpoint
+            .get_or_try_init(|| async {
+                let https = self.base("https")?;
+                if !self.tls.allow_http {
+                    self.ping(&https, true).await?;
+                    return Ok(https);
+                }
+                match self.ping(&https, false).await {
+                    Ok(()) => Ok(https),
+                    Err(https_err) => {
+                        tracing::debug!(registry = %self.name, "HTTPS failed ({https_err}), trying plain HTTP");
+                        let http = self.base("http")?;
+                        match self.ping(&http, true).await {
+                            Ok(()) => Ok(http),
+                            Err(_) => Err(https_err),
+                        }
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Whether `url` is on the registry's own endpoint (scheme, host and
+    /// port), i.e. whether it may receive our credentials.
+    pub async fn same_origin(&self, url: &Url) -> bool {
+        match self.endpoint().await {
+            Ok(base) => base.origin() == url.origin(),
+            Err(_) => false,
+        }
+    }
+
+    fn base(&self, scheme: &str) -> Result<Url> {
+        Url::parse(&format!("{scheme}://{}/", self.api_host)).map_err(|e| {
+            RegistryError::Config(format!("{:?} is not a valid registry host: {e}", self.name))
+        })
+    }
+
+    async fn ping(&self, base: &Url, retry: bool) -> Result<()> {
+        let url = base.join("v2/").expect("static path");
+        let what = format!("pinging {url}");
+        let resp = if retry {
+            self.send_retrying(&what, || self.http.get(url.clone()))
+                .await?
+        } else {
+            self.http
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(|e| self.map_send_error(&what, e))?
+        };
+        let challenges = challenge::from_headers(resp.headers());
+        tracing::debug!(registry = %self.name, %url, status = resp.status().as_u16(), ?challenges, "pinged registry");
+        *self.challenges.lock().expect("poisoned") = challenges;
+        Ok(())
+    }
+
+    /// Sends `make()`'s request, retrying transport errors and retryable
+    /// statuses per the retry policy. Returns whatever response comes last.
+    pub async fn send_retrying(
+        &self,
+        what: &str,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Response> {
+        let attempts = self.retry.max_attempts.max(1);
+        let mut retry = 0;
+        loop {
+            let last = retry + 1 >= attempts;
+            match make().send().await {
+                Ok(resp) if !last && retryable_status(resp.status().as_u16()) => {
+                    let after = resp
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+                    let delay = self.retry.delay(retry, after);
+                    tracing::info!(registry = %self.name, status = resp.status().as_u16(), ?delay, "{what}: retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Ok(resp) => return Ok(resp),
+                Err(e) if !last && retryable_error(&e) => {
+                    let delay = self.retry.delay(retry, None);
+                    tracing::info!(registry = %self.name, error = %error_chain(&e), ?delay, "{what}: retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => return Err(self.map_send_error(what, e)),
+            }
+            retry += 1;
+        }
+    }
+
+    /// Turns a transport error into the variant the user can act on.
+    pub fn map_send_error(&self, what: &str, e: reqwest::Error) -> RegistryError {
+        if let Some(detail) = crate::tls::tls_failure(&e) {
+            return RegistryError::Tls {
+                registry: self.name.clone(),
+                detail,
+            };
+        }
+        if e.is_timeout() {
+            return RegistryError::Timeout {
+                registry: self.name.clone(),
+                what: what.to_string(),
+            };
+        }
+        if e.is_connect() {
+            return RegistryError::Connect {
+                registry: self.name.clone(),
+                detail: describe(&e),
+            };
+        }
+        RegistryError::Network {
+            registry: self.name.clone(),
+            what: what.to_string(),
+            detail: describe(&e),
+        }
+    }
+
+    /// Sends `req` with authentication. A 401 triggers one fresh
+    /// authentication (following the new challenge) and one resend; a second
+    /// 401 is an Unauthorized error.
+    pub async fn execute(&self, scopes: &[Scope], what: &str, req: &Request) -> Result<Response> {
+        let mut extra: Option<String> = None;
+        let mut fresh = false;
+        loop {
+            // Upload sessions may live elsewhere (storage front ends): our
+            // credentials go only to the registry itself.
+            let auth = if self.same_origin(&req.url).await {
+                self.authorization(scopes, extra.as_deref(), fresh).await?
+            } else {
+                None
+            };
+            let resp = self
+                .send_retrying(what, || {
+                    let mut rb = self
+                        .http
+                        .request(req.method.clone(), req.url.clone())
+                        .headers(req.headers.clone());
+                    if let Some(a) = &auth {
+                        rb = rb.header(AUTHORIZATION, a.clone());
+                    }
+                    if let Some(b) = &req.body {
+                        rb = rb.body(b.clone());
+                    }
+                    rb
+                })
+                .await?;
+            if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
+                return Ok(resp);
+            }
+            if fresh {
+                return Err(self.fail(what, resp).await);
+            }
+            let new = challenge::from_headers(resp.headers());
+            if !new.is_empty() {
+                let ours: Vec<String> = scopes.iter().map(Scope::to_string).collect();
+                extra = new
+                    .iter()
+                    .find(|c| c.scheme == Scheme::Bearer)
+                    .and_then(|c| c.param("scope"))
+                    .filter(|s| !ours.iter().any(|o| o == s))
+                    .map(str::to_string);
+                *self.challenges.lock().expect("poisoned") = new;
+            }
+            fresh = true;
+        }
+    }
+
+    /// Reads at most ERROR_BODY_LIMIT bytes of a response body.
+    pub async fn read_error_body(&self, resp: Response) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(Ok(chunk)) = stream.next().await {
+            let room = ERROR_BODY_LIMIT - out.len();
+            out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if out.len() >= ERROR_BODY_LIMIT {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The error for an unexpected response to `what`.
+    pub async fn fail(&self, what: &str, resp: Response) -> RegistryError {
+        let status = resp.status().as_u16();
+        let body = self.read_error_body(resp).await;
+        let (code, message) = parse_error_body(&body);
+        match status {
+            401 | 403 => {
+                let has_creds = matches!(self.creds.lookup(&self.name, ""), Ok(Some(_)));
+                let generic = ["authentication required", "unauthorized", "access denied"];
+                let why = if message.is_empty()
+                    || generic.iter().any(|g| message.eq_ignore_ascii_case(g))
+                {
+                    String::new()
+                } else {
+                    format!("{message}; ")
+                };
+                let hint = if status == 403 || has_creds {
+                    format!("{why}the credentials used lack access: check the repository name and your permissions, or log in again with `hoist login {}`", self.name)
+                } else {
+                    format!("{why}authentication required: log in with `hoist login {}`, and check the repository name", self.name)
+                };
+                RegistryError::Unauthorized {
+                    registry: self.name.clone(),
+                    what: what.to_string(),
+                    hint,
+                }
+            }
+            404 => RegistryError::NotFound {
+                what: format!("{what} on {}", self.name),
+            },
+            _ => RegistryError::Http {
+                what: what.to_string(),
+                status,
+                code,
+                message,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_hub_api_host() {
+        assert_eq!(api_host("docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("127.0.0.1:5000"), "127.0.0.1:5000");
+    }
+
+    #[test]
+    fn error_chain_drops_repetitions() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let outer = std::io::Error::other(inner);
+        // io::Error's Display for a wrapped error repeats the inner message.
+        assert_eq!(error_chain(&outer), "refused");
+    }
+}

@@ -1,0 +1,270 @@
+//! Safe extraction of an untrusted layer tar into a directory.
+//!
+//! The `tar` crate only parses (headers, PAX records including
+//! `SCHILY.xattr.*`, GNU long names); every filesystem operation is ours and
+//! relative to the destination's fd: parents are opened with
+//! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`, final names are
+//! created with calls that never follow them. So a symlink planted by the
+//! layer cannot make a later entry land outside the destination.
+//!
+//! Policy:
+//! - names that are absolute or contain `..` make the layer hostile: error;
+//! - symlink targets are stored verbatim, but a relative target that climbs
+//!   above the layer root (lexically) is an error;
+//! - hardlink targets must name an existing non-directory of this layer;
+//! - device nodes and fifos only with [`ExtractOptions::allow_devices`];
+//! - later entries replace earlier ones; a directory over a directory only
+//!   updates its metadata;
+//! - OCI whiteouts become overlayfs whiteouts (see `whiteout.rs`);
+//! - directory modes and mtimes are applied after all entries.
+//!
+//! On error the destination is left partly filled: the caller discards it
+//! (the store extracts into a private temporary directory).
+
+mod dirs;
+mod entry;
+mod fsops;
+mod meta;
+mod path;
+mod whiteout;
+
+use std::io::{self, Read};
+use std::path::Path;
+
+use rustix::fs::{FileType, Mode, OFlags};
+use tar::EntryType;
+
+use self::dirs::DeferredDirs;
+use self::entry::Ctx;
+use self::meta::Meta;
+use self::path::RelPath;
+
+pub use self::whiteout::OPAQUE_XATTR;
+
+/// What extraction may do beyond plain files, directories and links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Create character/block devices and fifos (needs CAP_MKNOD). Without
+    /// it such entries are an error naming the entry.
+    pub allow_devices: bool,
+    /// chown entries to the uid/gid the archive records (needs CAP_CHOWN).
+    pub preserve_owner: bool,
+}
+
+impl ExtractOptions {
+    /// Everything enabled when running as root (euid 0), else neither.
+    pub fn for_current_user() -> ExtractOptions {
+        let root = rustix::process::geteuid().is_root();
+        ExtractOptions {
+            allow_devices: root,
+            preserve_owner: root,
+        }
+    }
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions::for_current_user()
+    }
+}
+
+/// Counts of what an extraction created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtractStats {
+    /// Archive entries processed (all types, whiteouts included; PAX global headers not).
+    pub entries: u64,
+    pub files: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub hardlinks: u64,
+    /// Device nodes and fifos.
+    pub devices: u64,
+    pub whiteouts: u64,
+    pub opaque_dirs: u64,
+    /// Bytes of regular file content written.
+    pub file_bytes: u64,
+    /// Bytes read from the tar stream, up to its end (trailing padding included).
+    pub tar_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("hostile layer: entry {entry:?} {reason}; refusing the whole layer")]
+    Hostile { entry: String, reason: String },
+
+    #[error("hostile layer: symlink {entry:?} -> {target:?} points outside the layer root; refusing the whole layer")]
+    SymlinkEscape { entry: String, target: String },
+
+    #[error("bad hardlink {entry:?} -> {target:?}: {reason}; refusing the whole layer")]
+    BadHardlink {
+        entry: String,
+        target: String,
+        reason: String,
+    },
+
+    #[error(
+        "entry {entry:?} is a {kind}, which needs root privileges to create; run hoist as root"
+    )]
+    NotPermitted { entry: String, kind: &'static str },
+
+    #[error("entry {entry:?} has tar entry type {kind}, which hoist does not unpack")]
+    UnsupportedType { entry: String, kind: String },
+
+    #[error("entry {entry:?} has a malformed header: {source}")]
+    Header {
+        entry: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("the layer's tar stream is corrupt or truncated: {0}")]
+    Archive(#[source] io::Error),
+
+    #[error("{op} {entry:?} in the layer: {source}")]
+    Io {
+        entry: String,
+        op: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl ExtractError {
+    pub(crate) fn io(entry: &str, op: &'static str, source: io::Error) -> ExtractError {
+        ExtractError::Io {
+            entry: entry.to_string(),
+            op,
+            source,
+        }
+    }
+}
+
+/// Extracts the tar stream `reader` into the existing directory `dest` with
+/// [`ExtractOptions::for_current_user`]. Reads `reader` to its end.
+pub fn extract_tar(reader: impl Read, dest: &Path) -> Result<ExtractStats, ExtractError> {
+    extract_tar_with(reader, dest, &ExtractOptions::for_current_user())
+}
+
+/// Extracts the tar stream `reader` into the existing directory `dest`.
+/// Reads `reader` to its end, so a hash computed by the reader covers the
+/// whole stream.
+pub fn extract_tar_with(
+    reader: impl Read,
+    dest: &Path,
+    opts: &ExtractOptions,
+) -> Result<ExtractStats, ExtractError> {
+    let root = rustix::fs::open(
+        dest,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| ExtractError::io(&dest.display().to_string(), "opening destination", e.into()))?;
+    let mut stats = ExtractStats::default();
+    let mut dirs = DeferredDirs::default();
+    let mut archive = tar::Archive::new(Counting {
+        inner: reader,
+        n: 0,
+    });
+    {
+        let entries = archive.entries().map_err(ExtractError::Archive)?;
+        for entry in entries {
+            let mut entry = entry.map_err(ExtractError::Archive)?;
+            one_entry(&root, opts, &mut stats, &mut dirs, &mut entry)?;
+        }
+    }
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(ExtractError::Archive)?;
+    stats.tar_bytes = rest.n;
+    dirs.apply(&root)?;
+    Ok(stats)
+}
+
+fn one_entry<R: Read>(
+    root: &rustix::fd::OwnedFd,
+    opts: &ExtractOptions,
+    stats: &mut ExtractStats,
+    dirs: &mut DeferredDirs,
+    entry: &mut tar::Entry<'_, R>,
+) -> Result<(), ExtractError> {
+    let kind = entry.header().entry_type();
+    if kind.is_pax_global_extensions() {
+        return Ok(());
+    }
+    let raw = entry.path_bytes().into_owned();
+    let name = String::from_utf8_lossy(&raw).into_owned();
+    stats.entries += 1;
+    let path = RelPath::parse(&raw).map_err(|reason| ExtractError::Hostile {
+        entry: name.clone(),
+        reason: reason.to_string(),
+    })?;
+    if whiteout::is_whiteout(&path) {
+        return whiteout::apply(root, &path, &name, stats);
+    }
+    let meta = Meta::read(entry, &name)?;
+    let link = entry
+        .link_name_bytes()
+        .map(|l| l.into_owned())
+        .unwrap_or_default();
+    let cx = &mut Ctx {
+        root,
+        opts,
+        stats,
+        dirs,
+        entry: &name,
+    };
+    match kind {
+        // Pre-POSIX archives mark directories as regular files with a trailing slash.
+        EntryType::Regular | EntryType::Continuous if raw.ends_with(b"/") => {
+            entry::directory(cx, &path, meta)
+        }
+        EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+            entry::regular(cx, &path, &meta, entry)
+        }
+        EntryType::Directory => entry::directory(cx, &path, meta),
+        EntryType::Symlink => entry::symlink(cx, &path, &meta, &link),
+        EntryType::Link => entry::hardlink(cx, &path, &link),
+        EntryType::Char | EntryType::Block | EntryType::Fifo => {
+            let ft = match kind {
+                EntryType::Char => FileType::CharacterDevice,
+                EntryType::Block => FileType::BlockDevice,
+                _ => FileType::Fifo,
+            };
+            let header_err = |source| ExtractError::Header {
+                entry: name.clone(),
+                source,
+            };
+            let major = entry
+                .header()
+                .device_major()
+                .map_err(header_err)?
+                .unwrap_or(0);
+            let minor = entry
+                .header()
+                .device_minor()
+                .map_err(header_err)?
+                .unwrap_or(0);
+            entry::device(cx, &path, &meta, ft, major, minor)
+        }
+        other => Err(ExtractError::UnsupportedType {
+            entry: name.clone(),
+            kind: format!("{other:?}"),
+        }),
+    }
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,289 @@
+//! Unpacked layers: `layers/<diff-id-hex>/{diff/,layer.json}`.
+//!
+//! A layer is extracted into this store's temporary directory while its
+//! diff_id (the digest of the uncompressed tar) is computed on the way, and
+//! the finished directory is published with one rename. A layer is unpacked
+//! once and shared by every image that uses it.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use hoist_image::media::{layer_compression, Compression};
+use hoist_image::{Digest, Hasher};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::{fsync_dir, write_file_atomic};
+use crate::error::{IoContext, Result, StoreError};
+use crate::extract::{extract_tar_with, ExtractOptions, ExtractStats};
+use crate::lock::FileLock;
+use crate::tmp::PinKind;
+use crate::Store;
+
+const LAYER_JSON: &str = "layer.json";
+const DIFF: &str = "diff";
+
+/// The metadata of an unpacked layer (`layer.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerInfo {
+    /// sha256 of the uncompressed tar: the id the image config lists in `rootfs.diff_ids`.
+    pub diff_id: Digest,
+    /// The compressed blobs known to unpack to this layer (e.g. a gzip and a zstd variant).
+    pub blobs: Vec<Digest>,
+    /// Bytes of the uncompressed tar stream.
+    pub uncompressed_size: u64,
+    /// Tar entries in the layer (whiteouts included).
+    pub entries: u64,
+    /// When it was unpacked (RFC 3339, UTC).
+    pub unpacked_at: String,
+}
+
+/// Removes a temporary directory on drop unless disarmed; covers errors and panics.
+struct TmpDirGuard(Option<PathBuf>);
+
+impl Drop for TmpDirGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            if let Err(e) = std::fs::remove_dir_all(&p) {
+                tracing::warn!(path = %p.display(), error = %e, "could not remove temporary layer directory");
+            }
+        }
+    }
+}
+
+impl Store {
+    /// The directory holding the layer's files, for use as an overlayfs lowerdir.
+    pub fn layer_diff_dir(&self, diff_id: &Digest) -> PathBuf {
+        self.layout().layer(diff_id).join(DIFF)
+    }
+
+    pub fn has_layer(&self, diff_id: &Digest) -> bool {
+        self.layout().layer(diff_id).join(LAYER_JSON).is_file()
+    }
+
+    pub fn layer_info(&self, diff_id: &Digest) -> Result<LayerInfo> {
+        read_layer_json(&self.layout().layer(diff_id))?
+            .ok_or_else(|| StoreError::LayerNotFound(diff_id.clone()))
+    }
+
+    /// Every stored layer.
+    pub fn layers(&self) -> Result<Vec<LayerInfo>> {
+        let dir = self.layout().layers();
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&dir).ctx("listing", &dir)? {
+            let e = e.ctx("listing", &dir)?;
+            if let Some(info) = read_layer_json(&e.path())? {
+                out.push(info);
+            }
+        }
+        out.sort_by(|a, b| a.diff_id.cmp(&b.diff_id));
+        Ok(out)
+    }
+
+    /// The stored layer that `blob` is known to unpack to.
+    pub fn find_layer_by_blob(&self, blob: &Digest) -> Result<Option<LayerInfo>> {
+        Ok(self.layers()?.into_iter().find(|l| l.blobs.contains(blob)))
+    }
+
+    /// Unpacks layer blob `blob` (stored already) of `media_type`, unless a
+    /// layer made from this blob exists, and returns the layer.
+    pub fn unpack_layer(&self, blob: &Digest, media_type: &str) -> Result<LayerInfo> {
+        let compression = compression_of(media_type)?;
+        if let Some(info) = self.existing_layer_of_blob(blob)? {
+            return Ok(info);
+        }
+        let lock_path = self.layout().object_lock("unpack", blob);
+        let _lock = FileLock::exclusive(&lock_path).ctx("locking layer blob", &lock_path)?;
+        if let Some(info) = self.existing_layer_of_blob(blob)? {
+            return Ok(info);
+        }
+        let (work, diff_id, stats) = self.extract_blob(blob, compression, Hasher::sha256())?;
+        let lock_path = self.layout().object_lock("layer", &diff_id);
+        let _layer_lock = FileLock::exclusive(&lock_path).ctx("locking layer", &lock_path)?;
+        self.publish_layer(work, &diff_id, blob, &stats)
+    }
+
+    /// Like [`Store::unpack_layer`], for a layer whose diff_id the image
+    /// config declares: returns at once if that layer exists, and fails with
+    /// `DiffIdMismatch`, storing nothing, if the blob unpacks to another one.
+    pub fn unpack_layer_expecting(
+        &self,
+        blob: &Digest,
+        media_type: &str,
+        diff_id: &Digest,
+    ) -> Result<LayerInfo> {
+        let compression = compression_of(media_type)?;
+        if self.pin_if_present(PinKind::Layer, diff_id)? {
+            return self.layer_info(diff_id);
+        }
+        let lock_path = self.layout().object_lock("layer", diff_id);
+        let _lock = FileLock::exclusive(&lock_path).ctx("locking layer", &lock_path)?;
+        if self.pin_if_present(PinKind::Layer, diff_id)? {
+            return self.layer_info(diff_id);
+        }
+        let (work, actual, stats) =
+            self.extract_blob(blob, compression, Hasher::new(diff_id.algorithm()))?;
+        if &actual != diff_id {
+            drop(work); // removes the extracted tree
+            return Err(StoreError::DiffIdMismatch {
+                blob: blob.clone(),
+                expected: diff_id.clone(),
+                actual,
+            });
+        }
+        self.publish_layer(work, diff_id, blob, &stats)
+    }
+
+    fn existing_layer_of_blob(&self, blob: &Digest) -> Result<Option<LayerInfo>> {
+        match self.find_layer_by_blob(blob)? {
+            Some(info) if self.pin_if_present(PinKind::Layer, &info.diff_id)? => Ok(Some(info)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Extracts `blob` into a fresh temporary directory `<work>/diff`,
+    /// hashing the uncompressed stream with `hasher`.
+    fn extract_blob(
+        &self,
+        blob: &Digest,
+        compression: Compression,
+        hasher: Hasher,
+    ) -> Result<(TmpDirGuard, Digest, ExtractStats)> {
+        let file = self.open_blob(blob)?;
+        let work = TmpDirGuard(Some(self.tmp_path("layer")));
+        let work_path = work.0.clone().unwrap_or_default();
+        let diff = work_path.join(DIFF);
+        std::fs::create_dir(&work_path).ctx("creating temporary layer directory", &work_path)?;
+        std::fs::create_dir(&diff).ctx("creating temporary layer directory", &diff)?;
+        let reader = BufReader::with_capacity(256 * 1024, file);
+        let decoded: Box<dyn Read> = match compression {
+            Compression::None => Box::new(reader),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::with_buffer(reader)
+                    .ctx("starting zstd decoder for blob", self.blob_path(blob))?,
+            ),
+        };
+        let mut hashing = HashingReader {
+            inner: decoded,
+            hasher,
+        };
+        let opts = ExtractOptions {
+            allow_devices: self.running_as_root(),
+            preserve_owner: self.running_as_root(),
+        };
+        let stats =
+            extract_tar_with(&mut hashing, &diff, &opts).map_err(|source| StoreError::Extract {
+                blob: blob.clone(),
+                source,
+            })?;
+        Ok((work, hashing.hasher.finish(), stats))
+    }
+
+    /// Publishes an extracted layer as `layers/<diff_id>`; the caller holds
+    /// the layer's lock. If the layer appeared meanwhile (unpacked from
+    /// another blob), records `blob` in it and discards ours.
+    fn publish_layer(
+        &self,
+        mut work: TmpDirGuard,
+        diff_id: &Digest,
+        blob: &Digest,
+        stats: &ExtractStats,
+    ) -> Result<LayerInfo> {
+        let work_path = work.0.clone().unwrap_or_default();
+        let dest = self.layout().layer(diff_id);
+        if let Some(mut info) = read_layer_json(&dest)? {
+            if !info.blobs.contains(blob) {
+                info.blobs.push(blob.clone());
+                write_file_atomic(
+                    &self.tmp_path("layer-json"),
+                    &dest.join(LAYER_JSON),
+                    &to_json(&info)?,
+                    0o644,
+                )?;
+            }
+            let _guard = self.shared_lock()?;
+            self.own_tmp().pin(PinKind::Layer, diff_id)?;
+            return Ok(info);
+        }
+        if dest.exists() {
+            // A directory without layer.json is debris (e.g. damaged by
+            // hand); we hold the layer's lock, so replace it.
+            tracing::warn!(path = %dest.display(), "replacing incomplete layer directory");
+            self.remove_layer_dir(&dest)?;
+        }
+        let info = LayerInfo {
+            diff_id: diff_id.clone(),
+            blobs: vec![blob.clone()],
+            uncompressed_size: stats.tar_bytes,
+            entries: stats.entries,
+            unpacked_at: crate::image::now_rfc3339(),
+        };
+        let json_path = work_path.join(LAYER_JSON);
+        let mut f = File::create(&json_path).ctx("writing", &json_path)?;
+        f.write_all(&to_json(&info)?).ctx("writing", &json_path)?;
+        // One syncfs makes every extracted file durable before the rename
+        // publishes the tree; far cheaper than an fsync per file.
+        rustix::fs::syncfs(&f).ctx("syncing filesystem of", &work_path)?;
+        drop(f);
+        {
+            let _guard = self.shared_lock()?;
+            self.own_tmp().pin(PinKind::Layer, diff_id)?;
+            std::fs::rename(&work_path, &dest).ctx("publishing layer", &dest)?;
+        }
+        work.0 = None;
+        fsync_dir(&self.layout().layers())?;
+        tracing::info!(%diff_id, %blob, entries = info.entries, size = info.uncompressed_size, "unpacked layer");
+        Ok(info)
+    }
+
+    /// Removes a layer directory: renamed into our temporary directory first,
+    /// so it vanishes atomically, then deleted.
+    pub(crate) fn remove_layer_dir(&self, dir: &Path) -> Result<()> {
+        let doomed = self.tmp_path("removed-layer");
+        std::fs::rename(dir, &doomed).ctx("removing layer", dir)?;
+        std::fs::remove_dir_all(&doomed).ctx("deleting removed layer", &doomed)
+    }
+}
+
+fn compression_of(media_type: &str) -> Result<Compression> {
+    layer_compression(media_type)
+        .ok_or_else(|| StoreError::UnsupportedMediaType(media_type.to_string()))
+}
+
+fn to_json(info: &LayerInfo) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(info).map_err(|source| StoreError::Metadata {
+        path: PathBuf::from(LAYER_JSON),
+        source,
+    })
+}
+
+/// The `layer.json` of a layer directory, `None` if there is none.
+pub(crate) fn read_layer_json(layer_dir: &Path) -> Result<Option<LayerInfo>> {
+    let path = layer_dir.join(LAYER_JSON);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).ctx("reading", path),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| StoreError::Metadata { path, source })
+}
+
+/// Hashes everything read through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Hasher,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests;

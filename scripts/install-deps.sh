@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs everything hoist's integration tests need on a fresh Debian bookworm host.
+# Run as root. Safe to run any number of times: apt-get install of an installed package
+# is a no-op and the podman config is only rewritten when its content differs.
+set -euo pipefail
+
+PACKAGES=(
+    docker-registry apache2-utils openssl ca-certificates curl jq busybox-static
+    skopeo podman runc crun umoci fuse3 netavark aardvark-dns
+    iproute2 iptables pkg-config gcc git
+)
+
+# Podman on this host has no CAP_SYS_RESOURCE, so it cannot raise rlimits above the
+# inherited hard limit; pinning the ulimits and the runtime keeps `podman run` working.
+PODMAN_CONF_DIR=/etc/containers/containers.conf.d
+PODMAN_CONF="$PODMAN_CONF_DIR/50-hoist-tests.conf"
+PODMAN_CONF_TEXT='# Written by hoist scripts/install-deps.sh for the integration tests.
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+runtime = "runc"
+'
+
+die() {
+    echo "install-deps: error: $*" >&2
+    exit 1
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+    die "must run as root (it calls apt-get and writes under /etc)"
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    die "apt-get not found: this script supports Debian bookworm only"
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install-deps: installing: ${missing[*]}"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+else
+    echo "install-deps: all Debian packages already installed"
+fi
+
+mkdir -p "$PODMAN_CONF_DIR"
+if [ ! -f "$PODMAN_CONF" ] || [ "$(cat "$PODMAN_CONF")" != "$(printf '%s' "$PODMAN_CONF_TEXT")" ]; then
+    printf '%s' "$PODMAN_CONF_TEXT" >"$PODMAN_CONF"
+    echo "install-deps: wrote $PODMAN_CONF"
+fi
+
+# The Rust toolchain comes from rustup, not from apt; look in the usual rustup place too
+# because a root shell started by sudo often lacks ~/.cargo/bin in PATH.
+export PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin"
+for tool in rustc cargo; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        die "$tool not found in PATH or ${CARGO_HOME:-$HOME/.cargo}/bin: install the Rust toolchain with rustup (https://rustup.rs) first"
+    fi
+done
+
+# Fail now rather than in the middle of a test run if something did not land.
+for bin in /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc; do
+    command -v "$bin" >/dev/null 2>&1 || die "$bin is missing after installation"
+done
+
+echo "install-deps: ok ($(rustc --version), $(skopeo --version), $(podman --version))"
