@@ -14,7 +14,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 )]
 pub struct Cli {
     /// Where images (and later containers) are stored.
-    #[arg(long, global = true, env = "HOIST_ROOT", default_value = "/var/lib/hoist")]
+    #[arg(
+        long,
+        global = true,
+        env = "HOIST_ROOT",
+        default_value = "/var/lib/hoist"
+    )]
     pub root: PathBuf,
 
     /// Log messages at or above this level: trace, debug, info, warn, error.
@@ -85,7 +90,9 @@ pub enum ImageCommand {
     Save(SaveArgs),
     Load(LoadArgs),
     /// Exit 0 if the image exists locally, 1 if it does not.
-    Exists { image: String },
+    Exists {
+        image: String,
+    },
     /// Remove dangling images (with -a, every image no container uses).
     Prune(PruneArgs),
 }

@@ -58,7 +58,9 @@ impl Progress for Display {
             let bar = multi.add(ProgressBar::new(total));
             bar.set_style(bar_style());
             bar.set_prefix(digest.short().to_string());
-            bars.lock().expect("progress lock").insert(digest.clone(), bar);
+            bars.lock()
+                .expect("progress lock")
+                .insert(digest.clone(), bar);
         }
     }
 
@@ -77,12 +79,14 @@ impl Progress for Display {
             BlobOutcome::Mounted => "mounted",
         };
         match self {
-            Display::Bars { multi, bars } => match bars.lock().expect("progress lock").remove(digest) {
-                Some(bar) => bar.finish_with_message(word),
-                None => {
-                    let _ = multi.println(format!("Copying blob {} {word}", digest.short()));
+            Display::Bars { multi, bars } => {
+                match bars.lock().expect("progress lock").remove(digest) {
+                    Some(bar) => bar.finish_with_message(word),
+                    None => {
+                        let _ = multi.println(format!("Copying blob {} {word}", digest.short()));
+                    }
                 }
-            },
+            }
             Display::Lines => eprintln!("Copying blob {} {word}", digest.short()),
             Display::Quiet => {}
         }

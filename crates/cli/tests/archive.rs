@@ -9,8 +9,15 @@ use common::{images, setup};
 use hoist_testenv::{require_root_and_tools, ImageBuilder};
 
 fn skopeo_inspect(target: &str) -> serde_json::Value {
-    let out = Command::new("skopeo").args(["inspect", target]).output().unwrap();
-    assert!(out.status.success(), "skopeo inspect {target}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("skopeo")
+        .args(["inspect", target])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo inspect {target}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -27,14 +34,20 @@ impl Podman {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "podman {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     }
 }
 
 impl Drop for Podman {
     fn drop(&mut self) {
-        let _ = Command::new("umount").args(["-R", "-l", self.0.path().to_str().unwrap()]).status();
+        let _ = Command::new("umount")
+            .args(["-R", "-l", self.0.path().to_str().unwrap()])
+            .status();
     }
 }
 
@@ -50,19 +63,36 @@ fn saved_archives_are_read_by_skopeo_and_podman() {
     let dir = hoist.base_dir();
 
     let oci = dir.join("img.oci.tar");
-    hoist.run(&["save", "--format", "oci-archive", "-o", oci.to_str().unwrap(), &name]).ok();
+    hoist
+        .run(&[
+            "save",
+            "--format",
+            "oci-archive",
+            "-o",
+            oci.to_str().unwrap(),
+            &name,
+        ])
+        .ok();
     let info = skopeo_inspect(&format!("oci-archive:{}", oci.display()));
-    assert_eq!(info["Digest"], digest, "oci-archive keeps the manifest digest");
+    assert_eq!(
+        info["Digest"], digest,
+        "oci-archive keeps the manifest digest"
+    );
     assert_eq!(info["Layers"].as_array().unwrap().len(), 2);
 
     let docker = dir.join("img.docker.tar");
-    hoist.run(&["save", "-o", docker.to_str().unwrap(), &name]).ok();
+    hoist
+        .run(&["save", "-o", docker.to_str().unwrap(), &name])
+        .ok();
     let info = skopeo_inspect(&format!("docker-archive:{}", docker.display()));
     assert_eq!(info["Layers"].as_array().unwrap().len(), 2);
 
     let podman = Podman::new();
     let out = podman.run(&["load", "-i", docker.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("save:1"), "podman loaded the name");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("save:1"),
+        "podman loaded the name"
+    );
     podman.run(&["load", "-i", oci.to_str().unwrap()]);
 }
 
@@ -79,12 +109,22 @@ fn loads_what_podman_saves_and_round_trips_its_own_archives() {
     let dir = hoist.base_dir();
     for format in ["docker-archive", "oci-archive"] {
         let file = dir.join(format!("podman-{format}.tar"));
-        podman.run(&["save", "--format", format, "-o", file.to_str().unwrap(), &name]);
+        podman.run(&[
+            "save",
+            "--format",
+            format,
+            "-o",
+            file.to_str().unwrap(),
+            &name,
+        ]);
         let out = hoist.run(&["load", "-i", file.to_str().unwrap()]).ok();
         assert!(out.stdout.contains("Loaded image"), "{out:?}");
         let rows = images(&hoist);
         assert_eq!(rows.len(), 1, "{format}: {rows:?}");
-        assert!(rows[0]["Names"].to_string().contains("load:1"), "{format}: {rows:?}");
+        assert!(
+            rows[0]["Names"].to_string().contains("load:1"),
+            "{format}: {rows:?}"
+        );
         // The loaded image's layers are unpacked and complete.
         hoist.run(&["system", "check"]).ok();
         hoist.run(&["rmi", "-a", "-f"]).ok();
@@ -95,7 +135,16 @@ fn loads_what_podman_saves_and_round_trips_its_own_archives() {
     let id = images(&hoist)[0]["Id"].clone();
     for format in ["docker-archive", "oci-archive"] {
         let file = dir.join(format!("hoist-{format}.tar"));
-        hoist.run(&["save", "--format", format, "-o", file.to_str().unwrap(), &name]).ok();
+        hoist
+            .run(&[
+                "save",
+                "--format",
+                format,
+                "-o",
+                file.to_str().unwrap(),
+                &name,
+            ])
+            .ok();
         hoist.run(&["rmi", "-a", "-f"]).ok();
         hoist.run(&["load", "-i", file.to_str().unwrap()]).ok();
         assert_eq!(images(&hoist)[0]["Id"], id, "{format} keeps the image ID");
@@ -107,17 +156,23 @@ fn pull_and_push_with_local_transports() {
     let Some((reg, hoist)) = setup() else { return };
     let dir = hoist.base_dir().join("layout");
     let built = ImageBuilder::multi_layer(2).build_oci_layout(&dir, "v1");
-    hoist.run(&["pull", &format!("oci:{}:v1", dir.display())]).ok();
+    hoist
+        .run(&["pull", &format!("oci:{}:v1", dir.display())])
+        .ok();
     let rows = images(&hoist);
     assert_eq!(rows[0]["Digest"], built.digest);
 
     let out_dir = hoist.base_dir().join("out");
     let name = rows[0]["Names"][0].as_str().unwrap().to_string();
-    hoist.run(&["push", &name, &format!("oci:{}:copy", out_dir.display())]).ok();
+    hoist
+        .run(&["push", &name, &format!("oci:{}:copy", out_dir.display())])
+        .ok();
     let info = skopeo_inspect(&format!("oci:{}:copy", out_dir.display()));
     assert_eq!(info["Digest"], built.digest);
 
     // And to a registry from there, then pulled back by skopeo's view.
-    hoist.run(&["push", &name, &reg.reference("fromoci:1")]).ok();
+    hoist
+        .run(&["push", &name, &reg.reference("fromoci:1")])
+        .ok();
     assert_eq!(reg.inspect("fromoci:1")["Digest"], built.digest);
 }

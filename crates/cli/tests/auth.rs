@@ -15,30 +15,71 @@ fn login_pull_push_logout_against_a_tls_registry_with_basic_auth() {
     let digest = ImageBuilder::single_layer().push(&reg, "private:1");
     let hoist = Hoist::new(env!("CARGO_BIN_EXE_hoist"));
     hoist.registries_conf(&reg.registries_conf_entry());
-    let certs = reg.cert_dir().expect("TLS registry has a cert dir").to_str().unwrap().to_string();
+    let certs = reg
+        .cert_dir()
+        .expect("TLS registry has a cert dir")
+        .to_str()
+        .unwrap()
+        .to_string();
     let name = reg.reference("private:1");
 
     // Without the CA: a TLS error that says what to do.
     let out = hoist.run(&["pull", &name]).fails_with(125);
-    assert!(out.stderr.contains("certs.d") || out.stderr.contains("tls-verify"), "{out:?}");
+    assert!(
+        out.stderr.contains("certs.d") || out.stderr.contains("tls-verify"),
+        "{out:?}"
+    );
 
     // With the CA but no credentials: unauthorized.
     let cert_dir = format!("--cert-dir={}", reg.host_cert_dir().unwrap().display());
     let out = hoist.run(&["pull", &cert_dir, &name]).fails_with(125);
-    assert!(out.stderr.to_lowercase().contains("unauthorized") || out.stderr.contains("401"), "{out:?}");
+    assert!(
+        out.stderr.to_lowercase().contains("unauthorized") || out.stderr.contains("401"),
+        "{out:?}"
+    );
 
     let out = hoist
         .run(&["login", &cert_dir, "-u", "alice", "-p", "wrong", reg.addr()])
         .fails_with(125);
-    assert!(out.stderr.to_lowercase().contains("username") || out.stderr.to_lowercase().contains("password"), "{out:?}");
-    assert!(!hoist.auth_file().exists() || !std::fs::read_to_string(hoist.auth_file()).unwrap().contains(reg.addr()));
+    assert!(
+        out.stderr.to_lowercase().contains("username")
+            || out.stderr.to_lowercase().contains("password"),
+        "{out:?}"
+    );
+    assert!(
+        !hoist.auth_file().exists()
+            || !std::fs::read_to_string(hoist.auth_file())
+                .unwrap()
+                .contains(reg.addr())
+    );
 
     hoist
-        .run_stdin(&["login", &cert_dir, "-u", "alice", "--password-stdin", reg.addr()], b"s3cret\n")
+        .run_stdin(
+            &[
+                "login",
+                &cert_dir,
+                "-u",
+                "alice",
+                "--password-stdin",
+                reg.addr(),
+            ],
+            b"s3cret\n",
+        )
         .ok();
-    let auth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(hoist.auth_file()).unwrap()).unwrap();
-    assert!(auth["auths"][reg.addr()]["auth"].is_string(), "podman's auth.json format: {auth}");
-    assert_eq!(hoist.run(&["login", "--get-login", reg.addr()]).ok().stdout.trim(), "alice");
+    let auth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(hoist.auth_file()).unwrap()).unwrap();
+    assert!(
+        auth["auths"][reg.addr()]["auth"].is_string(),
+        "podman's auth.json format: {auth}"
+    );
+    assert_eq!(
+        hoist
+            .run(&["login", "--get-login", reg.addr()])
+            .ok()
+            .stdout
+            .trim(),
+        "alice"
+    );
 
     hoist.run(&["pull", &cert_dir, &name]).ok();
     assert_eq!(images(&hoist)[0]["Digest"], digest);
@@ -50,5 +91,7 @@ fn login_pull_push_logout_against_a_tls_registry_with_basic_auth() {
     hoist.run(&["logout", reg.addr()]).fails_with(125);
     // --creds works without a stored login; the certs.d layout is honoured as --cert-dir.
     let _ = certs;
-    hoist.run(&["pull", &cert_dir, "--creds", "alice:s3cret", &name]).ok();
+    hoist
+        .run(&["pull", &cert_dir, "--creds", "alice:s3cret", &name])
+        .ok();
 }

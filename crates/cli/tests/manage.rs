@@ -12,27 +12,43 @@ fn tag_untag_and_rmi_behave_like_podman() {
     let name = reg.reference("box:1");
     hoist.run(&["pull", &name]).ok();
 
-    hoist.run(&["tag", &name, "mybox", "example.com/team/box:2"]).ok();
+    hoist
+        .run(&["tag", &name, "mybox", "example.com/team/box:2"])
+        .ok();
     let names = images(&hoist)[0]["Names"].clone();
     assert_eq!(names.as_array().unwrap().len(), 3, "{names}");
-    assert!(names.to_string().contains("localhost/mybox:latest"), "short names go under localhost/");
+    assert!(
+        names.to_string().contains("localhost/mybox:latest"),
+        "short names go under localhost/"
+    );
 
     // rmi of one name of several only untags it.
     let out = hoist.run(&["rmi", "mybox"]).ok();
-    assert!(out.stdout.contains("Untagged: localhost/mybox:latest"), "{out:?}");
+    assert!(
+        out.stdout.contains("Untagged: localhost/mybox:latest"),
+        "{out:?}"
+    );
     assert_eq!(images(&hoist).len(), 1);
 
     // rmi by ID of an image with several names needs --force.
     let id = images(&hoist)[0]["Id"].as_str().unwrap().to_string();
     hoist.run(&["rmi", &id[..12]]).fails_with(2);
     hoist.run(&["untag", &name, "example.com/team/box:2"]).ok();
-    assert_eq!(inspect(&hoist, &id)["RepoTags"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        inspect(&hoist, &id)["RepoTags"].as_array().unwrap().len(),
+        1
+    );
 
     let out = hoist.run(&["rmi", &name]).ok();
     assert!(out.stdout.contains(&format!("Deleted: {id}")), "{out:?}");
     assert!(images(&hoist).is_empty());
     // Deleting the last image removes its blobs and layers.
-    assert_eq!(std::fs::read_dir(hoist.root().join("layers")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(hoist.root().join("layers"))
+            .unwrap()
+            .count(),
+        0
+    );
     hoist.run(&["rmi", &name]).fails_with(1);
     hoist.run(&["rmi", "--ignore", &name]).ok();
     assert_store_clean(&hoist);
@@ -41,16 +57,37 @@ fn tag_untag_and_rmi_behave_like_podman() {
 #[test]
 fn prune_removes_dangling_images_and_inspect_reports_podman_fields() {
     let Some((reg, hoist)) = setup() else { return };
-    ImageBuilder::single_layer().label("role", "test").push(&reg, "keep:1");
+    ImageBuilder::single_layer()
+        .label("role", "test")
+        .push(&reg, "keep:1");
     ImageBuilder::multi_layer(2).push(&reg, "drop:1");
     hoist.run(&["pull", &reg.reference("keep:1")]).ok();
     hoist.run(&["pull", &reg.reference("drop:1")]).ok();
     let doc = inspect(&hoist, &reg.reference("keep:1"));
-    for field in ["Id", "Digest", "RepoTags", "RepoDigests", "Created", "Config", "Architecture", "Os", "Size", "RootFS"] {
+    for field in [
+        "Id",
+        "Digest",
+        "RepoTags",
+        "RepoDigests",
+        "Created",
+        "Config",
+        "Architecture",
+        "Os",
+        "Size",
+        "RootFS",
+    ] {
         assert!(!doc[field].is_null(), "inspect lacks {field}: {doc}");
     }
     assert_eq!(doc["Labels"]["role"], "test");
-    let fmt = hoist.run(&["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", &reg.reference("keep:1")]).ok();
+    let fmt = hoist
+        .run(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Os}}/{{.Architecture}}",
+            &reg.reference("keep:1"),
+        ])
+        .ok();
     assert_eq!(fmt.stdout.trim(), "linux/amd64");
 
     hoist.run(&["untag", &reg.reference("drop:1")]).ok();

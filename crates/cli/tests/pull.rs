@@ -25,18 +25,28 @@ fn pulls_a_single_layer_image_and_lists_it() {
     let table = hoist.run(&["images"]).ok().stdout;
     assert!(table.starts_with("REPOSITORY"), "{table}");
     assert!(table.contains(&id[..12]), "{table}");
-    let tmpl = hoist.run(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).ok().stdout;
+    let tmpl = hoist
+        .run(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .ok()
+        .stdout;
     assert_eq!(tmpl.trim(), name);
     assert_eq!(hoist.run(&["images", "-q"]).ok().stdout.trim(), &id[..12]);
 
     hoist.run(&["image", "exists", &name]).ok();
-    hoist.run(&["image", "exists", "nothing:here"]).fails_with(1);
+    hoist
+        .run(&["image", "exists", "nothing:here"])
+        .fails_with(1);
 
     // The layer is unpacked and holds busybox.
     let lowers = lower_dirs(&hoist, &name);
     assert_eq!(lowers.len(), 1);
     assert!(lowers[0].join("bin/busybox").is_file());
-    assert_eq!(std::fs::read_link(lowers[0].join("bin/sh")).unwrap().to_str(), Some("busybox"));
+    assert_eq!(
+        std::fs::read_link(lowers[0].join("bin/sh"))
+            .unwrap()
+            .to_str(),
+        Some("busybox")
+    );
     assert_store_clean(&hoist);
 }
 
@@ -53,12 +63,22 @@ fn short_names_resolve_through_registries_conf() {
 #[test]
 fn pulls_multi_layer_images_with_whiteouts_in_every_compression() {
     let Some((reg, hoist)) = setup() else { return };
-    for (tag, c) in [("gzip", Compression::Gzip), ("zstd", Compression::Zstd), ("none", Compression::None)] {
-        ImageBuilder::multi_layer(4).with_layer_compression(c).push(&reg, &format!("multi:{tag}"));
+    for (tag, c) in [
+        ("gzip", Compression::Gzip),
+        ("zstd", Compression::Zstd),
+        ("none", Compression::None),
+    ] {
+        ImageBuilder::multi_layer(4)
+            .with_layer_compression(c)
+            .push(&reg, &format!("multi:{tag}"));
         let name = reg.reference(&format!("multi:{tag}"));
         hoist.run(&["pull", &name]).ok();
         let img = inspect(&hoist, &name);
-        assert_eq!(img["RootFS"]["Layers"].as_array().unwrap().len(), 4, "{tag}");
+        assert_eq!(
+            img["RootFS"]["Layers"].as_array().unwrap().len(),
+            4,
+            "{tag}"
+        );
         // Some layer carries an overlayfs whiteout: a 0:0 character device.
         let whiteouts: usize = lower_dirs(&hoist, &name)
             .iter()
@@ -67,7 +87,9 @@ fn pulls_multi_layer_images_with_whiteouts_in_every_compression() {
         assert!(whiteouts >= 1, "{tag}: no whiteout was converted");
     }
     // The same content in three compressions shares unpacked layers by diff ID.
-    let layer_dirs = std::fs::read_dir(hoist.root().join("layers")).unwrap().count();
+    let layer_dirs = std::fs::read_dir(hoist.root().join("layers"))
+        .unwrap()
+        .count();
     assert_eq!(layer_dirs, 4, "layers are unpacked once and shared");
     assert_store_clean(&hoist);
 }
@@ -98,29 +120,43 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn pulls_docker_schema2_and_selects_platforms_from_an_index() {
     let Some((reg, hoist)) = setup() else { return };
-    let v2 = ImageBuilder::single_layer().with_manifest_format(ManifestFormat::DockerV2S2).push(&reg, "docker:v2");
+    let v2 = ImageBuilder::single_layer()
+        .with_manifest_format(ManifestFormat::DockerV2S2)
+        .push(&reg, "docker:v2");
     let name = reg.reference("docker:v2");
     hoist.run(&["pull", &name]).ok();
     let img = inspect(&hoist, &name);
-    assert_eq!(img["ManifestType"], "application/vnd.docker.distribution.manifest.v2+json");
+    assert_eq!(
+        img["ManifestType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
     assert_eq!(img["Digest"], v2);
 
     ImageBuilder::multi_arch().push(&reg, "multi:arch");
     let multi = reg.reference("multi:arch");
-    hoist.run(&["pull", "--platform", "linux/arm64", &multi]).ok();
+    hoist
+        .run(&["pull", "--platform", "linux/arm64", &multi])
+        .ok();
     let arm = lower_dirs(&hoist, &multi);
-    assert_eq!(std::fs::read_to_string(arm[0].join("arch")).unwrap().trim(), "arm64");
+    assert_eq!(
+        std::fs::read_to_string(arm[0].join("arch")).unwrap().trim(),
+        "arm64"
+    );
     assert_eq!(inspect(&hoist, &multi)["Architecture"], "arm64");
     hoist.run(&["pull", &multi]).ok();
     assert_eq!(inspect(&hoist, &multi)["Architecture"], "amd64");
-    let err = hoist.run(&["pull", "--platform", "linux/s390x", &multi]).fails_with(125);
+    let err = hoist
+        .run(&["pull", "--platform", "linux/s390x", &multi])
+        .fails_with(125);
     assert!(err.stderr.contains("linux/s390x"), "{err:?}");
 }
 
 #[test]
 fn a_missing_image_fails_with_a_clear_error() {
     let Some((reg, hoist)) = setup() else { return };
-    let out = hoist.run(&["pull", &reg.reference("nope:1")]).fails_with(125);
+    let out = hoist
+        .run(&["pull", &reg.reference("nope:1")])
+        .fails_with(125);
     assert!(out.stderr.contains("nope"), "{out:?}");
     assert!(images(&hoist).is_empty());
 }

@@ -30,10 +30,19 @@ fn a_corrupt_layer_in_the_registry_is_refused_and_nothing_is_stored() {
     bytes[mid] ^= 0xff;
     std::fs::write(&path, &bytes).unwrap();
 
-    let out = hoist.run(&["pull", &reg.reference("bad:1")]).fails_with(125);
-    assert!(out.stderr.contains("digest") || out.stderr.contains("mismatch"), "{out:?}");
+    let out = hoist
+        .run(&["pull", &reg.reference("bad:1")])
+        .fails_with(125);
+    assert!(
+        out.stderr.contains("digest") || out.stderr.contains("mismatch"),
+        "{out:?}"
+    );
     assert!(images(&hoist).is_empty());
-    assert!(!hoist.root().join("blobs/sha256").join(victim.trim_start_matches("sha256:")).exists());
+    assert!(!hoist
+        .root()
+        .join("blobs/sha256")
+        .join(victim.trim_start_matches("sha256:"))
+        .exists());
     assert_store_clean(&hoist);
 }
 
@@ -43,15 +52,33 @@ fn hostile_layers_are_refused_without_writing_outside_the_store() {
     let outside = hoist.base_dir().join("escaped");
     let target = format!("../../../../../../../../..{}", outside.display());
     let hostile = [
-        ("dotdot", Layer::new().file(&format!("{target}/pwned"), "x", 0o644)),
-        ("symlink", Layer::new().symlink("link", &target).file("link/pwned", "x", 0o644)),
-        ("hardlink", Layer::new().hardlink("pwned", &format!("{target}/x"))),
+        (
+            "dotdot",
+            Layer::new().file(&format!("{target}/pwned"), "x", 0o644),
+        ),
+        (
+            "symlink",
+            Layer::new()
+                .symlink("link", &target)
+                .file("link/pwned", "x", 0o644),
+        ),
+        (
+            "hardlink",
+            Layer::new().hardlink("pwned", &format!("{target}/x")),
+        ),
     ];
     for (tag, layer) in hostile {
-        ImageBuilder::single_layer().layer(layer, "hostile").push(&reg, &format!("hostile:{tag}"));
-        let out = hoist.run(&["pull", &reg.reference(&format!("hostile:{tag}"))]).fails_with(125);
+        ImageBuilder::single_layer()
+            .layer(layer, "hostile")
+            .push(&reg, &format!("hostile:{tag}"));
+        let out = hoist
+            .run(&["pull", &reg.reference(&format!("hostile:{tag}"))])
+            .fails_with(125);
         assert!(out.stderr.contains("layer"), "{tag}: {out:?}");
-        assert!(!outside.exists(), "{tag}: extraction escaped the layer directory");
+        assert!(
+            !outside.exists(),
+            "{tag}: extraction escaped the layer directory"
+        );
     }
     assert!(images(&hoist).is_empty());
     assert_store_clean(&hoist);
@@ -62,12 +89,16 @@ fn malformed_and_oversized_manifests_are_refused_clearly() {
     let Some((_reg, hoist)) = setup() else { return };
     let dir = hoist.base_dir().join("layout");
     let built = ImageBuilder::single_layer().build_oci_layout(&dir, "v1");
-    let manifest_path = dir.join("blobs/sha256").join(built.digest.trim_start_matches("sha256:"));
+    let manifest_path = dir
+        .join("blobs/sha256")
+        .join(built.digest.trim_start_matches("sha256:"));
 
     // Malformed JSON whose digest is updated in the index: a parse error, not a panic.
     let bad = b"{\"schemaVersion\": 2, \"config\": ".to_vec();
     rewrite_manifest(&dir, &manifest_path, &bad);
-    let out = hoist.run(&["pull", &format!("oci:{}:v1", dir.display())]).fails_with(125);
+    let out = hoist
+        .run(&["pull", &format!("oci:{}:v1", dir.display())])
+        .fails_with(125);
     assert!(out.stderr.to_lowercase().contains("manifest"), "{out:?}");
 
     // Over 4 MiB: refused before parsing.
@@ -75,8 +106,13 @@ fn malformed_and_oversized_manifests_are_refused_clearly() {
     big.extend(std::iter::repeat_n(b'a', 5 * 1024 * 1024));
     big.extend(b"\"}}");
     rewrite_manifest(&dir, &manifest_path, &big);
-    let out = hoist.run(&["pull", &format!("oci:{}:v1", dir.display())]).fails_with(125);
-    assert!(out.stderr.contains("limit") || out.stderr.contains("large"), "{out:?}");
+    let out = hoist
+        .run(&["pull", &format!("oci:{}:v1", dir.display())])
+        .fails_with(125);
+    assert!(
+        out.stderr.contains("limit") || out.stderr.contains("large"),
+        "{out:?}"
+    );
     assert!(images(&hoist).is_empty());
 }
 
@@ -88,7 +124,9 @@ fn rewrite_manifest(dir: &std::path::Path, old: &std::path::Path, bytes: &[u8]) 
     let old_hex = old.file_name().unwrap().to_str().unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&index).unwrap();
     for m in v["manifests"].as_array_mut().unwrap() {
-        if m["digest"].as_str().unwrap().ends_with(old_hex) || m["annotations"]["org.opencontainers.image.ref.name"] == "v1" {
+        if m["digest"].as_str().unwrap().ends_with(old_hex)
+            || m["annotations"]["org.opencontainers.image.ref.name"] == "v1"
+        {
             m["digest"] = digest.to_string().into();
             m["size"] = bytes.len().into();
         }
@@ -124,13 +162,24 @@ fn concurrent_pulls_of_one_image_all_succeed() {
     ImageBuilder::multi_layer(3).push(&reg, "many:1");
     let name = reg.reference("many:1");
     let children: Vec<_> = (0..8)
-        .map(|_| hoist.command(&["pull", "-q", &name]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .map(|_| {
+            hoist
+                .command(&["pull", "-q", &name])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     let ids: Vec<String> = children
         .into_iter()
         .map(|c| {
             let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "a concurrent pull failed: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "a concurrent pull failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout).trim().to_string()
         })
         .collect();
@@ -163,7 +212,11 @@ fn system_check_finds_and_repairs_a_corrupt_blob() {
     std::fs::write(&victim, &bytes).unwrap();
 
     let out = hoist.run(&["system", "check"]).fails_with(125);
-    assert!(out.stdout.contains(victim.file_name().unwrap().to_str().unwrap()), "{out:?}");
+    assert!(
+        out.stdout
+            .contains(victim.file_name().unwrap().to_str().unwrap()),
+        "{out:?}"
+    );
     hoist.run(&["system", "check", "--repair"]).ok();
     hoist.run(&["pull", &name]).ok();
     assert_store_clean(&hoist);

@@ -31,12 +31,19 @@ fn client_options(opts: &RegistryOptions, conf: &RegistriesConf) -> ClientOption
         .registries
         .iter()
         .filter(|r| r.insecure)
-        .map(|r| if r.location.is_empty() { r.prefix.clone() } else { r.location.clone() })
-        .chain(
-            conf.registries
+        .map(|r| {
+            if r.location.is_empty() {
+                r.prefix.clone()
+            } else {
+                r.location.clone()
+            }
+        })
+        .chain(conf.registries.iter().flat_map(|r| {
+            r.mirrors
                 .iter()
-                .flat_map(|r| r.mirrors.iter().filter(|m| m.insecure).map(|m| m.location.clone())),
-        )
+                .filter(|m| m.insecure)
+                .map(|m| m.location.clone())
+        }))
         .map(|l| l.split('/').next().unwrap_or_default().to_string())
         .collect();
     ClientOptions {
@@ -49,7 +56,9 @@ fn client_options(opts: &RegistryOptions, conf: &RegistriesConf) -> ClientOption
 }
 
 fn auth_file(path: Option<&Path>) -> Result<AuthFile> {
-    let path = path.map(Path::to_path_buf).unwrap_or_else(AuthFile::default_path);
+    let path = path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(AuthFile::default_path);
     Ok(AuthFile::load(path)?)
 }
 

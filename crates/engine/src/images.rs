@@ -42,7 +42,9 @@ impl ImageSummary {
         self.names.iter().any(|n| {
             n == filter
                 || Some(n) == normalized.as_ref()
-                || n.rsplit_once(':').is_some_and(|(repo, _)| repo.ends_with(&format!("/{filter}")) || repo == filter)
+                || n.rsplit_once(':').is_some_and(|(repo, _)| {
+                    repo.ends_with(&format!("/{filter}")) || repo == filter
+                })
         })
     }
 }
@@ -67,7 +69,9 @@ impl Engine {
     }
 
     fn config_json(&self, record: &ImageRecord) -> Result<Value> {
-        let bytes = self.store.read_blob(&record.config_digest, crate::MAX_CONFIG_BYTES)?;
+        let bytes = self
+            .store
+            .read_blob(&record.config_digest, crate::MAX_CONFIG_BYTES)?;
         serde_json::from_slice(&bytes).map_err(|e| EngineError::Config {
             digest: record.config_digest.to_string(),
             detail: e.to_string(),
@@ -84,7 +88,12 @@ impl Engine {
         Ok(ImageSummary {
             id: r.id.hex().to_string(),
             parent_id: String::new(),
-            repo_tags: r.names.iter().filter(|n| !n.contains('@')).cloned().collect(),
+            repo_tags: r
+                .names
+                .iter()
+                .filter(|n| !n.contains('@'))
+                .cloned()
+                .collect(),
             repo_digests: repo_digests(r),
             size: r.size,
             shared_size: 0,
@@ -104,7 +113,9 @@ impl Engine {
     pub fn inspect_image(&self, name: &str) -> Result<Value> {
         let r = self.lookup(name)?;
         let config = self.config_json(&r)?;
-        let manifest = self.store.read_blob(&r.manifest_digest, crate::MAX_CONFIG_BYTES)?;
+        let manifest = self
+            .store
+            .read_blob(&r.manifest_digest, crate::MAX_CONFIG_BYTES)?;
         let annotations = serde_json::from_slice::<Value>(&manifest)
             .map(|m| m["annotations"].clone())
             .unwrap_or(Value::Null);
@@ -159,7 +170,9 @@ impl Engine {
         } else {
             names
                 .iter()
-                .map(|n| matching_name(&record, n).ok_or_else(|| EngineError::ImageNotFound(n.clone())))
+                .map(|n| {
+                    matching_name(&record, n).ok_or_else(|| EngineError::ImageNotFound(n.clone()))
+                })
                 .collect::<Result<_>>()?
         };
         for n in targets {

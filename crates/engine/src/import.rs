@@ -3,9 +3,9 @@
 //! names and by `load`). Every blob is verified as it enters the store, and
 //! the image record is written last, as for registry pulls.
 
-use std::sync::Arc;
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use hoist_archive::{plan_from_docker, DockerArchive, OciArchive, OciLayout};
 use hoist_image::manifest::{ImageManifest, Manifest};
@@ -57,9 +57,15 @@ impl BlobSource for DockerSource<'_> {
 
 impl Engine {
     /// Imports the image a local transport name designates.
-    pub(crate) fn import(&self, name: &ImageName, progress: &Arc<dyn Progress>) -> Result<PulledImage> {
+    pub(crate) fn import(
+        &self,
+        name: &ImageName,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<PulledImage> {
         match name {
-            ImageName::Oci { dir, tag } => self.import_layout(&OciLayout::open(dir)?, dir, tag.as_deref(), progress),
+            ImageName::Oci { dir, tag } => {
+                self.import_layout(&OciLayout::open(dir)?, dir, tag.as_deref(), progress)
+            }
             ImageName::OciArchive { file, tag } => {
                 let tmp = self.store.temp_dir()?;
                 let layout = OciArchive::extract(file, tmp.path())?;
@@ -118,30 +124,57 @@ impl Engine {
             digests.push(child.digest);
         }
         let Manifest::Image(manifest) = manifest else {
-            return Err(EngineError::Invalid(format!("{}: nested indexes are not supported", origin.display())));
+            return Err(EngineError::Invalid(format!(
+                "{}: nested indexes are not supported",
+                origin.display()
+            )));
         };
         let names = match name_annotation {
             Some(n) => vec![layout_image_name(&n, origin)?],
             None => vec![],
         };
-        let media_type = manifest.media_type.clone().unwrap_or_else(|| hoist_image::media::OCI_MANIFEST.to_string());
-        self.import_image(&LayoutSource(layout), &bytes, &digest, &media_type, &manifest, names, digests, progress)
+        let media_type = manifest
+            .media_type
+            .clone()
+            .unwrap_or_else(|| hoist_image::media::OCI_MANIFEST.to_string());
+        self.import_image(
+            &LayoutSource(layout),
+            &bytes,
+            &digest,
+            &media_type,
+            &manifest,
+            names,
+            digests,
+            progress,
+        )
     }
 
-    fn import_docker(&self, archive: &DockerArchive, index: usize, progress: &Arc<dyn Progress>) -> Result<PulledImage> {
+    fn import_docker(
+        &self,
+        archive: &DockerArchive,
+        index: usize,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<PulledImage> {
         let img = &archive.images()[index];
         let plan = plan_from_docker(img);
         let sizes: Vec<u64> = img.layers.iter().map(|l| l.size).collect();
         let built = plan.manifest(&sizes);
-        let Manifest::Image(manifest) = Manifest::parse(&built.bytes, hoist_image::media::OCI_MANIFEST)? else {
-            return Err(EngineError::Invalid("built manifest is not an image manifest".into()));
+        let Manifest::Image(manifest) =
+            Manifest::parse(&built.bytes, hoist_image::media::OCI_MANIFEST)?
+        else {
+            return Err(EngineError::Invalid(
+                "built manifest is not an image manifest".into(),
+            ));
         };
         let names = img
             .repo_tags
             .iter()
             .map(|t| Ok(Reference::parse(t)?.to_string()))
             .collect::<Result<Vec<_>>>()?;
-        let source = DockerSource { archive, image: index };
+        let source = DockerSource {
+            archive,
+            image: index,
+        };
         self.import_image(
             &source,
             &built.bytes,
@@ -167,20 +200,33 @@ impl Engine {
         progress: &Arc<dyn Progress>,
     ) -> Result<PulledImage> {
         manifest.check_layers_unpackable()?;
-        self.copy_blob(source, &manifest.config.digest, manifest.config.size, progress)?;
-        let config_bytes = self.store.read_blob(&manifest.config.digest, crate::MAX_CONFIG_BYTES)?;
+        self.copy_blob(
+            source,
+            &manifest.config.digest,
+            manifest.config.size,
+            progress,
+        )?;
+        let config_bytes = self
+            .store
+            .read_blob(&manifest.config.digest, crate::MAX_CONFIG_BYTES)?;
         let config = ImageConfigSummary::parse(&manifest.config.digest, &config_bytes)?;
         if config.diff_ids.len() != manifest.layers.len() {
             return Err(EngineError::Config {
                 digest: manifest.config.digest.to_string(),
-                detail: format!("lists {} diff IDs for {} layers", config.diff_ids.len(), manifest.layers.len()),
+                detail: format!(
+                    "lists {} diff IDs for {} layers",
+                    config.diff_ids.len(),
+                    manifest.layers.len()
+                ),
             });
         }
         let mut layers = Vec::new();
         let mut size = 0;
         for (desc, diff_id) in manifest.layers.iter().zip(&config.diff_ids) {
             let outcome = self.copy_blob(source, &desc.digest, desc.size, progress)?;
-            let info = self.store.unpack_layer_expecting(&desc.digest, &desc.media_type, diff_id)?;
+            let info =
+                self.store
+                    .unpack_layer_expecting(&desc.digest, &desc.media_type, diff_id)?;
             size += info.uncompressed_size;
             progress.blob_finished(&desc.digest, outcome);
             layers.push(LayerRef {
@@ -215,13 +261,20 @@ impl Engine {
     }
 
     /// Copies one blob from `source` into the store unless it is there already.
-    fn copy_blob(&self, source: &dyn BlobSource, digest: &Digest, size: u64, progress: &Arc<dyn Progress>) -> Result<BlobOutcome> {
+    fn copy_blob(
+        &self,
+        source: &dyn BlobSource,
+        digest: &Digest,
+        size: u64,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<BlobOutcome> {
         let BlobSlot::Writer(mut writer) = self.store.begin_blob(digest, Some(size))? else {
             return Ok(BlobOutcome::Skipped);
         };
         progress.blob_started(digest, size);
         let mut reader = source.open(digest)?;
-        std::io::copy(&mut reader, &mut writer).map_err(io_err(format!("copying blob {digest}")))?;
+        std::io::copy(&mut reader, &mut writer)
+            .map_err(io_err(format!("copying blob {digest}")))?;
         writer.commit()?;
         Ok(BlobOutcome::Copied)
     }
@@ -231,10 +284,14 @@ impl Engine {
 fn is_oci_archive(path: &Path) -> Result<bool> {
     let file = std::fs::File::open(path).map_err(io_err(format!("opening {}", path.display())))?;
     let mut archive = tar::Archive::new(file);
-    let entries = archive.entries().map_err(io_err(format!("reading {}", path.display())))?;
+    let entries = archive
+        .entries()
+        .map_err(io_err(format!("reading {}", path.display())))?;
     for entry in entries {
         let entry = entry.map_err(io_err(format!("reading {}", path.display())))?;
-        let p = entry.path().map_err(io_err(format!("reading {}", path.display())))?;
+        let p = entry
+            .path()
+            .map_err(io_err(format!("reading {}", path.display())))?;
         let name = p.to_string_lossy();
         if name.trim_start_matches("./") == "oci-layout" {
             return Ok(true);
@@ -249,7 +306,11 @@ fn is_oci_archive(path: &Path) -> Result<bool> {
 /// The tags of a layout's index, or one `None` for an untagged single image.
 fn layout_entries(layout: &OciLayout) -> Result<Vec<Option<String>>> {
     let tags = layout.tags()?;
-    Ok(if tags.is_empty() { vec![None] } else { tags.into_iter().map(Some).collect() })
+    Ok(if tags.is_empty() {
+        vec![None]
+    } else {
+        tags.into_iter().map(Some).collect()
+    })
 }
 
 /// The local name for an image of a layout: its ref.name annotation when
@@ -270,7 +331,10 @@ fn layout_image_name(annotation: &str, origin: &Path) -> Result<String> {
         .collect::<String>()
         .trim_matches('-')
         .to_string();
-    local_name(&format!("{}:{annotation}", if repo.is_empty() { "image" } else { &repo }))
+    local_name(&format!(
+        "{}:{annotation}",
+        if repo.is_empty() { "image" } else { &repo }
+    ))
 }
 
 fn names_or_id(img: &PulledImage) -> Vec<String> {

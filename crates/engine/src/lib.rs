@@ -15,11 +15,11 @@ mod error;
 mod images;
 mod import;
 mod info;
+pub mod progress;
 mod pull;
 mod push;
 mod resolve;
 mod save;
-pub mod progress;
 
 use std::path::{Path, PathBuf};
 

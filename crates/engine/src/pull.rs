@@ -4,13 +4,13 @@
 //! pull killed at any point leaves no half image, and the next pull reuses
 //! every blob and layer already verified.
 
-use std::sync::Arc;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use hoist_image::manifest::{Descriptor, ImageManifest, Manifest};
 use hoist_image::registries::{RegistriesConf, RegistriesError};
 use hoist_image::transport::ImageName;
 use hoist_image::{Digest, Reference};
 use std::io::Write;
+use std::sync::Arc;
 
 use hoist_registry::{FnSink, Progress as RegistryProgress, RegistryClient};
 use hoist_store::{BlobSlot, ImageRecord, LayerRef};
@@ -26,7 +26,12 @@ const PARALLEL_LAYERS: usize = 4;
 impl Engine {
     /// Pulls `name` (a registry reference, possibly short, or an `oci:`,
     /// `oci-archive:` or `docker-archive:` name) into the store.
-    pub fn pull(&self, name: &str, opts: &PullOptions, progress: &Arc<dyn Progress>) -> Result<PulledImage> {
+    pub fn pull(
+        &self,
+        name: &str,
+        opts: &PullOptions,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<PulledImage> {
         match ImageName::parse(name)? {
             ImageName::Registry(reference) => {
                 block_on(self.pull_from_registry(&reference, opts, progress))?
@@ -101,7 +106,12 @@ impl Engine {
                 let parsed = Manifest::parse(&child_bytes, &entry.media_type)?;
                 self.put_small_blob(&top_digest, top_bytes).await?;
                 known_digests.push(child_digest.clone());
-                (child_bytes, parsed.media_type().to_string(), child_digest, parsed)
+                (
+                    child_bytes,
+                    parsed.media_type().to_string(),
+                    child_digest,
+                    parsed,
+                )
             }
             m => (top_bytes, m.media_type().to_string(), top_digest.clone(), m),
         };
@@ -113,7 +123,9 @@ impl Engine {
         manifest.check_layers_unpackable()?;
         progress.message("Copying config and layers");
         let config = self.fetch_config(client, source, &manifest).await?;
-        let layers = self.fetch_layers(client, source, &manifest, &config.diff_ids, progress).await?;
+        let layers = self
+            .fetch_layers(client, source, &manifest, &config.diff_ids, progress)
+            .await?;
         self.put_small_blob(&digest, bytes).await?;
         let local_name = name.to_string();
         let size = self.store.image_size(&layers)?;
@@ -164,12 +176,22 @@ impl Engine {
             if desc.size > crate::MAX_CONFIG_BYTES {
                 return Err(EngineError::Config {
                     digest: desc.digest.to_string(),
-                    detail: format!("claims {} bytes, over the {} byte limit for configs", desc.size, crate::MAX_CONFIG_BYTES),
+                    detail: format!(
+                        "claims {} bytes, over the {} byte limit for configs",
+                        desc.size,
+                        crate::MAX_CONFIG_BYTES
+                    ),
                 });
             }
             let mut bytes = Vec::with_capacity(desc.size as usize);
             client
-                .fetch_blob(&source.registry, &source.repository, desc, &mut bytes, &RegistryProgress::none())
+                .fetch_blob(
+                    &source.registry,
+                    &source.repository,
+                    desc,
+                    &mut bytes,
+                    &RegistryProgress::none(),
+                )
                 .await?;
             self.put_small_blob(&desc.digest, bytes.clone()).await?;
             bytes
@@ -196,10 +218,15 @@ impl Engine {
         diff_ids: &[Digest],
         progress: &Arc<dyn Progress>,
     ) -> Result<Vec<LayerRef>> {
-        let jobs = manifest.layers.iter().zip(diff_ids).map(|(desc, diff_id)| {
-            self.fetch_layer(client, source, desc, diff_id, progress)
-        });
-        stream::iter(jobs).buffered(PARALLEL_LAYERS).try_collect().await
+        let jobs = manifest
+            .layers
+            .iter()
+            .zip(diff_ids)
+            .map(|(desc, diff_id)| self.fetch_layer(client, source, desc, diff_id, progress));
+        stream::iter(jobs)
+            .buffered(PARALLEL_LAYERS)
+            .try_collect()
+            .await
     }
 
     /// Makes sure the layer's blob is in the store and unpacked.
@@ -223,8 +250,17 @@ impl Engine {
             return Ok(reference);
         }
         let outcome = self.download_blob(client, source, desc, progress).await?;
-        let (blob, media, want) = (desc.digest.clone(), desc.media_type.clone(), diff_id.clone());
-        run_blocking(move || store.unpack_layer_expecting(&blob, &media, &want).map(|_| ())).await?;
+        let (blob, media, want) = (
+            desc.digest.clone(),
+            desc.media_type.clone(),
+            diff_id.clone(),
+        );
+        run_blocking(move || {
+            store
+                .unpack_layer_expecting(&blob, &media, &want)
+                .map(|_| ())
+        })
+        .await?;
         progress.blob_finished(&desc.digest, outcome);
         Ok(reference)
     }
@@ -252,7 +288,13 @@ impl Engine {
         // Writes go to the page cache; the fsync happens in commit, off the async threads.
         let mut sink = FnSink(|buf: &[u8]| writer.write_all(buf));
         client
-            .fetch_blob(&source.registry, &source.repository, desc, &mut sink, &reporter)
+            .fetch_blob(
+                &source.registry,
+                &source.repository,
+                desc,
+                &mut sink,
+                &reporter,
+            )
             .await?;
         run_blocking(move || writer.commit()).await?;
         Ok(BlobOutcome::Copied)
@@ -266,20 +308,29 @@ fn is_worth_trying_elsewhere(e: &EngineError) -> bool {
     matches!(
         e,
         EngineError::Registry(
-            R::NotFound { .. } | R::ManifestUnknown { .. } | R::Unauthorized { .. } | R::Connect { .. } | R::Tls { .. } | R::Timeout { .. }
+            R::NotFound { .. }
+                | R::ManifestUnknown { .. }
+                | R::Unauthorized { .. }
+                | R::Connect { .. }
+                | R::Tls { .. }
+                | R::Timeout { .. }
         )
     )
 }
 
 /// Runs blocking store work off the async threads.
-pub(crate) async fn run_blocking<T, E>(f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static) -> Result<T>
+pub(crate) async fn run_blocking<T, E>(
+    f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
+) -> Result<T>
 where
     T: Send + 'static,
     E: Into<EngineError> + Send + 'static,
 {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r.map_err(Into::into),
-        Err(join) => Err(EngineError::Invalid(format!("a background task failed: {join}"))),
+        Err(join) => Err(EngineError::Invalid(format!(
+            "a background task failed: {join}"
+        ))),
     }
 }
 

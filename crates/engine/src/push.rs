@@ -2,7 +2,6 @@
 //! another repository of the same registry when possible), then the config,
 //! then the manifest, byte for byte as stored so its digest is unchanged.
 
-use std::sync::Arc;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use hoist_image::manifest::Descriptor;
 use hoist_image::registries::RegistriesConf;
@@ -10,6 +9,7 @@ use hoist_image::transport::ImageName;
 use hoist_image::{Digest, Reference};
 use hoist_registry::{Progress as RegistryProgress, RegistryClient};
 use hoist_store::ImageRecord;
+use std::sync::Arc;
 use tracing::{debug, info_span, Instrument};
 
 use crate::error::{io_err, EngineError, Result};
@@ -35,7 +35,10 @@ impl Engine {
             ImageName::Registry(r) => {
                 let reference = Reference::parse(&r)?;
                 let span = info_span!("push", image = %reference);
-                block_on(self.push_to_registry(&record, &reference, opts, progress).instrument(span))?
+                block_on(
+                    self.push_to_registry(&record, &reference, opts, progress)
+                        .instrument(span),
+                )?
             }
             other => self.export(&record, &other, progress),
         }
@@ -50,10 +53,17 @@ impl Engine {
     ) -> Result<Digest> {
         let conf = RegistriesConf::load_default()?;
         let client = crate::auth::client(&opts.registry, &conf)?;
-        let manifest_bytes = self.store.read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
-        let config = self.store.read_blob(&record.config_digest, crate::MAX_CONFIG_BYTES)?;
+        let manifest_bytes = self
+            .store
+            .read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
+        let config = self
+            .store
+            .read_blob(&record.config_digest, crate::MAX_CONFIG_BYTES)?;
         let mount_from = mount_sources(record, dest);
-        let layers = record.layers.iter().map(|l| Descriptor::new(&l.media_type, l.blob.clone(), l.size));
+        let layers = record
+            .layers
+            .iter()
+            .map(|l| Descriptor::new(&l.media_type, l.blob.clone(), l.size));
         progress.message("Copying blobs");
         stream::iter(layers.map(|d| self.push_blob(&client, dest, d, &mount_from, progress)))
             .buffer_unordered(PARALLEL_BLOBS)
@@ -64,9 +74,14 @@ impl Engine {
             record.config_digest.clone(),
             config.len() as u64,
         );
-        self.push_blob(&client, dest, config_desc, &mount_from, progress).await?;
+        self.push_blob(&client, dest, config_desc, &mount_from, progress)
+            .await?;
         progress.message("Writing manifest to image destination");
-        let tagged = if dest.tag.is_none() && dest.digest.is_none() { dest.with_tag("latest") } else { dest.clone() };
+        let tagged = if dest.tag.is_none() && dest.digest.is_none() {
+            dest.with_tag("latest")
+        } else {
+            dest.clone()
+        };
         let digest = client
             .put_manifest(&tagged, &manifest_bytes, &record.manifest_media_type)
             .await?;
@@ -124,7 +139,14 @@ impl Engine {
                 .await
                 .map_err(io_err(format!("opening blob {}", desc.digest)))?;
             match client
-                .push_blob(&dest.registry, &dest.repository, &desc.digest, size, file, &reporter)
+                .push_blob(
+                    &dest.registry,
+                    &dest.repository,
+                    &desc.digest,
+                    size,
+                    file,
+                    &reporter,
+                )
                 .await
             {
                 Ok(()) => break,

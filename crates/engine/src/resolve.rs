@@ -37,7 +37,11 @@ fn local_search_registries() -> Vec<String> {
 }
 
 /// The matching logic, separate from I/O so it can be tested.
-pub(crate) fn find<'a>(images: &'a [ImageRecord], name: &str, search: &[String]) -> Option<&'a ImageRecord> {
+pub(crate) fn find<'a>(
+    images: &'a [ImageRecord],
+    name: &str,
+    search: &[String],
+) -> Option<&'a ImageRecord> {
     if let Some(img) = find_by_id(images, name) {
         return Some(img);
     }
@@ -58,7 +62,8 @@ pub(crate) fn find<'a>(images: &'a [ImageRecord], name: &str, search: &[String])
 
 fn find_by_id<'a>(images: &'a [ImageRecord], name: &str) -> Option<&'a ImageRecord> {
     let hex = name.strip_prefix("sha256:").unwrap_or(name);
-    let looks_like_id = hex.len() >= 3 && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    let looks_like_id =
+        hex.len() >= 3 && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
     if !looks_like_id {
         return None;
     }
@@ -71,7 +76,11 @@ fn find_by_id<'a>(images: &'a [ImageRecord], name: &str) -> Option<&'a ImageReco
 fn find_by_reference<'a>(images: &'a [ImageRecord], r: &Reference) -> Option<&'a ImageRecord> {
     match &r.digest {
         Some(d) => images.iter().find(|i| {
-            has_digest(i, d) && i.repositories.iter().chain(i.names.iter()).any(|n| n.starts_with(&r.name()))
+            has_digest(i, d)
+                && i.repositories
+                    .iter()
+                    .chain(i.names.iter())
+                    .any(|n| n.starts_with(&r.name()))
         }),
         None => {
             let full = r.to_string();
@@ -124,7 +133,10 @@ mod tests {
         assert!(f("tool").is_none(), "tool:latest does not exist");
         let id = images[1].id.hex()[..12].to_string();
         assert_eq!(f(&id).unwrap(), "localhost/app:latest");
-        assert_eq!(f(&format!("sha256:{}", images[1].id.hex())).unwrap(), "localhost/app:latest");
+        assert_eq!(
+            f(&format!("sha256:{}", images[1].id.hex())).unwrap(),
+            "localhost/app:latest"
+        );
         let pinned = format!("busybox@{}", images[0].manifest_digest);
         assert_eq!(f(&pinned).unwrap(), "docker.io/library/busybox:latest");
         assert!(f("nothing").is_none());

@@ -19,7 +19,9 @@ pub fn save(engine: &Engine, a: SaveArgs) -> Result<i32> {
     };
     if a.images.len() > 1 && format == SaveFormat::DockerArchive && !a.multi_image_archive {
         // podman writes only the first image unless -m is given; say so instead.
-        anyhow::bail!("saving several images into one docker-archive needs --multi-image-archive (-m)");
+        anyhow::bail!(
+            "saving several images into one docker-archive needs --multi-image-archive (-m)"
+        );
     }
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
     match &a.output {
@@ -31,7 +33,8 @@ pub fn save(engine: &Engine, a: SaveArgs) -> Result<i32> {
             let tmp = tempfile::NamedTempFile::new().context("creating a temporary archive")?;
             engine.save(&a.images, format, tmp.path(), &display)?;
             let mut f = std::fs::File::open(tmp.path())?;
-            std::io::copy(&mut f, &mut std::io::stdout().lock()).context("writing the archive to standard output")?;
+            std::io::copy(&mut f, &mut std::io::stdout().lock())
+                .context("writing the archive to standard output")?;
         }
     }
     Ok(0)
@@ -47,7 +50,8 @@ pub fn load(engine: &Engine, a: LoadArgs) -> Result<i32> {
                 anyhow::bail!("no archive given: use -i FILE or pipe one to standard input");
             }
             let mut tmp = tempfile::NamedTempFile::new().context("creating a temporary file")?;
-            std::io::copy(&mut std::io::stdin().lock(), &mut tmp).context("reading the archive from standard input")?;
+            std::io::copy(&mut std::io::stdin().lock(), &mut tmp)
+                .context("reading the archive from standard input")?;
             let path = tmp.path().to_path_buf();
             _stdin_copy = tmp;
             path

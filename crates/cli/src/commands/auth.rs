@@ -17,7 +17,11 @@ pub fn login(a: LoginArgs) -> Result<i32> {
                 println!("{user}");
                 Ok(0)
             }
-            None => Err(ExitWith { code: 125, message: format!("not logged into {}", a.registry) }.into()),
+            None => Err(ExitWith {
+                code: 125,
+                message: format!("not logged into {}", a.registry),
+            }
+            .into()),
         };
     }
     let username = match a.username {
@@ -26,7 +30,10 @@ pub fn login(a: LoginArgs) -> Result<i32> {
     };
     let password = if a.password_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
         line.trim_end_matches(['\n', '\r']).to_string()
     } else {
         match a.password {
@@ -63,6 +70,10 @@ pub fn logout(a: LogoutArgs) -> Result<i32> {
         println!("Removed login credentials for {registry}");
         Ok(0)
     } else {
-        Err(ExitWith { code: 125, message: format!("not logged into {registry}") }.into())
+        Err(ExitWith {
+            code: 125,
+            message: format!("not logged into {registry}"),
+        }
+        .into())
     }
 }

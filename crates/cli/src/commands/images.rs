@@ -16,7 +16,11 @@ pub fn list(engine: &Engine, a: ImagesArgs) -> Result<i32> {
     if a.quiet {
         let mut seen = std::collections::HashSet::new();
         for i in &images {
-            let id = if a.no_trunc { format!("sha256:{}", i.id) } else { i.id[..12].to_string() };
+            let id = if a.no_trunc {
+                format!("sha256:{}", i.id)
+            } else {
+                i.id[..12].to_string()
+            };
             if seen.insert(id.clone()) {
                 println!("{id}");
             }
@@ -54,7 +58,11 @@ pub fn list(engine: &Engine, a: ImagesArgs) -> Result<i32> {
 /// The table rows of one image: one per name, or a `<none>` row when it has none.
 fn rows(i: &ImageSummary, no_trunc: bool) -> Vec<Value> {
     let age = chrono::Utc::now().timestamp() - i.created;
-    let id = if no_trunc { format!("sha256:{}", i.id) } else { i.id[..12].to_string() };
+    let id = if no_trunc {
+        format!("sha256:{}", i.id)
+    } else {
+        i.id[..12].to_string()
+    };
     let base = |repo: &str, tag: &str| {
         json!({
             "Repository": repo, "Tag": tag, "ID": id, "Id": id, "Digest": i.digest,
@@ -103,9 +111,16 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
             }
             Err(EngineError::ImageNotFound(_)) if a.ignore => {}
             Err(e) => {
-                let code = if matches!(e, EngineError::ImageNotFound(_)) { 1 } else { 2 };
+                let code = if matches!(e, EngineError::ImageNotFound(_)) {
+                    1
+                } else {
+                    2
+                };
                 eprintln!("Error: {e}");
-                failure = Some(ExitWith { code, message: e.to_string() });
+                failure = Some(ExitWith {
+                    code,
+                    message: e.to_string(),
+                });
             }
         }
     }
@@ -155,7 +170,13 @@ mod tests {
 
     #[test]
     fn splits_names_with_ports() {
-        assert_eq!(split_repo_tag("127.0.0.1:5000/a:v1"), ("127.0.0.1:5000/a", "v1"));
-        assert_eq!(split_repo_tag("127.0.0.1:5000/a"), ("127.0.0.1:5000/a", "<none>"));
+        assert_eq!(
+            split_repo_tag("127.0.0.1:5000/a:v1"),
+            ("127.0.0.1:5000/a", "v1")
+        );
+        assert_eq!(
+            split_repo_tag("127.0.0.1:5000/a"),
+            ("127.0.0.1:5000/a", "<none>")
+        );
     }
 }

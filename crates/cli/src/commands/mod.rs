@@ -1,8 +1,8 @@
 //! One function per command: turn arguments into an engine call and print the result.
 
+mod archive;
 mod auth;
 mod images;
-mod archive;
 mod system;
 mod transfer;
 
@@ -18,12 +18,18 @@ use crate::cli::{Cli, Command, ImageCommand, PlatformArgs, RegistryArgs, SystemC
 pub fn run(cli: Cli) -> Result<i32> {
     let root = cli.root;
     match cli.command {
-        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => transfer::pull(&open(&root)?, a),
-        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => transfer::push(&open(&root)?, a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
+            transfer::pull(&open(&root)?, a)
+        }
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => {
+            transfer::push(&open(&root)?, a)
+        }
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::list(&open(&root)?, a),
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => images::remove(&open(&root)?, a),
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => images::tag(&open(&root)?, a),
-        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => images::untag(&open(&root)?, a),
+        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
+            images::untag(&open(&root)?, a)
+        }
         Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
             images::inspect(&open(&root)?, a)
         }

@@ -23,7 +23,11 @@ pub fn version(a: FormatArgs) -> Result<i32> {
     match Format::parse(a.format.as_deref())? {
         Format::Default => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));
-            println!("OS/Arch:      {}/{}", std::env::consts::OS, std::env::consts::ARCH);
+            println!(
+                "OS/Arch:      {}/{}",
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            );
             Ok(0)
         }
         _ => print_doc(&doc, a.format.as_deref()),
@@ -78,6 +82,10 @@ pub fn check(engine: &Engine, a: CheckArgs) -> Result<i32> {
         } else {
             "the store has problems: run `hoist system check --repair`"
         };
-        Err(ExitWith { code: 125, message: hint.into() }.into())
+        Err(ExitWith {
+            code: 125,
+            message: hint.into(),
+        }
+        .into())
     }
 }

@@ -9,7 +9,10 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Text(String),
-    Field { func: Option<String>, path: Vec<String> },
+    Field {
+        func: Option<String>,
+        path: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,9 +43,11 @@ impl Template {
             if start > 0 {
                 pieces.push(Piece::Text(rest[..start].to_string()));
             }
-            let end = rest[start..].find("}}").ok_or_else(|| TemplateError::Unclosed {
-                template: input.to_string(),
-            })?;
+            let end = rest[start..]
+                .find("}}")
+                .ok_or_else(|| TemplateError::Unclosed {
+                    template: input.to_string(),
+                })?;
             let action = rest[start + 2..start + end].trim();
             pieces.push(parse_action(input, action)?);
             rest = &rest[start + end + 2..];
@@ -59,7 +64,9 @@ impl Template {
             .iter()
             .map(|p| match p {
                 Piece::Text(t) => t.clone(),
-                Piece::Field { path, .. } => path.last().map(|s| s.to_uppercase()).unwrap_or_default(),
+                Piece::Field { path, .. } => {
+                    path.last().map(|s| s.to_uppercase()).unwrap_or_default()
+                }
             })
             .collect()
     }
@@ -116,7 +123,11 @@ fn lookup<'a>(mut v: &'a Value, path: &[String]) -> &'a Value {
         v = match v {
             Value::Object(map) => map
                 .get(key)
-                .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+                .or_else(|| {
+                    map.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                        .map(|(_, v)| v)
+                })
                 .unwrap_or(&Value::Null),
             _ => &Value::Null,
         };
@@ -129,7 +140,10 @@ fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "<no value>".to_string(),
-        Value::Array(items) => format!("[{}]", items.iter().map(plain).collect::<Vec<_>>().join(" ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(plain).collect::<Vec<_>>().join(" ")
+        ),
         other => other.to_string(),
     }
 }
@@ -145,10 +159,24 @@ mod tests {
                          "Labels": {"a": "b"}, "Names": ["x", "y"], "Size": 42});
         let t = Template::parse("{{.Repository}}:{{.Tag}}").unwrap();
         assert_eq!(t.render(&row), "docker.io/library/busybox:latest");
-        assert_eq!(Template::parse("{{.repository}}").unwrap().render(&row), "docker.io/library/busybox");
-        assert_eq!(Template::parse("{{.Labels.a}} {{.Names}}").unwrap().render(&row), "b [x y]");
-        assert_eq!(Template::parse("{{json .Labels}}").unwrap().render(&row), r#"{"a":"b"}"#);
-        assert_eq!(Template::parse("{{.Missing}}").unwrap().render(&row), "<no value>");
+        assert_eq!(
+            Template::parse("{{.repository}}").unwrap().render(&row),
+            "docker.io/library/busybox"
+        );
+        assert_eq!(
+            Template::parse("{{.Labels.a}} {{.Names}}")
+                .unwrap()
+                .render(&row),
+            "b [x y]"
+        );
+        assert_eq!(
+            Template::parse("{{json .Labels}}").unwrap().render(&row),
+            r#"{"a":"b"}"#
+        );
+        assert_eq!(
+            Template::parse("{{.Missing}}").unwrap().render(&row),
+            "<no value>"
+        );
         let table = Template::parse("table {{.Tag}}\\t{{.Size}}").unwrap();
         assert!(table.table);
         assert_eq!(table.header(), "TAG\tSIZE");
@@ -157,8 +185,17 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_do() {
-        assert!(matches!(Template::parse("{{.A"), Err(TemplateError::Unclosed { .. })));
-        assert!(matches!(Template::parse("{{range .A}}"), Err(TemplateError::Unsupported { .. })));
-        assert!(matches!(Template::parse("{{A}}"), Err(TemplateError::Unsupported { .. })));
+        assert!(matches!(
+            Template::parse("{{.A"),
+            Err(TemplateError::Unclosed { .. })
+        ));
+        assert!(matches!(
+            Template::parse("{{range .A}}"),
+            Err(TemplateError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            Template::parse("{{A}}"),
+            Err(TemplateError::Unsupported { .. })
+        ));
     }
 }

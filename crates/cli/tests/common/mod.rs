@@ -5,7 +5,13 @@
 
 use hoist_testenv::{require_root_and_tools, Hoist, Registry};
 
-pub const TOOLS: &[&str] = &["docker-registry", "skopeo", "busybox", "openssl", "htpasswd"];
+pub const TOOLS: &[&str] = &[
+    "docker-registry",
+    "skopeo",
+    "busybox",
+    "openssl",
+    "htpasswd",
+];
 
 /// A hoist whose registries.conf marks `reg` insecure (plain HTTP) and
 /// searches it for short names.
@@ -33,13 +39,15 @@ pub fn setup() -> Option<(Registry, Hoist)> {
 /// The `images --format json` rows.
 pub fn images(hoist: &Hoist) -> Vec<serde_json::Value> {
     let out = hoist.run(&["images", "--format", "json"]).ok();
-    serde_json::from_str::<Vec<serde_json::Value>>(&out.stdout).expect("images --format json is a JSON array")
+    serde_json::from_str::<Vec<serde_json::Value>>(&out.stdout)
+        .expect("images --format json is a JSON array")
 }
 
 /// `image inspect` of one image.
 pub fn inspect(hoist: &Hoist, name: &str) -> serde_json::Value {
     let out = hoist.run(&["image", "inspect", name]).ok();
-    let mut v: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).expect("inspect prints a JSON array");
+    let mut v: Vec<serde_json::Value> =
+        serde_json::from_str(&out.stdout).expect("inspect prints a JSON array");
     v.remove(0)
 }
 

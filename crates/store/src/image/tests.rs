@@ -163,6 +163,7 @@ fn ambiguous_prefixes_are_errors() {
             size: 0,
             platform: String::new(),
             digests: vec![],
+            repositories: vec![],
         }
     };
     let images = [
