@@ -105,16 +105,24 @@ pub fn parse_name(input: &str) -> Result<ParsedName, ReferenceError> {
     if let Some(t) = tag {
         validate_tag(input, t)?;
     }
-    if name.len() > MAX_NAME_LEN {
-        return Err(err(
-            input,
-            format!("name longer than {MAX_NAME_LEN} characters"),
-        ));
-    }
     let (domain, path) = match name.split_once('/') {
         Some((first, path)) if looks_like_domain(first) => (Some(first), path),
         _ => (None, name),
     };
+    // The limit applies to the repository as it will be stored, so a name
+    // that parses also parses again once normalized (Docker Hub adds `library/`).
+    let hub = domain.is_none_or(|d| normalize_domain(d) == DOCKER_HUB);
+    let library = if hub && !path.contains('/') {
+        "library/".len()
+    } else {
+        0
+    };
+    if path.len() + library > MAX_NAME_LEN {
+        return Err(err(
+            input,
+            format!("repository name longer than {MAX_NAME_LEN} characters"),
+        ));
+    }
     if let Some(d) = domain {
         validate_domain(input, d)?;
     }
@@ -381,5 +389,21 @@ mod tests {
         let d: Digest = D.parse().unwrap();
         assert_eq!(r.with_digest(d.clone()).tag_or_digest(), D);
         assert_eq!(r.with_tag("x").to_string(), "docker.io/library/busybox:x");
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    /// Found by the `reference` fuzz target: every normalized reference parses back to itself.
+    #[test]
+    fn normalized_names_round_trip() {
+        let long = "c-ub-c-ub--ub--ub-b--ub-c-ub--ub--ub--ub-b-ub--ub-b-ub--ubb3cc.oaccllhost0-bc-ub-c-ub--ub--ub-b--ub-c-ub--ub--ub--ub-b-ub--ub-b-ub--ubb3cc.oaccllhost0-b--ub-c-ub--ub--ub--ub-ub--ub--ub-b-ub--b---ub-c-ub--ub--ub--ub-ub--ub--ub-b-ub--b--b-u";
+        for input in [long, &"a".repeat(250)] {
+            if let Ok(r) = Reference::parse(input) {
+                assert_eq!(Reference::parse(&r.to_string()), Ok(r));
+            }
+        }
     }
 }

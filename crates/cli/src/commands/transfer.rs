@@ -29,6 +29,8 @@ pub fn push(engine: &Engine, a: PushArgs) -> Result<i32> {
     };
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
     let digest = engine.push(&a.image, a.destination.as_deref(), &opts, &display)?;
+    // Printed on stdout so scripts can capture it without a --digestfile.
+    println!("{digest}");
     if let Some(path) = &a.digestfile {
         std::fs::write(path, digest.to_string())
             .with_context(|| format!("writing the digest to {}", path.display()))?;
