@@ -217,7 +217,12 @@ fn system_check_finds_and_repairs_a_corrupt_blob() {
             .contains(victim.file_name().unwrap().to_str().unwrap()),
         "{out:?}"
     );
-    hoist.run(&["system", "check", "--repair"]).ok();
+    // The corrupt blob is removed; the image now lacks it, which only a pull can fix.
+    let out = hoist.run(&["system", "check", "--repair"]).fails_with(125);
+    assert!(
+        out.stdout.contains("(repaired)") && out.stdout.contains("pull the image again"),
+        "{out:?}"
+    );
     hoist.run(&["pull", &name]).ok();
     assert_store_clean(&hoist);
 }
