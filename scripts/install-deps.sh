@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
     docker-registry apache2-utils openssl ca-certificates curl jq busybox-static
     skopeo podman runc crun umoci fuse3 netavark aardvark-dns
-    iproute2 iptables pkg-config gcc git
+    iproute2 iptables pkg-config gcc git libseccomp-dev libc6-dev tmux
 )
 
 # Podman on this host has no CAP_SYS_RESOURCE, so it cannot raise rlimits above the

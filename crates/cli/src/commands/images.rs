@@ -100,7 +100,8 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
     }
     let mut failure: Option<ExitWith> = None;
     for name in &targets {
-        match engine.remove_image(name, a.force) {
+        // `--all` names images by ID, and removing all of them includes every name.
+        match engine.remove_image(name, a.force || a.all) {
             Ok(report) => {
                 for n in &report.untagged {
                     println!("Untagged: {n}");

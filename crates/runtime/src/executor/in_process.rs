@@ -1,0 +1,178 @@
+//! The in-process runtime: youki's libcontainer, linked into hoist.
+//!
+//! **libcontainer forks the calling process** (raw `clone3`, so no
+//! `pthread_atfork` handlers run). Call [`InProcessRuntime::create`] from a
+//! single-threaded process (or while no other thread can hold a lock, such
+//! as the allocator's), never from an async runtime's worker threads: the
+//! child would inherit such a lock held and hang. The other operations
+//! do not fork.
+
+use std::path::{Path, PathBuf};
+
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::{Container, ContainerStatus};
+use libcontainer::error::LibcontainerError;
+use libcontainer::signal::Signal;
+use libcontainer::syscall::syscall::SyscallType;
+
+use super::error::{io_err, RuntimeError};
+use super::{check_id, Runtime, State, Status, Stdio};
+
+/// Containers run by libcontainer, with their state under `root` (e.g.
+/// `/run/hoist/runtime`; one directory per container).
+#[derive(Debug, Clone)]
+pub struct InProcessRuntime {
+    root: PathBuf,
+}
+
+/// The error and all its causes on one line: libcontainer's top-level
+/// messages alone ("failed to create container") do not say what failed.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+impl InProcessRuntime {
+    pub fn new(root: impl Into<PathBuf>) -> InProcessRuntime {
+        InProcessRuntime { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn container_dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    fn err(&self, op: &'static str, id: &str, e: LibcontainerError) -> RuntimeError {
+        let hint = match &e {
+            LibcontainerError::IncorrectStatus(_) => "; check the container's state first",
+            LibcontainerError::Exist => "; delete the old container first",
+            _ => "",
+        };
+        RuntimeError::Libcontainer {
+            op,
+            id: id.to_string(),
+            message: chain(&e),
+            hint,
+        }
+    }
+
+    fn load(&self, id: &str) -> Result<Container, RuntimeError> {
+        check_id(id)?;
+        let dir = self.container_dir(id);
+        if !dir.join("state.json").exists() {
+            return Err(RuntimeError::NotFound {
+                id: id.to_string(),
+                root: self.root.clone(),
+            });
+        }
+        Container::load(dir).map_err(|e| self.err("loading", id, e))
+    }
+}
+
+fn status(s: ContainerStatus) -> Status {
+    match s {
+        ContainerStatus::Creating => Status::Creating,
+        ContainerStatus::Created => Status::Created,
+        ContainerStatus::Running => Status::Running,
+        ContainerStatus::Stopped => Status::Stopped,
+        ContainerStatus::Paused => Status::Paused,
+    }
+}
+
+impl Runtime for InProcessRuntime {
+    /// See the module docs: this forks; call it single-threaded.
+    fn create(
+        &self,
+        id: &str,
+        bundle: &Path,
+        stdio: Stdio,
+        console_socket: Option<&Path>,
+    ) -> Result<i32, RuntimeError> {
+        check_id(id)?;
+        if self.container_dir(id).exists() {
+            return Err(RuntimeError::AlreadyExists {
+                id: id.to_string(),
+                root: self.root.clone(),
+            });
+        }
+        std::fs::create_dir_all(&self.root).map_err(io_err("creating runtime root", &self.root))?;
+        let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .with_root_path(&self.root)
+            .map_err(|e| self.err("creating", id, e))?
+            .validate_id()
+            .map_err(|e| self.err("creating", id, e))?
+            .with_stdin(stdio.stdin)
+            .with_stdout(stdio.stdout)
+            .with_stderr(stdio.stderr)
+            .with_console_socket(console_socket);
+        let container = builder
+            .as_init(bundle)
+            .with_systemd(false)
+            .with_detach(true)
+            .build()
+            .map_err(|e| self.err("creating", id, e))?;
+        container
+            .pid()
+            .map(|p| p.as_raw())
+            .ok_or_else(|| RuntimeError::Libcontainer {
+                op: "creating",
+                id: id.to_string(),
+                message: "libcontainer reported no init pid".into(),
+                hint: "",
+            })
+    }
+
+    fn start(&self, id: &str) -> Result<(), RuntimeError> {
+        self.load(id)?
+            .start()
+            .map_err(|e| self.err("starting", id, e))
+    }
+
+    fn state(&self, id: &str) -> Result<State, RuntimeError> {
+        let c = self.load(id)?;
+        let st = status(c.status());
+        Ok(State {
+            oci_version: c.state.oci_version.clone(),
+            id: c.id().to_string(),
+            status: st,
+            pid: c
+                .pid()
+                .map(|p| p.as_raw())
+                .filter(|_| st != Status::Stopped),
+            bundle: c.bundle().clone(),
+            created: c.created(),
+            annotations: c
+                .state
+                .annotations
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    fn kill(&self, id: &str, signal: i32) -> Result<(), RuntimeError> {
+        let sig = Signal::try_from(signal).map_err(|_| RuntimeError::BadSignal(signal))?;
+        self.load(id)?
+            .kill(sig, false)
+            .map_err(|e| self.err("signalling", id, e))
+    }
+
+    fn delete(&self, id: &str, force: bool) -> Result<(), RuntimeError> {
+        self.load(id)?
+            .delete(force)
+            .map_err(|e| self.err("deleting", id, e))
+    }
+}
