@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Benchmark of `hoist pack` (issue 5): how many bytes a client that holds one
+# packed image downloads to get the next one, against the per-file ideal, a
+# single-layer image and one layer per package.
+#
+# Trees (cached under $HOIST_BENCH_CACHE, default /var/tmp/hoist-bench):
+#   base     `debootstrap bookworm` from the mirror apt is configured with
+#   updated  base upgraded with bookworm-updates and bookworm-security enabled
+#   curl     base with `apt-get install curl`
+# Build scratch (/var/lib/apt/lists, /var/cache/apt, /var/log, /tmp) is
+# emptied in all three. The first run takes a few minutes (debootstrap);
+# later runs reuse the trees (delete the cache directory to rebuild them).
+#
+# Usage: bench/pack.sh [--layers N]...   (default: --layers 64)
+# Environment: HOIST_BIN (default: a release build in $CACHE/target),
+#              SOURCE_DATE_EPOCH (passed through to hoist pack when set).
+# Needs root (debootstrap, chroot, owners in the store).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${HOIST_BENCH_CACHE:-/var/tmp/hoist-bench}
+layers=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --layers) layers+=("$2"); shift 2 ;;
+    *) echo "usage: $0 [--layers N]..." >&2; exit 2 ;;
+    esac
+done
+[ ${#layers[@]} -gt 0 ] || layers=(64)
+
+if [ "$(id -u)" != 0 ]; then
+    echo "bench/pack.sh needs root (debootstrap, chroot)" >&2
+    exit 1
+fi
+mkdir -p "$cache"
+
+# The mirrors apt on this machine uses: the first Debian archive and
+# security archive in /etc/apt/sources.list*.
+apt_uris() {
+    { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | sed 's/^URIs:[[:space:]]*//' | tr ' ' '\n'
+      grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'
+    } | grep -v '^$' || true
+}
+mirror=$(apt_uris | grep -v -- '-security' | grep '/debian/\?$' | head -n1)
+security=$(apt_uris | grep -- 'debian-security' | head -n1)
+mirror=${mirror:-http://deb.debian.org/debian}
+security=${security:-http://deb.debian.org/debian-security}
+
+# Empties the build scratch of a tree (the directories themselves stay).
+clean_scratch() {
+    local t=$1 d
+    for d in var/lib/apt/lists var/cache/apt var/log tmp; do
+        [ -d "$t/$d" ] && find "$t/$d" -mindepth 1 -delete
+    done
+    return 0
+}
+
+# Runs a command in the chroot $1 with /proc mounted and services disabled.
+in_chroot() {
+    local t=$1
+    shift
+    mount -t proc proc "$t/proc"
+    printf '#!/bin/sh\nexit 101\n' >"$t/usr/sbin/policy-rc.d"
+    chmod 755 "$t/usr/sbin/policy-rc.d"
+    local rc=0
+    chroot "$t" env DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@" || rc=$?
+    rm -f "$t/usr/sbin/policy-rc.d"
+    umount "$t/proc"
+    return $rc
+}
+
+# $cache/$1 from a copy of the raw bootstrap, changed by the function $2.
+derive() {
+    local name=$1 change=$2
+    [ -e "$cache/$name.done" ] && return 0
+    echo "bench: preparing the $name tree" >&2
+    rm -rf "$cache/$name.tmp" "$cache/$name"
+    cp -a "$cache/raw" "$cache/$name.tmp"
+    "$change" "$cache/$name.tmp"
+    clean_scratch "$cache/$name.tmp"
+    mv "$cache/$name.tmp" "$cache/$name"
+    touch "$cache/$name.done"
+}
+
+no_change() { :; }
+
+upgrade() {
+    local t=$1 saved
+    saved=$(cat "$t/etc/apt/sources.list")
+    cat >"$t/etc/apt/sources.list" <<EOF
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb $security bookworm-security main
+EOF
+    in_chroot "$t" apt-get -q update
+    in_chroot "$t" apt-get -q -y upgrade
+    # Only the packages differ between base and updated, not the sources.
+    printf '%s\n' "$saved" >"$t/etc/apt/sources.list"
+}
+
+install_curl() {
+    local t=$1
+    in_chroot "$t" apt-get -q update
+    in_chroot "$t" apt-get -q -y install curl
+}
+
+if [ ! -e "$cache/raw.done" ]; then
+    command -v debootstrap >/dev/null || apt-get install -y -q debootstrap
+    rm -rf "$cache/raw"
+    echo "bench: debootstrap bookworm from $mirror (a few minutes)" >&2
+    debootstrap bookworm "$cache/raw" "$mirror" >"$cache/debootstrap.log" 2>&1 || {
+        tail -n 20 "$cache/debootstrap.log" >&2
+        exit 1
+    }
+    touch "$cache/raw.done"
+fi
+derive base no_change
+derive updated upgrade
+derive curl install_curl
+
+echo "bench: trees ready in $cache" >&2
