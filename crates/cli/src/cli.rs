@@ -66,6 +66,46 @@ pub enum Command {
     /// Manage the store.
     #[command(subcommand)]
     System(SystemCommand),
+    /// hoist's own OCI runtime, with runc's command line.
+    Oci(crate::oci_args::OciArgs),
+    /// Run a command in a new container.
+    Run(crate::container_args::RunArgs),
+    /// Create a container without starting it.
+    Create(crate::container_args::CreateArgs),
+    /// Start created or stopped containers.
+    Start(crate::container_args::StartArgs),
+    /// Stop running containers (stop signal, then SIGKILL after --time).
+    Stop(crate::container_args::StopArgs),
+    /// Send a signal to running containers.
+    Kill(crate::container_args::KillArgs),
+    /// Stop and start containers.
+    Restart(crate::container_args::RestartArgs),
+    /// Remove containers.
+    Rm(crate::container_args::RmArgs),
+    /// List containers.
+    Ps(crate::container_args::PsArgs),
+    /// Show a container's output.
+    Logs(crate::container_args::LogsArgs),
+    /// Wait for containers to stop and print their exit codes.
+    Wait(crate::container_args::ContainersArgs),
+    /// Freeze every process of containers.
+    Pause(crate::container_args::ContainersArgs),
+    /// Thaw paused containers.
+    Unpause(crate::container_args::ContainersArgs),
+    /// List a container's published ports.
+    Port(crate::container_args::PortArgs),
+    /// Manage containers.
+    #[command(subcommand)]
+    Container(crate::container_args::ContainerCommand),
+    /// Manage named volumes.
+    #[command(subcommand)]
+    Volume(crate::container_args::VolumeCommand),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(crate::container_args::NetworkCommand),
+    /// The process that looks after one container (started by hoist itself).
+    #[command(hide = true)]
+    ContainerMonitor(crate::container_args::MonitorArgs),
     /// Print a shell completion script.
     Completion {
         #[arg(value_enum)]

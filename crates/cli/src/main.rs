@@ -4,8 +4,10 @@
 
 mod cli;
 mod commands;
+mod container_args;
 mod exit;
 mod logging;
+mod oci_args;
 mod output;
 mod progress;
 

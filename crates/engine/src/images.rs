@@ -201,6 +201,26 @@ impl Engine {
             }
             _ => {}
         }
+        // Removing the image would garbage-collect the layers a container's
+        // root filesystem is made of, even with --force (podman's -f removes
+        // those containers too; hoist asks for that to be done explicitly).
+        let users = self.image_users(&record.id)?;
+        if !users.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "image {} is in use by container(s) {}: remove them first (hoist rm -f {})",
+                &record.id.hex()[..12],
+                users
+                    .iter()
+                    .map(|u| &u[..u.len().min(12)])
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                users
+                    .iter()
+                    .map(|u| &u[..u.len().min(12)])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )));
+        }
         report.untagged.extend(record.names.iter().cloned());
         self.store.remove_image(&record.id)?;
         report.deleted.push(record.id.clone());
@@ -213,7 +233,7 @@ impl Engine {
     pub fn prune_images(&self, all: bool) -> Result<Vec<Digest>> {
         let mut removed = Vec::new();
         for r in self.store.images()? {
-            if all || r.names.is_empty() {
+            if (all || r.names.is_empty()) && self.image_users(&r.id)?.is_empty() {
                 self.store.remove_image(&r.id)?;
                 removed.push(r.id);
             }

@@ -11,6 +11,7 @@
 //! threaded again.
 
 pub mod auth;
+mod containers;
 mod error;
 mod images;
 mod import;
@@ -23,6 +24,7 @@ mod save;
 
 use std::path::{Path, PathBuf};
 
+pub use containers::{ContainerImage, PullPolicy};
 pub use error::{EngineError, Result};
 pub use images::{ImageSummary, RemoveReport};
 pub use save::SaveFormat;

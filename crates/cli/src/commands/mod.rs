@@ -2,7 +2,9 @@
 
 mod archive;
 mod auth;
+pub mod container;
 mod images;
+mod oci;
 mod system;
 mod transfer;
 
@@ -30,6 +32,16 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
             images::untag(&open(&root)?, a)
         }
+        // podman's `inspect` serves containers and images alike.
+        Command::Inspect(a) if a.images.iter().all(|n| container::is_container(&root, n)) => {
+            container::inspect(
+                &root,
+                crate::container_args::ContainerInspectArgs {
+                    containers: a.images,
+                    format: a.format,
+                },
+            )
+        }
         Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
             images::inspect(&open(&root)?, a)
         }
@@ -42,6 +54,24 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Info(a) => system::info(&open(&root)?, a),
         Command::Version(a) => system::version(a),
         Command::System(SystemCommand::Check(a)) => system::check(&open(&root)?, a),
+        Command::Oci(a) => oci::run(a),
+        Command::Run(a) => container::run(&root, a),
+        Command::Create(a) => container::create(&root, a),
+        Command::Start(a) => container::start(&root, a),
+        Command::Stop(a) => container::stop(&root, a),
+        Command::Kill(a) => container::kill(&root, a),
+        Command::Restart(a) => container::restart(&root, a),
+        Command::Rm(a) => container::rm(&root, a),
+        Command::Ps(a) => container::ps(&root, a),
+        Command::Logs(a) => container::logs(&root, a),
+        Command::Wait(a) => container::wait(&root, a),
+        Command::Pause(a) => container::pause(&root, a),
+        Command::Unpause(a) => container::unpause(&root, a),
+        Command::Port(a) => container::port(&root, a),
+        Command::Container(c) => container::dispatch(&root, c),
+        Command::Volume(c) => container::volume(&root, c),
+        Command::Network(c) => container::network(&root, c),
+        Command::ContainerMonitor(a) => container::monitor(&root, a),
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "hoist", &mut std::io::stdout());
             Ok(0)

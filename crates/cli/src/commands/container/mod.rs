@@ -1,0 +1,84 @@
+//! The container commands: run, create, start, stop, kill, restart, rm, ps,
+//! logs, wait, inspect, pause, unpause, port, volume, network, and the
+//! hidden `container-monitor` the others start.
+
+mod inspect;
+mod logs;
+mod manage;
+mod network;
+mod run;
+mod volume;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use hoist_container::{Container, Containers};
+
+use crate::container_args::{ContainerCommand, NetworkCommand, VolumeCommand};
+
+pub use inspect::{inspect, ps};
+pub use logs::logs;
+pub use manage::{kill, pause, port, restart, rm, stop, unpause, wait};
+pub use run::{create, monitor, run, start};
+
+/// Opens the container records of `root`.
+pub fn open(root: &Path) -> Result<Containers> {
+    Containers::open(root).with_context(|| format!("opening the containers of {}", root.display()))
+}
+
+/// Looks up every name or id, all or nothing.
+fn lookup_all(cs: &Containers, names: &[String]) -> Result<Vec<Container>> {
+    names.iter().map(|n| Ok(cs.get(n)?)).collect()
+}
+
+/// `hoist container ...`.
+pub fn dispatch(root: &Path, cmd: ContainerCommand) -> Result<i32> {
+    match cmd {
+        ContainerCommand::Run(a) => run(root, a),
+        ContainerCommand::Create(a) => create(root, a),
+        ContainerCommand::Start(a) => start(root, a),
+        ContainerCommand::Stop(a) => stop(root, a),
+        ContainerCommand::Kill(a) => kill(root, a),
+        ContainerCommand::Restart(a) => restart(root, a),
+        ContainerCommand::Rm(a) => rm(root, a),
+        ContainerCommand::Ps(a) => ps(root, a),
+        ContainerCommand::Logs(a) => logs(root, a),
+        ContainerCommand::Wait(a) => wait(root, a),
+        ContainerCommand::Inspect(a) => inspect(root, a),
+        ContainerCommand::Pause(a) => pause(root, a),
+        ContainerCommand::Unpause(a) => unpause(root, a),
+        ContainerCommand::Port(a) => port(root, a),
+        ContainerCommand::Exists { container } => Ok(if open(root)?.lookup(&container).is_ok() {
+            0
+        } else {
+            1
+        }),
+    }
+}
+
+/// `hoist volume ...`.
+pub fn volume(root: &Path, cmd: VolumeCommand) -> Result<i32> {
+    volume::dispatch(root, cmd)
+}
+
+/// `hoist network ...`.
+pub fn network(root: &Path, cmd: NetworkCommand) -> Result<i32> {
+    network::dispatch(root, cmd)
+}
+
+/// Whether a container named `name` exists (for `inspect`, which serves
+/// containers and images).
+pub fn is_container(root: &Path, name: &str) -> bool {
+    Containers::open(root).is_ok_and(|cs| cs.lookup(name).is_ok())
+}
+
+/// `KEY=VALUE` flags as a map.
+fn labels(items: &[String]) -> std::collections::BTreeMap<String, String> {
+    items
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
+}

@@ -1,0 +1,485 @@
+//! Containers driven through the hoist binary like a user would: run,
+//! exit codes, env/user/workdir, volumes, -d with ps/logs/stop/rm, OOM
+//! kills, crashes of the monitor, concurrency. Needs root and the test
+//! registry; each test pulls the busybox test image first.
+
+mod common;
+
+use hoist_testenv::{Hoist, ImageBuilder, Registry};
+
+/// A registry with the busybox image pulled into a fresh hoist.
+fn setup() -> Option<(Registry, Hoist, String)> {
+    let (reg, hoist) = common::setup()?;
+    ImageBuilder::single_layer().push(&reg, "busybox:1");
+    let image = reg.reference("busybox:1");
+    hoist.run(&["pull", &image]).ok();
+    Some((reg, hoist, image))
+}
+
+fn inspect(hoist: &Hoist, name: &str, field: &str) -> String {
+    hoist
+        .run(&["inspect", name, "--format", &format!("{{{{{field}}}}}")])
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn run_prints_output_and_exit_codes_follow_podman() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    let out = hoist
+        .run(&["run", "--rm", "--network", "none", &img, "echo", "hi"])
+        .ok();
+    assert_eq!(out.stdout, "hi\n");
+    hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "exit 3",
+        ])
+        .fails_with(3);
+    let out = hoist
+        .run(&["run", "--rm", "--network", "none", &img, "nosuchcmd"])
+        .fails_with(127);
+    assert!(out.stderr.contains("nosuchcmd"), "{out:?}");
+    hoist
+        .run(&["run", "--rm", "--network", "none", &img, "/etc/passwd"])
+        .fails_with(126);
+    hoist
+        .run(&[
+            "run",
+            "--rm",
+            &img.replace("busybox", "nosuchimage"),
+            "true",
+        ])
+        .fails_with(125);
+    // --rm left nothing behind.
+    let out = hoist.run(&["ps", "-a", "-q"]).ok();
+    assert_eq!(out.stdout, "");
+    // stderr goes to stderr.
+    let out = hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "echo err >&2",
+        ])
+        .ok();
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", "err\n"));
+}
+
+#[test]
+fn env_user_workdir_entrypoint_and_volumes() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    let envfile = hoist.base_dir().join("env");
+    std::fs::write(&envfile, "# comment\nFROM_FILE=yes\n").unwrap();
+    let out = hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-e",
+            "FOO=bar",
+            "--env-file",
+            envfile.to_str().unwrap(),
+            "-u",
+            "1000:1000",
+            "-w",
+            "/tmp",
+            "--hostname",
+            "box",
+            &img,
+            "sh",
+            "-c",
+            "echo $FOO $FROM_FILE; id -u; id -g; pwd; hostname",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "bar yes\n1000\n1000\n/tmp\nbox\n");
+    let out = hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "echo",
+            &img,
+            "a",
+            "b",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "a b\n");
+    // Named volume: created on first use, kept across containers.
+    hoist.run(&["volume", "create", "v1"]).ok();
+    hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            "v1:/data",
+            &img,
+            "sh",
+            "-c",
+            "echo kept > /data/f",
+        ])
+        .ok();
+    let out = hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            "v1:/data:ro",
+            &img,
+            "cat",
+            "/data/f",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "kept\n");
+    hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            "v1:/data:ro",
+            &img,
+            "touch",
+            "/data/g",
+        ])
+        .fails_with(1);
+    let vols = hoist.run(&["volume", "ls", "-q"]).ok();
+    assert_eq!(vols.stdout, "v1\n");
+    // Bind mount of a host directory.
+    let host = hoist.base_dir().join("shared");
+    std::fs::create_dir(&host).unwrap();
+    let spec = format!("{}:/mnt", host.display());
+    hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            &spec,
+            &img,
+            "sh",
+            "-c",
+            "echo from-ctr > /mnt/x",
+        ])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(host.join("x")).unwrap(),
+        "from-ctr\n"
+    );
+    // --read-only and --tmpfs.
+    hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--read-only",
+            &img,
+            "touch",
+            "/etc/x",
+        ])
+        .fails_with(1);
+    hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--read-only",
+            "--tmpfs",
+            "/scratch",
+            &img,
+            "touch",
+            "/scratch/x",
+        ])
+        .ok();
+    hoist.run(&["volume", "rm", "v1"]).ok();
+    assert_eq!(hoist.run(&["volume", "ls", "-q"]).ok().stdout, "");
+}
+
+#[test]
+fn detached_ps_logs_stop_inspect_rm() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    let out = hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "ticker",
+            "--network",
+            "none",
+            "--label",
+            "app=t",
+            &img,
+            "sh",
+            "-c",
+            "echo start; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done",
+        ])
+        .ok();
+    let id = out.stdout.trim().to_string();
+    assert_eq!(id.len(), 64, "{out:?}");
+    let ps = hoist
+        .run(&["ps", "--format", "{{.ID}} {{.Names}} {{.Status}}"])
+        .ok();
+    assert!(
+        ps.stdout.starts_with(&format!("{} ticker Up", &id[..12])),
+        "{ps:?}"
+    );
+    let ps = hoist.run(&["ps", "--format", "json"]).ok();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&ps.stdout).unwrap();
+    assert_eq!(rows[0]["State"], "running");
+    assert_eq!(rows[0]["Labels"]["app"], "t");
+    assert_eq!(
+        hoist
+            .run(&["ps", "-q", "--filter", "label=app=t"])
+            .ok()
+            .stdout
+            .trim(),
+        &id[..12]
+    );
+    assert_eq!(
+        hoist
+            .run(&["ps", "-q", "--filter", "name=nothere"])
+            .ok()
+            .stdout,
+        ""
+    );
+    assert_eq!(inspect(&hoist, "ticker", ".State.Status"), "running");
+    assert!(inspect(&hoist, "ticker", ".Config.Env").contains("container=hoist"));
+    // The name is taken.
+    hoist
+        .run(&["run", "-d", "--name", "ticker", &img, "true"])
+        .fails_with(125);
+    // logs -f ends when the container stops.
+    let mut follow = hoist.command(&["logs", "-f", "ticker"]);
+    follow.stdout(std::process::Stdio::piped());
+    let child = follow.spawn().unwrap();
+    let out = hoist.run(&["stop", "-t", "5", "ticker"]).ok();
+    assert_eq!(out.stdout, "ticker\n");
+    let logs = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&logs.stdout), "start\nbye\n");
+    assert_eq!(inspect(&hoist, "ticker", ".State.Status"), "exited");
+    assert_eq!(inspect(&hoist, "ticker", ".State.ExitCode"), "0");
+    let out = hoist.run(&["logs", "--tail", "1", "-t", "ticker"]).ok();
+    assert!(
+        out.stdout.ends_with(" bye\n") && out.stdout.len() > 20,
+        "{out:?}"
+    );
+    assert!(hoist.run(&["ps", "-q"]).ok().stdout.is_empty());
+    assert_eq!(hoist.run(&["ps", "-aq"]).ok().stdout.trim(), &id[..12]);
+    // The image is in use: rmi refuses.
+    hoist.run(&["rmi", &img]).fails_with(2);
+    // start again, then kill and wait.
+    hoist.run(&["start", "ticker"]).ok();
+    assert_eq!(inspect(&hoist, "ticker", ".State.Status"), "running");
+    hoist.run(&["kill", "ticker"]).ok();
+    assert_eq!(hoist.run(&["wait", "ticker"]).ok().stdout, "137\n");
+    hoist.run(&["rm", "ticker"]).ok();
+    hoist.run(&["rm", "ticker"]).fails_with(1);
+    // rm -f of a running container.
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "victim",
+            "--network",
+            "none",
+            &img,
+            "sleep",
+            "100",
+        ])
+        .ok();
+    hoist.run(&["rm", "victim"]).fails_with(125);
+    hoist.run(&["rm", "-f", "victim"]).ok();
+    assert!(hoist.run(&["ps", "-aq"]).ok().stdout.is_empty());
+    common::assert_store_clean(&hoist);
+}
+
+#[test]
+fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    hoist
+        .run(&[
+            "run",
+            "--name",
+            "hog",
+            "--network",
+            "none",
+            "--memory",
+            "16m",
+            "--memory-swap",
+            "16m",
+            &img,
+            "dd",
+            "if=/dev/zero",
+            "of=/dev/null",
+            "bs=64M",
+            "count=1",
+        ])
+        .fails_with(137);
+    assert_eq!(inspect(&hoist, "hog", ".State.OOMKilled"), "true");
+    assert_eq!(inspect(&hoist, "hog", ".State.ExitCode"), "137");
+    hoist.run(&["rm", "hog"]).ok();
+
+    hoist
+        .run(&["run", "-d", "--name", "orphan", &img, "sleep", "100"])
+        .ok();
+    let monitor: i32 = inspect(&hoist, "orphan", ".State.ConmonPid")
+        .parse()
+        .unwrap();
+    let pid: i32 = inspect(&hoist, "orphan", ".State.Pid").parse().unwrap();
+    std::process::Command::new("kill")
+        .args(["-9", &monitor.to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(inspect(&hoist, "orphan", ".State.Status"), "exited");
+    hoist.run(&["rm", "orphan"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Gone, or a zombie waiting for this machine's init to reap it.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.trim_start().chars().next());
+    assert!(
+        matches!(state, None | Some(Some('Z'))),
+        "the container's process still runs: {stat}"
+    );
+    assert!(hoist_testenv::hoist::mounts_below(&hoist.root()).is_empty());
+}
+
+#[test]
+fn published_port_and_named_network_dns() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    let port = hoist_testenv::free_port();
+    let publish = format!("{port}:80");
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-p",
+            &publish,
+            &img,
+            "sh",
+            "-c",
+            "mkdir /www && echo hello-httpd > /www/index.html && exec httpd -f -p 80 -h /www",
+        ])
+        .ok();
+    assert!(hoist_testenv::wait_for_tcp(
+        &format!("127.0.0.1:{port}"),
+        std::time::Duration::from_secs(5)
+    ));
+    let curl = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "5",
+            &format!("http://127.0.0.1:{port}/"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&curl.stdout), "hello-httpd\n");
+    assert_eq!(
+        hoist.run(&["port", "web"]).ok().stdout,
+        format!("80/tcp -> 0.0.0.0:{port}\n")
+    );
+    hoist.run(&["rm", "-f", "web"]).ok();
+
+    let net = format!("hn{}", std::process::id() % 100000);
+    hoist.run(&["network", "create", &net]).ok();
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "srv",
+            "--network",
+            &net,
+            &img,
+            "sh",
+            "-c",
+            "mkdir /www && echo from-srv > /www/index.html && exec httpd -f -p 80 -h /www",
+        ])
+        .ok();
+    let out = hoist
+        .run(&["run", "--rm", "--network", &net, &img, "sh", "-c",
+               "for i in 1 2 3 4 5 6 7 8 9 10; do printf 'GET / HTTP/1.0\r\n\r\n' | nc srv 80 | tail -n 1 | grep . && exit 0; sleep 0.3; done; exit 1"])
+        .ok();
+    assert_eq!(out.stdout, "from-srv\n");
+    // --network none has only loopback.
+    let out = hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &img,
+            "ls",
+            "/sys/class/net",
+        ])
+        .ok();
+    assert_eq!(out.stdout.trim(), "lo");
+    hoist.run(&["network", "rm", &net]).fails_with(125);
+    hoist.run(&["rm", "-f", "srv"]).ok();
+    hoist.run(&["network", "rm", &net]).ok();
+}
+
+#[test]
+fn twenty_concurrent_runs_all_succeed() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            let mut c = hoist.command(&["run", "--rm", &img, "echo", &format!("n{i}")]);
+            c.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "run {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("n{i}\n"));
+    }
+    assert!(hoist.run(&["ps", "-aq"]).ok().stdout.is_empty());
+    assert!(hoist_testenv::hoist::mounts_below(&hoist.root()).is_empty());
+}

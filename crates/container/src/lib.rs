@@ -1,0 +1,48 @@
+//! Containers for hoist, podman-style and daemonless.
+//!
+//! - [`Containers`]: the records under `<root>/containers/<id>/`
+//!   (`config.json` what was asked for, `state.json` what happened), a
+//!   name index, per-container locks.
+//! - [`monitor`]: the process that runs one container: mounts its root
+//!   filesystem, sets up its network, runs it with the in-process runtime,
+//!   keeps its output in a k8s-file log, records how it ended and cleans up.
+//!   The CLI runs it as `hoist container-monitor ID` (re-executing itself),
+//!   so it is single threaded when libcontainer forks.
+//! - [`lifecycle`]: stop, kill, remove, wait, pause.
+//! - [`logs`]: podman's k8s-file log format.
+//! - [`volumes`]: named volumes under `<root>/volumes/<name>/_data`.
+
+mod error;
+mod exec_check;
+pub mod lifecycle;
+mod lock;
+pub mod logs;
+pub mod monitor;
+mod names;
+pub mod netsetup;
+mod options;
+mod record;
+mod store;
+pub mod volumes;
+
+pub use error::{ContainerError, Result};
+pub use options::{
+    parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, CreateOptions, MountOption,
+    RestartPolicy,
+};
+pub use record::{
+    human_duration as record_age, Container, ContainerConfig, ContainerState, Status,
+};
+pub use store::{Containers, NewContainer};
+
+/// Exit code of an engine failure (podman's 125).
+pub const EXIT_ENGINE: i32 = 125;
+/// The command exists but cannot be run.
+pub const EXIT_CANNOT_INVOKE: i32 = 126;
+/// The command does not exist in the container.
+pub const EXIT_NOT_FOUND: i32 = 127;
+
+/// The short (12 hex digit) form of an id.
+pub fn short_id(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}

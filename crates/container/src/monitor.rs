@@ -1,0 +1,596 @@
+//! The monitor: the process that runs one container from start to exit,
+//! podman's conmon folded into hoist. The CLI starts it as
+//! `hoist container-monitor ID` (detached, in its own session, for `-d` and
+//! `start`; in the CLI's own process, via exec, for an attached `run`).
+//!
+//! It holds `monitor.lock` for its whole life, so any other process can
+//! tell whether it is alive, whatever happened to it. It must be single
+//! threaded: libcontainer forks it.
+//!
+//! For each start it mounts the overlay root filesystem, sets up the
+//! network, writes /etc/hosts, /etc/hostname and /etc/resolv.conf, builds
+//! the runtime spec, creates and starts the container with pipes for its
+//! output, copies that output to the k8s-file log (and, attached, to its
+//! own stdout/stderr), forwards signals, and when the container ends
+//! records its exit code, time and OOM kill, tears everything down and
+//! applies the restart policy; finally `--rm` removes the container.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use hoist_runtime::executor::{wait_exit, ExitStatus, InProcessRuntime, Runtime, Stdio};
+use hoist_runtime::rootfs::{mount_overlay, unmount, write_etc_files, EtcOptions};
+use hoist_runtime::spec::{
+    build_spec, default_cgroups_path, MountSpec, SeccompChoice, SpecOptions, Ulimit,
+};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use oci_spec::image::ImageConfiguration;
+
+use crate::error::{io_err, ContainerError, Result};
+use crate::lock::Lock;
+use crate::logs::LogWriter;
+use crate::netsetup::{self, NetSetup};
+use crate::options::MountOption;
+use crate::record::{Container, Status};
+use crate::store::{Containers, MONITOR_LOCK};
+use crate::volumes::Volumes;
+
+/// The libcontainer state root of a container (inside its directory).
+pub(crate) fn runtime_of(dir: &Path) -> InProcessRuntime {
+    InProcessRuntime::new(dir.join("runtime"))
+}
+
+/// Signals the monitor passes on to the container.
+const FORWARDED: &[Signal] = &[
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// What the monitor reports to the CLI that started it detached: one JSON
+/// line on its stdout once the container runs or could not start.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct StartReport {
+    /// 0 when the container started; else the exit code to use.
+    pub code: i32,
+    pub error: Option<String>,
+}
+
+/// How the monitor is run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MonitorMode {
+    /// Copy the container's output to this process's stdout/stderr too and
+    /// give it this process's stdin (with `-i`); exit with its exit code.
+    pub attach: bool,
+    /// Report the start on stdout (then point stdout at /dev/null) and
+    /// leave the caller's session.
+    pub detached: bool,
+}
+
+/// Runs container `id` to its end and returns the exit code for the
+/// monitor process (the container's, or 125/126/127).
+pub fn run(cs: &Containers, id: &str, mode: MonitorMode) -> i32 {
+    if mode.detached {
+        let _ = rustix::process::setsid();
+    }
+    let mut reported = !mode.detached;
+    let mut report = |code: i32, error: Option<String>| {
+        if reported {
+            return;
+        }
+        reported = true;
+        let line = serde_json::to_string(&StartReport { code, error }).expect("serializes");
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+        if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
+            let _ = rustix::stdio::dup2_stdout(null.as_fd());
+        }
+    };
+    match monitor(cs, id, mode, &mut report) {
+        Ok(code) => code,
+        Err(e) => {
+            let code = e.exit_code();
+            report(code, Some(e.to_string()));
+            if mode.attach {
+                eprintln!("Error: {e}");
+            }
+            code
+        }
+    }
+}
+
+fn monitor(
+    cs: &Containers,
+    id: &str,
+    mode: MonitorMode,
+    report: &mut dyn FnMut(i32, Option<String>),
+) -> Result<i32> {
+    let dir = cs.dir_of(id);
+    let _alive =
+        Lock::try_exclusive(&dir.join(MONITOR_LOCK))?.ok_or_else(|| ContainerError::BadState {
+            id: crate::short_id(id).into(),
+            status: "running".into(),
+            op: "start it again",
+            hint: "another monitor is looking after it; stop it first",
+        })?;
+    let c = cs.load(id)?;
+    crate::lifecycle::recover(cs, &c)?;
+    let _ = hoist_runtime::executor::set_child_subreaper();
+    cs.update_state(id, |s| {
+        s.monitor_pid = Some(std::process::id() as i32);
+        s.stopped_by_user = false;
+        s.error = None;
+    })?;
+    let mut log = LogWriter::open(&c.log_path())?;
+    let mut first = true;
+    let code = loop {
+        let c = cs.load(id)?;
+        let started = match start_once(cs, &c, mode) {
+            Ok(s) => s,
+            Err(e) => {
+                let code = e.exit_code();
+                cs.update_state(id, |s| {
+                    s.status = Status::Exited;
+                    s.exit_code = Some(code);
+                    s.error = Some(e.to_string());
+                    s.finished_at = Some(Utc::now());
+                    s.pid = None;
+                })?;
+                if first {
+                    if c.config.options.auto_remove {
+                        let _ = crate::lifecycle::remove_stopped(cs, &cs.load(id)?);
+                    }
+                    return Err(e);
+                }
+                break code;
+            }
+        };
+        if first {
+            report(0, None);
+            first = false;
+        }
+        let status = pump(&started, &mut log, mode.attach)?;
+        let code = status.code();
+        let oom = oom_killed(id);
+        finish(cs, &c, &started.net);
+        let st = cs.update_state(id, |s| {
+            s.status = Status::Exited;
+            s.exit_code = Some(code);
+            s.finished_at = Some(Utc::now());
+            s.oom_killed = oom;
+            s.pid = None;
+            s.mounted = false;
+            s.netns = None;
+            s.network_request = None;
+        })?;
+        let policy = c.config.options.restart;
+        if policy.should_restart(code, st.restart_count, st.stopped_by_user) {
+            cs.update_state(id, |s| s.restart_count += 1)?;
+            // podman backs off too; a short pause keeps a crash loop cheap.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            continue;
+        }
+        break code;
+    };
+    let c = cs.load(id)?;
+    if c.config.options.auto_remove {
+        crate::lifecycle::remove_stopped(cs, &c)?;
+    }
+    Ok(code)
+}
+
+/// A started container.
+pub(crate) struct Started {
+    pid: i32,
+    out: OwnedFd,
+    err: OwnedFd,
+    net: NetSetup,
+}
+
+fn layer_dirs_top_first(c: &Container) -> Vec<PathBuf> {
+    c.config.layer_dirs.iter().rev().cloned().collect()
+}
+
+/// Mounts, networks and starts the container once.
+fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Started> {
+    let id = c.id();
+    let rootfs = c.rootfs();
+    let work = c.dir.join("work");
+    // The work directory must be empty for overlayfs.
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
+    std::fs::create_dir_all(&rootfs).map_err(io_err("creating", &rootfs))?;
+    mount_overlay(
+        &layer_dirs_top_first(c),
+        &c.dir.join("upper"),
+        &work,
+        &rootfs,
+    )?;
+    cs.update_state(id, |s| s.mounted = true)?;
+    let net = match netsetup::setup(cs.root(), &c.config) {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = unmount(&rootfs);
+            cs.update_state(id, |s| s.mounted = false)?;
+            return Err(e);
+        }
+    };
+    cs.update_state(id, |s| {
+        s.netns = net.netns.clone();
+        s.network_request = net.request.clone();
+        s.network_status = net.status.clone();
+        s.ports = net
+            .request
+            .as_ref()
+            .map(|r| r.port_mappings.clone())
+            .unwrap_or_default();
+    })?;
+    match create_and_start(cs, c, &net, mode) {
+        Ok((pid, out, err)) => Ok(Started { pid, out, err, net }),
+        Err(e) => {
+            finish(cs, c, &net);
+            Err(e)
+        }
+    }
+}
+
+fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOptions> {
+    let o = &c.config.options;
+    let hostname = o
+        .hostname
+        .clone()
+        .unwrap_or_else(|| crate::short_id(c.id()).to_string());
+    let mut etc = EtcOptions::new(hostname.clone());
+    etc.host_network = net.host;
+    if let Some(st) = &net.status {
+        etc.hostname_ip = st.addresses().first().map(|a| a.address);
+        // podman lists the container's name beside its host name.
+        if let Some(ip) = etc.hostname_ip {
+            if c.name() != hostname {
+                etc.extra_hosts.push((c.name().to_string(), ip));
+            }
+        }
+        etc.dns_servers = st.dns_servers();
+        etc.dns_search = st.dns_search_domains();
+    }
+    let etc_files = write_etc_files(&c.dir.join("userdata"), &c.rootfs(), &etc)?;
+    let mut mounts = Vec::new();
+    for m in &o.mounts {
+        mounts.push(match m {
+            MountOption::Bind {
+                source,
+                destination,
+                read_only,
+                options,
+            } => {
+                if !source.exists() {
+                    return Err(ContainerError::Invalid(format!(
+                        "bind mount source {} does not exist; create it first",
+                        source.display()
+                    )));
+                }
+                MountSpec::Bind {
+                    source: source.clone(),
+                    destination: destination.clone(),
+                    read_only: *read_only,
+                    options: options.clone(),
+                }
+            }
+            MountOption::Volume {
+                name,
+                destination,
+                read_only,
+            } => {
+                let vols = Volumes::open(cs.root())?;
+                let v = match vols.get(name) {
+                    Ok(v) => v,
+                    Err(_) => vols.create(Some(name), Default::default(), true)?,
+                };
+                MountSpec::Bind {
+                    source: v.mountpoint,
+                    destination: destination.clone(),
+                    read_only: *read_only,
+                    options: Vec::new(),
+                }
+            }
+            MountOption::Tmpfs {
+                destination,
+                size,
+                mode,
+                options,
+            } => MountSpec::Tmpfs {
+                destination: destination.clone(),
+                size: *size,
+                mode: *mode,
+                options: options.clone(),
+            },
+        });
+    }
+    let ulimits = o
+        .ulimits
+        .iter()
+        .map(|u| u.parse::<Ulimit>())
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let seccomp = match o.seccomp.as_deref() {
+        None => SeccompChoice::Default,
+        Some("unconfined") => SeccompChoice::Unconfined,
+        Some(p) => SeccompChoice::Profile(PathBuf::from(p)),
+    };
+    let mut annotations = std::collections::BTreeMap::new();
+    annotations.insert("io.hoist.container.name".to_string(), c.name().to_string());
+    Ok(SpecOptions {
+        rootfs: c.rootfs(),
+        args: o.command.clone(),
+        entrypoint: o.entrypoint.clone(),
+        env: o.env.clone(),
+        user: o.user.clone(),
+        workdir: o.workdir.clone(),
+        hostname: Some(hostname),
+        // A terminal needs a console socket; not wired yet (see the report).
+        tty: false,
+        read_only: o.read_only,
+        privileged: o.privileged,
+        cap_add: o.cap_add.clone(),
+        cap_drop: o.cap_drop.clone(),
+        no_new_privileges: o.no_new_privileges,
+        seccomp,
+        memory: o.memory,
+        memory_swap: o.memory_swap,
+        cpus: o.cpus,
+        pids_limit: o.pids_limit,
+        ulimits,
+        shm_size: o.shm_size.unwrap_or(64 << 20),
+        mounts,
+        network: net.namespace_mode(),
+        annotations,
+        cgroups_path: Some(default_cgroups_path(c.id())),
+        etc_files: Some(etc_files),
+        ..SpecOptions::default()
+    })
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let (r, w) = std::io::pipe().map_err(io_err("creating", "a pipe"))?;
+    Ok((r.into(), w.into()))
+}
+
+fn create_and_start(
+    cs: &Containers,
+    c: &Container,
+    net: &NetSetup,
+    mode: MonitorMode,
+) -> Result<(i32, OwnedFd, OwnedFd)> {
+    let opts = spec_options(cs, c, net)?;
+    let image: ImageConfiguration = {
+        let p = c.dir.join("image-config.json");
+        let bytes = std::fs::read(&p).map_err(io_err("reading", &p))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|source| ContainerError::Corrupt { path: p, source })?
+    };
+    let spec = build_spec(&image, &opts)?;
+    if let Some(p) = spec.process() {
+        let args = p.args().clone().unwrap_or_default();
+        let path = p
+            .env()
+            .as_ref()
+            .and_then(|e| e.iter().find_map(|v| v.strip_prefix("PATH=")))
+            .unwrap_or(hoist_runtime::spec::DEFAULT_PATH)
+            .to_string();
+        if let Some(cmd) = args.first() {
+            crate::exec_check::check_command(
+                &c.rootfs(),
+                cmd,
+                &path,
+                p.cwd().to_str().unwrap_or("/"),
+            )?;
+        }
+    }
+    let bundle = c.bundle();
+    hoist_runtime::executor::write_bundle_config(&bundle, &spec)?;
+    let (out_r, out_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let stdin: OwnedFd = if mode.attach && c.config.options.interactive {
+        std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(io_err("duplicating", "stdin"))?
+    } else {
+        let (r, _w) = pipe()?;
+        r
+    };
+    let rt = runtime_of(&c.dir);
+    // A leftover runtime state (crash between create and delete) blocks create.
+    let _ = rt.delete(c.id(), true);
+    let pid = rt.create(c.id(), &bundle, Stdio::new(stdin, out_w, err_w), None)?;
+    cs.update_state(c.id(), |s| {
+        s.status = Status::Running;
+        s.pid = Some(pid);
+        s.started_at = Some(Utc::now());
+        s.exit_code = None;
+        s.finished_at = None;
+        s.oom_killed = false;
+    })?;
+    if let Err(e) = rt.start(c.id()) {
+        let _ = rt.delete(c.id(), true);
+        let _ = wait_exit(pid);
+        return Err(e.into());
+    }
+    Ok((pid, out_r, err_r))
+}
+
+/// Tears down what [`start_once`] set up: runtime state and cgroups, the
+/// network, the root filesystem mount.
+fn finish(cs: &Containers, c: &Container, net: &NetSetup) {
+    let rt = runtime_of(&c.dir);
+    if let Err(e) = rt.delete(c.id(), true) {
+        tracing::debug!(error = %e, "deleting runtime state");
+    }
+    netsetup::teardown(net.netns.as_deref(), net.request.as_ref());
+    if let Err(e) = crate::lifecycle::unmount_rootfs(c) {
+        tracing::warn!(error = %e, "unmounting the root filesystem");
+    }
+    let _ = cs.update_state(c.id(), |s| {
+        s.mounted = false;
+        s.netns = None;
+        s.network_request = None;
+    });
+}
+
+/// Whether the kernel's OOM killer killed a process of the container's
+/// cgroup (read before the runtime deletes the cgroup).
+fn oom_killed(id: &str) -> bool {
+    let cg = default_cgroups_path(id);
+    let candidates = [
+        format!("/sys/fs/cgroup/memory{cg}/memory.oom_control"),
+        format!("/sys/fs/cgroup{cg}/memory.events"),
+        format!("/sys/fs/cgroup/unified{cg}/memory.events"),
+    ];
+    candidates.iter().any(|p| {
+        std::fs::read_to_string(p).is_ok_and(|t| {
+            t.lines().any(|l| {
+                let mut w = l.split_whitespace();
+                w.next() == Some("oom_kill")
+                    && w.next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) > 0
+            })
+        })
+    })
+}
+
+fn set_nonblocking(fd: &OwnedFd) {
+    if let Ok(fl) = rustix::fs::fcntl_getfl(fd) {
+        let _ = rustix::fs::fcntl_setfl(fd, fl | rustix::fs::OFlags::NONBLOCK);
+    }
+}
+
+/// Copies the container's output until its init process exits; forwards
+/// signals meanwhile. Returns how it ended.
+fn pump(s: &Started, log: &mut LogWriter, attach: bool) -> Result<ExitStatus> {
+    let mut mask = SigSet::empty();
+    for sig in FORWARDED {
+        mask.add(*sig);
+    }
+    let _ = mask.thread_block();
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok();
+    let pid = rustix::process::Pid::from_raw(s.pid)
+        .ok_or_else(|| ContainerError::Monitor("bad pid".into()))?;
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+        .map_err(|e| io_err("watching", format!("process {}", s.pid))(e.into()))?;
+    set_nonblocking(&s.out);
+    set_nonblocking(&s.err);
+    let mut open = [true, true];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut copy = |i: usize, fd: &OwnedFd, open: &mut [bool; 2]| loop {
+        match rustix::io::read(fd, &mut buf) {
+            Ok(0) => {
+                open[i] = false;
+                return;
+            }
+            Ok(n) => {
+                let stream = if i == 0 { "stdout" } else { "stderr" };
+                if let Err(e) = log.write(stream, &buf[..n]) {
+                    tracing::warn!(error = %e, "writing the container log");
+                }
+                if attach {
+                    if i == 0 {
+                        let mut o = std::io::stdout().lock();
+                        let _ = o.write_all(&buf[..n]);
+                        let _ = o.flush();
+                    } else {
+                        let _ = std::io::stderr().write_all(&buf[..n]);
+                    }
+                }
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
+        }
+    };
+    let mut exited = false;
+    let mut deadline: Option<std::time::Instant> = None;
+    loop {
+        if exited
+            && (!open[0] && !open[1] || deadline.is_some_and(|d| std::time::Instant::now() > d))
+        {
+            break;
+        }
+        let mut fds = Vec::with_capacity(4);
+        let mut which = Vec::with_capacity(4);
+        if open[0] {
+            fds.push(PollFd::new(s.out.as_fd(), PollFlags::POLLIN));
+            which.push(0);
+        }
+        if open[1] {
+            fds.push(PollFd::new(s.err.as_fd(), PollFlags::POLLIN));
+            which.push(1);
+        }
+        if !exited {
+            fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
+            which.push(2);
+            if let Some(sfd) = &sfd {
+                fds.push(PollFd::new(sfd.as_fd(), PollFlags::POLLIN));
+                which.push(3);
+            }
+        }
+        let timeout = if exited {
+            PollTimeout::from(50u16)
+        } else {
+            PollTimeout::NONE
+        };
+        match nix::poll::poll(&mut fds, timeout) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(ContainerError::Monitor(format!("poll: {e}"))),
+        }
+        let ready: Vec<usize> = fds
+            .iter()
+            .zip(&which)
+            .filter(|(f, _)| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(_, w)| *w)
+            .collect();
+        drop(fds);
+        for w in ready {
+            match w {
+                0 => copy(0, &s.out, &mut open),
+                1 => copy(1, &s.err, &mut open),
+                2 => {
+                    exited = true;
+                    deadline =
+                        Some(std::time::Instant::now() + std::time::Duration::from_millis(500));
+                }
+                _ => {
+                    if let Some(sfd) = &sfd {
+                        while let Ok(Some(info)) = sfd.read_signal() {
+                            if let Ok(sig) = Signal::try_from(info.ssi_signo as i32) {
+                                let _ =
+                                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.pid), sig);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let status = wait_exit(s.pid)?;
+    let _ = mask.thread_unblock();
+    // Reap whatever else was reparented to us meanwhile.
+    while let Ok(Some(_)) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {}
+    Ok(status)
+}
+
+/// Reads a detached monitor's [`StartReport`] from its stdout.
+pub fn read_report(from: impl Read) -> StartReport {
+    let mut text = String::new();
+    let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(from), &mut text);
+    serde_json::from_str(text.lines().next().unwrap_or("")).unwrap_or(StartReport {
+        code: crate::EXIT_ENGINE,
+        error: Some("the container monitor exited without reporting; see monitor.log in the container directory".into()),
+    })
+}

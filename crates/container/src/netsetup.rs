@@ -1,0 +1,129 @@
+//! A container's network: its namespace and netavark setup at start, the
+//! teardown at exit (or at `rm` after a crash).
+
+use std::path::{Path, PathBuf};
+
+use hoist_network::{
+    assign_host_ports, Netavark, Netns, NetworkAttachment, NetworkMode, NetworkStore, SetupRequest,
+    StatusBlock,
+};
+use hoist_runtime::spec::NamespaceMode;
+
+use crate::error::Result;
+use crate::record::ContainerConfig;
+
+/// Where netavark keeps its state: shared by every hoist root on the host,
+/// since they share the bridges and addresses (as podman's /run is).
+pub const NETWORK_RUN_DIR: &str = "/run/hoist/network";
+
+/// The network definitions of hoist root `root`.
+pub fn network_store(root: &Path) -> Result<NetworkStore> {
+    Ok(NetworkStore::open(root.join("networks"))?)
+}
+
+/// What a started container's network is.
+#[derive(Debug, Default)]
+pub(crate) struct NetSetup {
+    pub netns: Option<PathBuf>,
+    pub request: Option<SetupRequest>,
+    pub status: Option<StatusBlock>,
+    pub host: bool,
+}
+
+impl NetSetup {
+    pub(crate) fn namespace_mode(&self) -> NamespaceMode {
+        match (&self.netns, self.host) {
+            (_, true) => NamespaceMode::Host,
+            (Some(p), _) => NamespaceMode::Path(p.clone()),
+            (None, false) => NamespaceMode::Private,
+        }
+    }
+}
+
+fn netns_name(id: &str) -> String {
+    format!("hoist-{}", &id[..id.len().min(32)])
+}
+
+/// Sets up the network `config` asks for. On failure nothing is left.
+pub(crate) fn setup(root: &Path, config: &ContainerConfig) -> Result<NetSetup> {
+    let mode = NetworkMode::parse(&config.options.networks)?;
+    match mode {
+        NetworkMode::Host => {
+            return Ok(NetSetup {
+                host: true,
+                ..Default::default()
+            })
+        }
+        // A private namespace of the runtime's own: only loopback.
+        NetworkMode::None => return Ok(NetSetup::default()),
+        _ => {}
+    }
+    let store = network_store(root)?;
+    let networks = match &mode {
+        NetworkMode::Networks(names) => names
+            .iter()
+            .map(|n| store.get(n))
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+        _ => vec![store.default_network()?],
+    };
+    let mut request = SetupRequest::new(config.id.clone(), config.name.clone());
+    for n in networks {
+        let is_default = n.name == hoist_network::DEFAULT_NETWORK_NAME;
+        let mut a = NetworkAttachment::new(n);
+        if !is_default {
+            a = a.with_aliases([crate::short_id(&config.id).to_string()]);
+        }
+        request.networks.push(a);
+    }
+    let mut ports = config.options.ports.clone();
+    assign_host_ports(&mut ports)?;
+    request.port_mappings = ports;
+    let ns = match Netns::create(&netns_name(&config.id)) {
+        Ok(ns) => ns,
+        Err(hoist_network::Error::NetnsExists { .. }) => {
+            // Left by a crashed start: replace it.
+            let old = Netns::open(&netns_name(&config.id))?;
+            old.remove()?;
+            Netns::create(&netns_name(&config.id))?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let netavark = Netavark::new(NETWORK_RUN_DIR)?;
+    match netavark.setup(ns.path(), &request) {
+        Ok(status) => Ok(NetSetup {
+            netns: Some(ns.path().to_path_buf()),
+            request: Some(request),
+            status: Some(status),
+            host: false,
+        }),
+        Err(e) => {
+            let _ = ns.remove();
+            Err(e.into())
+        }
+    }
+}
+
+/// Undoes [`setup`]: netavark teardown, then the namespace.
+pub(crate) fn teardown(netns: Option<&Path>, request: Option<&SetupRequest>) {
+    let Some(ns_path) = netns else { return };
+    if let Some(req) = request {
+        match Netavark::new(NETWORK_RUN_DIR) {
+            Ok(n) => {
+                if let Err(e) = n.teardown(ns_path, req) {
+                    tracing::warn!(error = %e, "network teardown failed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "network teardown failed"),
+        }
+    }
+    if let Some(name) = ns_path.file_name().and_then(|n| n.to_str()) {
+        let dir = ns_path
+            .parent()
+            .unwrap_or(Path::new(hoist_network::DEFAULT_NETNS_DIR));
+        if let Ok(ns) = Netns::open_in(dir, name) {
+            if let Err(e) = ns.remove() {
+                tracing::warn!(error = %e, "removing network namespace failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! What `create`/`run` asked for, kept in the container's record so every
+//! start (and restart) builds the runtime spec the same way.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use hoist_network::PortMapping;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ContainerError;
+
+/// The run flags of a container, as stored in its `config.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CreateOptions {
+    /// The command after the image name (replaces the image's Cmd).
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub hostname: Option<String>,
+    pub interactive: bool,
+    pub tty: bool,
+    pub read_only: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub no_new_privileges: bool,
+    /// `None`: the default profile; `"unconfined"` or a profile file.
+    pub seccomp: Option<String>,
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub cpus: Option<f64>,
+    pub pids_limit: Option<i64>,
+    /// `--ulimit` values (`nofile=1024:2048`).
+    pub ulimits: Vec<String>,
+    pub mounts: Vec<MountOption>,
+    /// `--network` values; empty means the default network.
+    pub networks: Vec<String>,
+    /// `-p` mappings (host ports 0 until the container starts).
+    pub ports: Vec<PortMapping>,
+    pub labels: BTreeMap<String, String>,
+    pub restart: RestartPolicy,
+    /// `--rm`.
+    pub auto_remove: bool,
+    /// `--init`: not supported by the in-process runtime yet; recorded.
+    pub init: bool,
+    /// `--stop-signal` (number), default SIGTERM.
+    pub stop_signal: Option<i32>,
+    /// `--stop-timeout` seconds, default 10.
+    pub stop_timeout: Option<u64>,
+    pub shm_size: Option<u64>,
+}
+
+/// A mount asked for with `-v`, `--mount` or `--tmpfs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum MountOption {
+    Bind {
+        source: PathBuf,
+        destination: String,
+        read_only: bool,
+        options: Vec<String>,
+    },
+    Volume {
+        name: String,
+        destination: String,
+        read_only: bool,
+    },
+    Tmpfs {
+        destination: String,
+        size: Option<u64>,
+        mode: Option<u32>,
+        options: Vec<String>,
+    },
+}
+
+impl MountOption {
+    pub fn destination(&self) -> &str {
+        match self {
+            MountOption::Bind { destination, .. }
+            | MountOption::Volume { destination, .. }
+            | MountOption::Tmpfs { destination, .. } => destination,
+        }
+    }
+}
+
+/// `--restart`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    /// Restart after a non-zero exit, at most `max` times (0: no limit).
+    OnFailure {
+        max: u32,
+    },
+    Always,
+    UnlessStopped,
+}
+
+impl RestartPolicy {
+    /// podman's name (`no`, `on-failure`, `always`, `unless-stopped`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            RestartPolicy::No => "no",
+            RestartPolicy::OnFailure { .. } => "on-failure",
+            RestartPolicy::Always => "always",
+            RestartPolicy::UnlessStopped => "unless-stopped",
+        }
+    }
+
+    /// Whether to start again after exit `code`, having restarted
+    /// `restarts` times; never after a `stop`/`kill` by the user.
+    pub fn should_restart(&self, code: i32, restarts: u32, stopped_by_user: bool) -> bool {
+        if stopped_by_user {
+            return false;
+        }
+        match *self {
+            RestartPolicy::No => false,
+            RestartPolicy::OnFailure { max } => code != 0 && (max == 0 || restarts < max),
+            RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
+        }
+    }
+}
+
+impl FromStr for RestartPolicy {
+    type Err = ContainerError;
+    fn from_str(s: &str) -> Result<RestartPolicy, ContainerError> {
+        let bad = || {
+            ContainerError::Invalid(format!(
+                "invalid --restart {s:?}: use no, on-failure[:MAX], always or unless-stopped"
+            ))
+        };
+        let (name, max) = match s.split_once(':') {
+            Some((n, m)) => (n, Some(m.parse::<u32>().map_err(|_| bad())?)),
+            None => (s, None),
+        };
+        let p = match name {
+            "" | "no" => RestartPolicy::No,
+            "on-failure" => RestartPolicy::OnFailure {
+                max: max.unwrap_or(0),
+            },
+            "always" => RestartPolicy::Always,
+            "unless-stopped" => RestartPolicy::UnlessStopped,
+            _ => return Err(bad()),
+        };
+        if max.is_some() && !matches!(p, RestartPolicy::OnFailure { .. }) {
+            return Err(bad());
+        }
+        Ok(p)
+    }
+}
+
+/// Parses a size such as `512m`, `1g`, `100k` or `1048576` into bytes.
+pub fn parse_size(s: &str) -> Result<u64, ContainerError> {
+    let bad = || {
+        ContainerError::Invalid(format!(
+            "invalid size {s:?}: use a number of bytes with an optional unit b, k, m or g (e.g. 512m)"
+        ))
+    };
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let v: f64 = num.parse().map_err(|_| bad())?;
+    if v.is_nan() || v < 0.0 {
+        return Err(bad());
+    }
+    Ok((v * mult as f64) as u64)
+}
+
+/// Parses a `-v SRC:DST[:OPTS]` value: an absolute (or `./`) SRC is a bind
+/// mount, anything else a named volume; an empty SRC (`-v /data`) an
+/// anonymous volume named after nothing (refused for now).
+pub fn parse_volume_flag(v: &str) -> Result<MountOption, ContainerError> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let bad = |why: &str| ContainerError::Invalid(format!("invalid -v {v:?}: {why}"));
+    let (src, dst, opts) = match parts.as_slice() {
+        [s, d] => (*s, *d, ""),
+        [s, d, o] => (*s, *d, *o),
+        [_] => {
+            return Err(bad(
+                "anonymous volumes are not supported; use NAME:DEST or /host/path:DEST",
+            ))
+        }
+        _ => return Err(bad("expected SOURCE:DEST[:OPTIONS]")),
+    };
+    if !dst.starts_with('/') {
+        return Err(bad("the destination must be an absolute path"));
+    }
+    let mut read_only = false;
+    let mut options = Vec::new();
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        match o {
+            "ro" => read_only = true,
+            "rw" => read_only = false,
+            "z" | "Z" | "U" => {}
+            other => options.push(other.to_string()),
+        }
+    }
+    if src.starts_with('/') || src.starts_with('.') {
+        let source = std::path::absolute(src)
+            .map_err(|e| bad(&format!("cannot resolve the source: {e}")))?;
+        Ok(MountOption::Bind {
+            source,
+            destination: dst.to_string(),
+            read_only,
+            options,
+        })
+    } else {
+        crate::volumes::validate_name(src)?;
+        Ok(MountOption::Volume {
+            name: src.to_string(),
+            destination: dst.to_string(),
+            read_only,
+        })
+    }
+}
+
+/// Parses `--mount type=bind|volume|tmpfs,source=..,target=..[,ro][,tmpfs-size=..]`.
+pub fn parse_mount_flag(v: &str) -> Result<MountOption, ContainerError> {
+    let bad = |why: &str| ContainerError::Invalid(format!("invalid --mount {v:?}: {why}"));
+    let mut typ = "volume".to_string();
+    let mut src = None;
+    let mut dst = None;
+    let mut ro = false;
+    let mut size = None;
+    let mut mode = None;
+    for kv in v.split(',') {
+        let (k, val) = kv.split_once('=').unwrap_or((kv, ""));
+        match k {
+            "type" => typ = val.to_string(),
+            "source" | "src" => src = Some(val.to_string()),
+            "target" | "destination" | "dst" => dst = Some(val.to_string()),
+            "ro" | "readonly" => ro = val.is_empty() || val == "true",
+            "rw" => ro = false,
+            "tmpfs-size" => size = Some(parse_size(val)?),
+            "tmpfs-mode" => {
+                mode =
+                    Some(u32::from_str_radix(val, 8).map_err(|_| bad("tmpfs-mode must be octal"))?)
+            }
+            "z" | "Z" | "U" | "relabel" | "bind-propagation" => {}
+            other => return Err(bad(&format!("unknown option {other:?}"))),
+        }
+    }
+    let dst = dst.ok_or_else(|| bad("target= is required"))?;
+    if !dst.starts_with('/') {
+        return Err(bad("the target must be an absolute path"));
+    }
+    match typ.as_str() {
+        "bind" => {
+            let s = src.ok_or_else(|| bad("source= is required for bind mounts"))?;
+            Ok(MountOption::Bind {
+                source: std::path::absolute(&s).map_err(|e| bad(&e.to_string()))?,
+                destination: dst,
+                read_only: ro,
+                options: Vec::new(),
+            })
+        }
+        "volume" => {
+            let name = src.ok_or_else(|| bad("source= (the volume name) is required"))?;
+            crate::volumes::validate_name(&name)?;
+            Ok(MountOption::Volume {
+                name,
+                destination: dst,
+                read_only: ro,
+            })
+        }
+        "tmpfs" => Ok(MountOption::Tmpfs {
+            destination: dst,
+            size,
+            mode,
+            options: if ro { vec!["ro".into()] } else { Vec::new() },
+        }),
+        other => Err(bad(&format!(
+            "unknown type {other:?}: use bind, volume or tmpfs"
+        ))),
+    }
+}
+
+/// Parses `--tmpfs DEST[:OPTIONS]`.
+pub fn parse_tmpfs_flag(v: &str) -> Result<MountOption, ContainerError> {
+    let (dst, opts) = v.split_once(':').unwrap_or((v, ""));
+    if !dst.starts_with('/') {
+        return Err(ContainerError::Invalid(format!(
+            "invalid --tmpfs {v:?}: the destination must be an absolute path"
+        )));
+    }
+    let mut size = None;
+    let mut mode = None;
+    let mut options = Vec::new();
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        if let Some(s) = o.strip_prefix("size=") {
+            size = Some(parse_size(s)?);
+        } else if let Some(m) = o.strip_prefix("mode=") {
+            mode = u32::from_str_radix(m, 8).ok();
+        } else {
+            options.push(o.to_string());
+        }
+    }
+    Ok(MountOption::Tmpfs {
+        destination: dst.to_string(),
+        size,
+        mode,
+        options,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies() {
+        assert_eq!("no".parse::<RestartPolicy>().unwrap(), RestartPolicy::No);
+        assert_eq!(
+            "on-failure:3".parse::<RestartPolicy>().unwrap(),
+            RestartPolicy::OnFailure { max: 3 }
+        );
+        assert!("always:3".parse::<RestartPolicy>().is_err());
+        assert!("sometimes".parse::<RestartPolicy>().is_err());
+        let p = RestartPolicy::OnFailure { max: 2 };
+        assert!(p.should_restart(1, 1, false));
+        assert!(!p.should_restart(1, 2, false));
+        assert!(!p.should_restart(0, 0, false));
+        assert!(!RestartPolicy::Always.should_restart(0, 0, true));
+        assert!(RestartPolicy::Always.should_restart(0, 9, false));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_size("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_size("100").unwrap(), 100);
+        assert_eq!(parse_size("10kb").unwrap(), 10240);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("-1m").is_err());
+    }
+
+    #[test]
+    fn volume_flags() {
+        match parse_volume_flag("/srv:/data:ro").unwrap() {
+            MountOption::Bind {
+                source,
+                destination,
+                read_only,
+                ..
+            } => {
+                assert_eq!(source, PathBuf::from("/srv"));
+                assert_eq!(destination, "/data");
+                assert!(read_only);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_volume_flag("vol1:/data").unwrap(),
+            MountOption::Volume { .. }
+        ));
+        assert!(parse_volume_flag("/data").is_err());
+        assert!(parse_volume_flag("a:rel").is_err());
+        assert!(matches!(
+            parse_mount_flag("type=tmpfs,target=/t,tmpfs-size=1m").unwrap(),
+            MountOption::Tmpfs {
+                size: Some(1048576),
+                ..
+            }
+        ));
+        assert!(parse_mount_flag("type=bind,target=/t").is_err());
+        assert!(matches!(
+            parse_tmpfs_flag("/run/x:size=64k,mode=700").unwrap(),
+            MountOption::Tmpfs {
+                size: Some(65536),
+                mode: Some(0o700),
+                ..
+            }
+        ));
+    }
+}

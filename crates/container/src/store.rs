@@ -1,0 +1,353 @@
+//! The container records of one hoist root: `<root>/containers/<id>/` and
+//! the name index `<root>/containers/names/<name>`, a symlink to the id.
+//! Claiming a name is one `symlink(2)`, atomic, so concurrent `create`s
+//! never share a name and no index file can be left half-written.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use rand::RngCore;
+
+use crate::error::{io_err, ContainerError, Result};
+use crate::lock::Lock;
+use crate::names::{is_valid_name, random_name};
+use crate::options::CreateOptions;
+use crate::record::{Container, ContainerConfig, ContainerState};
+
+pub(crate) const CONFIG: &str = "config.json";
+pub(crate) const STATE: &str = "state.json";
+/// Taken for every read-modify-write of `state.json`.
+pub(crate) const STATE_LOCK: &str = "lock";
+/// Held by the monitor for as long as it lives.
+pub(crate) const MONITOR_LOCK: &str = "monitor.lock";
+
+/// What `create` needs to make a record.
+#[derive(Debug, Clone)]
+pub struct NewContainer {
+    pub name: Option<String>,
+    pub image: String,
+    pub image_id: String,
+    pub layer_dirs: Vec<PathBuf>,
+    /// The image config JSON, kept as `image-config.json`.
+    pub image_config: Vec<u8>,
+    pub options: CreateOptions,
+}
+
+/// The containers of one hoist root.
+#[derive(Debug, Clone)]
+pub struct Containers {
+    root: PathBuf,
+    dir: PathBuf,
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a
+/// crash leaves the old or the new content, never a mix.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(io_err("creating", &tmp))?;
+    f.write_all(bytes).map_err(io_err("writing", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_err("renaming into place", path))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(io_err("reading", path))?;
+    serde_json::from_slice(&bytes).map_err(|source| ContainerError::Corrupt {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn new_id() -> String {
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Containers {
+    /// Opens (creating if needed) the containers of hoist root `root`.
+    pub fn open(root: &Path) -> Result<Containers> {
+        let root = std::path::absolute(root).map_err(io_err("resolving", root))?;
+        let dir = root.join("containers");
+        let names = dir.join("names");
+        std::fs::create_dir_all(&names).map_err(io_err("creating", &names))?;
+        Ok(Containers { root, dir })
+    }
+
+    /// The hoist root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn dir_of(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    fn name_link(&self, name: &str) -> PathBuf {
+        self.dir.join("names").join(name)
+    }
+
+    /// The id owning `name`, if any.
+    pub fn id_of_name(&self, name: &str) -> Option<String> {
+        let target = std::fs::read_link(self.name_link(name)).ok()?;
+        let id = target.to_str()?.to_string();
+        self.dir_of(&id).join(CONFIG).exists().then_some(id)
+    }
+
+    /// Makes the record of a new container in state `created`.
+    pub fn create(&self, new: NewContainer) -> Result<ContainerConfig> {
+        let id = new_id();
+        let name = match &new.name {
+            Some(n) if !is_valid_name(n) => return Err(ContainerError::InvalidName(n.clone())),
+            Some(n) => n.clone(),
+            None => random_name(),
+        };
+        let dir = self.dir_of(&id);
+        std::fs::create_dir(&dir).map_err(io_err("creating container directory", &dir))?;
+        let config = ContainerConfig {
+            id: id.clone(),
+            name: name.clone(),
+            image: new.image,
+            image_id: new.image_id,
+            layer_dirs: new.layer_dirs,
+            created: Utc::now(),
+            options: new.options,
+        };
+        let result = (|| {
+            for sub in ["upper", "work", "userdata", "bundle/rootfs"] {
+                let p = dir.join(sub);
+                std::fs::create_dir_all(&p).map_err(io_err("creating", &p))?;
+            }
+            write_atomic(&dir.join("image-config.json"), &new.image_config)?;
+            write_atomic(
+                &dir.join(STATE),
+                &serde_json::to_vec_pretty(&ContainerState::default()).expect("serializes"),
+            )?;
+            // config.json last: a directory without it is not a container.
+            write_atomic(
+                &dir.join(CONFIG),
+                &serde_json::to_vec_pretty(&config).expect("serializes"),
+            )?;
+            self.claim_name(&name, &id, new.name.is_none())
+        })();
+        match result {
+            Ok(final_name) => {
+                if final_name != name {
+                    let mut c = config.clone();
+                    c.name = final_name;
+                    write_atomic(
+                        &dir.join(CONFIG),
+                        &serde_json::to_vec_pretty(&c).expect("serializes"),
+                    )?;
+                    return Ok(c);
+                }
+                Ok(config)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// Points `name` at `id`; a random name is re-drawn on a clash.
+    fn claim_name(&self, name: &str, id: &str, random: bool) -> Result<String> {
+        let mut name = name.to_string();
+        for attempt in 0..50 {
+            let link = self.name_link(&name);
+            match std::os::unix::fs::symlink(id, &link) {
+                Ok(()) => return Ok(name),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // A link to a container that no longer exists is stale.
+                    if let Ok(t) = std::fs::read_link(&link) {
+                        if !self.dir_of(&t.to_string_lossy()).join(CONFIG).exists() {
+                            let _ = std::fs::remove_file(&link);
+                            continue;
+                        }
+                        if !random {
+                            return Err(ContainerError::NameInUse {
+                                name,
+                                id: t.to_string_lossy().chars().take(12).collect(),
+                            });
+                        }
+                    }
+                    name = if attempt < 20 {
+                        random_name()
+                    } else {
+                        format!("{}_{}", random_name(), &new_id()[..6])
+                    };
+                }
+                Err(e) => return Err(io_err("creating name link", link)(e)),
+            }
+        }
+        Err(ContainerError::Invalid(
+            "could not find a free container name; pass --name".into(),
+        ))
+    }
+
+    /// The id of the container `query` names: a name, a full id or an id prefix.
+    pub fn lookup(&self, query: &str) -> Result<String> {
+        if let Some(id) = self.id_of_name(query) {
+            return Ok(id);
+        }
+        if !query.is_empty() && query.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let matches: Vec<String> = self
+                .ids()?
+                .into_iter()
+                .filter(|id| id.starts_with(query))
+                .collect();
+            match matches.len() {
+                0 => {}
+                1 => return Ok(matches.into_iter().next().expect("one")),
+                _ => {
+                    return Err(ContainerError::Ambiguous {
+                        query: query.to_string(),
+                        matches: matches
+                            .iter()
+                            .map(|m| crate::short_id(m))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })
+                }
+            }
+        }
+        Err(ContainerError::NotFound(query.to_string()))
+    }
+
+    /// Every container id with a record.
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for e in std::fs::read_dir(&self.dir).map_err(io_err("listing", &self.dir))? {
+            let e = e.map_err(io_err("listing", &self.dir))?;
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.len() == 64 && e.path().join(CONFIG).exists() {
+                ids.push(n);
+            }
+        }
+        Ok(ids)
+    }
+
+    pub fn load(&self, id: &str) -> Result<Container> {
+        let dir = self.dir_of(id);
+        if !dir.join(CONFIG).exists() {
+            return Err(ContainerError::NotFound(id.to_string()));
+        }
+        Ok(Container {
+            config: read_json(&dir.join(CONFIG))?,
+            state: read_json(&dir.join(STATE)).unwrap_or_default(),
+            dir,
+        })
+    }
+
+    /// Looks `query` up and loads it.
+    pub fn get(&self, query: &str) -> Result<Container> {
+        self.load(&self.lookup(query)?)
+    }
+
+    /// All containers, newest first. Containers removed meanwhile are skipped.
+    pub fn list(&self) -> Result<Vec<Container>> {
+        let mut all: Vec<Container> = self
+            .ids()?
+            .iter()
+            .filter_map(|id| self.load(id).ok())
+            .collect();
+        all.sort_by_key(|c| std::cmp::Reverse(c.config.created));
+        Ok(all)
+    }
+
+    /// Takes the container's state lock: no other process changes its
+    /// state until the guard is dropped.
+    pub(crate) fn lock(&self, id: &str) -> Result<Lock> {
+        Lock::exclusive(&self.dir_of(id).join(STATE_LOCK))
+    }
+
+    /// Reads, changes and writes `state.json` under the state lock.
+    pub fn update_state<F: FnOnce(&mut ContainerState)>(
+        &self,
+        id: &str,
+        f: F,
+    ) -> Result<ContainerState> {
+        let _l = self.lock(id)?;
+        self.update_state_locked(id, f)
+    }
+
+    /// As [`Self::update_state`], for a caller already holding the lock.
+    pub(crate) fn update_state_locked<F: FnOnce(&mut ContainerState)>(
+        &self,
+        id: &str,
+        f: F,
+    ) -> Result<ContainerState> {
+        let path = self.dir_of(id).join(STATE);
+        let mut st: ContainerState = read_json(&path).unwrap_or_default();
+        f(&mut st);
+        write_atomic(&path, &serde_json::to_vec_pretty(&st).expect("serializes"))?;
+        Ok(st)
+    }
+
+    /// Deletes the record and its name (nothing must be mounted or running).
+    pub(crate) fn delete_record(&self, c: &Container) -> Result<()> {
+        // config.json first: from then on the directory is not a container.
+        let _ = std::fs::remove_file(c.dir.join(CONFIG));
+        let link = self.name_link(c.name());
+        if std::fs::read_link(&link).is_ok_and(|t| t.as_os_str() == c.id()) {
+            let _ = std::fs::remove_file(&link);
+        }
+        match std::fs::remove_dir_all(&c.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("removing container directory", &c.dir)(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(name: Option<&str>) -> NewContainer {
+        NewContainer {
+            name: name.map(String::from),
+            image: "busybox".into(),
+            image_id: "ab".repeat(32),
+            layer_dirs: vec![],
+            image_config: b"{}".to_vec(),
+            options: CreateOptions::default(),
+        }
+    }
+
+    #[test]
+    fn create_lookup_names_and_delete() {
+        let d = tempfile::tempdir().unwrap();
+        let cs = Containers::open(d.path()).unwrap();
+        let a = cs.create(new(Some("web"))).unwrap();
+        assert_eq!(a.id.len(), 64);
+        assert_eq!(cs.lookup("web").unwrap(), a.id);
+        assert_eq!(cs.lookup(&a.id[..12]).unwrap(), a.id);
+        assert!(matches!(
+            cs.create(new(Some("web"))),
+            Err(ContainerError::NameInUse { .. })
+        ));
+        assert!(matches!(
+            cs.create(new(Some("-bad"))),
+            Err(ContainerError::InvalidName(_))
+        ));
+        let b = cs.create(new(None)).unwrap();
+        assert_ne!(b.name, a.name);
+        assert_eq!(cs.list().unwrap().len(), 2);
+        let st = cs.update_state(&a.id, |s| s.exit_code = Some(3)).unwrap();
+        assert_eq!(cs.load(&a.id).unwrap().state, st);
+        cs.delete_record(&cs.load(&a.id).unwrap()).unwrap();
+        assert!(matches!(cs.lookup("web"), Err(ContainerError::NotFound(_))));
+        // The name is free again.
+        cs.create(new(Some("web"))).unwrap();
+        assert!(matches!(cs.lookup("zzz"), Err(ContainerError::NotFound(_))));
+    }
+
+    #[test]
+    fn stale_name_links_are_reclaimed() {
+        let d = tempfile::tempdir().unwrap();
+        let cs = Containers::open(d.path()).unwrap();
+        std::os::unix::fs::symlink("f".repeat(64), cs.name_link("db")).unwrap();
+        cs.create(new(Some("db"))).unwrap();
+    }
+}
