@@ -3,9 +3,15 @@
 use tracing_subscriber::EnvFilter;
 
 pub fn init(level: &str) {
+    // libcgroups warns once per cgroup controller the host lacks, on every
+    // container operation; that is noise unless asked for explicitly.
+    let quiet_runtime = match level {
+        "debug" | "trace" => "",
+        _ => ",libcgroups=error,libcontainer=error",
+    };
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
-        .unwrap_or_else(|_| EnvFilter::new("warn"));
+        .or_else(|_| EnvFilter::try_new(format!("{level}{quiet_runtime}")))
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn{quiet_runtime}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
