@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian bookworm machine, as root: installs what hoist
 # needs, builds and installs hoist, starts a local registry on 127.0.0.1 with a
-# test image built from busybox-static, and runs the main job end to end.
+# test image built from busybox-static, and runs the main job end to end:
+# image transfer and management, then real containers (one with a published port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,5 +42,11 @@ hoist --root "$root" save --format oci-archive -o "$demo/busybox.tar" demo/busyb
 hoist --root "$root" rmi -a
 hoist --root "$root" load -i "$demo/busybox.tar"
 hoist --root "$root" system check
+hoist --root "$root" run --rm --network none demo/busybox echo "hello from a hoist container"
+hoist --root "$root" run -d --name web -p 127.0.0.1:18080:8080 demo/busybox httpd -f -p 8080 -h /etc
+sleep 1
+curl -fsS http://127.0.0.1:18080/hostname
+hoist --root "$root" ps
+hoist --root "$root" rm -f web
 set +x
-echo "== hoist works: pulled, pushed, saved, loaded and checked an image"
+echo "== hoist works: pulled, pushed, saved, loaded, checked and ran an image"
