@@ -12,6 +12,7 @@
 # later runs reuse the trees (delete the cache directory to rebuild them).
 #
 # Usage: bench/pack.sh [--layers N]...   (default: --layers 64)
+# The report goes to bench/results/pack.txt and standard output.
 # Environment: HOIST_BIN (default: a release build in $CACHE/target),
 #              SOURCE_DATE_EPOCH (passed through to hoist pack when set).
 # Needs root (debootstrap, chroot, owners in the store).
@@ -119,3 +120,61 @@ derive updated upgrade
 derive curl install_curl
 
 echo "bench: trees ready in $cache" >&2
+
+# hoist itself, built for speed in a target directory of the benchmark's
+# own (HOIST_BIN overrides), and the tool that computes the baselines.
+target=$cache/target
+cd "$here"
+if [ -z "${HOIST_BIN:-}" ]; then
+    CARGO_TARGET_DIR=$target cargo build --release -q -p hoist
+    HOIST_BIN=$target/release/hoist
+fi
+CARGO_TARGET_DIR=$target cargo build --release -q -p hoist-pack --example pack-cost
+costtool=$target/release/examples/pack-cost
+
+store=$cache/store
+rm -rf "$store"
+h() { "$HOIST_BIN" --root "$store" "$@"; }
+# The value of a numeric field of a one-line JSON object.
+field() { sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p"; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+mkdir -p "$here/bench/results"
+results=$here/bench/results/pack.txt
+: >"$results"
+row() { printf '%-8s %-34s %7s %9s %7s %9s\n' "$@" | tee -a "$results"; }
+
+for change in updated curl; do
+    base_json=$("$costtool" --layers 1 "$cache/base" "$cache/$change")
+    ideal=$(field ideal <<<"$base_json")
+    per_path=$(field ideal_per_path <<<"$base_json")
+    row "$change" "what is downloaded" layers MB "x ideal" "x per-path"
+    row "$change" "per-file ideal" - "$(mb "$ideal")" 1.000 "$(ratio "$ideal" "$per_path")"
+    row "$change" "per-file ideal, hardlinks per path" - "$(mb "$per_path")" "$(ratio "$per_path" "$ideal")" 1.000
+    t=$(field ideal_with_mtimes <<<"$base_json")
+    row "$change" "per-file ideal, new mtimes count" - "$(mb "$t")" "$(ratio "$t" "$ideal")" "$(ratio "$t" "$per_path")"
+    b=$(field bytes <<<"$base_json")
+    row "$change" "single layer" "$(field layers <<<"$base_json")" "$(mb "$b")" "$(ratio "$b" "$ideal")" "$(ratio "$b" "$per_path")"
+    pc=$("$costtool" --per-component "$cache/base" "$cache/$change")
+    b=$(field bytes <<<"$pc")
+    row "$change" "one layer per package ($(field new_layers <<<"$pc"))" "$(field layers <<<"$pc")" "$(mb "$b")" "$(ratio "$b" "$ideal")" "$(ratio "$b" "$per_path")"
+    for n in "${layers[@]}"; do
+        h image exists "bench/base:$n" || {
+            start=$(date +%s)
+            h pack -q "$cache/base" -t "bench/base:$n" --max-layers "$n" >/dev/null
+            echo "bench: packed base into $n layers in $(($(date +%s) - start))s" >&2
+        }
+        h pack -q "$cache/$change" -t "bench/$change:$n" --max-layers "$n" >/dev/null
+        h pack -q "$cache/$change" -t "bench/$change-prior:$n" --max-layers "$n" \
+            --prior "bench/base:$n" >/dev/null
+        for tag in "$change" "$change-prior"; do
+            c=$(h image update-cost "bench/base:$n" "bench/$tag:$n" --format json)
+            b=$(field bytes <<<"$c")
+            what="hoist pack, $n layers"
+            [ "$tag" = "$change" ] || what="$what, --prior"
+            row "$change" "$what" "$(field layers <<<"$c")" "$(mb "$b")" "$(ratio "$b" "$ideal")" "$(ratio "$b" "$per_path")"
+        done
+    done
+done
+echo "bench: results in $results" >&2

@@ -56,6 +56,8 @@ pub enum Command {
     Login(LoginArgs),
     /// Log out of a registry.
     Logout(LogoutArgs),
+    /// Make an image from a directory tree, layered so that updates download little.
+    Pack(crate::commands::pack::PackArgs),
     /// Manage images.
     #[command(subcommand)]
     Image(ImageCommand),
@@ -70,6 +72,12 @@ pub enum Command {
     Oci(crate::oci_args::OciArgs),
     /// Run a command in a new container.
     Run(crate::container_args::RunArgs),
+    /// Run a command in a running container.
+    Exec(crate::container_args::ExecArgs),
+    /// Show a container's processes.
+    Top(crate::container_args::TopArgs),
+    /// Show containers' resource use.
+    Stats(crate::container_args::StatsArgs),
     /// Create a container without starting it.
     Create(crate::container_args::CreateArgs),
     /// Start created or stopped containers.
@@ -135,6 +143,8 @@ pub enum ImageCommand {
     },
     /// Remove dangling images (with -a, every image no container uses).
     Prune(PruneArgs),
+    /// Bytes and layers a client holding OLD downloads to get NEW.
+    UpdateCost(crate::commands::pack::UpdateCostArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -100,6 +100,10 @@ pub struct CreateArgs {
     /// Seconds to wait for a stop before killing.
     #[arg(long)]
     pub stop_timeout: Option<u64>,
+    /// An OCI runtime binary (runc, crun) to run the container with,
+    /// instead of hoist's built-in one.
+    #[arg(long)]
+    pub runtime: Option<std::path::PathBuf>,
     /// Size of /dev/shm (e.g. 64m).
     #[arg(long)]
     pub shm_size: Option<String>,
@@ -119,6 +123,55 @@ pub struct RunArgs {
     pub detach: bool,
     #[command(flatten)]
     pub create: CreateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Keep stdin open.
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-terminal.
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Run in the background.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Set environment variables (KEY=VALUE, or KEY to take it from the host).
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// User to run as: uid[:gid] or name[:group].
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// The container (name or ID).
+    pub container: String,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    pub container: String,
+    /// ps descriptors (ignored: hoist prints podman's default columns).
+    #[arg(trailing_var_arg = true)]
+    pub descriptors: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print one sample and exit.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Every running container (the default without names).
+    #[arg(short, long)]
+    pub all: bool,
+    /// json or a Go template.
+    #[arg(long)]
+    pub format: Option<String>,
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +310,9 @@ pub struct MonitorArgs {
 pub enum ContainerCommand {
     Run(RunArgs),
     Create(CreateArgs),
+    Exec(ExecArgs),
+    Top(TopArgs),
+    Stats(StatsArgs),
     Start(StartArgs),
     Stop(StopArgs),
     Kill(KillArgs),

@@ -13,6 +13,7 @@
 //! - [`volumes`]: named volumes under `<root>/volumes/<name>/_data`.
 
 mod error;
+pub mod exec;
 mod exec_check;
 pub mod lifecycle;
 mod lock;
@@ -21,8 +22,11 @@ pub mod monitor;
 mod names;
 pub mod netsetup;
 mod options;
+mod pump;
 mod record;
+pub mod stats;
 mod store;
+mod tty;
 pub mod volumes;
 
 pub use error::{ContainerError, Result};

@@ -42,8 +42,8 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
     }
     tracing::info!(id = c.id(), "cleaning up after a dead monitor");
     kill_cgroup(c.id());
-    let rt = runtime_of(&c.dir);
-    let _ = hoist_runtime::executor::Runtime::delete(&rt, c.id(), true);
+    let rt = runtime_of(c);
+    let _ = rt.delete(c.id(), true);
     netsetup::teardown(st.netns.as_deref(), st.network_request.as_ref());
     unmount_rootfs(c)?;
     let was_active = st.status.is_active();

@@ -21,14 +21,13 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use hoist_runtime::executor::{wait_exit, ExitStatus, InProcessRuntime, Runtime, Stdio};
+use hoist_runtime::executor::{
+    wait_exit, ExitStatus, ExternalRuntime, InProcessRuntime, Runtime, Stdio,
+};
 use hoist_runtime::rootfs::{mount_overlay, unmount, write_etc_files, EtcOptions};
 use hoist_runtime::spec::{
     build_spec, default_cgroups_path, MountSpec, SeccompChoice, SpecOptions, Ulimit,
 };
-use nix::poll::{PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 use oci_spec::image::ImageConfiguration;
 
 use crate::error::{io_err, ContainerError, Result};
@@ -36,24 +35,26 @@ use crate::lock::Lock;
 use crate::logs::LogWriter;
 use crate::netsetup::{self, NetSetup};
 use crate::options::MountOption;
+use crate::pump::{Pump, Stream};
 use crate::record::{Container, Status};
 use crate::store::{Containers, MONITOR_LOCK};
+use crate::tty::{ConsoleSocket, RawMode};
 use crate::volumes::Volumes;
 
 /// The libcontainer state root of a container (inside its directory).
-pub(crate) fn runtime_of(dir: &Path) -> InProcessRuntime {
+pub(crate) fn in_process_runtime(dir: &Path) -> InProcessRuntime {
     InProcessRuntime::new(dir.join("runtime"))
 }
 
-/// Signals the monitor passes on to the container.
-const FORWARDED: &[Signal] = &[
-    Signal::SIGTERM,
-    Signal::SIGINT,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-];
+/// The runtime a container runs with: `--runtime PATH` (runc, crun: any
+/// binary with runc's command line), else libcontainer in this process.
+/// Either keeps its state under the container's `runtime` directory.
+pub(crate) fn runtime_of(c: &Container) -> Box<dyn Runtime> {
+    match &c.config.options.runtime {
+        Some(path) => Box::new(ExternalRuntime::new(path, c.dir.join("runtime"))),
+        None => Box::new(in_process_runtime(&c.dir)),
+    }
+}
 
 /// What the monitor reports to the CLI that started it detached: one JSON
 /// line on its stdout once the container runs or could not start.
@@ -158,7 +159,7 @@ fn monitor(
             report(0, None);
             first = false;
         }
-        let status = pump(&started, &mut log, mode.attach)?;
+        let status = pump(&started, &mut log, mode, c.config.options.interactive)?;
         let code = status.code();
         let oom = oom_killed(id);
         finish(cs, &c, &started.net);
@@ -191,8 +192,9 @@ fn monitor(
 /// A started container.
 pub(crate) struct Started {
     pid: i32,
-    out: OwnedFd,
-    err: OwnedFd,
+    /// Its output: stdout and stderr pipes, or the pty master with `-t`.
+    outputs: Vec<(OwnedFd, Stream)>,
+    tty: bool,
     net: NetSetup,
 }
 
@@ -235,7 +237,12 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
             .unwrap_or_default();
     })?;
     match create_and_start(cs, c, &net, mode) {
-        Ok((pid, out, err)) => Ok(Started { pid, out, err, net }),
+        Ok((pid, outputs)) => Ok(Started {
+            pid,
+            outputs,
+            tty: c.config.options.tty,
+            net,
+        }),
         Err(e) => {
             finish(cs, c, &net);
             Err(e)
@@ -335,8 +342,7 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
         user: o.user.clone(),
         workdir: o.workdir.clone(),
         hostname: Some(hostname),
-        // A terminal needs a console socket; not wired yet (see the report).
-        tty: false,
+        tty: o.tty,
         read_only: o.read_only,
         privileged: o.privileged,
         cap_add: o.cap_add.clone(),
@@ -368,7 +374,7 @@ fn create_and_start(
     c: &Container,
     net: &NetSetup,
     mode: MonitorMode,
-) -> Result<(i32, OwnedFd, OwnedFd)> {
+) -> Result<(i32, Vec<(OwnedFd, Stream)>)> {
     let opts = spec_options(cs, c, net)?;
     let image: ImageConfiguration = {
         let p = c.dir.join("image-config.json");
@@ -398,7 +404,8 @@ fn create_and_start(
     hoist_runtime::executor::write_bundle_config(&bundle, &spec)?;
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
-    let stdin: OwnedFd = if mode.attach && c.config.options.interactive {
+    let tty = c.config.options.tty;
+    let stdin: OwnedFd = if mode.attach && c.config.options.interactive && !tty {
         std::io::stdin()
             .as_fd()
             .try_clone_to_owned()
@@ -407,10 +414,39 @@ fn create_and_start(
         let (r, _w) = pipe()?;
         r
     };
-    let rt = runtime_of(&c.dir);
+    // With -t the runtime makes a pty inside the container and hands its
+    // master over this socket; the pipes above then go unused.
+    let console = if tty {
+        Some(ConsoleSocket::bind()?)
+    } else {
+        None
+    };
+    let rt = runtime_of(c);
     // A leftover runtime state (crash between create and delete) blocks create.
     let _ = rt.delete(c.id(), true);
-    let pid = rt.create(c.id(), &bundle, Stdio::new(stdin, out_w, err_w), None)?;
+    let pid = rt.create(
+        c.id(),
+        &bundle,
+        Stdio::new(stdin, out_w, err_w),
+        console.as_ref().map(|s| s.path()),
+    )?;
+    let outputs = match &console {
+        Some(sock) => match sock.receive() {
+            Ok(master) => {
+                // Before the program starts, so it sees the right size.
+                if mode.attach {
+                    crate::tty::copy_window_size(master.as_fd());
+                }
+                vec![(master, Stream::Stdout)]
+            }
+            Err(e) => {
+                let _ = rt.delete(c.id(), true);
+                let _ = wait_exit(pid);
+                return Err(e);
+            }
+        },
+        None => vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
+    };
     cs.update_state(c.id(), |s| {
         s.status = Status::Running;
         s.pid = Some(pid);
@@ -424,13 +460,43 @@ fn create_and_start(
         let _ = wait_exit(pid);
         return Err(e.into());
     }
-    Ok((pid, out_r, err_r))
+    Ok((pid, outputs))
+}
+
+/// Copies the container's output until its init process exits; forwards
+/// signals (and, attached to a terminal, keys and window sizes) meanwhile.
+fn pump(
+    s: &Started,
+    log: &mut LogWriter,
+    mode: MonitorMode,
+    interactive: bool,
+) -> Result<ExitStatus> {
+    let master = s.tty.then(|| s.outputs[0].0.as_fd());
+    let attached_tty = mode.attach && master.is_some();
+    // Raw mode only while attached to a real terminal; restored on return.
+    let _raw = if attached_tty { RawMode::enter() } else { None };
+    let status = Pump {
+        pid: s.pid,
+        outputs: s.outputs.iter().map(|(fd, st)| (fd.as_fd(), *st)).collect(),
+        log: Some(log),
+        echo: mode.attach,
+        stdin_to: if attached_tty && interactive {
+            master
+        } else {
+            None
+        },
+        winch_to: if attached_tty { master } else { None },
+    }
+    .run()?;
+    // Reap whatever else was reparented to us meanwhile.
+    while let Ok(Some(_)) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {}
+    Ok(status)
 }
 
 /// Tears down what [`start_once`] set up: runtime state and cgroups, the
 /// network, the root filesystem mount.
 fn finish(cs: &Containers, c: &Container, net: &NetSetup) {
-    let rt = runtime_of(&c.dir);
+    let rt = runtime_of(c);
     if let Err(e) = rt.delete(c.id(), true) {
         tracing::debug!(error = %e, "deleting runtime state");
     }
@@ -463,126 +529,6 @@ fn oom_killed(id: &str) -> bool {
             })
         })
     })
-}
-
-fn set_nonblocking(fd: &OwnedFd) {
-    if let Ok(fl) = rustix::fs::fcntl_getfl(fd) {
-        let _ = rustix::fs::fcntl_setfl(fd, fl | rustix::fs::OFlags::NONBLOCK);
-    }
-}
-
-/// Copies the container's output until its init process exits; forwards
-/// signals meanwhile. Returns how it ended.
-fn pump(s: &Started, log: &mut LogWriter, attach: bool) -> Result<ExitStatus> {
-    let mut mask = SigSet::empty();
-    for sig in FORWARDED {
-        mask.add(*sig);
-    }
-    let _ = mask.thread_block();
-    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok();
-    let pid = rustix::process::Pid::from_raw(s.pid)
-        .ok_or_else(|| ContainerError::Monitor("bad pid".into()))?;
-    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
-        .map_err(|e| io_err("watching", format!("process {}", s.pid))(e.into()))?;
-    set_nonblocking(&s.out);
-    set_nonblocking(&s.err);
-    let mut open = [true, true];
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut copy = |i: usize, fd: &OwnedFd, open: &mut [bool; 2]| loop {
-        match rustix::io::read(fd, &mut buf) {
-            Ok(0) => {
-                open[i] = false;
-                return;
-            }
-            Ok(n) => {
-                let stream = if i == 0 { "stdout" } else { "stderr" };
-                if let Err(e) = log.write(stream, &buf[..n]) {
-                    tracing::warn!(error = %e, "writing the container log");
-                }
-                if attach {
-                    if i == 0 {
-                        let mut o = std::io::stdout().lock();
-                        let _ = o.write_all(&buf[..n]);
-                        let _ = o.flush();
-                    } else {
-                        let _ = std::io::stderr().write_all(&buf[..n]);
-                    }
-                }
-            }
-            Err(rustix::io::Errno::INTR) => {}
-            Err(_) => return,
-        }
-    };
-    let mut exited = false;
-    let mut deadline: Option<std::time::Instant> = None;
-    loop {
-        if exited
-            && (!open[0] && !open[1] || deadline.is_some_and(|d| std::time::Instant::now() > d))
-        {
-            break;
-        }
-        let mut fds = Vec::with_capacity(4);
-        let mut which = Vec::with_capacity(4);
-        if open[0] {
-            fds.push(PollFd::new(s.out.as_fd(), PollFlags::POLLIN));
-            which.push(0);
-        }
-        if open[1] {
-            fds.push(PollFd::new(s.err.as_fd(), PollFlags::POLLIN));
-            which.push(1);
-        }
-        if !exited {
-            fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
-            which.push(2);
-            if let Some(sfd) = &sfd {
-                fds.push(PollFd::new(sfd.as_fd(), PollFlags::POLLIN));
-                which.push(3);
-            }
-        }
-        let timeout = if exited {
-            PollTimeout::from(50u16)
-        } else {
-            PollTimeout::NONE
-        };
-        match nix::poll::poll(&mut fds, timeout) {
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(ContainerError::Monitor(format!("poll: {e}"))),
-        }
-        let ready: Vec<usize> = fds
-            .iter()
-            .zip(&which)
-            .filter(|(f, _)| f.revents().is_some_and(|r| !r.is_empty()))
-            .map(|(_, w)| *w)
-            .collect();
-        drop(fds);
-        for w in ready {
-            match w {
-                0 => copy(0, &s.out, &mut open),
-                1 => copy(1, &s.err, &mut open),
-                2 => {
-                    exited = true;
-                    deadline =
-                        Some(std::time::Instant::now() + std::time::Duration::from_millis(500));
-                }
-                _ => {
-                    if let Some(sfd) = &sfd {
-                        while let Ok(Some(info)) = sfd.read_signal() {
-                            if let Ok(sig) = Signal::try_from(info.ssi_signo as i32) {
-                                let _ =
-                                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.pid), sig);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let status = wait_exit(s.pid)?;
-    let _ = mask.thread_unblock();
-    // Reap whatever else was reparented to us meanwhile.
-    while let Ok(Some(_)) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {}
-    Ok(status)
 }
 
 /// Reads a detached monitor's [`StartReport`] from its stdout.

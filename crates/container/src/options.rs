@@ -52,6 +52,9 @@ pub struct CreateOptions {
     /// `--stop-timeout` seconds, default 10.
     pub stop_timeout: Option<u64>,
     pub shm_size: Option<u64>,
+    /// `--runtime`: an OCI runtime binary (runc, crun) to run it with
+    /// instead of the in-process one.
+    pub runtime: Option<PathBuf>,
 }
 
 /// A mount asked for with `-v`, `--mount` or `--tmpfs`.

@@ -16,6 +16,7 @@ mod error;
 mod images;
 mod import;
 mod info;
+mod pack;
 pub mod progress;
 mod pull;
 mod push;
@@ -26,7 +27,10 @@ use std::path::{Path, PathBuf};
 
 pub use containers::{ContainerImage, PullPolicy};
 pub use error::{EngineError, Result};
+/// The layer planner and writer behind `pack`, for callers that inspect trees.
+pub use hoist_pack;
 pub use images::{ImageSummary, RemoveReport};
+pub use pack::{PackOptions, PackReport, PackedLayer, UpdateCost};
 pub use save::SaveFormat;
 
 use hoist_image::platform::Platform;

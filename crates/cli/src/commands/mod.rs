@@ -5,6 +5,7 @@ mod auth;
 pub mod container;
 mod images;
 mod oci;
+pub mod pack;
 mod system;
 mod transfer;
 
@@ -47,6 +48,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Image(ImageCommand::Exists { image }) => images::exists(&open(&root)?, &image),
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
+        Command::Pack(a) => pack::pack(&open(&root)?, a),
+        Command::Image(ImageCommand::UpdateCost(a)) => pack::update_cost(&open(&root)?, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&open(&root)?, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
         Command::Login(a) => auth::login(a),
@@ -57,6 +60,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Oci(a) => oci::run(a),
         Command::Run(a) => container::run(&root, a),
         Command::Create(a) => container::create(&root, a),
+        Command::Exec(a) => container::exec(&root, a),
+        Command::Top(a) => container::top(&root, a),
+        Command::Stats(a) => container::stats(&root, a),
         Command::Start(a) => container::start(&root, a),
         Command::Stop(a) => container::stop(&root, a),
         Command::Kill(a) => container::kill(&root, a),

@@ -9,7 +9,13 @@ pub fn run(a: OciArgs) -> Result<i32> {
     let root = a.root.as_path();
     match a.command {
         OciCommand::Create(b) => {
-            oci_cli::create(root, &b.id, &b.bundle, b.pid_file.as_deref(), b.console_socket.as_deref())?;
+            oci_cli::create(
+                root,
+                &b.id,
+                &b.bundle,
+                b.pid_file.as_deref(),
+                b.console_socket.as_deref(),
+            )?;
             Ok(0)
         }
         OciCommand::Start { id } => {

@@ -1,12 +1,14 @@
-//! The container commands: run, create, start, stop, kill, restart, rm, ps,
+//! The container commands: run, exec, top, stats, create, start, stop, kill, restart, rm, ps,
 //! logs, wait, inspect, pause, unpause, port, volume, network, and the
 //! hidden `container-monitor` the others start.
 
+mod exec;
 mod inspect;
 mod logs;
 mod manage;
 mod network;
 mod run;
+mod stats;
 mod volume;
 
 use std::path::Path;
@@ -16,10 +18,12 @@ use hoist_container::{Container, Containers};
 
 use crate::container_args::{ContainerCommand, NetworkCommand, VolumeCommand};
 
+pub use exec::exec;
 pub use inspect::{inspect, ps};
 pub use logs::logs;
 pub use manage::{kill, pause, port, restart, rm, stop, unpause, wait};
 pub use run::{create, monitor, run, start};
+pub use stats::{stats, top};
 
 /// Opens the container records of `root`.
 pub fn open(root: &Path) -> Result<Containers> {
@@ -36,6 +40,9 @@ pub fn dispatch(root: &Path, cmd: ContainerCommand) -> Result<i32> {
     match cmd {
         ContainerCommand::Run(a) => run(root, a),
         ContainerCommand::Create(a) => create(root, a),
+        ContainerCommand::Exec(a) => exec(root, a),
+        ContainerCommand::Top(a) => top(root, a),
+        ContainerCommand::Stats(a) => stats(root, a),
         ContainerCommand::Start(a) => start(root, a),
         ContainerCommand::Stop(a) => stop(root, a),
         ContainerCommand::Kill(a) => kill(root, a),

@@ -65,6 +65,24 @@ fn entrypoint(s: &str) -> Vec<String> {
     }
 }
 
+/// `--runtime`: a path, or a name looked up in $PATH (`runc`, `crun`).
+fn resolve_runtime(r: &Path) -> Result<std::path::PathBuf> {
+    if r.components().count() > 1 {
+        return std::path::absolute(r)
+            .with_context(|| format!("resolving --runtime {}", r.display()));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(r))
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "--runtime {}: not found in $PATH; give its full path",
+                r.display()
+            )
+        })
+}
+
 fn options(a: &CreateArgs) -> Result<CreateOptions> {
     let mut o = CreateOptions {
         command: (!a.command.is_empty()).then(|| a.command.clone()),
@@ -105,6 +123,7 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
             .transpose()?,
         stop_timeout: a.stop_timeout,
         shm_size: a.shm_size.as_deref().map(parse_size).transpose()?,
+        runtime: a.runtime.as_deref().map(resolve_runtime).transpose()?,
         ..Default::default()
     };
     for s in &a.security_opt {

@@ -1,0 +1,205 @@
+//! `exec` and `-t` through the hoist binary with real containers: exit
+//! codes, env/user/workdir, stdin, detached execs, terminals (a pty made
+//! for the test by `script`), window sizes, logs of terminal output.
+
+mod common;
+
+use std::process::Command;
+
+use hoist_testenv::{Hoist, ImageBuilder, Registry};
+
+fn setup() -> Option<(Registry, Hoist, String)> {
+    let (reg, hoist) = common::setup()?;
+    ImageBuilder::single_layer().push(&reg, "busybox:1");
+    let image = reg.reference("busybox:1");
+    hoist.run(&["pull", &image]).ok();
+    Some((reg, hoist, image))
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Runs `hoist args` on a fresh pty (util-linux `script`), with `stty`
+/// run first on that pty; returns what the terminal showed and the exit code.
+fn on_tty(hoist: &Hoist, stty: &str, args: &[&str]) -> (String, i32) {
+    let inner = hoist.command(args);
+    let mut line = format!(
+        "stty {stty}; exec {}",
+        quote(inner.get_program().to_str().unwrap())
+    );
+    for a in inner.get_args() {
+        line.push(' ');
+        line.push_str(&quote(a.to_str().unwrap()));
+    }
+    let mut cmd = Command::new("script");
+    cmd.args(["-qefc", &line, "/dev/null"]);
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running script");
+    (
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn exec_runs_in_the_container_with_podman_exit_codes() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "e1",
+            "--network",
+            "none",
+            "--hostname",
+            "boxy",
+            &img,
+            "sh",
+            "-c",
+            "echo marker > /tmp/m; exec sleep 60",
+        ])
+        .ok();
+    // Same mount, uts and pid namespaces as the init.
+    let out = hoist
+        .run(&[
+            "exec",
+            "e1",
+            "sh",
+            "-c",
+            "cat /tmp/m; hostname; cat /proc/1/comm",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "marker\nboxy\nsleep\n");
+    hoist
+        .run(&["exec", "e1", "sh", "-c", "exit 5"])
+        .fails_with(5);
+    let out = hoist.run(&["exec", "e1", "nosuchcmd"]).fails_with(127);
+    assert!(out.stderr.contains("nosuchcmd"), "{out:?}");
+    hoist.run(&["exec", "e1", "/etc/passwd"]).fails_with(126);
+    let out = hoist
+        .run(&[
+            "exec",
+            "-e",
+            "FOO=bar",
+            "-u",
+            "1000:1000",
+            "-w",
+            "/tmp",
+            "e1",
+            "sh",
+            "-c",
+            "echo $FOO; id -u; id -g; pwd",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "bar\n1000\n1000\n/tmp\n");
+    // -i gives it our stdin; without -i it reads nothing.
+    let out = hoist
+        .run_stdin(&["exec", "-i", "e1", "cat"], b"fed in\n")
+        .ok();
+    assert_eq!(out.stdout, "fed in\n");
+    let out = hoist.run_stdin(&["exec", "e1", "cat"], b"fed in\n").ok();
+    assert_eq!(out.stdout, "");
+    // -d returns at once; the process carries on in the container.
+    let start = std::time::Instant::now();
+    hoist
+        .run(&["exec", "-d", "e1", "sh", "-c", "sleep 1; touch /tmp/done"])
+        .ok();
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    hoist
+        .run(&["exec", "e1", "test", "-f", "/tmp/done"])
+        .fails_with(1);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    hoist.run(&["exec", "e1", "test", "-f", "/tmp/done"]).ok();
+    hoist.run(&["exec", "nosuch", "true"]).fails_with(125);
+    hoist.run(&["stop", "-t", "0", "e1"]).ok();
+    let out = hoist.run(&["exec", "e1", "true"]).fails_with(125);
+    assert!(
+        out.stderr.contains("not") || out.stderr.contains("exited"),
+        "{out:?}"
+    );
+    hoist.run(&["rm", "e1"]).ok();
+}
+
+#[test]
+fn terminals_for_run_and_exec() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    // run -t: a pty from the container's own devpts, our size, exit code kept.
+    let (out, code) = on_tty(
+        &hoist,
+        "rows 33 cols 101",
+        &[
+            "run",
+            "--rm",
+            "-t",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "tty; stty size; test -t 0 && echo stdin-tty; exit 3",
+        ],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("/dev/pts/0\n"), "{out:?}");
+    assert!(out.contains("33 101\n"), "{out:?}");
+    assert!(out.contains("stdin-tty\n"), "{out:?}");
+    // The terminal output is logged too.
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "-t",
+            "--name",
+            "t1",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "echo logged-line; exec sleep 60",
+        ])
+        .ok();
+    let mut logged = String::new();
+    for _ in 0..50 {
+        logged = hoist.run(&["logs", "t1"]).ok().stdout;
+        if logged.contains("logged-line") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(logged.contains("logged-line"), "{logged:?}");
+    // exec -t.
+    let (out, code) = on_tty(
+        &hoist,
+        "rows 20 cols 70",
+        &[
+            "exec",
+            "-t",
+            "t1",
+            "sh",
+            "-c",
+            "tty; sleep 0.3; stty size; exit 4",
+        ],
+    );
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("/dev/pts/"), "{out:?}");
+    assert!(out.contains("20 70\n"), "{out:?}");
+    // Without -t there is no terminal, even on a terminal.
+    let (out, _) = on_tty(&hoist, "sane", &["exec", "t1", "sh", "-c", "tty || true"]);
+    assert!(out.contains("not a tty"), "{out:?}");
+    hoist.run(&["rm", "-f", "t1"]).ok();
+}

@@ -1,0 +1,131 @@
+//! `top` and `stats` on real containers.
+
+mod common;
+
+use hoist_testenv::{Hoist, ImageBuilder, Registry};
+
+fn setup() -> Option<(Registry, Hoist, String)> {
+    let (reg, hoist) = common::setup()?;
+    ImageBuilder::single_layer().push(&reg, "busybox:1");
+    let image = reg.reference("busybox:1");
+    hoist.run(&["pull", &image]).ok();
+    Some((reg, hoist, image))
+}
+
+#[test]
+fn top_and_stats_of_a_running_container() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "s1",
+            "--network",
+            "none",
+            "-m",
+            "64m",
+            &img,
+            "sh",
+            "-c",
+            "sleep 300 & exec sleep 301",
+        ])
+        .ok();
+    // Processes from the cgroup, pids as the container sees them.
+    let mut out = String::new();
+    for _ in 0..50 {
+        out = hoist.run(&["top", "s1"]).ok().stdout;
+        if out.contains("sleep 300") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("USER"), "{out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("root ")
+            && l.split_whitespace().nth(1) == Some("1")
+            && l.ends_with("sleep 301")),
+        "{out}"
+    );
+    assert!(lines.iter().any(|l| l.ends_with("sleep 300")), "{out}");
+    assert_eq!(lines.len(), 3, "{out}");
+    // stats: memory against the -m limit, two pids.
+    let out = hoist
+        .run(&["stats", "--no-stream", "--format", "json", "s1"])
+        .ok();
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["Name"], "s1");
+    assert_eq!(v[0]["PIDs"], 2, "{v:?}");
+    assert_eq!(v[0]["MemLimit"], 64 << 20, "{v:?}");
+    assert!(v[0]["MemUsageBytes"].as_u64().unwrap() > 0, "{v:?}");
+    let out = hoist.run(&["stats", "--no-stream"]).ok();
+    assert!(out.stdout.starts_with("ID"), "{out:?}");
+    assert!(out.stdout.contains("s1"), "{out:?}");
+    hoist.run(&["rm", "-f", "s1"]).ok();
+    // Not running: an error.
+    hoist
+        .run(&["create", "--name", "s2", "--network", "none", &img, "true"])
+        .ok();
+    hoist.run(&["top", "s2"]).fails_with(125);
+    hoist.run(&["stats", "--no-stream", "s2"]).fails_with(125);
+}
+
+#[test]
+fn runtime_flag_runs_containers_with_runc() {
+    let Some((_reg, hoist, img)) = setup() else {
+        return;
+    };
+    if !std::path::Path::new("/usr/sbin/runc").exists() {
+        eprintln!("skipping: runc is not installed");
+        return;
+    }
+    let out = hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "echo from-runc; exit 6",
+        ])
+        .fails_with(6);
+    assert_eq!(out.stdout, "from-runc\n");
+    // Detached: stop, logs and rm go through runc too.
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "r1",
+            "--runtime",
+            "/usr/sbin/runc",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "echo up; exec sleep 60",
+        ])
+        .ok();
+    // runc's own state is kept in the container's directory.
+    let id = std::fs::read_link(hoist.root().join("containers/names/r1")).unwrap();
+    let dir = hoist.root().join("containers").join(&id);
+    assert!(dir.join("runtime").join(&id).join("state.json").exists());
+    let out = hoist.run(&["top", "r1"]).ok();
+    assert!(out.stdout.contains("sleep 60"), "{out:?}");
+    hoist.run(&["stop", "-t", "1", "r1"]).ok();
+    let out = hoist.run(&["logs", "r1"]).ok();
+    assert_eq!(out.stdout, "up\n");
+    hoist.run(&["rm", "r1"]).ok();
+    hoist
+        .run(&["run", "--rm", "--runtime", "no-such-runtime", &img, "true"])
+        .fails_with(125);
+}
