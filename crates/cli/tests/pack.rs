@@ -407,3 +407,63 @@ fn push_pull_podman(reg: &Registry, dest: &str, doc: &Value) {
         .stderr(std::process::Stdio::null())
         .status();
 }
+
+/// `find | stat` over the OS directories of a tree, as seen from `root`:
+/// path, type, mode, owner, size, link count, link target and content hash
+/// (directory link counts depend on the filesystem, so they are left out).
+const LISTING: &str = "cd \"$1\" && { \
+    busybox find usr var home etc ! -type d -exec busybox stat -c '%n|%F|%a|%u|%g|%s|%h|%N' {} + ; \
+    busybox find usr var home etc -type d -exec busybox stat -c '%n|%F|%a|%u|%g' {} + ; } | busybox sort \
+    && busybox find usr var home etc -type f -exec busybox md5sum {} + | busybox sort";
+
+#[test]
+fn a_packed_image_runs_and_its_container_sees_exactly_the_source_tree() {
+    let Some(hoist) = local_hoist() else { return };
+    let src = tempfile::tempdir().unwrap();
+    debian_tree(src.path(), "libfoo v1");
+    std::fs::copy("/bin/busybox", src.path().join("usr/bin/busybox")).unwrap();
+    pack_json(&hoist, src.path(), &["-t", "os:run"]);
+
+    let host = Command::new("busybox")
+        .args(["sh", "-c", LISTING, "sh", src.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        host.status.success(),
+        "{}",
+        String::from_utf8_lossy(&host.stderr)
+    );
+    let inside = hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "os:run",
+            "/usr/bin/busybox",
+            "sh",
+            "-c",
+            LISTING,
+            "sh",
+            "/",
+        ])
+        .ok();
+    // The runtime bind-mounts its own /etc/hosts, hostname and resolv.conf.
+    let runtime_files = ["etc/hosts", "etc/hostname", "etc/resolv.conf"];
+    let keep = |l: &&str| {
+        !runtime_files
+            .iter()
+            .any(|f| l.starts_with(&format!("{f}|")) || l.ends_with(&format!("  {f}")))
+    };
+    let want: Vec<&str> = std::str::from_utf8(&host.stdout)
+        .unwrap()
+        .lines()
+        .filter(keep)
+        .collect();
+    let got: Vec<&str> = inside.stdout.lines().filter(keep).collect();
+    assert!(want.len() > 20, "the listing covers the tree: {want:?}");
+    assert_eq!(
+        got, want,
+        "the container's view differs from the packed tree"
+    );
+}
