@@ -53,66 +53,113 @@ export CONTAINERS_REGISTRIES_CONF=$WORK/registries.conf
 H=("$HOIST" --root "$WORK/root")
 "${H[@]}" pull "$IMG" >/dev/null
 
-# ns since the epoch.
-now() { date +%s%N; }
-
-# median CMD...: runs CMD N times (after one warm-up), prints the median in ms.
-median() {
-    "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; "$@" >&2 || true; echo NaN; return; }
-    local times=()
-    for _ in $(seq "$N"); do
-        local t0 t1
-        t0=$(now)
-        "$@" >/dev/null 2>&1
-        t1=$(now)
-        times+=($(((t1 - t0) / 1000)))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
+# time_us CMD...: runs CMD (output discarded), prints its wall time in µs.
+# EPOCHREALTIME (bash 5) reads the clock without forking: a `date` per
+# timestamp would add a fork and exec (~1-2 ms) to every measurement.
+time_us() {
+    local t0 t1
+    t0=${EPOCHREALTIME/[.,]/}
+    "$@" >/dev/null 2>&1
+    t1=${EPOCHREALTIME/[.,]/}
+    echo $((t1 - t0))
 }
 
-declare -A RESULT
+# median_ms US...: the median of the µs values, in ms.
+median_ms() {
+    printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print "NaN"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
+}
 
-RESULT[hoist_none]=$(median "${H[@]}" run --rm --network none "$IMG" /bin/true)
-RESULT[hoist]=$(median "${H[@]}" run --rm "$IMG" /bin/true)
+# One function per runner; each runs one container to its end.
+run_hoist() { "${H[@]}" run --rm "$IMG" /bin/true; }
+run_hoist_none() { "${H[@]}" run --rm --network none "$IMG" /bin/true; }
+RUNNERS=(hoist hoist_none)
 
 if command -v podman >/dev/null; then
     P=(podman --root "$WORK/podman" --runroot "$WORK/podman-run" --runtime runc)
     "${P[@]}" pull --tls-verify=false "$IMG" >/dev/null 2>&1 || true
-    RESULT[podman]=$(median "${P[@]}" run --rm "$IMG" /bin/true)
-    RESULT[podman_none]=$(median "${P[@]}" run --rm --network none "$IMG" /bin/true)
-    "${P[@]}" system reset -f >/dev/null 2>&1 || true
+    run_podman() { "${P[@]}" run --rm "$IMG" /bin/true; }
+    run_podman_none() { "${P[@]}" run --rm --network none "$IMG" /bin/true; }
+    RUNNERS+=(podman podman_none)
 fi
 
 # A bundle of the same image for the raw runtimes: its layer as the rootfs.
+# `runc spec`'s config has no seccomp filter, so the raw runtimes do not pay
+# for compiling one (podman and hoist do, with their default profiles).
 BUNDLE=$WORK/bundle
 mkdir -p "$BUNDLE/rootfs"
 LOWER=$("${H[@]}" image inspect "$IMG" --format '{{.GraphDriver.Data.LowerDir}}')
 cp -a "$LOWER/." "$BUNDLE/rootfs/"
-if command -v runc >/dev/null; then
+if command -v runc >/dev/null || command -v crun >/dev/null; then
     (cd "$BUNDLE" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"/"\/bin\/true"/' config.json)
-    RESULT[runc]=$(median runc --root "$WORK/runc" run --bundle "$BUNDLE" bench-runc)
 fi
+if command -v runc >/dev/null; then
+    run_runc() { runc --root "$WORK/runc" run --bundle "$BUNDLE" bench-runc; }
+    RUNNERS+=(runc)
+fi
+
+# Interleaved rounds: every runner once per round, so load that comes and
+# goes on the host spreads over all of them instead of skewing one.
+declare -A TIMES RESULT
+for k in "${RUNNERS[@]}"; do
+    # Warm-up, and a failing runner is reported instead of timed.
+    if ! "run_$k" >/dev/null 2>&1; then
+        echo "FAILED: $k" >&2
+        "run_$k" >&2 || true
+        TIMES[$k]=FAILED
+    fi
+done
+for _ in $(seq "$N"); do
+    for k in "${RUNNERS[@]}"; do
+        [ "${TIMES[$k]:-}" = FAILED ] && continue
+        TIMES[$k]+=" $(time_us "run_$k")"
+    done
+done
+for k in "${RUNNERS[@]}"; do
+    if [ "${TIMES[$k]:-FAILED}" = FAILED ]; then
+        RESULT[$k]=NaN
+    else
+        # shellcheck disable=SC2086 # a list of numbers
+        RESULT[$k]=$(median_ms ${TIMES[$k]})
+    fi
+done
+if [ -n "${P:-}" ]; then
+    "${P[@]}" system reset -f >/dev/null 2>&1 || true
+fi
+
+# crun needs its own mount namespace (see the header), so it runs alone,
+# after the others.
 if command -v crun >/dev/null; then
     cat >"$WORK/crun.sh" <<SH
-set -e
 umount /sys/fs/cgroup/unified 2>/dev/null || true
-$(declare -f now median)
-N=$N
-median crun --root "$WORK/crun" run --bundle "$BUNDLE" bench-crun
+$(declare -f time_us median_ms)
+crun --root "$WORK/crun" run --bundle "$BUNDLE" bench-crun >/dev/null 2>&1 || { echo NaN; exit; }
+T=()
+for _ in \$(seq $N); do T+=(\$(time_us crun --root "$WORK/crun" run --bundle "$BUNDLE" bench-crun)); done
+median_ms "\${T[@]}"
 SH
     RESULT[crun]=$(unshare -m bash "$WORK/crun.sh")
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || b == "NaN" || a == "NaN") print "-"; else printf "%.2fx", a / b }'; }
-printf '%-28s %10s %14s %20s\n' "runner ($N runs)" "median ms" "vs podman" "vs podman --net none"
-for k in hoist hoist_none podman podman_none crun runc; do
-    [ -n "${RESULT[$k]:-}" ] || continue
-    case $k in
-    hoist) label="hoist run --rm" ;;
-    hoist_none) label="hoist run --rm --network none" ;;
-    podman) label="podman run --rm" ;;
-    podman_none) label="podman run --rm --network none" ;;
-    *) label="$k run" ;;
-    esac
-    printf '%-28s %10s %14s %20s\n' "$label" "${RESULT[$k]}" "$(ratio "${RESULT[$k]}" "${RESULT[podman]:-}")" "$(ratio "${RESULT[$k]}" "${RESULT[podman_none]:-}")"
-done
+report() {
+    echo "hoist run benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    printf '%-31s %10s %14s %20s\n' "runner ($N runs)" "median ms" "vs podman" "vs podman --net none"
+    for k in hoist hoist_none podman podman_none crun runc; do
+        [ -n "${RESULT[$k]:-}" ] || continue
+        case $k in
+        hoist) label="hoist run --rm" ;;
+        hoist_none) label="hoist run --rm --network none" ;;
+        podman) label="podman run --rm" ;;
+        podman_none) label="podman run --rm --network none" ;;
+        *) label="$k run" ;;
+        esac
+        printf '%-31s %10s %14s %20s\n' "$label" "${RESULT[$k]}" "$(ratio "${RESULT[$k]}" "${RESULT[podman]:-}")" "$(ratio "${RESULT[$k]}" "${RESULT[podman_none]:-}")"
+    done
+    echo
+    echo "raw times (µs):"
+    for k in "${RUNNERS[@]}"; do echo "  $k:${TIMES[$k]:-}"; done
+}
+mkdir -p "$REPO/bench/results"
+OUT=$REPO/bench/results/run-$(date -u +%Y%m%d-%H%M%S).txt
+report | tee "$OUT"
+echo "results written to $OUT"

@@ -15,7 +15,10 @@ impl Engine {
     /// The image `name` refers to, or [`EngineError::ImageNotFound`].
     pub(crate) fn lookup(&self, name: &str) -> Result<ImageRecord> {
         let images = self.store.images()?;
-        find(&images, name, &local_search_registries())
+        // registries.conf (with its long shortnames.conf) is read only for a
+        // short name that no image answers to directly: `run` with a full
+        // name or an id starts without it.
+        find_with(&images, name, local_search_registries)
             .cloned()
             .ok_or_else(|| EngineError::ImageNotFound(name.to_string()))
     }
@@ -37,10 +40,21 @@ fn local_search_registries() -> Vec<String> {
 }
 
 /// The matching logic, separate from I/O so it can be tested.
+#[cfg(test)]
 pub(crate) fn find<'a>(
     images: &'a [ImageRecord],
     name: &str,
     search: &[String],
+) -> Option<&'a ImageRecord> {
+    find_with(images, name, || search.to_vec())
+}
+
+/// [`find`], asking for the unqualified-search registries only when a short
+/// name needs them.
+fn find_with<'a>(
+    images: &'a [ImageRecord],
+    name: &str,
+    search: impl FnOnce() -> Vec<String>,
 ) -> Option<&'a ImageRecord> {
     if let Some(img) = find_by_id(images, name) {
         return Some(img);
@@ -53,7 +67,7 @@ pub(crate) fn find<'a>(
         vec![Reference::parse(name).ok()?]
     } else {
         let mut c = vec![parsed.on_registry("localhost")];
-        c.extend(search.iter().map(|r| parsed.on_registry(r)));
+        c.extend(search().iter().map(|r| parsed.on_registry(r)));
         c.push(parsed.on_registry("docker.io"));
         c
     };
@@ -140,5 +154,26 @@ mod tests {
         let pinned = format!("busybox@{}", images[0].manifest_digest);
         assert_eq!(f(&pinned).unwrap(), "docker.io/library/busybox:latest");
         assert!(f("nothing").is_none());
+    }
+
+    #[test]
+    fn search_registries_are_read_only_for_short_names() {
+        let images = vec![record(1, &["127.0.0.1:5000/tool:1"])];
+        let asked = std::cell::Cell::new(0);
+        let search = || {
+            asked.set(asked.get() + 1);
+            vec!["127.0.0.1:5000".to_string()]
+        };
+        let id = images[0].id.hex()[..12].to_string();
+        for full in [
+            "127.0.0.1:5000/tool:1",
+            id.as_str(),
+            "127.0.0.1:5000/other:1",
+        ] {
+            find_with(&images, full, search);
+        }
+        assert_eq!(asked.get(), 0);
+        assert!(find_with(&images, "tool:1", search).is_some());
+        assert_eq!(asked.get(), 1);
     }
 }

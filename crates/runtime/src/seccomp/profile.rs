@@ -99,6 +99,9 @@ pub struct Target {
     pub scmp_arch: &'static str,
     /// Running kernel version (major, minor).
     pub kernel: (u32, u32),
+    /// Sub-architectures (seccomp names) the running kernel serves no
+    /// syscalls for: left out of the filter, see [`super::kernel_abi`].
+    pub unserved_arches: Vec<&'static str>,
 }
 
 impl Target {
@@ -110,6 +113,7 @@ impl Target {
             arch,
             scmp_arch,
             kernel: running_kernel(),
+            unserved_arches: super::kernel_abi::unserved_sub_arches().to_vec(),
         }
     }
 }
@@ -197,8 +201,12 @@ impl Profile {
                 .iter()
                 .filter(|m| m.architecture == t.scmp_arch)
                 .flat_map(|m| {
-                    std::iter::once(m.architecture.as_str())
-                        .chain(m.sub_architectures.iter().map(String::as_str))
+                    std::iter::once(m.architecture.as_str()).chain(
+                        m.sub_architectures
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|a| !t.unserved_arches.contains(a)),
+                    )
                 })
                 .collect()
         };
@@ -284,6 +292,7 @@ mod tests {
             arch: "amd64",
             scmp_arch: "SCMP_ARCH_X86_64",
             kernel: (6, 1),
+            unserved_arches: Vec::new(),
         }
     }
 
@@ -351,6 +360,26 @@ mod tests {
         let mut new_kernel = target(&[]);
         new_kernel.kernel = (6, 18);
         assert!(names(&p.to_oci(&new_kernel).unwrap()).contains(&"newer".to_string()));
+    }
+
+    #[test]
+    fn sub_architectures_the_kernel_does_not_serve_are_left_out() {
+        let p = Profile::from_json(PODMAN_STYLE.as_bytes(), Path::new("p.json")).unwrap();
+        let mut t = target(&[]);
+        t.unserved_arches = vec!["SCMP_ARCH_X32"];
+        let s = p.to_oci(&t).unwrap();
+        assert_eq!(
+            s.architectures().as_ref().unwrap(),
+            &[Arch::ScmpArchX86_64, Arch::ScmpArchX86]
+        );
+        // Never the native architecture, and the rules stay as they were.
+        t.unserved_arches = vec!["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"];
+        let s2 = p.to_oci(&t).unwrap();
+        assert_eq!(
+            s2.architectures().as_ref().unwrap(),
+            &[Arch::ScmpArchX86_64, Arch::ScmpArchX86]
+        );
+        assert_eq!(s.syscalls(), p.to_oci(&target(&[])).unwrap().syscalls());
     }
 
     #[test]
