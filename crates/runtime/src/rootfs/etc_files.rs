@@ -190,8 +190,9 @@ fn write_file(path: &Path, content: &str) -> Result<(), RootfsError> {
         .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)
         .ctx("creating", &tmp)?;
+    // No fsync: these files are rewritten on every start, and after a crash
+    // the container they belong to is not running any more.
     f.write_all(content.as_bytes()).ctx("writing", &tmp)?;
-    f.sync_all().ctx("syncing", &tmp)?;
     std::fs::rename(&tmp, path).ctx("renaming into place", path)?;
     Ok(())
 }
