@@ -74,6 +74,8 @@ pub enum Command {
     Run(crate::container_args::RunArgs),
     /// Run a command in a running container.
     Exec(crate::container_args::ExecArgs),
+    /// Copy files between a container and the host (CONTAINER:PATH on one side).
+    Cp(crate::container_args::CpArgs),
     /// Show a container's processes.
     Top(crate::container_args::TopArgs),
     /// Show containers' resource use.
@@ -114,6 +116,12 @@ pub enum Command {
     /// The process that looks after one container (started by hoist itself).
     #[command(hide = true)]
     ContainerMonitor(crate::container_args::MonitorArgs),
+    /// The init of a container run with --init (runs inside the container).
+    #[command(hide = true)]
+    ContainerInit {
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Print a shell completion script.
     Completion {
         #[arg(value_enum)]

@@ -76,7 +76,7 @@ pub struct CreateArgs {
     /// Resource limits: NAME=SOFT[:HARD].
     #[arg(long)]
     pub ulimit: Vec<String>,
-    /// Run an init inside the container (recorded; not supported yet).
+    /// Run hoist's init as PID 1: it forwards signals and reaps zombies.
     #[arg(long)]
     pub init: bool,
     /// none, host, bridge or network names.
@@ -153,6 +153,17 @@ pub struct ExecArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CpArgs {
+    /// Accepted for podman compatibility: owner, mode and times are always kept.
+    #[arg(short, long)]
+    pub archive: bool,
+    /// CONTAINER:PATH or a host path.
+    pub source: String,
+    /// CONTAINER:PATH or a host path (exactly one side names a container).
+    pub destination: String,
+}
+
+#[derive(Debug, Args)]
 pub struct TopArgs {
     pub container: String,
     /// ps descriptors (ignored: hoist prints podman's default columns).
@@ -214,7 +225,7 @@ pub struct RmArgs {
     pub force: bool,
     #[arg(short, long)]
     pub all: bool,
-    /// Also remove anonymous volumes (hoist has none yet).
+    /// Also remove the containers' anonymous volumes (`-v /dest`).
     #[arg(short, long)]
     pub volumes: bool,
     #[arg(short, long)]
@@ -311,6 +322,8 @@ pub enum ContainerCommand {
     Run(RunArgs),
     Create(CreateArgs),
     Exec(ExecArgs),
+    /// Copy files between a container and the host.
+    Cp(CpArgs),
     Top(TopArgs),
     Stats(StatsArgs),
     Start(StartArgs),

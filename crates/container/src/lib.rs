@@ -10,11 +10,14 @@
 //!   so it is single threaded when libcontainer forks.
 //! - [`lifecycle`]: stop, kill, remove, wait, pause.
 //! - [`logs`]: podman's k8s-file log format.
+//! - [`copy`]: `cp` between a container's root and the host.
 //! - [`volumes`]: named volumes under `<root>/volumes/<name>/_data`.
 
+pub mod copy;
 mod error;
 pub mod exec;
 mod exec_check;
+pub mod init;
 pub mod lifecycle;
 mod lock;
 pub mod logs;

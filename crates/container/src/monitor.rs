@@ -149,6 +149,7 @@ fn monitor(
                 if first {
                     if c.config.options.auto_remove {
                         let _ = crate::lifecycle::remove_stopped(cs, &cs.load(id)?);
+                        let _ = crate::volumes::remove_anonymous_volumes(cs, &c.config);
                     }
                     return Err(e);
                 }
@@ -185,6 +186,10 @@ fn monitor(
     let c = cs.load(id)?;
     if c.config.options.auto_remove {
         crate::lifecycle::remove_stopped(cs, &c)?;
+        // podman's `run --rm` takes the anonymous volumes along.
+        if let Err(e) = crate::volumes::remove_anonymous_volumes(cs, &c.config) {
+            tracing::warn!(error = %e, "removing anonymous volumes");
+        }
     }
     Ok(code)
 }
@@ -296,6 +301,7 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
                 name,
                 destination,
                 read_only,
+                ..
             } => {
                 let vols = Volumes::open(cs.root())?;
                 let v = match vols.get(name) {
@@ -382,7 +388,7 @@ fn create_and_start(
         serde_json::from_slice(&bytes)
             .map_err(|source| ContainerError::Corrupt { path: p, source })?
     };
-    let spec = build_spec(&image, &opts)?;
+    let mut spec = build_spec(&image, &opts)?;
     if let Some(p) = spec.process() {
         let args = p.args().clone().unwrap_or_default();
         let path = p
@@ -399,6 +405,9 @@ fn create_and_start(
                 p.cwd().to_str().unwrap_or("/"),
             )?;
         }
+    }
+    if c.config.options.init {
+        wrap_in_init(&mut spec)?;
     }
     let bundle = c.bundle();
     hoist_runtime::executor::write_bundle_config(&bundle, &spec)?;
@@ -461,6 +470,42 @@ fn create_and_start(
         return Err(e.into());
     }
     Ok((pid, outputs))
+}
+
+/// `--init`: runs the process under hoist's init (see [`crate::init`]).
+fn wrap_in_init(spec: &mut oci_spec::runtime::Spec) -> Result<()> {
+    let Some(mut process) = spec.process().clone() else {
+        return Ok(());
+    };
+    let command = process.args().clone().unwrap_or_default();
+    let (mounts, args) = crate::init::init_setup(&command)?;
+    process.set_args(Some(args));
+    spec.set_process(Some(process));
+    let mut all = spec.mounts().clone().unwrap_or_default();
+    for m in &mounts {
+        if let MountSpec::Bind {
+            source,
+            destination,
+            ..
+        } = m
+        {
+            let mount = oci_spec::runtime::MountBuilder::default()
+                .destination(destination)
+                .typ("bind")
+                .source(source)
+                .options(vec![
+                    "rbind".to_string(),
+                    "ro".to_string(),
+                    "nosuid".to_string(),
+                    "nodev".to_string(),
+                ])
+                .build()
+                .map_err(|e| ContainerError::Invalid(format!("--init mount: {e}")))?;
+            all.push(mount);
+        }
+    }
+    spec.set_mounts(Some(all));
+    Ok(())
 }
 
 /// Copies the container's output until its init process exits; forwards

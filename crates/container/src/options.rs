@@ -45,7 +45,7 @@ pub struct CreateOptions {
     pub restart: RestartPolicy,
     /// `--rm`.
     pub auto_remove: bool,
-    /// `--init`: not supported by the in-process runtime yet; recorded.
+    /// `--init`: run the command under hoist's init (see [`crate::init`]).
     pub init: bool,
     /// `--stop-signal` (number), default SIGTERM.
     pub stop_signal: Option<i32>,
@@ -71,6 +71,10 @@ pub enum MountOption {
         name: String,
         destination: String,
         read_only: bool,
+        /// Made for this container by `-v /dest` (named at create time);
+        /// `rm -v` removes it with the container.
+        #[serde(default)]
+        anonymous: bool,
     },
     Tmpfs {
         destination: String,
@@ -181,18 +185,25 @@ pub fn parse_size(s: &str) -> Result<u64, ContainerError> {
 }
 
 /// Parses a `-v SRC:DST[:OPTS]` value: an absolute (or `./`) SRC is a bind
-/// mount, anything else a named volume; an empty SRC (`-v /data`) an
-/// anonymous volume named after nothing (refused for now).
+/// mount, anything else a named volume; a lone DEST (`-v /data`) an
+/// anonymous volume, whose empty name is filled in when the container is
+/// created ([`crate::volumes::create_anonymous_volumes`]).
 pub fn parse_volume_flag(v: &str) -> Result<MountOption, ContainerError> {
     let parts: Vec<&str> = v.split(':').collect();
     let bad = |why: &str| ContainerError::Invalid(format!("invalid -v {v:?}: {why}"));
     let (src, dst, opts) = match parts.as_slice() {
         [s, d] => (*s, *d, ""),
         [s, d, o] => (*s, *d, *o),
-        [_] => {
-            return Err(bad(
-                "anonymous volumes are not supported; use NAME:DEST or /host/path:DEST",
-            ))
+        [d] => {
+            if !d.starts_with('/') {
+                return Err(bad("an anonymous volume needs an absolute destination"));
+            }
+            return Ok(MountOption::Volume {
+                name: String::new(),
+                destination: d.to_string(),
+                read_only: false,
+                anonymous: true,
+            });
         }
         _ => return Err(bad("expected SOURCE:DEST[:OPTIONS]")),
     };
@@ -224,6 +235,7 @@ pub fn parse_volume_flag(v: &str) -> Result<MountOption, ContainerError> {
             name: src.to_string(),
             destination: dst.to_string(),
             read_only,
+            anonymous: false,
         })
     }
 }
@@ -275,6 +287,7 @@ pub fn parse_mount_flag(v: &str) -> Result<MountOption, ContainerError> {
                 name,
                 destination: dst,
                 read_only: ro,
+                anonymous: false,
             })
         }
         "tmpfs" => Ok(MountOption::Tmpfs {
@@ -367,7 +380,11 @@ mod tests {
             parse_volume_flag("vol1:/data").unwrap(),
             MountOption::Volume { .. }
         ));
-        assert!(parse_volume_flag("/data").is_err());
+        assert!(matches!(
+            parse_volume_flag("/data").unwrap(),
+            MountOption::Volume { anonymous: true, ref name, .. } if name.is_empty()
+        ));
+        assert!(parse_volume_flag("data").is_err());
         assert!(parse_volume_flag("a:rel").is_err());
         assert!(matches!(
             parse_mount_flag("type=tmpfs,target=/t,tmpfs-size=1m").unwrap(),

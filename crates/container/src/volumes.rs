@@ -22,6 +22,9 @@ pub struct Volume {
     pub scope: String,
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+    /// Made by `-v /dest` for one container (podman's `Anonymous`).
+    #[serde(default)]
+    pub anonymous: bool,
 }
 
 /// Volume names follow the container name rule.
@@ -60,6 +63,21 @@ impl Volumes {
         labels: BTreeMap<String, String>,
         ignore_existing: bool,
     ) -> Result<Volume> {
+        self.create_inner(name, labels, ignore_existing, false)
+    }
+
+    /// Creates an anonymous volume: a random 64-hex name, marked anonymous.
+    pub fn create_anonymous(&self) -> Result<Volume> {
+        self.create_inner(None, BTreeMap::new(), false, true)
+    }
+
+    fn create_inner(
+        &self,
+        name: Option<&str>,
+        labels: BTreeMap<String, String>,
+        ignore_existing: bool,
+        anonymous: bool,
+    ) -> Result<Volume> {
         let name = match name {
             Some(n) => n.to_string(),
             None => {
@@ -96,6 +114,7 @@ impl Volumes {
             labels,
             scope: "local".into(),
             options: BTreeMap::new(),
+            anonymous,
         };
         crate::store::write_atomic(
             &self.meta(&name),
@@ -148,6 +167,62 @@ impl Volumes {
     }
 }
 
+/// Gives every anonymous volume of `opts` (`-v /dest`) a new volume.
+pub fn create_anonymous_volumes(
+    root: &Path,
+    opts: &mut crate::options::CreateOptions,
+) -> Result<Vec<String>> {
+    let mut made = Vec::new();
+    for m in &mut opts.mounts {
+        if let crate::options::MountOption::Volume {
+            name,
+            anonymous: true,
+            ..
+        } = m
+        {
+            if name.is_empty() {
+                let v = Volumes::open(root)?.create_anonymous()?;
+                *name = v.name.clone();
+                made.push(v.name);
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// `rm -v`: removes the anonymous volumes of container `config` that no
+/// other container uses; returns their names.
+pub fn remove_anonymous_volumes(
+    cs: &crate::store::Containers,
+    config: &crate::record::ContainerConfig,
+) -> Result<Vec<String>> {
+    let vols = Volumes::open(cs.root())?;
+    let others = cs.list().unwrap_or_default();
+    let mut removed = Vec::new();
+    for m in &config.options.mounts {
+        let crate::options::MountOption::Volume {
+            name,
+            anonymous: true,
+            ..
+        } = m
+        else {
+            continue;
+        };
+        let used = others.iter().any(|c| {
+            c.id() != config.id
+                && c.config.options.mounts.iter().any(|o| {
+                    matches!(o, crate::options::MountOption::Volume { name: n, .. } if n == name)
+                })
+        });
+        if used || vols.get(name).is_err() {
+            continue;
+        }
+        vols.remove(name, &[])?;
+        removed.push(name.clone());
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +241,14 @@ mod tests {
         vs.remove("data", &[]).unwrap();
         assert!(vs.get("data").is_err());
         assert!(vs.get("../x").is_err());
+        let a = vs.create_anonymous().unwrap();
+        assert!(a.anonymous && a.name.len() == 64);
+        assert!(a.name.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(vs.get(&a.name).unwrap().anonymous);
+        assert!(
+            !vs.create(Some("named"), BTreeMap::new(), false)
+                .unwrap()
+                .anonymous
+        );
     }
 }

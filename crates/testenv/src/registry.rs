@@ -660,11 +660,9 @@ mod tests {
         assert!(crate::util::wait_for_tcp(&reg.addr, Duration::from_secs(1)));
         assert_eq!(reg.reference("/a:1"), format!("{}/a:1", reg.addr));
         assert_eq!(Registry::stop_detached(&reg.dir), Some(reg.pid));
+        // Only the process is checked: once its port is free, a registry of
+        // another test running in parallel may already be listening there.
         assert!(!process_alive(reg.pid));
-        assert!(!crate::util::wait_for_tcp(
-            &reg.addr,
-            Duration::from_millis(200)
-        ));
     }
 
     #[test]

@@ -61,6 +61,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Run(a) => container::run(&root, a),
         Command::Create(a) => container::create(&root, a),
         Command::Exec(a) => container::exec(&root, a),
+        Command::Cp(a) => container::cp(&root, a),
         Command::Top(a) => container::top(&root, a),
         Command::Stats(a) => container::stats(&root, a),
         Command::Start(a) => container::start(&root, a),
@@ -78,6 +79,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Volume(c) => container::volume(&root, c),
         Command::Network(c) => container::network(&root, c),
         Command::ContainerMonitor(a) => container::monitor(&root, a),
+        Command::ContainerInit { command } => Ok(hoist_container::init::run_init(&command)),
         Command::Completion { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "hoist", &mut std::io::stdout());
             Ok(0)

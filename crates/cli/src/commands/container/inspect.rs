@@ -231,7 +231,7 @@ pub fn inspect_doc(c: &Container) -> Value {
                 "Type": "bind", "Source": source, "Destination": destination, "RW": !read_only,
                 "Mode": "", "Propagation": "rprivate"
             }),
-            hoist_container::MountOption::Volume { name, destination, read_only } => json!({
+            hoist_container::MountOption::Volume { name, destination, read_only, .. } => json!({
                 "Type": "volume", "Name": name,
                 "Source": c.dir.parent().and_then(|p| p.parent()).map(|r| r.join("volumes").join(name).join("_data")),
                 "Destination": destination, "Driver": "local", "RW": !read_only

@@ -88,11 +88,11 @@ pub fn rm(root: &Path, a: RmArgs) -> Result<i32> {
         if a.force && a.time.is_some_and(|t| t > 0) {
             lifecycle::stop(&cs, c, a.time)?;
         }
-        Ok(lifecycle::remove(
-            &cs,
-            &cs.load(c.id()).unwrap_or_else(|_| c.clone()),
-            a.force,
-        )?)
+        lifecycle::remove(&cs, &cs.load(c.id()).unwrap_or_else(|_| c.clone()), a.force)?;
+        if a.volumes {
+            hoist_container::volumes::remove_anonymous_volumes(&cs, &c.config)?;
+        }
+        Ok(())
     })
 }
 

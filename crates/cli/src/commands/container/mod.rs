@@ -1,7 +1,8 @@
-//! The container commands: run, exec, top, stats, create, start, stop, kill, restart, rm, ps,
+//! The container commands: run, exec, cp, top, stats, create, start, stop, kill, restart, rm, ps,
 //! logs, wait, inspect, pause, unpause, port, volume, network, and the
 //! hidden `container-monitor` the others start.
 
+mod cp;
 mod exec;
 mod inspect;
 mod logs;
@@ -18,6 +19,7 @@ use hoist_container::{Container, Containers};
 
 use crate::container_args::{ContainerCommand, NetworkCommand, VolumeCommand};
 
+pub use cp::cp;
 pub use exec::exec;
 pub use inspect::{inspect, ps};
 pub use logs::logs;
@@ -41,6 +43,7 @@ pub fn dispatch(root: &Path, cmd: ContainerCommand) -> Result<i32> {
         ContainerCommand::Run(a) => run(root, a),
         ContainerCommand::Create(a) => create(root, a),
         ContainerCommand::Exec(a) => exec(root, a),
+        ContainerCommand::Cp(a) => cp(root, a),
         ContainerCommand::Top(a) => top(root, a),
         ContainerCommand::Stats(a) => stats(root, a),
         ContainerCommand::Start(a) => start(root, a),

@@ -159,7 +159,7 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
 
 /// Makes the container record; returns its id.
 fn create_record(root: &Path, a: &CreateArgs) -> Result<String> {
-    let opts = options(a)?;
+    let mut opts = options(a)?;
     let engine =
         Engine::open(root).with_context(|| format!("opening the store at {}", root.display()))?;
     let policy: PullPolicy = a.pull.parse()?;
@@ -178,16 +178,27 @@ fn create_record(root: &Path, a: &CreateArgs) -> Result<String> {
             }
         }
     }
-    let config = cs
-        .create(NewContainer {
-            name: a.name.clone(),
-            image: a.image.clone(),
-            image_id: image.record.id.hex().to_string(),
-            layer_dirs: image.layer_dirs,
-            image_config: image.config,
-            options: opts,
-        })
-        .map_err(fail)?;
+    let anonymous = hoist_container::volumes::create_anonymous_volumes(root, &mut opts)?;
+    let made = cs.create(NewContainer {
+        name: a.name.clone(),
+        image: a.image.clone(),
+        image_id: image.record.id.hex().to_string(),
+        layer_dirs: image.layer_dirs,
+        image_config: image.config,
+        options: opts,
+    });
+    let config = match made {
+        Ok(c) => c,
+        Err(e) => {
+            // The volumes were made for a container that does not exist.
+            if let Ok(vols) = hoist_container::volumes::Volumes::open(root) {
+                for v in &anonymous {
+                    let _ = vols.remove(v, &[]);
+                }
+            }
+            return Err(fail(e));
+        }
+    };
     Ok(config.id)
 }
 
