@@ -5,17 +5,9 @@
 
 mod common;
 
-use hoist_testenv::{Hoist, ImageBuilder, Registry};
+use hoist_testenv::Hoist;
 
 /// A registry with the busybox image pulled into a fresh hoist.
-fn setup() -> Option<(Registry, Hoist, String)> {
-    let (reg, hoist) = common::setup()?;
-    ImageBuilder::single_layer().push(&reg, "busybox:1");
-    let image = reg.reference("busybox:1");
-    hoist.run(&["pull", &image]).ok();
-    Some((reg, hoist, image))
-}
-
 fn inspect(hoist: &Hoist, name: &str, field: &str) -> String {
     hoist
         .run(&["inspect", name, "--format", &format!("{{{{{field}}}}}")])
@@ -27,7 +19,7 @@ fn inspect(hoist: &Hoist, name: &str, field: &str) -> String {
 
 #[test]
 fn run_prints_output_and_exit_codes_follow_podman() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     let out = hoist
@@ -82,7 +74,7 @@ fn run_prints_output_and_exit_codes_follow_podman() {
 
 #[test]
 fn env_user_workdir_entrypoint_and_volumes() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     let envfile = hoist.base_dir().join("env");
@@ -224,7 +216,7 @@ fn env_user_workdir_entrypoint_and_volumes() {
 
 #[test]
 fn detached_ps_logs_stop_inspect_rm() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     let out = hoist
@@ -325,7 +317,7 @@ fn detached_ps_logs_stop_inspect_rm() {
 
 #[test]
 fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     hoist
@@ -380,7 +372,7 @@ fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
 
 #[test]
 fn published_port_and_named_network_dns() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     let port = hoist_testenv::free_port();
@@ -460,7 +452,7 @@ fn published_port_and_named_network_dns() {
 
 #[test]
 fn twenty_concurrent_runs_all_succeed() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     let children: Vec<_> = (0..20)

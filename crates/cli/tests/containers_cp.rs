@@ -5,17 +5,9 @@ mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-use hoist_testenv::{Hoist, ImageBuilder, Layer, Registry};
+use hoist_testenv::{Hoist, ImageBuilder, Layer};
 
 /// A registry with the busybox image pulled into a fresh hoist.
-fn setup() -> Option<(Registry, Hoist, String)> {
-    let (reg, hoist) = common::setup()?;
-    ImageBuilder::single_layer().push(&reg, "busybox:1");
-    let image = reg.reference("busybox:1");
-    hoist.run(&["pull", &image]).ok();
-    Some((reg, hoist, image))
-}
-
 /// Whether nothing is mounted under `dir`.
 fn no_mounts_below(dir: &std::path::Path) -> bool {
     let dir = std::fs::canonicalize(dir).unwrap();
@@ -28,7 +20,7 @@ fn no_mounts_below(dir: &std::path::Path) -> bool {
 
 #[test]
 fn cp_in_and_out_of_running_and_stopped_containers() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     hoist
@@ -110,7 +102,7 @@ fn cp_in_and_out_of_running_and_stopped_containers() {
 
 #[test]
 fn cp_stays_inside_a_hostile_root() {
-    let Some((reg, hoist, _)) = setup() else {
+    let Some((reg, hoist, _)) = common::setup_with_busybox() else {
         return;
     };
     let secret_dir = hoist.base_dir().join("secret");
@@ -177,7 +169,7 @@ fn volume_names(hoist: &Hoist) -> Vec<String> {
 
 #[test]
 fn anonymous_volumes_and_rm_v() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     hoist
@@ -265,7 +257,7 @@ fn anonymous_volumes_and_rm_v() {
 
 #[test]
 fn init_is_pid_1_and_forwards_stop() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     let out = hoist

@@ -6,15 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use hoist_testenv::{Hoist, ImageBuilder, Registry};
-
-fn setup() -> Option<(Registry, Hoist, String)> {
-    let (reg, hoist) = common::setup()?;
-    ImageBuilder::single_layer().push(&reg, "busybox:1");
-    let image = reg.reference("busybox:1");
-    hoist.run(&["pull", &image]).ok();
-    Some((reg, hoist, image))
-}
+use hoist_testenv::Hoist;
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
@@ -52,7 +44,7 @@ fn on_tty(hoist: &Hoist, stty: &str, args: &[&str]) -> (String, i32) {
 
 #[test]
 fn exec_runs_in_the_container_with_podman_exit_codes() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     hoist
@@ -134,7 +126,7 @@ fn exec_runs_in_the_container_with_podman_exit_codes() {
 
 #[test]
 fn terminals_for_run_and_exec() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     // run -t: a pty from the container's own devpts, our size, exit code kept.

@@ -2,19 +2,9 @@
 
 mod common;
 
-use hoist_testenv::{Hoist, ImageBuilder, Registry};
-
-fn setup() -> Option<(Registry, Hoist, String)> {
-    let (reg, hoist) = common::setup()?;
-    ImageBuilder::single_layer().push(&reg, "busybox:1");
-    let image = reg.reference("busybox:1");
-    hoist.run(&["pull", &image]).ok();
-    Some((reg, hoist, image))
-}
-
 #[test]
 fn top_and_stats_of_a_running_container() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     hoist
@@ -76,7 +66,7 @@ fn top_and_stats_of_a_running_container() {
 
 #[test]
 fn runtime_flag_runs_containers_with_runc() {
-    let Some((_reg, hoist, img)) = setup() else {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
         return;
     };
     if !std::path::Path::new("/usr/sbin/runc").exists() {

@@ -36,6 +36,16 @@ pub fn setup() -> Option<(Registry, Hoist)> {
     Some((reg, hoist))
 }
 
+/// [`setup`] plus the busybox test image pushed to the registry and pulled,
+/// for tests that run containers; returns the image's name.
+pub fn setup_with_busybox() -> Option<(Registry, Hoist, String)> {
+    let (reg, hoist) = setup()?;
+    hoist_testenv::ImageBuilder::single_layer().push(&reg, "busybox:1");
+    let image = reg.reference("busybox:1");
+    hoist.run(&["pull", &image]).ok();
+    Some((reg, hoist, image))
+}
+
 /// The `images --format json` rows.
 pub fn images(hoist: &Hoist) -> Vec<serde_json::Value> {
     let out = hoist.run(&["images", "--format", "json"]).ok();
