@@ -209,17 +209,7 @@ impl Engine {
         let config_bytes = self
             .store
             .read_blob(&manifest.config.digest, crate::MAX_CONFIG_BYTES)?;
-        let config = ImageConfigSummary::parse(&manifest.config.digest, &config_bytes)?;
-        if config.diff_ids.len() != manifest.layers.len() {
-            return Err(EngineError::Config {
-                digest: manifest.config.digest.to_string(),
-                detail: format!(
-                    "lists {} diff IDs for {} layers",
-                    config.diff_ids.len(),
-                    manifest.layers.len()
-                ),
-            });
-        }
+        let config = ImageConfigSummary::parse_for(manifest, &config_bytes)?;
         let mut layers = Vec::new();
         let mut size = 0;
         for (desc, diff_id) in manifest.layers.iter().zip(&config.diff_ids) {

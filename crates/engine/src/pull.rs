@@ -196,18 +196,7 @@ impl Engine {
             self.put_small_blob(&desc.digest, bytes.clone()).await?;
             bytes
         };
-        let config = ImageConfigSummary::parse(&desc.digest, &bytes)?;
-        if config.diff_ids.len() != manifest.layers.len() {
-            return Err(EngineError::Config {
-                digest: desc.digest.to_string(),
-                detail: format!(
-                    "lists {} diff IDs for {} layers",
-                    config.diff_ids.len(),
-                    manifest.layers.len()
-                ),
-            });
-        }
-        Ok(config)
+        ImageConfigSummary::parse_for(manifest, &bytes)
     }
 
     async fn fetch_layers(
@@ -372,6 +361,23 @@ impl ImageConfigSummary {
             architecture: c.architecture,
             variant: c.variant,
         })
+    }
+
+    /// Parses the config of `manifest` and checks it names one diff ID per layer.
+    pub fn parse_for(manifest: &ImageManifest, bytes: &[u8]) -> Result<ImageConfigSummary> {
+        let digest = &manifest.config.digest;
+        let config = ImageConfigSummary::parse(digest, bytes)?;
+        if config.diff_ids.len() != manifest.layers.len() {
+            return Err(EngineError::Config {
+                digest: digest.to_string(),
+                detail: format!(
+                    "lists {} diff IDs for {} layers",
+                    config.diff_ids.len(),
+                    manifest.layers.len()
+                ),
+            });
+        }
+        Ok(config)
     }
 
     pub fn platform(&self) -> String {
