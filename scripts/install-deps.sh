@@ -8,6 +8,8 @@ PACKAGES=(
     docker-registry apache2-utils openssl ca-certificates curl jq busybox-static
     skopeo podman runc crun umoci fuse3 netavark aardvark-dns
     iproute2 iptables pkg-config gcc git libseccomp-dev libc6-dev tmux
+    # The eStargz reference implementation, built offline by the interop tests.
+    golang-go golang-github-containerd-stargz-snapshotter-dev
 )
 
 # Podman on this host has no CAP_SYS_RESOURCE, so it cannot raise rlimits above the

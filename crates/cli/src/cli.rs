@@ -153,6 +153,8 @@ pub enum ImageCommand {
     Prune(PruneArgs),
     /// Bytes and layers a client holding OLD downloads to get NEW.
     UpdateCost(crate::commands::pack::UpdateCostArgs),
+    /// Convert an image's layers to eStargz, so it can be pulled lazily.
+    Convert(crate::commands::convert::ConvertArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +201,11 @@ pub struct PullArgs {
     /// Print only the image ID.
     #[arg(short, long)]
     pub quiet: bool,
+    /// How to pull layers with an eStargz table of contents: lazy (fetch the
+    /// table of contents now, file contents when a container reads them) or
+    /// full.
+    #[arg(long, default_value = "lazy", value_parser = ["lazy", "full"])]
+    pub pull_mode: String,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

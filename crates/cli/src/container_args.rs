@@ -94,6 +94,15 @@ pub struct CreateArgs {
     /// Pull policy: always, missing, never, newer.
     #[arg(long, default_value = "missing")]
     pub pull: String,
+    /// How to pull layers with an eStargz table of contents: lazy (read
+    /// files on demand while the container runs) or full.
+    #[arg(long, default_value = "lazy", value_parser = ["lazy", "full"])]
+    pub pull_mode: String,
+    /// Serve every (eStargz) layer through FUSE from its local blob and
+    /// write the files the container reads into DIR (`image convert
+    /// --optimize` uses this).
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub record_access: Option<std::path::PathBuf>,
     /// Signal to stop the container with.
     #[arg(long)]
     pub stop_signal: Option<String>,

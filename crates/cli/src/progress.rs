@@ -77,6 +77,7 @@ impl Progress for Display {
             BlobOutcome::Copied => "done",
             BlobOutcome::Skipped => "skipped: already exists",
             BlobOutcome::Mounted => "mounted",
+            BlobOutcome::Lazy => "lazy: table of contents only",
         };
         match self {
             Display::Bars { multi, bars } => {

@@ -46,6 +46,9 @@ pub enum ContainerError {
     #[error(transparent)]
     Network(#[from] hoist_network::Error),
 
+    #[error(transparent)]
+    Lazy(#[from] hoist_lazy::LazyError),
+
     #[error("corrupt container record {}: {source}; remove the container with `hoist rm -f`", path.display())]
     Corrupt {
         path: PathBuf,

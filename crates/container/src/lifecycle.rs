@@ -72,15 +72,26 @@ pub(crate) fn remove_stopped(cs: &Containers, c: &Container) -> Result<()> {
     cs.delete_record(c)
 }
 
-/// Unmounts the root filesystem if it is mounted; lazily if it is busy.
+/// Unmounts the root filesystem if it is mounted, lazily if it is busy,
+/// and detaches lazy layers a dead server left mounted.
 pub(crate) fn unmount_rootfs(c: &Container) -> Result<()> {
     let rootfs = c.rootfs();
-    if hoist_runtime::rootfs::unmount(&rootfs).is_ok() {
+    let result = unmount_overlay(&rootfs);
+    if let Ok(entries) = std::fs::read_dir(c.lazy_mount_root()) {
+        for e in entries.flatten() {
+            hoist_lazy::serve::unmount_stale(&e.path());
+        }
+    }
+    result
+}
+
+fn unmount_overlay(rootfs: &std::path::Path) -> Result<()> {
+    if hoist_runtime::rootfs::unmount(rootfs).is_ok() {
         return Ok(());
     }
-    match rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH) {
+    match rustix::mount::unmount(rootfs, rustix::mount::UnmountFlags::DETACH) {
         Ok(()) | Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOENT) => Ok(()),
-        Err(e) => Err(crate::error::io_err("unmounting", &rootfs)(e.into())),
+        Err(e) => Err(crate::error::io_err("unmounting", rootfs)(e.into())),
     }
 }
 

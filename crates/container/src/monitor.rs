@@ -21,6 +21,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use hoist_lazy::serve::LazyServer;
+use hoist_lazy::LazyLayerSpec;
 use hoist_runtime::executor::{
     wait_exit, ExitStatus, ExternalRuntime, InProcessRuntime, Runtime, Stdio,
 };
@@ -135,7 +137,7 @@ fn monitor(
     let mut first = true;
     let code = loop {
         let c = cs.load(id)?;
-        let started = match start_once(cs, &c, mode) {
+        let mut started = match start_once(cs, &c, mode) {
             Ok(s) => s,
             Err(e) => {
                 let code = e.exit_code();
@@ -164,6 +166,9 @@ fn monitor(
         let code = status.code();
         let oom = oom_killed(id);
         finish(cs, &c, &started.net);
+        if let Some(server) = started.lazy.take() {
+            server.stop();
+        }
         let st = cs.update_state(id, |s| {
             s.status = Status::Exited;
             s.exit_code = Some(code);
@@ -201,10 +206,33 @@ pub(crate) struct Started {
     outputs: Vec<(OwnedFd, Stream)>,
     tty: bool,
     net: NetSetup,
+    /// The server of the container's lazy layers, if it has any.
+    lazy: Option<LazyServer>,
 }
 
-fn layer_dirs_top_first(c: &Container) -> Vec<PathBuf> {
-    c.config.layer_dirs.iter().rev().cloned().collect()
+/// The overlay's lower directories, top first. Layers still lazy are
+/// mounted by a lazy-layer server started here, which the caller stops
+/// when the container ends.
+fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServer>)> {
+    let mut dirs = c.config.layer_dirs.clone();
+    let pending: Vec<LazyLayerSpec> = c
+        .config
+        .lazy_layers
+        .iter()
+        .filter(|s| s.recording.is_some() || dirs.get(s.index).is_some_and(|d| !d.is_dir()))
+        .cloned()
+        .collect();
+    let server = if pending.is_empty() {
+        None
+    } else {
+        let server = LazyServer::start(&pending, &c.lazy_mount_root(), &c.lazy_log_path())?;
+        for (spec, mountpoint) in pending.iter().zip(server.mountpoints()) {
+            dirs[spec.index] = mountpoint.clone();
+        }
+        Some(server)
+    };
+    dirs.reverse();
+    Ok((dirs, server))
 }
 
 /// Mounts, networks and starts the container once.
@@ -216,17 +244,22 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
     std::fs::create_dir_all(&rootfs).map_err(io_err("creating", &rootfs))?;
-    mount_overlay(
-        &layer_dirs_top_first(c),
-        &c.dir.join("upper"),
-        &work,
-        &rootfs,
-    )?;
+    let (lower, lazy) = lower_dirs(c)?;
+    let stop_lazy = |lazy: Option<LazyServer>| {
+        if let Some(server) = lazy {
+            server.stop();
+        }
+    };
+    if let Err(e) = mount_overlay(&lower, &c.dir.join("upper"), &work, &rootfs) {
+        stop_lazy(lazy);
+        return Err(e.into());
+    }
     cs.update_state(id, |s| s.mounted = true)?;
     let net = match netsetup::setup(cs.root(), &c.config) {
         Ok(n) => n,
         Err(e) => {
             let _ = unmount(&rootfs);
+            stop_lazy(lazy);
             cs.update_state(id, |s| s.mounted = false)?;
             return Err(e);
         }
@@ -247,9 +280,11 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
             outputs,
             tty: c.config.options.tty,
             net,
+            lazy,
         }),
         Err(e) => {
             finish(cs, c, &net);
+            stop_lazy(lazy);
             Err(e)
         }
     }

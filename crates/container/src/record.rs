@@ -23,6 +23,10 @@ pub struct ContainerConfig {
     pub image_id: String,
     /// The image's unpacked layers, bottom first.
     pub layer_dirs: Vec<PathBuf>,
+    /// The layers read on demand while their directory does not exist
+    /// (lazily pulled), served by the monitor; see hoist-lazy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lazy_layers: Vec<hoist_lazy::LazyLayerSpec>,
     pub created: DateTime<Utc>,
     pub options: CreateOptions,
 }
@@ -176,6 +180,16 @@ impl Container {
 
     pub fn log_path(&self) -> PathBuf {
         log_path(&self.dir)
+    }
+
+    /// Where the lazy layers are mounted (one directory per layer).
+    pub fn lazy_mount_root(&self) -> PathBuf {
+        self.dir.join("lazy")
+    }
+
+    /// The log of the lazy-layer server (fetch failures, corrupt chunks).
+    pub fn lazy_log_path(&self) -> PathBuf {
+        self.dir.join("lazy.log")
     }
 }
 

@@ -29,6 +29,8 @@ pub struct NewContainer {
     pub image: String,
     pub image_id: String,
     pub layer_dirs: Vec<PathBuf>,
+    /// Layers to read on demand (see `ContainerConfig::lazy_layers`).
+    pub lazy_layers: Vec<hoist_lazy::LazyLayerSpec>,
     /// The image config JSON, kept as `image-config.json`.
     pub image_config: Vec<u8>,
     pub options: CreateOptions,
@@ -110,6 +112,7 @@ impl Containers {
             image: new.image,
             image_id: new.image_id,
             layer_dirs: new.layer_dirs,
+            lazy_layers: new.lazy_layers,
             created: Utc::now(),
             options: new.options,
         };
@@ -310,6 +313,7 @@ mod tests {
             image: "busybox".into(),
             image_id: "ab".repeat(32),
             layer_dirs: vec![],
+            lazy_layers: vec![],
             image_config: b"{}".to_vec(),
             options: CreateOptions::default(),
         }

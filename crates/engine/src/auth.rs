@@ -27,8 +27,18 @@ fn client_options(opts: &RegistryOptions, conf: &RegistriesConf) -> ClientOption
             fallbacks: opts.authfile.is_none(),
         },
     };
-    let insecure_registries = conf
-        .registries
+    ClientOptions {
+        tls_verify: opts.tls_verify,
+        insecure_registries: insecure_registries(conf),
+        cert_dir: opts.cert_dir.clone(),
+        credentials,
+        ..ClientOptions::default()
+    }
+}
+
+/// The registries (`host[:port]`) registries.conf marks insecure, mirrors included.
+pub(crate) fn insecure_registries(conf: &RegistriesConf) -> std::collections::HashSet<String> {
+    conf.registries
         .iter()
         .filter(|r| r.insecure)
         .map(|r| {
@@ -45,14 +55,7 @@ fn client_options(opts: &RegistryOptions, conf: &RegistriesConf) -> ClientOption
                 .map(|m| m.location.clone())
         }))
         .map(|l| l.split('/').next().unwrap_or_default().to_string())
-        .collect();
-    ClientOptions {
-        tls_verify: opts.tls_verify,
-        insecure_registries,
-        cert_dir: opts.cert_dir.clone(),
-        credentials,
-        ..ClientOptions::default()
-    }
+        .collect()
 }
 
 fn auth_file(path: Option<&Path>) -> Result<AuthFile> {

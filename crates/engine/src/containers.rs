@@ -50,8 +50,12 @@ pub struct ContainerImage {
     pub record: ImageRecord,
     /// The image config blob as stored (OCI image configuration JSON).
     pub config: Vec<u8>,
-    /// The unpacked layer directories, bottom layer first.
+    /// The unpacked layer directories, bottom layer first. A lazy layer's
+    /// directory does not exist (yet): its entry in `lazy_layers` says how
+    /// the container's monitor serves it instead.
     pub layer_dirs: Vec<PathBuf>,
+    /// The layers still to be read on demand.
+    pub lazy_layers: Vec<hoist_lazy::LazyLayerSpec>,
 }
 
 impl Engine {
@@ -88,6 +92,10 @@ impl Engine {
         };
         // Layers of this process's pulls stay pinned until released; the
         // container's own record protects the image from now on.
+        if opts.pull_mode == crate::PullMode::Full {
+            self.complete_lazy_layers(&record, &opts.registry, progress)?;
+        }
+        let lazy_layers = self.lazy_specs(&record, &opts.registry)?;
         let _ = self.store.release_pins();
         let config = self
             .store
@@ -101,6 +109,7 @@ impl Engine {
             record,
             config,
             layer_dirs,
+            lazy_layers,
         })
     }
 

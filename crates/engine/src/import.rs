@@ -224,6 +224,7 @@ impl Engine {
                 diff_id: diff_id.clone(),
                 media_type: desc.media_type.clone(),
                 size: desc.size,
+                lazy: None,
             });
         }
         self.store.put_blob(manifest_digest, manifest_bytes)?;

@@ -12,10 +12,12 @@
 
 pub mod auth;
 mod containers;
+mod convert;
 mod error;
 mod images;
 mod import;
 mod info;
+mod lazy;
 mod pack;
 pub mod progress;
 mod pull;
@@ -26,10 +28,12 @@ mod save;
 use std::path::{Path, PathBuf};
 
 pub use containers::{ContainerImage, PullPolicy};
+pub use convert::EstargzOptions;
 pub use error::{EngineError, Result};
 /// The layer planner and writer behind `pack`, for callers that inspect trees.
 pub use hoist_pack;
 pub use images::{ImageSummary, RemoveReport};
+pub use lazy::PullMode;
 pub use pack::{PackOptions, PackReport, PackedLayer, UpdateCost};
 pub use save::SaveFormat;
 
@@ -59,6 +63,8 @@ pub struct PullOptions {
     pub registry: RegistryOptions,
     /// Which manifest of a multi-platform image to pull.
     pub platform: Platform,
+    /// `--pull-mode`: whether eStargz layers are pulled lazily.
+    pub pull_mode: PullMode,
 }
 
 impl Default for PullOptions {
@@ -66,6 +72,7 @@ impl Default for PullOptions {
         PullOptions {
             registry: RegistryOptions::default(),
             platform: Platform::host(),
+            pull_mode: PullMode::default(),
         }
     }
 }

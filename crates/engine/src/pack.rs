@@ -121,6 +121,7 @@ impl Engine {
                     diff_id: l.diff_id.clone(),
                     media_type: OCI_LAYER_GZIP.to_string(),
                     size: l.size,
+                    lazy: None,
                 })
                 .collect::<Vec<_>>(),
         )?;
@@ -136,6 +137,7 @@ impl Engine {
                     diff_id: l.diff_id.clone(),
                     media_type: OCI_LAYER_GZIP.to_string(),
                     size: l.size,
+                    lazy: None,
                 })
                 .collect(),
             config_digest: config_digest.clone(),

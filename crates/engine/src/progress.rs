@@ -12,6 +12,8 @@ pub enum BlobOutcome {
     Skipped,
     /// The registry mounted it from another repository.
     Mounted,
+    /// Only its table of contents was fetched: it is read on demand.
+    Lazy,
 }
 
 /// Receives progress of pulls, pushes and loads. Methods are called from

@@ -17,6 +17,7 @@ use hoist_store::{BlobSlot, ImageRecord, LayerRef};
 use tracing::{debug, info_span, Instrument};
 
 use crate::error::{EngineError, Result};
+use crate::lazy::{toc_digest_of, PullMode};
 use crate::progress::{BlobOutcome, Progress};
 use crate::{block_on, Engine, PullOptions, PulledImage};
 
@@ -124,7 +125,14 @@ impl Engine {
         progress.message("Copying config and layers");
         let config = self.fetch_config(client, source, &manifest).await?;
         let layers = self
-            .fetch_layers(client, source, &manifest, &config.diff_ids, progress)
+            .fetch_layers(
+                client,
+                source,
+                &manifest,
+                &config.diff_ids,
+                opts.pull_mode,
+                progress,
+            )
             .await?;
         self.put_small_blob(&digest, bytes).await?;
         let local_name = name.to_string();
@@ -205,21 +213,47 @@ impl Engine {
         source: &Reference,
         manifest: &ImageManifest,
         diff_ids: &[Digest],
+        mode: PullMode,
         progress: &Arc<dyn Progress>,
     ) -> Result<Vec<LayerRef>> {
-        let jobs = manifest
-            .layers
-            .iter()
-            .zip(diff_ids)
-            .map(|(desc, diff_id)| self.fetch_layer(client, source, desc, diff_id, progress));
+        let jobs =
+            manifest.layers.iter().zip(diff_ids).map(|(desc, diff_id)| {
+                self.fetch_layer(client, source, desc, diff_id, mode, progress)
+            });
         stream::iter(jobs)
             .buffered(PARALLEL_LAYERS)
             .try_collect()
             .await
     }
 
-    /// Makes sure the layer's blob is in the store and unpacked.
+    /// Makes sure the layer is usable: its TOC stored for a lazy pull of
+    /// an eStargz layer, else its blob stored and unpacked.
     async fn fetch_layer(
+        &self,
+        client: &RegistryClient,
+        source: &Reference,
+        desc: &Descriptor,
+        diff_id: &Digest,
+        mode: PullMode,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<LayerRef> {
+        let toc_digest = toc_digest_of(desc).filter(|_| mode == PullMode::Lazy);
+        if let Some(toc_digest) = toc_digest {
+            if !self.store.has_layer(diff_id) {
+                if let Some(layer) = self
+                    .fetch_lazy_layer(client, source, desc, diff_id, toc_digest, progress)
+                    .await?
+                {
+                    return Ok(layer);
+                }
+            }
+        }
+        self.fetch_full_layer(client, source, desc, diff_id, progress)
+            .await
+    }
+
+    /// Makes sure the layer's blob is in the store and unpacked.
+    pub(crate) async fn fetch_full_layer(
         &self,
         client: &RegistryClient,
         source: &Reference,
@@ -233,6 +267,7 @@ impl Engine {
             diff_id: diff_id.clone(),
             media_type: desc.media_type.clone(),
             size: desc.size,
+            lazy: None,
         };
         if store.has_layer(diff_id) && store.has_blob(&desc.digest) {
             progress.blob_finished(&desc.digest, BlobOutcome::Skipped);

@@ -30,6 +30,8 @@ impl Engine {
         progress: &Arc<dyn Progress>,
     ) -> Result<Digest> {
         let record = self.lookup(image)?;
+        // Pushing needs every blob: lazily pulled layers are fetched first.
+        self.complete_lazy_layers(&record, &opts.registry, progress)?;
         let dest = destination.unwrap_or(image);
         match ImageName::parse(dest)? {
             ImageName::Registry(r) => {

@@ -37,6 +37,10 @@ impl Engine {
             .iter()
             .map(|name| Ok((self.lookup(name)?, name.clone())))
             .collect::<Result<_>>()?;
+        // An archive holds every blob: lazily pulled layers are fetched first.
+        for (record, _) in &records {
+            self.complete_lazy_layers(record, &crate::RegistryOptions::default(), progress)?;
+        }
         match format {
             SaveFormat::DockerArchive => {
                 let mut writer = DockerArchiveWriter::new(output)?;

@@ -53,6 +53,8 @@ pub(crate) struct Host {
     endpoint: tokio::sync::OnceCell<Url>,
     pub(crate) challenges: Mutex<Vec<Challenge>>,
     pub(crate) tokens: Mutex<HashMap<String, Token>>,
+    /// Set once the registry answered a multi-range request unusably.
+    pub(crate) single_range_only: std::sync::atomic::AtomicBool,
 }
 
 /// Docker Hub's API is not served under its name.
@@ -104,6 +106,7 @@ impl Host {
             endpoint: tokio::sync::OnceCell::new(),
             challenges: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashMap::new()),
+            single_range_only: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -12,6 +12,7 @@ mod host;
 mod login;
 mod manifest;
 pub mod options;
+mod ranges;
 pub mod retry;
 mod sink;
 mod tags;

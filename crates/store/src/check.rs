@@ -11,7 +11,7 @@ use crate::error::{IoContext, Result, StoreError};
 use crate::image::describe;
 use crate::layer::read_layer_json;
 use crate::layout::{blob_digest, diff_id_from_dir_name};
-use crate::{tmp, Store};
+use crate::{tmp, LayerRef, Store};
 
 /// One thing wrong with the store, naming the object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,7 +224,16 @@ impl Store {
                         ("config blob", &image.config_digest),
                         ("manifest blob", &image.manifest_digest),
                     ];
-                    needs.extend(image.layers.iter().map(|l| ("layer blob", &l.blob)));
+                    // A lazily pulled layer has only its TOC until its
+                    // blob arrives; that is a complete state, not damage.
+                    let complete = |l: &LayerRef| !self.has_lazy_toc(l);
+                    needs.extend(
+                        image
+                            .layers
+                            .iter()
+                            .filter(|l| complete(l))
+                            .map(|l| ("layer blob", &l.blob)),
+                    );
                     for (role, digest) in needs {
                         if !usable(digest) {
                             let problem = Problem::MissingBlob {
@@ -235,7 +244,7 @@ impl Store {
                             add(problem, false);
                         }
                     }
-                    for l in &image.layers {
+                    for l in image.layers.iter().filter(|l| complete(l)) {
                         if !self.has_layer(&l.diff_id) || bad_layers.contains(&l.diff_id) {
                             let problem = Problem::MissingLayer {
                                 image: name.clone(),

@@ -100,8 +100,33 @@ impl Store {
         if !report.removed_layers.is_empty() {
             fsync_dir(&self.layout().layers())?;
         }
+        self.collect_lazy_dirs(&images, &pins.blobs)?;
         self.remove_unused_lock_files()?;
         Ok(report)
+    }
+
+    /// Removes the lazy directories no image needs: unreferenced ones, and
+    /// those whose layer is now complete in the store. A container still
+    /// serving such a layer keeps its open files.
+    fn collect_lazy_dirs(
+        &self,
+        images: &[crate::ImageRecord],
+        pinned: &HashSet<Digest>,
+    ) -> Result<()> {
+        let needed: HashSet<&Digest> = images
+            .iter()
+            .flat_map(|i| i.layers.iter())
+            .filter(|l| l.lazy.is_some() && !self.has_layer(&l.diff_id))
+            .map(|l| &l.blob)
+            .collect();
+        for (blob, dir) in self.lazy_dirs()? {
+            if needed.contains(&blob) || pinned.contains(&blob) {
+                continue;
+            }
+            std::fs::remove_dir_all(&dir).ctx("removing lazy layer cache", &dir)?;
+            tracing::info!(%blob, "removed lazy layer cache");
+        }
+        Ok(())
     }
 
     /// Layer directories by diff_id (complete or not).

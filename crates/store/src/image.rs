@@ -24,6 +24,23 @@ pub struct LayerRef {
     pub media_type: String,
     /// The blob's size in bytes, as the manifest lists it.
     pub size: u64,
+    /// Set when the layer was pulled lazily: only its table of contents is
+    /// stored (see [`Store::put_lazy_toc`]) until the whole blob arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lazy: Option<LazyLayer>,
+}
+
+/// What the store knows of a lazily pulled layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LazyLayer {
+    /// Digest of the layer's table of contents (eStargz `stargz.index.json`).
+    pub toc_digest: Digest,
+    /// Size of the uncompressed layer as the manifest annotates it.
+    pub uncompressed_size: u64,
+    /// Where the TOC begins in the blob (read from the blob's footer).
+    pub toc_offset: u64,
+    /// `registry/repository` the rest of the blob is fetched from.
+    pub source: String,
 }
 
 /// An image the store holds.
@@ -186,7 +203,7 @@ impl Store {
             return Err(missing("manifest blob", &r.manifest_digest));
         }
         for l in &r.layers {
-            if !self.has_layer(&l.diff_id) {
+            if !self.has_layer(&l.diff_id) && !self.has_lazy_toc(l) {
                 return Err(missing("unpacked layer", &l.diff_id));
             }
         }
@@ -254,7 +271,10 @@ impl Store {
     pub fn image_size(&self, layers: &[LayerRef]) -> Result<u64> {
         layers
             .iter()
-            .map(|l| self.layer_info(&l.diff_id).map(|i| i.uncompressed_size))
+            .map(|l| match (&l.lazy, self.has_layer(&l.diff_id)) {
+                (Some(lazy), false) => Ok(lazy.uncompressed_size),
+                _ => self.layer_info(&l.diff_id).map(|i| i.uncompressed_size),
+            })
             .sum()
     }
 }

@@ -6,6 +6,8 @@
 //! root/blobs/<algo>/<hex>          verified blobs, read-only once committed
 //! root/layers/<hex>/diff/          an unpacked layer (an overlayfs lowerdir)
 //! root/layers/<hex>/layer.json     its metadata
+//! root/lazy/<hex>/toc.json       the verified table of contents of a lazily pulled layer blob
+//! root/lazy/<hex>/...             its chunk cache (owned by hoist-lazy)
 //! root/tmp/<owner>/                in-progress work of one open Store, flocked while alive
 //! root/locks/<kind>-<algo>-<hex>.lock  per-object locks
 //! ```
@@ -62,6 +64,15 @@ impl Layout {
         self.layers().join(diff_id.hex())
     }
 
+    pub(crate) fn lazy(&self) -> PathBuf {
+        self.root.join("lazy")
+    }
+
+    /// Lazy layers are named by their blob's hex, like layers by diff_id.
+    pub(crate) fn lazy_layer(&self, blob: &Digest) -> PathBuf {
+        self.lazy().join(blob.hex())
+    }
+
     pub(crate) fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
@@ -80,7 +91,13 @@ impl Layout {
 
     /// The directories only the store's owner may enter.
     pub(crate) fn private_dirs(&self) -> Vec<PathBuf> {
-        vec![self.blobs(), self.layers(), self.tmp(), self.locks()]
+        vec![
+            self.blobs(),
+            self.layers(),
+            self.lazy(),
+            self.tmp(),
+            self.locks(),
+        ]
     }
 
     /// The directories `Store::open` creates.
@@ -90,6 +107,7 @@ impl Layout {
             self.blobs(),
             self.blob_dir(Algorithm::Sha256),
             self.layers(),
+            self.lazy(),
             self.tmp(),
             self.locks(),
         ]

@@ -24,6 +24,7 @@ mod gc;
 mod image;
 mod layer;
 mod layout;
+mod lazy;
 mod lock;
 mod tmp;
 
@@ -37,7 +38,7 @@ pub use error::{Result, StoreError};
 pub use extract::{extract_tar, extract_tar_with, ExtractError, ExtractOptions, ExtractStats};
 pub use gc::GcReport;
 pub use image::now_rfc3339;
-pub use image::{ImageRecord, LayerRef};
+pub use image::{ImageRecord, LayerRef, LazyLayer};
 pub use layer::LayerInfo;
 pub use layout::DEFAULT_ROOT;
 

@@ -66,6 +66,7 @@ pub(crate) fn make_image(s: &Store, seed: &str, names: &[&str]) -> crate::ImageR
         diff_id,
         media_type: GZIP.to_string(),
         size: s.blob_size(&blob).unwrap(),
+        lazy: None,
     }];
     crate::ImageRecord {
         id: config_digest.clone(),

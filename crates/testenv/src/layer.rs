@@ -66,6 +66,8 @@ struct Entry {
     mode: u32,
     uid: u64,
     gid: u64,
+    /// Extended attributes, written as `SCHILY.xattr.*` PAX records.
+    xattrs: Vec<(String, Vec<u8>)>,
 }
 
 /// One filesystem layer: tar entries in the order they were added.
@@ -119,7 +121,18 @@ impl Layer {
             mode,
             uid,
             gid,
+            xattrs: Vec::new(),
         });
+        self
+    }
+
+    /// Gives the entry added last an extended attribute.
+    pub fn xattr(mut self, key: &str, value: &[u8]) -> Layer {
+        let last = self
+            .entries
+            .last_mut()
+            .expect("add an entry before giving it an xattr");
+        last.xattrs.push((key.to_string(), value.to_vec()));
         self
     }
 
@@ -258,6 +271,11 @@ fn append_entry(b: &mut tar::Builder<Vec<u8>>, e: &Entry) -> std::io::Result<()>
             h.set_device_major(major)?;
             h.set_device_minor(minor)?;
         }
+        // Readers parse the device fields of a FIFO too; empty ones are malformed.
+        EntryKind::Fifo => {
+            h.set_device_major(0)?;
+            h.set_device_minor(0)?;
+        }
         _ => {}
     }
 
@@ -267,6 +285,14 @@ fn append_entry(b: &mut tar::Builder<Vec<u8>>, e: &Entry) -> std::io::Result<()>
         _ => Vec::new(),
     };
     h.set_size(data.len() as u64);
+    if !e.xattrs.is_empty() {
+        let records: Vec<(String, &[u8])> = e
+            .xattrs
+            .iter()
+            .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v.as_slice()))
+            .collect();
+        b.append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), *v)))?;
+    }
 
     // The order of the GNU extension records follows the tar crate's (name, then link).
     let raw_name = needs_raw_name(&e.path);

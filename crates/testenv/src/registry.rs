@@ -116,6 +116,19 @@ impl Registry {
     }
 
     /// `127.0.0.1:PORT`.
+    /// The registry's process id (tests stop it with SIGSTOP/SIGCONT to
+    /// make it hang, or kill it to make it vanish).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the registry now (it stays dead: the test sees a registry
+    /// that disappeared).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn addr(&self) -> &str {
         &self.addr
     }

@@ -3,6 +3,7 @@
 mod archive;
 mod auth;
 pub mod container;
+pub mod convert;
 mod images;
 mod oci;
 pub mod pack;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
         Command::Pack(a) => pack::pack(&open(&root)?, a),
         Command::Image(ImageCommand::UpdateCost(a)) => pack::update_cost(&open(&root)?, a),
+        Command::Image(ImageCommand::Convert(a)) => convert::convert(&open(&root)?, &root, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&open(&root)?, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
         Command::Login(a) => auth::login(a),

@@ -14,6 +14,7 @@ pub fn pull(engine: &Engine, a: PullArgs) -> Result<i32> {
     let opts = PullOptions {
         registry: registry_options(&a.registry)?,
         platform: platform(&a.platform)?,
+        pull_mode: a.pull_mode.parse()?,
     };
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
     for image in &a.images {

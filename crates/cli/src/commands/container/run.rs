@@ -165,11 +165,15 @@ fn create_record(root: &Path, a: &CreateArgs) -> Result<String> {
     let policy: PullPolicy = a.pull.parse()?;
     let pull = PullOptions {
         registry: super::super::registry_options(&a.registry)?,
+        pull_mode: a.pull_mode.parse()?,
         ..Default::default()
     };
     let progress: Arc<dyn hoist_engine::progress::Progress> =
         Arc::new(hoist_engine::progress::Silent);
-    let image = engine.image_for_container(&a.image, policy, &pull, &progress)?;
+    let mut image = engine.image_for_container(&a.image, policy, &pull, &progress)?;
+    if let Some(dir) = &a.record_access {
+        image.lazy_layers = engine.recording_specs(&a.image, dir)?;
+    }
     let cs = open(root)?;
     if a.replace {
         if let Some(name) = &a.name {
@@ -184,6 +188,7 @@ fn create_record(root: &Path, a: &CreateArgs) -> Result<String> {
         image: a.image.clone(),
         image_id: image.record.id.hex().to_string(),
         layer_dirs: image.layer_dirs,
+        lazy_layers: image.lazy_layers,
         image_config: image.config,
         options: opts,
     });

@@ -1,0 +1,322 @@
+//! Opening an eStargz blob: footer, TOC, verification, chunk map.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use hoist_image::Digest;
+
+use super::footer::{parse_footer, FOOTER_SIZE, LEGACY_FOOTER_SIZE};
+use super::toc_member::{toc_json, MAX_TOC_MEMBER_BYTES};
+use super::{layout, FormatError};
+use crate::source::RangeSource;
+use crate::toc::{ChunkRef, Toc, MAX_TOC_BYTES};
+
+/// An opened eStargz blob: its verified, validated TOC and where every
+/// chunk of every regular file lies.
+///
+/// Opening reads two ranges of the blob (the footer, then the TOC member);
+/// file contents are fetched later, chunk by chunk, by the caller.
+#[derive(Debug, Clone)]
+pub struct EstargzBlob {
+    toc: Toc,
+    toc_json: Vec<u8>,
+    toc_digest: Digest,
+    toc_offset: u64,
+    blob_size: u64,
+    chunks: BTreeMap<String, Vec<ChunkRef>>,
+    prefetch: Option<Range<u64>>,
+}
+
+impl EstargzBlob {
+    /// Opens the blob `src`. With `expected_toc_digest` (the layer's
+    /// `containerd.io/snapshot/stargz/toc.digest` annotation) the TOC JSON
+    /// must hash to it; without, the TOC is only as trustworthy as the
+    /// source of the blob.
+    pub fn open(
+        src: &dyn RangeSource,
+        expected_toc_digest: Option<&Digest>,
+    ) -> Result<EstargzBlob, FormatError> {
+        let size = src.size();
+        if size < LEGACY_FOOTER_SIZE as u64 {
+            return Err(FormatError::TooSmall {
+                size,
+                min: LEGACY_FOOTER_SIZE as u64,
+            });
+        }
+        let tail_len = size.min(FOOTER_SIZE as u64);
+        let tail = src
+            .read_range(size - tail_len..size)
+            .map_err(|source| FormatError::Read {
+                what: "footer",
+                source,
+            })?;
+        let (toc_offset, footer_len) = parse_footer(&tail)?;
+        let toc_end = size - footer_len as u64;
+        if toc_offset >= toc_end {
+            return Err(FormatError::TocOffset {
+                toc_offset,
+                blob_size: size,
+            });
+        }
+        if toc_end - toc_offset > MAX_TOC_MEMBER_BYTES {
+            return Err(FormatError::TocTooLarge {
+                limit: MAX_TOC_BYTES,
+            });
+        }
+        let member = src
+            .read_range(toc_offset..toc_end)
+            .map_err(|source| FormatError::Read {
+                what: "TOC",
+                source,
+            })?;
+        let json = toc_json(&member)?;
+        if let Some(expected) = expected_toc_digest {
+            let actual = expected.same_algorithm_of(&json);
+            if &actual != expected {
+                return Err(FormatError::TocDigestMismatch {
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        let blob = EstargzBlob::build(json, toc_offset, size)?;
+        tracing::debug!(
+            toc_offset,
+            toc_digest = %blob.toc_digest,
+            entries = blob.toc.entries.len(),
+            "opened eStargz blob"
+        );
+        Ok(blob)
+    }
+
+    /// Reopens a blob from a TOC kept from an earlier [`EstargzBlob::open`]
+    /// (the caller verified it then). The TOC is validated again.
+    pub fn from_parts(
+        toc_json: &[u8],
+        toc_offset: u64,
+        blob_size: u64,
+    ) -> Result<EstargzBlob, FormatError> {
+        if toc_offset >= blob_size {
+            return Err(FormatError::TocOffset {
+                toc_offset,
+                blob_size,
+            });
+        }
+        EstargzBlob::build(toc_json.to_vec(), toc_offset, blob_size)
+    }
+
+    fn build(json: Vec<u8>, toc_offset: u64, blob_size: u64) -> Result<EstargzBlob, FormatError> {
+        if json.len() as u64 > MAX_TOC_BYTES {
+            return Err(FormatError::TocTooLarge {
+                limit: MAX_TOC_BYTES,
+            });
+        }
+        let toc: Toc = serde_json::from_slice(&json).map_err(FormatError::TocJson)?;
+        let layout = layout::compute(&toc, toc_offset)?;
+        Ok(EstargzBlob {
+            toc_digest: Digest::sha256_of(&json),
+            toc,
+            toc_json: json,
+            toc_offset,
+            blob_size,
+            chunks: layout.chunks,
+            prefetch: layout.prefetch,
+        })
+    }
+
+    /// The parsed TOC.
+    pub fn toc(&self) -> &Toc {
+        &self.toc
+    }
+
+    /// The TOC JSON exactly as stored in the blob (what the digest covers).
+    pub fn toc_json(&self) -> &[u8] {
+        &self.toc_json
+    }
+
+    /// `sha256:` of the TOC JSON.
+    pub fn toc_digest(&self) -> &Digest {
+        &self.toc_digest
+    }
+
+    /// Where the TOC's gzip member begins; all file data lies before it.
+    pub fn toc_offset(&self) -> u64 {
+        self.toc_offset
+    }
+
+    /// The size of the whole blob.
+    pub fn blob_size(&self) -> u64 {
+        self.blob_size
+    }
+
+    /// The chunks of every regular file, keyed by the entry's name exactly
+    /// as the TOC spells it, in file order. Empty files map to no chunks.
+    pub fn chunks(&self) -> &BTreeMap<String, Vec<ChunkRef>> {
+        &self.chunks
+    }
+
+    /// The blob bytes holding the prioritized files (everything before the
+    /// `.prefetch.landmark` member), if the blob marks any.
+    pub fn prefetch_range(&self) -> Option<Range<u64>> {
+        self.prefetch.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+    use crate::estargz::footer::footer_bytes;
+    use crate::estargz::testutil::{blob_with_toc, gzip, read_file, tar_header};
+    use crate::toc::{EntryType, TocEntry};
+
+    /// A small valid blob: one file `f` holding `hello`.
+    fn one_file(entry: impl FnOnce(&mut TocEntry)) -> Vec<u8> {
+        let mut prefix = gzip(&tar_header("f", 5));
+        let at = prefix.len();
+        let mut data = b"hello".to_vec();
+        data.resize(512, 0);
+        prefix.extend(gzip(&data));
+        let mut e = TocEntry::new("f", EntryType::Reg);
+        e.size = 5;
+        e.offset = at as i64;
+        e.chunk_digest = Digest::sha256_of(b"hello").to_string();
+        entry(&mut e);
+        let toc = Toc {
+            version: 1,
+            entries: vec![e],
+        };
+        blob_with_toc(&prefix, &serde_json::to_vec(&toc).unwrap())
+    }
+
+    fn open_err(blob: Vec<u8>) -> FormatError {
+        EstargzBlob::open(&blob, None).unwrap_err()
+    }
+
+    #[test]
+    fn opens_and_reopens_from_parts() {
+        let blob = one_file(|_| {});
+        let b = EstargzBlob::open(&blob, None).unwrap();
+        assert_eq!(read_file(&blob, &b, "f"), b"hello");
+        assert_eq!(b.blob_size(), blob.len() as u64);
+        let again = EstargzBlob::from_parts(b.toc_json(), b.toc_offset(), b.blob_size()).unwrap();
+        assert_eq!(again.chunks(), b.chunks());
+        assert_eq!(again.toc_digest(), b.toc_digest());
+        assert!(matches!(
+            EstargzBlob::from_parts(b.toc_json(), 10, 10),
+            Err(FormatError::TocOffset { .. })
+        ));
+    }
+
+    #[test]
+    fn legacy_footer_blobs_open() {
+        let blob = one_file(|_| {});
+        let b = EstargzBlob::open(&blob, None).unwrap();
+        let mut legacy = blob[..blob.len() - FOOTER_SIZE].to_vec();
+        let payload = format!("{:016x}STARGZ", b.toc_offset());
+        let footer = flate2::GzBuilder::new()
+            .extra(payload.into_bytes())
+            .write(Vec::new(), flate2::Compression::none())
+            .finish()
+            .unwrap();
+        assert_eq!(footer.len(), LEGACY_FOOTER_SIZE);
+        legacy.extend(footer);
+        let l = EstargzBlob::open(&legacy, None).unwrap();
+        assert_eq!(l.toc_digest(), b.toc_digest());
+        assert_eq!(read_file(&legacy, &l, "f"), b"hello");
+    }
+
+    #[test]
+    fn hostile_blobs_are_errors() {
+        assert!(matches!(
+            open_err(vec![0; 10]),
+            FormatError::TooSmall { .. }
+        ));
+        assert!(matches!(open_err(vec![0; 100]), FormatError::Footer { .. }));
+        // The footer points past the TOC area.
+        let mut blob = one_file(|_| {});
+        let n = blob.len();
+        blob.truncate(n - FOOTER_SIZE);
+        blob.extend(footer_bytes(n as u64));
+        assert!(matches!(open_err(blob), FormatError::TocOffset { .. }));
+        // The footer points at file data instead of the TOC.
+        let mut blob = one_file(|_| {});
+        let n = blob.len();
+        blob.truncate(n - FOOTER_SIZE);
+        blob.extend(footer_bytes(0));
+        assert!(matches!(open_err(blob), FormatError::TocMember { .. }));
+        // A TOC that is not JSON, or not a TOC.
+        let blob = blob_with_toc(&gzip(b"x"), b"{not json");
+        assert!(matches!(open_err(blob), FormatError::TocJson(_)));
+        let blob = blob_with_toc(&gzip(b"x"), br#"{"version":1,"entries":[{"type":"nope"}]}"#);
+        assert!(matches!(open_err(blob), FormatError::TocJson(_)));
+        // Entries pointing past the TOC, claiming huge sizes, escaping.
+        for (edit, want) in [
+            (
+                Box::new(|e: &mut TocEntry| e.offset = 1 << 40) as Box<dyn FnOnce(&mut TocEntry)>,
+                "not before the TOC",
+            ),
+            (
+                Box::new(|e: &mut TocEntry| e.size = 1 << 50),
+                "more than it can hold",
+            ),
+            (Box::new(|e: &mut TocEntry| e.size = -5), "negative size"),
+            (Box::new(|e: &mut TocEntry| e.chunk_size = 9), "runs past"),
+            (
+                Box::new(|e: &mut TocEntry| e.name = "a/../../f".into()),
+                "..",
+            ),
+        ] {
+            let err = open_err(one_file(edit)).to_string();
+            assert!(err.contains(want), "{err}");
+        }
+    }
+
+    /// A blob that claims to be huge: only the footer may be read, and a
+    /// TOC range beyond the limit must be refused before it is fetched.
+    struct Huge;
+
+    impl RangeSource for Huge {
+        fn size(&self) -> u64 {
+            10 << 30
+        }
+
+        fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
+            ranges
+                .iter()
+                .map(|r| {
+                    if r.end == self.size() && r.end - r.start == FOOTER_SIZE as u64 {
+                        Ok(footer_bytes(0))
+                    } else {
+                        panic!("read of {r:?} from a hostile blob")
+                    }
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn huge_toc_ranges_are_not_fetched() {
+        assert!(matches!(
+            EstargzBlob::open(&Huge, None),
+            Err(FormatError::TocTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn read_errors_are_reported() {
+        struct Failing;
+        impl RangeSource for Failing {
+            fn size(&self) -> u64 {
+                100
+            }
+            fn read_ranges(&self, _: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
+                Err(io::Error::other("network down"))
+            }
+        }
+        let err = EstargzBlob::open(&Failing, None).unwrap_err();
+        assert!(matches!(err, FormatError::Read { what: "footer", .. }));
+        assert!(err.to_string().contains("network down"));
+    }
+}

@@ -1,0 +1,257 @@
+//! One lazy layer at run time: its TOC, its chunk cache and where missing
+//! bytes come from. Serves verified chunks to the filesystem, prefetches the
+//! prioritized files, and fetches the rest in the background.
+
+use std::io;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::cache::ChunkCache;
+use crate::estargz::{chunk::read_chunk, EstargzBlob};
+use crate::fs::ChunkReader;
+use crate::source::RangeSource;
+use crate::toc::ChunkRef;
+
+/// A read fetches its chunk and the file's following chunks up to this
+/// much: a file read once is usually read to its end, and one request
+/// costs a round trip.
+const READAHEAD_BYTES: u64 = 8 << 20;
+
+/// Background fetches go in pieces this big, so a read that needs the
+/// network waits behind at most one of them.
+const BACKGROUND_PIECE: u64 = 2 << 20;
+
+/// The background fetch yields to reads that needed the network this recently.
+const QUIET_BEFORE_BACKGROUND: Duration = Duration::from_millis(500);
+
+/// Nor does it start before the container has run this long: a short-lived
+/// container should not pay for a download it will never use, and a
+/// starting one needs the bandwidth for its own reads.
+const BACKGROUND_START_DELAY: Duration = Duration::from_secs(2);
+
+/// Verified chunks kept decompressed: the kernel reads a file in pieces of
+/// at most 128 KiB, and each piece would otherwise decompress and hash its
+/// whole (up to 4 MiB) chunk again.
+const DECOMPRESSED_CACHE_BYTES: usize = 64 << 20;
+
+pub struct LazyLayer {
+    label: String,
+    recent: Mutex<RecentChunks>,
+    blob: EstargzBlob,
+    cache: ChunkCache,
+    source: Arc<dyn RangeSource>,
+    fetching: Mutex<Vec<Range<u64>>>,
+    fetched: Condvar,
+    demand_fetches: AtomicUsize,
+    last_demand: Mutex<Instant>,
+    opened: Instant,
+}
+
+impl LazyLayer {
+    /// `label` names the layer in log lines (its blob digest).
+    pub fn new(
+        label: String,
+        blob: EstargzBlob,
+        cache: ChunkCache,
+        source: Arc<dyn RangeSource>,
+    ) -> LazyLayer {
+        LazyLayer {
+            label,
+            recent: Mutex::new(RecentChunks::default()),
+            blob,
+            cache,
+            source,
+            fetching: Mutex::new(Vec::new()),
+            fetched: Condvar::new(),
+            demand_fetches: AtomicUsize::new(0),
+            last_demand: Mutex::new(Instant::now() - QUIET_BEFORE_BACKGROUND),
+            opened: Instant::now(),
+        }
+    }
+
+    pub fn blob(&self) -> &EstargzBlob {
+        &self.blob
+    }
+
+    pub fn cache(&self) -> &ChunkCache {
+        &self.cache
+    }
+
+    /// Fetches the prioritized files (everything before the prefetch
+    /// landmark) in one request, unless they are cached already.
+    pub fn prefetch(&self) -> io::Result<u64> {
+        let Some(range) = self.blob.prefetch_range() else {
+            return Ok(0);
+        };
+        if range.is_empty() || self.cache.contains(&range) {
+            return Ok(0);
+        }
+        let len = range.end - range.start;
+        self.fetch_once(range)?;
+        Ok(len)
+    }
+
+    /// Fetches every missing byte of the blob, in pieces, pausing while
+    /// reads need the network. Returns whether the cache is now complete
+    /// (false if `stop` was set first).
+    pub fn fetch_rest(&self, stop: &AtomicBool) -> io::Result<bool> {
+        for gap in self.cache.missing() {
+            let mut at = gap.start;
+            while at < gap.end {
+                while self.reads_need_network() {
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(false);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(false);
+                }
+                let end = (at + BACKGROUND_PIECE).min(gap.end);
+                self.fetch_once(at..end)?;
+                at = end;
+            }
+        }
+        Ok(self.cache.is_complete())
+    }
+
+    fn reads_need_network(&self) -> bool {
+        self.opened.elapsed() < BACKGROUND_START_DELAY
+            || self.demand_fetches.load(Ordering::Relaxed) > 0
+            || self.last_demand.lock().expect("poisoned").elapsed() < QUIET_BEFORE_BACKGROUND
+    }
+
+    /// Fetches `range` into the cache unless another thread is fetching a
+    /// range covering it, in which case this waits for that one.
+    fn fetch_once(&self, range: Range<u64>) -> io::Result<()> {
+        {
+            let mut busy = self.fetching.lock().expect("poisoned");
+            loop {
+                if self.cache.contains(&range) {
+                    return Ok(());
+                }
+                if !busy
+                    .iter()
+                    .any(|b| b.start <= range.start && range.end <= b.end)
+                {
+                    break;
+                }
+                busy = self.fetched.wait(busy).expect("poisoned");
+            }
+            busy.push(range.clone());
+        }
+        let result = self
+            .source
+            .read_range(range.clone())
+            .and_then(|bytes| self.cache.put(range.start, &bytes));
+        let mut busy = self.fetching.lock().expect("poisoned");
+        if let Some(i) = busy.iter().position(|b| *b == range) {
+            busy.swap_remove(i);
+        }
+        self.fetched.notify_all();
+        result
+    }
+
+    /// The range a read of chunk `c` of `file` fetches: the chunk and the
+    /// file's next chunks, as long as they follow each other in the blob.
+    fn readahead_range(&self, file: &str, c: &ChunkRef) -> Range<u64> {
+        let mut range = c.blob_range.clone();
+        let Some(chunks) = self.blob.chunks().get(file) else {
+            return range;
+        };
+        for next in chunks.iter().filter(|n| n.file_offset > c.file_offset) {
+            let contiguous = next.blob_range.start <= range.end;
+            let within = next.blob_range.end - range.start <= READAHEAD_BYTES;
+            if !contiguous || !within || self.cache.contains(&next.blob_range) {
+                break;
+            }
+            range.end = range.end.max(next.blob_range.end);
+        }
+        range
+    }
+
+    fn fetch_on_demand(&self, file: &str, c: &ChunkRef) -> io::Result<()> {
+        self.demand_fetches.fetch_add(1, Ordering::Relaxed);
+        let result = self.fetch_once(self.readahead_range(file, c));
+        *self.last_demand.lock().expect("poisoned") = Instant::now();
+        self.demand_fetches.fetch_sub(1, Ordering::Relaxed);
+        result
+    }
+
+    /// The chunk's bytes, verified; from the cache if it has them.
+    fn verified_chunk(&self, file: &str, c: &ChunkRef) -> io::Result<Vec<u8>> {
+        if let Some(member) = self.cache.get(&c.blob_range)? {
+            match read_chunk(&member, c) {
+                Ok(bytes) => return Ok(bytes),
+                Err(e) => {
+                    tracing::warn!(layer = %self.label, file, offset = c.file_offset, error = %e,
+                        "cached chunk failed verification; fetching it again");
+                    self.cache.forget(&c.blob_range);
+                }
+            }
+        }
+        self.fetch_on_demand(file, c).map_err(|e| {
+            tracing::error!(layer = %self.label, file, offset = c.file_offset, error = %e,
+                "cannot fetch chunk from the registry");
+            io::Error::from_raw_os_error(libc::EIO)
+        })?;
+        let member = self
+            .cache
+            .get(&c.blob_range)?
+            .ok_or_else(|| io::Error::other("fetched chunk missing from the cache"))?;
+        read_chunk(&member, c).map_err(|e| {
+            tracing::error!(layer = %self.label, file, offset = c.file_offset, error = %e,
+                "chunk from the registry failed verification; refusing to serve it");
+            self.cache.forget(&c.blob_range);
+            io::Error::from_raw_os_error(libc::EIO)
+        })
+    }
+}
+
+impl ChunkReader for LazyLayer {
+    fn read_chunk(&self, file: &str, chunk: &ChunkRef) -> io::Result<Arc<Vec<u8>>> {
+        let key = (chunk.blob_range.start, chunk.inner_offset);
+        if let Some(hit) = self.recent.lock().expect("poisoned").get(key) {
+            return Ok(hit);
+        }
+        let bytes = Arc::new(self.verified_chunk(file, chunk)?);
+        self.recent
+            .lock()
+            .expect("poisoned")
+            .put(key, bytes.clone());
+        Ok(bytes)
+    }
+}
+
+/// A small least-recently-inserted cache of verified chunks.
+#[derive(Default)]
+struct RecentChunks {
+    chunks: std::collections::HashMap<(u64, u64), Arc<Vec<u8>>>,
+    order: std::collections::VecDeque<(u64, u64)>,
+    bytes: usize,
+}
+
+impl RecentChunks {
+    fn get(&self, key: (u64, u64)) -> Option<Arc<Vec<u8>>> {
+        self.chunks.get(&key).cloned()
+    }
+
+    fn put(&mut self, key: (u64, u64), chunk: Arc<Vec<u8>>) {
+        if self.chunks.contains_key(&key) {
+            return;
+        }
+        self.bytes += chunk.len();
+        self.chunks.insert(key, chunk);
+        self.order.push_back(key);
+        while self.bytes > DECOMPRESSED_CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(c) = self.chunks.remove(&old) {
+                self.bytes -= c.len();
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Blobs in a registry, read with HTTP Range requests.
+
+use std::io;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hoist_image::Digest;
+use hoist_registry::{ClientOptions, CredentialSource, RegistryClient};
+use serde::{Deserialize, Serialize};
+
+use crate::source::RangeSource;
+
+/// How to reach the registry a lazy layer comes from; what the pull used,
+/// kept with the container so its monitor can fetch the rest. Credentials
+/// are looked up in the auth files when needed, never stored here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteOptions {
+    /// `--tls-verify`.
+    pub tls_verify: Option<bool>,
+    /// The registry is marked insecure in registries.conf.
+    pub insecure: bool,
+    /// `--authfile`.
+    pub authfile: Option<PathBuf>,
+    /// `--cert-dir`.
+    pub cert_dir: Option<PathBuf>,
+}
+
+impl RemoteOptions {
+    /// A registry client for lazy reads. Reads must fail rather than hang
+    /// when the registry goes away: short timeouts, few retries.
+    pub fn client(&self, registry: &str) -> RegistryClient {
+        let mut opts = ClientOptions {
+            tls_verify: self.tls_verify,
+            cert_dir: self.cert_dir.clone(),
+            credentials: CredentialSource::AuthFiles {
+                primary: self.authfile.clone(),
+                fallbacks: self.authfile.is_none(),
+            },
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(20),
+            ..ClientOptions::default()
+        };
+        if self.insecure {
+            opts.insecure_registries.insert(registry.to_string());
+        }
+        opts.retry.max_attempts = opts.retry.max_attempts.min(3);
+        RegistryClient::new(opts)
+    }
+}
+
+/// One blob in one repository, read through a registry client on a tokio
+/// runtime (callers are plain threads: FUSE workers, the prefetcher).
+pub struct RegistrySource {
+    client: RegistryClient,
+    registry: String,
+    repository: String,
+    digest: Digest,
+    size: u64,
+    runtime: tokio::runtime::Handle,
+    fetched: Arc<FetchStats>,
+}
+
+/// What a source fetched, for logs and benchmarks.
+#[derive(Debug, Default)]
+pub struct FetchStats {
+    pub requests: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+impl RegistrySource {
+    pub fn new(
+        client: RegistryClient,
+        registry: &str,
+        repository: &str,
+        digest: Digest,
+        size: u64,
+        runtime: tokio::runtime::Handle,
+    ) -> RegistrySource {
+        RegistrySource {
+            client,
+            registry: registry.to_string(),
+            repository: repository.to_string(),
+            digest,
+            size,
+            runtime,
+            fetched: Arc::default(),
+        }
+    }
+
+    pub fn stats(&self) -> Arc<FetchStats> {
+        self.fetched.clone()
+    }
+}
+
+impl RangeSource for RegistrySource {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
+        if let Some(bad) = ranges
+            .iter()
+            .find(|r| r.start >= r.end || r.end > self.size)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "range {bad:?} outside blob {} of {} bytes",
+                    self.digest, self.size
+                ),
+            ));
+        }
+        let fetch =
+            self.client
+                .fetch_blob_ranges(&self.registry, &self.repository, &self.digest, ranges);
+        let parts = self
+            .runtime
+            .block_on(fetch)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.fetched.requests.fetch_add(1, Ordering::Relaxed);
+        let total: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        self.fetched.bytes.fetch_add(total, Ordering::Relaxed);
+        Ok(parts.into_iter().map(|b| b.to_vec()).collect())
+    }
+}

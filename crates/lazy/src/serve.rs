@@ -1,0 +1,402 @@
+//! The process that serves a container's lazy layers.
+//!
+//! The container's monitor forks it before the container starts (the
+//! monitor is single-threaded then, and must stay so: its runtime forks the
+//! container). The server mounts one FUSE filesystem per lazy layer, says
+//! "ready" on a pipe, then serves reads, prefetches the prioritized files and
+//! fetches the rest in the background. It lives exactly as long as the
+//! container: the monitor stops it when the container ends, and the kernel
+//! kills it if the monitor dies (after which `hoist rm` detaches the dead
+//! mounts with [`unmount_stale`]).
+
+use std::collections::HashMap;
+use std::io::{BufRead, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hoist_registry::RegistryClient;
+use hoist_store::Store;
+
+use crate::cache::ChunkCache;
+use crate::error::{io_err, LazyError};
+use crate::estargz::EstargzBlob;
+use crate::fs::{AccessLog, FsOptions, LayerFs};
+use crate::layer::LazyLayer;
+use crate::remote::RegistrySource;
+use crate::source::{FileSource, RangeSource};
+use crate::spec::{LazyLayerSpec, Recording};
+
+/// A running server; stop it with [`LazyServer::stop`].
+#[derive(Debug)]
+pub struct LazyServer {
+    pid: rustix::process::Pid,
+    /// Closing this tells the server to unmount and exit.
+    control: Option<OwnedFd>,
+    mountpoints: Vec<PathBuf>,
+}
+
+/// Where each lazy layer is mounted: `mount_root/<layer index>`.
+pub fn mountpoint(mount_root: &Path, spec: &LazyLayerSpec) -> PathBuf {
+    mount_root.join(spec.index.to_string())
+}
+
+impl LazyServer {
+    /// Forks the server for `specs`, mounting each layer under `mount_root`,
+    /// and waits until every mount is ready. The server's log lines go to
+    /// `log`. Must be called while the process has a single thread.
+    pub fn start(
+        specs: &[LazyLayerSpec],
+        mount_root: &Path,
+        log: &Path,
+    ) -> Result<LazyServer, LazyError> {
+        let mountpoints: Vec<PathBuf> = specs.iter().map(|s| mountpoint(mount_root, s)).collect();
+        for mp in &mountpoints {
+            unmount_stale(mp);
+            std::fs::create_dir_all(mp).map_err(io_err("creating", mp))?;
+        }
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(io_err("opening", log))?;
+        let (ready_r, ready_w) = pipe()?;
+        let (control_r, control_w) = pipe()?;
+        ensure_single_threaded()?;
+        match fork()? {
+            None => {
+                drop(ready_r);
+                drop(control_w);
+                child(specs, &mountpoints, ready_w, control_r, log_file)
+            }
+            Some(pid) => {
+                drop(ready_w);
+                drop(control_r);
+                let server = LazyServer {
+                    pid,
+                    control: Some(control_w),
+                    mountpoints,
+                };
+                let mut answer = String::new();
+                let _ = std::fs::File::from(ready_r).read_to_string(&mut answer);
+                if answer.trim() == "ready" {
+                    Ok(server)
+                } else {
+                    server.stop();
+                    let detail = answer
+                        .trim()
+                        .strip_prefix("error: ")
+                        .unwrap_or(answer.trim());
+                    Err(LazyError::Start(if detail.is_empty() {
+                        format!("it exited early; see {}", log.display())
+                    } else {
+                        detail.to_string()
+                    }))
+                }
+            }
+        }
+    }
+
+    /// The FUSE mountpoints, in the order of the specs.
+    pub fn mountpoints(&self) -> &[PathBuf] {
+        &self.mountpoints
+    }
+
+    /// Unmounts every layer and ends the server (killing it if it does not
+    /// end within a few seconds, e.g. stuck on the network).
+    pub fn stop(mut self) {
+        for mp in &self.mountpoints {
+            unmount_stale(mp);
+        }
+        drop(self.control.take());
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            match rustix::process::waitpid(Some(self.pid), rustix::process::WaitOptions::NOHANG) {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Ok(None) => {
+                    let _ = rustix::process::kill_process(self.pid, rustix::process::Signal::KILL);
+                    let _ = rustix::process::waitpid(
+                        Some(self.pid),
+                        rustix::process::WaitOptions::empty(),
+                    );
+                    break;
+                }
+            }
+        }
+        for mp in &self.mountpoints {
+            let _ = std::fs::remove_dir(mp);
+        }
+    }
+}
+
+/// Detaches whatever is mounted on `path` (a FUSE mount whose server died
+/// answers ENOTCONN to everything until then). Missing paths are fine.
+pub fn unmount_stale(path: &Path) {
+    use rustix::mount::{unmount, UnmountFlags};
+    while unmount(path, UnmountFlags::DETACH).is_ok() {}
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), LazyError> {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| LazyError::Start(format!("creating a pipe: {e}")))
+}
+
+/// Forking a process with other threads would copy their locks but not the
+/// threads; the monitor has none, and this makes sure of it.
+fn ensure_single_threaded() -> Result<(), LazyError> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse::<u32>().ok());
+    match threads {
+        Some(1) | None => Ok(()),
+        Some(n) => Err(LazyError::Start(format!(
+            "the monitor has {n} threads and cannot fork the server safely"
+        ))),
+    }
+}
+
+/// `None` in the child, the child's pid in the parent.
+#[allow(unsafe_code)]
+fn fork() -> Result<Option<rustix::process::Pid>, LazyError> {
+    // SAFETY: the process is single-threaded (checked just before), so the
+    // child gets consistent copies of every lock and allocator state.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(LazyError::Start(format!(
+            "fork: {}",
+            std::io::Error::last_os_error()
+        ))),
+        0 => Ok(None),
+        p => Ok(rustix::process::Pid::from_raw(p)),
+    }
+}
+
+/// The server's whole life; never returns.
+fn child(
+    specs: &[LazyLayerSpec],
+    mountpoints: &[PathBuf],
+    ready: OwnedFd,
+    control: OwnedFd,
+    log: std::fs::File,
+) -> ! {
+    detach_from_monitor(&log);
+    let mut ready = std::fs::File::from(ready);
+    let code = match Served::mount(specs, mountpoints) {
+        Ok(served) => {
+            let _ = writeln!(ready, "ready");
+            drop(ready);
+            served.run_until_closed(control);
+            0
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serve lazy layers");
+            let _ = writeln!(ready, "error: {e}");
+            1
+        }
+    };
+    std::process::exit(code)
+}
+
+/// Dies with the monitor, leaves its process group (a ^C at the terminal
+/// must not take the filesystem away from the container first), and logs
+/// to the container's lazy log.
+fn detach_from_monitor(log: &std::fs::File) {
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    let _ = rustix::process::setsid();
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        let _ = rustix::stdio::dup2_stdin(&null);
+    }
+    let _ = rustix::stdio::dup2_stdout(log);
+    let _ = rustix::stdio::dup2_stderr(log);
+    let _ = log.as_raw_fd();
+}
+
+/// The mounted layers of one server.
+struct Served {
+    _runtime: tokio::runtime::Runtime,
+    layers: Vec<(LazyLayerSpec, Arc<LazyLayer>, Option<Arc<AccessLog>>)>,
+    mounts: Vec<crate::fs::MountedLayer>,
+    store: Store,
+}
+
+impl Served {
+    fn mount(specs: &[LazyLayerSpec], mountpoints: &[PathBuf]) -> Result<Served, LazyError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| LazyError::Start(format!("starting the I/O runtime: {e}")))?;
+        let store_root = &specs
+            .first()
+            .map(|s| s.store_root.clone())
+            .unwrap_or_default();
+        let store = Store::open(store_root)?;
+        let mut clients: HashMap<String, RegistryClient> = HashMap::new();
+        let mut layers = Vec::new();
+        let mut mounts = Vec::new();
+        for (spec, mp) in specs.iter().zip(mountpoints) {
+            let client = clients
+                .entry(spec.registry.clone())
+                .or_insert_with(|| spec.remote.client(&spec.registry))
+                .clone();
+            let layer = Arc::new(match &spec.recording {
+                Some(r) => open_recorded_layer(spec, r)?,
+                None => open_layer(&store, spec, client, runtime.handle().clone())?,
+            });
+            let access_log = spec.recording.as_ref().map(|_| Arc::new(AccessLog::new()));
+            let opts = FsOptions {
+                access_log: access_log.clone(),
+            };
+            let fs = LayerFs::new(
+                layer.blob().toc(),
+                layer.blob().chunks().clone(),
+                layer.clone(),
+                opts,
+            )
+            .map_err(|e| LazyError::Layer {
+                blob: spec.blob.to_string(),
+                detail: e.to_string(),
+            })?;
+            mounts.push(crate::fs::mount(fs, mp).map_err(io_err("mounting lazy layer on", mp))?);
+            layers.push((spec.clone(), layer, access_log));
+        }
+        Ok(Served {
+            _runtime: runtime,
+            layers,
+            mounts,
+            store,
+        })
+    }
+
+    /// Prefetches and completes the layers in the background until the
+    /// monitor closes the control pipe, then unmounts.
+    fn run_until_closed(self, control: OwnedFd) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = self
+            .layers
+            .iter()
+            .filter(|(spec, _, _)| spec.recording.is_none())
+            .map(|(spec, layer, _)| {
+                let (spec, layer, stop, store) = (
+                    spec.clone(),
+                    layer.clone(),
+                    stop.clone(),
+                    self.store.clone(),
+                );
+                std::thread::spawn(move || fill_in(&store, &spec, &layer, &stop))
+            })
+            .collect();
+        // EOF (or an error) once the monitor closed its end or died.
+        let mut buf = [0u8; 64];
+        let mut control = std::fs::File::from(control);
+        while matches!(control.read(&mut buf), Ok(n) if n > 0) {}
+        stop.store(true, Ordering::Relaxed);
+        for (spec, _, log) in &self.layers {
+            if let (Some(r), Some(log)) = (&spec.recording, log) {
+                let mut text = log.paths().join("\n");
+                text.push('\n');
+                if let Err(e) = std::fs::write(&r.access_log, text) {
+                    tracing::error!(path = %r.access_log.display(), error = %e, "writing the access log");
+                }
+            }
+        }
+        for m in self.mounts {
+            if let Err(e) = m.unmount() {
+                tracing::warn!(error = %e, "unmounting a lazy layer");
+            }
+        }
+        drop(workers); // detached: a fetch in flight ends with the process
+    }
+}
+
+fn open_layer(
+    store: &Store,
+    spec: &LazyLayerSpec,
+    client: RegistryClient,
+    runtime: tokio::runtime::Handle,
+) -> Result<LazyLayer, LazyError> {
+    let layer_err = |detail: String| LazyError::Layer {
+        blob: spec.blob.to_string(),
+        detail,
+    };
+    let toc = store.read_lazy_toc(&spec.blob, &spec.toc_digest)?;
+    let blob = EstargzBlob::from_parts(&toc, spec.toc_offset, spec.blob_size)
+        .map_err(|e| layer_err(e.to_string()))?;
+    let dir = store.lazy_dir(&spec.blob);
+    let cache = ChunkCache::open(&dir, spec.blob_size)
+        .map_err(io_err("opening the chunk cache in", &dir))?;
+    let source = RegistrySource::new(
+        client,
+        &spec.registry,
+        &spec.repository,
+        spec.blob.clone(),
+        spec.blob_size,
+        runtime,
+    );
+    Ok(LazyLayer::new(
+        spec.blob.to_string(),
+        blob,
+        cache,
+        Arc::new(source),
+    ))
+}
+
+/// A layer served from a local blob for a recording run.
+fn open_recorded_layer(spec: &LazyLayerSpec, r: &Recording) -> Result<LazyLayer, LazyError> {
+    let source = FileSource::open(&r.blob_file).map_err(io_err("opening", &r.blob_file))?;
+    let blob =
+        EstargzBlob::open(&source, Some(&spec.toc_digest)).map_err(|e| LazyError::Layer {
+            blob: spec.blob.to_string(),
+            detail: e.to_string(),
+        })?;
+    let cache = ChunkCache::open(&r.cache_dir, source.size())
+        .map_err(io_err("opening the chunk cache in", &r.cache_dir))?;
+    Ok(LazyLayer::new(
+        spec.blob.to_string(),
+        blob,
+        cache,
+        Arc::new(source),
+    ))
+}
+
+/// Prefetch, then the rest; a complete layer goes into the store.
+fn fill_in(store: &Store, spec: &LazyLayerSpec, layer: &LazyLayer, stop: &AtomicBool) {
+    match layer.prefetch() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(blob = %spec.blob, bytes = n, "prefetched the prioritized files"),
+        Err(e) => {
+            tracing::warn!(blob = %spec.blob, error = %e, "prefetch failed; files are fetched when read")
+        }
+    }
+    match layer.fetch_rest(stop) {
+        Ok(true) => {
+            if let Err(e) = crate::complete::import_complete(store, spec, layer.cache()) {
+                tracing::warn!(blob = %spec.blob, error = %e, "storing the completed layer");
+            }
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(blob = %spec.blob, error = %e, "background fetch stopped; reads still fetch on demand")
+        }
+    }
+}
+
+/// Reads a server's log lines (used by tests and `hoist` to show why a
+/// lazy read failed).
+pub fn read_log(log: &Path) -> Vec<String> {
+    std::fs::File::open(log)
+        .map(|f| {
+            std::io::BufReader::new(f)
+                .lines()
+                .map_while(Result::ok)
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,333 @@
+//! Reading parts of a blob with HTTP Range requests, for lazy layers.
+//!
+//! Several ranges go out in one `Range: bytes=a-b,c-d` request when the
+//! registry answers those with `multipart/byteranges` (docker-registry's
+//! filesystem driver does); a registry or storage front end that answers with
+//! one range, or with the whole blob, is handled too, and one that cannot do
+//! multi-range is asked range by range from then on.
+
+use std::ops::Range;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use hoist_image::Digest;
+use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use reqwest::Method;
+
+use crate::auth::Scope;
+use crate::client::RegistryClient;
+use crate::error::{RegistryError, Result};
+use crate::host::{Host, Request};
+use crate::retry::retryable_error;
+
+/// At most this many ranges go into one request: headers stay small and a
+/// multipart answer stays easy on the registry.
+const MAX_RANGES_PER_REQUEST: usize = 32;
+
+impl RegistryClient {
+    /// Reads `ranges` (sorted, not overlapping, non-empty) of blob `digest`
+    /// and returns their bytes in order. Transport errors are retried like
+    /// any request; a response that does not match what was asked for is a
+    /// `Protocol` error.
+    pub async fn fetch_blob_ranges(
+        &self,
+        registry: &str,
+        repository: &str,
+        digest: &Digest,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<Bytes>> {
+        let host = self.host(registry)?;
+        let fetch = RangeFetch {
+            host: &host,
+            repository,
+            digest,
+        };
+        let mut out = Vec::with_capacity(ranges.len());
+        for group in ranges.chunks(MAX_RANGES_PER_REQUEST) {
+            out.extend(fetch.group(group).await?);
+        }
+        Ok(out)
+    }
+}
+
+struct RangeFetch<'a> {
+    host: &'a Host,
+    repository: &'a str,
+    digest: &'a Digest,
+}
+
+impl RangeFetch<'_> {
+    fn what(&self) -> String {
+        format!(
+            "reading parts of blob {} in {}/{}",
+            self.digest, self.host.name, self.repository
+        )
+    }
+
+    async fn group(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        if ranges.len() > 1 && !self.host.single_range_only.load(Ordering::Relaxed) {
+            match self.request(ranges).await? {
+                Some(parts) => return Ok(parts),
+                None => {
+                    tracing::debug!(registry = %self.host.name, "no multi-range support; asking range by range");
+                    self.host.single_range_only.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            let parts = self
+                .request(std::slice::from_ref(r))
+                .await?
+                .ok_or_else(|| {
+                    self.protocol(format!(
+                        "the answer to a request for bytes {r:?} did not hold them"
+                    ))
+                })?;
+            out.extend(parts);
+        }
+        Ok(out)
+    }
+
+    /// One request for `ranges`, retried when the body breaks off. `None`
+    /// when the answer is valid HTTP but does not cover every range (a
+    /// registry that answers a multi-range request with only the first).
+    async fn request(&self, ranges: &[Range<u64>]) -> Result<Option<Vec<Bytes>>> {
+        let url = self
+            .host
+            .url(&format!("/v2/{}/blobs/{}", self.repository, self.digest))
+            .await?;
+        let mut req = Request::new(Method::GET, url);
+        req.headers.insert(
+            RANGE,
+            range_header(ranges)
+                .parse()
+                .map_err(|_| self.protocol("unrepresentable range header".into()))?,
+        );
+        let what = self.what();
+        let scopes = [Scope::pull(self.repository)];
+        let mut attempt = 0;
+        loop {
+            let resp = self.host.execute(&scopes, &what, &req).await?;
+            let status = resp.status().as_u16();
+            if status == 404 {
+                return Err(RegistryError::NotFound {
+                    what: format!(
+                        "blob {} in {}/{}",
+                        self.digest, self.host.name, self.repository
+                    ),
+                });
+            }
+            if status != 200 && status != 206 {
+                return Err(self.host.fail(&what, resp).await);
+            }
+            let headers = resp.headers().clone();
+            let limit = ranges.last().map_or(0, |r| r.end);
+            match read_body(resp, status == 200, limit).await {
+                Ok(body) => {
+                    return self
+                        .split(status, &headers, body, ranges)
+                        .map(Some)
+                        .or_else(|e| {
+                            if ranges.len() > 1 && matches!(e, RegistryError::Protocol { .. }) {
+                                tracing::debug!(error = %e, "multi-range answer unusable");
+                                Ok(None)
+                            } else {
+                                Err(e)
+                            }
+                        })
+                }
+                Err(e) if retryable_error(&e) && attempt + 1 < self.host.retry.max_attempts => {
+                    let delay = self.host.retry.delay(attempt, None);
+                    attempt += 1;
+                    tracing::info!(digest = %self.digest, ?delay, "range read interrupted ({e}); retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => return Err(self.host.map_send_error(&what, e)),
+            }
+        }
+    }
+
+    /// Cuts the asked-for ranges out of an answer.
+    fn split(
+        &self,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        body: Bytes,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<Bytes>> {
+        let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let pieces: Vec<(u64, Bytes)> = if status == 200 {
+            // The whole blob (Range ignored): read_body stopped at the end
+            // of the last range.
+            vec![(0, body)]
+        } else if let Some(boundary) = header(CONTENT_TYPE).and_then(multipart_boundary) {
+            parse_multipart(&body, &boundary).map_err(|d| self.protocol(d))?
+        } else {
+            let start = header(CONTENT_RANGE)
+                .and_then(crate::blob::content_range_start)
+                .ok_or_else(|| self.protocol("a 206 answer without Content-Range".into()))?;
+            vec![(start, body)]
+        };
+        ranges
+            .iter()
+            .map(|r| {
+                cut(&pieces, r).ok_or_else(|| {
+                    self.protocol(format!(
+                        "the answer does not hold bytes {}-{}",
+                        r.start,
+                        r.end - 1
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    fn protocol(&self, detail: String) -> RegistryError {
+        RegistryError::Protocol {
+            registry: self.host.name.clone(),
+            what: self.what(),
+            detail,
+        }
+    }
+}
+
+/// `bytes=0-9,20-29` (HTTP ranges are inclusive).
+fn range_header(ranges: &[Range<u64>]) -> String {
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|r| format!("{}-{}", r.start, r.end - 1))
+        .collect();
+    format!("bytes={}", parts.join(","))
+}
+
+/// Reads a body; for a 200 (whole blob) only up to `limit` bytes.
+async fn read_body(
+    resp: reqwest::Response,
+    whole_blob: bool,
+    limit: u64,
+) -> std::result::Result<Bytes, reqwest::Error> {
+    let mut stream = resp.bytes_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        buf.extend_from_slice(&chunk?);
+        if whole_blob && buf.len() as u64 >= limit {
+            break;
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// The bytes of `want` from pieces that each start at a blob offset.
+fn cut(pieces: &[(u64, Bytes)], want: &Range<u64>) -> Option<Bytes> {
+    pieces.iter().find_map(|(start, data)| {
+        let end = start + data.len() as u64;
+        (*start <= want.start && want.end <= end)
+            .then(|| data.slice((want.start - start) as usize..(want.end - start) as usize))
+    })
+}
+
+/// The boundary of a `multipart/byteranges` content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let (mime, params) = content_type.split_once(';')?;
+    if !mime.trim().eq_ignore_ascii_case("multipart/byteranges") {
+        return None;
+    }
+    params.split(';').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// Parses a `multipart/byteranges` body into (start offset, bytes) parts.
+/// Each part's length comes from its Content-Range, so binary data that
+/// happens to contain the boundary cannot confuse the parser.
+fn parse_multipart(body: &Bytes, boundary: &str) -> std::result::Result<Vec<(u64, Bytes)>, String> {
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let mut pos = 0usize;
+    loop {
+        let at = find(&body[pos..], delimiter.as_bytes())
+            .ok_or_else(|| "multipart answer ends without its closing boundary".to_string())?;
+        pos += at + delimiter.len();
+        if body[pos..].starts_with(b"--") {
+            return Ok(parts);
+        }
+        let head_end = find(&body[pos..], b"\r\n\r\n")
+            .ok_or_else(|| "multipart part without a blank line after its headers".to_string())?;
+        let head = std::str::from_utf8(&body[pos..pos + head_end])
+            .map_err(|_| "multipart part headers are not text".to_string())?;
+        pos += head_end + 4;
+        let range = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim().eq_ignore_ascii_case("content-range").then_some(v)
+            })
+            .and_then(parse_content_range)
+            .ok_or_else(|| format!("multipart part without a usable Content-Range: {head:?}"))?;
+        let len = (range.end - range.start) as usize;
+        let data = body
+            .get(pos..pos + len)
+            .ok_or_else(|| "multipart part shorter than its Content-Range".to_string())?;
+        parts.push((range.start, Bytes::copy_from_slice(data)));
+        pos += len;
+    }
+}
+
+/// `bytes 10-19/100` as 10..20.
+fn parse_content_range(value: &str) -> Option<Range<u64>> {
+    let rest = value.trim().strip_prefix("bytes")?.trim_start();
+    let (range, _total) = rest.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let (start, end): (u64, u64) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
+    (end >= start).then(|| start..end + 1)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_header_is_inclusive() {
+        assert_eq!(range_header(&[0..10, 20..21]), "bytes=0-9,20-20");
+    }
+
+    #[test]
+    fn multipart_parts_are_cut_by_length() {
+        // The second part's data contains the boundary text itself.
+        let body = Bytes::from_static(
+            b"\r\n--XYZ\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 0-3/100\r\n\r\nabcd\r\n--XYZ\r\nContent-Range: bytes 50-56/100\r\n\r\n--XYZ--\r\n--XYZ--\r\n",
+        );
+        let parts = parse_multipart(&body, "XYZ").unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0], (0, Bytes::from_static(b"abcd")));
+        assert_eq!(parts[1], (50, Bytes::from_static(b"--XYZ--")));
+        assert_eq!(cut(&parts, &(51..53)).unwrap(), Bytes::from_static(b"-X"));
+        assert!(cut(&parts, &(3..5)).is_none());
+    }
+
+    #[test]
+    fn truncated_multipart_is_an_error() {
+        let body = Bytes::from_static(b"--B\r\nContent-Range: bytes 0-9/10\r\n\r\nabc");
+        assert!(parse_multipart(&body, "B").unwrap_err().contains("shorter"));
+        let body = Bytes::from_static(b"--B\r\nContent-Range: bytes 0-2/10\r\n\r\nabc\r\n");
+        assert!(parse_multipart(&body, "B").unwrap_err().contains("closing"));
+    }
+
+    #[test]
+    fn boundary_from_content_type() {
+        assert_eq!(
+            multipart_boundary("multipart/byteranges; boundary=\"a b\"").as_deref(),
+            Some("a b")
+        );
+        assert_eq!(multipart_boundary("application/octet-stream"), None);
+    }
+}
