@@ -529,3 +529,49 @@ fn push_save_and_full_mode_complete_lazy_layers() {
 fn layer_dirs_missing(h: &Hoist, image: &str) -> bool {
     layer_dirs(h, image).iter().any(|d| !d.is_dir())
 }
+
+#[test]
+fn a_running_container_completes_its_layers_in_the_background() {
+    let Some((mut reg, _)) = common::setup() else {
+        return;
+    };
+    let (_a, image) = converted_image(&reg);
+    let b = common::hoist_for(&reg);
+    // A partial read leaves gaps on both sides of what was fetched.
+    b.run(&[
+        "run",
+        "-d",
+        "--name",
+        "bg",
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        "head -c 1000 /data/big >/dev/null; sleep 60",
+    ])
+    .ok();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while layer_dirs_missing(&b, &image) {
+        assert!(Instant::now() < deadline, "the layers were never completed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    b.run(&["rm", "-f", "bg"]).ok();
+    reg.kill();
+    let out = b
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &image,
+            "cat",
+            "/notes.txt",
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout, "read me first\n",
+        "complete layers need no registry"
+    );
+    b.run(&["system", "check"]).ok();
+}

@@ -97,21 +97,21 @@ impl LazyLayer {
     /// reads need the network. Returns whether the cache is now complete
     /// (false if `stop` was set first).
     pub fn fetch_rest(&self, stop: &AtomicBool) -> io::Result<bool> {
-        for gap in self.cache.missing() {
-            let mut at = gap.start;
-            while at < gap.end {
-                while self.reads_need_network() {
-                    if stop.load(Ordering::Relaxed) {
-                        return Ok(false);
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
+        for batch in background_batches(&self.cache.missing()) {
+            while self.reads_need_network() {
                 if stop.load(Ordering::Relaxed) {
                     return Ok(false);
                 }
-                let end = (at + BACKGROUND_PIECE).min(gap.end);
-                self.fetch_once(at..end)?;
-                at = end;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            // Several gaps in one multi-range request; a read fetching the
+            // same bytes meanwhile writes the same bytes.
+            let parts = self.source.read_ranges(&batch)?;
+            for (range, bytes) in batch.iter().zip(parts) {
+                self.cache.put(range.start, &bytes)?;
             }
         }
         Ok(self.cache.is_complete())
@@ -225,6 +225,32 @@ impl ChunkReader for LazyLayer {
     }
 }
 
+/// The missing ranges cut into requests of at most [`BACKGROUND_PIECE`]
+/// bytes each: a long gap in pieces, short gaps grouped (one request, several
+/// ranges).
+fn background_batches(missing: &[Range<u64>]) -> Vec<Vec<Range<u64>>> {
+    let mut batches: Vec<Vec<Range<u64>>> = Vec::new();
+    let mut current: Vec<Range<u64>> = Vec::new();
+    let mut bytes = 0;
+    for gap in missing {
+        let mut at = gap.start;
+        while at < gap.end {
+            let end = (at + BACKGROUND_PIECE - bytes).min(gap.end);
+            current.push(at..end);
+            bytes += end - at;
+            at = end;
+            if bytes == BACKGROUND_PIECE {
+                batches.push(std::mem::take(&mut current));
+                bytes = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
 /// A small least-recently-inserted cache of verified chunks.
 #[derive(Default)]
 struct RecentChunks {
@@ -253,5 +279,22 @@ impl RecentChunks {
                 self.bytes -= c.len();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn background_batches_group_small_gaps_and_split_long_ones() {
+        let p = BACKGROUND_PIECE;
+        let batches = background_batches(&[0..10, 20..30, 40..40 + 2 * p]);
+        assert_eq!(batches.len(), 3);
+        assert_eq!(batches[0], vec![0..10, 20..30, 40..40 + p - 20]);
+        assert_eq!(batches[1], vec![40 + p - 20..40 + 2 * p - 20]);
+        assert_eq!(batches[2], vec![40 + 2 * p - 20..40 + 2 * p]);
+        let total: u64 = batches.iter().flatten().map(|r| r.end - r.start).sum();
+        assert_eq!(total, 20 + 2 * p);
     }
 }
