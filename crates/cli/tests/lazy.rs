@@ -471,6 +471,25 @@ fn optimize_and_prioritized_files_put_files_before_the_landmark() {
             .all(|l| !l.contains("hoist-optimize")),
         "the scratch image is gone"
     );
+    // A workload that never exits (a server, here a PID 1 without a
+    // SIGTERM handler) is stopped after --optimize-timeout.
+    a.run(&[
+        "image",
+        "convert",
+        "--estargz",
+        "--optimize",
+        "sleep 1000",
+        "--optimize-timeout",
+        "1",
+        &src,
+        "localhost/opt:2",
+    ])
+    .ok();
+    assert_eq!(
+        a.run(&["ps", "-aq"]).ok().stdout,
+        "",
+        "the recording container is gone"
+    );
     // The converted image runs like the source.
     let out = a
         .run(&[

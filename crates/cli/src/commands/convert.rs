@@ -141,7 +141,7 @@ fn record_workload(
 }
 
 /// `hoist run --rm --network none --record-access DIR IMAGE ARGV...`,
-/// stopped (SIGTERM, then SIGKILL) once `timeout` has passed.
+/// stopped with `hoist stop` once `timeout` has passed.
 fn run_recording(
     root: &Path,
     image: &str,
@@ -150,7 +150,8 @@ fn run_recording(
     timeout: Duration,
 ) -> Result<()> {
     let exe = std::env::current_exe().context("finding the hoist executable")?;
-    let mut child = Command::new(exe)
+    let name = format!("hoist-optimize-{}", std::process::id());
+    let mut child = Command::new(&exe)
         .arg("--root")
         .arg(root)
         .args([
@@ -160,8 +161,10 @@ fn run_recording(
             "none",
             "--pull",
             "never",
-            "--record-access",
+            "--name",
+            &name,
         ])
+        .arg("--record-access")
         .arg(dir)
         .arg(image)
         .args(argv)
@@ -181,13 +184,22 @@ fn run_recording(
         }
         match signalled {
             None if started.elapsed() >= timeout => {
-                send(child.id(), rustix::process::Signal::TERM);
+                // `stop`, not a signal to the monitor: a workload running as
+                // the container's PID 1 ignores SIGTERM without a handler,
+                // and stop follows up with SIGKILL; the monitor then tears
+                // the container down and the access logs get written.
+                let _ = Command::new(&exe)
+                    .arg("--root")
+                    .arg(root)
+                    .args(["stop", "-t", "2", &name])
+                    .stdout(Stdio::null())
+                    .status();
                 signalled = Some(Instant::now());
             }
-            Some(at) if at.elapsed() >= Duration::from_secs(10) => {
+            Some(at) if at.elapsed() >= Duration::from_secs(20) => {
                 send(child.id(), rustix::process::Signal::KILL);
                 let _ = child.wait();
-                bail!("the --optimize run did not stop within 10 s of SIGTERM");
+                bail!("the --optimize run did not stop within 20 s of `hoist stop`");
             }
             _ => {}
         }
