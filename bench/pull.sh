@@ -78,15 +78,8 @@ WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/hoist-pull-bench.XXXXXX")
 # live in a short directory on /run (a tmpfs, like podman's default runroot).
 RUNROOTS=$(mktemp -d /run/hpb.XXXXXX)
 
-# Detaches every mount at or below $1, deepest first (podman's and skopeo's overlay
-# storage leaves some behind).
-unmount_below() {
-    local dir=$1 m
-    awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo |
-        sort -r | while read -r m; do
-        umount --lazy "$m" 2>/dev/null || true
-    done
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cleanup() {
     local status=$?
@@ -101,17 +94,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- registry --------------------------------------------------------------------
-port=""
-for attempt in 1 2 3; do
-    candidate=$("$TESTENV" free-port)
-    # Another process can take the port between free-port and the registry's bind.
-    if "$TESTENV" registry --port "$candidate" --dir "$WORK/registry" >/dev/null 2>"$WORK/registry-start.err"; then
-        port=$candidate
-        break
-    fi
-    log "registry start attempt $attempt failed: $(tail -n 3 "$WORK/registry-start.err")"
-done
-[ -n "$port" ] || die "could not start the registry; see the messages above"
+port=$(start_registry "$TESTENV" "$WORK/registry") || die "could not start the registry; see the messages above"
 IMAGE="127.0.0.1:$port/bench/big:1"
 
 # --- image -----------------------------------------------------------------------

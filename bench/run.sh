@@ -11,6 +11,8 @@
 # scripts/install-deps.sh installs; crun needs /sys/fs/cgroup/unified
 # unmounted, which is done in a private mount namespace (unshare -m).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=20
 BUILD=yes
@@ -35,7 +37,7 @@ WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/hoist-run-bench.XXXXXX")
 cleanup() {
     "$HOIST" --root "$WORK/root" rm -fa >/dev/null 2>&1 || true
     "$TESTENV" registry-stop --dir "$WORK/registry" >/dev/null 2>&1 || true
-    grep -o " $WORK[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    unmount_below "$WORK"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -44,11 +46,7 @@ PORT=$("$TESTENV" free-port)
 "$TESTENV" registry --dir "$WORK/registry" --port "$PORT" >/dev/null
 "$TESTENV" push-image --registry "127.0.0.1:$PORT" bench/busybox:1 >/dev/null
 IMG=127.0.0.1:$PORT/bench/busybox:1
-cat >"$WORK/registries.conf" <<CONF
-[[registry]]
-location = "127.0.0.1:$PORT"
-insecure = true
-CONF
+insecure_registries_conf "$WORK/registries.conf" "127.0.0.1:$PORT"
 export CONTAINERS_REGISTRIES_CONF=$WORK/registries.conf
 H=("$HOIST" --root "$WORK/root")
 "${H[@]}" pull "$IMG" >/dev/null
