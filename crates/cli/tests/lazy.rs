@@ -503,6 +503,32 @@ fn optimize_and_prioritized_files_put_files_before_the_landmark() {
         ])
         .ok();
     assert_eq!(out.stdout, "read me first\n");
+    // Run lazily, the prioritized files arrive in one streamed prefetch.
+    let pushed = reg.reference("opt:1");
+    a.run(&["push", "-q", "localhost/opt:1", &pushed]).ok();
+    let b = common::hoist_for(&reg);
+    let cmd = ["md5sum", "/data/other", "/notes.txt"];
+    let lazy = b
+        .run(
+            &[
+                &["run", "--name", "p", "--network", "none", pushed.as_str()][..],
+                &cmd[..],
+            ]
+            .concat(),
+        )
+        .ok();
+    let local = a
+        .run(
+            &[
+                &["run", "--rm", "--network", "none", "localhost/opt:1"][..],
+                &cmd[..],
+            ]
+            .concat(),
+        )
+        .ok();
+    assert_eq!(lazy.stdout, local.stdout);
+    let log = std::fs::read_to_string(container_dir(&b, "p").join("lazy.log")).unwrap_or_default();
+    assert!(!log.contains("prefetch failed"), "{log}");
 }
 
 #[test]

@@ -19,6 +19,10 @@ use crate::toc::ChunkRef;
 /// costs a round trip.
 const READAHEAD_BYTES: u64 = 8 << 20;
 
+/// A streamed prefetch reaches the cache (and waiting readers) in pieces
+/// this big.
+const STREAM_PIECE: usize = 128 << 10;
+
 /// Background fetches go in pieces this big, so a read that needs the
 /// network waits behind at most one of them.
 const BACKGROUND_PIECE: u64 = 2 << 20;
@@ -89,8 +93,41 @@ impl LazyLayer {
             return Ok(0);
         }
         let len = range.end - range.start;
-        self.fetch_once(range)?;
+        self.fetch_streaming(range)?;
         Ok(len)
+    }
+
+    /// Fetches `range` into the cache piece by piece as it arrives, waking
+    /// readers after each piece, so the first prioritized files are read
+    /// while the later ones are still on the way.
+    fn fetch_streaming(&self, range: Range<u64>) -> io::Result<()> {
+        self.fetching.lock().expect("poisoned").push(range.clone());
+        let mut at = range.start;
+        let mut pending: Vec<u8> = Vec::with_capacity(STREAM_PIECE);
+        let flush = |pending: &mut Vec<u8>, at: &mut u64| -> io::Result<()> {
+            self.cache.put(*at, pending)?;
+            *at += pending.len() as u64;
+            pending.clear();
+            let _guard = self.fetching.lock().expect("poisoned");
+            self.fetched.notify_all();
+            Ok(())
+        };
+        let result = self
+            .source
+            .stream_range(range.clone(), &mut |bytes| {
+                pending.extend_from_slice(bytes);
+                if pending.len() >= STREAM_PIECE {
+                    flush(&mut pending, &mut at)?;
+                }
+                Ok(())
+            })
+            .and_then(|()| flush(&mut pending, &mut at));
+        let mut busy = self.fetching.lock().expect("poisoned");
+        if let Some(i) = busy.iter().position(|b| *b == range) {
+            busy.swap_remove(i);
+        }
+        self.fetched.notify_all();
+        result
     }
 
     /// Fetches every missing byte of the blob, in pieces, pausing while

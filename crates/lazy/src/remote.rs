@@ -100,6 +100,36 @@ impl RangeSource for RegistrySource {
         self.size
     }
 
+    fn stream_range(
+        &self,
+        range: Range<u64>,
+        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if range.start >= range.end || range.end > self.size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "range {range:?} outside blob {} of {} bytes",
+                    self.digest, self.size
+                ),
+            ));
+        }
+        let len = range.end - range.start;
+        let fetch = self.client.stream_blob_range(
+            &self.registry,
+            &self.repository,
+            &self.digest,
+            range,
+            |bytes| sink(bytes),
+        );
+        self.runtime
+            .block_on(fetch)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.fetched.requests.fetch_add(1, Ordering::Relaxed);
+        self.fetched.bytes.fetch_add(len, Ordering::Relaxed);
+        Ok(())
+    }
+
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
         if let Some(bad) = ranges
             .iter()

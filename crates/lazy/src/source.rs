@@ -15,6 +15,16 @@ pub trait RangeSource: Send + Sync {
     /// requests. Returns exactly one buffer per range, of the range's length.
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>>;
 
+    /// Reads one range, handing the bytes to `sink` in order as they
+    /// arrive (by default: all at once at the end).
+    fn stream_range(
+        &self,
+        range: Range<u64>,
+        sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        sink(&self.read_range(range)?)
+    }
+
     /// Reads one range.
     fn read_range(&self, range: Range<u64>) -> io::Result<Vec<u8>> {
         let mut out = self.read_ranges(std::slice::from_ref(&range))?;

@@ -51,6 +51,87 @@ impl RegistryClient {
     }
 }
 
+impl RegistryClient {
+    /// Reads one range of a blob and hands its bytes to `sink` as they
+    /// arrive (a prefetch lets readers go on while the rest still comes).
+    /// Not retried: a caller that needs the bytes asks again.
+    pub async fn stream_blob_range(
+        &self,
+        registry: &str,
+        repository: &str,
+        digest: &Digest,
+        range: Range<u64>,
+        mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let host = self.host(registry)?;
+        let fetch = RangeFetch {
+            host: &host,
+            repository,
+            digest,
+        };
+        let what = fetch.what();
+        let url = host
+            .url(&format!("/v2/{repository}/blobs/{digest}"))
+            .await?;
+        let mut req = Request::new(Method::GET, url);
+        let header = range_header(std::slice::from_ref(&range));
+        req.headers.insert(
+            RANGE,
+            header
+                .parse()
+                .map_err(|_| fetch.protocol("unrepresentable range header".into()))?,
+        );
+        let resp = host
+            .execute(&[Scope::pull(repository)], &what, &req)
+            .await?;
+        // A 200 is the whole blob: skip to the range.
+        let mut skip = match resp.status().as_u16() {
+            206 => {
+                let start = resp
+                    .headers()
+                    .get(CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(crate::blob::content_range_start);
+                if start != Some(range.start) {
+                    return Err(fetch.protocol(format!(
+                        "asked for bytes from {}, got a range starting at {start:?}",
+                        range.start
+                    )));
+                }
+                0
+            }
+            200 => range.start,
+            404 => {
+                return Err(RegistryError::NotFound {
+                    what: format!("blob {digest} in {}/{repository}", host.name),
+                })
+            }
+            _ => return Err(host.fail(&what, resp).await),
+        };
+        let mut left = range.end - range.start;
+        let mut stream = resp.bytes_stream();
+        while left > 0 {
+            let Some(chunk) = stream.next().await else {
+                return Err(fetch.protocol(format!("the answer ended {left} bytes early")));
+            };
+            let chunk = chunk.map_err(|e| host.map_send_error(&what, e))?;
+            let mut piece = &chunk[..];
+            let skipped = skip.min(piece.len() as u64);
+            piece = &piece[skipped as usize..];
+            skip -= skipped;
+            let take = left.min(piece.len() as u64) as usize;
+            if take > 0 {
+                sink(&piece[..take]).map_err(|source| RegistryError::Io {
+                    what: format!("storing {what}"),
+                    source,
+                })?;
+                left -= take as u64;
+            }
+        }
+        Ok(())
+    }
+}
+
 struct RangeFetch<'a> {
     host: &'a Host,
     repository: &'a str,
