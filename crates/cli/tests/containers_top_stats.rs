@@ -111,6 +111,40 @@ fn runtime_flag_runs_containers_with_runc() {
     assert!(dir.join("runtime").join(&id).join("state.json").exists());
     let out = hoist.run(&["top", "r1"]).ok();
     assert!(out.stdout.contains("sleep 60"), "{out:?}");
+    // exec goes through `runc exec`: output, exit code, env, user, workdir.
+    let out = hoist
+        .run(&[
+            "exec",
+            "-e",
+            "X=from-exec",
+            "-u",
+            "1234",
+            "-w",
+            "/tmp",
+            "r1",
+            "sh",
+            "-c",
+            "echo $X $(id -u) $(pwd); exit 3",
+        ])
+        .fails_with(3);
+    assert_eq!(out.stdout, "from-exec 1234 /tmp\n");
+    let out = hoist
+        .run_stdin(&["exec", "-i", "r1", "cat"], b"piped in\n")
+        .ok();
+    assert_eq!(out.stdout, "piped in\n");
+    hoist
+        .run(&["exec", "-d", "r1", "sh", "-c", "echo detached > /tmp/mark"])
+        .ok();
+    let mut seen = String::new();
+    for _ in 0..50 {
+        seen = hoist.run(&["exec", "r1", "cat", "/tmp/mark"]).stdout;
+        if seen == "detached\n" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(seen, "detached\n");
+    hoist.run(&["exec", "r1", "no-such-cmd"]).fails_with(127);
     hoist.run(&["stop", "-t", "1", "r1"]).ok();
     let out = hoist.run(&["logs", "r1"]).ok();
     assert_eq!(out.stdout, "up\n");

@@ -10,7 +10,7 @@ use hoist_runtime::executor::{read_bundle_config, Stdio};
 use hoist_runtime::spec::{resolve_user, DEFAULT_PATH};
 
 use crate::error::{io_err, ContainerError, Result};
-use crate::monitor::in_process_runtime;
+use crate::monitor::runtime_of;
 use crate::pump::{Pump, Stream};
 use crate::record::{Container, Status};
 use crate::tty::{ConsoleSocket, RawMode};
@@ -132,13 +132,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
             dup(std::io::stderr().as_fd(), "stderr")?,
         )
     };
-    if c.config.options.runtime.is_some() {
-        return Err(ContainerError::Invalid(format!(
-            "container {} runs with --runtime; exec supports only containers run by hoist's own runtime so far",
-            crate::short_id(c.id())
-        )));
-    }
-    let rt = in_process_runtime(&c.dir);
+    let rt = runtime_of(c);
     let pid = rt.exec(c.id(), &process, stdio, console.as_ref().map(|s| s.path()))?;
     let master = match &console {
         Some(s) => {

@@ -47,6 +47,9 @@ pub enum RuntimeError {
         detail: String,
     },
 
+    #[error("the process to run in container {id:?} cannot be written as JSON: {detail}")]
+    BadProcess { id: String, detail: String },
+
     #[error("signal {0} is not a valid signal number")]
     BadSignal(i32),
 

@@ -1,7 +1,7 @@
 //! Any OCI runtime binary (runc, crun, youki) driven through runc's command
 //! line, as podman does: `--root R create --bundle B --pid-file F
 //! [--console-socket S] ID`, `start ID`, `state ID` (JSON), `kill ID SIG`,
-//! `delete [--force] ID`.
+//! `delete [--force] ID`, `exec --detach --process F ID`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -103,6 +103,71 @@ impl ExternalRuntime {
     }
 }
 
+impl ExternalRuntime {
+    /// Runs the runtime with the container process's stdio (runc hands its
+    /// own to the process) and its messages in a JSON log, then reads the
+    /// pid it wrote.
+    fn run_with_stdio(
+        &self,
+        op: &'static str,
+        id: &str,
+        mut cmd: Command,
+        stdio: Stdio,
+        log: &Path,
+        pid_file: &Path,
+    ) -> Result<i32, RuntimeError> {
+        cmd.stdin(stdio.stdin)
+            .stdout(stdio.stdout)
+            .stderr(stdio.stderr);
+        tracing::debug!(runtime = %self.path.display(), op, id, "running OCI runtime");
+        let status = cmd.status().map_err(|source| RuntimeError::Spawn {
+            runtime: self.path.clone(),
+            source,
+        })?;
+        if !status.success() {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(self.failure(op, id, &status, log_errors(&text)));
+        }
+        let text =
+            std::fs::read_to_string(pid_file).map_err(io_err("reading pid file", pid_file))?;
+        text.trim().parse().map_err(|_| RuntimeError::BadOutput {
+            runtime: self.path.clone(),
+            op,
+            id: id.to_string(),
+            detail: format!("pid file {} holds {text:?}", pid_file.display()),
+        })
+    }
+
+    fn run_exec(
+        &self,
+        id: &str,
+        process_file: &Path,
+        pid_file: &Path,
+        stdio: Stdio,
+        console_socket: Option<&Path>,
+    ) -> Result<i32, RuntimeError> {
+        let log = process_file.with_extension("log");
+        let mut cmd = self.command();
+        cmd.arg("--log")
+            .arg(&log)
+            .arg("--log-format")
+            .arg("json")
+            .arg("exec")
+            .arg("--detach")
+            .arg("--process")
+            .arg(process_file)
+            .arg("--pid-file")
+            .arg(pid_file);
+        if let Some(s) = console_socket {
+            cmd.arg("--console-socket").arg(s);
+        }
+        cmd.arg(id);
+        let result = self.run_with_stdio("exec", id, cmd, stdio, &log, pid_file);
+        let _ = std::fs::remove_file(&log);
+        result
+    }
+}
+
 /// The error lines of a runtime log: runc and crun write JSON lines
 /// (`{"level":"error","msg":...}`) with `--log-format json`; anything else is
 /// kept as it is.
@@ -150,26 +215,7 @@ impl Runtime for ExternalRuntime {
         }
         cmd.arg(id);
         // The container's init inherits the runtime's stdio.
-        cmd.stdin(stdio.stdin)
-            .stdout(stdio.stdout)
-            .stderr(stdio.stderr);
-        tracing::debug!(runtime = %self.path.display(), id, "creating container");
-        let status = cmd.status().map_err(|source| RuntimeError::Spawn {
-            runtime: self.path.clone(),
-            source,
-        })?;
-        if !status.success() {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            return Err(self.failure("create", id, &status, log_errors(&text)));
-        }
-        let text =
-            std::fs::read_to_string(&pid_file).map_err(io_err("reading pid file", &pid_file))?;
-        text.trim().parse().map_err(|_| RuntimeError::BadOutput {
-            runtime: self.path.clone(),
-            op: "create",
-            id: id.to_string(),
-            detail: format!("pid file {} holds {text:?}", pid_file.display()),
-        })
+        self.run_with_stdio("create", id, cmd, stdio, &log, &pid_file)
     }
 
     fn start(&self, id: &str) -> Result<(), RuntimeError> {
@@ -215,6 +261,27 @@ impl Runtime for ExternalRuntime {
         }
         cmd.arg(id);
         self.run("delete", id, cmd).map(drop)
+    }
+
+    /// `exec --detach`: the runtime returns once the process runs and
+    /// leaves it orphaned, so the caller is made a child subreaper to
+    /// receive it (as podman's conmon is).
+    fn exec(
+        &self,
+        id: &str,
+        process: &oci_spec::runtime::Process,
+        stdio: Stdio,
+        console_socket: Option<&Path>,
+    ) -> Result<i32, RuntimeError> {
+        check_id(id)?;
+        super::set_child_subreaper()?;
+        let file = super::exec_process_file(&self.root);
+        let pid_file = file.with_extension("pid");
+        super::write_exec_process(id, &file, process)?;
+        let result = self.run_exec(id, &file, &pid_file, stdio, console_socket);
+        let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_file(&pid_file);
+        result
     }
 }
 

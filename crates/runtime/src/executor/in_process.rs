@@ -16,7 +16,7 @@ use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
 
 use super::error::{io_err, RuntimeError};
-use super::{check_id, Runtime, State, Status, Stdio};
+use super::{check_id, exec_process_file, write_exec_process, Runtime, State, Status, Stdio};
 
 /// Containers run by libcontainer, with their state under `root` (e.g.
 /// `/run/hoist/runtime`; one directory per container).
@@ -52,52 +52,6 @@ impl InProcessRuntime {
 
     fn container_dir(&self, id: &str) -> PathBuf {
         self.root.join(id)
-    }
-
-    /// Runs `process` inside running container `id`: joins its namespaces
-    /// and cgroup, with its spec's seccomp filter, as `runc exec` does.
-    /// Returns the new process's pid, a child of this process (collect it
-    /// with [`super::wait_exit`]). `console_socket` (with
-    /// `process.terminal`) receives the pty master.
-    ///
-    /// Forks like [`Runtime::create`]: call it single-threaded.
-    pub fn exec(
-        &self,
-        id: &str,
-        process: &oci_spec::runtime::Process,
-        stdio: Stdio,
-        console_socket: Option<&Path>,
-    ) -> Result<i32, RuntimeError> {
-        let _ = self.load(id)?;
-        // libcontainer reads the process from a file (runc's --process).
-        let file = self.container_dir(id).join(format!(
-            "exec-{}-{}.json",
-            std::process::id(),
-            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        ));
-        let json = serde_json::to_vec(process).map_err(|e| RuntimeError::Libcontainer {
-            op: "executing in",
-            id: id.to_string(),
-            message: format!("serializing the process: {e}"),
-            hint: "",
-        })?;
-        std::fs::write(&file, json).map_err(io_err("writing exec process", &file))?;
-        let result = ContainerBuilder::new(id.to_string(), SyscallType::default())
-            .with_root_path(&self.root)
-            .map_err(|e| self.err("executing in", id, e))
-            .and_then(|b| {
-                b.with_stdin(stdio.stdin)
-                    .with_stdout(stdio.stdout)
-                    .with_stderr(stdio.stderr)
-                    .with_console_socket(console_socket)
-                    .as_tenant()
-                    .with_process(Some(&file))
-                    .with_detach(true)
-                    .build()
-                    .map_err(|e| self.err("executing in", id, e))
-            });
-        let _ = std::fs::remove_file(&file);
-        Ok(result?.as_raw())
     }
 
     fn err(&self, op: &'static str, id: &str, e: LibcontainerError) -> RuntimeError {
@@ -220,5 +174,34 @@ impl Runtime for InProcessRuntime {
         self.load(id)?
             .delete(force)
             .map_err(|e| self.err("deleting", id, e))
+    }
+
+    fn exec(
+        &self,
+        id: &str,
+        process: &oci_spec::runtime::Process,
+        stdio: Stdio,
+        console_socket: Option<&Path>,
+    ) -> Result<i32, RuntimeError> {
+        let _ = self.load(id)?;
+        // libcontainer reads the process from a file (runc's --process).
+        let file = exec_process_file(&self.container_dir(id));
+        write_exec_process(id, &file, process)?;
+        let result = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .with_root_path(&self.root)
+            .map_err(|e| self.err("executing in", id, e))
+            .and_then(|b| {
+                b.with_stdin(stdio.stdin)
+                    .with_stdout(stdio.stdout)
+                    .with_stderr(stdio.stderr)
+                    .with_console_socket(console_socket)
+                    .as_tenant()
+                    .with_process(Some(&file))
+                    .with_detach(true)
+                    .build()
+                    .map_err(|e| self.err("executing in", id, e))
+            });
+        let _ = std::fs::remove_file(&file);
+        Ok(result?.as_raw())
     }
 }

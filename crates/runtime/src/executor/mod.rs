@@ -1,5 +1,5 @@
 //! Running containers from bundles: the [`Runtime`] operations of the OCI
-//! runtime spec (create, start, state, kill, delete), in-process with
+//! runtime spec (create, start, state, kill, delete) and exec, in-process with
 //! libcontainer or through an external runtime binary.
 //!
 //! Exit codes: the container's init process is a child of the process that
@@ -125,6 +125,43 @@ pub trait Runtime {
     /// Removes a stopped (or, with `force`, any: it is killed) container's
     /// state and cgroups.
     fn delete(&self, id: &str, force: bool) -> Result<(), RuntimeError>;
+
+    /// Runs `process` inside running container `id`, joining its
+    /// namespaces and cgroup with its spec's seccomp filter, as `runc exec`
+    /// does. Returns the new process's pid once it runs; it is (or, once the
+    /// runtime exits, becomes) a child of the caller, to be collected with
+    /// [`wait_exit`]. `console_socket` (with `process.terminal`) receives
+    /// the pty master. May fork: call it single-threaded.
+    fn exec(
+        &self,
+        id: &str,
+        process: &oci_spec::runtime::Process,
+        stdio: Stdio,
+        console_socket: Option<&Path>,
+    ) -> Result<i32, RuntimeError>;
+}
+
+/// A file name for an `exec` process description (runc's `--process`),
+/// unique among concurrent execs.
+fn exec_process_file(dir: &Path) -> PathBuf {
+    dir.join(format!(
+        "exec-{}-{}.json",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ))
+}
+
+/// Writes `process` where a runtime's exec reads it.
+fn write_exec_process(
+    id: &str,
+    file: &Path,
+    process: &oci_spec::runtime::Process,
+) -> Result<(), RuntimeError> {
+    let json = serde_json::to_vec(process).map_err(|e| RuntimeError::BadProcess {
+        id: id.to_string(),
+        detail: e.to_string(),
+    })?;
+    std::fs::write(file, json).map_err(error::io_err("writing exec process", file))
 }
 
 /// How a container's init process ended.
