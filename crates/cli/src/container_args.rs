@@ -166,9 +166,10 @@ pub struct CpArgs {
     /// Accepted for podman compatibility: owner, mode and times are always kept.
     #[arg(short, long)]
     pub archive: bool,
-    /// CONTAINER:PATH or a host path.
+    /// CONTAINER:PATH, a host path, or - for a tar archive on stdin.
     pub source: String,
-    /// CONTAINER:PATH or a host path (exactly one side names a container).
+    /// CONTAINER:PATH, a host path, or - for a tar archive on stdout
+    /// (exactly one side names a container).
     pub destination: String,
 }
 

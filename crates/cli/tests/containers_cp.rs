@@ -157,6 +157,155 @@ fn cp_stays_inside_a_hostile_root() {
     assert!(no_mounts_below(&hoist.root()));
 }
 
+/// The host directory behind named volume `name`.
+fn volume_dir(hoist: &Hoist, name: &str) -> std::path::PathBuf {
+    let out = hoist
+        .run(&["volume", "inspect", "--format", "{{.Mountpoint}}", name])
+        .ok();
+    std::path::PathBuf::from(out.stdout.trim())
+}
+
+#[test]
+fn cp_reaches_volumes_binds_and_tmpfs() {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
+        return;
+    };
+    let host = hoist.base_dir().join("cphost");
+    let bind = host.join("bind");
+    std::fs::create_dir_all(&bind).unwrap();
+    let f = host.join("f.txt");
+    std::fs::write(&f, "into a mount\n").unwrap();
+    let bind_arg = format!("{}:/b", bind.display());
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "vm",
+            "--network",
+            "none",
+            "-v",
+            "vol1:/data",
+            "-v",
+            &bind_arg,
+            "--tmpfs",
+            "/scratch",
+            &img,
+            "sleep",
+            "1000",
+        ])
+        .ok();
+    let vdir = volume_dir(&hoist, "vol1");
+    // Running: into the volume, the bind mount and the tmpfs, as the
+    // container sees them.
+    hoist.run(&["cp", f.to_str().unwrap(), "vm:/data/"]).ok();
+    hoist.run(&["cp", f.to_str().unwrap(), "vm:/b/g.txt"]).ok();
+    hoist.run(&["cp", f.to_str().unwrap(), "vm:/scratch"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(vdir.join("f.txt")).unwrap(),
+        "into a mount\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(bind.join("g.txt")).unwrap(),
+        "into a mount\n"
+    );
+    let out = hoist.run(&["exec", "vm", "cat", "/scratch/f.txt"]).ok();
+    assert_eq!(out.stdout, "into a mount\n");
+    // Out of the tmpfs, which only the container's mount namespace has.
+    hoist
+        .run(&["exec", "vm", "sh", "-c", "echo only in tmpfs > /scratch/t"])
+        .ok();
+    let t = host.join("t");
+    hoist
+        .run(&["cp", "vm:/scratch/t", t.to_str().unwrap()])
+        .ok();
+    assert_eq!(std::fs::read_to_string(&t).unwrap(), "only in tmpfs\n");
+    // Nothing went into the overlay below the mounts.
+    let upper = std::fs::read_link(hoist.root().join("containers/names/vm")).unwrap();
+    let upper = hoist.root().join("containers").join(upper).join("upper");
+    for p in ["data/f.txt", "b/g.txt", "scratch/f.txt"] {
+        assert!(!upper.join(p).exists(), "{p} landed in the upper directory");
+    }
+    hoist.run(&["stop", "-t", "1", "vm"]).ok();
+    // Stopped: the volume and the bind source directly.
+    std::fs::write(&f, "while stopped\n").unwrap();
+    hoist
+        .run(&["cp", f.to_str().unwrap(), "vm:/data/s.txt"])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(vdir.join("s.txt")).unwrap(),
+        "while stopped\n"
+    );
+    // The whole volume out, under its name in the container.
+    let out_dir = host.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    hoist
+        .run(&["cp", "vm:/data", out_dir.to_str().unwrap()])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("data/f.txt")).unwrap(),
+        "into a mount\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("data/s.txt")).unwrap(),
+        "while stopped\n"
+    );
+    // `-`: a tar stream out of the stopped container's bind mount ...
+    let out = hoist.command(&["cp", "vm:/b/g.txt", "-"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut tar = tar::Archive::new(&out.stdout[..]);
+    let names: Vec<String> = tar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(names, ["g.txt"]);
+    // ... and one into the volume, read from stdin.
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o604);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(1_700_000_000);
+    header.set_cksum();
+    archive
+        .append_data(&mut header, "streamed", &b"tar in"[..])
+        .unwrap();
+    let archive = archive.into_inner().unwrap();
+    hoist.run_stdin(&["cp", "-", "vm:/data"], &archive).ok();
+    let streamed = vdir.join("streamed");
+    assert_eq!(std::fs::read_to_string(&streamed).unwrap(), "tar in");
+    assert_eq!(std::fs::metadata(&streamed).unwrap().mode() & 0o777, 0o604);
+    // A tar entry that climbs out is refused and lands nowhere.
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(1);
+    header.set_mode(0o644);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    let name = b"../../../../escaped";
+    header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
+    header.set_cksum();
+    archive.append(&header, &b"x"[..]).unwrap();
+    let archive = archive.into_inner().unwrap();
+    let _ = hoist.run_stdin(&["cp", "-", "vm:/data"], &archive);
+    assert!(!vdir.join("escaped").exists());
+    assert!(!hoist.root().join("escaped").exists());
+    assert!(!hoist.root().join("containers/escaped").exists());
+    // A tmpfs has nothing to copy while stopped: a clear error.
+    let out = hoist
+        .run(&["cp", f.to_str().unwrap(), "vm:/scratch/x"])
+        .fails_with(125);
+    assert!(out.stderr.contains("tmpfs"), "{out:?}");
+    hoist.run(&["start", "vm"]).ok();
+    let out = hoist.run(&["exec", "vm", "cat", "/data/s.txt"]).ok();
+    assert_eq!(out.stdout, "while stopped\n");
+    hoist.run(&["rm", "-f", "vm"]).ok();
+    assert!(no_mounts_below(&hoist.root()));
+}
+
 fn volume_names(hoist: &Hoist) -> Vec<String> {
     hoist
         .run(&["volume", "ls", "-q"])

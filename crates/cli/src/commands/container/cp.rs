@@ -1,9 +1,10 @@
-//! `cp CONTAINER:PATH HOSTPATH` and `cp HOSTPATH CONTAINER:PATH`.
+//! `cp CONTAINER:PATH HOSTPATH` and `cp HOSTPATH CONTAINER:PATH`; `-` for
+//! the host side streams a tar archive.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use hoist_container::copy::{copy, Direction};
+use hoist_container::copy::{copy, copy_from_tar, copy_to_tar, Direction};
 
 use crate::container_args::CpArgs;
 
@@ -33,7 +34,12 @@ pub fn cp(root: &Path, a: CpArgs) -> Result<i32> {
     let cs = super::open(root)?;
     let c = cs.get(name)?;
     let cpath = if cpath.is_empty() { "/" } else { cpath };
-    copy(&cs, &c, direction, cpath, &PathBuf::from(host))?;
+    // `-`: a tar stream on stdout or stdin, as podman's.
+    match (direction, host.as_str()) {
+        (Direction::Out, "-") => copy_to_tar(&cs, &c, cpath, std::io::stdout().lock())?,
+        (Direction::In, "-") => copy_from_tar(&cs, &c, std::io::stdin().lock(), cpath)?,
+        _ => copy(&cs, &c, direction, cpath, &PathBuf::from(host))?,
+    }
     Ok(0)
 }
 

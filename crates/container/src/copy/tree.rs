@@ -1,16 +1,8 @@
-//! `cp`: copies files and directory trees between a container and the host.
-//!
-//! Every container path is resolved inside the container's root filesystem
-//! (`openat2` with `RESOLVE_IN_ROOT`), and every name below it is opened
-//! relative to its parent directory without following symlinks, so a
-//! hostile image (`/etc/evil -> /etc/shadow`, `/x -> ../../..`) can never
-//! make `cp` read or write a host file outside the root. Mode, owner and
-//! modification time are preserved; symlinks inside a tree are copied as
-//! symlinks.
-//!
-//! A running container's root is its mounted overlay; for any other one
-//! the overlay is mounted for the copy (holding the monitor lock, so the
-//! container cannot start meanwhile) and unmounted afterwards.
+//! Copying files and trees between two places, each either a directory
+//! that stands for a container's root (every path resolved inside it with
+//! `openat2(RESOLVE_IN_ROOT)`) or the host. Names below the top are opened
+//! relative to their parent without following symlinks; mode, owner and
+//! times are kept, symlinks inside a tree are copied as symlinks.
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -23,20 +15,11 @@ use rustix::fs::{
 use rustix::io::Errno;
 
 use crate::error::{ContainerError, Result};
-use crate::lock::Lock;
-use crate::record::Container;
-use crate::store::{Containers, MONITOR_LOCK};
 
-/// Which way a copy goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// From the container to the host.
-    Out,
-    /// From the host into the container.
-    In,
-}
-
-fn errno(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(Errno) -> ContainerError {
+pub(super) fn errno(
+    op: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(Errno) -> ContainerError {
     let path = path.into();
     move |e| ContainerError::Io {
         op,
@@ -45,69 +28,9 @@ fn errno(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(Errno) -> Co
     }
 }
 
-/// The container's root filesystem, mounted for as long as this lives.
-struct MountedRoot {
-    path: PathBuf,
-    /// Set when we mounted it (and so unmount it on drop).
-    ours: Option<Container>,
-    _lock: Option<Lock>,
-}
-
-impl Drop for MountedRoot {
-    fn drop(&mut self) {
-        if let Some(c) = &self.ours {
-            if let Err(e) = crate::lifecycle::unmount_rootfs(c) {
-                tracing::warn!(error = %e, "unmounting the root filesystem after cp");
-            }
-        }
-    }
-}
-
-fn mount_root(cs: &Containers, c: &Container) -> Result<MountedRoot> {
-    for _ in 0..50 {
-        let c = cs.load(c.id())?;
-        if c.monitor_alive() {
-            if c.state.mounted {
-                return Ok(MountedRoot {
-                    path: c.rootfs(),
-                    ours: None,
-                    _lock: None,
-                });
-            }
-            // A monitor starting or stopping it: wait for it to settle.
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            continue;
-        }
-        let Some(lock) = Lock::try_exclusive(&c.dir.join(MONITOR_LOCK))? else {
-            continue;
-        };
-        crate::lifecycle::recover(cs, &c)?;
-        let rootfs = c.rootfs();
-        let work = c.dir.join("work");
-        let upper = c.dir.join("upper");
-        let _ = std::fs::remove_dir_all(&work);
-        for d in [&work, &upper, &rootfs] {
-            std::fs::create_dir_all(d).map_err(crate::error::io_err("creating", d))?;
-        }
-        let lowers: Vec<PathBuf> = c.config.layer_dirs.iter().rev().cloned().collect();
-        hoist_runtime::rootfs::mount_overlay(&lowers, &upper, &work, &rootfs)?;
-        return Ok(MountedRoot {
-            path: rootfs,
-            ours: Some(c),
-            _lock: Some(lock),
-        });
-    }
-    Err(ContainerError::BadState {
-        id: crate::short_id(c.id()).into(),
-        status: "starting".into(),
-        op: "copy files",
-        hint: "its monitor is starting or stopping it; try again",
-    })
-}
-
 /// Splits `path` into its parent and its last name; `None` for the name
 /// when the path means a directory's contents (`/`, `dir/.`).
-fn split(path: &str) -> (String, Option<OsString>) {
+pub(super) fn split(path: &str) -> (String, Option<OsString>) {
     let trimmed = path.trim_end_matches('/');
     if trimmed.is_empty() || trimmed.ends_with("/.") || trimmed == "." {
         let dir = trimmed.strip_suffix('.').unwrap_or(trimmed);
@@ -131,7 +54,7 @@ fn split(path: &str) -> (String, Option<OsString>) {
 
 /// Where paths are resolved: inside a container root, or on the host.
 #[derive(Clone, Copy)]
-enum Base<'a> {
+pub(super) enum Base<'a> {
     Root(BorrowedFd<'a>),
     Host,
 }
@@ -364,7 +287,7 @@ fn copy_children(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, shown: &Path) -> Resu
 
 /// Copies `src` (resolved in `from`) to `dst` (resolved in `to`), podman's
 /// way: into `dst` when it is a directory, else as `dst`.
-fn copy_between(from: Base<'_>, src: &str, to: Base<'_>, dst: &str) -> Result<()> {
+pub(super) fn copy_between(from: Base<'_>, src: &str, to: Base<'_>, dst: &str) -> Result<()> {
     let (st, node) = open_top(from, src)?;
     let (_, src_name) = split(src);
     let dst_is_dir = to.open(dst, OFlags::RDONLY | OFlags::DIRECTORY);
@@ -406,37 +329,6 @@ fn copy_between(from: Base<'_>, src: &str, to: Base<'_>, dst: &str) -> Result<()
                 .map_err(errno("opening the destination directory", &parent))?;
             write_node(p.as_fd(), &name, &st, node, &shown)
         }
-    }
-}
-
-/// `cp`: copies `container_path` of `c` to `host_path` ([`Direction::Out`])
-/// or `host_path` into the container at `container_path` ([`Direction::In`]).
-pub fn copy(
-    cs: &Containers,
-    c: &Container,
-    direction: Direction,
-    container_path: &str,
-    host_path: &Path,
-) -> Result<()> {
-    let host = host_path.to_str().ok_or_else(|| {
-        ContainerError::Invalid(format!("host path {} is not UTF-8", host_path.display()))
-    })?;
-    let root = mount_root(cs, c)?;
-    let root_fd = rustix::fs::open(
-        &root.path,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(errno("opening the container root", &root.path))?;
-    let ctr = Base::Root(root_fd.as_fd());
-    let container_path = if container_path.starts_with('/') {
-        container_path.to_string()
-    } else {
-        format!("/{container_path}")
-    };
-    match direction {
-        Direction::Out => copy_between(ctr, &container_path, Base::Host, host),
-        Direction::In => copy_between(Base::Host, host, ctr, &container_path),
     }
 }
 

@@ -1,0 +1,298 @@
+//! Where `cp` finds a container's files.
+//!
+//! A running container is seen through its init process's root
+//! (`/proc/PID/root`): paths opened below it are resolved in the
+//! container's own mount namespace, so volumes, bind mounts and tmpfs
+//! mounts are exactly where the container sees them.
+//!
+//! A stopped container has no mount namespace. Its overlay is mounted for
+//! the copy (holding the monitor lock, so it cannot start meanwhile) and a
+//! path under a volume or bind mount is sent to that mount's source on the
+//! host, where the container will see it when it starts. The match is on
+//! the path as written: a symlink in the image leading into a volume is
+//! followed inside the overlay, not into the volume.
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags};
+
+use super::tree::errno;
+use crate::error::{ContainerError, Result};
+use crate::lock::Lock;
+use crate::options::MountOption;
+use crate::record::{Container, Status};
+use crate::store::{Containers, MONITOR_LOCK};
+use crate::volumes::Volumes;
+
+/// A container path resolved to a root directory and a path inside it.
+pub(super) struct Located {
+    /// The directory standing for `/` of `path`.
+    pub root: OwnedFd,
+    pub path: String,
+    /// The container path is a mount point itself (so `path` does not end
+    /// in its name): the name it has in the container.
+    pub mount_name: Option<String>,
+}
+
+/// A container's files, available for as long as this lives.
+pub(super) enum View {
+    Live {
+        root: OwnedFd,
+    },
+    /// Fields drop in order: the root's descriptor before the unmount.
+    Stopped {
+        root: OwnedFd,
+        mounts: Vec<HostMount>,
+        _overlay: Box<MountedOverlay>,
+    },
+}
+
+/// A mount of a stopped container, by where it goes.
+pub(super) struct HostMount {
+    destination: Vec<String>,
+    /// The host directory or file behind it; `None` for a tmpfs, which
+    /// exists only while the container runs.
+    source: Option<PathBuf>,
+}
+
+/// The overlay root of a stopped container, unmounted on drop.
+pub(super) struct MountedOverlay {
+    container: Container,
+    _lock: Lock,
+}
+
+impl Drop for MountedOverlay {
+    fn drop(&mut self) {
+        if let Err(e) = crate::lifecycle::unmount_rootfs(&self.container) {
+            tracing::warn!(error = %e, "unmounting the root filesystem after cp");
+        }
+    }
+}
+
+fn open_dir(path: &Path, what: &'static str) -> Result<OwnedFd> {
+    rustix::fs::open(
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(errno(what, path))
+}
+
+/// The components of an absolute container path, or `None` when it climbs
+/// with `..` (then it is not matched against mounts).
+fn components(path: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return None,
+            c => out.push(c.to_string()),
+        }
+    }
+    Some(out)
+}
+
+/// The mount holding `path` (the deepest one) and what is left of the
+/// path below its mount point.
+fn mount_of<'a>(mounts: &'a [HostMount], path: &[String]) -> Option<(&'a HostMount, Vec<String>)> {
+    mounts
+        .iter()
+        .filter(|m| path.starts_with(&m.destination))
+        .max_by_key(|m| m.destination.len())
+        .map(|m| (m, path[m.destination.len()..].to_vec()))
+}
+
+impl View {
+    pub(super) fn open(cs: &Containers, c: &Container) -> Result<View> {
+        for _ in 0..50 {
+            let c = cs.load(c.id())?;
+            if c.monitor_alive() {
+                if let Some(view) = live(cs, &c)? {
+                    return Ok(view);
+                }
+                // A monitor starting or stopping it: wait for it to settle.
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            }
+            let Some(lock) = Lock::try_exclusive(&c.dir.join(MONITOR_LOCK))? else {
+                continue;
+            };
+            return stopped(cs, c, lock);
+        }
+        Err(ContainerError::BadState {
+            id: crate::short_id(c.id()).into(),
+            status: "starting".into(),
+            op: "copy files",
+            hint: "its monitor is starting or stopping it; try again",
+        })
+    }
+
+    /// Where container path `path` (absolute) is.
+    pub(super) fn locate(&self, path: &str) -> Result<Located> {
+        let dup = |fd: &OwnedFd| {
+            fd.try_clone()
+                .map_err(crate::error::io_err("duplicating", "the container root"))
+        };
+        let whole = |root| Located {
+            root,
+            path: path.to_string(),
+            mount_name: None,
+        };
+        let (root, mounts) = match self {
+            View::Live { root } => return Ok(whole(dup(root)?)),
+            View::Stopped { root, mounts, .. } => (root, mounts),
+        };
+        let found = components(path).and_then(|p| mount_of(mounts, &p));
+        let Some((mount, rest)) = found else {
+            return Ok(whole(dup(root)?));
+        };
+        let Some(source) = &mount.source else {
+            return Err(ContainerError::Invalid(format!(
+                "{path} is on a tmpfs mount, which exists only while the container runs; start it first"
+            )));
+        };
+        let mount_name = rest
+            .is_empty()
+            .then(|| mount.destination.last().cloned())
+            .flatten();
+        if source.is_dir() {
+            let inner = if rest.is_empty() {
+                "/.".to_string()
+            } else {
+                format!("/{}", rest.join("/"))
+            };
+            return Ok(Located {
+                root: open_dir(source, "opening the mount source")?,
+                path: inner,
+                mount_name,
+            });
+        }
+        // A file bind mount: its directory, and the file by its own name.
+        let (Some(dir), Some(name)) = (source.parent(), source.file_name()) else {
+            return Err(ContainerError::Invalid(format!(
+                "the source of the mount at {path} is not a directory or file"
+            )));
+        };
+        Ok(Located {
+            root: open_dir(dir, "opening the mount source's directory")?,
+            path: format!("/{}", name.to_string_lossy()),
+            mount_name,
+        })
+    }
+}
+
+/// A running (or paused) container's view through its init's root, or
+/// `None` while it is being set up or torn down.
+fn live(cs: &Containers, c: &Container) -> Result<Option<View>> {
+    let (Some(pid), true) = (c.state.pid, c.state.mounted) else {
+        return Ok(None);
+    };
+    if !matches!(c.status(), Status::Running | Status::Paused) {
+        return Ok(None);
+    }
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let Ok(proc_fd) = open_dir(&proc_dir, "opening") else {
+        return Ok(None);
+    };
+    // The pid could have ended and been reused between reading the record
+    // and opening /proc/PID: check the record still names it, then open
+    // through the directory, which stays bound to that process.
+    let again = cs.load(c.id())?;
+    if again.state.pid != Some(pid) || !again.monitor_alive() {
+        return Ok(None);
+    }
+    match rustix::fs::openat(
+        &proc_fd,
+        "root",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(root) => Ok(Some(View::Live { root })),
+        Err(_) => Ok(None),
+    }
+}
+
+fn stopped(cs: &Containers, c: Container, lock: Lock) -> Result<View> {
+    crate::lifecycle::recover(cs, &c)?;
+    let rootfs = c.rootfs();
+    let work = c.dir.join("work");
+    let upper = c.dir.join("upper");
+    let _ = std::fs::remove_dir_all(&work);
+    for d in [&work, &upper, &rootfs] {
+        std::fs::create_dir_all(d).map_err(crate::error::io_err("creating", d))?;
+    }
+    let mounts = host_mounts(cs, &c)?;
+    let lowers: Vec<PathBuf> = c.config.layer_dirs.iter().rev().cloned().collect();
+    hoist_runtime::rootfs::mount_overlay(&lowers, &upper, &work, &rootfs)?;
+    let overlay = MountedOverlay {
+        container: c,
+        _lock: lock,
+    };
+    Ok(View::Stopped {
+        root: open_dir(&rootfs, "opening the container root")?,
+        mounts,
+        _overlay: Box::new(overlay),
+    })
+}
+
+/// The container's mounts with their host sources (a volume not made
+/// yet is made now, as starting the container would).
+fn host_mounts(cs: &Containers, c: &Container) -> Result<Vec<HostMount>> {
+    let mut out = Vec::new();
+    for m in &c.config.options.mounts {
+        let Some(destination) = components(m.destination()) else {
+            continue;
+        };
+        let source = match m {
+            MountOption::Bind { source, .. } => Some(source.clone()),
+            MountOption::Volume { name, .. } => {
+                let vols = Volumes::open(cs.root())?;
+                let v = match vols.get(name) {
+                    Ok(v) => v,
+                    Err(_) => vols.create(Some(name), Default::default(), true)?,
+                };
+                Some(v.mountpoint)
+            }
+            MountOption::Tmpfs { .. } => None,
+        };
+        out.push(HostMount {
+            destination,
+            source,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(dest: &str, source: Option<&str>) -> HostMount {
+        HostMount {
+            destination: components(dest).unwrap(),
+            source: source.map(PathBuf::from),
+        }
+    }
+
+    #[test]
+    fn paths_go_to_the_deepest_mount() {
+        let mounts = vec![
+            m("/data", Some("/v1")),
+            m("/data/inner", Some("/v2")),
+            m("/t", None),
+        ];
+        let at = |p: &str| {
+            mount_of(&mounts, &components(p).unwrap())
+                .map(|(m, rest)| (m.source.clone(), rest.join("/")))
+        };
+        assert_eq!(at("/data/a/b"), Some((Some("/v1".into()), "a/b".into())));
+        assert_eq!(at("/data/inner/x"), Some((Some("/v2".into()), "x".into())));
+        assert_eq!(at("/data/"), Some((Some("/v1".into()), "".into())));
+        assert_eq!(at("//data/./a"), Some((Some("/v1".into()), "a".into())));
+        assert_eq!(at("/database"), None);
+        assert_eq!(at("/t/x").map(|(s, _)| s), Some(None));
+        assert_eq!(at("/etc/passwd"), None);
+        assert!(components("/data/../etc").is_none());
+    }
+}
