@@ -183,6 +183,8 @@ pub fn stop(cs: &Containers, c: &Container, timeout: Option<u64>) -> Result<()> 
         // leftovers of a dead monitor.
         if let Some(_guard) = Lock::try_exclusive(&c.dir.join(MONITOR_LOCK))? {
             recover(cs, &cs.load(c.id())?)?;
+        } else {
+            cancel_restart(cs, c)?;
         }
         return Ok(());
     }
@@ -208,6 +210,22 @@ pub fn stop(cs: &Containers, c: &Container, timeout: Option<u64>) -> Result<()> 
     Ok(())
 }
 
+/// An exited container whose monitor lives is waiting to be restarted:
+/// tells the monitor not to, and waits for it to end.
+fn cancel_restart(cs: &Containers, c: &Container) -> Result<()> {
+    cs.update_state(c.id(), |s| s.stopped_by_user = true)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while c.monitor_alive() && std::time::Instant::now() < deadline {
+        let now = cs.load(c.id())?;
+        if now.state.status.is_active() {
+            // It restarted just before it saw the flag: stop that run.
+            return stop(cs, &now, None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 /// `rm`: removes a stopped container; with `force` a running one is
 /// killed first.
 pub fn remove(cs: &Containers, c: &Container, force: bool) -> Result<()> {
@@ -230,6 +248,9 @@ pub fn remove(cs: &Containers, c: &Container, force: bool) -> Result<()> {
         }
         let _ = kill(cs, c, libc::SIGKILL);
         wait_stopped(cs, c.id(), Some(Duration::from_secs(30)))?;
+    }
+    if c.monitor_alive() {
+        cancel_restart(cs, c)?;
     }
     // Hold the monitor lock so no monitor starts it meanwhile.
     let lock_path = c.dir.join(MONITOR_LOCK);

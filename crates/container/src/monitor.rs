@@ -19,6 +19,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use hoist_lazy::serve::LazyServer;
@@ -135,8 +136,10 @@ fn monitor(
     })?;
     let mut log = LogWriter::open(&c.log_path())?;
     let mut first = true;
+    let mut backoff = RestartBackoff::default();
     let code = loop {
         let c = cs.load(id)?;
+        let ran_since = Instant::now();
         let mut started = match start_once(cs, &c, mode) {
             Ok(s) => s,
             Err(e) => {
@@ -182,9 +185,10 @@ fn monitor(
         let policy = c.config.options.restart;
         if policy.should_restart(code, st.restart_count, st.stopped_by_user) {
             cs.update_state(id, |s| s.restart_count += 1)?;
-            // podman backs off too; a short pause keeps a crash loop cheap.
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            continue;
+            let delay = backoff.next(ran_since.elapsed());
+            if wait_unless_stopped(cs, id, delay)? {
+                continue;
+            }
         }
         break code;
     };
@@ -197,6 +201,53 @@ fn monitor(
         }
     }
     Ok(code)
+}
+
+/// The pause before each restart, as docker's: 100 ms, doubled after every
+/// restart up to a minute, back to 100 ms once the container has run for
+/// 10 s. A crash loop costs little, and a service that fails now and then
+/// comes back at once.
+#[derive(Debug)]
+struct RestartBackoff {
+    delay: Duration,
+}
+
+impl RestartBackoff {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(60);
+    const STABLE_RUN: Duration = Duration::from_secs(10);
+
+    /// The pause before the next start, after a run of `ran`.
+    fn next(&mut self, ran: Duration) -> Duration {
+        if ran >= Self::STABLE_RUN {
+            self.delay = Self::FIRST;
+        }
+        let now = self.delay;
+        self.delay = (self.delay * 2).min(Self::MAX);
+        now
+    }
+}
+
+impl Default for RestartBackoff {
+    fn default() -> RestartBackoff {
+        RestartBackoff { delay: Self::FIRST }
+    }
+}
+
+/// Waits `delay` before a restart; false when `stop` or `rm` asked for no
+/// more restarts meanwhile.
+fn wait_unless_stopped(cs: &Containers, id: &str, delay: Duration) -> Result<bool> {
+    let until = Instant::now() + delay;
+    loop {
+        if cs.load(id)?.state.stopped_by_user {
+            return Ok(false);
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(true);
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
 }
 
 /// A started container.
@@ -619,4 +670,22 @@ pub fn read_report(from: impl Read) -> StartReport {
         code: crate::EXIT_ENGINE,
         error: Some("the container monitor exited without reporting; see monitor.log in the container directory".into()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_backoff_doubles_to_a_minute_and_resets_after_a_stable_run() {
+        let mut b = RestartBackoff::default();
+        let quick = Duration::from_millis(5);
+        let delays: Vec<u64> = (0..12).map(|_| b.next(quick).as_millis() as u64).collect();
+        assert_eq!(
+            delays,
+            [100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 60000, 60000]
+        );
+        assert_eq!(b.next(Duration::from_secs(10)), Duration::from_millis(100));
+        assert_eq!(b.next(quick), Duration::from_millis(200));
+    }
 }
