@@ -356,6 +356,15 @@ fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(inspect(&hoist, "orphan", ".State.Status"), "exited");
+    // Its exit code is unknown: -1, as podman says, before and after a
+    // command cleaned up after the dead monitor.
+    assert_eq!(inspect(&hoist, "orphan", ".State.ExitCode"), "-1");
+    let ps = hoist
+        .run(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+        .ok();
+    assert!(ps.stdout.starts_with("orphan Exited (-1)"), "{ps:?}");
+    hoist.run(&["stop", "orphan"]).ok();
+    assert_eq!(inspect(&hoist, "orphan", ".State.ExitCode"), "-1");
     hoist.run(&["rm", "orphan"]).ok();
     std::thread::sleep(std::time::Duration::from_millis(200));
     // Gone, or a zombie waiting for this machine's init to reap it.

@@ -48,6 +48,9 @@ pub const EXIT_ENGINE: i32 = 125;
 pub const EXIT_CANNOT_INVOKE: i32 = 126;
 /// The command does not exist in the container.
 pub const EXIT_NOT_FOUND: i32 = 127;
+/// The exit code of a container whose monitor died before it could record
+/// one (podman's -1 for an exit code it could not read).
+pub const EXIT_UNKNOWN: i32 = -1;
 
 /// The short (12 hex digit) form of an id.
 pub fn short_id(id: &str) -> &str {

@@ -50,7 +50,7 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
     cs.update_state(c.id(), |s| {
         if was_active {
             s.status = Status::Exited;
-            s.exit_code = s.exit_code.or(Some(crate::EXIT_ENGINE));
+            s.exit_code = s.exit_code.or(Some(crate::EXIT_UNKNOWN));
             s.finished_at = s.finished_at.or(Some(chrono::Utc::now()));
         }
         s.pid = None;

@@ -148,6 +148,16 @@ impl Container {
         }
     }
 
+    /// The exit code: the recorded one, or [`crate::EXIT_UNKNOWN`] for a
+    /// container shown as exited because its monitor died; `None` before
+    /// the container has exited.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.status() {
+            Status::Exited => Some(self.state.exit_code.unwrap_or(crate::EXIT_UNKNOWN)),
+            _ => self.state.exit_code,
+        }
+    }
+
     /// podman's `Status` column: `Up 5 seconds`, `Exited (0) 3 minutes ago`, `Created`.
     pub fn status_text(&self, now: DateTime<Utc>) -> String {
         match self.status() {
@@ -161,7 +171,7 @@ impl Container {
                 None => "Paused".into(),
             },
             Status::Exited => {
-                let code = self.state.exit_code.unwrap_or(-1);
+                let code = self.exit_code().unwrap_or(crate::EXIT_UNKNOWN);
                 match self.state.finished_at {
                     Some(t) => format!("Exited ({code}) {} ago", human_duration(now - t)),
                     None => format!("Exited ({code})"),

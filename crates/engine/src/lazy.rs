@@ -74,13 +74,13 @@ impl Engine {
         toc_digest: Digest,
         progress: &Arc<dyn Progress>,
     ) -> Result<Option<LayerRef>> {
-        let (store, client, src) = (self.store.clone(), client.clone(), source.clone());
+        let (store, blob_client, src) = (self.store.clone(), client.clone(), source.clone());
         let d = desc.clone();
         let runtime = tokio::runtime::Handle::current();
         let expected = toc_digest.clone();
         let opened = run_blocking(move || -> Result<std::result::Result<u64, String>> {
             let blob_source = RegistrySource::new(
-                client,
+                blob_client,
                 &src.registry,
                 &src.repository,
                 d.digest.clone(),
@@ -119,6 +119,9 @@ impl Engine {
                 uncompressed_size,
                 toc_offset,
                 source: format!("{}/{}", source.registry, source.repository),
+                endpoint: client
+                    .known_endpoint(&source.registry)
+                    .map(|u| u.to_string()),
             }),
         }))
     }
@@ -160,6 +163,7 @@ impl Engine {
                         insecure: insecure.contains(registry),
                         authfile: opts.authfile.clone(),
                         cert_dir: opts.cert_dir.clone(),
+                        endpoint: info.endpoint.clone(),
                     },
                     recording: None,
                 })
@@ -210,6 +214,7 @@ impl Engine {
                         insecure: false,
                         authfile: None,
                         cert_dir: None,
+                        endpoint: None,
                     },
                     recording: Some(Recording {
                         blob_file: self.store.blob_path(&l.blob),

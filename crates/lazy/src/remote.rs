@@ -26,6 +26,10 @@ pub struct RemoteOptions {
     pub authfile: Option<PathBuf>,
     /// `--cert-dir`.
     pub cert_dir: Option<PathBuf>,
+    /// The registry's base URL found by the pull: used without a ping when
+    /// still allowed (see `RegistryClient::assume_endpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 impl RemoteOptions {
@@ -47,7 +51,17 @@ impl RemoteOptions {
             opts.insecure_registries.insert(registry.to_string());
         }
         opts.retry.max_attempts = opts.retry.max_attempts.min(3);
-        RegistryClient::new(opts)
+        let client = RegistryClient::new(opts);
+        if let Some(base) = self
+            .endpoint
+            .as_deref()
+            .and_then(|e| url::Url::parse(e).ok())
+        {
+            if !client.assume_endpoint(registry, &base) {
+                tracing::debug!(registry, endpoint = %base, "not using the recorded endpoint");
+            }
+        }
+        client
     }
 }
 

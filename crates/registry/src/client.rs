@@ -44,6 +44,21 @@ impl RegistryClient {
         &self.inner.opts
     }
 
+    /// The base URL of `registry` (e.g. `http://127.0.0.1:5000/`) if this
+    /// client has talked to it, for a later client's
+    /// [`RegistryClient::assume_endpoint`].
+    pub fn known_endpoint(&self, registry: &str) -> Option<url::Url> {
+        let hosts = self.inner.hosts.lock().expect("poisoned");
+        hosts.get(registry)?.known_endpoint().cloned()
+    }
+
+    /// Uses `base` for `registry` without pinging it first; false (and
+    /// nothing changed) when it is not that registry's endpoint or its
+    /// scheme is not allowed for it now. See `Host::assume_endpoint`.
+    pub fn assume_endpoint(&self, registry: &str, base: &url::Url) -> bool {
+        self.host(registry).is_ok_and(|h| h.assume_endpoint(base))
+    }
+
     pub(crate) fn host(&self, registry: &str) -> Result<Arc<Host>> {
         let mut hosts = self.inner.hosts.lock().expect("poisoned");
         if let Some(h) = hosts.get(registry) {

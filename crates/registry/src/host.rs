@@ -146,6 +146,29 @@ impl Host {
             .await
     }
 
+    /// The base URL if a request has found it already (no ping).
+    pub fn known_endpoint(&self) -> Option<&Url> {
+        self.endpoint.get()
+    }
+
+    /// Takes `base` as the endpoint without pinging, as a previous command
+    /// found it: saves the ping's round trips (two more for an insecure
+    /// registry, whose HTTPS attempt fails first). Authentication then
+    /// starts from the first 401's challenge. Ignored unless `base` is this
+    /// registry's API host and its scheme is one this client may use now
+    /// (plain HTTP only for a registry still marked insecure).
+    pub fn assume_endpoint(&self, base: &Url) -> bool {
+        let allowed = match base.scheme() {
+            "https" => true,
+            "http" => self.tls.allow_http,
+            _ => false,
+        };
+        let ours = self
+            .base(base.scheme())
+            .is_ok_and(|b| b.origin() == base.origin() && base.path() == "/");
+        allowed && ours && self.endpoint.set(base.clone()).is_ok()
+    }
+
     /// Whether `url` is on the registry's own endpoint (scheme, host and
     /// port), i.e. whether it may receive our credentials.
     pub async fn same_origin(&self, url: &Url) -> bool {

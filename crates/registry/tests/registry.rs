@@ -483,6 +483,28 @@ async fn tls_and_basic_auth_registry() {
         .unwrap();
     assert_eq!(out.len() as u64, layer.size);
 
+    // A client told the endpoint another one found skips the ping and
+    // authenticates from the first 401's challenge.
+    let endpoint = c.known_endpoint(addr).expect("c has talked to it");
+    assert_eq!(endpoint.as_str(), format!("https://{addr}/"));
+    let told = RegistryClient::new(ClientOptions {
+        cert_dir: Some(reg.ca_dir.clone()),
+        ..base.clone()
+    });
+    let plain: url::Url = format!("http://{addr}/").parse().unwrap();
+    let elsewhere: url::Url = "https://127.0.0.1:1/".parse().unwrap();
+    assert!(
+        !told.assume_endpoint(addr, &plain),
+        "not an insecure registry"
+    );
+    assert!(!told.assume_endpoint(addr, &elsewhere), "another host");
+    assert!(told.assume_endpoint(addr, &endpoint));
+    let mut out = Vec::new();
+    told.fetch_blob(addr, "hoist/private", &layer, &mut out, &Progress::none())
+        .await
+        .unwrap();
+    assert_eq!(out.len() as u64, layer.size);
+
     // --tls-verify=false works without any CA.
     let unverified = RegistryClient::new(ClientOptions {
         tls_verify: Some(false),

@@ -41,6 +41,11 @@ pub struct LazyLayer {
     pub toc_offset: u64,
     /// `registry/repository` the rest of the blob is fetched from.
     pub source: String,
+    /// The registry's base URL as the pull found it (`https://host/` or,
+    /// for an insecure registry, `http://host/`), so later fetches need not
+    /// probe it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 /// An image the store holds.

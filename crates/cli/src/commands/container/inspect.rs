@@ -104,7 +104,7 @@ fn ps_row(c: &Container) -> Value {
         "CreatedAt": c.config.created.to_rfc3339(),
         "State": st.as_str(),
         "Status": c.status_text(now),
-        "ExitCode": c.state.exit_code.unwrap_or(0),
+        "ExitCode": c.exit_code().unwrap_or(0),
         "Exited": st == Status::Exited,
         "ExitedAt": c.state.finished_at.map(|t| t.timestamp()).unwrap_or(0),
         "StartedAt": c.state.started_at.map(|t| t.timestamp()).unwrap_or(0),
@@ -131,7 +131,7 @@ fn matches(c: &Container, filter: &str) -> Result<bool> {
         },
         "exited" => {
             c.status() == Status::Exited
-                && c.state.exit_code.map(|x| x.to_string()).as_deref() == Some(v)
+                && c.exit_code().map(|x| x.to_string()).as_deref() == Some(v)
         }
         _ => anyhow::bail!(
             "unsupported --filter {k:?}: use id, name, status, label, ancestor or exited"
@@ -284,7 +284,7 @@ pub fn inspect_doc(c: &Container) -> Value {
             "Dead": false,
             "Pid": if st.is_active() { c.state.pid.unwrap_or(0) } else { 0 },
             "ConmonPid": if st.is_active() { c.state.monitor_pid.unwrap_or(0) } else { 0 },
-            "ExitCode": c.state.exit_code.unwrap_or(0),
+            "ExitCode": c.exit_code().unwrap_or(0),
             "Error": c.state.error.clone().unwrap_or_default(),
             "StartedAt": rfc3339(c.state.started_at),
             "FinishedAt": rfc3339(c.state.finished_at),

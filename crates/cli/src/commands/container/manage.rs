@@ -122,7 +122,7 @@ pub fn wait(root: &Path, a: ContainersArgs) -> Result<i32> {
         let code = cs
             .load(c.id())
             .ok()
-            .and_then(|c| c.state.exit_code)
+            .and_then(|c| c.exit_code())
             .unwrap_or(0);
         println!("{code}");
         last = code;

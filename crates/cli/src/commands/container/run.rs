@@ -260,10 +260,27 @@ fn start_detached(root: &Path, cs: &Containers, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Becomes the attached monitor of `id` (exec: same pid, same stdio).
+/// Becomes the attached monitor of `id`, keeping pid and stdio: in this
+/// process when it is single-threaded (the runtime forks, which is safe
+/// only then), else by exec'ing a fresh `hoist container-monitor`. The
+/// first saves a second start-up of the binary on every foreground `run`.
 fn exec_attached(root: &Path, id: &str) -> Result<i32> {
+    if is_single_threaded() {
+        let cs = open(root)?;
+        let mode = MonitorMode {
+            attach: true,
+            detached: false,
+        };
+        return Ok(hoist_container::monitor::run(&cs, id, mode));
+    }
     let err = monitor_command(root, id, true)?.exec();
     Err(anyhow::Error::new(err).context("running the container monitor"))
+}
+
+/// Whether this process has one thread (a pull, for one, leaves worker
+/// threads behind).
+fn is_single_threaded() -> bool {
+    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
 }
 
 pub fn run(root: &Path, a: RunArgs) -> Result<i32> {
