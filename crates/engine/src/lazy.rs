@@ -62,25 +62,79 @@ pub(crate) fn toc_digest_of(desc: &Descriptor) -> Option<Digest> {
         .ok()
 }
 
+/// What opening a layer's TOC gave: where the TOC starts in the blob, or
+/// why the layer cannot be read lazily (then it is pulled in full).
+pub(crate) type OpenedToc = std::result::Result<u64, String>;
+
+/// How a pull treats one layer: `None` in full; else lazily, with its TOC
+/// digest and its TOC if already opened.
+pub(crate) type LazyPlan = Option<(Digest, Option<OpenedToc>)>;
+
+/// Where a lazy layer was found: the repository, and the registry endpoint
+/// the pull used (kept so the container's monitor need not probe it).
+pub(crate) struct LazySource<'a> {
+    pub source: &'a Reference,
+    pub endpoint: Option<String>,
+}
+
+/// The lazy layer `desc` once its TOC is stored (`opened`, from
+/// [`Engine::open_lazy_toc`]); `None` when it cannot be read lazily.
+pub(crate) fn lazy_layer_ref(
+    found: &LazySource<'_>,
+    desc: &Descriptor,
+    diff_id: &Digest,
+    toc_digest: Digest,
+    opened: OpenedToc,
+    progress: &Arc<dyn Progress>,
+) -> Option<LayerRef> {
+    let toc_offset = match opened {
+        Ok(o) => o,
+        Err(why) => {
+            tracing::warn!(blob = %desc.digest, "cannot read the layer lazily ({why}); pulling it in full");
+            return None;
+        }
+    };
+    let uncompressed_size = desc
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(UNCOMPRESSED_SIZE_ANNOTATION))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(desc.size);
+    progress.blob_finished(&desc.digest, BlobOutcome::Lazy);
+    let source = found.source;
+    Some(LayerRef {
+        blob: desc.digest.clone(),
+        diff_id: diff_id.clone(),
+        media_type: desc.media_type.clone(),
+        size: desc.size,
+        lazy: Some(LazyLayer {
+            toc_digest,
+            uncompressed_size,
+            toc_offset,
+            source: format!("{}/{}", source.registry, source.repository),
+            endpoint: found.endpoint.clone(),
+        }),
+    })
+}
+
 impl Engine {
-    /// Fetches and stores the TOC of an eStargz layer. `None` when the blob
-    /// turns out not to be readable lazily (the caller pulls it in full).
-    pub(crate) async fn fetch_lazy_layer(
+    /// Fetches the footer and TOC of eStargz layer `desc`, checks the TOC
+    /// against `toc_digest` and stores it. Needs no diff ID, so a pull runs
+    /// it alongside the config fetch.
+    pub(crate) async fn open_lazy_toc(
         &self,
         client: &RegistryClient,
         source: &Reference,
         desc: &Descriptor,
-        diff_id: &Digest,
-        toc_digest: Digest,
-        progress: &Arc<dyn Progress>,
-    ) -> Result<Option<LayerRef>> {
-        let (store, blob_client, src) = (self.store.clone(), client.clone(), source.clone());
+        toc_digest: &Digest,
+    ) -> Result<OpenedToc> {
+        let (store, client, src) = (self.store.clone(), client.clone(), source.clone());
         let d = desc.clone();
         let runtime = tokio::runtime::Handle::current();
         let expected = toc_digest.clone();
-        let opened = run_blocking(move || -> Result<std::result::Result<u64, String>> {
+        run_blocking(move || -> Result<OpenedToc> {
             let blob_source = RegistrySource::new(
-                blob_client,
+                client,
                 &src.registry,
                 &src.repository,
                 d.digest.clone(),
@@ -94,36 +148,7 @@ impl Engine {
             store.put_lazy_toc(&d.digest, &expected, blob.toc_json())?;
             Ok(Ok(blob.toc_offset()))
         })
-        .await?;
-        let toc_offset = match opened {
-            Ok(o) => o,
-            Err(why) => {
-                tracing::warn!(blob = %desc.digest, "cannot read the layer lazily ({why}); pulling it in full");
-                return Ok(None);
-            }
-        };
-        let uncompressed_size = desc
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(UNCOMPRESSED_SIZE_ANNOTATION))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(desc.size);
-        progress.blob_finished(&desc.digest, BlobOutcome::Lazy);
-        Ok(Some(LayerRef {
-            blob: desc.digest.clone(),
-            diff_id: diff_id.clone(),
-            media_type: desc.media_type.clone(),
-            size: desc.size,
-            lazy: Some(LazyLayer {
-                toc_digest,
-                uncompressed_size,
-                toc_offset,
-                source: format!("{}/{}", source.registry, source.repository),
-                endpoint: client
-                    .known_endpoint(&source.registry)
-                    .map(|u| u.to_string()),
-            }),
-        }))
+        .await
     }
 
     /// What a container's monitor needs to serve the image's layers that

@@ -17,7 +17,7 @@ use hoist_store::{BlobSlot, ImageRecord, LayerRef};
 use tracing::{debug, info_span, Instrument};
 
 use crate::error::{EngineError, Result};
-use crate::lazy::{toc_digest_of, PullMode};
+use crate::lazy::{lazy_layer_ref, toc_digest_of, LazyPlan, LazySource, PullMode};
 use crate::progress::{BlobOutcome, Progress};
 use crate::{block_on, Engine, PullOptions, PulledImage};
 
@@ -123,16 +123,14 @@ impl Engine {
         };
         manifest.check_layers_unpackable()?;
         progress.message("Copying config and layers");
-        let config = self.fetch_config(client, source, &manifest).await?;
+        // The TOCs of lazy layers need no diff ID: fetch them while the
+        // config arrives, a round trip less before the image is usable.
+        let (config, tocs) = tokio::try_join!(
+            self.fetch_config(client, source, &manifest),
+            self.plan_lazy_layers(client, source, &manifest, opts.pull_mode),
+        )?;
         let layers = self
-            .fetch_layers(
-                client,
-                source,
-                &manifest,
-                &config.diff_ids,
-                opts.pull_mode,
-                progress,
-            )
+            .fetch_layers(client, source, &manifest, &config.diff_ids, tocs, progress)
             .await?;
         self.put_small_blob(&digest, bytes).await?;
         let local_name = name.to_string();
@@ -207,19 +205,54 @@ impl Engine {
         ImageConfigSummary::parse_for(manifest, &bytes)
     }
 
+    /// How each layer of `manifest` is to be pulled: `None` in full; else
+    /// lazily, with its TOC digest and, unless the store already has its
+    /// blob, its TOC opened now.
+    async fn plan_lazy_layers(
+        &self,
+        client: &RegistryClient,
+        source: &Reference,
+        manifest: &ImageManifest,
+        mode: PullMode,
+    ) -> Result<Vec<LazyPlan>> {
+        let jobs = manifest.layers.iter().map(|desc| async move {
+            let Some(toc_digest) = toc_digest_of(desc).filter(|_| mode == PullMode::Lazy) else {
+                return Ok(None);
+            };
+            let opened = if self.store.has_blob(&desc.digest) {
+                None
+            } else {
+                Some(
+                    self.open_lazy_toc(client, source, desc, &toc_digest)
+                        .await?,
+                )
+            };
+            Ok(Some((toc_digest, opened)))
+        });
+        stream::iter(jobs)
+            .buffered(PARALLEL_LAYERS)
+            .try_collect()
+            .await
+    }
+
     async fn fetch_layers(
         &self,
         client: &RegistryClient,
         source: &Reference,
         manifest: &ImageManifest,
         diff_ids: &[Digest],
-        mode: PullMode,
+        plans: Vec<LazyPlan>,
         progress: &Arc<dyn Progress>,
     ) -> Result<Vec<LayerRef>> {
         let jobs =
-            manifest.layers.iter().zip(diff_ids).map(|(desc, diff_id)| {
-                self.fetch_layer(client, source, desc, diff_id, mode, progress)
-            });
+            manifest
+                .layers
+                .iter()
+                .zip(diff_ids)
+                .zip(plans)
+                .map(|((desc, diff_id), plan)| {
+                    self.fetch_layer(client, source, desc, diff_id, plan, progress)
+                });
         stream::iter(jobs)
             .buffered(PARALLEL_LAYERS)
             .try_collect()
@@ -227,22 +260,32 @@ impl Engine {
     }
 
     /// Makes sure the layer is usable: its TOC stored for a lazy pull of
-    /// an eStargz layer, else its blob stored and unpacked.
+    /// an eStargz layer (see [`LazyPlan`]), else its blob stored and
+    /// unpacked.
     async fn fetch_layer(
         &self,
         client: &RegistryClient,
         source: &Reference,
         desc: &Descriptor,
         diff_id: &Digest,
-        mode: PullMode,
+        plan: LazyPlan,
         progress: &Arc<dyn Progress>,
     ) -> Result<LayerRef> {
-        let toc_digest = toc_digest_of(desc).filter(|_| mode == PullMode::Lazy);
-        if let Some(toc_digest) = toc_digest {
+        if let Some((toc_digest, opened)) = plan {
             if !self.store.has_layer(diff_id) {
-                if let Some(layer) = self
-                    .fetch_lazy_layer(client, source, desc, diff_id, toc_digest, progress)
-                    .await?
+                let opened = match opened {
+                    Some(o) => o,
+                    None => {
+                        self.open_lazy_toc(client, source, desc, &toc_digest)
+                            .await?
+                    }
+                };
+                let endpoint = client
+                    .known_endpoint(&source.registry)
+                    .map(|u| u.to_string());
+                let found = LazySource { source, endpoint };
+                if let Some(layer) =
+                    lazy_layer_ref(&found, desc, diff_id, toc_digest, opened, progress)
                 {
                     return Ok(layer);
                 }
