@@ -462,15 +462,25 @@ fn running_detached_pid(dir: &Path) -> Option<u32> {
 
 /// True while `/proc/<pid>` exists and is not a zombie (a zombie has exited; only its
 /// parent's wait is missing, which happens when the caller spawned it in-process).
+/// Whether any thread of `pid` still runs. The leader alone is not enough:
+/// when a multi-threaded program (docker-registry is Go) exits, its main
+/// thread can be a zombie while the others still tear down and its
+/// listening socket is still open.
 fn process_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name, which may contain spaces.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|t| {
+        std::fs::read_to_string(t.path().join("stat")).is_ok_and(|stat| running_state(&stat))
+    })
+}
+
+/// Whether a `/proc/.../stat` line shows a task that has not exited.
+fn running_state(stat: &str) -> bool {
+    // The state follows the parenthesised command name, which may contain spaces.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|state| state != "Z" && state != "X")
 }
 
 /// Sends SIG`name` to `pid` with the `kill` utility (no unsafe libc call needed).

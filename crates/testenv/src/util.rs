@@ -42,8 +42,10 @@ pub fn wait_for_tcp(addr: &str, timeout: Duration) -> bool {
     };
     loop {
         for target in &targets {
-            if TcpStream::connect_timeout(target, Duration::from_millis(200)).is_ok() {
-                return true;
+            if let Ok(stream) = TcpStream::connect_timeout(target, Duration::from_millis(200)) {
+                if !connected_to_itself(&stream) {
+                    return true;
+                }
             }
         }
         if Instant::now() >= deadline {
@@ -51,6 +53,14 @@ pub fn wait_for_tcp(addr: &str, timeout: Duration) -> bool {
         }
         thread::sleep(Duration::from_millis(25));
     }
+}
+
+/// Whether a loopback connection met itself: with nothing listening on a
+/// port in the ephemeral range, the kernel can pick that same port as the
+/// source, and TCP's simultaneous open then "connects" the socket to
+/// itself. That is no server.
+fn connected_to_itself(stream: &TcpStream) -> bool {
+    matches!((stream.local_addr(), stream.peer_addr()), (Ok(l), Ok(p)) if l == p)
 }
 
 /// Runs `cmd` to completion with stdin closed, capturing stdout and stderr.
