@@ -49,9 +49,7 @@ impl RegistryClient {
         }
         Ok(out)
     }
-}
 
-impl RegistryClient {
     /// Reads one range of a blob and hands its bytes to `sink` as they
     /// arrive (a prefetch lets readers go on while the rest still comes).
     /// Not retried: a caller that needs the bytes asks again.
@@ -61,7 +59,7 @@ impl RegistryClient {
         repository: &str,
         digest: &Digest,
         range: Range<u64>,
-        mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+        sink: impl FnMut(&[u8]) -> std::io::Result<()>,
     ) -> Result<()> {
         let host = self.host(registry)?;
         let fetch = RangeFetch {
@@ -69,66 +67,7 @@ impl RegistryClient {
             repository,
             digest,
         };
-        let what = fetch.what();
-        let url = host
-            .url(&format!("/v2/{repository}/blobs/{digest}"))
-            .await?;
-        let mut req = Request::new(Method::GET, url);
-        let header = range_header(std::slice::from_ref(&range));
-        req.headers.insert(
-            RANGE,
-            header
-                .parse()
-                .map_err(|_| fetch.protocol("unrepresentable range header".into()))?,
-        );
-        let resp = host
-            .execute(&[Scope::pull(repository)], &what, &req)
-            .await?;
-        // A 200 is the whole blob: skip to the range.
-        let mut skip = match resp.status().as_u16() {
-            206 => {
-                let start = resp
-                    .headers()
-                    .get(CONTENT_RANGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(crate::blob::content_range_start);
-                if start != Some(range.start) {
-                    return Err(fetch.protocol(format!(
-                        "asked for bytes from {}, got a range starting at {start:?}",
-                        range.start
-                    )));
-                }
-                0
-            }
-            200 => range.start,
-            404 => {
-                return Err(RegistryError::NotFound {
-                    what: format!("blob {digest} in {}/{repository}", host.name),
-                })
-            }
-            _ => return Err(host.fail(&what, resp).await),
-        };
-        let mut left = range.end - range.start;
-        let mut stream = resp.bytes_stream();
-        while left > 0 {
-            let Some(chunk) = stream.next().await else {
-                return Err(fetch.protocol(format!("the answer ended {left} bytes early")));
-            };
-            let chunk = chunk.map_err(|e| host.map_send_error(&what, e))?;
-            let mut piece = &chunk[..];
-            let skipped = skip.min(piece.len() as u64);
-            piece = &piece[skipped as usize..];
-            skip -= skipped;
-            let take = left.min(piece.len() as u64) as usize;
-            if take > 0 {
-                sink(&piece[..take]).map_err(|source| RegistryError::Io {
-                    what: format!("storing {what}"),
-                    source,
-                })?;
-                left -= take as u64;
-            }
-        }
-        Ok(())
+        fetch.stream(range, sink).await
     }
 }
 
@@ -175,34 +114,12 @@ impl RangeFetch<'_> {
     /// when the answer is valid HTTP but does not cover every range (a
     /// registry that answers a multi-range request with only the first).
     async fn request(&self, ranges: &[Range<u64>]) -> Result<Option<Vec<Bytes>>> {
-        let url = self
-            .host
-            .url(&format!("/v2/{}/blobs/{}", self.repository, self.digest))
-            .await?;
-        let mut req = Request::new(Method::GET, url);
-        req.headers.insert(
-            RANGE,
-            range_header(ranges)
-                .parse()
-                .map_err(|_| self.protocol("unrepresentable range header".into()))?,
-        );
+        let req = self.range_request(ranges).await?;
         let what = self.what();
-        let scopes = [Scope::pull(self.repository)];
         let mut attempt = 0;
         loop {
-            let resp = self.host.execute(&scopes, &what, &req).await?;
+            let resp = self.send(&req).await?;
             let status = resp.status().as_u16();
-            if status == 404 {
-                return Err(RegistryError::NotFound {
-                    what: format!(
-                        "blob {} in {}/{}",
-                        self.digest, self.host.name, self.repository
-                    ),
-                });
-            }
-            if status != 200 && status != 206 {
-                return Err(self.host.fail(&what, resp).await);
-            }
             let headers = resp.headers().clone();
             let limit = ranges.last().map_or(0, |r| r.end);
             match read_body(resp, status == 200, limit).await {
@@ -228,6 +145,91 @@ impl RangeFetch<'_> {
                 Err(e) => return Err(self.host.map_send_error(&what, e)),
             }
         }
+    }
+
+    /// A GET of the blob asking for `ranges`.
+    async fn range_request(&self, ranges: &[Range<u64>]) -> Result<Request> {
+        let url = self
+            .host
+            .url(&format!("/v2/{}/blobs/{}", self.repository, self.digest))
+            .await?;
+        let mut req = Request::new(Method::GET, url);
+        req.headers.insert(
+            RANGE,
+            range_header(ranges)
+                .parse()
+                .map_err(|_| self.protocol("unrepresentable range header".into()))?,
+        );
+        Ok(req)
+    }
+
+    /// Sends a range request; the answer if it is a 200 (the whole blob) or
+    /// a 206 (parts), else the error it means.
+    async fn send(&self, req: &Request) -> Result<reqwest::Response> {
+        let what = self.what();
+        let resp = self
+            .host
+            .execute(&[Scope::pull(self.repository)], &what, req)
+            .await?;
+        match resp.status().as_u16() {
+            200 | 206 => Ok(resp),
+            404 => Err(RegistryError::NotFound {
+                what: format!(
+                    "blob {} in {}/{}",
+                    self.digest, self.host.name, self.repository
+                ),
+            }),
+            _ => Err(self.host.fail(&what, resp).await),
+        }
+    }
+
+    /// One request for `range`, its bytes handed to `sink` as they arrive.
+    async fn stream(
+        &self,
+        range: Range<u64>,
+        mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let req = self.range_request(std::slice::from_ref(&range)).await?;
+        let resp = self.send(&req).await?;
+        // A 200 is the whole blob: skip to the range.
+        let mut skip = if resp.status().as_u16() == 206 {
+            let start = resp
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::blob::content_range_start);
+            if start != Some(range.start) {
+                return Err(self.protocol(format!(
+                    "asked for bytes from {}, got a range starting at {start:?}",
+                    range.start
+                )));
+            }
+            0
+        } else {
+            range.start
+        };
+        let what = self.what();
+        let mut left = range.end - range.start;
+        let mut stream = resp.bytes_stream();
+        while left > 0 {
+            let Some(chunk) = stream.next().await else {
+                return Err(self.protocol(format!("the answer ended {left} bytes early")));
+            };
+            let chunk = chunk.map_err(|e| self.host.map_send_error(&what, e))?;
+            let mut piece = &chunk[..];
+            let skipped = skip.min(piece.len() as u64);
+            piece = &piece[skipped as usize..];
+            skip -= skipped;
+            let take = left.min(piece.len() as u64) as usize;
+            if take > 0 {
+                sink(&piece[..take]).map_err(|source| RegistryError::Io {
+                    what: format!("storing {what}"),
+                    source,
+                })?;
+                left -= take as u64;
+            }
+        }
+        Ok(())
     }
 
     /// Cuts the asked-for ranges out of an answer.
