@@ -101,9 +101,7 @@ impl ExternalRuntime {
             },
         }
     }
-}
 
-impl ExternalRuntime {
     /// Runs the runtime with the container process's stdio (runc hands its
     /// own to the process) and its messages in a JSON log, then reads the
     /// pid it wrote.
@@ -138,15 +136,16 @@ impl ExternalRuntime {
         })
     }
 
+    /// `exec --detach` of the process described in `process_file`.
     fn run_exec(
         &self,
         id: &str,
         process_file: &Path,
-        pid_file: &Path,
         stdio: Stdio,
         console_socket: Option<&Path>,
     ) -> Result<i32, RuntimeError> {
         let log = process_file.with_extension("log");
+        let pid_file = process_file.with_extension("pid");
         let mut cmd = self.command();
         cmd.arg("--log")
             .arg(&log)
@@ -157,13 +156,14 @@ impl ExternalRuntime {
             .arg("--process")
             .arg(process_file)
             .arg("--pid-file")
-            .arg(pid_file);
+            .arg(&pid_file);
         if let Some(s) = console_socket {
             cmd.arg("--console-socket").arg(s);
         }
         cmd.arg(id);
-        let result = self.run_with_stdio("exec", id, cmd, stdio, &log, pid_file);
+        let result = self.run_with_stdio("exec", id, cmd, stdio, &log, &pid_file);
         let _ = std::fs::remove_file(&log);
+        let _ = std::fs::remove_file(&pid_file);
         result
     }
 }
@@ -275,13 +275,9 @@ impl Runtime for ExternalRuntime {
     ) -> Result<i32, RuntimeError> {
         check_id(id)?;
         super::set_child_subreaper()?;
-        let file = super::exec_process_file(&self.root);
-        let pid_file = file.with_extension("pid");
-        super::write_exec_process(id, &file, process)?;
-        let result = self.run_exec(id, &file, &pid_file, stdio, console_socket);
-        let _ = std::fs::remove_file(&file);
-        let _ = std::fs::remove_file(&pid_file);
-        result
+        super::with_exec_process_file(&self.root, id, process, |file| {
+            self.run_exec(id, file, stdio, console_socket)
+        })
     }
 }
 

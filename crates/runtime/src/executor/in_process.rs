@@ -16,7 +16,7 @@ use libcontainer::signal::Signal;
 use libcontainer::syscall::syscall::SyscallType;
 
 use super::error::{io_err, RuntimeError};
-use super::{check_id, exec_process_file, write_exec_process, Runtime, State, Status, Stdio};
+use super::{check_id, with_exec_process_file, Runtime, State, Status, Stdio};
 
 /// Containers run by libcontainer, with their state under `root` (e.g.
 /// `/run/hoist/runtime`; one directory per container).
@@ -185,23 +185,20 @@ impl Runtime for InProcessRuntime {
     ) -> Result<i32, RuntimeError> {
         let _ = self.load(id)?;
         // libcontainer reads the process from a file (runc's --process).
-        let file = exec_process_file(&self.container_dir(id));
-        write_exec_process(id, &file, process)?;
-        let result = ContainerBuilder::new(id.to_string(), SyscallType::default())
-            .with_root_path(&self.root)
-            .map_err(|e| self.err("executing in", id, e))
-            .and_then(|b| {
-                b.with_stdin(stdio.stdin)
-                    .with_stdout(stdio.stdout)
-                    .with_stderr(stdio.stderr)
-                    .with_console_socket(console_socket)
-                    .as_tenant()
-                    .with_process(Some(&file))
-                    .with_detach(true)
-                    .build()
-                    .map_err(|e| self.err("executing in", id, e))
-            });
-        let _ = std::fs::remove_file(&file);
-        Ok(result?.as_raw())
+        with_exec_process_file(&self.container_dir(id), id, process, |file| {
+            let pid = ContainerBuilder::new(id.to_string(), SyscallType::default())
+                .with_root_path(&self.root)
+                .map_err(|e| self.err("executing in", id, e))?
+                .with_stdin(stdio.stdin)
+                .with_stdout(stdio.stdout)
+                .with_stderr(stdio.stderr)
+                .with_console_socket(console_socket)
+                .as_tenant()
+                .with_process(Some(file))
+                .with_detach(true)
+                .build()
+                .map_err(|e| self.err("executing in", id, e))?;
+            Ok(pid.as_raw())
+        })
     }
 }

@@ -141,27 +141,28 @@ pub trait Runtime {
     ) -> Result<i32, RuntimeError>;
 }
 
-/// A file name for an `exec` process description (runc's `--process`),
-/// unique among concurrent execs.
-fn exec_process_file(dir: &Path) -> PathBuf {
-    dir.join(format!(
+/// Writes `process` to a file in `dir` (runc's `--process`; the name is
+/// unique among concurrent execs), runs `exec` with its path and removes
+/// the file again.
+fn with_exec_process_file<T>(
+    dir: &Path,
+    id: &str,
+    process: &oci_spec::runtime::Process,
+    exec: impl FnOnce(&Path) -> Result<T, RuntimeError>,
+) -> Result<T, RuntimeError> {
+    let file = dir.join(format!(
         "exec-{}-{}.json",
         std::process::id(),
         Utc::now().timestamp_nanos_opt().unwrap_or_default()
-    ))
-}
-
-/// Writes `process` where a runtime's exec reads it.
-fn write_exec_process(
-    id: &str,
-    file: &Path,
-    process: &oci_spec::runtime::Process,
-) -> Result<(), RuntimeError> {
+    ));
     let json = serde_json::to_vec(process).map_err(|e| RuntimeError::BadProcess {
         id: id.to_string(),
         detail: e.to_string(),
     })?;
-    std::fs::write(file, json).map_err(error::io_err("writing exec process", file))
+    std::fs::write(&file, json).map_err(error::io_err("writing exec process", &file))?;
+    let result = exec(&file);
+    let _ = std::fs::remove_file(&file);
+    result
 }
 
 /// How a container's init process ended.
