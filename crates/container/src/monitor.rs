@@ -390,10 +390,7 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
                 ..
             } => {
                 let vols = Volumes::open(cs.root())?;
-                let v = match vols.get(name) {
-                    Ok(v) => v,
-                    Err(_) => vols.create(Some(name), Default::default(), true)?,
-                };
+                let v = vols.get_or_create(name)?;
                 MountSpec::Bind {
                     source: v.mountpoint,
                     destination: destination.clone(),

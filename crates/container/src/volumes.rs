@@ -66,6 +66,11 @@ impl Volumes {
         self.create_inner(name, labels, ignore_existing, false)
     }
 
+    /// The volume a mount names, made on first use as podman does.
+    pub fn get_or_create(&self, name: &str) -> Result<Volume> {
+        self.create(Some(name), BTreeMap::new(), true)
+    }
+
     /// Creates an anonymous volume: a random 64-hex name, marked anonymous.
     pub fn create_anonymous(&self) -> Result<Volume> {
         self.create_inner(None, BTreeMap::new(), false, true)

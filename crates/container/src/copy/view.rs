@@ -248,10 +248,7 @@ fn host_mounts(cs: &Containers, c: &Container) -> Result<Vec<HostMount>> {
             MountOption::Bind { source, .. } => Some(source.clone()),
             MountOption::Volume { name, .. } => {
                 let vols = Volumes::open(cs.root())?;
-                let v = match vols.get(name) {
-                    Ok(v) => v,
-                    Err(_) => vols.create(Some(name), Default::default(), true)?,
-                };
+                let v = vols.get_or_create(name)?;
                 Some(v.mountpoint)
             }
             MountOption::Tmpfs { .. } => None,
