@@ -460,12 +460,11 @@ fn running_detached_pid(dir: &Path) -> Option<u32> {
     is_ours.then_some(pid)
 }
 
-/// True while `/proc/<pid>` exists and is not a zombie (a zombie has exited; only its
-/// parent's wait is missing, which happens when the caller spawned it in-process).
-/// Whether any thread of `pid` still runs. The leader alone is not enough:
-/// when a multi-threaded program (docker-registry is Go) exits, its main
-/// thread can be a zombie while the others still tear down and its
-/// listening socket is still open.
+/// Whether any thread of `pid` still runs (a zombie has exited; only its
+/// parent's wait is missing, which happens when the caller spawned it
+/// in-process). The leader alone is not enough: when a multi-threaded
+/// program (docker-registry is Go) exits, its main thread can be a zombie
+/// while the others still tear down and its listening socket is still open.
 fn process_alive(pid: u32) -> bool {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return false;

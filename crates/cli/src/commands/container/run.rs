@@ -266,12 +266,11 @@ fn start_detached(root: &Path, cs: &Containers, id: &str) -> Result<()> {
 /// first saves a second start-up of the binary on every foreground `run`.
 fn exec_attached(root: &Path, id: &str) -> Result<i32> {
     if is_single_threaded() {
-        let cs = open(root)?;
         let mode = MonitorMode {
             attach: true,
             detached: false,
         };
-        return Ok(hoist_container::monitor::run(&cs, id, mode));
+        return run_monitor(root, id, mode);
     }
     let err = monitor_command(root, id, true)?.exec();
     Err(anyhow::Error::new(err).context("running the container monitor"))
@@ -325,13 +324,15 @@ pub fn start(root: &Path, a: StartArgs) -> Result<i32> {
 
 /// The hidden `container-monitor ID`.
 pub fn monitor(root: &Path, a: MonitorArgs) -> Result<i32> {
+    let mode = MonitorMode {
+        attach: a.attach,
+        detached: a.detached,
+    };
+    run_monitor(root, &a.id, mode)
+}
+
+/// Monitors container `id` in this process until it ends.
+fn run_monitor(root: &Path, id: &str, mode: MonitorMode) -> Result<i32> {
     let cs = open(root)?;
-    Ok(hoist_container::monitor::run(
-        &cs,
-        &a.id,
-        MonitorMode {
-            attach: a.attach,
-            detached: a.detached,
-        },
-    ))
+    Ok(hoist_container::monitor::run(&cs, id, mode))
 }
