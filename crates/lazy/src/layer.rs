@@ -122,12 +122,18 @@ impl LazyLayer {
                 Ok(())
             })
             .and_then(|()| flush(&mut pending, &mut at));
+        self.fetch_done(&range);
+        result
+    }
+
+    /// Takes `range` off the fetches in flight and wakes the readers
+    /// waiting for it.
+    fn fetch_done(&self, range: &Range<u64>) {
         let mut busy = self.fetching.lock().expect("poisoned");
-        if let Some(i) = busy.iter().position(|b| *b == range) {
+        if let Some(i) = busy.iter().position(|b| b == range) {
             busy.swap_remove(i);
         }
         self.fetched.notify_all();
-        result
     }
 
     /// Fetches every missing byte of the blob, in pieces, pausing while
@@ -183,11 +189,7 @@ impl LazyLayer {
             .source
             .read_range(range.clone())
             .and_then(|bytes| self.cache.put(range.start, &bytes));
-        let mut busy = self.fetching.lock().expect("poisoned");
-        if let Some(i) = busy.iter().position(|b| *b == range) {
-            busy.swap_remove(i);
-        }
-        self.fetched.notify_all();
+        self.fetch_done(&range);
         result
     }
 
