@@ -74,6 +74,22 @@ fn exec_runs_in_the_container_with_podman_exit_codes() {
         ])
         .ok();
     assert_eq!(out.stdout, "marker\nboxy\nsleep\n");
+    // The container's seccomp filter and capabilities, not more: podman's
+    // default set (CAP_SYS_ADMIN, lent for the filter install, is gone).
+    let out = hoist
+        .run(&[
+            "exec",
+            "e1",
+            "grep",
+            "-E",
+            "^(CapPrm|CapEff|Seccomp):",
+            "/proc/self/status",
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout,
+        "CapPrm:\t00000000800405fb\nCapEff:\t00000000800405fb\nSeccomp:\t2\n"
+    );
     hoist
         .run(&["exec", "e1", "sh", "-c", "exit 5"])
         .fails_with(5);

@@ -44,9 +44,15 @@ use crate::store::{Containers, MONITOR_LOCK};
 use crate::tty::{ConsoleSocket, RawMode};
 use crate::volumes::Volumes;
 
-/// The libcontainer state root of a container (inside its directory).
+/// The libcontainer state root of a container (inside its directory), with
+/// the seccomp program cache all containers of the hoist root share
+/// (`<root>/cache/seccomp`; `dir` is `<root>/containers/<id>`).
 pub(crate) fn in_process_runtime(dir: &Path) -> InProcessRuntime {
-    InProcessRuntime::new(dir.join("runtime"))
+    let rt = InProcessRuntime::new(dir.join("runtime"));
+    match dir.parent().and_then(Path::parent) {
+        Some(root) => rt.with_program_cache(root.join("cache").join("seccomp")),
+        None => rt,
+    }
 }
 
 /// The runtime a container runs with: `--runtime PATH` (runc, crun: any

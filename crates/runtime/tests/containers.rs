@@ -262,7 +262,7 @@ fn default_seccomp_filter_is_enforced() {
 
 fn capabilities_are_podmans() {
     let f = fixture();
-    let cap_line = "grep -E '^Cap(Bnd|Eff)' /proc/self/status";
+    let cap_line = "grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status";
     let out = f.run("caps", &["sh", "-c", cap_line], |_| {});
     // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
     // NET_BIND_SERVICE SYS_CHROOT SETFCAP = bits 0 1 3-8 10 18 31.
@@ -273,7 +273,18 @@ fn capabilities_are_podmans() {
         let mask = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
         assert_eq!(mask, want, "{line}");
     }
-    assert_eq!(out.stdout.lines().count(), 2, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 3, "stderr: {}", out.stderr);
+    // A non-root user keeps none (podman gives no ambient capabilities);
+    // CAP_SYS_ADMIN, lent to the init for the seccomp install, is gone.
+    let cap_line = "grep -E '^Cap(Prm|Eff)' /proc/self/status; grep Seccomp: /proc/self/status";
+    let out = f.run("caps-user", &["sh", "-c", cap_line], |o| {
+        o.user = Some("1000:1000".into())
+    });
+    assert_eq!(
+        out.stdout, "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nSeccomp:\t2\n",
+        "stderr: {}",
+        out.stderr
+    );
     // Masked paths are hidden, read-only paths are read-only.
     // (/proc/timer_list has content on the host; /proc/kcore is not built
     // into every kernel.)
@@ -297,6 +308,18 @@ fn lifecycle_state_kill_delete() {
         (Status::Created, Some(pid), id.as_str())
     );
     assert_eq!(st.bundle, b.canonicalize().unwrap());
+    assert!(!st.annotations.keys().any(|k| k.starts_with("run.hoist")));
+    // libcontainer got a copy of the spec without the seccomp filter,
+    // which hoist compiled once into the cache and installs itself.
+    let copy = f.dir.path().join("state/@bundles").join(&id);
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(copy.join("config.json")).unwrap()).unwrap();
+    assert!(spec["linux"].get("seccomp").is_none(), "{}", spec["linux"]);
+    assert!(copy.join("seccomp.bpf").exists());
+    assert!(std::fs::read_dir(f.dir.path().join("state/@seccomp"))
+        .unwrap()
+        .next()
+        .is_some());
     assert!(matches!(
         f.rt.create(&id, &b, pipes().stdio, None),
         Err(RuntimeError::AlreadyExists { .. })
@@ -316,6 +339,7 @@ fn lifecycle_state_kill_delete() {
         f.rt.state(&id),
         Err(RuntimeError::NotFound { .. })
     ));
+    assert!(!copy.exists(), "the spec copy outlived the container");
     // A failed create says why and leaves no state behind.
     let bad = f.bundle(&options(&id, &f.rootfs), &["/no/such/program"]);
     match f.rt.create(&id, &bad, pipes().stdio, None) {
@@ -328,6 +352,7 @@ fn lifecycle_state_kill_delete() {
         f.rt.state(&id),
         Err(RuntimeError::NotFound { .. })
     ));
+    assert!(!copy.exists(), "a failed create left its spec copy");
     // Force-deleting a running container kills it.
     let id2 = common::id("force");
     let b = f.bundle(&options(&id2, &f.rootfs), &["sleep", "100"]);

@@ -50,6 +50,9 @@ pub enum RuntimeError {
     #[error("the process to run in container {id:?} cannot be written as JSON: {detail}")]
     BadProcess { id: String, detail: String },
 
+    #[error("preparing the seccomp filter of container {id:?}: {detail}; check the profile, or run with --security-opt seccomp=unconfined to go without one")]
+    Seccomp { id: String, detail: String },
+
     #[error("signal {0} is not a valid signal number")]
     BadSignal(i32),
 

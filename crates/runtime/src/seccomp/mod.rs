@@ -21,6 +21,7 @@
 //! in the container on every start, and each architecture costs about a
 //! third of that time. See [`kernel_abi`].
 
+pub mod bpf;
 mod default;
 pub mod kernel_abi;
 mod profile;
@@ -28,6 +29,7 @@ mod profile;
 use std::io;
 use std::path::PathBuf;
 
+pub use bpf::{BpfError, Program};
 pub use default::{default_profile, DEFAULT_ERRNO, DENIED_ERRNO};
 pub use profile::{ArchMap, Profile, ProfileArg, ProfileRule, RuleFilter, Target};
 

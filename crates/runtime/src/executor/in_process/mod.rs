@@ -7,6 +7,9 @@
 //! child would inherit such a lock held and hang. The other operations
 //! do not fork.
 
+mod prepared;
+mod workload;
+
 use std::path::{Path, PathBuf};
 
 use libcontainer::container::builder::ContainerBuilder;
@@ -23,6 +26,7 @@ use super::{check_id, with_exec_process_file, Runtime, State, Status, Stdio};
 #[derive(Debug, Clone)]
 pub struct InProcessRuntime {
     root: PathBuf,
+    program_cache: PathBuf,
 }
 
 /// The error and all its causes on one line: libcontainer's top-level
@@ -42,8 +46,21 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 impl InProcessRuntime {
+    /// A runtime keeping its state under `root`, and compiled seccomp
+    /// programs in `root/@seccomp`.
     pub fn new(root: impl Into<PathBuf>) -> InProcessRuntime {
-        InProcessRuntime { root: root.into() }
+        let root = root.into();
+        InProcessRuntime {
+            program_cache: prepared::default_program_cache(&root),
+            root,
+        }
+    }
+
+    /// Keeps compiled seccomp programs in `dir` instead: a cache shared by
+    /// runtimes with different roots (hoist gives each container its own).
+    pub fn with_program_cache(mut self, dir: impl Into<PathBuf>) -> InProcessRuntime {
+        self.program_cache = dir.into();
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -108,30 +125,12 @@ impl Runtime for InProcessRuntime {
             });
         }
         std::fs::create_dir_all(&self.root).map_err(io_err("creating runtime root", &self.root))?;
-        let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
-            .with_root_path(&self.root)
-            .map_err(|e| self.err("creating", id, e))?
-            .validate_id()
-            .map_err(|e| self.err("creating", id, e))?
-            .with_stdin(stdio.stdin)
-            .with_stdout(stdio.stdout)
-            .with_stderr(stdio.stderr)
-            .with_console_socket(console_socket);
-        let container = builder
-            .as_init(bundle)
-            .with_systemd(false)
-            .with_detach(true)
-            .build()
-            .map_err(|e| self.err("creating", id, e))?;
-        container
-            .pid()
-            .map(|p| p.as_raw())
-            .ok_or_else(|| RuntimeError::Libcontainer {
-                op: "creating",
-                id: id.to_string(),
-                message: "libcontainer reported no init pid".into(),
-                hint: "",
-            })
+        let prepared = prepared::prepare(&self.root, &self.program_cache, id, bundle)?;
+        let created = self.build_init(id, &prepared, stdio, console_socket);
+        if created.is_err() {
+            let _ = prepared::remove(&self.root, id);
+        }
+        created
     }
 
     fn start(&self, id: &str) -> Result<(), RuntimeError> {
@@ -143,6 +142,8 @@ impl Runtime for InProcessRuntime {
     fn state(&self, id: &str) -> Result<State, RuntimeError> {
         let c = self.load(id)?;
         let st = status(c.status());
+        let mut annotations = c.state.annotations.clone().unwrap_or_default();
+        let bundle = prepared::original_bundle(&mut annotations).unwrap_or(c.bundle().clone());
         Ok(State {
             oci_version: c.state.oci_version.clone(),
             id: c.id().to_string(),
@@ -151,15 +152,9 @@ impl Runtime for InProcessRuntime {
                 .pid()
                 .map(|p| p.as_raw())
                 .filter(|_| st != Status::Stopped),
-            bundle: c.bundle().clone(),
+            bundle,
             created: c.created(),
-            annotations: c
-                .state
-                .annotations
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
+            annotations: annotations.into_iter().collect(),
         })
     }
 
@@ -173,7 +168,8 @@ impl Runtime for InProcessRuntime {
     fn delete(&self, id: &str, force: bool) -> Result<(), RuntimeError> {
         self.load(id)?
             .delete(force)
-            .map_err(|e| self.err("deleting", id, e))
+            .map_err(|e| self.err("deleting", id, e))?;
+        prepared::remove(&self.root, id)
     }
 
     fn exec(
@@ -184,15 +180,12 @@ impl Runtime for InProcessRuntime {
         console_socket: Option<&Path>,
     ) -> Result<i32, RuntimeError> {
         let _ = self.load(id)?;
+        let mut process = process.clone();
+        let executor = prepared::exec_executor(&self.root, id, &mut process)?;
         // libcontainer reads the process from a file (runc's --process).
-        with_exec_process_file(&self.container_dir(id), id, process, |file| {
-            let pid = ContainerBuilder::new(id.to_string(), SyscallType::default())
-                .with_root_path(&self.root)
-                .map_err(|e| self.err("executing in", id, e))?
-                .with_stdin(stdio.stdin)
-                .with_stdout(stdio.stdout)
-                .with_stderr(stdio.stderr)
-                .with_console_socket(console_socket)
+        with_exec_process_file(&self.container_dir(id), id, &process, |file| {
+            let pid = self
+                .builder("executing in", id, stdio, console_socket, executor)?
                 .as_tenant()
                 .with_process(Some(file))
                 .with_detach(true)
@@ -200,5 +193,64 @@ impl Runtime for InProcessRuntime {
                 .map_err(|e| self.err("executing in", id, e))?;
             Ok(pid.as_raw())
         })
+    }
+}
+
+impl InProcessRuntime {
+    /// A libcontainer builder for container `id` with its stdio and, when
+    /// the container has a precompiled seccomp program, hoist's executor.
+    fn builder(
+        &self,
+        op: &'static str,
+        id: &str,
+        stdio: Stdio,
+        console_socket: Option<&Path>,
+        executor: Option<workload::FilteredExecutor>,
+    ) -> Result<ContainerBuilder, RuntimeError> {
+        let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .with_root_path(&self.root)
+            .map_err(|e| self.err(op, id, e))?
+            .validate_id()
+            .map_err(|e| self.err(op, id, e))?
+            .with_stdin(stdio.stdin)
+            .with_stdout(stdio.stdout)
+            .with_stderr(stdio.stderr)
+            .with_console_socket(console_socket);
+        Ok(match executor {
+            Some(e) => builder.with_executor(e),
+            None => builder,
+        })
+    }
+
+    /// libcontainer's create, on the bundle [`prepared::prepare`] chose.
+    fn build_init(
+        &self,
+        id: &str,
+        prepared: &prepared::Prepared,
+        stdio: Stdio,
+        console_socket: Option<&Path>,
+    ) -> Result<i32, RuntimeError> {
+        let container = self
+            .builder(
+                "creating",
+                id,
+                stdio,
+                console_socket,
+                prepared.executor.clone(),
+            )?
+            .as_init(&prepared.bundle)
+            .with_systemd(false)
+            .with_detach(true)
+            .build()
+            .map_err(|e| self.err("creating", id, e))?;
+        container
+            .pid()
+            .map(|p| p.as_raw())
+            .ok_or_else(|| RuntimeError::Libcontainer {
+                op: "creating",
+                id: id.to_string(),
+                message: "libcontainer reported no init pid".into(),
+                hint: "",
+            })
     }
 }
