@@ -44,6 +44,13 @@ use crate::store::{Containers, MONITOR_LOCK};
 use crate::tty::{ConsoleSocket, RawMode};
 use crate::volumes::Volumes;
 
+/// Call first thing when a container is about to start: the kernel lock
+/// its cgroup join needs is then usually ready by the time the runtime
+/// asks for it (see [`hoist_runtime::cgroup_warmup`]).
+pub fn warm_up_cgroup_join() {
+    hoist_runtime::cgroup_warmup::warm_up();
+}
+
 /// The libcontainer state root of a container (inside its directory), with
 /// the seccomp program cache all containers of the hoist root share
 /// (`<root>/cache/seccomp`; `dir` is `<root>/containers/<id>`).

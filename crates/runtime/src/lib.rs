@@ -11,6 +11,8 @@
 //! - [`executor`]: running a bundle, in-process with youki's libcontainer
 //!   ([`executor::InProcessRuntime`]) or with any OCI runtime binary such as
 //!   runc or crun ([`executor::ExternalRuntime`]).
+//! - [`cgroup_warmup`]: taking the kernel's cgroup migration lock early so
+//!   the container's cgroup join does not wait an RCU grace period for it.
 //! - [`oci_cli`]: runc-compatible command semantics (`create`, `start`,
 //!   `state`, `kill`, `delete`, `run`) over the in-process runtime, for a thin
 //!   `hoist oci` command line.
@@ -22,6 +24,7 @@
 //! single-threaded process, or at least never while other threads run
 //! (not from inside an async runtime's worker threads).
 
+pub mod cgroup_warmup;
 pub mod executor;
 pub mod oci_cli;
 pub mod rootfs;

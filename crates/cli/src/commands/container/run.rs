@@ -283,6 +283,7 @@ fn is_single_threaded() -> bool {
 }
 
 pub fn run(root: &Path, a: RunArgs) -> Result<i32> {
+    hoist_container::monitor::warm_up_cgroup_join();
     let id = create_record(root, &a.create)?;
     if a.detach {
         let cs = open(root)?;
@@ -301,6 +302,7 @@ pub fn create(root: &Path, a: CreateArgs) -> Result<i32> {
 }
 
 pub fn start(root: &Path, a: StartArgs) -> Result<i32> {
+    hoist_container::monitor::warm_up_cgroup_join();
     let cs = open(root)?;
     if a.attach {
         if a.containers.len() != 1 {
