@@ -70,6 +70,41 @@ fn run_prints_output_and_exit_codes_follow_podman() {
         ])
         .ok();
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", "err\n"));
+    // An --rm container's writable layer is never synced (it is thrown
+    // away); a kept container's is.
+    let root_mount = "grep ' / ' /proc/self/mounts";
+    let out = hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            root_mount,
+        ])
+        .ok();
+    assert!(out.stdout.contains("volatile"), "{}", out.stdout);
+    let out = hoist
+        .run(&[
+            "run",
+            "--name",
+            "kept",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            root_mount,
+        ])
+        .ok();
+    assert!(!out.stdout.contains("volatile"), "{}", out.stdout);
+    hoist.run(&["rm", "kept"]).ok();
+    // Every run above shared one compiled seccomp program.
+    let cache = hoist.root().join("cache/seccomp");
+    let programs = std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(programs, 1, "{}", cache.display());
 }
 
 #[test]

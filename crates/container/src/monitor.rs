@@ -27,7 +27,9 @@ use hoist_lazy::LazyLayerSpec;
 use hoist_runtime::executor::{
     wait_exit, ExitStatus, ExternalRuntime, InProcessRuntime, Runtime, Stdio,
 };
-use hoist_runtime::rootfs::{mount_overlay, unmount, write_etc_files, EtcOptions};
+use hoist_runtime::rootfs::{
+    mount_overlay, mount_overlay_volatile, unmount, write_etc_files, EtcOptions,
+};
 use hoist_runtime::spec::{
     build_spec, default_cgroups_path, MountSpec, SeccompChoice, SpecOptions, Ulimit,
 };
@@ -314,7 +316,13 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
             server.stop();
         }
     };
-    if let Err(e) = mount_overlay(&lower, &c.dir.join("upper"), &work, &rootfs) {
+    // An --rm container's writable layer goes with it: nothing to sync.
+    let mount = if c.config.options.auto_remove {
+        mount_overlay_volatile
+    } else {
+        mount_overlay
+    };
+    if let Err(e) = mount(&lower, &c.dir.join("upper"), &work, &rootfs) {
         stop_lazy(lazy);
         return Err(e.into());
     }

@@ -23,10 +23,10 @@ use std::ffi::CString;
 /// The writer's later writes: together with the first one's grace period
 /// they cover the first ~25 ms of a start, when the runtime joins the
 /// container's cgroups.
-const REWRITES: usize = 3;
+const REWRITES: usize = 12;
 const REWRITE_INTERVAL: libc::timespec = libc::timespec {
     tv_sec: 0,
-    tv_nsec: 5_000_000,
+    tv_nsec: 2_000_000,
 };
 use std::path::{Path, PathBuf};
 
