@@ -12,11 +12,11 @@
 //!
 //! [`warm_up`] lets a short-lived grandchild make that first write (its own
 //! pid, into the cgroup it is already in: no change) while hoist prepares
-//! the container, which takes about as long as the grace period, and a few
-//! more writes [`REWRITE_INTERVAL`] apart, each of which keeps the lock warm
-//! for another grace period. The container's own write then usually finds
-//! the lock warm. It is best effort: when anything fails, nothing changes
-//! but the lost time.
+//! the container, and more writes [`REWRITE_INTERVAL`] apart, each of which
+//! keeps the lock warm for another grace period. The container's own write
+//! then waits only for what is left of the first grace period (they last
+//! 4-20 ms here), if anything. It is best effort: when anything fails,
+//! nothing changes but the lost time.
 
 use std::ffi::CString;
 
