@@ -136,18 +136,16 @@ impl Program {
     }
 
     /// The program for `seccomp` from the cache directory `dir`, compiled
-    /// and stored there first if it is not (or holds a damaged file).
-    pub fn cached(seccomp: &LinuxSeccomp, dir: &Path) -> Result<Program, BpfError> {
+    /// and stored there first if it is not (or holds a damaged file), with
+    /// the path of its cache file.
+    pub fn cached(seccomp: &LinuxSeccomp, dir: &Path) -> Result<(Program, PathBuf), BpfError> {
         let path = dir.join(format!("{}.bpf", cache_key(seccomp)));
-        if let Some(p) = std::fs::read(&path)
-            .ok()
-            .and_then(|b| Program::from_bytes(&b))
-        {
-            return Ok(p);
+        if let Ok(p) = Program::load(&path) {
+            return Ok((p, path));
         }
         let program = Program::compile(seccomp)?;
         program.save(&path)?;
-        Ok(program)
+        Ok((program, path))
     }
 
     /// Writes the program to `path` atomically (a temporary file renamed
@@ -429,14 +427,15 @@ mod tests {
     fn cache_reuses_and_repairs() {
         let d = tempfile::tempdir().unwrap();
         let f = filter(LinuxSeccompAction::ScmpActAllow, &["getppid"]);
-        let p = Program::cached(&f, d.path()).unwrap();
+        let (p, file) = Program::cached(&f, d.path()).unwrap();
         let files: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
         assert_eq!(files.len(), 1);
         let path = files[0].as_ref().unwrap().path();
+        assert_eq!(path, file);
         assert_eq!(Program::load(&path).unwrap(), p);
         // A damaged cache file is replaced, not trusted.
         std::fs::write(&path, b"HSBPF01\n\0\0\0\0abc").unwrap();
-        assert_eq!(Program::cached(&f, d.path()).unwrap(), p);
+        assert_eq!(Program::cached(&f, d.path()).unwrap().0, p);
         assert_eq!(Program::load(&path).unwrap(), p);
     }
 }

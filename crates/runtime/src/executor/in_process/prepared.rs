@@ -69,7 +69,7 @@ pub(super) fn prepare(
     if Program::supports(&seccomp).is_err() {
         return Ok(unchanged());
     }
-    let program = Program::cached(&seccomp, program_cache).map_err(bpf_err(id))?;
+    let (program, cache_file) = Program::cached(&seccomp, program_cache).map_err(bpf_err(id))?;
     let bundle = bundle
         .canonicalize()
         .map_err(io_err("resolving bundle", bundle))?;
@@ -89,11 +89,22 @@ pub(super) fn prepare(
     };
     let dir = copy_dir(root, id);
     write_bundle_config(&dir, &spec)?;
-    program.save(&dir.join(PROGRAM_FILE)).map_err(bpf_err(id))?;
+    keep_program(&program, &cache_file, &dir.join(PROGRAM_FILE)).map_err(bpf_err(id))?;
     Ok(Prepared {
         bundle: dir,
         executor: Some(FilteredExecutor::new(program, drop_sys_admin)),
     })
+}
+
+/// Gives the container its own reference to the program: a hard link to
+/// the cache file (no second write), or a copy where linking fails (the
+/// cache on another filesystem).
+fn keep_program(program: &Program, cache_file: &Path, target: &Path) -> Result<(), BpfError> {
+    let _ = std::fs::remove_file(target);
+    if std::fs::hard_link(cache_file, target).is_ok() {
+        return Ok(());
+    }
+    program.save(target)
 }
 
 /// The executor for a process `exec`ed into container `id`, if the
