@@ -1,0 +1,15 @@
+//! hoist's file primitives, one set for every crate: durable atomic
+//! replacement of files ([`write_file`], [`AtomicFile`]) and advisory
+//! `flock(2)` locks ([`FileLock`]).
+//!
+//! Crash safety is a property of the whole store, so it is decided here
+//! once: a published file has been fsynced, and so has the directory entry
+//! that names it.
+
+mod atomic;
+mod error;
+mod lock;
+
+pub use atomic::{fsync_dir, write_file, AtomicFile};
+pub use error::{Error, Result};
+pub use lock::{is_locked, FileLock};
