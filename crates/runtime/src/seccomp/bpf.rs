@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 const FLAG_TSYNC: u32 = 1;
 const FLAG_LOG: u32 = 2;
 const FLAG_SPEC_ALLOW: u32 = 4;
+/// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19).
+const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 /// The kernel's limit on one filter's length (BPF_MAXINSNS).
 const MAX_INSTRUCTIONS: usize = 4096;
 /// First bytes of a program file; bump the digit when the layout changes.
@@ -356,6 +358,7 @@ fn flags(seccomp: &LinuxSeccomp) -> u32 {
             LinuxSeccompFilterFlag::SeccompFilterFlagTsync => FLAG_TSYNC,
             LinuxSeccompFilterFlag::SeccompFilterFlagLog => FLAG_LOG,
             LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => FLAG_SPEC_ALLOW,
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => FLAG_WAIT_KILLABLE_RECV,
         })
         .fold(0, |all, f| all | f)
 }
