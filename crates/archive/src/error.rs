@@ -8,6 +8,17 @@ use std::path::{Path, PathBuf};
 use hoist_image::manifest::ManifestError;
 use hoist_image::Digest;
 
+/// A failed write through hoist's file primitives (atomic output files).
+impl From<hoist_fsutil::Error> for ArchiveError {
+    fn from(e: hoist_fsutil::Error) -> ArchiveError {
+        ArchiveError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("cannot {op} {path}: {source}")]

@@ -10,7 +10,6 @@
 //! bounded and validated, member paths may not leave an archive, and content
 //! is verified against the digests that name it.
 
-mod atomic;
 pub mod convert;
 pub mod docker_archive;
 pub mod error;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use hoist_image::Digest;
 
-use crate::atomic::AtomicFile;
+use hoist_fsutil::AtomicFile;
 use crate::error::{io_err, ArchiveError, Result};
 use crate::oci_layout::{copy_hashing, OciLayout, BLOBS_DIR, INDEX_FILE, LAYOUT_FILE};
 use crate::tarindex::{MemberKind, MemberReader, TarIndex};
@@ -87,7 +87,7 @@ impl OciArchive {
     pub fn write(layout_dir: impl AsRef<Path>, file: impl AsRef<Path>) -> Result<()> {
         let (layout_dir, file) = (layout_dir.as_ref(), file.as_ref());
         let layout = OciLayout::open(layout_dir)?;
-        let mut out = AtomicFile::create(file)?;
+        let mut out = AtomicFile::create(file, 0o644)?;
         let mut tar = TarWriter::new(BufWriter::new(out.file()));
         let write_err = |e| ArchiveError::from_io("write", file, e);
         for name in [LAYOUT_FILE, INDEX_FILE] {
@@ -109,7 +109,7 @@ impl OciArchive {
         let buf = tar.finish().map_err(write_err)?;
         buf.into_inner()
             .map_err(|e| io_err("write", file)(e.into_error()))?;
-        out.commit()
+        Ok(out.commit()?)
     }
 }
 

@@ -20,7 +20,7 @@ use hoist_image::manifest::{Descriptor, ImageIndex, Manifest, MAX_MANIFEST_BYTES
 use hoist_image::{media, Digest, Hasher};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{self, AtomicFile};
+use hoist_fsutil::AtomicFile;
 use crate::error::{io_err, ArchiveError, Result};
 use crate::verify::{verify_bytes, VerifyingReader};
 
@@ -198,7 +198,7 @@ impl OciLayout {
             image_layout_version: LAYOUT_VERSION.to_string(),
         })
         .expect("serializing a plain struct cannot fail");
-        atomic::write_file(&root.join(LAYOUT_FILE), &lf)?;
+        hoist_fsutil::write_file(&root.join(LAYOUT_FILE), &lf, 0o644)?;
         Ok(layout)
     }
 
@@ -348,7 +348,7 @@ impl OciLayout {
         }
         let dir = path.parent().expect("blob paths have a parent");
         fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
-        let mut out = AtomicFile::create(&path)?;
+        let mut out = AtomicFile::create(&path, 0o644)?;
         let mut hasher = Hasher::new(expected.algorithm());
         let size = copy_hashing(reader, out.file(), Some(&mut hasher))
             .map_err(|e| ArchiveError::from_io("write blob", &path, e))?;
@@ -418,7 +418,7 @@ impl OciLayout {
 
     fn write_index(&self, index: &ImageIndex) -> Result<()> {
         let bytes = serde_json::to_vec(index).expect("an index always serializes");
-        atomic::write_file(&self.root.join(INDEX_FILE), &bytes)
+        Ok(hoist_fsutil::write_file(&self.root.join(INDEX_FILE), &bytes, 0o644)?)
     }
 }
 

@@ -10,7 +10,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "hoist",
     version,
     about = "A daemonless container engine: podman's commands, one static binary",
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Environment:\n  \
+        HOIST_REGISTRY_TIMEOUT          Registry read timeout: seconds (\"2.5\") or \"500ms\"; default 30.\n  \
+        \x20                               A request fails when nothing moves for this long, a download\n  \
+        \x20                               when it brings under 1 KiB in this long; both are retried\n  \
+        \x20                               (downloads resume), a silent registry at most twice.\n  \
+        HOIST_REGISTRY_CONNECT_TIMEOUT  Time allowed to connect to a registry; default 10 (seconds)."
 )]
 pub struct Cli {
     /// Where images (and later containers) are stored.

@@ -3,10 +3,12 @@
 
 mod common;
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::{images, setup};
-use hoist_testenv::{require_root_and_tools, ImageBuilder};
+use hoist_testenv::{require_root_and_tools, ImageBuilder, Layer};
 
 fn skopeo_inspect(target: &str) -> serde_json::Value {
     let out = Command::new("skopeo")
@@ -175,4 +177,107 @@ fn pull_and_push_with_local_transports() {
         .run(&["push", &name, &reg.reference("fromoci:1")])
         .ok();
     assert_eq!(reg.inspect("fromoci:1")["Digest"], built.digest);
+}
+
+/// The names in a directory, sorted.
+fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether process `pid` has an archive-in-progress open: a file over
+/// 1 MiB beside `out_dir`'s output, unnamed (O_TMPFILE shows as deleted),
+/// or in the store's scratch space under `root`.
+fn writing_archive(pid: u32, out_dir: &Path, root: &Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        let Ok(target) = std::fs::read_link(fd.path()) else {
+            return false;
+        };
+        let ours = target.starts_with(out_dir)
+            || target.starts_with(root.join("tmp"))
+            || target.to_string_lossy().ends_with("(deleted)");
+        ours && std::fs::metadata(fd.path()).is_ok_and(|m| m.is_file() && m.len() > 1 << 20)
+    })
+}
+
+/// Bytes no compressor shrinks.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// #11 item 2: a save killed with SIGKILL while it writes must leave nothing
+/// beside its output (it left a hidden `.tmpXXXXXX` of the partial archive).
+#[test]
+fn a_save_killed_mid_way_leaves_nothing_beside_its_output() {
+    let Some((reg, hoist)) = setup() else { return };
+    ImageBuilder::single_layer()
+        .layer(
+            Layer::new().file("big", incompressible(24 << 20), 0o644),
+            "big",
+        )
+        .push(&reg, "big:1");
+    let image = reg.reference("big:1");
+    hoist.run(&["pull", "-q", &image]).ok();
+    let out_dir = hoist.base_dir().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let target = out_dir.join("big.tar");
+    let target = target.to_str().unwrap();
+    for format in ["docker-archive", "oci-archive"] {
+        let mut child = hoist
+            .command(&["save", "-q", "--format", format, "-o", target, &image])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !writing_archive(child.id(), &out_dir, &hoist.root()) {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("{format}: the save ended ({status}) before it was seen writing");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{format}: the save did not start writing within 120 s"
+            );
+            std::thread::sleep(Duration::from_millis(2)); // polling interval
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert_eq!(
+            dir_entries(&out_dir),
+            Vec::<String>::new(),
+            "{format}: a killed save left files beside its output"
+        );
+    }
+    // A save that completes leaves exactly its output, which loads; the
+    // killed saves' scratch space is reclaimed by the store.
+    hoist
+        .run(&[
+            "save",
+            "-q",
+            "--format",
+            "oci-archive",
+            "-o",
+            target,
+            &image,
+        ])
+        .ok();
+    assert_eq!(dir_entries(&out_dir), ["big.tar"]);
+    hoist.run(&["rmi", &image]).ok();
+    hoist.run(&["load", "-q", "-i", target]).ok();
+    common::assert_store_clean(&hoist);
 }

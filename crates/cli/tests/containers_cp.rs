@@ -478,3 +478,54 @@ fn init_is_pid_1_and_forwards_stop() {
     assert_eq!(code.stdout.trim(), "143");
     hoist.run(&["rm", "sleeper"]).ok();
 }
+
+/// SIGTERM to the container's init the moment `run -d --init` returns
+/// (sent by this test, straight from the pid in the container's state, so
+/// it arrives within microseconds), many times: it is never lost (hoist's
+/// init is exec'd with signals blocked and forwards the queued one), so
+/// every container ends by it (143) well before the deadline.
+#[test]
+fn sigterm_right_after_run_init_always_reaches_the_program() {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
+        return;
+    };
+    let hoist = std::sync::Arc::new(hoist);
+    for i in 0..10 {
+        let name = format!("racer{i}");
+        let out = hoist
+            .run(&[
+                "run",
+                "-d",
+                "--init",
+                "--name",
+                &name,
+                "--network",
+                "none",
+                &img,
+                "sleep",
+                "1000",
+            ])
+            .ok();
+        let id = out.stdout.trim().to_string();
+        let state = hoist.root().join("containers").join(&id).join("state.json");
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let pid = rustix::process::Pid::from_raw(state["pid"].as_i64().unwrap() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (h, n) = (hoist.clone(), name.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(h.run(&["wait", &n]).stdout);
+        });
+        let code = rx.recv_timeout(std::time::Duration::from_secs(15));
+        if code.is_err() {
+            hoist.run(&["kill", "-s", "KILL", &name]);
+        }
+        assert_eq!(
+            code.as_deref().map(str::trim),
+            Ok("143"),
+            "iteration {i}: SIGTERM lost"
+        );
+        hoist.run(&["rm", &name]).ok();
+    }
+}

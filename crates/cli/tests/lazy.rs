@@ -531,6 +531,62 @@ fn optimize_and_prioritized_files_put_files_before_the_landmark() {
     assert!(!log.contains("prefetch failed"), "{log}");
 }
 
+/// The --optimize run first converts into a scratch image. Converting the
+/// same source without priorities again yields byte for byte the image an
+/// earlier plain conversion stored, so the scratch name lands on that image;
+/// removing the scratch image must then take only its name, not the image
+/// the user named (#11, item 8).
+#[test]
+fn optimize_leaves_an_identical_earlier_conversion_alone() {
+    let Some((reg, a, src)) = common::setup_with_busybox() else {
+        return;
+    };
+    a.run(&["image", "convert", "--estargz", &src, "localhost/mine:esgz"])
+        .ok();
+    let before = common::inspect(&a, "localhost/mine:esgz")["Id"].clone();
+    a.run(&[
+        "image",
+        "convert",
+        "--estargz",
+        "--optimize",
+        "/bin/cat /bin/busybox",
+        &src,
+        "localhost/mine:opt",
+    ])
+    .ok();
+    let out = a.run(&["image", "inspect", "localhost/mine:esgz"]);
+    assert!(
+        out.success(),
+        "the earlier conversion lost its name or was removed: {out:?}"
+    );
+    assert_eq!(common::inspect(&a, "localhost/mine:esgz")["Id"], before);
+    let names: Vec<String> = common::images(&a)
+        .iter()
+        .flat_map(|i| i["Names"].as_array().cloned().unwrap_or_default())
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.contains("hoist-optimize")),
+        "the scratch name is gone: {names:?}"
+    );
+    assert!(names.iter().any(|n| n == "localhost/mine:opt"), "{names:?}");
+    // The kept image still runs.
+    let out = a
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "localhost/mine:esgz",
+            "echo",
+            "kept",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "kept\n");
+    common::assert_store_clean(&a);
+    drop(reg);
+}
+
 #[test]
 fn push_save_and_full_mode_complete_lazy_layers() {
     let Some((reg, _)) = common::setup() else {

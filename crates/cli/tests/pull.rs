@@ -160,3 +160,88 @@ fn a_missing_image_fails_with_a_clear_error() {
     assert!(out.stderr.contains("nope"), "{out:?}");
     assert!(images(&hoist).is_empty());
 }
+
+/// PUTs a manifest into the plain test registry with curl; returns its digest.
+fn put_manifest(
+    reg: &hoist_testenv::Registry,
+    repo_ref: &str,
+    media_type: &str,
+    body: &str,
+) -> String {
+    let (repo, reference) = repo_ref.split_once(':').unwrap();
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "-f", "-D", "-", "-o", "/dev/null", "-X", "PUT"])
+        .args(["-H", &format!("Content-Type: {media_type}")])
+        .args(["--data-binary", body])
+        .arg(format!("{}/v2/{repo}/manifests/{reference}", reg.url()))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "PUT {repo_ref}: {headers} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    headers
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("docker-content-digest")
+                .then(|| v.trim().to_string())
+        })
+        .expect("the registry names the digest")
+}
+
+/// #11 item 13: an index whose linux/amd64 entry is itself an index used to
+/// fail with "no manifest matches linux/amd64; available: linux/amd64"; an
+/// unknown layer media type was reported as an unsupported manifest type.
+#[test]
+fn nested_indexes_are_followed_and_unknown_layer_types_are_named() {
+    let Some((reg, hoist)) = setup() else { return };
+    let image_digest = ImageBuilder::single_layer().push(&reg, "nested:img");
+    let (status, raw) = reg.get("/v2/nested/manifests/img");
+    assert_eq!(status, 200);
+    let image: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    let image_type = image["mediaType"].as_str().unwrap().to_string();
+    let index_type = "application/vnd.oci.image.index.v1+json";
+    let amd64 = serde_json::json!({"os": "linux", "architecture": "amd64"});
+    let index = |media_type: &str, digest: &str, size: usize| {
+        serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": index_type,
+            "manifests": [{"mediaType": media_type, "digest": digest, "size": size, "platform": amd64}],
+        })
+        .to_string()
+    };
+    // Sizes are those of the stored bytes, not of a re-serialisation.
+    let inner = index(&image_type, &image_digest, raw.len());
+    let inner_digest = put_manifest(&reg, "nested:inner", index_type, &inner);
+    let outer = index(index_type, &inner_digest, inner.len());
+    put_manifest(&reg, "nested:1", index_type, &outer);
+    let name = reg.reference("nested:1");
+    hoist
+        .run(&["pull", "-q", "--platform", "linux/amd64", &name])
+        .ok();
+    let got = inspect(&hoist, &name);
+    assert_eq!(got["Architecture"], "amd64");
+    assert!(
+        got["RepoDigests"].to_string().contains(&image_digest),
+        "the image manifest two indexes down was pulled: {got}"
+    );
+    assert_store_clean(&hoist);
+
+    // The same image with a layer type no engine unpacks.
+    let mut odd: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    odd["layers"][0]["mediaType"] = "application/vnd.example.data.v1".into();
+    put_manifest(&reg, "nested:odd", &image_type, &odd.to_string());
+    let out = hoist.run(&["pull", "-q", &reg.reference("nested:odd")]);
+    assert!(!out.success(), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "layer 1 of {} has media type \"application/vnd.example.data.v1\", which hoist cannot unpack",
+            reg.reference("nested:odd")
+        )),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("manifest media type"), "{out:?}");
+}

@@ -4,6 +4,13 @@
 //! forks the command, forwards every signal to it, reaps every zombie
 //! (orphans are reparented to PID 1) and exits with the command's code.
 //!
+//! **Signals.** The runtime execs hoist's init with every signal already
+//! blocked (see `hoist_runtime::executor::runs_hoist_init`), so a signal
+//! sent at any moment after `start` returned is queued (the kernel drops
+//! an unhandled, unblocked one sent to a PID-namespace init) and forwarded
+//! once [`run_init`] waits for signals. Run any other way, the init blocks
+//! them first thing itself. The command starts with no signal blocked.
+//!
 //! A dynamically linked hoist also needs its ELF interpreter and shared
 //! libraries inside the container: they are bind-mounted under
 //! [`INIT_LIB_DIR`] and the interpreter is run explicitly.
@@ -20,7 +27,7 @@ use nix::unistd::{execvp, fork, ForkResult, Pid};
 use crate::error::{io_err, ContainerError, Result};
 
 /// Where hoist is mounted in a container run with `--init`.
-pub const INIT_PATH: &str = "/run/hoist-init";
+pub const INIT_PATH: &str = hoist_runtime::executor::HOIST_INIT_PATH;
 /// Where a dynamically linked hoist's loader and libraries are mounted.
 pub const INIT_LIB_DIR: &str = "/run/hoist-init.lib";
 
@@ -46,6 +53,13 @@ fn forwarded() -> SigSet {
 /// The init: runs `command` as its child; returns the exit code to exit
 /// with (the child's, 128+signal when killed, 127 when it cannot run).
 pub fn run_init(command: &[OsString]) -> i32 {
+    let set = forwarded();
+    // Blocked signals are queued even for PID 1, which the kernel would
+    // otherwise drop without a handler; sigwait then takes them in order.
+    // (Normally they are blocked already: see the module docs.)
+    if sigprocmask(SigmaskHow::SIG_SETMASK, Some(&set), None).is_err() {
+        return crate::EXIT_ENGINE;
+    }
     let Some(first) = command.first() else {
         eprintln!("hoist-init: no command given");
         return crate::EXIT_ENGINE;
@@ -62,18 +76,13 @@ pub fn run_init(command: &[OsString]) -> i32 {
             return crate::EXIT_ENGINE;
         }
     };
-    let set = forwarded();
-    let mut old = SigSet::empty();
-    // Blocked signals are queued even for PID 1, which the kernel would
-    // otherwise drop without a handler; sigwait then takes them in order.
-    if sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).is_err() {
-        return crate::EXIT_ENGINE;
-    }
-    // SAFETY: the child only restores its signal mask and execs.
+    // SAFETY: the child only clears its signal mask and execs.
     #[allow(unsafe_code)]
     let child = match unsafe { fork() } {
         Ok(ForkResult::Child) => {
-            let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+            // Not the mask the init was started with: that one had every
+            // signal blocked for the init's sake.
+            let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
             let e = execvp(&args[0], &args);
             eprintln!("hoist-init: running {}: {e:?}", first.to_string_lossy());
             // SAFETY: leave the forked child without running the parent's exit handlers.
@@ -195,7 +204,11 @@ pub fn init_setup(command: &[String]) -> Result<(Vec<MountSpec>, Vec<String>)> {
             INIT_LIB_DIR.into(),
         ]);
     }
-    args.extend([INIT_PATH.into(), "container-init".into(), "--".into()]);
+    args.extend([
+        INIT_PATH.into(),
+        hoist_runtime::executor::HOIST_INIT_COMMAND.into(),
+        "--".into(),
+    ]);
     args.extend(command.iter().cloned());
     Ok((mounts, args))
 }
@@ -239,6 +252,40 @@ mod tests {
             }
             ForkResult::Parent { child } => {
                 assert_eq!(waitpid(child, None).unwrap(), WaitStatus::Exited(child, 7));
+            }
+        }
+    }
+
+    #[test]
+    fn a_signal_queued_before_the_init_started_reaches_the_command() {
+        // The runtime execs the init with every signal blocked; one sent
+        // before the init waits for signals is queued and must still be
+        // forwarded, and the command must not inherit the blocked mask.
+        // SAFETY: the child only blocks signals, signals itself, runs the
+        // init and exits.
+        #[allow(unsafe_code)]
+        match unsafe { fork() }.unwrap() {
+            ForkResult::Child => {
+                let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), None);
+                let _ = kill(nix::unistd::getpid(), Signal::SIGTERM);
+                let code = run_init(&["sleep".into(), "30".into()]);
+                #[allow(unsafe_code)]
+                // SAFETY: leave the forked test process at once.
+                unsafe {
+                    libc::_exit(code)
+                }
+            }
+            ForkResult::Parent { child } => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    let _ = tx.send(waitpid(child, None));
+                });
+                let got = rx.recv_timeout(std::time::Duration::from_secs(10));
+                if got.is_err() {
+                    let _ = kill(child, Signal::SIGKILL);
+                }
+                // The init reports its command killed by SIGTERM: 128 + 15.
+                assert_eq!(got.ok(), Some(Ok(WaitStatus::Exited(child, 143))));
             }
         }
     }

@@ -12,11 +12,13 @@ use crate::{block_on, RegistryOptions};
 
 /// A client honouring `--tls-verify`, `--cert-dir`, `--creds`/`--authfile`
 /// and the insecure registries of registries.conf.
+/// Timeouts come from `HOIST_REGISTRY_TIMEOUT` and
+/// `HOIST_REGISTRY_CONNECT_TIMEOUT` when set (see `ClientOptions`).
 pub(crate) fn client(opts: &RegistryOptions, conf: &RegistriesConf) -> Result<RegistryClient> {
-    Ok(RegistryClient::new(client_options(opts, conf)))
+    Ok(RegistryClient::new(client_options(opts, conf)?))
 }
 
-fn client_options(opts: &RegistryOptions, conf: &RegistriesConf) -> ClientOptions {
+fn client_options(opts: &RegistryOptions, conf: &RegistriesConf) -> Result<ClientOptions> {
     let credentials = match &opts.creds {
         Some((username, password)) => CredentialSource::Static {
             username: username.clone(),
@@ -27,13 +29,15 @@ fn client_options(opts: &RegistryOptions, conf: &RegistriesConf) -> ClientOption
             fallbacks: opts.authfile.is_none(),
         },
     };
-    ClientOptions {
+    let mut out = ClientOptions {
         tls_verify: opts.tls_verify,
         insecure_registries: insecure_registries(conf),
         cert_dir: opts.cert_dir.clone(),
         credentials,
         ..ClientOptions::default()
-    }
+    };
+    out.apply_env_timeouts()?;
+    Ok(out)
 }
 
 /// The registries (`host[:port]`) registries.conf marks insecure, mirrors included.

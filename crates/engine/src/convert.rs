@@ -134,19 +134,43 @@ impl Engine {
     }
 }
 
+/// An image config as far as conversion rewrites it: `rootfs` is replaced,
+/// every other field (known to hoist or not) is carried over unchanged. The
+/// config comes from outside (a registry, an archive), so it is read as a
+/// JSON object rather than indexed as a `Value`: a config that is an array
+/// or a scalar is an error, not a panic.
+#[derive(serde::Serialize)]
+struct RewrittenConfig {
+    rootfs: RootFs,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(serde::Serialize)]
+struct RootFs {
+    #[serde(rename = "type")]
+    kind: String,
+    diff_ids: Vec<Digest>,
+}
+
 /// The image config with `rootfs.diff_ids` replaced.
 fn with_diff_ids(config: &[u8], layers: &[Converted], digest: &Digest) -> Result<Vec<u8>> {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(config).map_err(|e| EngineError::Config {
-            digest: digest.to_string(),
-            detail: e.to_string(),
-        })?;
-    let ids: Vec<serde_json::Value> = layers
-        .iter()
-        .map(|c| c.diff_id.to_string().into())
-        .collect();
-    value["rootfs"] = serde_json::json!({ "type": "layers", "diff_ids": ids });
-    Ok(serde_json::to_vec(&value).expect("serializes"))
+    let invalid = |detail: String| EngineError::Config {
+        digest: digest.to_string(),
+        detail,
+    };
+    let mut rest: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(config).map_err(|e| invalid(format!("not a JSON object: {e}")))?;
+    // The old rootfs is replaced whatever it held.
+    rest.remove("rootfs");
+    let out = RewrittenConfig {
+        rootfs: RootFs {
+            kind: "layers".into(),
+            diff_ids: layers.iter().map(|c| c.diff_id.clone()).collect(),
+        },
+        rest,
+    };
+    serde_json::to_vec(&out).map_err(|e| invalid(format!("cannot be written back: {e}")))
 }
 
 fn manifest_json(config: &Digest, config_size: u64, layers: &[Converted]) -> Vec<u8> {
@@ -171,4 +195,52 @@ fn manifest_json(config: &Digest, config_size: u64, layers: &[Converted]) -> Vec
         "layers": layers,
     });
     serde_json::to_vec(&manifest).expect("serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn converted(diff_id: &Digest) -> Converted {
+        Converted {
+            blob_digest: Digest::sha256_of(b"blob"),
+            blob_size: 4,
+            diff_id: diff_id.clone(),
+            toc_digest: Digest::sha256_of(b"toc"),
+            uncompressed_size: 10,
+            missing_prioritized: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_config_that_is_not_an_object_is_an_error_not_a_panic() {
+        let d = Digest::sha256_of(b"cfg");
+        let layers = [converted(&Digest::sha256_of(b"layer"))];
+        for hostile in [&b"[1,2,3]"[..], b"\"text\"", b"null", b"42", b"{", b""] {
+            let err = with_diff_ids(hostile, &layers, &d).unwrap_err();
+            assert!(
+                matches!(&err, EngineError::Config { digest, .. } if *digest == d.to_string()),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rootfs_is_replaced_and_unknown_fields_are_kept() {
+        let d = Digest::sha256_of(b"cfg");
+        let id = Digest::sha256_of(b"layer");
+        let cfg = br#"{"architecture":"amd64","os":"linux","x-vendor":{"k":[1,2]},"rootfs":{"type":"layers","diff_ids":["sha256:00"]},"config":{"Env":["A=1"]}}"#;
+        let out = with_diff_ids(cfg, &[converted(&id)], &d).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "architecture": "amd64",
+                "os": "linux",
+                "x-vendor": {"k": [1, 2]},
+                "config": {"Env": ["A=1"]},
+                "rootfs": {"type": "layers", "diff_ids": [id.to_string()]},
+            })
+        );
+    }
 }

@@ -68,7 +68,7 @@ impl Engine {
         Ok(images)
     }
 
-    fn config_json(&self, record: &ImageRecord) -> Result<Value> {
+    fn config_json(&self, record: &ImageRecord) -> Result<ConfigView> {
         let bytes = self
             .store
             .read_blob(&record.config_digest, crate::MAX_CONFIG_BYTES)?;
@@ -80,11 +80,11 @@ impl Engine {
 
     fn summary(&self, r: &ImageRecord) -> Result<ImageSummary> {
         let config = self.config_json(r)?;
-        let created_at = config["created"].as_str().unwrap_or(&r.created).to_string();
+        let created_at = config.created.clone().unwrap_or_else(|| r.created.clone());
         let created = chrono::DateTime::parse_from_rfc3339(&created_at)
             .map(|t| t.timestamp())
             .unwrap_or(0);
-        let labels = serde_json::from_value(config["config"]["Labels"].clone()).ok();
+        let labels = config.run().labels;
         Ok(ImageSummary {
             id: r.id.hex().to_string(),
             parent_id: String::new(),
@@ -116,9 +116,10 @@ impl Engine {
         let manifest = self
             .store
             .read_blob(&r.manifest_digest, crate::MAX_CONFIG_BYTES)?;
-        let annotations = serde_json::from_slice::<Value>(&manifest)
-            .map(|m| m["annotations"].clone())
-            .unwrap_or(Value::Null);
+        let annotations = serde_json::from_slice::<ManifestView>(&manifest)
+            .ok()
+            .and_then(|m| m.annotations);
+        let run = config.run();
         let lower_dirs: Vec<String> = r
             .layers
             .iter()
@@ -131,23 +132,23 @@ impl Engine {
             "RepoTags": r.names.iter().filter(|n| !n.contains('@')).collect::<Vec<_>>(),
             "RepoDigests": repo_digests(&r),
             "Parent": "",
-            "Comment": config["comment"].as_str().unwrap_or_default(),
-            "Created": config["created"],
-            "Config": config["config"],
-            "Version": config["docker_version"].as_str().unwrap_or_default(),
-            "Author": config["author"].as_str().unwrap_or_default(),
-            "Architecture": config["architecture"],
-            "Os": config["os"],
-            "Variant": config["variant"],
+            "Comment": config.comment.unwrap_or_default(),
+            "Created": config.created,
+            "Config": config.config,
+            "Version": config.docker_version.unwrap_or_default(),
+            "Author": config.author.unwrap_or_default(),
+            "Architecture": config.architecture,
+            "Os": config.os,
+            "Variant": config.variant,
             "Size": r.size,
             "VirtualSize": r.size,
             "GraphDriver": {"Name": "overlay", "Data": {"LowerDir": lower_dirs.join(":")}},
             "RootFS": {"Type": "layers", "Layers": r.layers.iter().map(|l| l.diff_id.to_string()).collect::<Vec<_>>()},
-            "Labels": config["config"]["Labels"],
+            "Labels": run.labels,
             "Annotations": annotations,
             "ManifestType": r.manifest_media_type,
-            "User": config["config"]["User"].as_str().unwrap_or_default(),
-            "History": config["history"],
+            "User": run.user.unwrap_or_default(),
+            "History": config.history,
             "NamesHistory": r.names,
         }))
     }
@@ -292,4 +293,95 @@ fn matching_name(record: &ImageRecord, name: &str) -> Option<String> {
         }
     }
     candidates.into_iter().find(|c| record.names.contains(c))
+}
+
+/// What `images` and `image inspect` show of an image config. The config
+/// came from outside, so it is read into this type, never indexed; a field
+/// of an unexpected type shows as absent rather than failing the listing.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct ConfigView {
+    #[serde(default, deserialize_with = "lenient")]
+    created: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    comment: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    docker_version: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    author: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    architecture: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    os: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    variant: Option<String>,
+    /// Shown as it is (`Config` of inspect).
+    #[serde(default, deserialize_with = "lenient")]
+    config: Option<serde_json::Map<String, Value>>,
+    /// Shown as it is (`History` of inspect).
+    #[serde(default, deserialize_with = "lenient")]
+    history: Option<Vec<Value>>,
+}
+
+/// The fields of the run config (`config` of an image config) shown apart.
+#[derive(Debug, Default, serde::Deserialize)]
+struct RunConfigView {
+    #[serde(rename = "Labels", default, deserialize_with = "lenient")]
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(rename = "User", default, deserialize_with = "lenient")]
+    user: Option<String>,
+}
+
+impl ConfigView {
+    fn run(&self) -> RunConfigView {
+        self.config
+            .as_ref()
+            .and_then(|c| serde_json::from_value(Value::Object(c.clone())).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// The manifest annotations `image inspect` shows.
+#[derive(serde::Deserialize)]
+struct ManifestView {
+    #[serde(default, deserialize_with = "lenient")]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+/// A field that reads as `None` when it has another type than expected.
+fn lenient<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = <Value as serde::Deserialize>::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_fields_of_the_wrong_type_read_as_absent() {
+        let c: ConfigView = serde_json::from_str(
+            r#"{"created":5,"os":"linux","architecture":["amd64"],"author":"me",
+                "config":{"Labels":{"a":"b"},"User":7,"Env":["X=1"]},"history":{"not":"a list"}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.created, None);
+        assert_eq!(c.os.as_deref(), Some("linux"));
+        assert_eq!(c.architecture, None);
+        assert_eq!(c.author.as_deref(), Some("me"));
+        assert!(c.history.is_none());
+        let run = c.run();
+        assert_eq!(run.labels.unwrap()["a"], "b");
+        assert_eq!(run.user, None);
+        // The run config is shown whole, unknown fields included.
+        assert_eq!(c.config.unwrap()["Env"], serde_json::json!(["X=1"]));
+        // Labels that are not strings do not fail the rest.
+        let c: ConfigView =
+            serde_json::from_str(r#"{"config":{"Labels":[1],"User":"u"}}"#).unwrap();
+        assert!(c.run().labels.is_none());
+        assert_eq!(c.run().user.as_deref(), Some("u"));
+    }
 }

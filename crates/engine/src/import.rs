@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hoist_archive::{plan_from_docker, DockerArchive, OciArchive, OciLayout};
-use hoist_image::manifest::{ImageManifest, Manifest};
+use hoist_image::manifest::{ImageManifest, Manifest, ManifestError, MAX_INDEX_DEPTH};
 use hoist_image::platform::Platform;
 use hoist_image::transport::ImageName;
 use hoist_image::{Digest, Reference};
@@ -116,7 +116,15 @@ impl Engine {
         let (mut bytes, mut manifest) = layout.read_manifest(&desc)?;
         let mut digest = desc.digest.clone();
         let mut digests = vec![desc.digest.clone()];
-        if let Manifest::Index(index) = &manifest {
+        let mut depth = 0;
+        while let Manifest::Index(index) = &manifest {
+            depth += 1;
+            if depth > MAX_INDEX_DEPTH {
+                return Err(ManifestError::IndexTooDeep {
+                    image: origin.display().to_string(),
+                }
+                .into());
+            }
             let child = index.select(&Platform::host())?.clone();
             self.store.put_blob(&digest, &bytes)?;
             let (b, m) = layout.read_manifest(&child)?;
@@ -124,10 +132,7 @@ impl Engine {
             digests.push(child.digest);
         }
         let Manifest::Image(manifest) = manifest else {
-            return Err(EngineError::Invalid(format!(
-                "{}: nested indexes are not supported",
-                origin.display()
-            )));
+            unreachable!("the loop above leaves only image manifests");
         };
         let names = match name_annotation {
             Some(n) => vec![layout_image_name(&n, origin)?],
@@ -199,7 +204,10 @@ impl Engine {
         digests: Vec<Digest>,
         progress: &Arc<dyn Progress>,
     ) -> Result<PulledImage> {
-        manifest.check_layers_unpackable()?;
+        let image = names
+            .first()
+            .map_or_else(|| manifest_digest.to_string(), String::clone);
+        manifest.check_layers_unpackable(&image)?;
         self.copy_blob(
             source,
             &manifest.config.digest,

@@ -5,7 +5,7 @@
 //! every blob and layer already verified.
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use hoist_image::manifest::{Descriptor, ImageManifest, Manifest};
+use hoist_image::manifest::{Descriptor, ImageManifest, Manifest, ManifestError, MAX_INDEX_DEPTH};
 use hoist_image::registries::{RegistriesConf, RegistriesError};
 use hoist_image::transport::ImageName;
 use hoist_image::{Digest, Reference};
@@ -98,30 +98,33 @@ impl Engine {
     ) -> Result<PulledImage> {
         let (top_bytes, top_type, top_digest) = client.get_manifest(source).await?;
         let mut known_digests = vec![top_digest.clone()];
-        let (bytes, media_type, digest, manifest) = match Manifest::parse(&top_bytes, &top_type)? {
-            Manifest::Index(index) => {
-                let entry = index.select(&opts.platform)?;
-                let (child_bytes, _, child_digest) = client
-                    .get_manifest_by_digest(&source.registry, &source.repository, &entry.digest)
-                    .await?;
-                let parsed = Manifest::parse(&child_bytes, &entry.media_type)?;
-                self.put_small_blob(&top_digest, top_bytes).await?;
-                known_digests.push(child_digest.clone());
-                (
-                    child_bytes,
-                    parsed.media_type().to_string(),
-                    child_digest,
-                    parsed,
-                )
+        // Follow indexes down to the image manifest for the platform; an
+        // index may point at further indexes, a bounded number of levels.
+        let mut manifest = Manifest::parse(&top_bytes, &top_type)?;
+        let (mut bytes, mut digest) = (top_bytes, top_digest.clone());
+        let mut depth = 0;
+        while let Manifest::Index(index) = &manifest {
+            depth += 1;
+            if depth > MAX_INDEX_DEPTH {
+                return Err(ManifestError::IndexTooDeep {
+                    image: source.to_string(),
+                }
+                .into());
             }
-            m => (top_bytes, m.media_type().to_string(), top_digest.clone(), m),
-        };
+            let entry = index.select(&opts.platform)?.clone();
+            let (child_bytes, _, child_digest) = client
+                .get_manifest_by_digest(&source.registry, &source.repository, &entry.digest)
+                .await?;
+            let parsed = Manifest::parse(&child_bytes, &entry.media_type)?;
+            self.put_small_blob(&digest, bytes).await?;
+            known_digests.push(child_digest.clone());
+            (bytes, digest, manifest) = (child_bytes, child_digest, parsed);
+        }
+        let media_type = manifest.media_type().to_string();
         let Manifest::Image(manifest) = manifest else {
-            return Err(EngineError::Invalid(format!(
-                "{source}: the index points at another index, which hoist does not follow"
-            )));
+            unreachable!("the loop above leaves only image manifests");
         };
-        manifest.check_layers_unpackable()?;
+        manifest.check_layers_unpackable(&source.to_string())?;
         progress.message("Copying config and layers");
         // The TOCs of lazy layers need no diff ID: fetch them while the
         // config arrives, a round trip less before the image is usable.
@@ -381,6 +384,7 @@ fn is_worth_trying_elsewhere(e: &EngineError) -> bool {
                 | R::Connect { .. }
                 | R::Tls { .. }
                 | R::Timeout { .. }
+                | R::Stalled { .. }
         )
     )
 }

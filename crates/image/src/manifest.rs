@@ -48,6 +48,15 @@ impl Descriptor {
         }
     }
 
+    /// Whether this descriptor points at an index (OCI index or Docker
+    /// manifest list) rather than an image manifest.
+    pub fn is_index(&self) -> bool {
+        matches!(
+            self.media_type.as_str(),
+            media::OCI_INDEX | media::DOCKER_MANIFEST_LIST
+        )
+    }
+
     pub fn annotation(&self, key: &str) -> Option<&str> {
         self.annotations.as_ref()?.get(key).map(String::as_str)
     }
@@ -111,7 +120,20 @@ pub enum ManifestError {
     Invalid(String),
     #[error("no manifest in the index matches platform {wanted}; available: {available}")]
     NoMatchingPlatform { wanted: String, available: String },
+    #[error("layer {number} of {image} has media type {media_type:?}, which hoist cannot unpack (it is not a tar layer, plain or gzip/zstd compressed)")]
+    UnsupportedLayer {
+        image: String,
+        /// 1-based, as a user counts layers.
+        number: usize,
+        media_type: String,
+    },
+    #[error("{image}: indexes nest deeper than {MAX_INDEX_DEPTH} levels; hoist stops following them there")]
+    IndexTooDeep { image: String },
 }
+
+/// How many indexes deep an index may point at other indexes before hoist
+/// gives up (a loop or a hostile registry must not keep a pull going).
+pub const MAX_INDEX_DEPTH: usize = 4;
 
 /// The fields every manifest shape shares, used to tell the shapes apart.
 #[derive(Deserialize)]
@@ -189,7 +211,7 @@ impl Manifest {
             }
             Manifest::Index(i) => {
                 for d in &i.manifests {
-                    if d.size as usize > MAX_MANIFEST_BYTES {
+                    if d.size > MAX_MANIFEST_BYTES as u64 {
                         return Err(ManifestError::Invalid(format!(
                             "index entry {} claims {} bytes, over the manifest size limit",
                             d.digest, d.size
@@ -204,11 +226,16 @@ impl Manifest {
 
 impl ImageManifest {
     /// The layers hoist can unpack: refuses media types that are not layers
-    /// (artifacts, signatures) with an error naming the type.
-    pub fn check_layers_unpackable(&self) -> Result<(), ManifestError> {
-        for l in &self.layers {
+    /// (artifacts, signatures) with an error naming the layer, the image
+    /// (`image`, as the user knows it) and the type.
+    pub fn check_layers_unpackable(&self, image: &str) -> Result<(), ManifestError> {
+        for (i, l) in self.layers.iter().enumerate() {
             if media::layer_compression(&l.media_type).is_none() {
-                return Err(ManifestError::UnsupportedMediaType(l.media_type.clone()));
+                return Err(ManifestError::UnsupportedLayer {
+                    image: image.to_string(),
+                    number: i + 1,
+                    media_type: l.media_type.clone(),
+                });
             }
         }
         Ok(())
@@ -221,19 +248,32 @@ impl ImageManifest {
 }
 
 impl ImageIndex {
-    /// The entry to pull for `wanted`: the first image manifest whose platform
-    /// matches. Entries without a platform (attestations) are skipped.
+    /// The entry to pull for `wanted`: the first image manifest whose
+    /// platform matches; failing that, the first nested index whose platform
+    /// matches or that names none (the caller fetches it and selects again,
+    /// at most [`MAX_INDEX_DEPTH`] deep). Image entries without a platform
+    /// (attestations) are skipped.
     pub fn select(&self, wanted: &Platform) -> Result<&Descriptor, ManifestError> {
-        self.manifests
-            .iter()
-            .filter(|d| d.media_type != "application/vnd.oci.image.index.v1+json")
-            .find(|d| d.platform.as_ref().is_some_and(|p| wanted.matches(p)))
+        let matches = |d: &&Descriptor| d.platform.as_ref().is_some_and(|p| wanted.matches(p));
+        let images = || self.manifests.iter().filter(|d| !d.is_index());
+        let nested = || self.manifests.iter().filter(|d| d.is_index());
+        images()
+            .find(matches)
+            .or_else(|| nested().find(matches))
+            .or_else(|| nested().find(|d| d.platform.is_none()))
             .ok_or_else(|| ManifestError::NoMatchingPlatform {
                 wanted: wanted.to_string(),
                 available: self
                     .manifests
                     .iter()
-                    .filter_map(|d| d.platform.as_ref().map(|p| p.to_string()))
+                    .filter_map(|d| {
+                        let p = d.platform.as_ref()?;
+                        Some(if d.is_index() {
+                            format!("{p} (a nested index)")
+                        } else {
+                            p.to_string()
+                        })
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
             })
@@ -276,7 +316,7 @@ mod tests {
             };
             assert_eq!(m.layers.len(), 1);
             assert_eq!(m.layers[0].size, 20);
-            m.check_layers_unpackable().unwrap();
+            m.check_layers_unpackable("r/a:1").unwrap();
         }
     }
 
@@ -313,6 +353,72 @@ mod tests {
         assert!(
             err.to_string().contains("linux/arm64/v8, linux/amd64"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_layer_type_is_named_as_a_layer_not_a_manifest() {
+        let json = image_json(media::OCI_MANIFEST)
+            .replace(media::OCI_LAYER_GZIP, "application/vnd.example.sbom+json");
+        let Manifest::Image(m) = Manifest::parse(json.as_bytes(), "").unwrap() else {
+            panic!("not an image")
+        };
+        let err = m.check_layers_unpackable("reg/app:1").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "layer 1 of reg/app:1 has media type \"application/vnd.example.sbom+json\", which hoist cannot unpack (it is not a tar layer, plain or gzip/zstd compressed)"
+        );
+        assert!(!err.to_string().contains("manifest media type"));
+    }
+
+    #[test]
+    fn a_nested_index_is_followed_not_reported_as_a_mismatch() {
+        let entry = |mt: &str, n: u8, platform: &str| {
+            format!(
+                r#"{{"mediaType":"{mt}","digest":"{}","size":1{platform}}}"#,
+                d(n)
+            )
+        };
+        let amd64 = r#","platform":{"os":"linux","architecture":"amd64"}"#;
+        let arm64 = r#","platform":{"os":"linux","architecture":"arm64"}"#;
+        let index = |entries: &[String]| {
+            let json = format!(
+                r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{}]}}"#,
+                media::OCI_INDEX,
+                entries.join(",")
+            );
+            let Manifest::Index(i) = Manifest::parse(json.as_bytes(), "").unwrap() else {
+                panic!("not an index")
+            };
+            i
+        };
+        let amd: Platform = "linux/amd64".parse().unwrap();
+        // The only linux/amd64 entry is itself an index: it is the one to follow.
+        let i = index(&[
+            entry(media::OCI_MANIFEST, 1, arm64),
+            entry(media::OCI_INDEX, 2, amd64),
+        ]);
+        let got = i.select(&amd).unwrap();
+        assert_eq!(got.digest.to_string(), d(2));
+        assert!(got.is_index());
+        // An image entry wins over a nested index; a Docker manifest list
+        // without a platform is followed when nothing else matches.
+        let i = index(&[
+            entry(media::OCI_INDEX, 3, amd64),
+            entry(media::OCI_MANIFEST, 4, amd64),
+        ]);
+        assert_eq!(i.select(&amd).unwrap().digest.to_string(), d(4));
+        let i = index(&[
+            entry(media::OCI_MANIFEST, 5, arm64),
+            entry(media::DOCKER_MANIFEST_LIST, 6, ""),
+        ]);
+        assert_eq!(i.select(&amd).unwrap().digest.to_string(), d(6));
+        // When nothing matches, nested indexes are named as such.
+        let i = index(&[entry(media::OCI_INDEX, 7, arm64)]);
+        let err = i.select(&amd).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no manifest in the index matches platform linux/amd64; available: linux/arm64 (a nested index)"
         );
     }
 

@@ -1,7 +1,6 @@
 //! Blob downloads: streamed into any `AsyncWrite`, resumable with a Range
 //! request, verified for size and digest at the end; and HEAD existence checks.
 
-use futures_util::StreamExt;
 use hoist_image::{Digest, Hasher};
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::Method;
@@ -11,8 +10,8 @@ use crate::auth::Scope;
 use crate::client::RegistryClient;
 use crate::error::{RegistryError, Result};
 use crate::host::{Host, Request};
+use crate::idle::Body;
 use crate::manifest::content_length;
-use crate::retry::retryable_error;
 use crate::sink::{BlobRef, Progress, Resume};
 
 /// The first byte position of a `Content-Range: bytes START-END/TOTAL`.
@@ -123,6 +122,7 @@ where
         .await?;
     let scopes = [Scope::pull(repository)];
     let mut interruptions = 0;
+    let mut timeouts = 0;
     'attempt: loop {
         if written > 0 && blob.size == Some(written) {
             break; // the partial download was already complete
@@ -165,18 +165,25 @@ where
             404 => return Err(RegistryError::NotFound { what: name }),
             _ => return Err(host.fail(&what, resp).await),
         }
-        let mut stream = resp.bytes_stream();
-        while let Some(item) = stream.next().await {
+        let mut body = Body::new(resp, host.read_timeout);
+        while let Some(item) = body.next().await {
             let mut chunk = match item {
                 Ok(c) => c,
-                Err(e) if retryable_error(&e) && interruptions + 1 < host.retry.max_attempts => {
+                Err(e)
+                    if e.retryable()
+                        && interruptions + 1 < host.retry.max_attempts
+                        && (!e.is_timeout() || timeouts + 1 < host.retry.max_timeouts) =>
+                {
                     let delay = host.retry.delay(interruptions, None);
                     interruptions += 1;
+                    if e.is_timeout() {
+                        timeouts += 1;
+                    }
                     tracing::info!(%digest, written, ?delay, "download interrupted ({e}); resuming");
                     tokio::time::sleep(delay).await;
                     continue 'attempt;
                 }
-                Err(e) => return Err(host.map_send_error(&what, e)),
+                Err(e) => return Err(host.map_body_error(&what, e)),
             };
             if skip > 0 {
                 let n = skip.min(chunk.len() as u64);
@@ -186,7 +193,7 @@ where
                     continue;
                 }
             }
-            let next = written + chunk.len() as u64;
+            let next = written.saturating_add(chunk.len() as u64);
             if blob.size.is_some_and(|s| next > s) {
                 return Err(size_mismatch(next));
             }

@@ -76,6 +76,15 @@ pub enum RegistryError {
     #[error("{registry}: {what}: timed out waiting for the registry (it may be overloaded or unreachable; try again)")]
     Timeout { registry: String, what: String },
 
+    /// The registry kept sending, but too little to ever finish.
+    #[error("{registry}: {what}: the transfer stalled: only {bytes} bytes arrived in {window:?} (the registry or the network is failing; try again, or raise HOIST_REGISTRY_TIMEOUT)")]
+    Stalled {
+        registry: String,
+        what: String,
+        bytes: u64,
+        window: std::time::Duration,
+    },
+
     /// Any other unexpected HTTP status, with the registry's own error text.
     #[error("{what}: registry answered {status}{}{}", reason(*status), fmt_message(code, message))]
     Http {
@@ -135,7 +144,8 @@ impl RegistryError {
         match self {
             RegistryError::Connect { .. }
             | RegistryError::Network { .. }
-            | RegistryError::Timeout { .. } => true,
+            | RegistryError::Timeout { .. }
+            | RegistryError::Stalled { .. } => true,
             RegistryError::Http { status, .. } => crate::retry::retryable_status(*status),
             _ => false,
         }

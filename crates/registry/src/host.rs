@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER};
 use reqwest::{Method, Response};
 use url::Url;
 
@@ -15,6 +14,7 @@ use crate::auth::challenge::{self, Challenge, Scheme};
 use crate::auth::token::Token;
 use crate::auth::{CredentialSource, Scope};
 use crate::error::{parse_error_body, RegistryError, Result};
+use crate::idle::{tracked_body, until_idle, Activity, Body, BodyError};
 use crate::options::{ClientOptions, HostTls};
 use crate::retry::{parse_retry_after, retryable_error, retryable_status, RetryPolicy};
 
@@ -49,6 +49,9 @@ pub(crate) struct Host {
     pub tls: HostTls,
     pub http: reqwest::Client,
     pub retry: RetryPolicy,
+    /// Longest silence on a request, and the window of the stall check on
+    /// response bodies (see `crate::idle`).
+    pub read_timeout: std::time::Duration,
     pub creds: CredentialSource,
     endpoint: tokio::sync::OnceCell<Url>,
     pub(crate) challenges: Mutex<Vec<Challenge>>,
@@ -102,6 +105,7 @@ impl Host {
             tls,
             http: crate::tls::build_http_client(opts, registry, tls)?,
             retry: opts.retry.clone(),
+            read_timeout: opts.read_timeout,
             creds: opts.credentials.clone(),
             endpoint: tokio::sync::OnceCell::new(),
             challenges: Mutex::new(Vec::new()),
@@ -191,11 +195,18 @@ impl Host {
             self.send_retrying(&what, || self.http.get(url.clone()))
                 .await?
         } else {
-            self.http
-                .get(url.clone())
-                .send()
-                .await
-                .map_err(|e| self.map_send_error(&what, e))?
+            let activity = Activity::new();
+            until_idle(
+                self.http.get(url.clone()).send(),
+                &activity,
+                self.read_timeout,
+            )
+            .await
+            .map_err(|_| RegistryError::Timeout {
+                registry: self.name.clone(),
+                what: what.clone(),
+            })?
+            .map_err(|e| self.map_send_error(&what, e))?
         };
         let challenges = challenge::from_headers(resp.headers());
         tracing::debug!(registry = %self.name, %url, status = resp.status().as_u16(), ?challenges, "pinged registry");
@@ -210,11 +221,52 @@ impl Host {
         what: &str,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Response> {
+        self.send_tracked(what, |_| make()).await
+    }
+
+    /// [`Host::send_retrying`] for requests whose body marks `Activity` as
+    /// it is sent (see [`tracked_body`]). An attempt fails when nothing
+    /// moves for the read timeout; attempts that end in a timeout are
+    /// limited by `RetryPolicy::max_timeouts`, since a registry that stays
+    /// silent twice is not going to answer a third time.
+    async fn send_tracked(
+        &self,
+        what: &str,
+        make: impl Fn(&Activity) -> reqwest::RequestBuilder,
+    ) -> Result<Response> {
         let attempts = self.retry.max_attempts.max(1);
+        let max_timeouts = self.retry.max_timeouts.max(1);
         let mut retry = 0;
+        let mut timeouts = 0;
         loop {
-            let last = retry + 1 >= attempts;
-            match make().send().await {
+            let activity = Activity::new();
+            let sent = until_idle(make(&activity).send(), &activity, self.read_timeout).await;
+            let timed_out = match &sent {
+                Err(_) => true,
+                Ok(Err(e)) => e.is_timeout(),
+                Ok(Ok(_)) => false,
+            };
+            if timed_out {
+                timeouts += 1;
+            }
+            let last = retry + 1 >= attempts || (timed_out && timeouts >= max_timeouts);
+            let sent = match sent {
+                Ok(r) => r,
+                Err(_idle) if !last => {
+                    let delay = self.retry.delay(retry, None);
+                    tracing::info!(registry = %self.name, timeout = ?self.read_timeout, ?delay, "{what}: no answer; retrying");
+                    tokio::time::sleep(delay).await;
+                    retry += 1;
+                    continue;
+                }
+                Err(_idle) => {
+                    return Err(RegistryError::Timeout {
+                        registry: self.name.clone(),
+                        what: what.to_string(),
+                    })
+                }
+            };
+            match sent {
                 Ok(resp) if !last && retryable_status(resp.status().as_u16()) => {
                     let after = resp
                         .headers()
@@ -234,6 +286,23 @@ impl Host {
                 Err(e) => return Err(self.map_send_error(what, e)),
             }
             retry += 1;
+        }
+    }
+
+    /// Turns a failed body read into the variant the user can act on.
+    pub fn map_body_error(&self, what: &str, e: BodyError) -> RegistryError {
+        match e {
+            BodyError::Transport(e) => self.map_send_error(what, e),
+            BodyError::Idle => RegistryError::Timeout {
+                registry: self.name.clone(),
+                what: what.to_string(),
+            },
+            BodyError::Stalled { bytes, window } => RegistryError::Stalled {
+                registry: self.name.clone(),
+                what: what.to_string(),
+                bytes,
+                window,
+            },
         }
     }
 
@@ -279,16 +348,21 @@ impl Host {
                 None
             };
             let resp = self
-                .send_retrying(what, || {
+                .send_tracked(what, |activity| {
+                    let mut headers = req.headers.clone();
+                    if let Some(b) = &req.body {
+                        // A body sent in tracked pieces has no length of its own.
+                        headers.insert(CONTENT_LENGTH, b.len().into());
+                    }
                     let mut rb = self
                         .http
                         .request(req.method.clone(), req.url.clone())
-                        .headers(req.headers.clone());
+                        .headers(headers);
                     if let Some(a) = &auth {
                         rb = rb.header(AUTHORIZATION, a.clone());
                     }
                     if let Some(b) = &req.body {
-                        rb = rb.body(b.clone());
+                        rb = rb.body(tracked_body(b.clone(), activity));
                     }
                     rb
                 })
@@ -314,11 +388,12 @@ impl Host {
         }
     }
 
-    /// Reads at most ERROR_BODY_LIMIT bytes of a response body.
+    /// Reads at most ERROR_BODY_LIMIT bytes of a response body (less if it
+    /// breaks off, goes silent or trickles).
     pub async fn read_error_body(&self, resp: Response) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut stream = resp.bytes_stream();
-        while let Some(Ok(chunk)) = stream.next().await {
+        let mut body = Body::new(resp, self.read_timeout);
+        while let Some(Ok(chunk)) = body.next().await {
             let room = ERROR_BODY_LIMIT - out.len();
             out.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if out.len() >= ERROR_BODY_LIMIT {

@@ -1,6 +1,5 @@
 //! Manifest endpoints: GET (size-capped, digest-verified), HEAD and PUT.
 
-use futures_util::StreamExt;
 use hoist_image::manifest::MAX_MANIFEST_BYTES;
 use hoist_image::media::ACCEPTED_MANIFESTS;
 use hoist_image::{Digest, Reference};
@@ -173,9 +172,9 @@ impl RegistryClient {
         let media_type = media_type_of(resp.headers());
         let announced = header_digest(resp.headers());
         let mut bytes = Vec::new();
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| host.map_send_error(&what, e))?;
+        let mut body = crate::idle::Body::new(resp, host.read_timeout);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| host.map_body_error(&what, e))?;
             if bytes.len() + chunk.len() > MAX_MANIFEST_BYTES {
                 // Stop reading: a registry (or an attacker) streaming an
                 // endless body must not exhaust memory.

@@ -27,11 +27,14 @@ pub struct ClientOptions {
     /// root that has the host's directory is used (podman's certs.d lookup).
     pub certs_d_roots: Vec<PathBuf>,
     pub credentials: CredentialSource,
-    /// Time allowed to establish a TCP + TLS connection.
+    /// Time allowed to establish a TCP + TLS connection
+    /// (`HOIST_REGISTRY_CONNECT_TIMEOUT`).
     pub connect_timeout: Duration,
-    /// Longest silence while waiting for response bytes, so a registry that
-    /// stops answering fails instead of hanging; a slow but steady download
-    /// never hits it.
+    /// Longest silence on a request (no body bytes sent, no answer bytes
+    /// received), and the window in which a response body must bring at
+    /// least [`crate::STALL_MIN_BYTES`] (`HOIST_REGISTRY_TIMEOUT`). Either
+    /// failure is retried, downloads resume; see
+    /// [`RetryPolicy::max_timeouts`] for how often.
     pub read_timeout: Duration,
     pub retry: RetryPolicy,
     /// Upload blobs in PATCH chunks of this size instead of one monolithic
@@ -48,11 +51,63 @@ impl Default for ClientOptions {
             cert_dir: None,
             certs_d_roots: default_certs_d_roots(),
             credentials: CredentialSource::default(),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
             retry: RetryPolicy::default(),
             upload_chunk_size: None,
         }
+    }
+}
+
+/// The default [`ClientOptions::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default [`ClientOptions::read_timeout`]. With the default retry
+/// policy a registry that accepts connections and never answers fails after
+/// two of these (about a minute), one that cannot be reached after two
+/// connect timeouts.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Environment variable overriding [`ClientOptions::read_timeout`].
+pub const READ_TIMEOUT_ENV: &str = "HOIST_REGISTRY_TIMEOUT";
+/// Environment variable overriding [`ClientOptions::connect_timeout`].
+pub const CONNECT_TIMEOUT_ENV: &str = "HOIST_REGISTRY_CONNECT_TIMEOUT";
+
+/// Parses a timeout as the environment variables take it: seconds, with an
+/// optional fraction and an optional `s` or `ms` unit (`30`, `2.5`, `500ms`).
+/// Zero and negative values are refused: a timeout cannot be turned off.
+pub fn parse_timeout(value: &str) -> std::result::Result<Duration, String> {
+    let v = value.trim();
+    let (number, scale) = if let Some(n) = v.strip_suffix("ms") {
+        (n, 0.001)
+    } else {
+        (v.strip_suffix('s').unwrap_or(v), 1.0)
+    };
+    let secs = number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|n| n * scale)
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+        .ok_or_else(|| {
+            format!("{value:?} is not a timeout: give seconds (e.g. 30 or 2.5) or milliseconds (500ms), more than 0 and at most a day")
+        })?;
+    Ok(Duration::from_secs_f64(secs))
+}
+
+impl ClientOptions {
+    /// Applies `HOIST_REGISTRY_TIMEOUT` and `HOIST_REGISTRY_CONNECT_TIMEOUT`
+    /// from the environment, when set.
+    pub fn apply_env_timeouts(&mut self) -> crate::Result<()> {
+        for (var, field) in [
+            (READ_TIMEOUT_ENV, &mut self.read_timeout),
+            (CONNECT_TIMEOUT_ENV, &mut self.connect_timeout),
+        ] {
+            if let Some(v) = std::env::var_os(var) {
+                let v = v.to_string_lossy();
+                *field = parse_timeout(&v)
+                    .map_err(|e| crate::RegistryError::Config(format!("{var}: {e}")))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -124,6 +179,20 @@ mod tests {
         assert_eq!(o.tls_for("reg.local:5000"), secure);
         o.tls_verify = Some(false);
         assert_eq!(o.tls_for("quay.io"), insecure);
+    }
+
+    #[test]
+    fn timeouts_parse_in_seconds_or_milliseconds() {
+        assert_eq!(parse_timeout("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_timeout(" 2.5s "), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        for bad in ["", "0", "-1", "abc", "1e9", "NaN", "inf", "5m"] {
+            assert!(parse_timeout(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            ClientOptions::default().read_timeout,
+            Duration::from_secs(30)
+        );
     }
 
     #[test]

@@ -10,7 +10,6 @@ use std::ops::Range;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use hoist_image::Digest;
 use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use reqwest::Method;
@@ -19,7 +18,7 @@ use crate::auth::Scope;
 use crate::client::RegistryClient;
 use crate::error::{RegistryError, Result};
 use crate::host::{Host, Request};
-use crate::retry::retryable_error;
+use crate::idle::{Body, BodyError};
 
 /// At most this many ranges go into one request: headers stay small and a
 /// multipart answer stays easy on the registry.
@@ -117,12 +116,13 @@ impl RangeFetch<'_> {
         let req = self.range_request(ranges).await?;
         let what = self.what();
         let mut attempt = 0;
+        let mut timeouts = 0;
         loop {
             let resp = self.send(&req).await?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             let limit = ranges.last().map_or(0, |r| r.end);
-            match read_body(resp, status == 200, limit).await {
+            match read_body(resp, status == 200, limit, self.host.read_timeout).await {
                 Ok(body) => {
                     return self
                         .split(status, &headers, body, ranges)
@@ -136,13 +136,20 @@ impl RangeFetch<'_> {
                             }
                         })
                 }
-                Err(e) if retryable_error(&e) && attempt + 1 < self.host.retry.max_attempts => {
+                Err(e)
+                    if e.retryable()
+                        && attempt + 1 < self.host.retry.max_attempts
+                        && (!e.is_timeout() || timeouts + 1 < self.host.retry.max_timeouts) =>
+                {
                     let delay = self.host.retry.delay(attempt, None);
                     attempt += 1;
+                    if e.is_timeout() {
+                        timeouts += 1;
+                    }
                     tracing::info!(digest = %self.digest, ?delay, "range read interrupted ({e}); retrying");
                     tokio::time::sleep(delay).await;
                 }
-                Err(e) => return Err(self.host.map_send_error(&what, e)),
+                Err(e) => return Err(self.host.map_body_error(&what, e)),
             }
         }
     }
@@ -209,13 +216,13 @@ impl RangeFetch<'_> {
             range.start
         };
         let what = self.what();
-        let mut left = range.end - range.start;
-        let mut stream = resp.bytes_stream();
+        let mut left = range.end.saturating_sub(range.start);
+        let mut body = Body::new(resp, self.host.read_timeout);
         while left > 0 {
-            let Some(chunk) = stream.next().await else {
+            let Some(chunk) = body.next().await else {
                 return Err(self.protocol(format!("the answer ended {left} bytes early")));
             };
-            let chunk = chunk.map_err(|e| self.host.map_send_error(&what, e))?;
+            let chunk = chunk.map_err(|e| self.host.map_body_error(&what, e))?;
             let mut piece = &chunk[..];
             let skipped = skip.min(piece.len() as u64);
             piece = &piece[skipped as usize..];
@@ -258,9 +265,8 @@ impl RangeFetch<'_> {
             .map(|r| {
                 cut(&pieces, r).ok_or_else(|| {
                     self.protocol(format!(
-                        "the answer does not hold bytes {}-{}",
-                        r.start,
-                        r.end - 1
+                        "the answer does not hold bytes {}..{} (end exclusive)",
+                        r.start, r.end
                     ))
                 })
             })
@@ -276,13 +282,19 @@ impl RangeFetch<'_> {
     }
 }
 
-/// `bytes=0-9,20-29` (HTTP ranges are inclusive).
-fn range_header(ranges: &[Range<u64>]) -> String {
+/// `bytes=0-9,20-29` (HTTP ranges are inclusive). Empty ranges cannot be
+/// written in HTTP and are left out.
+pub fn range_header(ranges: &[Range<u64>]) -> String {
     let parts: Vec<String> = ranges
         .iter()
-        .map(|r| format!("{}-{}", r.start, r.end - 1))
+        .filter_map(|r| Some(format!("{}-{}", r.start, last_byte(r)?)))
         .collect();
     format!("bytes={}", parts.join(","))
+}
+
+/// The inclusive end of a non-empty range.
+fn last_byte(r: &Range<u64>) -> Option<u64> {
+    (r.end > r.start).then(|| r.end - 1)
 }
 
 /// Reads a body; for a 200 (whole blob) only up to `limit` bytes.
@@ -290,10 +302,11 @@ async fn read_body(
     resp: reqwest::Response,
     whole_blob: bool,
     limit: u64,
-) -> std::result::Result<Bytes, reqwest::Error> {
-    let mut stream = resp.bytes_stream();
+    read_timeout: std::time::Duration,
+) -> std::result::Result<Bytes, BodyError> {
+    let mut body = Body::new(resp, read_timeout);
     let mut buf = Vec::new();
-    while let Some(chunk) = stream.next().await {
+    while let Some(chunk) = body.next().await {
         buf.extend_from_slice(&chunk?);
         if whole_blob && buf.len() as u64 >= limit {
             break;
@@ -303,16 +316,20 @@ async fn read_body(
 }
 
 /// The bytes of `want` from pieces that each start at a blob offset.
-fn cut(pieces: &[(u64, Bytes)], want: &Range<u64>) -> Option<Bytes> {
+pub fn cut(pieces: &[(u64, Bytes)], want: &Range<u64>) -> Option<Bytes> {
     pieces.iter().find_map(|(start, data)| {
-        let end = start + data.len() as u64;
-        (*start <= want.start && want.end <= end)
-            .then(|| data.slice((want.start - start) as usize..(want.end - start) as usize))
+        let end = start.checked_add(u64::try_from(data.len()).ok()?)?;
+        if *start > want.start || want.end > end || want.start > want.end {
+            return None;
+        }
+        let from = usize::try_from(want.start - start).ok()?;
+        let to = usize::try_from(want.end - start).ok()?;
+        Some(data.slice(from..to))
     })
 }
 
 /// The boundary of a `multipart/byteranges` content type.
-fn multipart_boundary(content_type: &str) -> Option<String> {
+pub fn multipart_boundary(content_type: &str) -> Option<String> {
     let (mime, params) = content_type.split_once(';')?;
     if !mime.trim().eq_ignore_ascii_case("multipart/byteranges") {
         return None;
@@ -327,8 +344,15 @@ fn multipart_boundary(content_type: &str) -> Option<String> {
 
 /// Parses a `multipart/byteranges` body into (start offset, bytes) parts.
 /// Each part's length comes from its Content-Range, so binary data that
-/// happens to contain the boundary cannot confuse the parser.
-fn parse_multipart(body: &Bytes, boundary: &str) -> std::result::Result<Vec<(u64, Bytes)>, String> {
+/// happens to contain the boundary cannot confuse the parser. Every length
+/// and offset comes from the server, so all arithmetic on them is checked.
+pub fn parse_multipart(
+    body: &Bytes,
+    boundary: &str,
+) -> std::result::Result<Vec<(u64, Bytes)>, String> {
+    if boundary.is_empty() {
+        return Err("multipart answer with an empty boundary".into());
+    }
     let delimiter = format!("--{boundary}");
     let mut parts = Vec::new();
     let mut pos = 0usize;
@@ -352,22 +376,30 @@ fn parse_multipart(body: &Bytes, boundary: &str) -> std::result::Result<Vec<(u64
             })
             .and_then(parse_content_range)
             .ok_or_else(|| format!("multipart part without a usable Content-Range: {head:?}"))?;
-        let len = (range.end - range.start) as usize;
-        let data = body
-            .get(pos..pos + len)
-            .ok_or_else(|| "multipart part shorter than its Content-Range".to_string())?;
+        let short = || "multipart part shorter than its Content-Range".to_string();
+        let len = usize::try_from(range.end - range.start).map_err(|_| short())?;
+        let data = pos
+            .checked_add(len)
+            .and_then(|end| body.get(pos..end))
+            .ok_or_else(short)?;
         parts.push((range.start, Bytes::copy_from_slice(data)));
         pos += len;
     }
 }
 
-/// `bytes 10-19/100` as 10..20.
-fn parse_content_range(value: &str) -> Option<Range<u64>> {
+/// `bytes 10-19/100` as 10..20. `None` for anything else, including an end
+/// before the start, an end of `u64::MAX` (its exclusive end is not a u64)
+/// and an end beyond a stated total.
+pub fn parse_content_range(value: &str) -> Option<Range<u64>> {
     let rest = value.trim().strip_prefix("bytes")?.trim_start();
-    let (range, _total) = rest.split_once('/')?;
+    let (range, total) = rest.split_once('/')?;
     let (start, end) = range.split_once('-')?;
     let (start, end): (u64, u64) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
-    (end >= start).then(|| start..end + 1)
+    let total = total.trim();
+    if total != "*" && end >= total.parse::<u64>().ok()? {
+        return None;
+    }
+    (end >= start).then_some(start..end.checked_add(1)?)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -403,6 +435,50 @@ mod tests {
         assert!(parse_multipart(&body, "B").unwrap_err().contains("shorter"));
         let body = Bytes::from_static(b"--B\r\nContent-Range: bytes 0-2/10\r\n\r\nabc\r\n");
         assert!(parse_multipart(&body, "B").unwrap_err().contains("closing"));
+    }
+
+    #[test]
+    fn content_range_ends_at_the_edge_of_u64_without_overflow() {
+        assert_eq!(parse_content_range("bytes 10-19/100"), Some(10..20));
+        assert_eq!(parse_content_range("bytes 0-0/*"), Some(0..1));
+        // u64::MAX as the end has no exclusive end: rejected, not wrapped
+        // (it panicked in debug builds and wrapped to 0 in release).
+        let max = u64::MAX;
+        assert_eq!(parse_content_range(&format!("bytes 0-{max}/*")), None);
+        assert_eq!(parse_content_range(&format!("bytes {max}-{max}/*")), None);
+        assert_eq!(parse_content_range("bytes 5-4/10"), None);
+        assert_eq!(
+            parse_content_range("bytes 0-10/10"),
+            None,
+            "end beyond the total"
+        );
+        assert_eq!(parse_content_range("bytes 0-99999999999999999999/*"), None);
+        assert_eq!(parse_content_range("bytes -5/10"), None);
+    }
+
+    #[test]
+    fn hostile_multipart_parts_are_errors_not_panics() {
+        let max = u64::MAX;
+        for range in [format!("bytes 0-{}/*", max - 1), format!("bytes 1-{max}/*")] {
+            let body = Bytes::from(format!("--B\r\nContent-Range: {range}\r\n\r\nabc\r\n--B--"));
+            assert!(parse_multipart(&body, "B").is_err(), "{range}");
+        }
+        assert!(parse_multipart(&Bytes::from_static(b"----"), "").is_err());
+        // The last byte a u64 offset can name is a valid one-byte part.
+        let body = Bytes::from(format!(
+            "--B\r\nContent-Range: bytes {0}-{0}/*\r\n\r\na\r\n--B--",
+            max - 1
+        ));
+        let parts = parse_multipart(&body, "B").unwrap();
+        assert_eq!(parts, vec![(max - 1, Bytes::from_static(b"a"))]);
+        assert_eq!(cut(&parts, &(max - 1..max)), Some(Bytes::from_static(b"a")));
+        // A part starting near u64::MAX cannot be cut without overflow.
+        let parts = vec![(max - 1, Bytes::from_static(b"abc"))];
+        assert_eq!(cut(&parts, &(max - 1..max)), None);
+        #[allow(clippy::reversed_empty_ranges)]
+        let backwards = 2..1;
+        assert_eq!(cut(&[(0, Bytes::from_static(b"abc"))], &backwards), None);
+        assert_eq!(range_header(&[0..0, 5..6]), "bytes=5-5");
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub struct RetryPolicy {
     /// Upper bound for a registry's Retry-After, so a hostile or confused
     /// registry cannot park us for hours.
     pub max_retry_after: Duration,
+    /// Attempts that may end in a timeout (no answer, or a stalled body)
+    /// before the request fails, counted within `max_attempts`: a silent
+    /// registry costs at most this many read timeouts, not `max_attempts`.
+    pub max_timeouts: u32,
 }
 
 impl Default for RetryPolicy {
@@ -30,6 +34,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            max_timeouts: 2,
         }
     }
 }
@@ -131,6 +136,7 @@ mod tests {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(350),
             max_retry_after: Duration::from_secs(5),
+            max_timeouts: 2,
         };
         for _ in 0..50 {
             let d0 = p.delay(0, None);

@@ -83,10 +83,11 @@ impl RegistryClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(next_link);
             let page_url = resp.url().clone();
-            let body = resp
-                .bytes()
+            let body = crate::idle::Body::new(resp, host.read_timeout)
+                .collect(usize::MAX)
                 .await
-                .map_err(|e| host.map_send_error(&what, e))?;
+                .map_err(|e| host.map_body_error(&what, e))?
+                .unwrap_or_default();
             let page: TagList =
                 serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
                     registry: registry.to_string(),

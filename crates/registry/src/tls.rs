@@ -74,7 +74,8 @@ pub fn load_cert_dir(dir: &Path) -> Result<CertDir> {
     Ok(out)
 }
 
-/// The reqwest client for one registry, with its TLS policy and timeouts.
+/// The reqwest client for one registry, with its TLS policy and connect
+/// timeout (the read timeout is applied per request, see `crate::idle`).
 /// Redirects are followed (blob downloads redirect to storage); reqwest drops
 /// the Authorization header when a redirect leaves the host, so credentials
 /// never reach a storage backend.
@@ -86,7 +87,6 @@ pub fn build_http_client(
     let mut b = reqwest::Client::builder()
         .user_agent(opts.user_agent.clone())
         .connect_timeout(opts.connect_timeout)
-        .read_timeout(opts.read_timeout)
         .redirect(reqwest::redirect::Policy::limited(10))
         .danger_accept_invalid_certs(!tls.verify);
     if let Some(dir) = opts.cert_dir_for(registry) {

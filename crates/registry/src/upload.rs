@@ -18,6 +18,7 @@ use crate::auth::Scope;
 use crate::client::RegistryClient;
 use crate::error::{RegistryError, Result};
 use crate::host::{Host, Request};
+use crate::idle::{tracked_body, until_idle, Activity};
 use crate::manifest::{cross_check_digest, header_digest};
 use crate::sink::Progress;
 
@@ -111,7 +112,10 @@ impl Host {
 
     /// Sends a request whose body can be sent only once: authenticated with
     /// the current (cached) credentials, no retry. Callers make a retryable
-    /// request to the same repository first, so the token is fresh.
+    /// request to the same repository first, so the token is fresh. The body
+    /// marks `activity` as it goes: the request fails when neither body
+    /// bytes leave nor an answer comes for the read timeout.
+    #[allow(clippy::too_many_arguments)]
     async fn send_once(
         &self,
         scopes: &[Scope],
@@ -120,6 +124,7 @@ impl Host {
         url: Url,
         headers: HeaderMap,
         body: reqwest::Body,
+        activity: &Activity,
     ) -> Result<Response> {
         let mut rb = self
             .http
@@ -131,7 +136,13 @@ impl Host {
                 rb = rb.header(AUTHORIZATION, a);
             }
         }
-        rb.send().await.map_err(|e| self.map_send_error(what, e))
+        until_idle(rb.send(), activity, self.read_timeout)
+            .await
+            .map_err(|_| RegistryError::Timeout {
+                registry: self.name.clone(),
+                what: what.to_string(),
+            })?
+            .map_err(|e| self.map_send_error(what, e))
     }
 }
 
@@ -268,6 +279,8 @@ where
     });
     let m = meter.clone();
     let p = progress.clone();
+    let activity = Activity::new();
+    let a = activity.clone();
     // Read one byte past the announced size, so a reader that is too long
     // is caught instead of silently truncated.
     let stream = tokio_util::io::ReaderStream::with_capacity(reader.take(size + 1), 256 * 1024)
@@ -284,6 +297,7 @@ where
                 h.update(&chunk);
             }
             p.report(sent);
+            a.touch();
             Ok::<Bytes, std::io::Error>(chunk)
         });
     let mut headers = HeaderMap::new();
@@ -298,6 +312,7 @@ where
             with_digest(&session, digest),
             headers,
             reqwest::Body::wrap_stream(stream),
+            &activity,
         )
         .await;
     let sent = meter.sent.load(Ordering::Relaxed);
@@ -371,6 +386,7 @@ where
         headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
         let range = format!("{}-{}", sent, sent + len - 1);
         headers.insert(CONTENT_RANGE, HeaderValue::from_str(&range).expect("ascii"));
+        let activity = Activity::new();
         let resp = host
             .send_once(
                 &scopes,
@@ -378,7 +394,8 @@ where
                 Method::PATCH,
                 session.clone(),
                 headers,
-                buf.freeze().into(),
+                tracked_body(buf.freeze(), &activity),
+                &activity,
             )
             .await?;
         if resp.status().as_u16() != 202 {

@@ -34,6 +34,7 @@ fn fast_retry(attempts: u32) -> RetryPolicy {
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(20),
         max_retry_after: Duration::from_millis(50),
+        max_timeouts: attempts,
     }
 }
 

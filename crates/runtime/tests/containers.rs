@@ -35,6 +35,34 @@ fn main() {
         ("runs_on_overlay_rootfs", runs_on_overlay_rootfs),
         ("same_bundle_through_runc", same_bundle_through_runc),
         ("oci_cli_semantics", oci_cli_semantics),
+        (
+            "hooks_see_the_users_bundle_and_annotations",
+            hooks_see_the_users_bundle_and_annotations,
+        ),
+        (
+            "creation_hooks_see_the_users_bundle",
+            creation_hooks_see_the_users_bundle,
+        ),
+        (
+            "failing_poststart_hook_is_only_logged",
+            failing_poststart_hook_is_only_logged,
+        ),
+        (
+            "failing_poststop_hook_does_not_block_delete",
+            failing_poststop_hook_does_not_block_delete,
+        ),
+        (
+            "disable_oom_killer_reaches_cgroup_v1",
+            disable_oom_killer_reaches_cgroup_v1,
+        ),
+        (
+            "start_returns_once_the_program_runs",
+            start_returns_once_the_program_runs,
+        ),
+        (
+            "signals_right_after_start_reach_hoists_init",
+            signals_right_after_start_reach_hoists_init,
+        ),
     ]);
 }
 
@@ -505,4 +533,309 @@ fn oci_cli_semantics() {
     oci_cli::delete(&root, &id, false).unwrap();
     oci_cli::delete(&root, &id, true).unwrap();
     assert!(oci_cli::delete(&root, &id, false).is_err());
+}
+
+/// Rewrites the bundle's config.json through `edit`.
+fn edit_config(bundle: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = bundle.join("config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+/// A hook running `script` with sh (the host's, or the container's for
+/// hooks run inside it).
+fn sh_hook(script: &str) -> serde_json::Value {
+    serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", script]})
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Waits for child `pid` to end, at most `limit`; `None` if it did not.
+/// (A pidfd becomes readable when the process exits: no polling loop.)
+fn wait_exit_within(pid: i32, limit: std::time::Duration) -> Option<ExitStatus> {
+    #[allow(unsafe_code)]
+    // SAFETY: pidfd_open and poll take plain integers and a valid pollfd;
+    // the pidfd is closed by OwnedFd.
+    let ready = unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
+        assert!(
+            fd >= 0,
+            "pidfd_open({pid}): {}",
+            std::io::Error::last_os_error()
+        );
+        let fd = <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd);
+        let mut p = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        libc::poll(&mut p, 1, limit.as_millis() as i32) == 1
+    };
+    ready.then(|| wait_exit(pid).unwrap())
+}
+
+fn hooks_see_the_users_bundle_and_annotations() {
+    let f = fixture();
+    let id = id("hookstate");
+    let b = f.bundle(&options(&id, &f.rootfs), &["sleep", "100"]);
+    let out = f.dir.path().join("hook-out");
+    std::fs::create_dir(&out).unwrap();
+    let o = out.display();
+    edit_config(&b, |v| {
+        v["annotations"] = serde_json::json!({"org.example.a": "1", "b": "two"});
+        v["hooks"] = serde_json::json!({
+            "poststart": [sh_hook(&format!("cat > {o}/poststart.json"))],
+            "poststop": [sh_hook(&format!("cat > {o}/poststop.json"))],
+        });
+    });
+    // The spec has a seccomp filter: hoist hands libcontainer its copy.
+    assert!(read_json(&b.join("config.json"))["linux"]["seccomp"].is_object());
+    let pid = f.rt.create(&id, &b, pipes().stdio, None).unwrap();
+    f.rt.start(&id).unwrap();
+    let state = f.rt.state(&id).unwrap();
+    let seen = read_json(&out.join("poststart.json"));
+    let want_annotations = serde_json::json!({"org.example.a": "1", "b": "two"});
+    assert_eq!(seen["bundle"], b.canonicalize().unwrap().to_str().unwrap());
+    assert_eq!(seen["bundle"], state.bundle.to_str().unwrap());
+    assert_eq!(seen["annotations"], want_annotations, "{seen}");
+    assert_eq!(
+        serde_json::to_value(&state.annotations).unwrap(),
+        want_annotations
+    );
+    assert_eq!(
+        (&seen["id"], &seen["status"]),
+        (&serde_json::json!(id), &serde_json::json!("running"))
+    );
+    assert_eq!(seen["pid"], pid);
+    f.rt.kill(&id, libc::SIGKILL).unwrap();
+    wait_exit(pid).unwrap();
+    f.rt.delete(&id, false).unwrap();
+    let seen = read_json(&out.join("poststop.json"));
+    assert_eq!(seen["bundle"], state.bundle.to_str().unwrap());
+    assert_eq!(seen["annotations"], want_annotations, "{seen}");
+    assert_eq!(seen["status"], "stopped");
+}
+
+fn creation_hooks_see_the_users_bundle() {
+    let f = fixture();
+    let id = id("createhooks");
+    let b = f.bundle(&options(&id, &f.rootfs), &["true"]);
+    let out = f.dir.path().join("hook-out");
+    std::fs::create_dir(&out).unwrap();
+    let o = out.display();
+    edit_config(&b, |v| {
+        v["annotations"] = serde_json::json!({"a": "1"});
+        v["hooks"] = serde_json::json!({
+            "createRuntime": [sh_hook(&format!("cat > {o}/createRuntime.json"))],
+            "createContainer": [sh_hook(&format!("cat > {o}/createContainer.json"))],
+            // Runs inside the container: its /tmp is the rootfs's.
+            "startContainer": [sh_hook("cat > /tmp/startContainer.json")],
+        });
+    });
+    let pid = f.rt.create(&id, &b, pipes().stdio, None).unwrap();
+    let state = f.rt.state(&id).unwrap();
+    f.rt.start(&id).unwrap();
+    assert_eq!(wait_exit(pid).unwrap(), ExitStatus::Exited(0));
+    for file in [
+        out.join("createRuntime.json"),
+        out.join("createContainer.json"),
+        f.rootfs.join("tmp/startContainer.json"),
+    ] {
+        let seen = read_json(&file);
+        assert_eq!(
+            seen["bundle"],
+            state.bundle.to_str().unwrap(),
+            "{}",
+            file.display()
+        );
+        assert_eq!(
+            seen["annotations"],
+            serde_json::json!({"a": "1"}),
+            "{}",
+            file.display()
+        );
+    }
+    f.rt.delete(&id, false).unwrap();
+    assert!(!f.dir.path().join("state/@bundles").join(&id).exists());
+}
+
+fn failing_poststart_hook_is_only_logged() {
+    let f = fixture();
+    let id = id("poststartfail");
+    let b = f.bundle(&options(&id, &f.rootfs), &["sleep", "100"]);
+    let marker = f.dir.path().join("second-ran");
+    edit_config(&b, |v| {
+        v["hooks"] = serde_json::json!({
+            "poststart": [sh_hook("exit 3"), sh_hook(&format!("touch {}", marker.display()))],
+        });
+    });
+    let pid = f.rt.create(&id, &b, pipes().stdio, None).unwrap();
+    f.rt.start(&id)
+        .expect("a failing poststart hook must not fail start");
+    assert!(
+        marker.exists(),
+        "the hook after the failing one did not run"
+    );
+    assert_eq!(f.rt.state(&id).unwrap().status, Status::Running);
+    assert!(
+        rustix::process::test_kill_process(rustix::process::Pid::from_raw(pid).unwrap()).is_ok()
+    );
+    f.rt.kill(&id, libc::SIGKILL).unwrap();
+    assert_eq!(wait_exit(pid).unwrap(), ExitStatus::Signaled(libc::SIGKILL));
+    f.rt.delete(&id, false).unwrap();
+}
+
+fn failing_poststop_hook_does_not_block_delete() {
+    let f = fixture();
+    let id = id("poststopfail");
+    let b = f.bundle(&options(&id, &f.rootfs), &["true"]);
+    let marker = f.dir.path().join("second-ran");
+    edit_config(&b, |v| {
+        v["hooks"] = serde_json::json!({
+            "poststop": [sh_hook("exit 3"), sh_hook(&format!("echo x >> {}", marker.display()))],
+        });
+    });
+    let pid = f.rt.create(&id, &b, pipes().stdio, None).unwrap();
+    f.rt.start(&id).unwrap();
+    assert_eq!(wait_exit(pid).unwrap(), ExitStatus::Exited(0));
+    f.rt.delete(&id, false)
+        .expect("a failing poststop hook must not fail delete");
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "x\n",
+        "the remaining poststop hooks must run once"
+    );
+    assert!(matches!(
+        f.rt.state(&id),
+        Err(RuntimeError::NotFound { .. })
+    ));
+    assert!(!f.dir.path().join("state").join(&id).exists());
+    assert!(!f.dir.path().join("state/@bundles").join(&id).exists());
+}
+
+fn disable_oom_killer_reaches_cgroup_v1() {
+    let f = fixture();
+    let id = id("nooom");
+    let mut o = options(&id, &f.rootfs);
+    o.memory = Some(64 << 20);
+    let b = f.bundle(&o, &["true"]);
+    edit_config(&b, |v| {
+        v["linux"]["resources"]["memory"]["disableOOMKiller"] = serde_json::json!(true);
+    });
+    let pid = f.rt.create(&id, &b, pipes().stdio, None).unwrap();
+    let file = Path::new("/sys/fs/cgroup/memory/hoist-test/hoist")
+        .join(&id)
+        .join("memory.oom_control");
+    let control = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        control.lines().any(|l| l == "oom_kill_disable 1"),
+        "{control}"
+    );
+    f.rt.start(&id).unwrap();
+    assert_eq!(wait_exit(pid).unwrap(), ExitStatus::Exited(0));
+    f.rt.delete(&id, false).unwrap();
+    // Without the setting the OOM killer stays on.
+    let b = f.bundle(&o, &["true"]);
+    let pid = f.rt.create(&id, &b, pipes().stdio, None).unwrap();
+    let control = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        control.lines().any(|l| l == "oom_kill_disable 0"),
+        "{control}"
+    );
+    f.rt.delete(&id, true).unwrap();
+    let _ = wait_exit(pid);
+}
+
+/// `start` returns once the user's program has replaced hoist's code, and
+/// only then is the container `running` (runc's behaviour).
+fn start_returns_once_the_program_runs() {
+    let f = fixture();
+    for i in 0..20 {
+        let id = id(&format!("execd{i}"));
+        let b = f.bundle(&options(&id, &f.rootfs), &["sleep", "100"]);
+        let pid = f.rt.create(&id, &b, pipes().stdio, None).unwrap();
+        assert_eq!(f.rt.state(&id).unwrap().status, Status::Created);
+        f.rt.start(&id).unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        assert!(
+            stat.contains("(sleep)"),
+            "iteration {i}: not exec'd yet: {stat}"
+        );
+        assert_eq!(f.rt.state(&id).unwrap().status, Status::Running);
+        f.rt.delete(&id, true).unwrap();
+        let _ = wait_exit(pid);
+    }
+}
+
+/// A stand-in for hoist's init at its path: waits for signals with all of
+/// them blocked and exits 143 on SIGTERM. As PID 1 of its namespace it
+/// would never see a SIGTERM the kernel dropped before it blocked it.
+fn fake_hoist_init(dir: &Path) -> PathBuf {
+    let src = dir.join("init.c");
+    std::fs::write(
+        &src,
+        r#"#include <signal.h>
+#include <unistd.h>
+int main(void) {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, 0);
+    for (;;) {
+        int sig = sigwaitinfo(&all, 0);
+        if (sig == SIGTERM) _exit(143);
+    }
+}
+"#,
+    )
+    .unwrap();
+    let bin = dir.join("fake-hoist-init");
+    let status = std::process::Command::new("cc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("running cc: apt-get install gcc libc6-dev");
+    assert!(status.success(), "compiling the init stand-in failed");
+    bin
+}
+
+/// A SIGTERM sent the moment `start` returns is not lost: hoist's init is
+/// exec'd with signals blocked, so the kernel queues it until the init
+/// waits for it.
+fn signals_right_after_start_reach_hoists_init() {
+    use hoist_runtime::executor::{HOIST_INIT_COMMAND, HOIST_INIT_PATH};
+    let f = fixture();
+    let init = fake_hoist_init(f.dir.path());
+    for i in 0..20 {
+        let id = id(&format!("sigterm{i}"));
+        let mut o = options(&id, &f.rootfs);
+        o.mounts.push(MountSpec::Bind {
+            source: init.clone(),
+            destination: HOIST_INIT_PATH.into(),
+            read_only: true,
+            options: Vec::new(),
+        });
+        let b = f.bundle(
+            &o,
+            &[HOIST_INIT_PATH, HOIST_INIT_COMMAND, "--", "sleep", "100"],
+        );
+        let pid = f.rt.create(&id, &b, pipes().stdio, None).unwrap();
+        f.rt.start(&id).unwrap();
+        f.rt.kill(&id, libc::SIGTERM).unwrap();
+        let status = wait_exit_within(pid, std::time::Duration::from_secs(10));
+        if status.is_none() {
+            f.rt.delete(&id, true).unwrap();
+            let _ = wait_exit(pid);
+        }
+        assert_eq!(
+            status.map(|s| s.code()),
+            Some(143),
+            "iteration {i}: SIGTERM lost"
+        );
+        f.rt.delete(&id, false).unwrap();
+    }
 }

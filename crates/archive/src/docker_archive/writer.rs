@@ -17,7 +17,7 @@ use hoist_image::Digest;
 use serde_json::json;
 
 use super::{config_diff_ids, validate_repo_tag, ManifestEntry, MANIFEST_FILE, REPOSITORIES_FILE};
-use crate::atomic::AtomicFile;
+use hoist_fsutil::AtomicFile;
 use crate::error::{io_err, ArchiveError, Result};
 use crate::tarwrite::TarWriter;
 use crate::verify::VerifyingReader;
@@ -37,7 +37,7 @@ pub struct DockerArchiveWriter {
 impl DockerArchiveWriter {
     pub fn new(path: impl AsRef<Path>) -> Result<DockerArchiveWriter> {
         let path = path.as_ref();
-        let mut out = AtomicFile::create(path)?;
+        let mut out = AtomicFile::create(path, 0o644)?;
         let handle = out
             .file()
             .try_clone()
@@ -202,6 +202,6 @@ impl DockerArchiveWriter {
         let buf = self.tar.finish().map_err(write_err)?;
         buf.into_inner()
             .map_err(|e| io_err("write", &target)(e.into_error()))?;
-        self.out.commit()
+        Ok(self.out.commit()?)
     }
 }

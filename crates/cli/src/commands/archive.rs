@@ -30,9 +30,12 @@ pub fn save(engine: &Engine, a: SaveArgs) -> Result<i32> {
             if std::io::stdout().is_terminal() {
                 anyhow::bail!("refusing to write an archive to a terminal: use -o FILE or redirect standard output");
             }
-            let tmp = tempfile::NamedTempFile::new().context("creating a temporary archive")?;
-            engine.save(&a.images, format, tmp.path(), &display)?;
-            let mut f = std::fs::File::open(tmp.path())?;
+            // In the store's scratch space, which the next hoist command
+            // reclaims if this one is killed.
+            let scratch = engine.store().temp_dir()?;
+            let tmp = scratch.path().join("archive");
+            engine.save(&a.images, format, &tmp, &display)?;
+            let mut f = std::fs::File::open(&tmp)?;
             std::io::copy(&mut f, &mut std::io::stdout().lock())
                 .context("writing the archive to standard output")?;
         }
@@ -49,11 +52,12 @@ pub fn load(engine: &Engine, a: LoadArgs) -> Result<i32> {
             if std::io::stdin().is_terminal() {
                 anyhow::bail!("no archive given: use -i FILE or pipe one to standard input");
             }
-            let mut tmp = tempfile::NamedTempFile::new().context("creating a temporary file")?;
+            let scratch = engine.store().temp_dir()?;
+            let path = scratch.path().join("archive");
+            let mut tmp = std::fs::File::create(&path).context("creating a temporary file")?;
             std::io::copy(&mut std::io::stdin().lock(), &mut tmp)
                 .context("reading the archive from standard input")?;
-            let path = tmp.path().to_path_buf();
-            _stdin_copy = tmp;
+            _stdin_copy = scratch;
             path
         }
     };

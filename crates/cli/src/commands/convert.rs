@@ -117,7 +117,12 @@ fn record_workload(
         &argv,
         Duration::from_secs(timeout),
     );
-    if let Err(e) = engine.remove_image(&scratch, true) {
+    // Only the scratch name goes: the scratch conversion can be byte for
+    // byte an image the store already has (an earlier conversion of the same
+    // source), which then merely gained this name. Removing by name without
+    // force untags when other names remain and deletes the image only when
+    // the scratch name was its last one.
+    if let Err(e) = engine.remove_image(&scratch, false) {
         tracing::warn!(error = %e, "removing the scratch image {scratch}");
     }
     result?;

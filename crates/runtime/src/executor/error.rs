@@ -53,6 +53,9 @@ pub enum RuntimeError {
     #[error("preparing the seccomp filter of container {id:?}: {detail}; check the profile, or run with --security-opt seccomp=unconfined to go without one")]
     Seccomp { id: String, detail: String },
 
+    #[error("starting container {id:?}: {detail}; delete it and fix its spec or bundle")]
+    StartFailed { id: String, detail: String },
+
     #[error("signal {0} is not a valid signal number")]
     BadSignal(i32),
 

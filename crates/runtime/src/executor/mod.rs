@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use bundle::{read_bundle_config, write_bundle_config, CONFIG_FILE};
 pub use error::RuntimeError;
 pub use external::ExternalRuntime;
-pub use in_process::InProcessRuntime;
+pub use in_process::{runs_hoist_init, InProcessRuntime, HOIST_INIT_COMMAND, HOIST_INIT_PATH};
 
 /// The standard streams given to a container's process. Use pipes, files or
 /// a terminal; not /dev/null for output (libcontainer swaps a /dev/null
@@ -114,7 +114,9 @@ pub trait Runtime {
         console_socket: Option<&Path>,
     ) -> Result<i32, RuntimeError>;
 
-    /// Runs the user's program in a created container.
+    /// Runs the user's program in a created container. Returns once that
+    /// program has been exec'd (as runc does), so a signal sent afterwards
+    /// reaches it rather than the runtime's code.
     fn start(&self, id: &str) -> Result<(), RuntimeError>;
 
     fn state(&self, id: &str) -> Result<State, RuntimeError>;

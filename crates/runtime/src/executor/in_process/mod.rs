@@ -7,7 +7,10 @@
 //! child would inherit such a lock held and hang. The other operations
 //! do not fork.
 
+mod oom;
 mod prepared;
+mod record;
+mod start;
 mod workload;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +23,8 @@ use libcontainer::syscall::syscall::SyscallType;
 
 use super::error::{io_err, RuntimeError};
 use super::{check_id, with_exec_process_file, Runtime, State, Status, Stdio};
+
+pub use workload::{runs_hoist_init, HOIST_INIT_COMMAND, HOIST_INIT_PATH};
 
 /// Containers run by libcontainer, with their state under `root` (e.g.
 /// `/run/hoist/runtime`; one directory per container).
@@ -125,25 +130,87 @@ impl Runtime for InProcessRuntime {
             });
         }
         std::fs::create_dir_all(&self.root).map_err(io_err("creating runtime root", &self.root))?;
-        let prepared = prepared::prepare(&self.root, &self.program_cache, id, bundle)?;
-        let created = self.build_init(id, &prepared, stdio, console_socket);
-        if created.is_err() {
+        let prepared = match prepared::prepare(&self.root, &self.program_cache, id, bundle) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = prepared::remove(&self.root, id);
+                return Err(e);
+            }
+        };
+        let pid = match self.build_init(id, &prepared, stdio, console_socket) {
+            Ok(pid) => pid,
+            Err(e) => {
+                let _ = prepared::remove(&self.root, id);
+                return Err(e);
+            }
+        };
+        // The init has its end of the exec fifo now; ours must not keep
+        // `start` from seeing end of file.
+        let origin = prepared.origin.clone();
+        let disable_oom_killer = prepared.disable_oom_killer;
+        drop(prepared);
+        let finish = || -> Result<(), RuntimeError> {
+            record::Record::take_from_libcontainer(&self.container_dir(id), origin)?
+                .save(&self.root, id)?;
+            if disable_oom_killer {
+                oom::disable_oom_killer(id, pid)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = finish() {
+            if let Ok(mut c) = self.load(id) {
+                let _ = c.delete(true);
+            }
             let _ = prepared::remove(&self.root, id);
+            // The killed init is our child: leave no zombie.
+            let _ = super::wait_exit(pid);
+            return Err(e);
         }
-        created
+        Ok(pid)
     }
 
+    /// Returns once the user's program has been exec'd (as runc does), so
+    /// a signal sent after it reaches that program; then reports the
+    /// container `running` and runs the `poststart` hooks, whose failures
+    /// are only logged.
     fn start(&self, id: &str) -> Result<(), RuntimeError> {
-        self.load(id)?
-            .start()
-            .map_err(|e| self.err("starting", id, e))
+        let mut c = self.load(id)?;
+        let fifo = prepared::exec_fifo_path(&self.root, id);
+        if !fifo.exists() {
+            // Created by an older hoist: libcontainer's start.
+            return c.start().map_err(|e| self.err("starting", id, e));
+        }
+        c.refresh_status()
+            .map_err(|e| self.err("starting", id, e))?;
+        if !c.can_start() {
+            return Err(self.err(
+                "starting",
+                id,
+                LibcontainerError::IncorrectStatus(c.status()),
+            ));
+        }
+        start::release_and_wait(id, &self.container_dir(id), &fifo)?;
+        c.set_status(ContainerStatus::Running)
+            .save()
+            .map_err(|e| self.err("starting", id, e))?;
+        if let Some(rec) = record::Record::load(&self.root, id) {
+            if !rec.poststart.is_empty() {
+                let state = self.state(id)?;
+                record::run_post_hooks("poststart", &rec.poststart, &state);
+            }
+        }
+        Ok(())
     }
 
     fn state(&self, id: &str) -> Result<State, RuntimeError> {
         let c = self.load(id)?;
         let st = status(c.status());
         let mut annotations = c.state.annotations.clone().unwrap_or_default();
-        let bundle = prepared::original_bundle(&mut annotations).unwrap_or(c.bundle().clone());
+        let old = prepared::old_original_bundle(&mut annotations);
+        let bundle = record::Record::load(&self.root, id)
+            .map(|r| r.bundle)
+            .or(old)
+            .unwrap_or(c.bundle().clone());
         Ok(State {
             oci_version: c.state.oci_version.clone(),
             id: c.id().to_string(),
@@ -165,10 +232,25 @@ impl Runtime for InProcessRuntime {
             .map_err(|e| self.err("signalling", id, e))
     }
 
+    /// Runs the `poststop` hooks after libcontainer's delete; a failing
+    /// one is logged and the others still run (the OCI runtime spec's
+    /// rule), and the container is gone either way.
     fn delete(&self, id: &str, force: bool) -> Result<(), RuntimeError> {
-        self.load(id)?
-            .delete(force)
-            .map_err(|e| self.err("deleting", id, e))?;
+        let mut c = self.load(id)?;
+        let poststop = record::Record::load(&self.root, id)
+            .map(|r| r.poststop)
+            .unwrap_or_default();
+        let state = if poststop.is_empty() {
+            None
+        } else {
+            Some(self.state(id)?)
+        };
+        c.delete(force).map_err(|e| self.err("deleting", id, e))?;
+        if let Some(mut state) = state {
+            state.status = Status::Stopped;
+            state.pid = None;
+            record::run_post_hooks("poststop", &poststop, &state);
+        }
         prepared::remove(&self.root, id)
     }
 
@@ -205,7 +287,7 @@ impl InProcessRuntime {
         id: &str,
         stdio: Stdio,
         console_socket: Option<&Path>,
-        executor: Option<workload::FilteredExecutor>,
+        executor: workload::HoistExecutor,
     ) -> Result<ContainerBuilder, RuntimeError> {
         let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_root_path(&self.root)
@@ -215,11 +297,9 @@ impl InProcessRuntime {
             .with_stdin(stdio.stdin)
             .with_stdout(stdio.stdout)
             .with_stderr(stdio.stderr)
-            .with_console_socket(console_socket);
-        Ok(match executor {
-            Some(e) => builder.with_executor(e),
-            None => builder,
-        })
+            .with_console_socket(console_socket)
+            .with_executor(executor);
+        Ok(builder)
     }
 
     /// libcontainer's create, on the bundle [`prepared::prepare`] chose.

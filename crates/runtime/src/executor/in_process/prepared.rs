@@ -1,20 +1,30 @@
-//! The bundle libcontainer is given. When the bundle's spec has a seccomp
-//! filter hoist can precompile ([`Program::supports`]), libcontainer gets a
-//! copy of the spec without it (so it does not compile the filter in the
-//! container's init on every start), in a directory of hoist's under the
-//! runtime root, and [`FilteredExecutor`] installs the cached program
-//! instead. Anything else goes to libcontainer unchanged.
+//! What hoist hands libcontainer for one container, kept in a directory of
+//! hoist's under the runtime root (`@bundles/<id>`):
 //!
-//! The copy keeps the container's capability sets, except that it lends
-//! `CAP_SYS_ADMIN` to the effective and permitted sets for the install
-//! (see [`super::workload`] for why that cannot outlive the exec).
+//! - the exec fifo (see [`super::workload`]), always;
+//! - when the bundle's spec has a seccomp filter hoist can precompile
+//!   ([`Program::supports`]), a copy of the spec without it (so libcontainer
+//!   does not compile the filter in the container's init on every start),
+//!   which [`HoistExecutor`] installs instead. Paths relative to the bundle
+//!   are made absolute in the copy. The copy keeps the container's
+//!   capability sets, except that it lends `CAP_SYS_ADMIN` to the effective
+//!   and permitted sets for the install (see [`super::workload`] for why
+//!   that cannot outlive the exec).
+//!
+//! Hooks see the container's state, whose `bundle` must be the user's: the
+//! hooks libcontainer runs while it creates the container (`prestart`,
+//! `createRuntime`, `createContainer`, `startContainer`) are given the
+//! bundle libcontainer was given. A spec with any of those is therefore
+//! never copied: libcontainer gets the user's bundle and compiles the
+//! filter itself. (`poststart` and `poststop` hoist runs itself, see
+//! [`super::record`].)
 
-use std::collections::HashMap;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{Capability, Process, Spec};
 
-use super::workload::FilteredExecutor;
+use super::workload::HoistExecutor;
 use crate::executor::bundle::{read_bundle_config, write_bundle_config};
 use crate::executor::error::{io_err, RuntimeError};
 use crate::seccomp::{BpfError, Program};
@@ -25,14 +35,24 @@ const BUNDLES_DIR: &str = "@bundles";
 const PROGRAM_CACHE_DIR: &str = "@seccomp";
 /// The container's own copy of its program, for `exec`.
 const PROGRAM_FILE: &str = "seccomp.bpf";
-/// Where the copy records the bundle it was made from, so `state` reports
-/// that one (as runc does) rather than hoist's copy.
-pub(super) const BUNDLE_ANNOTATION: &str = "run.hoist.bundle";
+/// The fifo `start` reads to learn that the user's program was exec'd.
+const EXEC_FIFO: &str = "exec.fifo";
+/// Written by hoist versions that kept the original bundle in the copy's
+/// annotations; still taken out of the state of such containers.
+const OLD_BUNDLE_ANNOTATION: &str = "run.hoist.bundle";
 
 /// What to hand libcontainer for one container.
 pub(super) struct Prepared {
+    /// The bundle libcontainer reads.
     pub bundle: PathBuf,
-    pub executor: Option<FilteredExecutor>,
+    /// The user's bundle (absolute, symlinks resolved, as `state` reports).
+    pub origin: PathBuf,
+    pub executor: HoistExecutor,
+    /// The creator's end of the exec fifo; the init inherits it, and the
+    /// creator must close it once the init exists (drop `Prepared`).
+    pub _exec_fifo: OwnedFd,
+    /// `linux.resources.memory.disableOOMKiller`, which libcontainer drops.
+    pub disable_oom_killer: bool,
 }
 
 /// Where a runtime with state root `root` caches programs by default.
@@ -40,8 +60,12 @@ pub(super) fn default_program_cache(root: &Path) -> PathBuf {
     root.join(PROGRAM_CACHE_DIR)
 }
 
-fn copy_dir(root: &Path, id: &str) -> PathBuf {
+pub(super) fn copy_dir(root: &Path, id: &str) -> PathBuf {
     root.join(BUNDLES_DIR).join(id)
+}
+
+pub(super) fn exec_fifo_path(root: &Path, id: &str) -> PathBuf {
+    copy_dir(root, id).join(EXEC_FIFO)
 }
 
 fn bpf_err(id: &str) -> impl FnOnce(BpfError) -> RuntimeError + '_ {
@@ -51,6 +75,37 @@ fn bpf_err(id: &str) -> impl FnOnce(BpfError) -> RuntimeError + '_ {
     }
 }
 
+/// Whether the spec has hooks libcontainer runs during create or inside the
+/// container (which see the bundle libcontainer was given).
+fn has_creation_hooks(spec: &Spec) -> bool {
+    let Some(h) = spec.hooks() else { return false };
+    #[allow(deprecated)]
+    let prestart = h.prestart();
+    [
+        prestart,
+        h.create_runtime(),
+        h.create_container(),
+        h.start_container(),
+    ]
+    .iter()
+    .any(|v| v.as_ref().is_some_and(|v| !v.is_empty()))
+}
+
+/// Makes the exec fifo and opens it for the init (read-write, so the open
+/// does not wait for a reader; non-blocking; close-on-exec).
+fn make_exec_fifo(path: &Path) -> Result<OwnedFd, RuntimeError> {
+    use rustix::fs::{Mode, OFlags};
+    let _ = std::fs::remove_file(path);
+    rustix::fs::mkfifoat(rustix::fs::CWD, path, Mode::from_raw_mode(0o600))
+        .map_err(|e| io_err("creating exec fifo", path)(e.into()))?;
+    rustix::fs::open(
+        path,
+        OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| io_err("opening exec fifo", path)(e.into()))
+}
+
 /// Prepares container `id`'s bundle for libcontainer (see the module docs).
 pub(super) fn prepare(
     root: &Path,
@@ -58,41 +113,51 @@ pub(super) fn prepare(
     id: &str,
     bundle: &Path,
 ) -> Result<Prepared, RuntimeError> {
-    let unchanged = || Prepared {
-        bundle: bundle.to_path_buf(),
-        executor: None,
-    };
     let mut spec = read_bundle_config(bundle)?;
-    let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
-        return Ok(unchanged());
-    };
-    if Program::supports(&seccomp).is_err() {
-        return Ok(unchanged());
-    }
-    let (program, cache_file) = Program::cached(&seccomp, program_cache).map_err(bpf_err(id))?;
-    let bundle = bundle
+    let origin = bundle
         .canonicalize()
         .map_err(io_err("resolving bundle", bundle))?;
+    let disable_oom_killer = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.disable_oom_killer())
+        == Some(true);
+    let dir = copy_dir(root, id);
+    std::fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
+    let exec_fifo = make_exec_fifo(&dir.join(EXEC_FIFO))?;
+    let fifo_fd = Some(exec_fifo.as_raw_fd());
+    let unchanged = |exec_fifo| Prepared {
+        bundle: origin.clone(),
+        origin: origin.clone(),
+        executor: HoistExecutor::new(None, false, fifo_fd),
+        _exec_fifo: exec_fifo,
+        disable_oom_killer,
+    };
+    let Some(seccomp) = spec.linux().as_ref().and_then(|l| l.seccomp().clone()) else {
+        return Ok(unchanged(exec_fifo));
+    };
+    if Program::supports(&seccomp).is_err() || has_creation_hooks(&spec) {
+        return Ok(unchanged(exec_fifo));
+    }
+    let (program, cache_file) = Program::cached(&seccomp, program_cache).map_err(bpf_err(id))?;
     if let Some(linux) = spec.linux_mut() {
         linux.set_seccomp(None);
     }
-    anchor_paths(&mut spec, &bundle);
-    let mut annotations = spec.annotations().clone().unwrap_or_default();
-    annotations.insert(
-        BUNDLE_ANNOTATION.to_string(),
-        bundle.to_string_lossy().into_owned(),
-    );
-    spec.set_annotations(Some(annotations));
+    anchor_paths(&mut spec, &origin);
     let drop_sys_admin = match spec.process_mut() {
         Some(p) => lend_sys_admin(p),
         None => false,
     };
-    let dir = copy_dir(root, id);
     write_bundle_config(&dir, &spec)?;
     keep_program(&program, &cache_file, &dir.join(PROGRAM_FILE)).map_err(bpf_err(id))?;
     Ok(Prepared {
         bundle: dir,
-        executor: Some(FilteredExecutor::new(program, drop_sys_admin)),
+        origin,
+        executor: HoistExecutor::new(Some(program), drop_sys_admin, fifo_fd),
+        _exec_fifo: exec_fifo,
+        disable_oom_killer,
     })
 }
 
@@ -107,21 +172,21 @@ fn keep_program(program: &Program, cache_file: &Path, target: &Path) -> Result<(
     program.save(target)
 }
 
-/// The executor for a process `exec`ed into container `id`, if the
-/// container was prepared with a program; lends `process` `CAP_SYS_ADMIN`
-/// for the install as [`prepare`] does.
+/// The executor for a process `exec`ed into container `id`: with the
+/// container's program if it was prepared with one, and then lending
+/// `process` `CAP_SYS_ADMIN` for the install as [`prepare`] does.
 pub(super) fn exec_executor(
     root: &Path,
     id: &str,
     process: &mut Process,
-) -> Result<Option<FilteredExecutor>, RuntimeError> {
+) -> Result<HoistExecutor, RuntimeError> {
     let path = copy_dir(root, id).join(PROGRAM_FILE);
     if !path.exists() {
-        return Ok(None);
+        return Ok(HoistExecutor::new(None, false, None));
     }
     let program = Program::load(&path).map_err(bpf_err(id))?;
     let drop_sys_admin = lend_sys_admin(process);
-    Ok(Some(FilteredExecutor::new(program, drop_sys_admin)))
+    Ok(HoistExecutor::new(Some(program), drop_sys_admin, None))
 }
 
 /// Removes what [`prepare`] made for container `id` (if anything).
@@ -133,10 +198,12 @@ pub(super) fn remove(root: &Path, id: &str) -> Result<(), RuntimeError> {
     }
 }
 
-/// The bundle a prepared container was made from, with the annotation
-/// taken out of `annotations`.
-pub(super) fn original_bundle(annotations: &mut HashMap<String, String>) -> Option<PathBuf> {
-    annotations.remove(BUNDLE_ANNOTATION).map(PathBuf::from)
+/// The bundle an older hoist recorded in a copy's annotations, taken out
+/// of `annotations`.
+pub(super) fn old_original_bundle(
+    annotations: &mut std::collections::HashMap<String, String>,
+) -> Option<PathBuf> {
+    annotations.remove(OLD_BUNDLE_ANNOTATION).map(PathBuf::from)
 }
 
 /// The copy lives elsewhere: paths the runtime spec resolves against the
@@ -228,6 +295,29 @@ mod tests {
         let mut admin = process(&[Capability::SysAdmin], false);
         assert!(!lend_sys_admin(&mut admin));
         assert_eq!(admin, process(&[Capability::SysAdmin], false));
+    }
+
+    #[test]
+    fn only_hooks_run_during_create_or_inside_keep_the_bundle_uncopied() {
+        let hook = || vec![oci_spec::runtime::Hook::default()];
+        let with = |f: &dyn Fn(&mut oci_spec::runtime::Hooks) -> &mut oci_spec::runtime::Hooks| {
+            let mut h = oci_spec::runtime::Hooks::default();
+            f(&mut h);
+            let mut spec = Spec::default();
+            spec.set_hooks(Some(h));
+            has_creation_hooks(&spec)
+        };
+        assert!(!has_creation_hooks(&Spec::default()));
+        assert!(!with(&|h| h
+            .set_poststart(Some(hook()))
+            .set_poststop(Some(hook()))));
+        assert!(!with(&|h| h.set_create_runtime(Some(Vec::new()))));
+        assert!(with(&|h| h.set_create_runtime(Some(hook()))));
+        assert!(with(&|h| h.set_create_container(Some(hook()))));
+        assert!(with(&|h| h.set_start_container(Some(hook()))));
+        #[allow(deprecated)]
+        let prestart = with(&|h| h.set_prestart(Some(hook())));
+        assert!(prestart);
     }
 
     #[test]
