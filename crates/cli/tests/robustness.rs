@@ -226,3 +226,198 @@ fn system_check_finds_and_repairs_a_corrupt_blob() {
     hoist.run(&["pull", &name]).ok();
     assert_store_clean(&hoist);
 }
+
+/// #11 item 5: a registry that accepts connections and never answers made a
+/// pull hang for 241 s (4 attempts of a 60 s timeout). With a read timeout
+/// of 1 s (`HOIST_REGISTRY_TIMEOUT`) the pull fails after a bounded number
+/// of silent attempts: well within 30 s, with a message naming the timeout.
+#[test]
+fn a_registry_that_never_answers_fails_a_pull_quickly() {
+    let Some((_reg, mut hoist)) = setup() else {
+        return;
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    // Accepts and keeps every connection open without a word.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for sock in listener.incoming().flatten() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(sock);
+        }
+    });
+    hoist.env("HOIST_REGISTRY_TIMEOUT", "1");
+    let started = std::time::Instant::now();
+    let out = hoist.run(&["pull", "--tls-verify=false", &format!("{addr}/silent:1")]);
+    let took = started.elapsed();
+    assert!(!out.success(), "{out:?}");
+    assert!(out.stderr.contains("timed out"), "{out:?}");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    // HTTPS is tried once, then plain HTTP twice (timeouts are retried once).
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // A bad setting is refused, not ignored.
+    hoist.env("HOIST_REGISTRY_TIMEOUT", "soon");
+    let out = hoist.run(&["pull", "--tls-verify=false", &format!("{addr}/silent:1")]);
+    assert!(out.stderr.contains("HOIST_REGISTRY_TIMEOUT"), "{out:?}");
+}
+
+/// The unpacked directory of the (only) layer of image `name`.
+fn only_layer_dir(hoist: &hoist_testenv::Hoist, name: &str) -> std::path::PathBuf {
+    let dirs = common::lower_dirs(hoist, name);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+#[test]
+fn system_check_finds_edited_layer_files_and_repair_unpacks_the_layer_again() {
+    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
+        return;
+    };
+    let diff = only_layer_dir(&hoist, &img);
+    let original = std::fs::read(diff.join("etc/passwd")).unwrap();
+    std::fs::write(diff.join("etc/passwd"), b"root::0:0:pwned:/:/bin/sh\n").unwrap();
+    std::fs::write(diff.join("etc/planted"), b"x").unwrap();
+    std::fs::remove_file(diff.join("etc/group")).unwrap();
+
+    let out = hoist.run(&["system", "check"]).fails_with(125);
+    for want in [
+        "was modified after it was unpacked",
+        "/etc/passwd changed (content)",
+        "/etc/planted was added",
+        "/etc/group was deleted",
+        "--repair will unpack the layer again from blob sha256:",
+    ] {
+        assert!(out.stdout.contains(want), "{want:?} missing: {out:?}");
+    }
+    // Without --repair nothing changed.
+    assert!(diff.join("etc/planted").exists());
+
+    let out = hoist.run(&["system", "check", "--repair"]).ok();
+    assert!(out.stdout.contains("(repaired)"), "{out:?}");
+    assert_eq!(std::fs::read(diff.join("etc/passwd")).unwrap(), original);
+    assert!(!diff.join("etc/planted").exists() && diff.join("etc/group").exists());
+    // The next container sees the image as it was pulled.
+    let out = hoist
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &img,
+            "cat",
+            "/etc/passwd",
+        ])
+        .ok();
+    assert_eq!(out.stdout.as_bytes(), &original[..]);
+    assert_store_clean(&hoist);
+}
+
+#[test]
+fn system_check_reports_unused_blobs_and_layers_and_repair_removes_them() {
+    let Some((reg, hoist)) = setup() else { return };
+    ImageBuilder::single_layer().push(&reg, "kept:1");
+    ImageBuilder::multi_layer(2).push(&reg, "dropped:1");
+    let kept = reg.reference("kept:1");
+    let dropped = reg.reference("dropped:1");
+    hoist.run(&["pull", &kept]).ok();
+    hoist.run(&["pull", &dropped]).ok();
+    let dropped_layer = common::lower_dirs(&hoist, &dropped)[0].clone();
+    assert!(dropped_layer.exists());
+
+    // What an `rmi` killed after updating the image records leaves behind.
+    let records = hoist.root().join("images.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&records).unwrap()).unwrap();
+    doc["images"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|i| !i["names"].to_string().contains("dropped"));
+    std::fs::write(&records, serde_json::to_vec(&doc).unwrap()).unwrap();
+
+    // Unused space is reported, but it is not damage: the check passes.
+    let out = hoist.run(&["system", "check"]).ok();
+    let unused: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("is not used by any image"))
+        .collect();
+    // The manifest, config and extra layer's blob, and the extra layer.
+    assert_eq!(unused.len(), 4, "{out:?}");
+    assert!(
+        unused
+            .iter()
+            .all(|l| l.contains("B)") && l.contains("--repair will remove it, freeing")),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("reclaimable with --repair"), "{out:?}");
+    assert!(out.stdout.contains("0 problem(s), 0 left"), "{out:?}");
+    assert!(
+        dropped_layer.exists(),
+        "check without --repair removed a layer"
+    );
+
+    let out = hoist.run(&["system", "check", "--repair"]).ok();
+    assert_eq!(out.stdout.matches("(repaired)").count(), 4, "{out:?}");
+    assert!(!dropped_layer.exists());
+    assert_eq!(images(&hoist).len(), 1);
+    hoist
+        .run(&["run", "--rm", "--network", "none", &kept, "true"])
+        .ok();
+    assert_store_clean(&hoist);
+}
+
+/// #11 items 1 and 9: a GNU tar layer with a FIFO (its devmajor/devminor
+/// fields all NUL) and an umoci 0.4.7 layer whose entries are `/`,
+/// `/etc/`, `/etc/x` (and whose stream ends without the last padding)
+/// were refused; podman pulls both.
+#[test]
+fn layers_written_by_gnu_tar_and_umoci_are_pulled() {
+    // Root: FIFOs are unpacked only by a rootful hoist.
+    if !hoist_testenv::require_root_and_tools(&["umoci", "tar", "mkfifo"]) {
+        return;
+    }
+    let hoist = hoist_testenv::Hoist::new(env!("CARGO_BIN_EXE_hoist"));
+    let ok = |c: &mut std::process::Command| c.status().is_ok_and(|s| s.success());
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    std::fs::create_dir_all(w.join("g/d")).unwrap();
+    std::fs::write(w.join("g/d/f"), b"gnu\n").unwrap();
+    assert!(ok(std::process::Command::new("mkfifo").arg(w.join("g/d/p"))));
+    assert!(ok(std::process::Command::new("tar").current_dir(w).args([
+        "--format=gnu",
+        "-C",
+        "g",
+        "-cf",
+        "g.tar",
+        "d"
+    ])));
+    std::fs::create_dir_all(w.join("u/etc")).unwrap();
+    std::fs::write(w.join("u/etc/x"), b"umoci\n").unwrap();
+    for args in [
+        &["init", "--layout", "lay"][..],
+        &["new", "--image", "lay:t"],
+        &["raw", "add-layer", "--image", "lay:t", "g.tar"],
+        &["insert", "--image", "lay:t", "u", "/"],
+    ] {
+        let out = std::process::Command::new("umoci")
+            .args(args)
+            .current_dir(w)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "umoci {args:?}: {out:?}");
+    }
+    let src = format!("oci:{}:t", w.join("lay").display());
+    hoist.run(&["pull", &src]).ok();
+    let id = images(&hoist)[0]["Id"].as_str().unwrap().to_string();
+    let dirs = common::lower_dirs(&hoist, &id);
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    // Top layer first: umoci's, then GNU tar's.
+    assert_eq!(std::fs::read(dirs[0].join("etc/x")).unwrap(), b"umoci\n");
+    use std::os::unix::fs::FileTypeExt;
+    let p = std::fs::symlink_metadata(dirs[1].join("d/p")).unwrap();
+    assert!(p.file_type().is_fifo());
+    assert_eq!(std::fs::read(dirs[1].join("d/f")).unwrap(), b"gnu\n");
+    assert_store_clean(&hoist);
+}

@@ -30,6 +30,7 @@ mod record;
 pub mod stats;
 mod store;
 mod tty;
+mod usage;
 pub mod volumes;
 
 pub use error::{ContainerError, Result};

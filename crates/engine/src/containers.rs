@@ -3,11 +3,10 @@
 //! which containers use an image (so `rmi` does not pull the layers out
 //! from under them).
 //!
-//! Containers live in `<root>/containers/<id>/config.json` (written by
-//! hoist-container); the engine reads only the `image_id` field of those
-//! records so it does not depend on the container crate.
+//! The containers themselves are hoist-container's: the engine learns what
+//! they use through [`ContainerUsage`], which that crate implements.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hoist_image::Digest;
@@ -113,32 +112,109 @@ impl Engine {
         })
     }
 
-    /// The ids of the containers whose record names image `id`.
-    pub fn image_users(&self, id: &Digest) -> Result<Vec<String>> {
-        let dir = self.root().join("containers");
-        let mut users = Vec::new();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(users),
-            Err(e) => {
-                return Err(EngineError::Io {
-                    context: format!("listing containers in {}", dir.display()),
-                    source: e,
-                })
-            }
-        };
-        for entry in entries.flatten() {
-            let Ok(text) = std::fs::read(entry.path().join("config.json")) else {
-                continue;
-            };
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&text) else {
-                continue;
-            };
-            if v["image_id"].as_str() == Some(id.hex()) {
-                users.push(entry.file_name().to_string_lossy().into_owned());
-            }
-        }
+    /// The ids of the containers made from image `id`.
+    pub fn image_users(&self, id: &Digest, usage: &dyn ContainerUsage) -> Result<Vec<String>> {
+        let mut users: Vec<String> = usage
+            .image_uses()
+            .map_err(EngineError::Containers)?
+            .into_iter()
+            .filter(|u| u.image_id == *id)
+            .map(|u| u.container_id)
+            .collect();
         users.sort();
         Ok(users)
+    }
+
+    /// The blobs and layers containers use, by digest: each container's
+    /// image ID (its config blob), the layers under its layer directories,
+    /// and the blobs and layers of its lazy layers. Store checks keep them
+    /// even if no image record references them any more.
+    pub fn container_references(&self, usage: &dyn ContainerUsage) -> Result<Vec<Digest>> {
+        let mut refs = Vec::new();
+        for u in usage.image_uses().map_err(EngineError::Containers)? {
+            refs.push(u.image_id);
+            refs.extend(u.layer_dirs.iter().filter_map(|d| self.layer_of_dir(d)));
+            refs.extend(u.lazy_objects);
+        }
+        refs.sort();
+        refs.dedup();
+        Ok(refs)
+    }
+
+    /// The diff ID whose unpacked directory in this store is `dir`.
+    fn layer_of_dir(&self, dir: &Path) -> Option<Digest> {
+        let hex = dir.parent()?.file_name()?.to_str()?;
+        let diff_id: Digest = format!("sha256:{hex}").parse().ok()?;
+        (self.store.layer_diff_dir(&diff_id) == dir).then_some(diff_id)
+    }
+}
+
+/// What one container takes from the image side.
+#[derive(Debug, Clone)]
+pub struct ImageUse {
+    pub container_id: String,
+    pub image_id: Digest,
+    /// The unpacked layer directories its root filesystem is made of.
+    pub layer_dirs: Vec<PathBuf>,
+    /// The blobs and diff IDs of the layers it reads lazily.
+    pub lazy_objects: Vec<Digest>,
+}
+
+/// The engine's view of the containers, answered by whoever keeps them
+/// (hoist-container), so that removing an image or repairing the store
+/// never pulls layers out from under a container and the engine never
+/// reads container records itself.
+pub trait ContainerUsage {
+    fn image_uses(&self) -> std::result::Result<Vec<ImageUse>, String>;
+}
+
+/// No containers at all: for stores that hold only images.
+pub struct NoContainers;
+
+impl ContainerUsage for NoContainers {
+    fn image_uses(&self) -> std::result::Result<Vec<ImageUse>, String> {
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(Vec<ImageUse>);
+
+    impl ContainerUsage for Fixed {
+        fn image_uses(&self) -> std::result::Result<Vec<ImageUse>, String> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn container_references_name_image_layers_and_lazy_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path()).unwrap();
+        assert!(engine.container_references(&NoContainers).unwrap().is_empty());
+        let (image, layer, blob, lazy_diff) = (
+            Digest::sha256_of(b"config"),
+            Digest::sha256_of(b"layer"),
+            Digest::sha256_of(b"blob"),
+            Digest::sha256_of(b"lazy"),
+        );
+        let usage = Fixed(vec![ImageUse {
+            container_id: "c1".into(),
+            image_id: image.clone(),
+            layer_dirs: vec![
+                engine.store().layer_diff_dir(&layer),
+                // Not one of this store's layers: ignored.
+                dir.path().join("elsewhere").join(image.hex()).join("diff"),
+            ],
+            lazy_objects: vec![blob.clone(), lazy_diff.clone()],
+        }]);
+        let mut want = vec![image.clone(), layer, blob, lazy_diff];
+        want.sort();
+        assert_eq!(engine.container_references(&usage).unwrap(), want);
+        assert_eq!(engine.image_users(&image, &usage).unwrap(), ["c1"]);
+        let other = Digest::sha256_of(b"other");
+        assert!(engine.image_users(&other, &usage).unwrap().is_empty());
     }
 }

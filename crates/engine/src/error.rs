@@ -16,6 +16,9 @@ pub enum EngineError {
     Unsupported { what: String, why: String },
     #[error("{0}")]
     Invalid(String),
+    /// The container records could not be read to see what they use.
+    #[error("reading the containers of this store: {0}")]
+    Containers(String),
     #[error("pulling {image}: {source}")]
     Pull {
         image: String,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::{EngineError, Result};
-use crate::Engine;
+use crate::{ContainerUsage, Engine};
 
 /// One image as `images --format json` prints it (podman's field names).
 #[derive(Debug, Clone, Serialize)]
@@ -184,7 +184,12 @@ impl Engine {
 
     /// `rmi`: by name, removes that name and deletes the image once it has
     /// none left; by ID, deletes the image (with several names only with `force`).
-    pub fn remove_image(&self, name: &str, force: bool) -> Result<RemoveReport> {
+    pub fn remove_image(
+        &self,
+        name: &str,
+        force: bool,
+        usage: &dyn ContainerUsage,
+    ) -> Result<RemoveReport> {
         let record = self.lookup(name)?;
         let mut report = RemoveReport::default();
         let by_name = matching_name(&record, name);
@@ -205,7 +210,7 @@ impl Engine {
         // Removing the image would garbage-collect the layers a container's
         // root filesystem is made of, even with --force (podman's -f removes
         // those containers too; hoist asks for that to be done explicitly).
-        let users = self.image_users(&record.id)?;
+        let users = self.image_users(&record.id, usage)?;
         if !users.is_empty() {
             return Err(EngineError::Invalid(format!(
                 "image {} is in use by container(s) {}: remove them first (hoist rm -f {})",
@@ -231,10 +236,10 @@ impl Engine {
 
     /// Removes dangling images (no names), or with `all` every image.
     /// Returns the IDs removed.
-    pub fn prune_images(&self, all: bool) -> Result<Vec<Digest>> {
+    pub fn prune_images(&self, all: bool, usage: &dyn ContainerUsage) -> Result<Vec<Digest>> {
         let mut removed = Vec::new();
         for r in self.store.images()? {
-            if (all || r.names.is_empty()) && self.image_users(&r.id)?.is_empty() {
+            if (all || r.names.is_empty()) && self.image_users(&r.id, usage)?.is_empty() {
                 self.store.remove_image(&r.id)?;
                 removed.push(r.id);
             }

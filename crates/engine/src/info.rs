@@ -34,10 +34,17 @@ impl Engine {
         }))
     }
 
-    /// Verifies every blob and layer; with `repair`, removes what is broken
-    /// so the next pull fetches it again.
-    pub fn check(&self, repair: bool) -> Result<hoist_store::CheckReport> {
-        Ok(self.store.check(repair)?)
+    /// Verifies every blob and layer (layer files against what was
+    /// unpacked) and finds objects no image uses; with `repair`, removes
+    /// what is broken or unused (so the next pull fetches it again) and
+    /// unpacks modified layers again. What containers use is kept.
+    pub fn check(
+        &self,
+        repair: bool,
+        usage: &dyn crate::ContainerUsage,
+    ) -> Result<hoist_store::CheckReport> {
+        let keep = self.container_references(usage)?;
+        Ok(self.store.check_keeping(repair, &keep)?)
     }
 }
 

@@ -27,7 +27,7 @@ mod save;
 
 use std::path::{Path, PathBuf};
 
-pub use containers::{ContainerImage, PullPolicy};
+pub use containers::{ContainerImage, ContainerUsage, ImageUse, NoContainers, PullPolicy};
 pub use convert::EstargzOptions;
 pub use error::{EngineError, Result};
 /// The layer planner and writer behind `pack`, for callers that inspect trees.

@@ -11,7 +11,7 @@ use crate::error::{IoContext, Result};
 use crate::layer::read_layer_json;
 use crate::layout::diff_id_from_dir_name;
 use crate::lock::FileLock;
-use crate::{tmp, Store};
+use crate::{tmp, ImageRecord, Store};
 
 /// What [`Store::garbage_collect`] removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,31 +45,10 @@ impl Store {
             ..GcReport::default()
         };
         let images = self.load_images()?.images;
-        let mut blobs: HashSet<Digest> = keep.iter().cloned().collect();
-        let mut layers: HashSet<Digest> = keep.iter().cloned().collect();
-        for image in &images {
-            blobs.extend(image.referenced_blobs().cloned());
-            layers.extend(image.layers.iter().map(|l| l.diff_id.clone()));
-        }
-        // List first, read pins second: an object published after the pins
-        // were read cannot be in the listing (see tmp.rs).
-        let blob_list = self.list_blobs()?;
-        let layer_dirs = self.layer_dirs()?;
-        let pins = tmp::live_pins(&self.layout().tmp())?;
-
-        for digest in blob_list {
-            if blobs.contains(&digest) {
-                continue;
-            }
-            if pins.blobs.contains(&digest) {
-                report.kept_pinned += 1;
-                continue;
-            }
-            let path = self.blob_path(&digest);
-            let size = std::fs::symlink_metadata(&path)
-                .map(|m| m.len())
-                .unwrap_or(0);
-            std::fs::remove_file(&path).ctx("removing unreferenced blob", &path)?;
+        let unused = self.unreferenced(&images, keep)?;
+        report.kept_pinned = unused.in_use;
+        for (digest, size) in unused.blobs {
+            self.remove_blob_file(&digest)?;
             tracing::info!(%digest, "removed unreferenced blob");
             report.freed_bytes += size;
             report.removed_blobs.push(digest);
@@ -78,20 +57,7 @@ impl Store {
         for algorithm in algorithms {
             fsync_dir(&self.layout().blob_dir(algorithm))?;
         }
-
-        for (diff_id, dir) in layer_dirs {
-            if layers.contains(&diff_id) {
-                continue;
-            }
-            if pins.layers.contains(&diff_id) {
-                report.kept_pinned += 1;
-                continue;
-            }
-            let size = read_layer_json(&dir)
-                .ok()
-                .flatten()
-                .map(|i| i.uncompressed_size)
-                .unwrap_or(0);
+        for (diff_id, dir, size) in unused.layers {
             self.remove_layer_dir(&dir)?;
             tracing::info!(%diff_id, "removed unreferenced layer");
             report.freed_bytes += size;
@@ -100,9 +66,83 @@ impl Store {
         if !report.removed_layers.is_empty() {
             fsync_dir(&self.layout().layers())?;
         }
+        let pins = unused.pins;
         self.collect_lazy_dirs(&images, &pins.blobs)?;
         self.remove_unused_lock_files()?;
         Ok(report)
+    }
+
+    /// The blobs and layers that nothing needs: no image record and nothing
+    /// in `keep` references them, no live hoist process has pinned them
+    /// (an in-flight pull), and nobody holds their object lock (a write or
+    /// unpack in progress). The one definition of "unreferenced" that both
+    /// garbage collection and `check` use. The caller holds a store lock.
+    pub(crate) fn unreferenced(
+        &self,
+        images: &[ImageRecord],
+        keep: &[Digest],
+    ) -> Result<Unreferenced> {
+        let mut blobs: HashSet<Digest> = keep.iter().cloned().collect();
+        let mut layers: HashSet<Digest> = keep.iter().cloned().collect();
+        for image in images {
+            blobs.extend(image.referenced_blobs().cloned());
+            layers.extend(image.layers.iter().map(|l| l.diff_id.clone()));
+        }
+        // List first, read pins second: an object published after the pins
+        // were read cannot be in the listing (see tmp.rs).
+        let blob_list = self.list_blobs()?;
+        let layer_dirs = self.layer_dirs()?;
+        let pins = tmp::live_pins(&self.layout().tmp())?;
+        let locked = |kind: &str, d: &Digest| {
+            let p = self.layout().object_lock(kind, d);
+            FileLock::is_held(&p).ctx("probing lock", p)
+        };
+        let mut out = Unreferenced::default();
+        for digest in blob_list {
+            if blobs.contains(&digest) {
+                continue;
+            }
+            if pins.blobs.contains(&digest)
+                || locked("blob", &digest)?
+                || locked("unpack", &digest)?
+            {
+                out.in_use += 1;
+                continue;
+            }
+            let size = std::fs::symlink_metadata(self.blob_path(&digest))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            out.blobs.push((digest, size));
+        }
+        for (diff_id, dir) in layer_dirs {
+            if layers.contains(&diff_id) {
+                continue;
+            }
+            if pins.layers.contains(&diff_id) || locked("layer", &diff_id)? {
+                out.in_use += 1;
+                continue;
+            }
+            // The uncompressed tar size: an estimate of the unpacked size.
+            let size = read_layer_json(&dir)
+                .ok()
+                .flatten()
+                .map(|i| i.uncompressed_size)
+                .unwrap_or(0);
+            out.layers.push((diff_id, dir, size));
+        }
+        out.pins = pins;
+        Ok(out)
+    }
+
+    /// Deletes a blob file (a missing one is fine); the caller fsyncs the directory.
+    pub(crate) fn remove_blob_file(&self, digest: &Digest) -> Result<()> {
+        let path = self.blob_path(digest);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).ctx("removing unreferenced blob", &path)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Removes the lazy directories no image needs: unreferenced ones, and
@@ -155,6 +195,19 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// What [`Store::unreferenced`] found.
+#[derive(Debug, Default)]
+pub(crate) struct Unreferenced {
+    /// Digest and size of each unreferenced blob.
+    pub(crate) blobs: Vec<(Digest, u64)>,
+    /// diff_id, directory and estimated size of each unreferenced layer.
+    pub(crate) layers: Vec<(Digest, PathBuf, u64)>,
+    /// Unreferenced objects left out because a live process pinned or locked them.
+    pub(crate) in_use: usize,
+    /// The pins of the live stores, as read.
+    pub(crate) pins: tmp::Pins,
 }
 
 #[cfg(test)]

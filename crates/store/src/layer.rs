@@ -14,8 +14,9 @@ use hoist_image::{Digest, Hasher};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{fsync_dir, write_file_atomic};
+use crate::contents::{self, CONTENTS_JSON};
 use crate::error::{IoContext, Result, StoreError};
-use crate::extract::{extract_tar_with, ExtractOptions, ExtractStats};
+use crate::extract::{extract_tar_recording, ExtractOptions, ExtractStats};
 use crate::lock::FileLock;
 use crate::tmp::PinKind;
 use crate::Store;
@@ -36,6 +37,19 @@ pub struct LayerInfo {
     pub entries: u64,
     /// When it was unpacked (RFC 3339, UTC).
     pub unpacked_at: String,
+    /// Digest of `contents.json`, the record of every file the layer was
+    /// unpacked to, which `check` verifies the layer against. `None` for
+    /// layers unpacked before hoist kept that record: they cannot be verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contents_digest: Option<Digest>,
+}
+
+/// A layer extracted into a temporary directory, not yet published.
+struct Extracted {
+    work: TmpDirGuard,
+    diff_id: Digest,
+    stats: ExtractStats,
+    contents_digest: Digest,
 }
 
 /// Removes a temporary directory on drop unless disarmed; covers errors and panics.
@@ -97,10 +111,10 @@ impl Store {
         if let Some(info) = self.existing_layer_of_blob(blob)? {
             return Ok(info);
         }
-        let (work, diff_id, stats) = self.extract_blob(blob, compression, Hasher::sha256())?;
-        let lock_path = self.layout().object_lock("layer", &diff_id);
+        let x = self.extract_blob(blob, compression, Hasher::sha256())?;
+        let lock_path = self.layout().object_lock("layer", &x.diff_id);
         let _layer_lock = FileLock::exclusive(&lock_path).ctx("locking layer", &lock_path)?;
-        self.publish_layer(work, &diff_id, blob, &stats)
+        self.publish_layer(x, blob)
     }
 
     /// Like [`Store::unpack_layer`], for a layer whose diff_id the image
@@ -121,17 +135,17 @@ impl Store {
         if self.pin_if_present(PinKind::Layer, diff_id)? {
             return self.layer_info(diff_id);
         }
-        let (work, actual, stats) =
-            self.extract_blob(blob, compression, Hasher::new(diff_id.algorithm()))?;
-        if &actual != diff_id {
-            drop(work); // removes the extracted tree
+        let x = self.extract_blob(blob, compression, Hasher::new(diff_id.algorithm()))?;
+        if &x.diff_id != diff_id {
+            let actual = x.diff_id.clone();
+            drop(x); // removes the extracted tree
             return Err(StoreError::DiffIdMismatch {
                 blob: blob.clone(),
                 expected: diff_id.clone(),
                 actual,
             });
         }
-        self.publish_layer(work, diff_id, blob, &stats)
+        self.publish_layer(x, blob)
     }
 
     fn existing_layer_of_blob(&self, blob: &Digest) -> Result<Option<LayerInfo>> {
@@ -142,13 +156,14 @@ impl Store {
     }
 
     /// Extracts `blob` into a fresh temporary directory `<work>/diff`,
-    /// hashing the uncompressed stream with `hasher`.
+    /// hashing the uncompressed stream with `hasher`, and records what it
+    /// unpacked to in `<work>/contents.json`.
     fn extract_blob(
         &self,
         blob: &Digest,
         compression: Compression,
         hasher: Hasher,
-    ) -> Result<(TmpDirGuard, Digest, ExtractStats)> {
+    ) -> Result<Extracted> {
         let file = self.open_blob(blob)?;
         let work = TmpDirGuard(Some(self.tmp_path("layer")));
         let work_path = work.0.clone().unwrap_or_default();
@@ -172,24 +187,38 @@ impl Store {
             allow_devices: self.running_as_root(),
             preserve_owner: self.running_as_root(),
         };
-        let stats =
-            extract_tar_with(&mut hashing, &diff, &opts).map_err(|source| StoreError::Extract {
-                blob: blob.clone(),
-                source,
+        let (stats, digests) =
+            extract_tar_recording(&mut hashing, &diff, &opts).map_err(|source| {
+                StoreError::Extract {
+                    blob: blob.clone(),
+                    source,
+                }
             })?;
-        Ok((work, hashing.hasher.finish(), stats))
+        let record = contents::scan(&diff, &mut contents::known_digests(&digests))
+            .ctx("recording the contents of", &diff)?
+            .to_json();
+        let record_path = work_path.join(CONTENTS_JSON);
+        // Made durable with the rest of the tree by the syncfs in publish_layer.
+        std::fs::write(&record_path, &record).ctx("writing", &record_path)?;
+        Ok(Extracted {
+            work,
+            diff_id: hashing.hasher.finish(),
+            stats,
+            contents_digest: Digest::sha256_of(&record),
+        })
     }
 
     /// Publishes an extracted layer as `layers/<diff_id>`; the caller holds
     /// the layer's lock. If the layer appeared meanwhile (unpacked from
     /// another blob), records `blob` in it and discards ours.
-    fn publish_layer(
-        &self,
-        mut work: TmpDirGuard,
-        diff_id: &Digest,
-        blob: &Digest,
-        stats: &ExtractStats,
-    ) -> Result<LayerInfo> {
+    fn publish_layer(&self, x: Extracted, blob: &Digest) -> Result<LayerInfo> {
+        let Extracted {
+            mut work,
+            diff_id,
+            stats,
+            contents_digest,
+        } = x;
+        let diff_id = &diff_id;
         let work_path = work.0.clone().unwrap_or_default();
         let dest = self.layout().layer(diff_id);
         if let Some(mut info) = read_layer_json(&dest)? {
@@ -218,14 +247,9 @@ impl Store {
             uncompressed_size: stats.tar_bytes,
             entries: stats.entries,
             unpacked_at: crate::image::now_rfc3339(),
+            contents_digest: Some(contents_digest),
         };
-        let json_path = work_path.join(LAYER_JSON);
-        let mut f = File::create(&json_path).ctx("writing", &json_path)?;
-        f.write_all(&to_json(&info)?).ctx("writing", &json_path)?;
-        // One syncfs makes every extracted file durable before the rename
-        // publishes the tree; far cheaper than an fsync per file.
-        rustix::fs::syncfs(&f).ctx("syncing filesystem of", &work_path)?;
-        drop(f);
+        write_layer_json_durably(&work_path, &info)?;
         {
             let _guard = self.shared_lock()?;
             self.own_tmp().pin(PinKind::Layer, diff_id)?;
@@ -237,6 +261,52 @@ impl Store {
         Ok(info)
     }
 
+    /// Replaces layer `info.diff_id` by a fresh extraction of its blob
+    /// `blob`, which must unpack to the same diff_id. For `check --repair`:
+    /// the caller holds the exclusive store lock. Returns `false`, changing
+    /// nothing, if another process holds the layer's lock (it is being
+    /// unpacked right now).
+    pub(crate) fn reextract_layer(&self, info: &LayerInfo, blob: &Digest) -> Result<bool> {
+        let lock_path = self.layout().object_lock("layer", &info.diff_id);
+        let Some(_lock) = FileLock::try_exclusive(&lock_path).ctx("locking layer", &lock_path)?
+        else {
+            return Ok(false);
+        };
+        let compression = sniff_compression(&mut self.open_blob(blob)?)
+            .ctx("reading blob", self.blob_path(blob))?;
+        let x = self.extract_blob(blob, compression, Hasher::new(info.diff_id.algorithm()))?;
+        if x.diff_id != info.diff_id {
+            return Err(StoreError::DiffIdMismatch {
+                blob: blob.clone(),
+                expected: info.diff_id.clone(),
+                actual: x.diff_id.clone(),
+            });
+        }
+        let mut work = x.work;
+        let work_path = work.0.clone().unwrap_or_default();
+        let fresh = LayerInfo {
+            uncompressed_size: x.stats.tar_bytes,
+            entries: x.stats.entries,
+            unpacked_at: crate::image::now_rfc3339(),
+            contents_digest: Some(x.contents_digest),
+            ..info.clone()
+        };
+        write_layer_json_durably(&work_path, &fresh)?;
+        let dest = self.layout().layer(&info.diff_id);
+        let doomed = self.tmp_path("damaged-layer");
+        std::fs::rename(&dest, &doomed).ctx("moving damaged layer aside", &dest)?;
+        if let Err(e) = std::fs::rename(&work_path, &dest) {
+            // Put the old one back rather than leave no layer at all.
+            let _ = std::fs::rename(&doomed, &dest);
+            return Err(e).ctx("publishing re-extracted layer", &dest);
+        }
+        work.0 = None;
+        fsync_dir(&self.layout().layers())?;
+        std::fs::remove_dir_all(&doomed).ctx("deleting damaged layer", &doomed)?;
+        tracing::info!(diff_id = %info.diff_id, %blob, "re-extracted damaged layer");
+        Ok(true)
+    }
+
     /// Removes a layer directory: renamed into our temporary directory first,
     /// so it vanishes atomically, then deleted.
     pub(crate) fn remove_layer_dir(&self, dir: &Path) -> Result<()> {
@@ -244,6 +314,34 @@ impl Store {
         std::fs::rename(dir, &doomed).ctx("removing layer", dir)?;
         std::fs::remove_dir_all(&doomed).ctx("deleting removed layer", &doomed)
     }
+}
+
+/// Writes `layer.json` into a layer's temporary directory, then makes the
+/// whole extracted tree durable before a rename publishes it: one syncfs is
+/// far cheaper than an fsync per file.
+fn write_layer_json_durably(work_path: &Path, info: &LayerInfo) -> Result<()> {
+    let json_path = work_path.join(LAYER_JSON);
+    let mut f = File::create(&json_path).ctx("writing", &json_path)?;
+    f.write_all(&to_json(info)?).ctx("writing", &json_path)?;
+    rustix::fs::syncfs(&f).ctx("syncing filesystem of", work_path)
+}
+
+/// The compression of a stored layer blob, from its first bytes (the media
+/// type is in image records, which a layer does not point back to).
+fn sniff_compression(f: &mut File) -> std::io::Result<Compression> {
+    let mut magic = [0u8; 4];
+    let mut n = 0;
+    while n < magic.len() {
+        match f.read(&mut magic[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(match &magic[..n] {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [0x28, 0xb5, 0x2f, 0xfd] => Compression::Zstd,
+        _ => Compression::None,
+    })
 }
 
 fn compression_of(media_type: &str) -> Result<Compression> {

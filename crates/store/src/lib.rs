@@ -18,6 +18,7 @@
 mod atomic;
 mod blob;
 mod check;
+mod contents;
 mod error;
 pub mod extract;
 mod gc;
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use blob::{BlobSlot, BlobWriter};
-pub use check::{CheckReport, Finding, Problem};
+pub use check::{human_size, CheckReport, Finding, Problem};
 pub use error::{Result, StoreError};
 pub use extract::{extract_tar, extract_tar_with, ExtractError, ExtractOptions, ExtractStats};
 pub use gc::GcReport;

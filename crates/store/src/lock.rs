@@ -81,6 +81,23 @@ impl FileLock {
         }
     }
 
+    /// Whether some other open file holds a lock on `path` right now.
+    /// Creates nothing: a missing lock file means nobody holds it.
+    pub(crate) fn is_held(path: &Path) -> io::Result<bool> {
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        match flock(&file, FlockOperation::NonBlockingLockShared) {
+            // A shared lock is granted unless someone holds it exclusively;
+            // our probe ends when `file` is closed.
+            Ok(()) => Ok(false),
+            Err(rustix::io::Errno::WOULDBLOCK) => Ok(true),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Unlinks the lock file while the lock is still held, so that waiters
     /// notice (see `acquire`) and nobody finds a stale file later.
     pub(crate) fn remove_file(self) -> io::Result<()> {
@@ -108,6 +125,22 @@ mod tests {
         assert!(FileLock::try_exclusive(&p).unwrap().is_none());
         drop(ex);
         assert!(FileLock::try_exclusive(&p).unwrap().is_some());
+    }
+
+    #[test]
+    fn is_held_probes_without_creating() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("z.lock");
+        assert!(!FileLock::is_held(&p).unwrap());
+        assert!(!p.exists(), "probing created the lock file");
+        let l = FileLock::exclusive(&p).unwrap();
+        assert!(FileLock::is_held(&p).unwrap());
+        drop(l);
+        assert!(!FileLock::is_held(&p).unwrap());
+        assert!(
+            FileLock::try_exclusive(&p).unwrap().is_some(),
+            "probe left a lock behind"
+        );
     }
 
     #[test]

@@ -122,7 +122,8 @@ fn record_workload(
     // source), which then merely gained this name. Removing by name without
     // force untags when other names remain and deletes the image only when
     // the scratch name was its last one.
-    if let Err(e) = engine.remove_image(&scratch, false) {
+    let containers = super::container::open(engine.root())?;
+    if let Err(e) = engine.remove_image(&scratch, false, &containers) {
         tracing::warn!(error = %e, "removing the scratch image {scratch}");
     }
     result?;

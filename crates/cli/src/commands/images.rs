@@ -98,10 +98,11 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
     if targets.is_empty() && !a.all {
         anyhow::bail!("image name or ID must be specified (or use --all)");
     }
+    let containers = super::container::open(engine.root())?;
     let mut failure: Option<ExitWith> = None;
     for name in &targets {
         // `--all` names images by ID, and removing all of them includes every name.
-        match engine.remove_image(name, a.force || a.all) {
+        match engine.remove_image(name, a.force || a.all, &containers) {
             Ok(report) => {
                 for n in &report.untagged {
                     println!("Untagged: {n}");
@@ -159,7 +160,8 @@ pub fn exists(engine: &Engine, image: &str) -> Result<i32> {
 }
 
 pub fn prune(engine: &Engine, a: PruneArgs) -> Result<i32> {
-    for d in engine.prune_images(a.all)? {
+    let containers = super::container::open(engine.root())?;
+    for d in engine.prune_images(a.all, &containers)? {
         println!("{}", d.hex());
     }
     Ok(0)

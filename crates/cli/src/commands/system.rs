@@ -43,33 +43,78 @@ fn print_doc(doc: &serde_json::Value, format: Option<&str>) -> Result<i32> {
 }
 
 pub fn check(engine: &Engine, a: CheckArgs) -> Result<i32> {
-    let report = engine.check(a.repair)?;
-    let unrepaired = report.findings.iter().filter(|f| !f.repaired).count();
+    let containers = super::container::open(engine.root())?;
+    let report = engine.check(a.repair, &containers)?;
+    // Unused blobs and layers are reported, but only damage fails the check.
+    let unrepaired = report.unrepaired_damage().count();
     match Format::parse(a.format.as_deref())? {
         Format::Json => {
             let findings: Vec<_> = report
                 .findings
                 .iter()
-                .map(|f| json!({"problem": f.problem.to_string(), "repaired": f.repaired}))
+                .map(|f| {
+                    json!({
+                        "problem": f.problem.to_string(),
+                        "repaired": f.repaired,
+                        "repairable": f.problem.repairable(),
+                        "remedy": f.problem.remedy(),
+                    })
+                })
                 .collect();
             output::print_json(&json!({
                 "blobs_checked": report.blobs_checked,
                 "layers_checked": report.layers_checked,
                 "images_checked": report.images_checked,
                 "findings": findings,
+                "unverifiable_layers": report.unverifiable_layers.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                "unreferenced_bytes": report.unreferenced_bytes(),
+                "in_use": report.in_use,
             }))?;
         }
         _ => {
             for f in &report.findings {
-                let state = if f.repaired { " (repaired)" } else { "" };
-                println!("{}{state}", f.problem);
+                match (f.repaired, f.problem.remedy()) {
+                    (true, _) => println!("{} (repaired)", f.problem),
+                    (false, Some(remedy)) if a.repair => {
+                        println!("{} (could not {remedy}; see the log)", f.problem)
+                    }
+                    (false, Some(remedy)) => println!("{}; --repair will {remedy}", f.problem),
+                    (false, None) => println!("{}", f.problem),
+                }
+            }
+            for d in &report.unverifiable_layers {
+                println!(
+                    "layer {d} cannot be verified: no record of its files (unpacked by an older hoist) or files this user cannot read; not an error"
+                );
+            }
+            let unused = report.unreferenced_bytes();
+            if unused > 0 {
+                let verb = if a.repair {
+                    "freed"
+                } else {
+                    "reclaimable with --repair"
+                };
+                println!(
+                    "unused blobs and layers: {} {verb}",
+                    hoist_store::human_size(unused)
+                );
+            }
+            if report.in_use > 0 {
+                println!(
+                    "{} unused object(s) left alone: a running hoist process is using them",
+                    report.in_use
+                );
             }
             println!(
                 "checked {} blobs, {} layers, {} images: {} problem(s), {} left",
                 report.blobs_checked,
                 report.layers_checked,
                 report.images_checked,
-                report.findings.len(),
+                report
+                    .findings
+                    .iter()
+                    .filter(|f| !f.problem.is_unused())
+                    .count(),
                 unrepaired
             );
         }

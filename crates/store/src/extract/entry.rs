@@ -13,7 +13,8 @@ use super::dirs::DeferredDirs;
 use super::fsops::{ensure_dir, is_dir, open_in_root, replace_existing};
 use super::meta::Meta;
 use super::path::{symlink_escapes, RelPath};
-use super::{ExtractError, ExtractOptions, ExtractStats};
+use super::{ExtractError, ExtractOptions, ExtractStats, FileDigests};
+use hoist_image::Hasher;
 
 /// What the loop in `mod.rs` hands to each creator.
 pub(crate) struct Ctx<'a> {
@@ -23,6 +24,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) dirs: &'a mut DeferredDirs,
     /// The entry's name as the archive spells it, for messages.
     pub(crate) entry: &'a str,
+    /// Content digests of the regular files written, by inode.
+    pub(crate) digests: &'a mut FileDigests,
 }
 
 impl Ctx<'_> {
@@ -31,7 +34,8 @@ impl Ctx<'_> {
     }
 
     fn parent(&self, path: &RelPath) -> Result<OwnedFd, ExtractError> {
-        ensure_dir(self.root, path.parent()).map_err(self.io("opening parent directory of"))
+        ensure_dir(self.root, path.parent())
+            .map_err(|e| ExtractError::parent(self.entry, "opening parent directory of", e))
     }
 }
 
@@ -52,6 +56,9 @@ pub(crate) fn regular<R: Read>(
     )
     .map_err(|e| cx.io("creating")(e.into()))?;
     let mut file = File::from(fd);
+    // Hashed on the way, so recording the layer's contents needs no
+    // second read of the data.
+    let mut hasher = Hasher::sha256();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         // Read errors are the archive's (corrupt or truncated stream),
@@ -63,8 +70,11 @@ pub(crate) fn regular<R: Read>(
             Err(e) => return Err(ExtractError::Archive(e)),
         };
         file.write_all(&buf[..n]).map_err(cx.io("writing"))?;
+        hasher.update(&buf[..n]);
         cx.stats.file_bytes += n as u64;
     }
+    let st = fstat(&file).map_err(|e| cx.io("stat of")(e.into()))?;
+    cx.digests.insert((st.st_dev, st.st_ino), hasher.finish());
     meta.apply_owner_mode_xattrs(&file, cx.opts, cx.entry, true)?;
     meta.set_times_fd(&file, cx.entry)?;
     cx.stats.files += 1;

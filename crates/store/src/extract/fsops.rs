@@ -36,26 +36,78 @@ pub(crate) fn open_in_root(root: impl AsFd, rel: &[u8], flags: OFlags) -> io::Re
     }
 }
 
+/// Why the parent directory of an entry could not be opened.
+#[derive(Debug)]
+pub(crate) enum ParentError {
+    Io(io::Error),
+    /// A component is a symlink that, resolved inside the layer root, does
+    /// not lead to a directory (its target is missing or not a directory).
+    Symlink {
+        parent: Vec<u8>,
+        target: Vec<u8>,
+    },
+    /// A component exists and is neither a directory nor a symlink.
+    NotDir {
+        parent: Vec<u8>,
+    },
+}
+
+impl From<io::Error> for ParentError {
+    fn from(e: io::Error) -> Self {
+        ParentError::Io(e)
+    }
+}
+
+impl From<Errno> for ParentError {
+    fn from(e: Errno) -> Self {
+        ParentError::Io(e.into())
+    }
+}
+
 /// Opens the directory `comps` (relative to `root`), creating missing
 /// components with mode 0755 the way tar does for entries whose parents the
-/// archive does not list.
-pub(crate) fn ensure_dir(root: impl AsFd, comps: &[Vec<u8>]) -> io::Result<OwnedFd> {
+/// archive does not list. Symlinks on the way are followed inside the root
+/// only; one that leads nowhere is an error, never a directory created in
+/// its place or at its target.
+pub(crate) fn ensure_dir(root: impl AsFd, comps: &[Vec<u8>]) -> Result<OwnedFd, ParentError> {
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY;
+    let retry = |e: &io::Error| {
+        [Errno::NOENT, Errno::NOTDIR]
+            .iter()
+            .any(|n| e.raw_os_error() == Some(n.raw_os_error()))
+    };
     match open_in_root(root.as_fd(), &join(comps), dir_flags) {
-        Err(e) if e.raw_os_error() == Some(Errno::NOENT.raw_os_error()) => {}
-        r => return r,
+        Err(e) if retry(&e) => {}
+        r => return Ok(r?),
     }
     let mut cur = open_in_root(root.as_fd(), b".", dir_flags)?;
     for i in 0..comps.len() {
-        cur = match open_in_root(root.as_fd(), &join(&comps[..=i]), dir_flags) {
+        let here = &comps[..=i];
+        cur = match open_in_root(root.as_fd(), &join(here), dir_flags) {
             Ok(fd) => fd,
-            Err(e) if e.raw_os_error() == Some(Errno::NOENT.raw_os_error()) => {
-                // `cur` is the already-resolved parent; mkdirat never follows
-                // its final component (it fails on a dangling symlink).
-                rustix::fs::mkdirat(&cur, comps[i].as_slice(), Mode::from_raw_mode(0o755))?;
-                open_in_root(root.as_fd(), &join(&comps[..=i]), dir_flags)?
+            Err(e) if retry(&e) => {
+                // `cur` is the already-resolved parent: look at what is there
+                // without following it.
+                let name = comps[i].as_slice();
+                match lstat_at(&cur, name)? {
+                    None => {
+                        rustix::fs::mkdirat(&cur, name, Mode::from_raw_mode(0o755))?;
+                        open_in_root(root.as_fd(), &join(here), dir_flags)?
+                    }
+                    Some(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+                        let target = rustix::fs::readlinkat(&cur, name, Vec::new())?;
+                        return Err(ParentError::Symlink {
+                            parent: join(here),
+                            target: target.into_bytes(),
+                        });
+                    }
+                    Some(st) if !is_dir(&st) => {
+                        return Err(ParentError::NotDir { parent: join(here) })
+                    }
+                    Some(_) => return Err(e.into()),
+                }
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
     }
     Ok(cur)

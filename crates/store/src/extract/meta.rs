@@ -10,6 +10,7 @@ use rustix::fs::{
 };
 use rustix::io::Errno;
 
+use super::numeric::HeaderNumbers;
 use super::{ExtractError, ExtractOptions};
 
 /// Xattr prefixes a layer may not set: overlayfs reads these as its own
@@ -36,12 +37,14 @@ impl Meta {
             entry: name.to_string(),
             source,
         };
-        let h = entry.header();
-        let mode = h.mode().map_err(header_err)? & 0o7777;
-        let mut uid = h.uid().map_err(header_err)?;
-        let mut gid = h.gid().map_err(header_err)?;
+        // Our own parser, not the `tar` crate's: it accepts the NUL- and
+        // space-filled fields real tars write (see numeric.rs).
+        let nums = HeaderNumbers::read(entry.header()).map_err(header_err)?;
+        let mode = nums.mode;
+        let mut uid = u64::from(nums.uid);
+        let mut gid = u64::from(nums.gid);
         let mut mtime = Timespec {
-            tv_sec: h.mtime().map_err(header_err)?.min(i64::MAX as u64) as i64,
+            tv_sec: nums.mtime,
             tv_nsec: 0,
         };
         let mut xattrs = Vec::new();

@@ -8,9 +8,18 @@
 //! layer cannot make a later entry land outside the destination.
 //!
 //! Policy:
-//! - names that are absolute or contain `..` make the layer hostile: error;
+//! - a leading `/` in a name means the layer root and is dropped; names
+//!   with a `..` component make the layer hostile: error;
 //! - symlink targets are stored verbatim, but a relative target that climbs
 //!   above the layer root (lexically) is an error;
+//! - a parent that is a symlink is followed inside the layer root only
+//!   (`lib -> /usr/lib` then `lib/x` writes `usr/lib/x` of this layer, as
+//!   podman does); if it leads to no directory there, the entry is refused
+//!   with an error naming it, the symlink and its target;
+//! - numeric header fields may be NUL- or space-filled (read as 0) or
+//!   base-256, as GNU tar, BSD tar and Go write them (see `numeric.rs`);
+//! - a stream that ends inside the padding after an entry's data is
+//!   complete, as Go's archive/tar reads it;
 //! - hardlink targets must name an existing non-directory of this layer;
 //! - device nodes and fifos only with [`ExtractOptions::allow_devices`];
 //! - later entries replace earlier ones; a directory over a directory only
@@ -25,11 +34,14 @@ mod dirs;
 mod entry;
 mod fsops;
 mod meta;
+mod numeric;
 mod path;
 mod whiteout;
 
+use std::cell::Cell;
 use std::io::{self, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use rustix::fs::{FileType, Mode, OFlags};
 use tar::EntryType;
@@ -110,6 +122,13 @@ pub enum ExtractError {
     #[error("entry {entry:?} has tar entry type {kind}, which hoist does not unpack")]
     UnsupportedType { entry: String, kind: String },
 
+    #[error("entry {entry:?} cannot be placed: its parent {parent:?} {reason}; refusing the whole layer")]
+    BadParent {
+        entry: String,
+        parent: String,
+        reason: String,
+    },
+
     #[error("entry {entry:?} has a malformed header: {source}")]
     Header {
         entry: String,
@@ -137,6 +156,28 @@ impl ExtractError {
             source,
         }
     }
+
+    /// The error for an entry whose parent directory `ensure_dir` could not open.
+    pub(crate) fn parent(entry: &str, op: &'static str, e: fsops::ParentError) -> ExtractError {
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match e {
+            fsops::ParentError::Io(source) => ExtractError::io(entry, op, source),
+            fsops::ParentError::Symlink { parent, target } => ExtractError::BadParent {
+                entry: entry.to_string(),
+                parent: lossy(&parent),
+                reason: format!(
+                    "is a symlink to {:?}, which does not lead to an existing directory inside \
+                     the layer (symlinks are resolved inside the layer root, never outside it)",
+                    lossy(&target)
+                ),
+            },
+            fsops::ParentError::NotDir { parent } => ExtractError::BadParent {
+                entry: entry.to_string(),
+                parent: lossy(&parent),
+                reason: "is not a directory".to_string(),
+            },
+        }
+    }
 }
 
 /// Extracts the tar stream `reader` into the existing directory `dest` with
@@ -153,6 +194,21 @@ pub fn extract_tar_with(
     dest: &Path,
     opts: &ExtractOptions,
 ) -> Result<ExtractStats, ExtractError> {
+    extract_tar_recording(reader, dest, opts).map(|(stats, _)| stats)
+}
+
+/// sha256 of each regular file written, by `(st_dev, st_ino)`: hardlinks
+/// share an entry, and a file replaced later in the archive gives way to
+/// whatever now holds its inode.
+pub(crate) type FileDigests = std::collections::HashMap<(u64, u64), hoist_image::Digest>;
+
+/// [`extract_tar_with`], also returning the content digests of the files
+/// it wrote, computed while writing them.
+pub(crate) fn extract_tar_recording(
+    reader: impl Read,
+    dest: &Path,
+    opts: &ExtractOptions,
+) -> Result<(ExtractStats, FileDigests), ExtractError> {
     let root = rustix::fs::open(
         dest,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -161,22 +217,28 @@ pub fn extract_tar_with(
     .map_err(|e| ExtractError::io(&dest.display().to_string(), "opening destination", e.into()))?;
     let mut stats = ExtractStats::default();
     let mut dirs = DeferredDirs::default();
+    let mut digests = FileDigests::new();
+    let data_end = Rc::new(Cell::new(0));
     let mut archive = tar::Archive::new(Counting {
         inner: reader,
         n: 0,
+        data_end: data_end.clone(),
+        padded: 0,
     });
     {
         let entries = archive.entries().map_err(ExtractError::Archive)?;
         for entry in entries {
             let mut entry = entry.map_err(ExtractError::Archive)?;
-            one_entry(&root, opts, &mut stats, &mut dirs, &mut entry)?;
+            one_entry(&root, opts, &mut stats, &mut dirs, &mut digests, &mut entry)?;
+            let size = entry.header().entry_size().unwrap_or(0);
+            data_end.set(entry.raw_file_position().saturating_add(size));
         }
     }
     let mut rest = archive.into_inner();
     io::copy(&mut rest, &mut io::sink()).map_err(ExtractError::Archive)?;
     stats.tar_bytes = rest.n;
     dirs.apply(&root)?;
-    Ok(stats)
+    Ok((stats, digests))
 }
 
 fn one_entry<R: Read>(
@@ -184,6 +246,7 @@ fn one_entry<R: Read>(
     opts: &ExtractOptions,
     stats: &mut ExtractStats,
     dirs: &mut DeferredDirs,
+    digests: &mut FileDigests,
     entry: &mut tar::Entry<'_, R>,
 ) -> Result<(), ExtractError> {
     let kind = entry.header().entry_type();
@@ -211,6 +274,7 @@ fn one_entry<R: Read>(
         stats,
         dirs,
         entry: &name,
+        digests,
     };
     match kind {
         // Pre-POSIX archives mark directories as regular files with a trailing slash.
@@ -229,20 +293,11 @@ fn one_entry<R: Read>(
                 EntryType::Block => FileType::BlockDevice,
                 _ => FileType::Fifo,
             };
-            let header_err = |source| ExtractError::Header {
-                entry: name.clone(),
-                source,
-            };
-            let major = entry
-                .header()
-                .device_major()
-                .map_err(header_err)?
-                .unwrap_or(0);
-            let minor = entry
-                .header()
-                .device_minor()
-                .map_err(header_err)?
-                .unwrap_or(0);
+            let (major, minor) =
+                numeric::device_numbers(entry.header()).map_err(|source| ExtractError::Header {
+                    entry: name.clone(),
+                    source,
+                })?;
             entry::device(cx, &path, &meta, ft, major, minor)
         }
         other => Err(ExtractError::UnsupportedType {
@@ -252,17 +307,40 @@ fn one_entry<R: Read>(
     }
 }
 
-/// Counts the bytes read through it.
+/// Counts the bytes read through it, and ends a stream that stops inside
+/// the padding after an entry's complete data as if the padding and the
+/// end-of-archive blocks were there. Go's archive/tar (so podman) reads such
+/// streams as complete, and umoci 0.4.7 writes them. A stream that stops
+/// inside entry data or a header is still an error.
 struct Counting<R> {
     inner: R,
+    /// Bytes of the real stream.
     n: u64,
+    /// Where the data of the entry read last ends, set by the entry loop.
+    data_end: Rc<Cell<u64>>,
+    /// Zero bytes made up after the real stream ended.
+    padded: u64,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.n += n as u64;
-        Ok(n)
+        if n > 0 || buf.is_empty() {
+            return Ok(n);
+        }
+        let end = self.data_end.get();
+        let boundary = end.div_ceil(512).saturating_mul(512);
+        let at = self.n + self.padded;
+        if end > 0 && self.n >= end && at < boundary {
+            let k = usize::try_from(boundary - at)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            buf[..k].fill(0);
+            self.padded += k as u64;
+            return Ok(k);
+        }
+        Ok(0)
     }
 }
 

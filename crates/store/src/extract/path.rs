@@ -2,8 +2,9 @@
 //! filesystem. They decide what a layer may *say*; `fsops` makes sure that
 //! whatever the filesystem already holds (symlinks) cannot lead outside.
 
-/// An entry name split into its components: never absolute, never `..`,
-/// without `.` or empty components. Empty means the layer root itself.
+/// An entry name split into its components, relative to the layer root
+/// (leading slashes dropped), never `..`, without `.` or empty components.
+/// Empty means the layer root itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RelPath {
     comps: Vec<Vec<u8>>,
@@ -15,9 +16,9 @@ impl RelPath {
         if raw.contains(&0) {
             return Err("contains a NUL byte");
         }
-        if raw.first() == Some(&b'/') {
-            return Err("is an absolute path");
-        }
+        // A leading `/` names the layer root, as GNU tar reads it when it
+        // strips leading slashes (umoci's `insert ... /` writes `/` and
+        // `/etc/x`; podman accepts them): the name stays inside the root.
         let mut comps = Vec::new();
         for comp in raw.split(|b| *b == b'/') {
             match comp {
@@ -108,8 +109,23 @@ mod tests {
     }
 
     #[test]
+    fn leading_slashes_name_the_layer_root() {
+        assert!(RelPath::parse(b"/").unwrap().is_root());
+        assert!(RelPath::parse(b"//./").unwrap().is_root());
+        assert_eq!(RelPath::parse(b"/etc/x").unwrap().to_bytes(), b"etc/x");
+        assert_eq!(RelPath::parse(b"./etc/x").unwrap().to_bytes(), b"etc/x");
+        assert!(RelPath::parse(b"/../etc/x").is_err(), "`..` still refused");
+    }
+
+    #[test]
     fn rejects_hostile_names() {
-        for bad in [&b"../x"[..], b"a/../../x", b"/etc/passwd", b"a/..", b"a\0b"] {
+        for bad in [
+            &b"../x"[..],
+            b"a/../../x",
+            b"/../etc/passwd",
+            b"a/..",
+            b"a\0b",
+        ] {
             assert!(
                 RelPath::parse(bad).is_err(),
                 "{:?}",

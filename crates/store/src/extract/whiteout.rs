@@ -35,7 +35,8 @@ pub(crate) fn apply(
     let name = path.name().unwrap_or_default();
     let io = |op| move |e: std::io::Error| ExtractError::io(entry, op, e);
     if name == OPAQUE {
-        let dir = ensure_dir(root, path.parent()).map_err(io("opening directory of"))?;
+        let dir = ensure_dir(root, path.parent())
+            .map_err(|e| ExtractError::parent(entry, "opening directory of", e))?;
         fsetxattr(&dir, OPAQUE_XATTR, b"y", XattrFlags::empty()).map_err(|e| {
             not_permitted_or(
                 e,
@@ -58,7 +59,8 @@ pub(crate) fn apply(
             reason: "is a whiteout of an invalid name".into(),
         });
     }
-    let dir = ensure_dir(root, path.parent()).map_err(io("opening directory of"))?;
+    let dir = ensure_dir(root, path.parent())
+        .map_err(|e| ExtractError::parent(entry, "opening directory of", e))?;
     replace_existing(&dir, target, false).map_err(io("replacing"))?;
     mknodat(
         &dir,

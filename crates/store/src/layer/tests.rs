@@ -1,4 +1,5 @@
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::sync::{Arc, Barrier};
 
 use hoist_image::media;
@@ -233,4 +234,61 @@ fn empty_layer_is_a_valid_layer() {
             .count(),
         0
     );
+}
+
+/// The last layer blob of the image `tag` in the OCI layout `layout`.
+fn last_layer_of_layout(layout: &Path, tag: &str) -> Vec<u8> {
+    let blob = |d: &str| {
+        let hex = d.strip_prefix("sha256:").unwrap();
+        std::fs::read(layout.join("blobs/sha256").join(hex)).unwrap()
+    };
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let desc = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&blob(desc["digest"].as_str().unwrap())).unwrap();
+    let layers = manifest["layers"].as_array().unwrap();
+    blob(layers.last().unwrap()["digest"].as_str().unwrap())
+}
+
+#[test]
+fn umoci_insert_at_root_layer_unpacks() {
+    let run = |args: &[&str], cwd: &Path| {
+        std::process::Command::new("umoci")
+            .args(args)
+            .current_dir(cwd)
+            .output()
+    };
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    match run(&["--version"], w) {
+        Ok(o) if o.status.success() => {}
+        _ => {
+            eprintln!("umoci not installed: skipping");
+            return;
+        }
+    }
+    std::fs::create_dir_all(w.join("src/etc")).unwrap();
+    std::fs::write(w.join("src/etc/x"), b"from umoci\n").unwrap();
+    for args in [
+        &["init", "--layout", "lay"][..],
+        &["new", "--image", "lay:t"],
+        // umoci 0.4.7 names the entries `/`, `/etc/`, `/etc/x`.
+        &["insert", "--image", "lay:t", "src", "/"],
+    ] {
+        let out = run(args, w).unwrap();
+        assert!(out.status.success(), "umoci {args:?}: {out:?}");
+    }
+    let gz = last_layer_of_layout(&w.join("lay"), "t");
+    let (_d, s) = store();
+    let blob = s.add_blob(&gz).unwrap();
+    let info = s.unpack_layer(&blob, GZIP).unwrap();
+    let diff = s.layer_diff_dir(&info.diff_id);
+    assert_eq!(std::fs::read(diff.join("etc/x")).unwrap(), b"from umoci\n");
+    assert!(s.check(false).unwrap().is_clean());
 }
