@@ -98,3 +98,33 @@ fn prune_removes_dangling_images_and_inspect_reports_podman_fields() {
     assert!(images(&hoist).is_empty());
     assert_store_clean(&hoist);
 }
+
+#[test]
+fn format_takes_go_templates_and_an_unknown_field_exits_125() {
+    let Some((reg, hoist)) = setup() else { return };
+    ImageBuilder::single_layer().push(&reg, "fmt:1");
+    let name = reg.reference("fmt:1");
+    hoist.run(&["pull", &name]).ok();
+
+    let out = hoist
+        .run(&["images", "--format", "{{.Repository | upper}}|{{printf \"%-4s\" .Tag}}|{{len .Names}}{{if .Dangling}} dangling{{end}}"])
+        .ok();
+    let repo = name.rsplit_once(':').unwrap().0.to_uppercase();
+    assert_eq!(out.stdout.trim_end(), format!("{repo}|1   |1"), "{out:?}");
+
+    let out = hoist
+        .run(&["images", "--format", "table {{.Tag}}\t{{.Repository}}"])
+        .ok();
+    assert!(out.stdout.starts_with("TAG"), "{out:?}");
+
+    let out = hoist
+        .run(&["images", "--format", "{{range .}}[{{.Tag}}]{{end}}"])
+        .ok();
+    assert_eq!(out.stdout.trim_end(), "[1]", "{out:?}");
+
+    let out = hoist
+        .run(&["images", "--format", "{{.NoSuchField}}"])
+        .fails_with(125);
+    assert!(out.stderr.contains("NoSuchField"), "{out:?}");
+    hoist.run(&["images", "--format", "{{.Tag"]).fails_with(125);
+}

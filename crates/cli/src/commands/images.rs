@@ -31,7 +31,7 @@ pub fn list(engine: &Engine, a: ImagesArgs) -> Result<i32> {
         Format::Json => output::print_json(&images)?,
         Format::Template(t) => {
             let rows: Vec<Value> = images.iter().flat_map(|i| rows(i, a.no_trunc)).collect();
-            output::print_template(&t, &rows);
+            output::print_template(&t, &rows)?;
         }
         Format::Default => {
             let mut header = "REPOSITORY\tTAG".to_string();
@@ -148,7 +148,7 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> Result<i32> {
         Format::Default | Format::Json => output::print_json(&docs)?,
         Format::Template(t) => {
             for d in &docs {
-                println!("{}", t.render(d));
+                println!("{}", t.render(d)?);
             }
         }
     }

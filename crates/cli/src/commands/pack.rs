@@ -92,7 +92,7 @@ pub fn pack(engine: &Engine, a: PackArgs) -> Result<i32> {
     });
     match format {
         Format::Json => output::print_json(&doc)?,
-        Format::Template(t) => println!("{}", t.render(&doc)),
+        Format::Template(t) => println!("{}", t.render(&doc)?),
         Format::Default => {
             if !a.quiet {
                 for l in &report.layers {
@@ -128,7 +128,7 @@ pub fn update_cost(engine: &Engine, a: UpdateCostArgs) -> Result<i32> {
         Format::Template(t) => {
             println!(
                 "{}",
-                t.render(&json!({"Bytes": cost.bytes, "Layers": cost.layers}))
+                t.render(&json!({"Bytes": cost.bytes, "Layers": cost.layers}))?
             )
         }
         Format::Default => println!(

@@ -37,7 +37,7 @@ pub fn version(a: FormatArgs) -> Result<i32> {
 fn print_doc(doc: &serde_json::Value, format: Option<&str>) -> Result<i32> {
     match Format::parse(format)? {
         Format::Default | Format::Json => output::print_json(doc)?,
-        Format::Template(t) => println!("{}", t.render(doc)),
+        Format::Template(t) => println!("{}", t.render(doc)?),
     }
     Ok(0)
 }

@@ -31,14 +31,14 @@ pub fn print_json<T: Serialize>(rows: &T) -> Result<()> {
     Ok(())
 }
 
-/// Prints each row through the template, with a header row for `table` templates.
-pub fn print_template(t: &Template, rows: &[Value]) {
-    let mut lines = Vec::new();
-    if t.table {
-        lines.push(t.header());
+/// Prints each row through the template, with a header row for `table`
+/// templates; an unknown field fails before anything is printed.
+pub fn print_template(t: &Template, rows: &[Value]) -> Result<()> {
+    match t.render_rows(rows)? {
+        template::RenderedRows::Text(text) => print!("{text}"),
+        template::RenderedRows::Lines(lines) => print_aligned(&lines),
     }
-    lines.extend(rows.iter().map(|r| t.render(r)));
-    print_aligned(&lines);
+    Ok(())
 }
 
 /// Aligns tab-separated columns like Go's tabwriter (3 spaces of padding).

@@ -190,7 +190,7 @@ pub fn ps(root: &Path, a: PsArgs) -> Result<i32> {
                     r
                 })
                 .collect();
-            output::print_template(&t, &rows);
+            output::print_template(&t, &rows)?;
         }
         Format::Default => {
             let now = Utc::now();
@@ -345,7 +345,7 @@ pub fn inspect(root: &Path, a: ContainerInspectArgs) -> Result<i32> {
         Format::Default | Format::Json => output::print_json(&docs)?,
         Format::Template(t) => {
             for d in &docs {
-                println!("{}", t.render(d));
+                println!("{}", t.render(d)?);
             }
         }
     }

@@ -54,7 +54,7 @@ pub fn dispatch(root: &Path, cmd: NetworkCommand) -> Result<i32> {
                             v
                         })
                         .collect();
-                    output::print_template(&t, &rows);
+                    output::print_template(&t, &rows)?;
                 }
                 Format::Default => {
                     let mut lines = vec!["NETWORK ID\tNAME\tDRIVER".to_string()];

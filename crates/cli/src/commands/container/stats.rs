@@ -88,7 +88,7 @@ pub fn stats(root: &Path, a: StatsArgs) -> Result<i32> {
         let rows: Vec<serde_json::Value> = sample(&list).iter().map(row).collect();
         match &format {
             Format::Json => print_json(&rows)?,
-            Format::Template(t) => print_template(t, &rows),
+            Format::Template(t) => print_template(t, &rows)?,
             Format::Default => {
                 let mut lines = vec![
                     "ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET IO\tBLOCK IO\tPIDS".to_string(),

@@ -47,7 +47,7 @@ pub fn dispatch(root: &Path, cmd: VolumeCommand) -> Result<i32> {
                         .iter()
                         .map(|v| serde_json::to_value(v).unwrap_or_default())
                         .collect();
-                    output::print_template(&t, &rows);
+                    output::print_template(&t, &rows)?;
                 }
                 Format::Default => {
                     let mut lines = vec!["DRIVER\tVOLUME NAME".to_string()];
@@ -91,7 +91,7 @@ pub fn dispatch(root: &Path, cmd: VolumeCommand) -> Result<i32> {
             match Format::parse(a.format.as_deref())? {
                 Format::Template(t) => {
                     for d in &docs {
-                        println!("{}", t.render(&serde_json::to_value(d)?));
+                        println!("{}", t.render(&serde_json::to_value(d)?)?);
                     }
                 }
                 _ => output::print_json(&docs)?,
