@@ -67,28 +67,8 @@ pub fn print_aligned(lines: &[String]) {
     }
 }
 
-/// Sizes as podman prints them: decimal units, three significant digits.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        let digits = if value >= 100.0 {
-            0
-        } else if value >= 10.0 {
-            1
-        } else {
-            2
-        };
-        format!("{value:.digits$} {}", UNITS[unit])
-    }
-}
+/// Sizes as podman prints them (decimal units, three significant digits).
+pub use hoist_store::human_size;
 
 /// "3 hours ago", as podman's CREATED column.
 pub fn human_age(seconds_ago: i64) -> String {
@@ -118,6 +98,7 @@ mod tests {
         assert_eq!(human_size(999), "999 B");
         assert_eq!(human_size(4_509_681), "4.51 MB");
         assert_eq!(human_size(123_456_789), "123 MB");
+        assert_eq!(human_size(1_000), "1 kB");
         assert_eq!(human_age(30), "Less than a minute ago");
         assert_eq!(human_age(3600), "An hour ago");
         assert_eq!(human_age(7200), "2 hours ago");
