@@ -1,6 +1,6 @@
 //! Interoperability with the real tools (skopeo, umoci, podman): what we
-//! write they must read, and what they write we must read. A test is skipped,
-//! with a printed reason, only when its tool is not installed.
+//! write they must read, and what they write we must read. A test whose tool
+//! is not installed fails, naming the package to install.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,19 +19,13 @@ fn tool(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The path of tool `$name`; panics naming its package when it is missing
+/// (a test that cannot run fails, it is never skipped).
 macro_rules! require {
-    ($name:expr) => {
-        match tool($name) {
-            Some(p) => p,
-            None => {
-                eprintln!(
-                    "skipping: {} is not installed (apt-get install -y {})",
-                    $name, $name
-                );
-                return;
-            }
-        }
-    };
+    ($name:expr) => {{
+        hoist_testenv::require(&[$name]);
+        tool($name).expect("hoist_testenv::require found it")
+    }};
 }
 
 fn run(program: &Path, args: &[&str]) -> String {

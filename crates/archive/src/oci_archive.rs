@@ -13,11 +13,11 @@ use std::sync::Arc;
 
 use hoist_image::Digest;
 
-use hoist_fsutil::AtomicFile;
 use crate::error::{io_err, ArchiveError, Result};
 use crate::oci_layout::{copy_hashing, OciLayout, BLOBS_DIR, INDEX_FILE, LAYOUT_FILE};
 use crate::tarindex::{MemberKind, MemberReader, TarIndex};
 use crate::tarwrite::TarWriter;
+use hoist_fsutil::AtomicFile;
 
 pub struct OciArchive;
 

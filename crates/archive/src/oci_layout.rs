@@ -20,9 +20,9 @@ use hoist_image::manifest::{Descriptor, ImageIndex, Manifest, MAX_MANIFEST_BYTES
 use hoist_image::{media, Digest, Hasher};
 use serde::{Deserialize, Serialize};
 
-use hoist_fsutil::AtomicFile;
 use crate::error::{io_err, ArchiveError, Result};
 use crate::verify::{verify_bytes, VerifyingReader};
+use hoist_fsutil::AtomicFile;
 
 pub const LAYOUT_FILE: &str = "oci-layout";
 pub const INDEX_FILE: &str = "index.json";
@@ -418,7 +418,11 @@ impl OciLayout {
 
     fn write_index(&self, index: &ImageIndex) -> Result<()> {
         let bytes = serde_json::to_vec(index).expect("an index always serializes");
-        Ok(hoist_fsutil::write_file(&self.root.join(INDEX_FILE), &bytes, 0o644)?)
+        Ok(hoist_fsutil::write_file(
+            &self.root.join(INDEX_FILE),
+            &bytes,
+            0o644,
+        )?)
     }
 }
 

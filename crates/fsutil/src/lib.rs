@@ -12,4 +12,4 @@ mod lock;
 
 pub use atomic::{fsync_dir, write_file, AtomicFile};
 pub use error::{Error, Result};
-pub use lock::{is_locked, FileLock};
+pub use lock::{is_locked, lock_held, FileLock};

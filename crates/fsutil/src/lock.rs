@@ -88,12 +88,28 @@ impl FileLock {
 }
 
 /// Whether some process holds a lock on `path` that excludes a shared one
-/// (a monitor's liveness lock, say). A missing file is not held.
+/// (a monitor's liveness lock, say). A missing file is not held; any other
+/// failure to probe also reads as "not held", so callers that delete things
+/// nobody holds should use [`lock_held`], which reports those failures.
 pub fn is_locked(path: &Path) -> bool {
-    let Ok(file) = File::open(path) else {
-        return false;
+    lock_held(path).unwrap_or(false)
+}
+
+/// Like [`is_locked`], but a failure to probe (other than a missing file) is
+/// an error instead of "not held": garbage collection must not take a lock
+/// it could not check (EMFILE, EACCES) for a free one.
+pub fn lock_held(path: &Path) -> Result<bool> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::new("opening lock file", path, e)),
     };
-    flock_retrying(&file, FlockOperation::NonBlockingLockShared) == Err(Errno::WOULDBLOCK)
+    // The probe's shared lock, if granted, ends when `file` is closed.
+    match flock_retrying(&file, FlockOperation::NonBlockingLockShared) {
+        Ok(()) => Ok(false),
+        Err(Errno::WOULDBLOCK) => Ok(true),
+        Err(e) => Err(Error::new("probing lock", path, e)),
+    }
 }
 
 fn open_lock_file(path: &Path) -> Result<File> {
@@ -176,5 +192,24 @@ mod tests {
         assert!(p.exists());
         assert!(FileLock::try_exclusive(&p).unwrap().is_none());
         drop(second);
+    }
+
+    #[test]
+    fn lock_held_reports_holders_and_probe_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("z.lock");
+        assert!(!lock_held(&p).unwrap());
+        assert!(!p.exists(), "probing created the lock file");
+        let l = FileLock::exclusive(&p).unwrap();
+        assert!(lock_held(&p).unwrap());
+        drop(l);
+        assert!(!lock_held(&p).unwrap());
+        assert!(
+            FileLock::try_exclusive(&p).unwrap().is_some(),
+            "the probe left a lock behind"
+        );
+        // A path that cannot be opened is an error, not "free".
+        let err = lock_held(&p.join("under-a-file")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotADirectory);
     }
 }

@@ -149,6 +149,16 @@ pub(crate) trait IoContext<T> {
     fn ctx(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T>;
 }
 
+impl From<hoist_fsutil::Error> for Error {
+    fn from(e: hoist_fsutil::Error) -> Error {
+        Error::Io {
+            action: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl<T> IoContext<T> for std::io::Result<T> {
     fn ctx(self, action: &'static str, path: impl Into<PathBuf>) -> Result<T> {
         self.map_err(|source| Error::Io {

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::{write_atomic, FileLock};
 use crate::network::Network;
 use crate::subnets::offset;
+use hoist_fsutil::{write_file, FileLock};
 
 /// IPv6 subnets are huge; looking further than this for a free address is
 /// pointless for one host's containers.
@@ -113,7 +113,11 @@ impl Ipam {
                 network: network.name.clone(),
                 subnet: subnet.subnet.to_string(),
             })?;
-            write_atomic(&last_file(&net_dir, index), ip.to_string().as_bytes())?;
+            write_file(
+                &last_file(&net_dir, index),
+                ip.to_string().as_bytes(),
+                0o644,
+            )?;
             plan.push(ip);
         }
 
@@ -193,7 +197,7 @@ impl Ipam {
     }
 
     fn lock(&self, network: &Network) -> Result<FileLock> {
-        FileLock::exclusive(&self.lock_path(network))
+        Ok(FileLock::exclusive(&self.lock_path(network))?)
     }
 }
 

@@ -14,7 +14,6 @@
 //! All calls block.
 
 mod error;
-mod fsutil;
 mod ipam;
 mod mode;
 mod names;

@@ -16,8 +16,8 @@ use rustix::mount::{mount_bind, mount_bind_recursive, mount_change, unmount};
 use rustix::mount::{MountPropagationFlags, UnmountFlags};
 
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::FileLock;
 use crate::names::validate_netns_name;
+use hoist_fsutil::FileLock;
 
 /// Where hoist keeps its named network namespaces.
 pub const DEFAULT_NETNS_DIR: &str = "/run/hoist/netns";

@@ -12,13 +12,13 @@ use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::{write_atomic, FileLock};
 use crate::names::{validate_interface_name, validate_network_name};
 use crate::network::{Network, Subnet, BRIDGE_DRIVER, HOST_LOCAL_IPAM};
 use crate::subnets::{
     default_gateway, host_routes, normalize_subnet, overlaps, pick_free_subnet, validate_gateway,
     DEFAULT_SUBNET,
 };
+use hoist_fsutil::{write_file, FileLock};
 
 /// Name of the built-in network containers join when none is named.
 pub const DEFAULT_NETWORK_NAME: &str = "hoist";
@@ -210,7 +210,7 @@ impl NetworkStore {
             extra: serde_json::Map::new(),
         };
         let path = self.file_of(&network.name);
-        write_atomic(&path, to_podman_json(&network).as_bytes())?;
+        write_file(&path, to_podman_json(&network).as_bytes(), 0o644)?;
         tracing::debug!(network = %network.name, subnet = %subnet, "created network");
         Ok(network)
     }
@@ -321,7 +321,7 @@ impl NetworkStore {
     }
 
     fn lock(&self) -> Result<FileLock> {
-        FileLock::exclusive(&self.dir.join(".lock"))
+        Ok(FileLock::exclusive(&self.dir.join(".lock"))?)
     }
 }
 

@@ -92,9 +92,7 @@ async fn push_image(
 
 #[tokio::test]
 async fn push_and_pull_against_plain_http_registry() {
-    if !have_registry() {
-        return;
-    }
+    have_registry();
     let reg = TestRegistry::start(Config::default());
     let addr = reg.addr.as_str();
     let c = insecure_client(addr);
@@ -294,9 +292,7 @@ async fn push_and_pull_against_plain_http_registry() {
 
 #[tokio::test]
 async fn uploads_check_size_digest_and_support_chunks() {
-    if !have_registry() {
-        return;
-    }
+    have_registry();
     let reg = TestRegistry::start(Config::default());
     let addr = reg.addr.as_str();
     let c = insecure_client(addr);
@@ -394,9 +390,7 @@ async fn uploads_check_size_digest_and_support_chunks() {
 
 #[tokio::test]
 async fn tls_and_basic_auth_registry() {
-    if !have_registry() {
-        return;
-    }
+    have_registry();
     let reg = TestRegistry::start(Config {
         tls: true,
         htpasswd: Some(("hoister".into(), "s3cret".into())),

@@ -7,10 +7,6 @@ use std::path::{Path, PathBuf};
 use hoist_runtime::rootfs::{mount_overlay, mount_overlay_readonly, unmount};
 use rustix::fs::{FileType, Mode};
 
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
 /// Unmounts on drop so a failing test does not leave a mount behind.
 struct Mounted(PathBuf);
 impl Drop for Mounted {
@@ -43,10 +39,7 @@ fn whiteout(path: &Path) {
 
 #[test]
 fn two_layers_whiteouts_and_opaque_dirs() {
-    if !is_root() {
-        eprintln!("needs root to mount; skipped");
-        return;
-    }
+    hoist_testenv::require_root();
     let d = tempfile::tempdir().unwrap();
     let [bottom, top, upper, work, merged] =
         mkdirs(d.path(), &["bottom", "top", "upper", "work", "merged"])
@@ -117,10 +110,7 @@ fn two_layers_whiteouts_and_opaque_dirs() {
 
 #[test]
 fn options_longer_than_a_page_still_mount() {
-    if !is_root() {
-        eprintln!("needs root to mount; skipped");
-        return;
-    }
+    hoist_testenv::require_root();
     let d = tempfile::tempdir().unwrap();
     // 120 layers named like the store's: `<64 hex>/diff`, about 9 KiB of options.
     let layers: Vec<PathBuf> = (0..120)
@@ -147,10 +137,7 @@ fn options_longer_than_a_page_still_mount() {
 
 #[test]
 fn read_only_variant() {
-    if !is_root() {
-        eprintln!("needs root to mount; skipped");
-        return;
-    }
+    hoist_testenv::require_root();
     let d = tempfile::tempdir().unwrap();
     let [l1, l2, merged, single] = mkdirs(d.path(), &["l1", "l2", "merged", "single"])
         .try_into()
@@ -177,10 +164,7 @@ fn read_only_variant() {
 
 #[test]
 fn mount_errors_name_the_target() {
-    if !is_root() {
-        eprintln!("needs root to mount; skipped");
-        return;
-    }
+    hoist_testenv::require_root();
     let d = tempfile::tempdir().unwrap();
     let [l, u, w] = mkdirs(d.path(), &["l", "u", "w"]).try_into().unwrap();
     let missing = d.path().join("missing");

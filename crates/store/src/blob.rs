@@ -12,11 +12,10 @@ use std::path::PathBuf;
 
 use hoist_image::{Digest, Hasher};
 
-use crate::atomic::fsync_dir;
 use crate::error::{IoContext, Result, StoreError};
-use crate::lock::FileLock;
 use crate::tmp::PinKind;
 use crate::Store;
+use hoist_fsutil::{fsync_dir, FileLock};
 
 /// What `begin_blob` found.
 // One per blob transfer: boxing the writer would buy nothing.
@@ -143,7 +142,7 @@ impl Store {
             return Ok(BlobSlot::AlreadyPresent);
         }
         let lock_path = self.layout().object_lock("blob", expected);
-        let lock = FileLock::exclusive(&lock_path).ctx("locking blob", &lock_path)?;
+        let lock = FileLock::exclusive(&lock_path)?;
         // Somebody may have finished it while we waited for the lock.
         if self.pin_if_present(PinKind::Blob, expected)? {
             return Ok(BlobSlot::AlreadyPresent);

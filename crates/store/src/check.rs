@@ -533,7 +533,7 @@ fn fsync_dirs(s: &Store) -> Result<()> {
     for algo in std::fs::read_dir(&blobs).ctx("listing", &blobs)? {
         let algo = algo.ctx("listing", &blobs)?;
         if algo.file_type().is_ok_and(|t| t.is_dir()) {
-            crate::atomic::fsync_dir(&algo.path())?;
+            hoist_fsutil::fsync_dir(&algo.path())?;
         }
     }
     Ok(())
@@ -908,7 +908,7 @@ mod tests {
         let locked = checker.add_blob(b"being unpacked").unwrap();
         checker.release_pins().unwrap();
         let lock =
-            crate::lock::FileLock::exclusive(&checker.layout().object_lock("unpack", &locked))
+            hoist_fsutil::FileLock::exclusive(&checker.layout().object_lock("unpack", &locked))
                 .unwrap();
         let r = checker.check(true).unwrap();
         assert!(r.is_clean(), "{r:?}");

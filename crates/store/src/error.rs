@@ -93,6 +93,16 @@ pub enum StoreError {
     },
 }
 
+impl From<hoist_fsutil::Error> for StoreError {
+    fn from(e: hoist_fsutil::Error) -> StoreError {
+        StoreError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Attaches an operation name and a path to an `io::Error`.

@@ -6,12 +6,11 @@ use std::path::PathBuf;
 
 use hoist_image::Digest;
 
-use crate::atomic::fsync_dir;
 use crate::error::{IoContext, Result};
 use crate::layer::read_layer_json;
 use crate::layout::diff_id_from_dir_name;
-use crate::lock::FileLock;
 use crate::{tmp, ImageRecord, Store};
+use hoist_fsutil::{fsync_dir, FileLock};
 
 /// What [`Store::garbage_collect`] removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,7 +94,7 @@ impl Store {
         let pins = tmp::live_pins(&self.layout().tmp())?;
         let locked = |kind: &str, d: &Digest| {
             let p = self.layout().object_lock(kind, d);
-            FileLock::is_held(&p).ctx("probing lock", p)
+            hoist_fsutil::lock_held(&p).map_err(crate::StoreError::from)
         };
         let mut out = Unreferenced::default();
         for digest in blob_list {

@@ -4,7 +4,6 @@
 use hoist_image::Digest;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::write_file_atomic;
 use crate::error::{IoContext, Result, StoreError};
 use crate::Store;
 
@@ -133,7 +132,7 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        write_file_atomic(&self.tmp_path("images-json"), &path, &bytes, 0o644)
+        Ok(hoist_fsutil::write_file(&path, &bytes, 0o644)?)
     }
 
     /// Runs `f` on the records under the exclusive lock and saves them if it succeeds.

@@ -13,13 +13,12 @@ use hoist_image::media::{layer_compression, Compression};
 use hoist_image::{Digest, Hasher};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{fsync_dir, write_file_atomic};
 use crate::contents::{self, CONTENTS_JSON};
 use crate::error::{IoContext, Result, StoreError};
 use crate::extract::{extract_tar_recording, ExtractOptions, ExtractStats};
-use crate::lock::FileLock;
 use crate::tmp::PinKind;
 use crate::Store;
+use hoist_fsutil::{fsync_dir, write_file, FileLock};
 
 const LAYER_JSON: &str = "layer.json";
 const DIFF: &str = "diff";
@@ -107,13 +106,13 @@ impl Store {
             return Ok(info);
         }
         let lock_path = self.layout().object_lock("unpack", blob);
-        let _lock = FileLock::exclusive(&lock_path).ctx("locking layer blob", &lock_path)?;
+        let _lock = FileLock::exclusive(&lock_path)?;
         if let Some(info) = self.existing_layer_of_blob(blob)? {
             return Ok(info);
         }
         let x = self.extract_blob(blob, compression, Hasher::sha256())?;
         let lock_path = self.layout().object_lock("layer", &x.diff_id);
-        let _layer_lock = FileLock::exclusive(&lock_path).ctx("locking layer", &lock_path)?;
+        let _layer_lock = FileLock::exclusive(&lock_path)?;
         self.publish_layer(x, blob)
     }
 
@@ -131,7 +130,7 @@ impl Store {
             return self.layer_info(diff_id);
         }
         let lock_path = self.layout().object_lock("layer", diff_id);
-        let _lock = FileLock::exclusive(&lock_path).ctx("locking layer", &lock_path)?;
+        let _lock = FileLock::exclusive(&lock_path)?;
         if self.pin_if_present(PinKind::Layer, diff_id)? {
             return self.layer_info(diff_id);
         }
@@ -224,12 +223,7 @@ impl Store {
         if let Some(mut info) = read_layer_json(&dest)? {
             if !info.blobs.contains(blob) {
                 info.blobs.push(blob.clone());
-                write_file_atomic(
-                    &self.tmp_path("layer-json"),
-                    &dest.join(LAYER_JSON),
-                    &to_json(&info)?,
-                    0o644,
-                )?;
+                write_file(&dest.join(LAYER_JSON), &to_json(&info)?, 0o644)?;
             }
             let _guard = self.shared_lock()?;
             self.own_tmp().pin(PinKind::Layer, diff_id)?;
@@ -268,8 +262,7 @@ impl Store {
     /// unpacked right now).
     pub(crate) fn reextract_layer(&self, info: &LayerInfo, blob: &Digest) -> Result<bool> {
         let lock_path = self.layout().object_lock("layer", &info.diff_id);
-        let Some(_lock) = FileLock::try_exclusive(&lock_path).ctx("locking layer", &lock_path)?
-        else {
+        let Some(_lock) = FileLock::try_exclusive(&lock_path)? else {
             return Ok(false);
         };
         let compression = sniff_compression(&mut self.open_blob(blob)?)

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use hoist_image::Digest;
 
-use crate::atomic::write_file_atomic;
 use crate::error::{IoContext, Result, StoreError};
 use crate::tmp::PinKind;
 use crate::{LayerRef, Store};
@@ -47,7 +46,7 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e).ctx("creating", &dir),
         }
-        write_file_atomic(&self.own_tmp().unique("toc"), &dest, toc, 0o600)
+        Ok(hoist_fsutil::write_file(&dest, toc, 0o600)?)
     }
 
     /// The stored table of contents of `blob`, checked against `toc_digest`.

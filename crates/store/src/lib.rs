@@ -15,7 +15,6 @@
 //!
 //! All calls block: async callers run them in `spawn_blocking`.
 
-mod atomic;
 mod blob;
 mod check;
 mod contents;
@@ -26,7 +25,6 @@ mod image;
 mod layer;
 mod layout;
 mod lazy;
-mod lock;
 mod tmp;
 
 use std::os::unix::fs::PermissionsExt;
@@ -44,8 +42,8 @@ pub use layer::LayerInfo;
 pub use layout::DEFAULT_ROOT;
 
 use error::IoContext;
+use hoist_fsutil::FileLock;
 use layout::Layout;
-use lock::FileLock;
 use tmp::OwnTmp;
 
 /// An open store. Cheap to clone (clones share one temporary directory and
@@ -77,14 +75,14 @@ impl Store {
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
                 .ctx("restricting permissions of", &dir)?;
         }
-        atomic::fsync_dir(layout.root())?;
+        hoist_fsutil::fsync_dir(layout.root())?;
         let lock_path = layout.store_lock();
         // Cleaning needs the exclusive lock; if someone is busy, a later run cleans.
-        if let Some(_guard) = FileLock::try_exclusive(&lock_path).ctx("locking", &lock_path)? {
+        if let Some(_guard) = FileLock::try_exclusive(&lock_path)? {
             tmp::clean_stale(&layout.tmp())?;
         }
         let tmp = {
-            let _guard = FileLock::shared(&lock_path).ctx("locking", &lock_path)?;
+            let _guard = FileLock::shared(&lock_path)?;
             OwnTmp::create(&layout.tmp())?
         };
         Ok(Store {
@@ -124,14 +122,14 @@ impl Store {
     /// The shared store lock: image records do not change while it is held.
     pub(crate) fn shared_lock(&self) -> Result<FileLock> {
         let p = self.layout().store_lock();
-        FileLock::shared(&p).ctx("taking shared store lock", p)
+        Ok(FileLock::shared(&p)?)
     }
 
     /// The exclusive store lock. Never take any other lock while holding it
     /// except without blocking: object locks are taken before it, not after.
     pub(crate) fn exclusive_lock(&self) -> Result<FileLock> {
         let p = self.layout().store_lock();
-        FileLock::exclusive(&p).ctx("taking exclusive store lock", p)
+        Ok(FileLock::exclusive(&p)?)
     }
 
     /// A scratch directory inside this store's own temporary directory,

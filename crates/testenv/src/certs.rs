@@ -99,10 +99,7 @@ mod tests {
 
     #[test]
     fn server_cert_verifies_against_ca_and_has_sans() {
-        if crate::util::which("openssl").is_none() {
-            eprintln!("SKIPPED: openssl not installed");
-            return;
-        }
+        crate::require(&["openssl"]);
         let dir = tempfile::tempdir().unwrap();
         let c = TestCerts::generate(dir.path());
         let verify = run_checked(

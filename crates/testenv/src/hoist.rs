@@ -412,10 +412,7 @@ mod tests {
 
     #[test]
     fn cleanup_unmounts_and_removes() {
-        if !crate::util::is_root() {
-            eprintln!("SKIPPED: mounting needs root");
-            return;
-        }
+        crate::require_root();
         let d = tempfile::tempdir().unwrap();
         let mut h = Hoist::new(fake_bin(d.path()));
         let mnt = h.root().join("overlay/x/merged");

@@ -853,10 +853,7 @@ mod tests {
 
     #[test]
     fn layout_is_deterministic_and_consistent() {
-        if !Path::new(BUSYBOX_PATH).exists() {
-            eprintln!("SKIPPED: {BUSYBOX_PATH} missing");
-            return;
-        }
+        crate::require_file(BUSYBOX_PATH, "the Debian package `busybox-static`");
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
         let builder = ImageBuilder::multi_layer(5).with_layer_compression(Compression::Zstd);
@@ -900,10 +897,7 @@ mod tests {
 
     #[test]
     fn base_layer_has_busybox_links_and_arch() {
-        if !Path::new(BUSYBOX_PATH).exists() {
-            eprintln!("SKIPPED: {BUSYBOX_PATH} missing");
-            return;
-        }
+        crate::require_file(BUSYBOX_PATH, "the Debian package `busybox-static`");
         let e = entries(&base_layer("arm64").tar());
         let find = |p: &str| {
             e.iter()
@@ -919,10 +913,7 @@ mod tests {
 
     #[test]
     fn applets_exist_in_installed_busybox() {
-        if !Path::new(BUSYBOX_PATH).exists() {
-            eprintln!("SKIPPED: {BUSYBOX_PATH} missing");
-            return;
-        }
+        crate::require_file(BUSYBOX_PATH, "the Debian package `busybox-static`");
         let out = Command::new(BUSYBOX_PATH).arg("--list").output().unwrap();
         let list = String::from_utf8_lossy(&out.stdout);
         let have: Vec<&str> = list.lines().collect();
@@ -933,10 +924,7 @@ mod tests {
 
     #[test]
     fn multi_arch_writes_index_with_platforms() {
-        if !Path::new(BUSYBOX_PATH).exists() {
-            eprintln!("SKIPPED: {BUSYBOX_PATH} missing");
-            return;
-        }
+        crate::require_file(BUSYBOX_PATH, "the Debian package `busybox-static`");
         let d = tempfile::tempdir().unwrap();
         let built = ImageBuilder::multi_arch().build_oci_layout(d.path(), "multi");
         assert_eq!(built.media_type, media::OCI_INDEX);

@@ -392,11 +392,9 @@ impl Registry {
             );
         }
         let pid = child.id();
-        // Written through a temporary name so a reader never sees a half-written pid.
+        // Written atomically so a reader never sees a half-written pid.
         let pid_path = dir.join(PID_FILE);
-        let tmp = dir.join(format!("{PID_FILE}.tmp"));
-        std::fs::write(&tmp, format!("{pid}\n"))
-            .and_then(|()| std::fs::rename(&tmp, &pid_path))
+        hoist_fsutil::write_file(&pid_path, format!("{pid}\n").as_bytes(), 0o644)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", pid_path.display()));
         // Dropping the Child neither kills nor waits: the registry stays up, and once this
         // process exits it is reparented to init, which reaps it when it ends.
@@ -623,10 +621,7 @@ mod tests {
 
     #[test]
     fn wait_ready_reports_a_registry_that_exits() {
-        if !Path::new(REGISTRY_BIN).exists() {
-            eprintln!("SKIPPED: {REGISTRY_BIN} missing");
-            return;
-        }
+        crate::require_file(REGISTRY_BIN, "the Debian package `docker-registry`");
         let d = tempfile::tempdir().unwrap();
         let config = d.path().join("config.yml");
         std::fs::write(&config, "version: 0.1\nstorage: [not, a, map]\n").unwrap();
@@ -664,10 +659,7 @@ mod tests {
 
     #[test]
     fn detached_registry_runs_in_its_own_group_until_stopped() {
-        if !Path::new(REGISTRY_BIN).exists() {
-            eprintln!("SKIPPED: {REGISTRY_BIN} missing");
-            return;
-        }
+        crate::require_file(REGISTRY_BIN, "the Debian package `docker-registry`");
         let d = tempfile::tempdir().unwrap();
         let reg = Registry::spawn_detached(free_port(), &d.path().join("r"));
         assert_eq!(running_detached_pid(&reg.dir), Some(reg.pid));

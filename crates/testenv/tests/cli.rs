@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hoist_testenv::image::media;
 use hoist_testenv::util::CommandOutput;
-use hoist_testenv::{free_port, require_root_and_tools, run_with_timeout, wait_for_tcp};
+use hoist_testenv::{free_port, require_root_and, run_with_timeout, wait_for_tcp};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hoist-testenv");
@@ -41,9 +41,7 @@ fn blob(layout: &Path, digest: &str) -> Vec<u8> {
 
 #[test]
 fn registry_push_image_from_dir_and_stop() {
-    if !require_root_and_tools(&["docker-registry", "skopeo", "curl", "busybox"]) {
-        return;
-    }
+    require_root_and(&["docker-registry", "skopeo", "curl", "busybox"]);
     let tmp = tempfile::tempdir().unwrap();
     let reg_dir = tmp.path().join("reg");
     let port = free_port();

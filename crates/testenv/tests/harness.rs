@@ -6,14 +6,15 @@ use std::time::Duration;
 use hoist_testenv::hoist::unmount_below;
 use hoist_testenv::image::{media, multi_layer_files};
 use hoist_testenv::{
-    require_root_and_tools, run_with_timeout, wait_for_tcp, Compression, ImageBuilder,
+    require, require_root_and, run_with_timeout, wait_for_tcp, Compression, ImageBuilder,
     ManifestFormat, Registry, HARNESS_TOOLS,
 };
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-fn ready() -> bool {
-    require_root_and_tools(HARNESS_TOOLS)
+/// Root and every tool the harness runs (panics naming what is missing).
+fn ready() {
+    require_root_and(HARNESS_TOOLS);
 }
 
 fn layer_types(raw: &Value) -> Vec<String> {
@@ -27,9 +28,7 @@ fn layer_types(raw: &Value) -> Vec<String> {
 
 #[test]
 fn plain_registry_serves_single_layer_image() {
-    if !ready() {
-        return;
-    }
+    ready();
     let reg = Registry::start();
     assert!(reg.addr().starts_with("127.0.0.1:"));
     assert!(!reg.is_tls() && reg.cert_dir().is_none() && reg.credentials().is_none());
@@ -73,9 +72,7 @@ fn plain_registry_serves_single_layer_image() {
 
 #[test]
 fn multi_layer_images_keep_layer_count_and_compression() {
-    if !ready() {
-        return;
-    }
+    ready();
     let reg = Registry::start();
     for (c, ty) in [
         (Compression::Gzip, media::OCI_LAYER_GZIP),
@@ -97,9 +94,7 @@ fn multi_layer_images_keep_layer_count_and_compression() {
 
 #[test]
 fn docker_schema2_variant_uses_docker_media_types() {
-    if !ready() {
-        return;
-    }
+    ready();
     let reg = Registry::start();
     let digest = ImageBuilder::multi_layer(3)
         .with_manifest_format(ManifestFormat::DockerV2S2)
@@ -126,9 +121,7 @@ fn docker_schema2_variant_uses_docker_media_types() {
 
 #[test]
 fn multi_arch_index_has_both_platforms() {
-    if !ready() {
-        return;
-    }
+    ready();
     let reg = Registry::start();
     let digest = ImageBuilder::multi_arch().push(&reg, "busybox:multi");
     let raw = reg.inspect_raw("busybox:multi");
@@ -168,9 +161,7 @@ fn multi_arch_index_has_both_platforms() {
 
 #[test]
 fn tls_auth_registry_rejects_anonymous_and_accepts_credentials() {
-    if !ready() {
-        return;
-    }
+    ready();
     let reg = Registry::start_tls_auth("alice", "s3cret pass");
     assert!(reg.is_tls());
     assert_eq!(reg.credentials(), Some(("alice", "s3cret pass")));
@@ -224,9 +215,7 @@ fn tls_auth_registry_rejects_anonymous_and_accepts_credentials() {
 
 #[test]
 fn registry_drop_stops_process_and_removes_storage() {
-    if !ready() {
-        return;
-    }
+    ready();
     let reg = Registry::start();
     let addr = reg.addr().to_string();
     let storage = reg.storage_dir();
@@ -238,9 +227,7 @@ fn registry_drop_stops_process_and_removes_storage() {
 
 #[test]
 fn copy_to_docker_archive_writes_a_loadable_tarball() {
-    if !ready() {
-        return;
-    }
+    ready();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("img.tar");
     ImageBuilder::multi_layer(2)
@@ -257,9 +244,8 @@ fn copy_to_docker_archive_writes_a_loadable_tarball() {
 /// and opaque-directory effects, the images are valid test input for hoist.
 #[test]
 fn podman_runs_pushed_multi_layer_image() {
-    if !ready() || !require_root_and_tools(&["podman"]) {
-        return;
-    }
+    ready();
+    require(&["podman"]);
     let reg = Registry::start();
     ImageBuilder::multi_layer(5)
         .with_layer_compression(Compression::Zstd)
@@ -311,9 +297,7 @@ fn podman_runs_pushed_multi_layer_image() {
 
 #[test]
 fn hoist_registries_conf_for_lists_registries() {
-    if !ready() {
-        return;
-    }
+    ready();
     let plain = Registry::start();
     let secure = Registry::start_tls_auth("u", "p");
     // Any executable works as the "binary" here; only the written file is checked.

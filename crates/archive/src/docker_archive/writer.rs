@@ -17,10 +17,10 @@ use hoist_image::Digest;
 use serde_json::json;
 
 use super::{config_diff_ids, validate_repo_tag, ManifestEntry, MANIFEST_FILE, REPOSITORIES_FILE};
-use hoist_fsutil::AtomicFile;
 use crate::error::{io_err, ArchiveError, Result};
 use crate::tarwrite::TarWriter;
 use crate::verify::VerifyingReader;
+use hoist_fsutil::AtomicFile;
 
 /// Builds a docker archive at a path; the file appears, complete, only when
 /// [`DockerArchiveWriter::finish`] succeeds. After any error the writer

@@ -21,12 +21,13 @@ const MTIME: &str = "2021-03-04T05:06:07Z";
 const MTIME_SECS: i64 = 1_614_834_367;
 const BUSYBOX_LEN: usize = 10_000;
 
-fn can_mount() -> bool {
-    let ok = rustix::process::geteuid().is_root() && Path::new("/dev/fuse").exists();
-    if !ok {
-        eprintln!("skipping: mounting FUSE needs root and /dev/fuse");
-    }
-    ok
+/// Mounting FUSE needs root and /dev/fuse; panics naming what is missing.
+fn can_mount() {
+    hoist_testenv::require_root();
+    hoist_testenv::require_file(
+        "/dev/fuse",
+        "the fuse kernel module (Debian package `fuse3`)",
+    );
 }
 
 /// Deterministic bytes that differ at every offset of a chunk boundary.
@@ -243,9 +244,7 @@ fn xattr(path: &Path, name: &str) -> Result<Vec<u8>, Errno> {
 
 #[test]
 fn serves_contents_metadata_and_xattrs() {
-    if !can_mount() {
-        return;
-    }
+    can_mount();
     let fx = Fixture::standard();
     let mut m = mount_fixture(&fx, Arc::new(reader_for(&fx)), FsOptions::default());
 
@@ -425,9 +424,7 @@ fn serves_contents_metadata_and_xattrs() {
 
 #[test]
 fn overlay_honours_whiteouts_and_opaque_dirs() {
-    if !can_mount() {
-        return;
-    }
+    can_mount();
     let fx = Fixture::standard();
     let mut m = mount_fixture(&fx, Arc::new(reader_for(&fx)), FsOptions::default());
     let work = tempfile::tempdir().unwrap();
@@ -493,9 +490,7 @@ fn overlay_honours_whiteouts_and_opaque_dirs() {
 
 #[test]
 fn failed_chunk_reads_give_eio() {
-    if !can_mount() {
-        return;
-    }
+    can_mount();
     let fx = Fixture::standard();
     let mut reader = reader_for(&fx);
     reader.failing.insert("bin/busybox".into());
@@ -518,9 +513,7 @@ fn failed_chunk_reads_give_eio() {
 
 #[test]
 fn slow_reads_do_not_block_metadata_or_other_reads() {
-    if !can_mount() {
-        return;
-    }
+    can_mount();
     let fx = Fixture::standard();
     let mut reader = reader_for(&fx);
     reader
@@ -565,9 +558,7 @@ fn slow_reads_do_not_block_metadata_or_other_reads() {
 
 #[test]
 fn access_log_records_first_accesses_in_order() {
-    if !can_mount() {
-        return;
-    }
+    can_mount();
     let fx = Fixture::standard();
     let log = Arc::new(AccessLog::new());
     let opts = FsOptions {
@@ -594,9 +585,7 @@ fn access_log_records_first_accesses_in_order() {
 
 #[test]
 fn unmount_of_a_busy_mount_detaches_and_stops_the_server() {
-    if !can_mount() {
-        return;
-    }
+    can_mount();
     let fx = Fixture::standard();
     let mut m = mount_fixture(&fx, Arc::new(reader_for(&fx)), FsOptions::default());
     let held = fs::File::open(m.path("etc/hosts")).unwrap();
@@ -622,9 +611,7 @@ fn unmount_of_a_busy_mount_detaches_and_stops_the_server() {
 
 #[test]
 fn unmount_stale_detaches_only_dead_mounts() {
-    if !can_mount() {
-        return;
-    }
+    can_mount();
     let dead = tempfile::tempdir().unwrap();
     // A mount whose server never answers and whose /dev/fuse is closed: what
     // a killed server leaves behind.
@@ -644,9 +631,7 @@ fn unmount_stale_detaches_only_dead_mounts() {
 
 #[test]
 fn unmount_after_someone_else_detached_the_mount() {
-    if !can_mount() {
-        return;
-    }
+    can_mount();
     let fx = Fixture::standard();
     let mut m = mount_fixture(&fx, Arc::new(reader_for(&fx)), FsOptions::default());
     rustix::mount::unmount(m.root(), rustix::mount::UnmountFlags::DETACH).unwrap();

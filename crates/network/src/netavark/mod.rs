@@ -15,8 +15,8 @@ pub use request::{NetworkAttachment, SetupRequest};
 pub use status::{ContainerAddress, NetAddress, NetInterface, NetworkStatus, StatusBlock};
 
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::FileLock;
 use crate::ipam::Ipam;
+use hoist_fsutil::FileLock;
 
 /// netavark plus the state it needs: its config directory (aardvark-dns
 /// configuration and pid file) and the IP allocations, both under one run
@@ -176,7 +176,7 @@ impl Netavark {
     /// netavark has no locking of its own in 1.4; two setups creating the
     /// same bridge at once race. One flock per run directory serialises them.
     fn lock(&self) -> Result<FileLock> {
-        FileLock::exclusive(&self.run_dir.join("netavark.lock"))
+        Ok(FileLock::exclusive(&self.run_dir.join("netavark.lock"))?)
     }
 
     fn run(&self, command: &'static str, netns: &Path, input: &[u8]) -> Result<Vec<u8>> {

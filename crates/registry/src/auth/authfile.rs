@@ -7,8 +7,7 @@
 //! we do not understand (credHelpers, identitytoken...) are preserved.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -193,7 +192,7 @@ impl AuthFile {
         !doomed.is_empty()
     }
 
-    /// Writes the file atomically (temporary file + rename) with mode 0600,
+    /// Writes the file atomically and durably (hoist_fsutil) with mode 0600,
     /// creating its directory (mode 0700) if needed.
     pub fn save(&self) -> Result<()> {
         let err = |detail: String| RegistryError::AuthFile {
@@ -220,30 +219,9 @@ impl AuthFile {
             .map_err(|e| err(format!("cannot serialize: {e}")))?;
         text.push(b'\n');
 
-        let name = self
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("auth.json");
-        let tmp = dir.join(format!(
-            ".{name}.tmp-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&text)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &self.path)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            err(format!("cannot write: {e}"))
-        })
+        // 0600 as podman keeps it: the file holds credentials.
+        hoist_fsutil::write_file(&self.path, &text, 0o600)
+            .map_err(|e| err(format!("cannot write: {e}")))
     }
 }
 

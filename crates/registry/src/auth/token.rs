@@ -16,6 +16,10 @@ use crate::host::Host;
 
 /// The spec's default lifetime when the token server does not say.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(60);
+/// The longest we keep a token. `expires_in` comes from the token server,
+/// and `Instant + Duration` panics on overflow: a huge value must not crash
+/// the pull (asking for a new token after a day costs nothing).
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug, Clone)]
 pub struct Token {
@@ -73,7 +77,8 @@ pub fn parse_token_response(body: &[u8], now: Instant) -> std::result::Result<To
         .expires_in
         .map(Duration::from_secs)
         .filter(|d| !d.is_zero())
-        .unwrap_or(DEFAULT_LIFETIME);
+        .unwrap_or(DEFAULT_LIFETIME)
+        .min(MAX_LIFETIME);
     // Renew a little early so a token does not expire between our check and
     // the registry's.
     let margin = (lifetime / 10).min(Duration::from_secs(30));
@@ -146,6 +151,15 @@ impl Host {
 mod tests {
     use super::super::challenge::parse_challenges;
     use super::*;
+
+    #[test]
+    fn a_huge_expires_in_is_capped_instead_of_overflowing() {
+        let now = Instant::now();
+        let t = parse_token_response(br#"{"token":"t","expires_in":18446744073709551615}"#, now)
+            .unwrap();
+        assert!(t.expires > now);
+        assert!(t.expires <= now + MAX_LIFETIME);
+    }
 
     #[test]
     fn builds_token_url_with_service_and_scopes() {

@@ -14,14 +14,11 @@ use std::time::{Duration, Instant};
 
 pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 
-/// False (with a message saying why) when the registry binary is missing,
-/// so tests can skip on machines without it; CI installs it.
-pub fn have_registry() -> bool {
-    if Path::new(REGISTRY_BIN).exists() {
-        return true;
-    }
-    eprintln!("SKIPPED: {REGISTRY_BIN} is not installed (apt-get install -y docker-registry apache2-utils openssl)");
-    false
+/// Panics (naming the packages) unless the registry binary and the tools
+/// the TLS and auth set-ups run are installed.
+pub fn have_registry() {
+    hoist_testenv::require_file(REGISTRY_BIN, "the Debian package `docker-registry`");
+    hoist_testenv::require(&["openssl", "htpasswd"]);
 }
 
 #[derive(Default)]

@@ -75,6 +75,16 @@ pub enum RuntimeError {
     },
 }
 
+impl From<hoist_fsutil::Error> for RuntimeError {
+    fn from(e: hoist_fsutil::Error) -> RuntimeError {
+        RuntimeError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 pub(crate) fn io_err(
     op: &'static str,
     path: impl Into<PathBuf>,

@@ -65,6 +65,16 @@ impl OciState {
     }
 }
 
+impl From<hoist_fsutil::Error> for OciCliError {
+    fn from(e: hoist_fsutil::Error) -> OciCliError {
+        OciCliError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 fn absolute(p: &Path) -> Result<PathBuf, OciCliError> {
     std::path::absolute(p).map_err(|source| OciCliError::Io {
         op: "resolving",
@@ -75,17 +85,12 @@ fn absolute(p: &Path) -> Result<PathBuf, OciCliError> {
 
 fn write_pid_file(path: &Path, pid: i32) -> Result<(), OciCliError> {
     let path = absolute(path)?;
-    let tmp = path.with_extension("hoist-tmp");
-    let io = |op, p: &Path| {
-        let p = p.to_path_buf();
-        move |source| OciCliError::Io {
-            op,
-            path: p,
-            source,
-        }
-    };
-    std::fs::write(&tmp, pid.to_string()).map_err(io("writing pid file", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io("renaming pid file into place", &path))
+    // The caller may poll for the file: it must appear whole.
+    Ok(hoist_fsutil::write_file(
+        &path,
+        pid.to_string().as_bytes(),
+        0o644,
+    )?)
 }
 
 /// `create --bundle B [--pid-file F] [--console-socket S] ID`: creates the

@@ -8,7 +8,7 @@
 //! kernel's seccomp API level, so [`Program::cached`] keys a cache on those
 //! and later starts read a few kilobytes instead.
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext};
@@ -150,8 +150,8 @@ impl Program {
         Ok((program, path))
     }
 
-    /// Writes the program to `path` atomically (a temporary file renamed
-    /// into place), so a crash never leaves half a program under its name.
+    /// Writes the program to `path` atomically and durably, so a crash never
+    /// leaves half a program under its name.
     pub fn save(&self, path: &Path) -> Result<(), BpfError> {
         let cache_err = |source| BpfError::Cache {
             path: path.to_path_buf(),
@@ -159,10 +159,7 @@ impl Program {
         };
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(cache_err)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(cache_err)?;
-        tmp.write_all(&self.to_bytes()).map_err(cache_err)?;
-        tmp.persist(path).map_err(|e| cache_err(e.error))?;
-        Ok(())
+        hoist_fsutil::write_file(path, &self.to_bytes(), 0o644).map_err(|e| cache_err(e.into()))
     }
 
     /// Reads a program [`Program::save`] wrote.

@@ -18,7 +18,7 @@ use libcontainer::oci_spec::runtime::Hook;
 use serde::{Deserialize, Serialize};
 
 use super::prepared::copy_dir;
-use crate::executor::error::{io_err, RuntimeError};
+use crate::executor::error::RuntimeError;
 use crate::executor::{State, Status};
 
 const RECORD_FILE: &str = "hoist.json";
@@ -53,10 +53,10 @@ impl Record {
 
     pub fn save(&self, root: &Path, id: &str) -> Result<(), RuntimeError> {
         let path = Record::path(root, id);
-        let tmp = path.with_extension("tmp");
         let json = serde_json::to_vec(self).expect("a record always serializes");
-        std::fs::write(&tmp, json).map_err(io_err("writing", &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_err("renaming into place", &path))
+        // Durable: `delete` after a reboot still needs the user's bundle and
+        // the poststop hooks from a whole record.
+        Ok(hoist_fsutil::write_file(&path, &json, 0o644)?)
     }
 
     /// Takes the `poststart` and `poststop` hooks out of libcontainer's
