@@ -1,5 +1,7 @@
 //! The one place a tracing subscriber is installed. `RUST_LOG` wins over `--log-level`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init(level: &str) {
@@ -16,5 +18,8 @@ pub fn init(level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        // Colour codes only for a person at a terminal: a log file or a
+        // pipe must get plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

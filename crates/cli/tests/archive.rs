@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{images, setup};
-use hoist_testenv::{require_root_and_tools, ImageBuilder, Layer};
+use hoist_testenv::{require_root_and, ImageBuilder, Layer};
 
 fn skopeo_inspect(target: &str) -> serde_json::Value {
     let out = Command::new("skopeo")
@@ -55,10 +55,8 @@ impl Drop for Podman {
 
 #[test]
 fn saved_archives_are_read_by_skopeo_and_podman() {
-    let Some((reg, hoist)) = setup() else { return };
-    if !require_root_and_tools(&["podman"]) {
-        return;
-    }
+    let (reg, hoist) = setup();
+    require_root_and(&["podman"]);
     let digest = ImageBuilder::multi_layer(2).push(&reg, "save:1");
     let name = reg.reference("save:1");
     hoist.run(&["pull", &name]).ok();
@@ -100,10 +98,8 @@ fn saved_archives_are_read_by_skopeo_and_podman() {
 
 #[test]
 fn loads_what_podman_saves_and_round_trips_its_own_archives() {
-    let Some((reg, hoist)) = setup() else { return };
-    if !require_root_and_tools(&["podman"]) {
-        return;
-    }
+    let (reg, hoist) = setup();
+    require_root_and(&["podman"]);
     ImageBuilder::single_layer().push(&reg, "load:1");
     let name = reg.reference("load:1");
     let podman = Podman::new();
@@ -155,7 +151,7 @@ fn loads_what_podman_saves_and_round_trips_its_own_archives() {
 
 #[test]
 fn pull_and_push_with_local_transports() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     let dir = hoist.base_dir().join("layout");
     let built = ImageBuilder::multi_layer(2).build_oci_layout(&dir, "v1");
     hoist
@@ -224,7 +220,7 @@ fn incompressible(len: usize) -> Vec<u8> {
 /// beside its output (it left a hidden `.tmpXXXXXX` of the partial archive).
 #[test]
 fn a_save_killed_mid_way_leaves_nothing_beside_its_output() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::single_layer()
         .layer(
             Layer::new().file("big", incompressible(24 << 20), 0o644),

@@ -4,13 +4,11 @@
 mod common;
 
 use common::{images, TOOLS};
-use hoist_testenv::{require_root_and_tools, Hoist, ImageBuilder, Registry};
+use hoist_testenv::{require_root_and, Hoist, ImageBuilder, Registry};
 
 #[test]
 fn login_pull_push_logout_against_a_tls_registry_with_basic_auth() {
-    if !require_root_and_tools(TOOLS) {
-        return;
-    }
+    require_root_and(TOOLS);
     let reg = Registry::start_tls_auth("alice", "s3cret");
     let digest = ImageBuilder::single_layer().push(&reg, "private:1");
     let hoist = Hoist::new(env!("CARGO_BIN_EXE_hoist"));

@@ -19,9 +19,7 @@ fn inspect(hoist: &Hoist, name: &str, field: &str) -> String {
 
 #[test]
 fn run_prints_output_and_exit_codes_follow_podman() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     let out = hoist
         .run(&["run", "--rm", "--network", "none", &img, "echo", "hi"])
         .ok();
@@ -109,9 +107,7 @@ fn run_prints_output_and_exit_codes_follow_podman() {
 
 #[test]
 fn env_user_workdir_entrypoint_and_volumes() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     let envfile = hoist.base_dir().join("env");
     std::fs::write(&envfile, "# comment\nFROM_FILE=yes\n").unwrap();
     let out = hoist
@@ -251,9 +247,7 @@ fn env_user_workdir_entrypoint_and_volumes() {
 
 #[test]
 fn detached_ps_logs_stop_inspect_rm() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     let out = hoist
         .run(&[
             "run",
@@ -352,9 +346,7 @@ fn detached_ps_logs_stop_inspect_rm() {
 
 #[test]
 fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     hoist
         .run(&[
             "run",
@@ -416,9 +408,7 @@ fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
 
 #[test]
 fn published_port_and_named_network_dns() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     let port = hoist_testenv::free_port();
     let publish = format!("{port}:80");
     hoist
@@ -496,9 +486,7 @@ fn published_port_and_named_network_dns() {
 
 #[test]
 fn twenty_concurrent_runs_all_succeed() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     let children: Vec<_> = (0..20)
         .map(|i| {
             let mut c = hoist.command(&["run", "--rm", &img, "echo", &format!("n{i}")]);

@@ -26,19 +26,35 @@ fn status(hoist: &Hoist, name: &str) -> String {
         .to_string()
 }
 
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let end = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
+fn wait_for(what: &str, timeout: Duration, done: impl FnMut() -> bool) {
+    hoist_testenv::wait_until(timeout, what, done);
+}
+
+/// Whether the container's monitor process is gone. Only the monitor
+/// restarts a container, so once it has exited the restart count is final:
+/// this replaces sleeping "long enough" before checking that nothing restarted.
+fn monitor_gone(hoist: &Hoist, name: &str) -> bool {
+    let id = inspect(hoist, name)["Id"].as_str().unwrap().to_string();
+    let state = hoist.root().join("containers").join(id).join("state.json");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let Some(pid) = state["monitor_pid"].as_i64() else {
+        return true;
+    };
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // Exited but not yet reaped.
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
     }
 }
 
 #[test]
 fn on_failure_stops_after_its_limit_and_not_on_success() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     hoist
         .run(&[
             "run",
@@ -65,7 +81,9 @@ fn on_failure_stops_after_its_limit_and_not_on_success() {
             && hoist.run(&["logs", "flaky"]).ok().stdout == "run\nrun\nrun\n"
     });
     assert_eq!(inspect(&hoist, "flaky")["State"]["ExitCode"], 3);
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for("flaky's monitor to exit", Duration::from_secs(30), || {
+        monitor_gone(&hoist, "flaky")
+    });
     assert_eq!(restart_count(&hoist, "flaky"), 2);
     hoist.run(&["rm", "flaky"]).ok();
     // Success is not a failure: no restart.
@@ -84,16 +102,16 @@ fn on_failure_stops_after_its_limit_and_not_on_success() {
         ])
         .ok();
     hoist.run(&["wait", "fine"]).ok();
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for("fine's monitor to exit", Duration::from_secs(30), || {
+        monitor_gone(&hoist, "fine")
+    });
     assert_eq!(restart_count(&hoist, "fine"), 0);
     hoist.run(&["rm", "fine"]).ok();
 }
 
 #[test]
 fn always_backs_off_and_stop_cancels_a_pending_restart() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     hoist
         .run(&[
             "run",
@@ -110,20 +128,30 @@ fn always_backs_off_and_stop_cancels_a_pending_restart() {
             "exit 1",
         ])
         .ok();
-    // Pauses of 0.1, 0.2, 0.4, 0.8, 1.6 s: five restarts take over 3 s
-    // (a fixed 0.1 s pause would give about twenty).
-    std::thread::sleep(Duration::from_secs(3));
-    let n = restart_count(&hoist, "loop");
-    assert!((3..=6).contains(&n), "{n} restarts in 3 s");
+    // The monitor pauses 0.1 s after the first exit and doubles the pause
+    // each time. Every restart counted after `t` was preceded by a whole
+    // pause after `t` except the one running at `t`, so the sixth comes at
+    // least that sum of pauses after `t` (a fixed 0.1 s pause would be far
+    // quicker). Load only lengthens this, so it cannot fail spuriously.
+    let t = Instant::now();
+    let counted = restart_count(&hoist, "loop");
+    let guaranteed: Duration = (counted + 1..6)
+        .map(|i| Duration::from_millis(100) * (1 << (i - 1)))
+        .sum();
     // Wait until it sits in a long pause, then stop: no restart after.
-    wait_for("a long pause", Duration::from_secs(10), || {
+    wait_for("a long pause", Duration::from_secs(60), || {
         restart_count(&hoist, "loop") >= 6 && status(&hoist, "loop") == "exited"
     });
-    let t = Instant::now();
+    assert!(
+        t.elapsed() >= guaranteed,
+        "{:?} < {guaranteed:?}",
+        t.elapsed()
+    );
     hoist.run(&["stop", "loop"]).ok();
-    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     let n = restart_count(&hoist, "loop");
-    std::thread::sleep(Duration::from_secs(4));
+    wait_for("loop's monitor to exit", Duration::from_secs(30), || {
+        monitor_gone(&hoist, "loop")
+    });
     assert_eq!(restart_count(&hoist, "loop"), n);
     assert_eq!(status(&hoist, "loop"), "exited");
     // rm during a pause, too.

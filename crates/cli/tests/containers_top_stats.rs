@@ -4,9 +4,7 @@ mod common;
 
 #[test]
 fn top_and_stats_of_a_running_container() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     hoist
         .run(&[
             "run",
@@ -66,13 +64,8 @@ fn top_and_stats_of_a_running_container() {
 
 #[test]
 fn runtime_flag_runs_containers_with_runc() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
-    if !std::path::Path::new("/usr/sbin/runc").exists() {
-        eprintln!("skipping: runc is not installed");
-        return;
-    }
+    let (_reg, hoist, img) = common::setup_with_busybox();
+    hoist_testenv::require(&["runc"]);
     let out = hoist
         .run(&[
             "run",

@@ -184,9 +184,7 @@ fn layer_dirs(h: &Hoist, image: &str) -> Vec<PathBuf> {
 
 #[test]
 fn lazily_mounted_layers_match_the_fully_pulled_ones() {
-    let Some((reg, _)) = common::setup() else {
-        return;
-    };
+    let (reg, _) = common::setup();
     let (a, image) = converted_image(&reg);
     let b = common::hoist_for(&reg);
     let out = b.run(&["pull", &image]).ok();
@@ -244,9 +242,7 @@ fn lazily_mounted_layers_match_the_fully_pulled_ones() {
 
 #[test]
 fn read_data_is_kept_and_a_vanished_registry_fails_reads_quickly() {
-    let Some((mut reg, _)) = common::setup() else {
-        return;
-    };
+    let (mut reg, _) = common::setup();
     let (_a, image) = converted_image(&reg);
     let b = common::hoist_for(&reg);
     let c = common::hoist_for(&reg);
@@ -338,9 +334,7 @@ fn blob_holding(h: &Hoist, image: &str, file: &str) -> (String, EstargzBlob) {
 
 #[test]
 fn a_corrupt_chunk_gives_eio_and_a_log_line() {
-    let Some((reg, _)) = common::setup() else {
-        return;
-    };
+    let (reg, _) = common::setup();
     let (a, image) = converted_image(&reg);
     let (digest, blob) = blob_holding(&a, &image, "data/big");
     let second = &blob.chunks()["data/big"][1];
@@ -383,9 +377,7 @@ fn a_corrupt_chunk_gives_eio_and_a_log_line() {
 
 #[test]
 fn killing_a_container_blocked_on_a_read_leaves_nothing_mounted() {
-    let Some((reg, _)) = common::setup() else {
-        return;
-    };
+    let (reg, _) = common::setup();
     let (_a, image) = converted_image(&reg);
     let b = common::hoist_for(&reg);
     // Starting a container reads /etc/passwd and the busybox binary (base
@@ -428,9 +420,7 @@ fn killing_a_container_blocked_on_a_read_leaves_nothing_mounted() {
 
 #[test]
 fn optimize_and_prioritized_files_put_files_before_the_landmark() {
-    let Some((reg, _)) = common::setup() else {
-        return;
-    };
+    let (reg, _) = common::setup();
     ImageBuilder::single_layer()
         .layer(varied_layer(), "varied")
         .push(&reg, "src:1");
@@ -538,9 +528,7 @@ fn optimize_and_prioritized_files_put_files_before_the_landmark() {
 /// the user named (#11, item 8).
 #[test]
 fn optimize_leaves_an_identical_earlier_conversion_alone() {
-    let Some((reg, a, src)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (reg, a, src) = common::setup_with_busybox();
     a.run(&["image", "convert", "--estargz", &src, "localhost/mine:esgz"])
         .ok();
     let before = common::inspect(&a, "localhost/mine:esgz")["Id"].clone();
@@ -589,9 +577,7 @@ fn optimize_leaves_an_identical_earlier_conversion_alone() {
 
 #[test]
 fn push_save_and_full_mode_complete_lazy_layers() {
-    let Some((reg, _)) = common::setup() else {
-        return;
-    };
+    let (reg, _) = common::setup();
     let (_a, image) = converted_image(&reg);
     let b = common::hoist_for(&reg);
     b.run(&["pull", "-q", &image]).ok();
@@ -633,9 +619,7 @@ fn layer_dirs_missing(h: &Hoist, image: &str) -> bool {
 
 #[test]
 fn a_running_container_completes_its_layers_in_the_background() {
-    let Some((mut reg, _)) = common::setup() else {
-        return;
-    };
+    let (mut reg, _) = common::setup();
     let (_a, image) = converted_image(&reg);
     let b = common::hoist_for(&reg);
     // A partial read leaves gaps on both sides of what was fetched.
@@ -675,4 +659,105 @@ fn a_running_container_completes_its_layers_in_the_background() {
         "complete layers need no registry"
     );
     b.run(&["system", "check"]).ok();
+}
+
+/// The children of `parent` that have /dev/fuse open: a monitor's lazy
+/// layer server.
+fn fuse_children(parent: i32) -> Vec<i32> {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<i32>().ok());
+            ppid == Some(parent)
+        })
+        .filter(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.flatten().any(|fd| {
+                    std::fs::read_link(fd.path()).is_ok_and(|t| t == Path::new("/dev/fuse"))
+                })
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_dead_lazy_server_stops_its_container_with_the_reason() {
+    let (reg, _) = common::setup();
+    let (_a, image) = converted_image(&reg);
+    let b = common::hoist_for(&reg);
+    b.run(&[
+        "run",
+        "-d",
+        "--name",
+        "doomed",
+        "--network",
+        "none",
+        &image,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    let monitor: i32 = b
+        .run(&["inspect", "--format", "{{.State.ConmonPid}}", "doomed"])
+        .ok()
+        .stdout
+        .trim()
+        .parse()
+        .unwrap();
+    let servers = fuse_children(monitor);
+    assert_eq!(servers.len(), 1, "one lazy server under monitor {monitor}");
+    let server = servers[0];
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(server).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    hoist_testenv::wait_until(Duration::from_secs(30), "the container to stop", || {
+        b.run(&["inspect", "--format", "{{.State.Status}}", "doomed"])
+            .ok()
+            .stdout
+            .trim()
+            == "exited"
+    });
+    let error = b
+        .run(&["inspect", "--format", "{{.State.Error}}", "doomed"])
+        .ok()
+        .stdout;
+    assert!(
+        error.contains("lazy layer server")
+            && error.contains(" for layer")
+            && error.contains("sha256:")
+            && error.contains("killed by signal 9 (SIGKILL)"),
+        "inspect says why: {error}"
+    );
+    let ps = b
+        .run(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+        .ok();
+    // Killed by the monitor (137), or first by SIGBUS (135) on its
+    // mapped binary, whose pages are gone.
+    assert!(
+        ps.stdout.starts_with("doomed Exited (137)")
+            || ps.stdout.starts_with("doomed Exited (135)"),
+        "{ps:?}"
+    );
+    let logs = b.run(&["logs", "doomed"]).ok();
+    assert!(logs.stderr.contains("lazy layer server"), "{logs:?}");
+    // Reaped by the monitor: no zombie left.
+    hoist_testenv::wait_until(Duration::from_secs(10), "the server to be reaped", || {
+        !Path::new(&format!("/proc/{server}")).exists()
+    });
+    assert!(
+        mounts_below(&b.root()).is_empty(),
+        "{:?}",
+        mounts_below(&b.root())
+    );
+    b.run(&["rm", "doomed"]).ok();
 }

@@ -7,7 +7,7 @@ use hoist_testenv::ImageBuilder;
 
 #[test]
 fn tag_untag_and_rmi_behave_like_podman() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::single_layer().push(&reg, "box:1");
     let name = reg.reference("box:1");
     hoist.run(&["pull", &name]).ok();
@@ -56,7 +56,7 @@ fn tag_untag_and_rmi_behave_like_podman() {
 
 #[test]
 fn prune_removes_dangling_images_and_inspect_reports_podman_fields() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::single_layer()
         .label("role", "test")
         .push(&reg, "keep:1");
@@ -101,7 +101,7 @@ fn prune_removes_dangling_images_and_inspect_reports_podman_fields() {
 
 #[test]
 fn format_takes_go_templates_and_an_unknown_field_exits_125() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::single_layer().push(&reg, "fmt:1");
     let name = reg.reference("fmt:1");
     hoist.run(&["pull", &name]).ok();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use hoist_testenv::{require_root_and_tools, Hoist};
+use hoist_testenv::{require_root_and, Hoist};
 
 /// A bundle from `runc spec` on a busybox root filesystem, running
 /// `args`, with `edit` applied to its config.
@@ -42,9 +42,7 @@ fn read_json(path: &Path) -> serde_json::Value {
 
 #[test]
 fn hooks_see_the_state_and_post_hook_failures_are_only_logged() {
-    if !require_root_and_tools(&["runc", "busybox"]) {
-        return;
-    }
+    require_root_and(&["runc", "busybox"]);
     let hoist = Hoist::new(env!("CARGO_BIN_EXE_hoist"));
     let dir = hoist.base_dir().join("oci");
     let out = dir.join("out");

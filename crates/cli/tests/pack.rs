@@ -11,7 +11,7 @@ use std::process::Command;
 
 use common::{hoist_for, inspect, lower_dirs, setup};
 use hoist_engine::hoist_pack::{Kind, Tree};
-use hoist_testenv::{require_root_and_tools, Hoist, Registry};
+use hoist_testenv::{require_root_and, Hoist, Registry};
 use serde_json::Value;
 
 const TOOLS: &[&str] = &["setcap", "mknod", "cp"];
@@ -199,17 +199,14 @@ fn layer_digests(doc: &Value) -> Vec<String> {
         .collect()
 }
 
-fn local_hoist() -> Option<Hoist> {
-    if !require_root_and_tools(TOOLS) {
-        return None;
-    }
-    let reg_less = Hoist::new(env!("CARGO_BIN_EXE_hoist"));
-    Some(reg_less)
+fn local_hoist() -> Hoist {
+    require_root_and(TOOLS);
+    Hoist::new(env!("CARGO_BIN_EXE_hoist"))
 }
 
 #[test]
 fn packed_image_holds_exactly_the_source_tree() {
-    let Some(hoist) = local_hoist() else { return };
+    let hoist = local_hoist();
     let src = tempfile::tempdir().unwrap();
     debian_tree(src.path(), "libfoo v1");
     let doc = pack_json(&hoist, src.path(), &["-t", "os:1"]);
@@ -257,7 +254,7 @@ fn packed_image_holds_exactly_the_source_tree() {
 
 #[test]
 fn packing_is_reproducible_and_an_update_changes_only_its_layer() {
-    let Some(hoist) = local_hoist() else { return };
+    let hoist = local_hoist();
     let src = tempfile::tempdir().unwrap();
     debian_tree(src.path(), "libfoo v1");
     let one = pack_json(&hoist, src.path(), &["-t", "os:1"]);
@@ -322,7 +319,7 @@ fn packing_is_reproducible_and_an_update_changes_only_its_layer() {
 
 #[test]
 fn a_tree_without_dpkg_data_packs_by_directory_with_a_note() {
-    let Some(hoist) = local_hoist() else { return };
+    let hoist = local_hoist();
     let src = tempfile::tempdir().unwrap();
     write(src.path(), "app/bin/server", b"server");
     write(src.path(), "app/share/big", &vec![1u8; 2 << 20]);
@@ -346,10 +343,8 @@ fn a_tree_without_dpkg_data_packs_by_directory_with_a_note() {
 
 #[test]
 fn a_pushed_packed_image_is_pulled_by_podman() {
-    let Some((reg, _)) = setup() else { return };
-    if !require_root_and_tools(&["podman", "setcap", "mknod"]) {
-        return;
-    }
+    let (reg, _) = setup();
+    require_root_and(&["podman", "setcap", "mknod"]);
     let hoist = hoist_for(&reg);
     let src = tempfile::tempdir().unwrap();
     debian_tree(src.path(), "libfoo v1");
@@ -418,7 +413,7 @@ const LISTING: &str = "cd \"$1\" && { \
 
 #[test]
 fn a_packed_image_runs_and_its_container_sees_exactly_the_source_tree() {
-    let Some(hoist) = local_hoist() else { return };
+    let hoist = local_hoist();
     let src = tempfile::tempdir().unwrap();
     debian_tree(src.path(), "libfoo v1");
     std::fs::copy("/bin/busybox", src.path().join("usr/bin/busybox")).unwrap();

@@ -9,7 +9,7 @@ use hoist_testenv::{Compression, ImageBuilder, ManifestFormat};
 
 #[test]
 fn pulls_a_single_layer_image_and_lists_it() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     let digest = ImageBuilder::single_layer().push(&reg, "busybox:1");
     let name = reg.reference("busybox:1");
     let out = hoist.run(&["pull", "-q", &name]).ok();
@@ -52,7 +52,7 @@ fn pulls_a_single_layer_image_and_lists_it() {
 
 #[test]
 fn short_names_resolve_through_registries_conf() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::single_layer().push(&reg, "tools/box:2");
     hoist.run(&["pull", "tools/box:2"]).ok();
     assert_eq!(images(&hoist)[0]["Names"][0], reg.reference("tools/box:2"));
@@ -62,7 +62,7 @@ fn short_names_resolve_through_registries_conf() {
 
 #[test]
 fn pulls_multi_layer_images_with_whiteouts_in_every_compression() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     for (tag, c) in [
         ("gzip", Compression::Gzip),
         ("zstd", Compression::Zstd),
@@ -119,7 +119,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn pulls_docker_schema2_and_selects_platforms_from_an_index() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     let v2 = ImageBuilder::single_layer()
         .with_manifest_format(ManifestFormat::DockerV2S2)
         .push(&reg, "docker:v2");
@@ -153,7 +153,7 @@ fn pulls_docker_schema2_and_selects_platforms_from_an_index() {
 
 #[test]
 fn a_missing_image_fails_with_a_clear_error() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     let out = hoist
         .run(&["pull", &reg.reference("nope:1")])
         .fails_with(125);
@@ -197,7 +197,7 @@ fn put_manifest(
 /// unknown layer media type was reported as an unsupported manifest type.
 #[test]
 fn nested_indexes_are_followed_and_unknown_layer_types_are_named() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     let image_digest = ImageBuilder::single_layer().push(&reg, "nested:img");
     let (status, raw) = reg.get("/v2/nested/manifests/img");
     assert_eq!(status, 200);

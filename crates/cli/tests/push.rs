@@ -3,11 +3,11 @@
 mod common;
 
 use common::{images, setup};
-use hoist_testenv::{require_root_and_tools, ImageBuilder};
+use hoist_testenv::{require_root_and, ImageBuilder};
 
 #[test]
 fn push_keeps_the_digest_skips_existing_blobs_and_mounts_across_repositories() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     let digest = ImageBuilder::multi_layer(3).push(&reg, "src/app:1");
     let src = reg.reference("src/app:1");
     hoist.run(&["pull", &src]).ok();
@@ -38,10 +38,8 @@ fn push_keeps_the_digest_skips_existing_blobs_and_mounts_across_repositories() {
 
 #[test]
 fn pushed_images_are_pulled_by_skopeo_and_podman_with_the_same_digest() {
-    let Some((reg, hoist)) = setup() else { return };
-    if !require_root_and_tools(&["podman"]) {
-        return;
-    }
+    let (reg, hoist) = setup();
+    require_root_and(&["podman"]);
     let digest = ImageBuilder::multi_layer(2).push(&reg, "orig:1");
     hoist.run(&["pull", &reg.reference("orig:1")]).ok();
     // A second registry: every blob is uploaded by hoist.

@@ -20,7 +20,7 @@ fn registry_blob_path(reg: &hoist_testenv::Registry, digest: &str) -> std::path:
 
 #[test]
 fn a_corrupt_layer_in_the_registry_is_refused_and_nothing_is_stored() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::multi_layer(2).push(&reg, "bad:1");
     let layers = reg.inspect("bad:1")["Layers"].clone();
     let victim = layers[1].as_str().unwrap().to_string();
@@ -48,7 +48,7 @@ fn a_corrupt_layer_in_the_registry_is_refused_and_nothing_is_stored() {
 
 #[test]
 fn hostile_layers_are_refused_without_writing_outside_the_store() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     let outside = hoist.base_dir().join("escaped");
     let target = format!("../../../../../../../../..{}", outside.display());
     let hostile = [
@@ -86,7 +86,7 @@ fn hostile_layers_are_refused_without_writing_outside_the_store() {
 
 #[test]
 fn malformed_and_oversized_manifests_are_refused_clearly() {
-    let Some((_reg, hoist)) = setup() else { return };
+    let (_reg, hoist) = setup();
     let dir = hoist.base_dir().join("layout");
     let built = ImageBuilder::single_layer().build_oci_layout(&dir, "v1");
     let manifest_path = dir
@@ -136,7 +136,7 @@ fn rewrite_manifest(dir: &std::path::Path, old: &std::path::Path, bytes: &[u8]) 
 
 #[test]
 fn a_killed_pull_leaves_no_half_image_and_the_next_pull_completes() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::multi_layer(4).push(&reg, "kill:1");
     let name = reg.reference("kill:1");
     for delay_ms in [5u64, 30, 80, 150] {
@@ -158,7 +158,7 @@ fn a_killed_pull_leaves_no_half_image_and_the_next_pull_completes() {
 
 #[test]
 fn concurrent_pulls_of_one_image_all_succeed() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::multi_layer(3).push(&reg, "many:1");
     let name = reg.reference("many:1");
     let children: Vec<_> = (0..8)
@@ -190,7 +190,7 @@ fn concurrent_pulls_of_one_image_all_succeed() {
 
 #[test]
 fn system_check_finds_and_repairs_a_corrupt_blob() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::single_layer().push(&reg, "check:1");
     let name = reg.reference("check:1");
     hoist.run(&["pull", &name]).ok();
@@ -233,9 +233,7 @@ fn system_check_finds_and_repairs_a_corrupt_blob() {
 /// of silent attempts: well within 30 s, with a message naming the timeout.
 #[test]
 fn a_registry_that_never_answers_fails_a_pull_quickly() {
-    let Some((_reg, mut hoist)) = setup() else {
-        return;
-    };
+    let (_reg, mut hoist) = setup();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -272,9 +270,7 @@ fn only_layer_dir(hoist: &hoist_testenv::Hoist, name: &str) -> std::path::PathBu
 
 #[test]
 fn system_check_finds_edited_layer_files_and_repair_unpacks_the_layer_again() {
-    let Some((_reg, hoist, img)) = common::setup_with_busybox() else {
-        return;
-    };
+    let (_reg, hoist, img) = common::setup_with_busybox();
     let diff = only_layer_dir(&hoist, &img);
     let original = std::fs::read(diff.join("etc/passwd")).unwrap();
     std::fs::write(diff.join("etc/passwd"), b"root::0:0:pwned:/:/bin/sh\n").unwrap();
@@ -316,7 +312,7 @@ fn system_check_finds_edited_layer_files_and_repair_unpacks_the_layer_again() {
 
 #[test]
 fn system_check_reports_unused_blobs_and_layers_and_repair_removes_them() {
-    let Some((reg, hoist)) = setup() else { return };
+    let (reg, hoist) = setup();
     ImageBuilder::single_layer().push(&reg, "kept:1");
     ImageBuilder::multi_layer(2).push(&reg, "dropped:1");
     let kept = reg.reference("kept:1");
@@ -375,9 +371,7 @@ fn system_check_reports_unused_blobs_and_layers_and_repair_removes_them() {
 #[test]
 fn layers_written_by_gnu_tar_and_umoci_are_pulled() {
     // Root: FIFOs are unpacked only by a rootful hoist.
-    if !hoist_testenv::require_root_and_tools(&["umoci", "tar", "mkfifo"]) {
-        return;
-    }
+    hoist_testenv::require_root_and(&["umoci", "tar", "mkfifo"]);
     let hoist = hoist_testenv::Hoist::new(env!("CARGO_BIN_EXE_hoist"));
     let ok = |c: &mut std::process::Command| c.status().is_ok_and(|s| s.success());
     let work = tempfile::tempdir().unwrap();

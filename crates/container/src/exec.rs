@@ -168,6 +168,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         echo: true,
         stdin_to: if opts.interactive { m } else { None },
         winch_to: m,
+        lifeline: None,
     }
     .run()?;
     Ok(status.code())

@@ -227,49 +227,104 @@ fn cancel_restart(cs: &Containers, c: &Container) -> Result<()> {
 }
 
 /// `rm`: removes a stopped container; with `force` a running one is
-/// killed first.
+/// killed first. Idempotent: a container that someone else (its own
+/// `--rm` monitor, another `rm`) removes meanwhile counts as removed.
 pub fn remove(cs: &Containers, c: &Container, force: bool) -> Result<()> {
-    if matches!(
-        c.status(),
-        Status::Running | Status::Stopping | Status::Paused
-    ) {
-        if !force {
-            return Err(ContainerError::BadState {
-                id: crate::short_id(c.id()).into(),
-                status: c.status().to_string(),
-                op: "remove it",
-                hint: "stop it first or use rm -f",
-            });
-        }
-        // No restart after this.
-        cs.update_state(c.id(), |s| s.stopped_by_user = true)?;
-        if c.status() == Status::Paused {
-            let _ = unpause(cs, c);
-        }
-        let _ = kill(cs, c, libc::SIGKILL);
-        wait_stopped(cs, c.id(), Some(Duration::from_secs(30)))?;
+    let result = remove_once(cs, c, force);
+    // Leftovers of removals interrupted earlier go with this one.
+    cs.sweep(crate::store::LEFTOVER_AGE);
+    if result.is_err() && !cs.exists(c.id()) {
+        return Ok(());
     }
-    if c.monitor_alive() {
+    result
+}
+
+/// How long `rm -f` waits for a monitor to finish after killing its container.
+const REMOVE_WAIT: Duration = Duration::from_secs(30);
+
+fn remove_once(cs: &Containers, c: &Container, force: bool) -> Result<()> {
+    if c.status().is_active() && !force {
+        return Err(ContainerError::BadState {
+            id: crate::short_id(c.id()).into(),
+            status: c.status().to_string(),
+            op: "remove it",
+            hint: "stop it first or use rm -f",
+        });
+    }
+    if force {
+        kill_until_monitor_ends(cs, c.id())?;
+    } else if c.monitor_alive() {
         cancel_restart(cs, c)?;
     }
     // Hold the monitor lock so no monitor starts it meanwhile.
     let lock_path = c.dir.join(MONITOR_LOCK);
-    if !lock_path.exists() && !c.dir.exists() {
-        return Ok(());
-    }
-    let _guard = match Lock::try_exclusive(&lock_path) {
-        Ok(Some(g)) => g,
-        Ok(None) => {
+    let guard = match Lock::try_exclusive_existing(&lock_path)? {
+        Some(Some(g)) => g,
+        // Gone: removed by someone else.
+        None => return Ok(()),
+        Some(None) => {
             // A monitor still finishing (e.g. an --rm clean-up): wait for it.
-            wait_stopped(cs, c.id(), Some(Duration::from_secs(30)))?;
-            Lock::exclusive(&lock_path)?
+            wait_stopped(cs, c.id(), Some(REMOVE_WAIT))?;
+            match Lock::exclusive_existing(&lock_path)? {
+                Some(g) => g,
+                None => return Ok(()),
+            }
         }
-        Err(_) => return Ok(()),
     };
-    match cs.load(c.id()) {
+    let result = match cs.load(c.id()) {
         Ok(c) => remove_stopped(cs, &c),
         Err(ContainerError::NotFound(_)) => Ok(()),
         Err(e) => Err(e),
+    };
+    drop(guard);
+    result
+}
+
+/// `rm -f`: no restart and no start from now on; SIGKILLs the container
+/// whenever it runs (a monitor may be starting it right now) until its
+/// monitor has ended, which for `run --rm` includes removing it.
+fn kill_until_monitor_ends(cs: &Containers, id: &str) -> Result<()> {
+    let deadline = Instant::now() + REMOVE_WAIT;
+    // Each init process is signalled once: its pid may be reused once the
+    // monitor has reaped it.
+    let mut killed: Option<i32> = None;
+    loop {
+        let now = match cs.load(id) {
+            Ok(c) => c,
+            Err(ContainerError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if !now.monitor_alive() {
+            return Ok(());
+        }
+        if !now.state.stopped_by_user {
+            cs.update_state(id, |s| s.stopped_by_user = true)?;
+        }
+        let fresh = now.state.pid.is_some() && now.state.pid != killed;
+        match now.state.status {
+            Status::Paused if fresh => {
+                let _ = unpause(cs, &now);
+                let _ = kill(cs, &now, libc::SIGKILL);
+                killed = now.state.pid;
+            }
+            Status::Running | Status::Stopping if fresh => {
+                let _ = kill(cs, &now, libc::SIGKILL);
+                killed = now.state.pid;
+            }
+            Status::Paused | Status::Running | Status::Stopping => {}
+            // Starting, or exited and being cleaned up or about to restart:
+            // the monitor sees stopped_by_user.
+            Status::Created | Status::Exited => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(ContainerError::Monitor(format!(
+                "container {} still has a live monitor (pid {}) {}s after it was killed; kill that process and run rm again",
+                crate::short_id(id),
+                now.state.monitor_pid.unwrap_or(0),
+                REMOVE_WAIT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

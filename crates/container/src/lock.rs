@@ -53,6 +53,34 @@ impl Lock {
     }
 }
 
+impl Lock {
+    /// As [`Lock::try_exclusive`], but `None` when the directory of `path`
+    /// is gone (the container was removed), instead of an error. Never
+    /// creates anything in a directory being removed.
+    pub(crate) fn try_exclusive_existing(path: &Path) -> Result<Option<Option<Lock>>> {
+        match Lock::try_exclusive(path) {
+            Err(crate::ContainerError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
+            r => r.map(Some),
+        }
+    }
+
+    /// As [`Lock::exclusive`], `None` when the directory of `path` is gone.
+    pub(crate) fn exclusive_existing(path: &Path) -> Result<Option<Lock>> {
+        match Lock::exclusive(path) {
+            Err(crate::ContainerError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
+            r => r.map(Some),
+        }
+    }
+}
+
 /// Whether some process holds the lock at `path` (e.g. a monitor is alive).
 pub(crate) fn is_held(path: &Path) -> bool {
     let Ok(file) = File::open(path) else {

@@ -134,8 +134,10 @@ fn monitor(
     report: &mut dyn FnMut(i32, Option<String>),
 ) -> Result<i32> {
     let dir = cs.dir_of(id);
-    let _alive =
-        Lock::try_exclusive(&dir.join(MONITOR_LOCK))?.ok_or_else(|| ContainerError::BadState {
+    let _alive = Lock::try_exclusive_existing(&dir.join(MONITOR_LOCK))?
+        // Removed (e.g. by `rm -f`) before it could start.
+        .ok_or_else(|| ContainerError::NotFound(id.to_string()))?
+        .ok_or_else(|| ContainerError::BadState {
             id: crate::short_id(id).into(),
             status: "running".into(),
             op: "start it again",
@@ -180,12 +182,21 @@ fn monitor(
             report(0, None);
             first = false;
         }
-        let status = pump(&started, &mut log, mode, c.config.options.interactive)?;
+        let (status, lazy_failure) =
+            pump(&mut started, &mut log, mode, c.config.options.interactive)?;
         let code = status.code();
         let oom = oom_killed(id);
         finish(cs, &c, &started.net);
         if let Some(server) = started.lazy.take() {
             server.stop();
+        }
+        if let Some(why) = &lazy_failure {
+            tracing::error!(container = crate::short_id(id), "{why}");
+            // In the container's log too, where `hoist logs` shows it.
+            let _ = log.write("stderr", format!("hoist: {why}\n").as_bytes());
+            if mode.attach {
+                eprintln!("Error: {why}");
+            }
         }
         let st = cs.update_state(id, |s| {
             s.status = Status::Exited;
@@ -196,6 +207,7 @@ fn monitor(
             s.mounted = false;
             s.netns = None;
             s.network_request = None;
+            s.error = lazy_failure.clone();
         })?;
         let policy = c.config.options.restart;
         if policy.should_restart(code, st.restart_count, st.stopped_by_user) {
@@ -209,7 +221,14 @@ fn monitor(
     };
     let c = cs.load(id)?;
     if c.config.options.auto_remove {
-        crate::lifecycle::remove_stopped(cs, &c)?;
+        // `rm -f` may be removing it too; whoever comes last finds it gone.
+        crate::lifecycle::remove_stopped(cs, &c).or_else(|e| {
+            if cs.exists(id) {
+                Err(e)
+            } else {
+                Ok(())
+            }
+        })?;
         // podman's `run --rm` takes the anonymous volumes along.
         if let Err(e) = crate::volumes::remove_anonymous_volumes(cs, &c.config) {
             tracing::warn!(error = %e, "removing anonymous volumes");
@@ -614,32 +633,60 @@ fn wrap_in_init(spec: &mut oci_spec::runtime::Spec) -> Result<()> {
 
 /// Copies the container's output until its init process exits; forwards
 /// signals (and, attached to a terminal, keys and window sizes) meanwhile.
+/// When the lazy layer server dies first, the container (whose files are
+/// then gone) is killed, and the second value says what happened.
 fn pump(
-    s: &Started,
+    s: &mut Started,
     log: &mut LogWriter,
     mode: MonitorMode,
     interactive: bool,
-) -> Result<ExitStatus> {
+) -> Result<(ExitStatus, Option<String>)> {
     let master = s.tty.then(|| s.outputs[0].0.as_fd());
     let attached_tty = mode.attach && master.is_some();
-    // Raw mode only while attached to a real terminal; restored on return.
-    let _raw = if attached_tty { RawMode::enter() } else { None };
-    let status = Pump {
-        pid: s.pid,
-        outputs: s.outputs.iter().map(|(fd, st)| (fd.as_fd(), *st)).collect(),
-        log: Some(log),
-        echo: mode.attach,
-        stdin_to: if attached_tty && interactive {
-            master
-        } else {
-            None
-        },
-        winch_to: if attached_tty { master } else { None },
-    }
-    .run()?;
+    // The server is our child: its pidfd becomes readable when it exits.
+    let lifeline = s.lazy.as_ref().and_then(|server| {
+        let pid = rustix::process::Pid::from_raw(server.pid())?;
+        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+            .map_err(|e| tracing::warn!(error = %e, "cannot watch the lazy layer server"))
+            .ok()
+    });
+    let end = {
+        // Raw mode only while attached to a real terminal; restored on return.
+        let _raw = if attached_tty { RawMode::enter() } else { None };
+        Pump {
+            pid: s.pid,
+            outputs: s.outputs.iter().map(|(fd, st)| (fd.as_fd(), *st)).collect(),
+            log: Some(&mut *log),
+            echo: mode.attach,
+            stdin_to: if attached_tty && interactive {
+                master
+            } else {
+                None
+            },
+            winch_to: if attached_tty { master } else { None },
+            lifeline: lifeline.as_ref().map(|fd| fd.as_fd()),
+        }
+        .run_watching()?
+    };
+    // Before the reaping below, which would take its exit status.
+    // The container may have died of its dead files (SIGBUS on a mapped
+    // binary) before the pidfd told; the server's own end says it anyway.
+    let failure = s.lazy.as_mut().and_then(|server| {
+        let ended = server.exit_reason();
+        if !end.lifeline_lost && ended.is_none() {
+            return None;
+        }
+        let how = ended.unwrap_or_else(|| "it stopped answering".into());
+        Some(format!(
+            "lazy layer server (pid {}) for layer{} {} exited: {how}; the container's files were gone, so it was stopped",
+            server.pid(),
+            if server.layers().len() > 1 { "s" } else { "" },
+            server.layers().join(", ")
+        ))
+    });
     // Reap whatever else was reparented to us meanwhile.
     while let Ok(Some(_)) = rustix::process::wait(rustix::process::WaitOptions::NOHANG) {}
-    Ok(status)
+    Ok((end.status, failure))
 }
 
 /// Tears down what [`start_once`] set up: runtime state and cgroups, the

@@ -161,11 +161,22 @@ impl FromStr for RestartPolicy {
     }
 }
 
-/// Parses a size such as `512m`, `1g`, `100k` or `1048576` into bytes.
+/// The largest size any limit takes: the kernel's cgroup and mount
+/// interfaces read sizes as signed 64-bit numbers.
+pub const MAX_SIZE: u64 = i64::MAX as u64;
+
+/// Parses a size such as `512m`, `1.5g`, `100k` or `1048576` into bytes.
+/// Sizes beyond [`MAX_SIZE`] are refused rather than wrapped or clamped, so
+/// a typo never becomes "unlimited" (or -1).
 pub fn parse_size(s: &str) -> Result<u64, ContainerError> {
     let bad = || {
         ContainerError::Invalid(format!(
-            "invalid size {s:?}: use a number of bytes with an optional unit b, k, m or g (e.g. 512m)"
+            "invalid size {s:?}: use a number of bytes with an optional unit b, k, m, g or t (e.g. 512m)"
+        ))
+    };
+    let too_big = || {
+        ContainerError::Invalid(format!(
+            "invalid size {s:?}: too large, the most is {MAX_SIZE} bytes (8 EiB)"
         ))
     };
     let t = s.trim().to_ascii_lowercase();
@@ -177,11 +188,33 @@ pub fn parse_size(s: &str) -> Result<u64, ContainerError> {
         Some('t') => (&t[..t.len() - 1], 1 << 40),
         _ => (t, 1),
     };
-    let v: f64 = num.parse().map_err(|_| bad())?;
-    if v.is_nan() || v < 0.0 {
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return Err(bad());
     }
-    Ok((v * mult as f64) as u64)
+    let bytes = match num.split_once('.') {
+        // Whole numbers exactly, without going through a float.
+        None => num
+            .parse::<u64>()
+            .ok()
+            .and_then(|v| v.checked_mul(mult))
+            .ok_or_else(too_big)?,
+        Some((whole, frac)) => {
+            if frac.contains('.') || (whole.is_empty() && frac.is_empty()) {
+                return Err(bad());
+            }
+            let v: f64 = num.parse().map_err(|_| bad())?;
+            let bytes = v * mult as f64;
+            // 2^63 is the first f64 beyond i64::MAX.
+            if !bytes.is_finite() || bytes >= 9_223_372_036_854_775_808.0 {
+                return Err(too_big());
+            }
+            bytes as u64
+        }
+    };
+    if bytes > MAX_SIZE {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 /// Parses a `-v SRC:DST[:OPTS]` value: an absolute (or `./`) SRC is a bind
@@ -359,6 +392,23 @@ mod tests {
         assert_eq!(parse_size("10kb").unwrap(), 10240);
         assert!(parse_size("lots").is_err());
         assert!(parse_size("-1m").is_err());
+        assert_eq!(parse_size("1.5k").unwrap(), 1536);
+        assert_eq!(parse_size("8589934591g").unwrap(), 8589934591 << 30);
+        assert_eq!(parse_size("9223372036854775807").unwrap(), MAX_SIZE);
+        for big in [
+            "99999999999999999g",
+            "8589934592g",
+            "9223372036854775808",
+            "99999999999999999999",
+            "1e30",
+            "99999999999999999.5g",
+        ] {
+            let e = parse_size(big).unwrap_err().to_string();
+            assert!(e.contains("invalid size"), "{big}: {e}");
+        }
+        for junk in ["", "k", ".", "1..2m", "nan", "inf", "1e3"] {
+            assert!(parse_size(junk).is_err(), "{junk}");
+        }
     }
 
     #[test]

@@ -54,6 +54,17 @@ pub(crate) struct Pump<'a> {
     pub stdin_to: Option<BorrowedFd<'a>>,
     /// Copy our terminal's window size here now and on SIGWINCH.
     pub winch_to: Option<BorrowedFd<'a>>,
+    /// A pidfd of a process the container cannot do without (its lazy
+    /// layer server): when that exits, the container is killed.
+    pub lifeline: Option<BorrowedFd<'a>>,
+}
+
+/// How a pumped process ended.
+#[derive(Debug)]
+pub(crate) struct PumpEnd {
+    pub status: ExitStatus,
+    /// The lifeline process exited first (and the process was killed).
+    pub lifeline_lost: bool,
 }
 
 fn set_nonblocking(fd: BorrowedFd<'_>) {
@@ -76,7 +87,12 @@ fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) {
 
 impl Pump<'_> {
     /// Runs until the process has exited; returns how it ended.
-    pub(crate) fn run(mut self) -> Result<ExitStatus> {
+    pub(crate) fn run(self) -> Result<ExitStatus> {
+        Ok(self.run_watching()?.status)
+    }
+
+    /// [`Pump::run`], saying also whether the lifeline was lost.
+    pub(crate) fn run_watching(mut self) -> Result<PumpEnd> {
         let mut mask = SigSet::empty();
         for sig in FORWARDED {
             mask.add(*sig);
@@ -91,7 +107,7 @@ impl Pump<'_> {
         result
     }
 
-    fn run_inner(&mut self, sfd: Option<&SignalFd>) -> Result<ExitStatus> {
+    fn run_inner(&mut self, sfd: Option<&SignalFd>) -> Result<PumpEnd> {
         if let Some(m) = self.winch_to {
             crate::tty::copy_window_size(m);
         }
@@ -106,6 +122,7 @@ impl Pump<'_> {
         let mut stdin_open = self.stdin_to.is_some();
         let mut buf = vec![0u8; 64 * 1024];
         let mut exited = false;
+        let mut lifeline_lost = false;
         let mut deadline: Option<Instant> = None;
         let stdin = std::io::stdin();
         loop {
@@ -117,6 +134,7 @@ impl Pump<'_> {
             const PID: usize = usize::MAX;
             const SIG: usize = usize::MAX - 1;
             const STDIN: usize = usize::MAX - 2;
+            const LIFELINE: usize = usize::MAX - 3;
             let mut fds = Vec::new();
             let mut which = Vec::new();
             for (i, (fd, _)) in self.outputs.iter().enumerate() {
@@ -135,6 +153,10 @@ impl Pump<'_> {
                 if stdin_open {
                     fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
                     which.push(STDIN);
+                }
+                if let Some(fd) = self.lifeline.filter(|_| !lifeline_lost) {
+                    fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                    which.push(LIFELINE);
                 }
             }
             let timeout = if exited {
@@ -156,6 +178,15 @@ impl Pump<'_> {
             drop(fds);
             for w in ready {
                 match w {
+                    LIFELINE => {
+                        // Nothing the process does can work any more (every
+                        // read of its files fails): end it.
+                        lifeline_lost = true;
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(self.pid),
+                            Signal::SIGKILL,
+                        );
+                    }
                     PID => {
                         exited = true;
                         deadline = Some(Instant::now() + Duration::from_millis(500));
@@ -192,7 +223,10 @@ impl Pump<'_> {
                 }
             }
         }
-        Ok(wait_exit(self.pid)?)
+        Ok(PumpEnd {
+            status: wait_exit(self.pid)?,
+            lifeline_lost,
+        })
     }
 
     /// Reads output `i` until it would block.

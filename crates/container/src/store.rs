@@ -247,8 +247,10 @@ impl Containers {
         self.load(&self.lookup(query)?)
     }
 
-    /// All containers, newest first. Containers removed meanwhile are skipped.
+    /// All containers, newest first. Containers removed meanwhile are
+    /// skipped; leftovers of interrupted removals are swept.
     pub fn list(&self) -> Result<Vec<Container>> {
+        self.sweep(LEFTOVER_AGE);
         let mut all: Vec<Container> = self
             .ids()?
             .iter()
@@ -287,20 +289,117 @@ impl Containers {
         Ok(st)
     }
 
+    /// Whether container `id` has a record.
+    pub fn exists(&self, id: &str) -> bool {
+        self.dir_of(id).join(CONFIG).exists()
+    }
+
     /// Deletes the record and its name (nothing must be mounted or running).
+    ///
+    /// The directory is first renamed to a hidden tombstone, atomically: from
+    /// then on no other process can create anything in it (a lock file, a
+    /// state update) and make the removal fail with "Directory not empty",
+    /// and of two processes removing the same container exactly one wins,
+    /// the other finds it gone. A tombstone left by a crash is swept by
+    /// [`Containers::sweep`].
     pub(crate) fn delete_record(&self, c: &Container) -> Result<()> {
-        // config.json first: from then on the directory is not a container.
-        let _ = std::fs::remove_file(c.dir.join(CONFIG));
+        let grave = self.dir.join(format!(
+            "{TOMBSTONE_PREFIX}{}-{}",
+            c.id(),
+            std::process::id()
+        ));
+        let renamed = std::fs::rename(&c.dir, &grave);
         let link = self.name_link(c.name());
         if std::fs::read_link(&link).is_ok_and(|t| t.as_os_str() == c.id()) {
             let _ = std::fs::remove_file(&link);
         }
-        match std::fs::remove_dir_all(&c.dir) {
-            Ok(()) => Ok(()),
+        match renamed {
+            Ok(()) => remove_tree(&grave),
+            // Someone else removed it first.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err("removing container directory", &c.dir)(e)),
+            Err(e) => Err(io_err("moving aside container directory", &c.dir)(e)),
         }
     }
+
+    /// Removes what interrupted removals and creations left in the
+    /// containers directory: tombstones, and container directories without
+    /// a record that no monitor holds and nothing has touched for
+    /// `older_than` (a `create` in progress writes its record last).
+    /// Returns how many it removed. Best effort: failures are logged.
+    pub fn sweep(&self, older_than: std::time::Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            let leftover = if name.starts_with(TOMBSTONE_PREFIX) {
+                true
+            } else if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                let untouched = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age >= older_than);
+                untouched
+                    && !path.join(CONFIG).exists()
+                    && !crate::lock::is_held(&path.join(MONITOR_LOCK))
+            } else {
+                false
+            };
+            if !leftover {
+                continue;
+            }
+            // Into a tombstone of our own first, so a concurrent sweep or
+            // create never sees it half removed.
+            let grave = self.dir.join(format!(
+                "{TOMBSTONE_PREFIX}sweep-{}-{}",
+                std::process::id(),
+                new_id()
+            ));
+            let target = if name.starts_with(TOMBSTONE_PREFIX) {
+                path
+            } else {
+                match std::fs::rename(&path, &grave) {
+                    Ok(()) => grave,
+                    Err(_) => continue,
+                }
+            };
+            match remove_tree(&target) {
+                Ok(()) => {
+                    tracing::info!(path = %target.display(), "removed a leftover container directory");
+                    removed += 1;
+                }
+                // Often another process removing the same tree right now.
+                Err(e) => tracing::debug!(error = %e, "removing a leftover container directory"),
+            }
+        }
+        removed
+    }
+}
+
+/// The name prefix of container directories being removed.
+const TOMBSTONE_PREFIX: &str = ".removing-";
+
+/// How old a container directory without a record must be before
+/// [`Containers::sweep`] takes it for a leftover.
+pub const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `remove_dir_all`, tolerating a concurrent removal of the same tree.
+fn remove_tree(path: &Path) -> Result<()> {
+    let mut last = None;
+    for _ in 0..3 {
+        match std::fs::remove_dir_all(path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(io_err("removing container directory", path)(
+        last.expect("an error after failed attempts"),
+    ))
 }
 
 #[cfg(test)]
@@ -345,6 +444,43 @@ mod tests {
         // The name is free again.
         cs.create(new(Some("web"))).unwrap();
         assert!(matches!(cs.lookup("zzz"), Err(ContainerError::NotFound(_))));
+    }
+
+    #[test]
+    fn delete_is_idempotent_and_sweep_removes_leftovers() {
+        let d = tempfile::tempdir().unwrap();
+        let cs = Containers::open(d.path()).unwrap();
+        let a = cs.create(new(Some("a"))).unwrap();
+        let c = cs.load(&a.id).unwrap();
+        cs.delete_record(&c).unwrap();
+        // The second removal finds nothing to do.
+        cs.delete_record(&c).unwrap();
+        assert!(!cs.exists(&a.id));
+        let left: Vec<_> = std::fs::read_dir(&cs.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, ["names"]);
+
+        // What an interrupted removal of an older hoist left: a directory
+        // with only a lock file, and a tombstone.
+        let b = cs.create(new(Some("b"))).unwrap();
+        let orphan = cs.dir_of(&"e".repeat(64));
+        std::fs::create_dir(&orphan).unwrap();
+        std::fs::write(orphan.join(MONITOR_LOCK), "").unwrap();
+        let grave = cs.dir.join(format!("{TOMBSTONE_PREFIX}x"));
+        std::fs::create_dir_all(grave.join("upper/deep")).unwrap();
+        // Too young: could be a create in progress.
+        assert_eq!(cs.sweep(std::time::Duration::from_secs(3600)), 1);
+        assert!(orphan.exists() && !grave.exists());
+        // A monitor holding its lock keeps it too.
+        let held = Lock::exclusive(&orphan.join(MONITOR_LOCK)).unwrap();
+        assert_eq!(cs.sweep(std::time::Duration::ZERO), 0);
+        drop(held);
+        assert_eq!(cs.sweep(std::time::Duration::ZERO), 1);
+        assert!(!orphan.exists());
+        assert!(cs.exists(&b.id), "a real container is never swept");
+        assert_eq!(cs.list().unwrap().len(), 1);
     }
 
     #[test]

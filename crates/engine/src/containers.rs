@@ -193,7 +193,10 @@ mod tests {
     fn container_references_name_image_layers_and_lazy_blobs() {
         let dir = tempfile::tempdir().unwrap();
         let engine = Engine::open(dir.path()).unwrap();
-        assert!(engine.container_references(&NoContainers).unwrap().is_empty());
+        assert!(engine
+            .container_references(&NoContainers)
+            .unwrap()
+            .is_empty());
         let (image, layer, blob, lazy_diff) = (
             Digest::sha256_of(b"config"),
             Digest::sha256_of(b"layer"),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::cache::ChunkCache;
 use crate::estargz::{chunk::read_chunk, EstargzBlob};
 use crate::fs::ChunkReader;
+use crate::remote::ReadBudget;
 use crate::source::RangeSource;
 use crate::toc::ChunkRef;
 
@@ -51,6 +52,7 @@ pub struct LazyLayer {
     demand_fetches: AtomicUsize,
     last_demand: Mutex<Instant>,
     opened: Instant,
+    budget: ReadBudget,
 }
 
 impl LazyLayer {
@@ -72,7 +74,15 @@ impl LazyLayer {
             demand_fetches: AtomicUsize::new(0),
             last_demand: Mutex::new(Instant::now() - QUIET_BEFORE_BACKGROUND),
             opened: Instant::now(),
+            budget: ReadBudget::default(),
         }
+    }
+
+    /// Bounds each read that needs the network by `budget`, its wait for
+    /// another thread fetching the same bytes included.
+    pub fn with_budget(mut self, budget: ReadBudget) -> LazyLayer {
+        self.budget = budget;
+        self
     }
 
     pub fn blob(&self) -> &EstargzBlob {
@@ -167,8 +177,11 @@ impl LazyLayer {
     }
 
     /// Fetches `range` into the cache unless another thread is fetching a
-    /// range covering it, in which case this waits for that one.
+    /// range covering it, in which case this waits for that one. Waiting and
+    /// fetching share one deadline: a read never pays for two silent
+    /// registries in a row (the other fetch's, then its own).
     fn fetch_once(&self, range: Range<u64>) -> io::Result<()> {
+        let deadline = self.budget.deadline(range.end - range.start);
         {
             let mut busy = self.fetching.lock().expect("poisoned");
             loop {
@@ -181,13 +194,28 @@ impl LazyLayer {
                 {
                     break;
                 }
-                busy = self.fetched.wait(busy).expect("poisoned");
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "layer {}: the fetch of bytes {range:?} by another reader did not end in time",
+                            self.label
+                        ),
+                    ));
+                }
+                busy = self.fetched.wait_timeout(busy, left).expect("poisoned").0;
             }
             busy.push(range.clone());
         }
         let result = self
             .source
-            .read_range(range.clone())
+            .read_ranges_within(std::slice::from_ref(&range), deadline)
+            .and_then(|mut parts| {
+                parts
+                    .pop()
+                    .ok_or_else(|| io::Error::other("range source returned no data"))
+            })
             .and_then(|bytes| self.cache.put(range.start, &bytes));
         self.fetch_done(&range);
         result
@@ -324,6 +352,111 @@ impl RecentChunks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A registry that accepts connections and never says a word; counts them.
+    fn silent_registry() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming().flatten() {
+                count.fetch_add(1, Ordering::SeqCst);
+                held.push(conn);
+            }
+        });
+        (addr, accepted)
+    }
+
+    #[test]
+    fn a_silent_registry_holds_a_read_for_one_budget_even_behind_another_read() {
+        use crate::estargz::testutil::sample_layer;
+        use crate::estargz::writer::{convert, ConvertOptions};
+        use crate::remote::{RegistrySource, RemoteOptions};
+
+        let (input, _) = sample_layer();
+        let mut blob = Vec::new();
+        let opts = ConvertOptions {
+            chunk_size: 1000,
+            prioritized: Vec::new(),
+            compression_level: 6,
+            spool_dir: None,
+        };
+        let converted = convert(&input[..], &mut blob, &opts).unwrap();
+        let estargz = EstargzBlob::open(&blob, Some(&converted.toc_digest)).unwrap();
+        let (addr, accepted) = silent_registry();
+        let registry = addr.to_string();
+        let budget = ReadBudget {
+            read_timeout: Duration::from_millis(300),
+            attempts: 3,
+        };
+        let remote = RemoteOptions {
+            tls_verify: Some(false),
+            insecure: true,
+            authfile: None,
+            cert_dir: None,
+            endpoint: Some(format!("http://{registry}/v2/")),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let source = RegistrySource::new(
+            remote.client_with_budget(&registry, budget),
+            &registry,
+            "lazy/test",
+            converted.blob_digest.clone(),
+            converted.blob_size,
+            runtime.handle().clone(),
+        )
+        .with_budget(budget);
+        let dir = tempfile::tempdir().unwrap();
+        let layer = Arc::new(
+            LazyLayer::new(
+                "test".into(),
+                estargz,
+                ChunkCache::open(dir.path(), converted.blob_size).unwrap(),
+                Arc::new(source),
+            )
+            .with_budget(budget),
+        );
+        let chunk = layer.blob().chunks()["./bin/big"][0].clone();
+
+        let first = {
+            let (layer, chunk) = (layer.clone(), chunk.clone());
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                let r = layer.read_chunk("./bin/big", &chunk);
+                (r.is_err(), t.elapsed())
+            })
+        };
+        // The first read is waiting on the registry; the second waits for it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while accepted.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "the first read never connected");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let t = Instant::now();
+        let second = layer.read_chunk("./bin/big", &chunk);
+        let second_took = t.elapsed();
+        let (first_failed, first_took) = first.join().unwrap();
+
+        let total = budget.total();
+        let slack = Duration::from_millis(500);
+        assert!(first_failed, "a silent registry fails the read");
+        let e = second.expect_err("and the one behind it");
+        assert_eq!(e.raw_os_error(), Some(libc::EIO));
+        assert!(
+            first_took >= budget.read_timeout && first_took < total + slack,
+            "the first read took {first_took:?}, budget {total:?}"
+        );
+        assert!(
+            second_took < total + slack,
+            "the second read took {second_took:?}: one budget ({total:?}), not two"
+        );
+    }
 
     #[test]
     fn background_batches_group_small_gaps_and_split_long_ones() {

@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hoist_image::Digest;
 use hoist_registry::{ClientOptions, CredentialSource, RegistryClient};
@@ -32,10 +32,51 @@ pub struct RemoteOptions {
     pub endpoint: Option<String>,
 }
 
+/// How long a lazy read waits for a registry that does not answer: each
+/// attempt gives up after `read_timeout` without a byte, and a read makes at
+/// most `attempts` of them, so a silent registry costs a read at most
+/// [`ReadBudget::total`] (plus the time the bytes take at
+/// [`ReadBudget::MIN_RATE`] once they flow), however the time is split
+/// between waiting for another thread's fetch of the same bytes and its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadBudget {
+    pub read_timeout: Duration,
+    pub attempts: u32,
+}
+
+impl Default for ReadBudget {
+    fn default() -> ReadBudget {
+        ReadBudget {
+            read_timeout: Duration::from_secs(20),
+            attempts: 3,
+        }
+    }
+}
+
+impl ReadBudget {
+    /// The slowest transfer a read waits for, in bytes per second.
+    pub const MIN_RATE: u64 = 64 << 10;
+
+    /// The longest a silent registry may hold a read.
+    pub fn total(&self) -> Duration {
+        self.read_timeout.saturating_mul(self.attempts.max(1))
+    }
+
+    /// When a read of `len` bytes starting now must have ended.
+    pub fn deadline(&self, len: u64) -> Instant {
+        Instant::now() + self.total() + Duration::from_secs(len / Self::MIN_RATE)
+    }
+}
+
 impl RemoteOptions {
     /// A registry client for lazy reads. Reads must fail rather than hang
     /// when the registry goes away: short timeouts, few retries.
     pub fn client(&self, registry: &str) -> RegistryClient {
+        self.client_with_budget(registry, ReadBudget::default())
+    }
+
+    /// [`RemoteOptions::client`] with the timeouts of `budget`.
+    pub fn client_with_budget(&self, registry: &str, budget: ReadBudget) -> RegistryClient {
         let mut opts = ClientOptions {
             tls_verify: self.tls_verify,
             cert_dir: self.cert_dir.clone(),
@@ -43,14 +84,15 @@ impl RemoteOptions {
                 primary: self.authfile.clone(),
                 fallbacks: self.authfile.is_none(),
             },
-            connect_timeout: Duration::from_secs(5),
-            read_timeout: Duration::from_secs(20),
+            connect_timeout: budget.read_timeout.min(Duration::from_secs(5)),
+            read_timeout: budget.read_timeout,
             ..ClientOptions::default()
         };
         if self.insecure {
             opts.insecure_registries.insert(registry.to_string());
         }
-        opts.retry.max_attempts = opts.retry.max_attempts.min(3);
+        opts.retry.max_attempts = budget.attempts.max(1);
+        opts.retry.max_timeouts = budget.attempts.max(1);
         let client = RegistryClient::new(opts);
         if let Some(base) = self
             .endpoint
@@ -75,6 +117,7 @@ pub struct RegistrySource {
     size: u64,
     runtime: tokio::runtime::Handle,
     fetched: Arc<FetchStats>,
+    budget: ReadBudget,
 }
 
 /// What a source fetched, for logs and benchmarks.
@@ -101,7 +144,15 @@ impl RegistrySource {
             size,
             runtime,
             fetched: Arc::default(),
+            budget: ReadBudget::default(),
         }
+    }
+
+    /// Bounds reads by `budget` (the one its client was made with) instead
+    /// of the default.
+    pub fn with_budget(mut self, budget: ReadBudget) -> RegistrySource {
+        self.budget = budget;
+        self
     }
 
     pub fn stats(&self) -> Arc<FetchStats> {
@@ -145,6 +196,15 @@ impl RangeSource for RegistrySource {
     }
 
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
+        let len = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
+        self.read_ranges_within(ranges, self.budget.deadline(len))
+    }
+
+    fn read_ranges_within(
+        &self,
+        ranges: &[Range<u64>],
+        deadline: Instant,
+    ) -> io::Result<Vec<Vec<u8>>> {
         if let Some(bad) = ranges
             .iter()
             .find(|r| r.start >= r.end || r.end > self.size)
@@ -160,9 +220,21 @@ impl RangeSource for RegistrySource {
         let fetch =
             self.client
                 .fetch_blob_ranges(&self.registry, &self.repository, &self.digest, ranges);
+        let left = deadline.saturating_duration_since(Instant::now());
         let parts = self
             .runtime
-            .block_on(fetch)
+            .block_on(async { tokio::time::timeout(left, fetch).await })
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "registry {} did not deliver parts of blob {} in time (the read waited {:?})",
+                        self.registry,
+                        self.digest,
+                        left
+                    ),
+                )
+            })?
             .map_err(|e| io::Error::other(e.to_string()))?;
         self.fetched.requests.fetch_add(1, Ordering::Relaxed);
         let total: u64 = parts.iter().map(|p| p.len() as u64).sum();

@@ -7,7 +7,9 @@
 //! fetches the rest in the background. It lives exactly as long as the
 //! container: the monitor stops it when the container ends, and the kernel
 //! kills it if the monitor dies (after which `hoist rm` detaches the dead
-//! mounts with [`unmount_stale`]).
+//! mounts with [`unmount_stale`]). If it dies first, every read of the
+//! container's files fails: the monitor, its parent, watches it (a pidfd),
+//! stops the container and records why ([`LazyServer::exit_reason`]).
 
 use std::collections::HashMap;
 use std::io::{BufRead, Read, Write};
@@ -36,6 +38,10 @@ pub struct LazyServer {
     /// Closing this tells the server to unmount and exit.
     control: Option<OwnedFd>,
     mountpoints: Vec<PathBuf>,
+    /// The blob digests of the layers it serves, for messages.
+    layers: Vec<String>,
+    /// How it ended, once reaped.
+    ended: Option<String>,
 }
 
 /// Where each lazy layer is mounted: `mount_root/<layer index>`.
@@ -78,6 +84,8 @@ impl LazyServer {
                     pid,
                     control: Some(control_w),
                     mountpoints,
+                    layers: specs.iter().map(|s| s.blob.to_string()).collect(),
+                    ended: None,
                 };
                 let mut answer = String::new();
                 let _ = std::fs::File::from(ready_r).read_to_string(&mut answer);
@@ -104,6 +112,32 @@ impl LazyServer {
         &self.mountpoints
     }
 
+    /// The server's process id (the caller's child: watch it with a pidfd).
+    pub fn pid(&self) -> i32 {
+        self.pid.as_raw_nonzero().get()
+    }
+
+    /// The blob digests of the layers it serves.
+    pub fn layers(&self) -> &[String] {
+        &self.layers
+    }
+
+    /// If the server has ended, reaps it and says how it ended ("killed by
+    /// signal 9", "exited with status 1"); `None` while it runs. Call it
+    /// before reaping children wholesale: only the first wait sees it.
+    pub fn exit_reason(&mut self) -> Option<String> {
+        if self.ended.is_none() {
+            let status =
+                rustix::process::waitpid(Some(self.pid), rustix::process::WaitOptions::NOHANG);
+            self.ended = match status {
+                Ok(Some((_, st))) => Some(describe_exit(st)),
+                Ok(None) => None,
+                Err(e) => Some(format!("it could not be waited for ({e})")),
+            };
+        }
+        self.ended.clone()
+    }
+
     /// Unmounts every layer and ends the server (killing it if it does not
     /// end within a few seconds, e.g. stuck on the network).
     pub fn stop(mut self) {
@@ -111,6 +145,13 @@ impl LazyServer {
             unmount_stale(mp);
         }
         drop(self.control.take());
+        if self.ended.is_some() {
+            // Already reaped.
+            for mp in &self.mountpoints {
+                let _ = std::fs::remove_dir(mp);
+            }
+            return;
+        }
         let deadline = Instant::now() + Duration::from_secs(3);
         loop {
             match rustix::process::waitpid(Some(self.pid), rustix::process::WaitOptions::NOHANG) {
@@ -131,6 +172,27 @@ impl LazyServer {
         for mp in &self.mountpoints {
             let _ = std::fs::remove_dir(mp);
         }
+    }
+}
+
+fn describe_exit(st: rustix::process::WaitStatus) -> String {
+    if let Some(sig) = st.terminating_signal() {
+        // Debug prints `Signal::KILL`; people know it as SIGKILL.
+        let name = rustix::process::Signal::from_named_raw(sig)
+            .map(|s| {
+                format!(
+                    " (SIG{})",
+                    format!("{s:?}")
+                        .trim_matches('"')
+                        .trim_start_matches("Signal::")
+                )
+            })
+            .unwrap_or_default();
+        format!("killed by signal {sig}{name}")
+    } else if let Some(code) = st.exit_status() {
+        format!("exited with status {code}")
+    } else {
+        format!("ended ({st:?})")
     }
 }
 

@@ -15,6 +15,17 @@ pub trait RangeSource: Send + Sync {
     /// requests. Returns exactly one buffer per range, of the range's length.
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>>;
 
+    /// [`RangeSource::read_ranges`], giving up (with `TimedOut`) at
+    /// `deadline` if the source can wait (a network source); local
+    /// sources answer at once and ignore it.
+    fn read_ranges_within(
+        &self,
+        ranges: &[Range<u64>],
+        _deadline: std::time::Instant,
+    ) -> io::Result<Vec<Vec<u8>>> {
+        self.read_ranges(ranges)
+    }
+
     /// Reads one range, handing the bytes to `sink` in order as they
     /// arrive (by default: all at once at the end).
     fn stream_range(

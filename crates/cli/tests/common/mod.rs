@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use hoist_testenv::{require_root_and_tools, Hoist, Registry};
+use hoist_testenv::{require_root_and, Hoist, Registry};
 
 pub const TOOLS: &[&str] = &[
     "docker-registry",
@@ -25,25 +25,23 @@ pub fn hoist_for(reg: &Registry) -> Hoist {
     hoist
 }
 
-/// A plain registry and a hoist for it, or `None` (with the reason printed)
-/// when the machine lacks root or the tools; CI installs them all.
-pub fn setup() -> Option<(Registry, Hoist)> {
-    if !require_root_and_tools(TOOLS) {
-        return None;
-    }
+/// A plain registry and a hoist for it. Panics, naming what is missing,
+/// when the machine lacks root or the tools (scripts/test.sh installs them).
+pub fn setup() -> (Registry, Hoist) {
+    require_root_and(TOOLS);
     let reg = Registry::start();
     let hoist = hoist_for(&reg);
-    Some((reg, hoist))
+    (reg, hoist)
 }
 
 /// [`setup`] plus the busybox test image pushed to the registry and pulled,
 /// for tests that run containers; returns the image's name.
-pub fn setup_with_busybox() -> Option<(Registry, Hoist, String)> {
-    let (reg, hoist) = setup()?;
+pub fn setup_with_busybox() -> (Registry, Hoist, String) {
+    let (reg, hoist) = setup();
     hoist_testenv::ImageBuilder::single_layer().push(&reg, "busybox:1");
     let image = reg.reference("busybox:1");
     hoist.run(&["pull", &image]).ok();
-    Some((reg, hoist, image))
+    (reg, hoist, image)
 }
 
 /// The `images --format json` rows.

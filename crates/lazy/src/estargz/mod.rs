@@ -29,7 +29,7 @@ mod order;
 mod spool;
 
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 pub use chunk::{read_chunk, ChunkError};
 pub use error::FormatError;

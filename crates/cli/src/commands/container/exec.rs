@@ -20,17 +20,16 @@ pub fn exec(root: &Path, a: ExecArgs) -> Result<i32> {
         })
     };
     let c = cs.get(&a.container).map_err(fail)?;
-    let env = a
-        .env
-        .iter()
-        .filter_map(|e| {
-            if e.contains('=') {
-                Some(e.clone())
-            } else {
-                std::env::var(e).ok().map(|v| format!("{e}={v}"))
-            }
-        })
-        .collect();
+    let mut env = Vec::new();
+    for e in &a.env {
+        let value = super::env_value(e).map_err(|message| {
+            anyhow::Error::new(ExitWith {
+                code: crate::exit::ENGINE_ERROR,
+                message,
+            })
+        })?;
+        env.extend(value);
+    }
     let opts = ExecOptions {
         command: a.command,
         env,

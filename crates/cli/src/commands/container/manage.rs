@@ -84,7 +84,8 @@ pub fn kill(root: &Path, a: KillArgs) -> Result<i32> {
 
 pub fn rm(root: &Path, a: RmArgs) -> Result<i32> {
     let cs = open(root)?;
-    each(&cs, &a.containers, a.all, a.ignore, |c| {
+    // podman: `rm -f` of a container that is not there (any more) is fine.
+    each(&cs, &a.containers, a.all, a.ignore || a.force, |c| {
         if a.force && a.time.is_some_and(|t| t > 0) {
             lifecycle::stop(&cs, c, a.time)?;
         }

@@ -32,6 +32,22 @@ pub fn open(root: &Path) -> Result<Containers> {
     Containers::open(root).with_context(|| format!("opening the containers of {}", root.display()))
 }
 
+/// One `-e`/`--env-file` entry: `KEY=VALUE` as is, a lone `KEY` from our
+/// environment (`None` when we do not have it). An entry without a name
+/// (`=x`) is refused with podman's message.
+fn env_value(e: &str) -> std::result::Result<Option<String>, String> {
+    let name = e.split_once('=').map_or(e, |(k, _)| k);
+    if name.is_empty() {
+        return Err(format!(
+            "invalid environment variable: {e:?}: the name before '=' is empty"
+        ));
+    }
+    if !e.contains('=') {
+        return Ok(std::env::var(e).ok().map(|v| format!("{e}={v}")));
+    }
+    Ok(Some(e.to_string()))
+}
+
 /// Looks up every name or id, all or nothing.
 fn lookup_all(cs: &Containers, names: &[String]) -> Result<Vec<Container>> {
     names.iter().map(|n| Ok(cs.get(n)?)).collect()
@@ -91,4 +107,21 @@ fn labels(items: &[String]) -> std::collections::BTreeMap<String, String> {
             None => (l.to_string(), String::new()),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::env_value;
+
+    #[test]
+    fn env_values() {
+        assert_eq!(env_value("A=1").unwrap().as_deref(), Some("A=1"));
+        assert_eq!(env_value("A=").unwrap().as_deref(), Some("A="));
+        assert_eq!(env_value("A=b=c").unwrap().as_deref(), Some("A=b=c"));
+        assert_eq!(env_value("HOIST_SURELY_UNSET_VAR").unwrap(), None);
+        for bad in ["=x", "=", ""] {
+            let e = env_value(bad).unwrap_err();
+            assert!(e.starts_with("invalid environment variable: "), "{e}");
+        }
+    }
 }

@@ -37,19 +37,61 @@ fn env(a: &CreateArgs) -> Result<Vec<String>> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            env.push(expand_env(line));
+            env.push(super::env_value(line).map_err(invalid)?);
         }
     }
-    env.extend(a.env.iter().map(|e| expand_env(e)));
+    for e in &a.env {
+        env.push(super::env_value(e).map_err(invalid)?);
+    }
     Ok(env.into_iter().flatten().collect())
 }
 
-fn expand_env(e: &str) -> Option<String> {
-    if e.contains('=') {
-        Some(e.to_string())
-    } else {
-        std::env::var(e).ok().map(|v| format!("{e}={v}"))
+/// A bad flag value: podman's exit code 125 with the message as is.
+fn invalid(message: String) -> anyhow::Error {
+    anyhow::Error::new(ExitWith {
+        code: crate::exit::ENGINE_ERROR,
+        message,
+    })
+}
+
+/// A size flag (`--memory 512m`) in bytes, at most [`i64::MAX`] (what
+/// the kernel takes).
+fn size_flag(flag: &str, value: &str) -> Result<i64> {
+    let bytes = parse_size(value).map_err(|e| invalid(format!("invalid {flag} value: {e}")))?;
+    i64::try_from(bytes).map_err(|_| invalid(format!("invalid {flag} value {value:?}: too large")))
+}
+
+/// `--cpus`: a CFS quota over podman's 100 ms period, so at least 0.01 and
+/// at most what a 64-bit quota in microseconds holds.
+fn cpus_flag(cpus: f64) -> Result<f64> {
+    const PERIOD_US: f64 = 100_000.0;
+    if !cpus.is_finite() || cpus <= 0.0 {
+        return Err(invalid(format!(
+            "invalid --cpus value {cpus}: use a positive number of CPUs such as 0.5 or 2"
+        )));
     }
+    let quota = cpus * PERIOD_US;
+    if quota.round() < 1000.0 {
+        return Err(invalid(format!(
+            "invalid --cpus value {cpus}: the least is 0.01 (a CPU quota of 1 ms per 100 ms)"
+        )));
+    }
+    if quota >= i64::MAX as f64 {
+        return Err(invalid(format!(
+            "invalid --cpus value {cpus}: too large for a CPU quota"
+        )));
+    }
+    Ok(cpus)
+}
+
+/// `--pids-limit`: -1 (or 0) for no limit, else a positive count.
+fn pids_flag(limit: i64) -> Result<i64> {
+    if limit < -1 {
+        return Err(invalid(format!(
+            "invalid --pids-limit value {limit}: use a positive number, or -1 for no limit"
+        )));
+    }
+    Ok(limit)
 }
 
 fn entrypoint(s: &str) -> Vec<String> {
@@ -100,16 +142,15 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
         memory: a
             .memory
             .as_deref()
-            .map(parse_size)
-            .transpose()?
-            .map(|v| v as i64),
+            .map(|m| size_flag("--memory", m))
+            .transpose()?,
         memory_swap: match a.memory_swap.as_deref() {
             Some("-1") => Some(-1),
-            Some(s) => Some(parse_size(s)? as i64),
+            Some(s) => Some(size_flag("--memory-swap", s)?),
             None => None,
         },
-        cpus: a.cpus,
-        pids_limit: a.pids_limit,
+        cpus: a.cpus.map(cpus_flag).transpose()?,
+        pids_limit: a.pids_limit.map(pids_flag).transpose()?,
         ulimits: a.ulimit.clone(),
         networks: a.network.clone(),
         labels: labels(&a.label),
@@ -122,7 +163,11 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
             .map(hoist_container::lifecycle::parse_signal)
             .transpose()?,
         stop_timeout: a.stop_timeout,
-        shm_size: a.shm_size.as_deref().map(parse_size).transpose()?,
+        shm_size: a
+            .shm_size
+            .as_deref()
+            .map(|v| size_flag("--shm-size", v).map(|b| b as u64))
+            .transpose()?,
         runtime: a.runtime.as_deref().map(resolve_runtime).transpose()?,
         ..Default::default()
     };
@@ -137,6 +182,12 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
     }
     if o.restart != RestartPolicy::No && o.auto_remove {
         bail!("the --rm option conflicts with --restart other than \"no\"");
+    }
+    // Checked now, not when the container starts: a bad value is the
+    // user's to fix before anything is created.
+    for u in &a.ulimit {
+        u.parse::<hoist_runtime::spec::Ulimit>()
+            .map_err(|e| invalid(e.to_string()))?;
     }
     for v in &a.volume {
         o.mounts.push(parse_volume_flag(v)?);
