@@ -81,6 +81,17 @@ impl ContainerError {
     }
 }
 
+/// A failed write or lock through hoist's file primitives.
+impl From<hoist_fsutil::Error> for ContainerError {
+    fn from(e: hoist_fsutil::Error) -> ContainerError {
+        ContainerError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 pub(crate) fn io_err(
     op: &'static str,
     path: impl Into<PathBuf>,

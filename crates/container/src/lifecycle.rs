@@ -258,14 +258,14 @@ fn remove_once(cs: &Containers, c: &Container, force: bool) -> Result<()> {
     }
     // Hold the monitor lock so no monitor starts it meanwhile.
     let lock_path = c.dir.join(MONITOR_LOCK);
-    let guard = match Lock::try_exclusive_existing(&lock_path)? {
+    let guard = match crate::lock::try_exclusive_existing(&lock_path)? {
         Some(Some(g)) => g,
         // Gone: removed by someone else.
         None => return Ok(()),
         Some(None) => {
             // A monitor still finishing (e.g. an --rm clean-up): wait for it.
             wait_stopped(cs, c.id(), Some(REMOVE_WAIT))?;
-            match Lock::exclusive_existing(&lock_path)? {
+            match crate::lock::exclusive_existing(&lock_path)? {
                 Some(g) => g,
                 None => return Ok(()),
             }

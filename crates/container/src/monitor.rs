@@ -36,7 +36,6 @@ use hoist_runtime::spec::{
 use oci_spec::image::ImageConfiguration;
 
 use crate::error::{io_err, ContainerError, Result};
-use crate::lock::Lock;
 use crate::logs::LogWriter;
 use crate::netsetup::{self, NetSetup};
 use crate::options::MountOption;
@@ -134,7 +133,7 @@ fn monitor(
     report: &mut dyn FnMut(i32, Option<String>),
 ) -> Result<i32> {
     let dir = cs.dir_of(id);
-    let _alive = Lock::try_exclusive_existing(&dir.join(MONITOR_LOCK))?
+    let _alive = crate::lock::try_exclusive_existing(&dir.join(MONITOR_LOCK))?
         // Removed (e.g. by `rm -f`) before it could start.
         .ok_or_else(|| ContainerError::NotFound(id.to_string()))?
         .ok_or_else(|| ContainerError::BadState {

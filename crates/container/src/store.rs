@@ -3,7 +3,6 @@
 //! Claiming a name is one `symlink(2)`, atomic, so concurrent `create`s
 //! never share a name and no index file can be left half-written.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
@@ -43,13 +42,10 @@ pub struct Containers {
     dir: PathBuf,
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a
-/// crash leaves the old or the new content, never a mix.
+/// Replaces `path` with `bytes` durably: readers and a crash see the old or
+/// the new record, never a mix.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(io_err("creating", &tmp))?;
-    f.write_all(bytes).map_err(io_err("writing", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err("renaming into place", path))
+    Ok(hoist_fsutil::write_file(path, bytes, 0o644)?)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -263,7 +259,7 @@ impl Containers {
     /// Takes the container's state lock: no other process changes its
     /// state until the guard is dropped.
     pub(crate) fn lock(&self, id: &str) -> Result<Lock> {
-        Lock::exclusive(&self.dir_of(id).join(STATE_LOCK))
+        Ok(Lock::exclusive(&self.dir_of(id).join(STATE_LOCK))?)
     }
 
     /// Reads, changes and writes `state.json` under the state lock.
