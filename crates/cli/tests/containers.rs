@@ -381,8 +381,12 @@ fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
         .args(["-9", &monitor.to_string()])
         .status()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    assert_eq!(inspect(&hoist, "orphan", ".State.Status"), "exited");
+    // The monitor's lock dies with it: from then on the container is exited.
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(30),
+        "the killed monitor's container to read as exited",
+        || inspect(&hoist, "orphan", ".State.Status") == "exited",
+    );
     // Its exit code is unknown: -1, as podman says, before and after a
     // command cleaned up after the dead monitor.
     assert_eq!(inspect(&hoist, "orphan", ".State.ExitCode"), "-1");
@@ -393,15 +397,17 @@ fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
     hoist.run(&["stop", "orphan"]).ok();
     assert_eq!(inspect(&hoist, "orphan", ".State.ExitCode"), "-1");
     hoist.run(&["rm", "orphan"]).ok();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    // Gone, or a zombie waiting for this machine's init to reap it.
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.trim_start().chars().next());
-    assert!(
-        matches!(state, None | Some(Some('Z'))),
-        "the container's process still runs: {stat}"
+    // rm SIGKILLs it: gone, or a zombie waiting for this machine's init.
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(30),
+        "the orphaned container's process to die",
+        || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.trim_start().chars().next());
+            matches!(state, None | Some(Some('Z')))
+        },
     );
     assert!(hoist_testenv::hoist::mounts_below(&hoist.root()).is_empty());
 }

@@ -117,17 +117,31 @@ fn exec_runs_in_the_container_with_podman_exit_codes() {
     assert_eq!(out.stdout, "fed in\n");
     let out = hoist.run_stdin(&["exec", "e1", "cat"], b"fed in\n").ok();
     assert_eq!(out.stdout, "");
-    // -d returns at once; the process carries on in the container.
-    let start = std::time::Instant::now();
+    // -d returns while its process still runs (it waits for /tmp/go, which
+    // only appears after -d returned), and the process carries on.
     hoist
-        .run(&["exec", "-d", "e1", "sh", "-c", "sleep 1; touch /tmp/done"])
+        .run(&[
+            "exec",
+            "-d",
+            "e1",
+            "sh",
+            "-c",
+            "while [ ! -f /tmp/go ]; do sleep 0.05; done; touch /tmp/done",
+        ])
         .ok();
-    assert!(start.elapsed() < std::time::Duration::from_secs(1));
     hoist
         .run(&["exec", "e1", "test", "-f", "/tmp/done"])
         .fails_with(1);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    hoist.run(&["exec", "e1", "test", "-f", "/tmp/done"]).ok();
+    hoist.run(&["exec", "e1", "touch", "/tmp/go"]).ok();
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(30),
+        "the detached exec to finish its work",
+        || {
+            hoist
+                .run(&["exec", "e1", "test", "-f", "/tmp/done"])
+                .success()
+        },
+    );
     hoist.run(&["exec", "nosuch", "true"]).fails_with(125);
     hoist.run(&["stop", "-t", "0", "e1"]).ok();
     let out = hoist.run(&["exec", "e1", "true"]).fails_with(125);
@@ -177,15 +191,17 @@ fn terminals_for_run_and_exec() {
             "echo logged-line; exec sleep 60",
         ])
         .ok();
-    let mut logged = String::new();
-    for _ in 0..50 {
-        logged = hoist.run(&["logs", "t1"]).ok().stdout;
-        if logged.contains("logged-line") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(logged.contains("logged-line"), "{logged:?}");
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(30),
+        "the container's first line in its log",
+        || {
+            hoist
+                .run(&["logs", "t1"])
+                .ok()
+                .stdout
+                .contains("logged-line")
+        },
+    );
     // exec -t.
     let (out, code) = on_tty(
         &hoist,
