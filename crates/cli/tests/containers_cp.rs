@@ -455,13 +455,9 @@ fn init_is_pid_1_and_forwards_stop() {
             "1000",
         ])
         .ok();
-    let t = std::time::Instant::now();
+    // Forwarded, SIGTERM ends `sleep` (143); lost, stop would SIGKILL it
+    // after 20 s (137).
     hoist.run(&["stop", "-t", "20", "sleeper"]).ok();
-    assert!(
-        t.elapsed() < std::time::Duration::from_secs(10),
-        "{:?}",
-        t.elapsed()
-    );
     let code = hoist
         .run(&["inspect", "sleeper", "--format", "{{.State.ExitCode}}"])
         .ok();

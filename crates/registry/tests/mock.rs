@@ -383,13 +383,14 @@ async fn stalled_and_absent_registries_fail_instead_of_hanging() {
         read_timeout: Duration::from_millis(300),
         ..ClientOptions::default()
     });
-    let started = std::time::Instant::now();
-    let err = c
-        .get_manifest(&reference(&srv.addr, "a", "x"))
-        .await
-        .unwrap_err();
+    let err = tokio::time::timeout(
+        Duration::from_secs(120),
+        c.get_manifest(&reference(&srv.addr, "a", "x")),
+    )
+    .await
+    .expect("the client gives up instead of hanging")
+    .unwrap_err();
     assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(5));
 
     // Nothing listens on this port.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hoist_image::{Digest, Reference};
 use hoist_registry::{
@@ -98,17 +98,14 @@ async fn a_registry_that_never_answers_costs_two_read_timeouts_not_four() {
     }))
     .await;
     let c = client(&addr, Duration::from_millis(500));
-    let started = Instant::now();
-    let err = c.get_manifest(&reference(&addr)).await.unwrap_err();
+    let err = tokio::time::timeout(Duration::from_secs(120), c.get_manifest(&reference(&addr)))
+        .await
+        .expect("the client gives up instead of hanging")
+        .unwrap_err();
     assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
     assert!(err.is_transient());
     // Four attempts are allowed in all, but only two may end in silence.
     assert_eq!(seen.lock().unwrap().len(), 2, "requests sent");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
 }
 
 /// A blob of `len` bytes that does not compress.
