@@ -83,11 +83,24 @@ impl AtomicFile {
         self.file
             .sync_all()
             .map_err(at("syncing the content of", &self.target))?;
-        match self.named.take() {
-            Some(tmp) => rename_or_remove(&tmp, &self.target)?,
-            None => self.link_unnamed()?,
-        }
+        self.publish()?;
         fsync_dir(parent_dir(&self.target))
+    }
+
+    /// Publishes without syncing: readers still see the old file or the
+    /// whole new one, but a crash may lose the new one. Only for files that
+    /// are made again whenever they are needed (a container's bundle and
+    /// /etc files, rewritten on every start), where a sync would only slow
+    /// the start down.
+    pub fn commit_unsynced(mut self) -> Result<()> {
+        self.publish()
+    }
+
+    fn publish(&mut self) -> Result<()> {
+        match self.named.take() {
+            Some(tmp) => rename_or_remove(&tmp, &self.target),
+            None => self.link_unnamed(),
+        }
     }
 
     /// Gives the unnamed file its name: directly when the target does not
@@ -128,6 +141,13 @@ pub fn write_file(target: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let mut f = AtomicFile::create(target, mode)?;
     f.file().write_all(bytes).map_err(at("writing", target))?;
     f.commit()
+}
+
+/// As [`write_file`], without the syncs: see [`AtomicFile::commit_unsynced`].
+pub fn write_file_unsynced(target: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut f = AtomicFile::create(target, mode)?;
+    f.file().write_all(bytes).map_err(at("writing", target))?;
+    f.commit_unsynced()
 }
 
 /// fsyncs a directory so that the names created, renamed or removed in it
@@ -228,6 +248,16 @@ mod tests {
         f.commit().unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"new");
         assert_eq!(names(dir.path()), ["out"]);
+    }
+
+    #[test]
+    fn unsynced_writes_replace_atomically_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("hosts");
+        write_file_unsynced(&target, b"one", 0o644).unwrap();
+        write_file_unsynced(&target, b"two", 0o644).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"two");
+        assert_eq!(names(dir.path()), ["hosts"]);
     }
 
     #[test]

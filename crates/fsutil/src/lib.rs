@@ -10,6 +10,6 @@ mod atomic;
 mod error;
 mod lock;
 
-pub use atomic::{fsync_dir, write_file, AtomicFile};
+pub use atomic::{fsync_dir, write_file, write_file_unsynced, AtomicFile};
 pub use error::{Error, Result};
 pub use lock::{is_locked, lock_held, FileLock};

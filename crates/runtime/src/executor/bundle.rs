@@ -1,6 +1,5 @@
 //! The bundle's `config.json`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -15,14 +14,11 @@ pub const CONFIG_FILE: &str = "config.json";
 pub fn write_bundle_config(bundle: &Path, spec: &Spec) -> Result<PathBuf, RuntimeError> {
     std::fs::create_dir_all(bundle).map_err(io_err("creating bundle directory", bundle))?;
     let path = bundle.join(CONFIG_FILE);
-    let tmp = bundle.join(".config.json.tmp");
     let json = serde_json::to_vec_pretty(spec).expect("a Spec always serializes");
-    let mut f = std::fs::File::create(&tmp).map_err(io_err("creating", &tmp))?;
-    // No fsync: the bundle is rewritten on every start (the rename still
-    // keeps readers from seeing half a file), and the fsync cost milliseconds
-    // of every container start under load.
-    f.write_all(&json).map_err(io_err("writing", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io_err("renaming into place", &path))?;
+    // No fsync: the bundle is rewritten on every start (the atomic
+    // replacement still keeps readers from seeing half a file), and the
+    // fsync cost milliseconds of every container start under load.
+    hoist_fsutil::write_file_unsynced(&path, &json, 0o644)?;
     Ok(path)
 }
 

@@ -3,6 +3,17 @@
 use std::io;
 use std::path::PathBuf;
 
+/// A failed write through hoist's file primitives.
+impl From<hoist_fsutil::Error> for RootfsError {
+    fn from(e: hoist_fsutil::Error) -> RootfsError {
+        RootfsError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
     #[error("no layer directories given for {}; an overlay needs at least one lower directory", target.display())]

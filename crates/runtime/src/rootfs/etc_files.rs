@@ -7,9 +7,7 @@
 //! `/etc/hosts -> /host/etc/shadow` after a bind mount); this way the only
 //! thing read from the image is its /etc/hosts, through the safe resolver.
 
-use std::io::Write;
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::error::{IoContext, RootfsError};
@@ -178,23 +176,15 @@ fn resolv_text(opts: &EtcOptions) -> Result<String, RootfsError> {
     Ok(text)
 }
 
-/// Writes `path` via a temporary file and a rename, never following a
-/// symlink at the temporary name.
+/// Replaces `path` atomically. An unnamed temporary file has no name a
+/// symlink could be planted at. No fsync: these files are rewritten on every
+/// start, and after a crash the container they belong to is not running.
 fn write_file(path: &Path, content: &str) -> Result<(), RootfsError> {
-    let tmp = path.with_extension("hoist-tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)
-        .ctx("creating", &tmp)?;
-    // No fsync: these files are rewritten on every start, and after a crash
-    // the container they belong to is not running any more.
-    f.write_all(content.as_bytes()).ctx("writing", &tmp)?;
-    std::fs::rename(&tmp, path).ctx("renaming into place", path)?;
-    Ok(())
+    Ok(hoist_fsutil::write_file_unsynced(
+        path,
+        content.as_bytes(),
+        0o644,
+    )?)
 }
 
 /// Writes hosts, hostname and resolv.conf into `container_dir` (created if
