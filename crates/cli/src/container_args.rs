@@ -265,6 +265,10 @@ pub struct PsArgs {
     /// Show the latest container only.
     #[arg(short, long)]
     pub latest: bool,
+    /// Also list containers made by other tools in this store (podman's
+    /// buildah containers); hoist's store has none, so nothing changes.
+    #[arg(long)]
+    pub external: bool,
 }
 
 #[derive(Debug, Args)]

@@ -123,3 +123,18 @@ fn log_lines_have_no_colour_codes_off_a_terminal() {
     assert!(out.stderr.contains("DEBUG"), "there are log lines: {out:?}");
     assert!(!out.stderr.contains('\u{1b}'), "{out:?}");
 }
+
+/// podman's own system tests clean up with `ps --all --external` before
+/// every test: hoist accepts it and lists the same containers.
+#[test]
+fn ps_accepts_external_and_lists_the_same_containers() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    h.run(&["create", "--name", "ext1", &img, "true"]).ok();
+    let plain = h.run(&["ps", "-a", "--format", "{{.Names}}"]).ok();
+    let external = h
+        .run(&["ps", "--all", "--external", "--format", "{{.Names}}"])
+        .ok();
+    assert_eq!(plain.stdout, "ext1\n");
+    assert_eq!(external.stdout, plain.stdout);
+    h.run(&["rm", "ext1"]).ok();
+}
