@@ -66,6 +66,15 @@ pub enum ContainerError {
 
     #[error("the container monitor failed: {0}")]
     Monitor(String),
+
+    /// Finding, pulling or reading the image of a new container.
+    #[error(transparent)]
+    Engine(Box<hoist_engine::EngineError>),
+
+    /// A detached monitor reported that the container did not start:
+    /// its message and the exit code to use (125, 126, 127).
+    #[error("{message}")]
+    StartFailed { code: i32, message: String },
 }
 
 pub type Result<T, E = ContainerError> = std::result::Result<T, E>;
@@ -76,8 +85,15 @@ impl ContainerError {
         match self {
             ContainerError::CommandNotFound { .. } => crate::EXIT_NOT_FOUND,
             ContainerError::CommandNotExecutable { .. } => crate::EXIT_CANNOT_INVOKE,
+            ContainerError::StartFailed { code, .. } => *code,
             _ => crate::EXIT_ENGINE,
         }
+    }
+}
+
+impl From<hoist_engine::EngineError> for ContainerError {
+    fn from(e: hoist_engine::EngineError) -> ContainerError {
+        ContainerError::Engine(Box::new(e))
     }
 }
 

@@ -11,13 +11,19 @@
 //! - [`lifecycle`]: stop, kill, remove, wait, pause.
 //! - [`logs`]: podman's k8s-file log format.
 //! - [`copy`]: `cp` between a container's root and the host.
+//! - [`create()`], [`MonitorLauncher`]: the create and start use cases
+//!   every front end shares; [`InspectContainer`], [`PsRow`]: podman's
+//!   `inspect` document and `ps` row.
 //! - [`volumes`]: named volumes under `<root>/volumes/<name>/_data`.
 
 pub mod copy;
+mod create;
 mod error;
 pub mod exec;
 mod exec_check;
 pub mod init;
+mod inspect;
+mod launch;
 pub mod lifecycle;
 mod lock;
 pub mod logs;
@@ -33,7 +39,13 @@ mod tty;
 mod usage;
 pub mod volumes;
 
+pub use create::{create, CreateRequest};
 pub use error::{ContainerError, Result};
+pub use inspect::{
+    InspectConfig, InspectContainer, InspectHostConfig, InspectMount, InspectNetwork,
+    InspectNetworkSettings, InspectPortBinding, InspectRestartPolicy, InspectState, PsRow,
+};
+pub use launch::{is_single_threaded, MonitorLauncher};
 pub use options::{
     parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, CreateOptions, MountOption,
     RestartPolicy,

@@ -504,12 +504,7 @@ fn create_and_start(
     mode: MonitorMode,
 ) -> Result<(i32, Vec<(OwnedFd, Stream)>)> {
     let opts = spec_options(cs, c, net)?;
-    let image: ImageConfiguration = {
-        let p = c.dir.join("image-config.json");
-        let bytes = std::fs::read(&p).map_err(io_err("reading", &p))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|source| ContainerError::Corrupt { path: p, source })?
-    };
+    let image: ImageConfiguration = c.image_config()?;
     let mut spec = build_spec(&image, &opts)?;
     if let Some(p) = spec.process() {
         let args = p.args().clone().unwrap_or_default();

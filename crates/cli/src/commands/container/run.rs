@@ -1,15 +1,12 @@
 //! `run`, `create`, `start` and the hidden `container-monitor`.
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Stdio;
-use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use hoist_container::monitor::{read_report, MonitorMode};
+use hoist_container::monitor::MonitorMode;
 use hoist_container::{
     parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, ContainerError, Containers,
-    CreateOptions, NewContainer, RestartPolicy,
+    CreateOptions, CreateRequest, MonitorLauncher, RestartPolicy,
 };
 use hoist_engine::{Engine, PullOptions, PullPolicy};
 
@@ -18,12 +15,17 @@ use crate::exit::ExitWith;
 
 use super::{labels, open};
 
+/// A container failure with podman's exit code: 125 keeps the error (and
+/// its causes, printed by `exit::report`); other codes travel in an
+/// [`ExitWith`].
 fn fail(e: ContainerError) -> anyhow::Error {
-    let code = e.exit_code();
-    anyhow::Error::new(ExitWith {
-        code,
-        message: e.to_string(),
-    })
+    match e.exit_code() {
+        crate::exit::ENGINE_ERROR => anyhow::Error::new(e),
+        code => anyhow::Error::new(ExitWith {
+            code,
+            message: e.to_string(),
+        }),
+    }
 }
 
 /// `--env-file` lines and `-e` values; `-e KEY` takes KEY from our environment.
@@ -210,59 +212,33 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
 
 /// Makes the container record; returns its id.
 fn create_record(root: &Path, a: &CreateArgs) -> Result<String> {
-    let mut opts = options(a)?;
+    let options = options(a)?;
     let engine =
         Engine::open(root).with_context(|| format!("opening the store at {}", root.display()))?;
-    let policy: PullPolicy = a.pull.parse()?;
+    let pull_policy: PullPolicy = a.pull.parse()?;
     let pull = PullOptions {
         registry: super::super::registry_options(&a.registry)?,
         pull_mode: a.pull_mode.parse()?,
         ..Default::default()
     };
-    let progress: Arc<dyn hoist_engine::progress::Progress> =
-        Arc::new(hoist_engine::progress::Silent);
-    let mut image = engine.image_for_container(&a.image, policy, &pull, &progress)?;
-    if let Some(dir) = &a.record_access {
-        image.lazy_layers = engine.recording_specs(&a.image, dir)?;
-    }
     let cs = open(root)?;
-    if a.replace {
-        if let Some(name) = &a.name {
-            if let Ok(old) = cs.get(name) {
-                hoist_container::lifecycle::remove(&cs, &old, true)?;
-            }
-        }
-    }
-    let anonymous = hoist_container::volumes::create_anonymous_volumes(root, &mut opts)?;
-    let made = cs.create(NewContainer {
-        name: a.name.clone(),
+    let req = CreateRequest {
         image: a.image.clone(),
-        image_id: image.record.id.hex().to_string(),
-        layer_dirs: image.layer_dirs,
-        lazy_layers: image.lazy_layers,
-        image_config: image.config,
-        options: opts,
-    });
-    let config = match made {
-        Ok(c) => c,
-        Err(e) => {
-            // The volumes were made for a container that does not exist.
-            if let Ok(vols) = hoist_container::volumes::Volumes::open(root) {
-                for v in &anonymous {
-                    let _ = vols.remove(v, &[]);
-                }
-            }
-            return Err(fail(e));
-        }
+        name: a.name.clone(),
+        options,
+        pull_policy,
+        pull,
+        record_access: a.record_access.clone(),
+        replace: a.replace,
     };
+    let config = hoist_container::create(&engine, &cs, req).map_err(fail)?;
     Ok(config.id)
 }
 
-fn monitor_command(root: &Path, id: &str, attach: bool) -> Result<std::process::Command> {
+/// How this binary starts container monitors: itself, at our log level.
+fn launcher() -> Result<MonitorLauncher> {
     let exe = std::env::current_exe()
         .context("finding the hoist executable to start the container monitor")?;
-    let mut cmd = std::process::Command::new(exe);
-    // libcontainer warns about every cgroup controller the host lacks.
     let args: Vec<String> = std::env::args().collect();
     let level = args
         .iter()
@@ -273,76 +249,30 @@ fn monitor_command(root: &Path, id: &str, attach: bool) -> Result<std::process::
                 .find_map(|a| a.strip_prefix("--log-level=").map(String::from))
         })
         .unwrap_or_else(|| "warn".into());
-    cmd.arg("--root")
-        .arg(root)
-        .arg("--log-level")
-        .arg(format!("{level},libcgroups=error,libcontainer=error"))
-        .arg("container-monitor");
-    if attach {
-        cmd.arg("--attach");
-    } else {
-        cmd.arg("--detached");
-    }
-    cmd.arg(id);
-    Ok(cmd)
+    Ok(MonitorLauncher::new(exe, level))
 }
 
 /// Starts a detached monitor for `id` and waits until the container runs.
-fn start_detached(root: &Path, cs: &Containers, id: &str) -> Result<()> {
-    let dir = cs.dir_of(id);
-    let log = std::fs::File::create(dir.join("monitor.log")).context("creating monitor.log")?;
-    let mut child = monitor_command(root, id, false)?
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .context("starting the container monitor")?;
-    let report = read_report(child.stdout.take().expect("piped"));
-    // The monitor lives on; it is reaped by init once we exit.
-    drop(child);
-    if report.code != 0 {
-        return Err(anyhow::Error::new(ExitWith {
-            code: report.code,
-            message: report
-                .error
-                .unwrap_or_else(|| "the container did not start".into()),
-        }));
-    }
-    Ok(())
+fn start_detached(cs: &Containers, id: &str) -> Result<()> {
+    launcher()?.start_detached(cs, id).map_err(fail)
 }
 
-/// Becomes the attached monitor of `id`, keeping pid and stdio: in this
-/// process when it is single-threaded (the runtime forks, which is safe
-/// only then), else by exec'ing a fresh `hoist container-monitor`. The
-/// first saves a second start-up of the binary on every foreground `run`.
-fn exec_attached(root: &Path, id: &str) -> Result<i32> {
-    if is_single_threaded() {
-        let mode = MonitorMode {
-            attach: true,
-            detached: false,
-        };
-        return run_monitor(root, id, mode);
-    }
-    let err = monitor_command(root, id, true)?.exec();
-    Err(anyhow::Error::new(err).context("running the container monitor"))
-}
-
-/// Whether this process has one thread (a pull, for one, leaves worker
-/// threads behind).
-fn is_single_threaded() -> bool {
-    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
+/// Becomes the attached monitor of `id` (see
+/// [`MonitorLauncher::run_attached`]).
+fn exec_attached(cs: &Containers, id: &str) -> Result<i32> {
+    launcher()?.run_attached(cs, id).map_err(fail)
 }
 
 pub fn run(root: &Path, a: RunArgs) -> Result<i32> {
     hoist_container::monitor::warm_up_cgroup_join();
     let id = create_record(root, &a.create)?;
+    let cs = open(root)?;
     if a.detach {
-        let cs = open(root)?;
-        start_detached(root, &cs, &id)?;
+        start_detached(&cs, &id)?;
         println!("{id}");
         Ok(0)
     } else {
-        exec_attached(root, &id)
+        exec_attached(&cs, &id)
     }
 }
 
@@ -363,12 +293,12 @@ pub fn start(root: &Path, a: StartArgs) -> Result<i32> {
         if c.monitor_alive() {
             bail!("container {} is already running", c.name());
         }
-        return exec_attached(root, c.id());
+        return exec_attached(&cs, c.id());
     }
     for name in &a.containers {
         let c = cs.get(name).map_err(fail)?;
         if !c.monitor_alive() {
-            start_detached(root, &cs, c.id())?;
+            start_detached(&cs, c.id())?;
         }
         println!("{name}");
     }

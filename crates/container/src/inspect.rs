@@ -1,0 +1,587 @@
+//! podman's view of a container: the `container inspect` document and the
+//! `ps --format json` row, typed. Field names and values are podman's
+//! (and the order of the fields is the order they are printed in).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use oci_spec::image::ImageConfiguration;
+use serde::Serialize;
+
+use crate::error::{io_err, ContainerError, Result};
+use crate::options::{MountOption, RestartPolicy};
+use crate::record::{Container, Status};
+
+/// The file in a container directory holding its image's config.
+const IMAGE_CONFIG: &str = "image-config.json";
+
+/// SIGTERM, the stop signal when none was asked for.
+const DEFAULT_STOP_SIGNAL: i32 = 15;
+
+/// `podman container inspect`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectContainer {
+    pub id: String,
+    pub created: String,
+    pub path: String,
+    pub args: Vec<String>,
+    pub state: InspectState,
+    pub image: String,
+    pub image_name: String,
+    pub rootfs: String,
+    pub resolv_conf_path: PathBuf,
+    pub hostname_path: PathBuf,
+    pub hosts_path: PathBuf,
+    pub log_path: PathBuf,
+    pub name: String,
+    pub restart_count: u32,
+    pub driver: String,
+    pub mounts: Vec<InspectMount>,
+    pub network_settings: InspectNetworkSettings,
+    pub config: InspectConfig,
+    pub host_config: InspectHostConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectState {
+    pub status: String,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub dead: bool,
+    pub pid: i32,
+    pub conmon_pid: i32,
+    pub exit_code: i32,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+/// One mount; each kind has podman's own set of fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum InspectMount {
+    #[serde(rename_all = "PascalCase")]
+    Bind {
+        r#type: String,
+        source: PathBuf,
+        destination: String,
+        #[serde(rename = "RW")]
+        rw: bool,
+        mode: String,
+        propagation: String,
+    },
+    #[serde(rename_all = "PascalCase")]
+    Volume {
+        r#type: String,
+        name: String,
+        source: Option<PathBuf>,
+        destination: String,
+        driver: String,
+        #[serde(rename = "RW")]
+        rw: bool,
+    },
+    #[serde(rename_all = "PascalCase")]
+    Tmpfs {
+        r#type: String,
+        source: String,
+        destination: String,
+        #[serde(rename = "RW")]
+        rw: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectNetworkSettings {
+    /// The first address on any network, else empty.
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    /// `PORT/PROTO` to the host ends.
+    pub ports: BTreeMap<String, Vec<InspectPortBinding>>,
+    pub networks: BTreeMap<String, InspectNetwork>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectPortBinding {
+    pub host_ip: String,
+    pub host_port: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectNetwork {
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u8,
+    pub gateway: String,
+    pub mac_address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectConfig {
+    pub hostname: String,
+    pub env: Vec<String>,
+    pub cmd: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub working_dir: String,
+    pub user: String,
+    pub labels: BTreeMap<String, String>,
+    pub image: String,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub stop_signal: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectHostConfig {
+    pub auto_remove: bool,
+    pub restart_policy: InspectRestartPolicy,
+    pub memory: i64,
+    pub memory_swap: i64,
+    pub nano_cpus: i64,
+    pub pids_limit: i64,
+    pub privileged: bool,
+    pub readonly_rootfs: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub network_mode: String,
+    pub init: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectRestartPolicy {
+    pub name: String,
+    pub maximum_retry_count: u32,
+}
+
+/// One `ps --format json` row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PsRow {
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "Names")]
+    pub names: Vec<String>,
+    #[serde(rename = "Image")]
+    pub image: String,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    #[serde(rename = "Command")]
+    pub command: Vec<String>,
+    /// Unix seconds.
+    #[serde(rename = "Created")]
+    pub created: i64,
+    #[serde(rename = "CreatedAt")]
+    pub created_at: String,
+    #[serde(rename = "State")]
+    pub state: String,
+    #[serde(rename = "Status")]
+    pub status: String,
+    #[serde(rename = "ExitCode")]
+    pub exit_code: i32,
+    #[serde(rename = "Exited")]
+    pub exited: bool,
+    /// Unix seconds, 0 when it has not.
+    #[serde(rename = "ExitedAt")]
+    pub exited_at: i64,
+    #[serde(rename = "StartedAt")]
+    pub started_at: i64,
+    #[serde(rename = "Pid")]
+    pub pid: i32,
+    #[serde(rename = "Ports")]
+    pub ports: String,
+    #[serde(rename = "Labels")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(rename = "AutoRemove")]
+    pub auto_remove: bool,
+    #[serde(rename = "Networks")]
+    pub networks: Vec<String>,
+}
+
+fn rfc3339(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Nanos, true))
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
+}
+
+impl Container {
+    /// The config of the image the container was made from, as kept at
+    /// create time.
+    pub fn image_config(&self) -> Result<ImageConfiguration> {
+        let p = self.dir.join(IMAGE_CONFIG);
+        let bytes = std::fs::read(&p).map_err(io_err("reading", &p))?;
+        serde_json::from_slice(&bytes).map_err(|source| ContainerError::Corrupt { path: p, source })
+    }
+
+    /// The process of the spec of the last start, if it started.
+    fn started_process(&self) -> Option<oci_spec::runtime::Process> {
+        hoist_runtime::executor::read_bundle_config(&self.bundle())
+            .ok()?
+            .process()
+            .clone()
+    }
+
+    /// The effective command line: the spec's of the last start, else what
+    /// the options and the image say.
+    pub fn command(&self) -> Vec<String> {
+        if let Some(args) = self.started_process().and_then(|p| p.args().clone()) {
+            return args;
+        }
+        let img = self.image_config().ok();
+        let img = img.as_ref().and_then(|i| i.config().as_ref());
+        let o = &self.config.options;
+        let ep = o
+            .entrypoint
+            .clone()
+            .unwrap_or_else(|| img.and_then(|c| c.entrypoint().clone()).unwrap_or_default());
+        let cmd = o.command.clone().unwrap_or_else(|| {
+            if o.entrypoint.is_some() {
+                return Vec::new();
+            }
+            img.and_then(|c| c.cmd().clone()).unwrap_or_default()
+        });
+        ep.into_iter().chain(cmd).collect()
+    }
+
+    /// The environment: the spec's of the last start, else the image's
+    /// followed by `-e`.
+    pub fn env(&self) -> Vec<String> {
+        if let Some(env) = self.started_process().and_then(|p| p.env().clone()) {
+            return env;
+        }
+        let mut env = self
+            .image_config()
+            .ok()
+            .and_then(|i| i.config().as_ref().and_then(|c| c.env().clone()))
+            .unwrap_or_default();
+        env.extend(self.config.options.env.iter().cloned());
+        env
+    }
+
+    /// The working directory: `-w`, else the image's, else `/`.
+    fn working_dir(&self) -> String {
+        if let Some(w) = &self.config.options.workdir {
+            return w.clone();
+        }
+        self.image_config()
+            .ok()
+            .and_then(|i| i.config().as_ref().and_then(|c| c.working_dir().clone()))
+            .unwrap_or_else(|| "/".into())
+    }
+
+    /// The published ports: as assigned at start, else as asked for.
+    fn port_mappings(&self) -> &[hoist_network::PortMapping] {
+        if self.state.ports.is_empty() {
+            &self.config.options.ports
+        } else {
+            &self.state.ports
+        }
+    }
+
+    /// podman's `PORTS` column: `0.0.0.0:8080->80/tcp, ...`.
+    pub fn ports_text(&self) -> String {
+        self.port_mappings()
+            .iter()
+            .flat_map(|p| p.describe())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The pid to show: none (0) unless it is running.
+    fn shown_pid(&self, pid: Option<i32>) -> i32 {
+        if self.status().is_active() {
+            pid.unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    /// The `ps --format json` row, ages as of `now`.
+    pub fn ps_row(&self, now: DateTime<Utc>) -> PsRow {
+        let st = self.status();
+        PsRow {
+            id: self.id().to_string(),
+            names: vec![self.name().to_string()],
+            image: self.config.image.clone(),
+            image_id: self.config.image_id.clone(),
+            command: self.command(),
+            created: self.config.created.timestamp(),
+            created_at: self.config.created.to_rfc3339(),
+            state: st.as_str().to_string(),
+            status: self.status_text(now),
+            exit_code: self.exit_code().unwrap_or(0),
+            exited: st == Status::Exited,
+            exited_at: self.state.finished_at.map(|t| t.timestamp()).unwrap_or(0),
+            started_at: self.state.started_at.map(|t| t.timestamp()).unwrap_or(0),
+            pid: self.shown_pid(self.state.pid),
+            ports: self.ports_text(),
+            labels: self.config.options.labels.clone(),
+            auto_remove: self.config.options.auto_remove,
+            networks: self.config.options.networks.clone(),
+        }
+    }
+
+    /// The `container inspect` document.
+    pub fn inspect(&self) -> InspectContainer {
+        let st = self.status();
+        let o = &self.config.options;
+        let cmd = self.command();
+        // `<root>/containers/<id>` -> `<root>/volumes/<name>/_data`.
+        let volumes = self
+            .dir
+            .parent()
+            .and_then(|p| p.parent())
+            .map(|r| r.join("volumes"));
+        let mounts = o
+            .mounts
+            .iter()
+            .map(|m| match m {
+                MountOption::Bind {
+                    source,
+                    destination,
+                    read_only,
+                    ..
+                } => InspectMount::Bind {
+                    r#type: "bind".into(),
+                    source: source.clone(),
+                    destination: destination.clone(),
+                    rw: !read_only,
+                    mode: String::new(),
+                    propagation: "rprivate".into(),
+                },
+                MountOption::Volume {
+                    name,
+                    destination,
+                    read_only,
+                    ..
+                } => InspectMount::Volume {
+                    r#type: "volume".into(),
+                    name: name.clone(),
+                    source: volumes.as_ref().map(|v| v.join(name).join("_data")),
+                    destination: destination.clone(),
+                    driver: "local".into(),
+                    rw: !read_only,
+                },
+                MountOption::Tmpfs { destination, .. } => InspectMount::Tmpfs {
+                    r#type: "tmpfs".into(),
+                    source: "tmpfs".into(),
+                    destination: destination.clone(),
+                    rw: true,
+                },
+            })
+            .collect();
+        let mut networks = BTreeMap::new();
+        let mut ip = String::new();
+        if let Some(status) = &self.state.network_status {
+            for a in status.addresses() {
+                if ip.is_empty() {
+                    ip = a.address.to_string();
+                }
+                networks.insert(
+                    a.network.clone(),
+                    InspectNetwork {
+                        ip_address: a.address.to_string(),
+                        ip_prefix_len: a.prefix_len,
+                        gateway: a.gateway.map(|g| g.to_string()).unwrap_or_default(),
+                        mac_address: a.mac_address,
+                    },
+                );
+            }
+        }
+        let mut ports = BTreeMap::new();
+        for p in self.port_mappings() {
+            for i in 0..p.range.max(1) {
+                ports.insert(
+                    format!("{}/{}", p.container_port + i, p.protocol.as_str()),
+                    vec![InspectPortBinding {
+                        host_ip: p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+                        host_port: (p.host_port + i).to_string(),
+                    }],
+                );
+            }
+        }
+        InspectContainer {
+            id: self.id().to_string(),
+            created: self
+                .config
+                .created
+                .to_rfc3339_opts(SecondsFormat::Nanos, true),
+            path: cmd.first().cloned().unwrap_or_default(),
+            args: cmd.iter().skip(1).cloned().collect(),
+            state: InspectState {
+                status: st.as_str().to_string(),
+                running: st == Status::Running,
+                paused: st == Status::Paused,
+                restarting: false,
+                oom_killed: self.state.oom_killed,
+                dead: false,
+                pid: self.shown_pid(self.state.pid),
+                conmon_pid: self.shown_pid(self.state.monitor_pid),
+                exit_code: self.exit_code().unwrap_or(0),
+                error: self.state.error.clone().unwrap_or_default(),
+                started_at: rfc3339(self.state.started_at),
+                finished_at: rfc3339(self.state.finished_at),
+            },
+            image: self.config.image_id.clone(),
+            image_name: self.config.image.clone(),
+            rootfs: String::new(),
+            resolv_conf_path: self.dir.join("userdata/resolv.conf"),
+            hostname_path: self.dir.join("userdata/hostname"),
+            hosts_path: self.dir.join("userdata/hosts"),
+            log_path: self.log_path(),
+            name: self.name().to_string(),
+            restart_count: self.state.restart_count,
+            driver: "overlay".into(),
+            mounts,
+            network_settings: InspectNetworkSettings {
+                ip_address: ip,
+                ports,
+                networks,
+            },
+            config: InspectConfig {
+                hostname: o
+                    .hostname
+                    .clone()
+                    .unwrap_or_else(|| crate::short_id(self.id()).to_string()),
+                env: self.env(),
+                cmd: o.command.clone().unwrap_or_else(|| cmd.clone()),
+                entrypoint: o.entrypoint.clone(),
+                working_dir: self.working_dir(),
+                user: o.user.clone().unwrap_or_default(),
+                labels: o.labels.clone(),
+                image: self.config.image.clone(),
+                tty: o.tty,
+                open_stdin: o.interactive,
+                stop_signal: o.stop_signal.unwrap_or(DEFAULT_STOP_SIGNAL),
+            },
+            host_config: InspectHostConfig {
+                auto_remove: o.auto_remove,
+                restart_policy: InspectRestartPolicy {
+                    name: o.restart.name().to_string(),
+                    maximum_retry_count: match o.restart {
+                        RestartPolicy::OnFailure { max } => max,
+                        _ => 0,
+                    },
+                },
+                memory: o.memory.unwrap_or(0),
+                memory_swap: o.memory_swap.unwrap_or(0),
+                nano_cpus: o.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+                pids_limit: o.pids_limit.unwrap_or(0),
+                privileged: o.privileged,
+                readonly_rootfs: o.read_only,
+                cap_add: o.cap_add.clone(),
+                cap_drop: o.cap_drop.clone(),
+                network_mode: if o.networks.is_empty() {
+                    "bridge".to_string()
+                } else {
+                    o.networks.join(",")
+                },
+                init: o.init,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::CreateOptions;
+    use crate::store::{Containers, NewContainer};
+
+    const IMAGE: &str = r#"{"architecture":"amd64","os":"linux",
+        "config":{"Entrypoint":["/bin/ep"],"Cmd":["a","b"],"Env":["PATH=/bin"],"WorkingDir":"/srv"},
+        "rootfs":{"type":"layers","diff_ids":[]}}"#;
+
+    fn container(options: CreateOptions) -> (tempfile::TempDir, Container) {
+        let d = tempfile::tempdir().unwrap();
+        let cs = Containers::open(d.path()).unwrap();
+        let config = cs
+            .create(NewContainer {
+                name: Some("web".into()),
+                image: "busybox".into(),
+                image_id: "ab".repeat(32),
+                layer_dirs: vec![],
+                lazy_layers: vec![],
+                image_config: IMAGE.as_bytes().to_vec(),
+                options,
+            })
+            .unwrap();
+        let c = cs.load(&config.id).unwrap();
+        (d, c)
+    }
+
+    #[test]
+    fn a_created_container_takes_command_env_and_workdir_from_its_image() {
+        let (_d, c) = container(CreateOptions {
+            env: vec!["X=1".into()],
+            ..Default::default()
+        });
+        assert_eq!(c.command(), ["/bin/ep", "a", "b"]);
+        let doc = c.inspect();
+        assert_eq!(doc.path, "/bin/ep");
+        assert_eq!(doc.args, ["a", "b"]);
+        assert_eq!(doc.config.env, ["PATH=/bin", "X=1"]);
+        assert_eq!(doc.config.working_dir, "/srv");
+        assert_eq!(doc.config.hostname, crate::short_id(c.id()));
+        assert_eq!(doc.config.stop_signal, 15);
+        assert_eq!(doc.state.status, "created");
+        assert_eq!(doc.state.started_at, "0001-01-01T00:00:00Z");
+        assert_eq!(doc.host_config.network_mode, "bridge");
+        let row = c.ps_row(Utc::now());
+        assert_eq!(row.names, ["web"]);
+        assert_eq!(row.status, "Created");
+        assert_eq!(row.pid, 0);
+    }
+
+    #[test]
+    fn an_entrypoint_option_drops_the_image_cmd() {
+        let (_d, c) = container(CreateOptions {
+            entrypoint: Some(vec!["/bin/sh".into()]),
+            workdir: Some("/w".into()),
+            ..Default::default()
+        });
+        assert_eq!(c.command(), ["/bin/sh"]);
+        assert_eq!(c.inspect().config.working_dir, "/w");
+    }
+
+    #[test]
+    fn the_document_has_podmans_field_names() {
+        let (_d, c) = container(CreateOptions {
+            mounts: vec![MountOption::Volume {
+                name: "data".into(),
+                destination: "/data".into(),
+                read_only: true,
+                anonymous: false,
+            }],
+            ..Default::default()
+        });
+        let v = serde_json::to_value(c.inspect()).unwrap();
+        assert_eq!(v["State"]["OOMKilled"], false);
+        assert_eq!(v["State"]["ConmonPid"], 0);
+        assert_eq!(v["NetworkSettings"]["IPAddress"], "");
+        assert_eq!(v["HostConfig"]["RestartPolicy"]["Name"], "no");
+        assert_eq!(v["HostConfig"]["ReadonlyRootfs"], false);
+        assert_eq!(v["Config"]["Entrypoint"], serde_json::Value::Null);
+        assert_eq!(v["Config"]["OpenStdin"], false);
+        let m = &v["Mounts"][0];
+        assert_eq!(m["Type"], "volume");
+        assert_eq!(m["RW"], false);
+        assert_eq!(m["Driver"], "local");
+        assert!(m["Source"]
+            .as_str()
+            .unwrap()
+            .ends_with("/volumes/data/_data"));
+        let row = serde_json::to_value(c.ps_row(Utc::now())).unwrap();
+        assert_eq!(row["ImageID"], "ab".repeat(32));
+        assert_eq!(row["Names"][0], "web");
+    }
+}

@@ -1,0 +1,145 @@
+//! Starting containers: each runs under its own monitor process (see
+//! [`crate::monitor`]), started from the hoist binary as
+//! `hoist container-monitor ID`, so that it is single threaded when the
+//! runtime forks and outlives the front end that started it.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::error::{io_err, ContainerError, Result};
+use crate::monitor::{read_report, MonitorMode};
+use crate::store::Containers;
+
+/// How to start a monitor process.
+#[derive(Debug, Clone)]
+pub struct MonitorLauncher {
+    /// The hoist binary (it has the hidden `container-monitor` command).
+    pub exe: PathBuf,
+    /// The monitor's `--log-level` (`warn`, `debug`...).
+    pub log_level: String,
+}
+
+impl MonitorLauncher {
+    pub fn new(exe: impl Into<PathBuf>, log_level: impl Into<String>) -> MonitorLauncher {
+        MonitorLauncher {
+            exe: exe.into(),
+            log_level: log_level.into(),
+        }
+    }
+
+    /// The command line of the monitor of container `id`.
+    fn command(&self, cs: &Containers, id: &str, attach: bool) -> Command {
+        let mut cmd = Command::new(&self.exe);
+        // libcontainer warns about every cgroup controller the host lacks.
+        cmd.arg("--root")
+            .arg(cs.root())
+            .arg("--log-level")
+            .arg(format!(
+                "{},libcgroups=error,libcontainer=error",
+                self.log_level
+            ))
+            .arg("container-monitor")
+            .arg(if attach { "--attach" } else { "--detached" })
+            .arg(id);
+        cmd
+    }
+
+    /// Starts a detached monitor for container `id` and waits until the
+    /// container runs; the monitor's own log goes to `monitor.log` in the
+    /// container directory.
+    pub fn start_detached(&self, cs: &Containers, id: &str) -> Result<()> {
+        let log_path = cs.dir_of(id).join("monitor.log");
+        let log = std::fs::File::create(&log_path).map_err(io_err("creating", &log_path))?;
+        let mut child = self
+            .command(cs, id, false)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .map_err(io_err("starting the container monitor", &self.exe))?;
+        let report = read_report(child.stdout.take().expect("stdout is piped"));
+        // The monitor lives on; it is reaped by init once we exit.
+        drop(child);
+        if report.code != 0 {
+            return Err(ContainerError::StartFailed {
+                code: report.code,
+                message: report
+                    .error
+                    .unwrap_or_else(|| "the container did not start".into()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes this process the attached monitor of container `id`, keeping
+    /// its pid and stdio, and returns the container's exit code: in this
+    /// process when it is single-threaded (the runtime forks, which is safe
+    /// only then), else by exec'ing a fresh monitor (then it returns only
+    /// on failure). The first saves a second start-up of the binary on
+    /// every foreground `run`.
+    pub fn run_attached(&self, cs: &Containers, id: &str) -> Result<i32> {
+        if is_single_threaded() {
+            let mode = MonitorMode {
+                attach: true,
+                detached: false,
+            };
+            return Ok(crate::monitor::run(cs, id, mode));
+        }
+        let err = self.command(cs, id, true).exec();
+        Err(io_err("running the container monitor", &self.exe)(err))
+    }
+}
+
+/// Whether this process has one thread (a pull, for one, leaves worker
+/// threads behind).
+pub fn is_single_threaded() -> bool {
+    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monitor_command_line() {
+        let d = tempfile::tempdir().unwrap();
+        let cs = Containers::open(d.path()).unwrap();
+        let l = MonitorLauncher::new("/usr/bin/hoist", "debug");
+        let cmd = l.command(&cs, "abc", false);
+        assert_eq!(cmd.get_program(), "/usr/bin/hoist");
+        let args: Vec<String> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--root",
+                &cs.root().to_string_lossy(),
+                "--log-level",
+                "debug,libcgroups=error,libcontainer=error",
+                "container-monitor",
+                "--detached",
+                "abc"
+            ]
+        );
+        assert!(l
+            .command(&cs, "abc", true)
+            .get_args()
+            .any(|a| a == "--attach"));
+    }
+
+    #[test]
+    fn a_monitor_that_reports_nothing_is_a_failed_start() {
+        let d = tempfile::tempdir().unwrap();
+        let cs = Containers::open(d.path()).unwrap();
+        std::fs::create_dir_all(cs.dir_of("abc")).unwrap();
+        // `true` exits at once without a report.
+        let l = MonitorLauncher::new("/bin/true", "warn");
+        let e = l.start_detached(&cs, "abc").unwrap_err();
+        assert_eq!(e.exit_code(), crate::EXIT_ENGINE);
+        assert!(e.to_string().contains("without reporting"), "{e}");
+        assert!(cs.dir_of("abc").join("monitor.log").exists());
+    }
+}
