@@ -203,19 +203,6 @@ fn writing_archive(pid: u32, out_dir: &Path, root: &Path) -> bool {
     })
 }
 
-/// Bytes no compressor shrinks.
-fn incompressible(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// #11 item 2: a save killed with SIGKILL while it writes must leave nothing
 /// beside its output (it left a hidden `.tmpXXXXXX` of the partial archive).
 #[test]
@@ -223,7 +210,7 @@ fn a_save_killed_mid_way_leaves_nothing_beside_its_output() {
     let (reg, hoist) = setup();
     ImageBuilder::single_layer()
         .layer(
-            Layer::new().file("big", incompressible(24 << 20), 0o644),
+            Layer::new().file("big", hoist_testenv::random_bytes(24 << 20, 1), 0o644),
             "big",
         )
         .push(&reg, "big:1");

@@ -13,25 +13,12 @@ use hoist_lazy::source::FileSource;
 use hoist_testenv::hoist::mounts_below;
 use hoist_testenv::{Hoist, ImageBuilder, Layer, Registry};
 
-/// Bytes no compressor shrinks much, so the big file spans several chunks.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// A layer with one of everything the lazy filesystem must reproduce.
 fn varied_layer() -> Layer {
     Layer::new()
         .dir("data", 0o755)
-        .file("data/big", noise(300_000, 7), 0o644)
-        .file("data/other", noise(100_000, 9), 0o600)
+        .file("data/big", hoist_testenv::random_bytes(300_000, 7), 0o644)
+        .file("data/other", hoist_testenv::random_bytes(100_000, 9), 0o600)
         .file("data/empty", "", 0o644)
         .file_owned("data/owned", "mine\n", 0o640, 1234, 5678)
         .file("data/suid", "#!/bin/sh\n", 0o4755)

@@ -83,18 +83,6 @@ fn run_goref(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed ^ 0x9e37_79b9_7f4a_7c15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// The test layer's regular files (cleaned path to content), hard links
 /// included under their own path.
 type Files = BTreeMap<String, Vec<u8>>;
@@ -165,9 +153,14 @@ fn layer(huge: bool) -> Layer {
     files.insert("etc/passwd".into(), passwd);
     file(&mut b, &mut files, "./etc/.wh..wh..opq", Vec::new());
     append(&mut b, T::Directory, "./bin/", "", b"");
-    let big = pseudo_random(12_345, 1);
+    let big = hoist_testenv::random_bytes(12_345, 1);
     file(&mut b, &mut files, "./bin/big", big.clone());
-    file(&mut b, &mut files, "./bin/exact", pseudo_random(3000, 2));
+    file(
+        &mut b,
+        &mut files,
+        "./bin/exact",
+        hoist_testenv::random_bytes(3000, 2),
+    );
     append(&mut b, T::Symlink, "./bin/sh", "big", b"");
     append(&mut b, T::Link, "./bin/hard", "./bin/big", b"");
     files.insert("bin/hard".into(), big);
@@ -186,7 +179,7 @@ fn layer(huge: bool) -> Layer {
             &mut b,
             &mut files,
             "huge",
-            pseudo_random((4 << 20) + 777, 3),
+            hoist_testenv::random_bytes((4 << 20) + 777, 3),
         );
     }
     file(

@@ -108,19 +108,6 @@ async fn a_registry_that_never_answers_costs_two_read_timeouts_not_four() {
     assert_eq!(seen.lock().unwrap().len(), 2, "requests sent");
 }
 
-/// A blob of `len` bytes that does not compress.
-fn blob(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
 /// The start of a `Range: bytes=N-` header in a request head.
 fn range_start(head: &str) -> Option<usize> {
     head.lines().find_map(|l| {
@@ -180,7 +167,7 @@ fn trickling_blob_server(data: Arc<Vec<u8>>, trickling: usize) -> Handler {
 
 #[tokio::test]
 async fn a_trickling_download_is_abandoned_and_resumed() {
-    let data = Arc::new(blob(200_000));
+    let data = Arc::new(hoist_testenv::random_bytes(200_000, 3));
     let digest = Digest::sha256_of(&data);
     let (addr, seen) = serve(trickling_blob_server(data.clone(), 1)).await;
     let c = client(&addr, Duration::from_millis(700));
@@ -206,7 +193,7 @@ async fn a_trickling_download_is_abandoned_and_resumed() {
 
 #[tokio::test]
 async fn a_registry_that_always_trickles_fails_as_stalled() {
-    let data = Arc::new(blob(200_000));
+    let data = Arc::new(hoist_testenv::random_bytes(200_000, 3));
     let digest = Digest::sha256_of(&data);
     let (addr, seen) = serve(trickling_blob_server(data.clone(), usize::MAX)).await;
     let c = client(&addr, Duration::from_millis(700));

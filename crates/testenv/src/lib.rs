@@ -49,7 +49,7 @@ pub use hoist::{Hoist, Output};
 pub use image::{BuiltImage, Compression, ImageBuilder, Layer, ManifestFormat, Platform};
 pub use registry::{DetachedRegistry, Registry};
 pub use require::{require, require_file, require_root, require_root_and, require_root_and_tools};
-pub use util::{free_port, run_with_timeout, wait_for_tcp};
+pub use util::{free_port, random_bytes, run_with_timeout, wait_for_tcp};
 pub use wait::{wait_for, wait_until};
 
 /// Every external tool the harness itself runs, for [`require`].

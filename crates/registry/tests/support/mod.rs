@@ -205,18 +205,4 @@ impl Drop for TestRegistry {
     }
 }
 
-/// Deterministic pseudo-random bytes, different per seed.
-pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407)
-        | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+pub use hoist_testenv::random_bytes;
