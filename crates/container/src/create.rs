@@ -94,13 +94,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let engine = Engine::open(d.path()).unwrap();
         let cs = Containers::open(d.path()).unwrap();
-        let mut options = CreateOptions::default();
-        options.mounts.push(MountOption::Volume {
-            name: String::new(),
-            destination: "/data".into(),
-            read_only: false,
-            anonymous: true,
-        });
+        let options = anonymous_volume();
         let err = create(
             &engine,
             &cs,

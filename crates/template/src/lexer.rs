@@ -343,22 +343,7 @@ impl<'a> Lexer<'a> {
 
     fn quoted(&mut self, at: usize) -> Result<String, ParseError> {
         let rest = &self.rest()[1..];
-        let mut end = None;
-        let mut escaped = false;
-        for (i, c) in rest.char_indices() {
-            if c == '\n' {
-                break;
-            }
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                end = Some(i);
-                break;
-            }
-        }
-        let Some(end) = end else {
+        let Some(end) = closing_quote(rest, '"') else {
             return Err(self.err(at, "unterminated quoted string"));
         };
         let body = &rest[..end];
@@ -377,22 +362,7 @@ impl<'a> Lexer<'a> {
 
     fn char_lit(&mut self, at: usize) -> Result<char, ParseError> {
         let rest = &self.rest()[1..];
-        let mut end = None;
-        let mut escaped = false;
-        for (i, c) in rest.char_indices() {
-            if c == '\n' {
-                break;
-            }
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '\'' {
-                end = Some(i);
-                break;
-            }
-        }
-        let Some(end) = end else {
+        let Some(end) = closing_quote(rest, '\'') else {
             return Err(self.err(at, "unterminated character constant"));
         };
         let body = &rest[..end];
@@ -466,6 +436,25 @@ fn unescape(body: &str, quote: char) -> Result<String, String> {
     }
     // \x and octal escapes may form invalid UTF-8; Go would keep raw bytes.
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Where the unescaped `quote` ending a literal stands in `rest` (the text
+/// after the opening quote); `None` when a newline or the end comes first.
+fn closing_quote(rest: &str, quote: char) -> Option<usize> {
+    let mut escaped = false;
+    for (i, c) in rest.char_indices() {
+        if c == '\n' {
+            return None;
+        }
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == quote {
+            return Some(i);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
