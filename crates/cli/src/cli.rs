@@ -11,6 +11,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "A daemonless container engine: podman's commands, one static binary",
     propagate_version = true,
+    // podman's conventions (cobra/pflag): `-v` prints the version, a flag
+    // given twice keeps its last value, `-1` is a value, not a flag.
+    disable_version_flag = true,
+    args_override_self = true,
+    allow_negative_numbers = true,
     after_help = "Environment:\n  \
         HOIST_REGISTRY_TIMEOUT          Registry read timeout: seconds (\"2.5\") or \"500ms\"; default 30.\n  \
         \x20                               A request fails when nothing moves for this long, a download\n  \
@@ -28,13 +33,122 @@ pub struct Cli {
     )]
     pub root: PathBuf,
 
-    /// Log messages at or above this level: trace, debug, info, warn, error.
-    /// RUST_LOG, when set, takes precedence.
-    #[arg(long, global = true, default_value = "warn")]
-    pub log_level: String,
+    /// Log messages at or above this level: trace, debug, info, warn,
+    /// warning, error, fatal, panic (default warn). RUST_LOG, when set,
+    /// takes precedence.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+
+    /// Log at debug level (docker's spelling of --log-level=debug).
+    #[arg(short = 'D', long)]
+    pub debug: bool,
+
+    /// Print the version and exit.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+
+    #[command(flatten)]
+    pub globals: GlobalArgs,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// podman's other global options. Those hoist has no use for are accepted
+/// so that scripts written for podman run unchanged; `info` reports them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Directory for state that does not outlive a reboot (hoist keeps its
+    /// state under --root; reported by `info`).
+    #[arg(long, value_name = "DIR")]
+    pub runroot: Option<PathBuf>,
+    /// Where named volumes live (default: ROOT/volumes; reported by `info`).
+    #[arg(long, value_name = "DIR")]
+    pub volumepath: Option<PathBuf>,
+    /// Storage driver name (hoist stores layers its own way: reported by `info` only).
+    #[arg(long, value_name = "DRIVER")]
+    pub storage_driver: Option<String>,
+    /// Storage driver option KEY=VALUE (may be repeated; reported by `info` only).
+    #[arg(long, value_name = "OPTION")]
+    pub storage_opt: Vec<String>,
+    /// Events backend: file, journald or none.
+    #[arg(long, value_name = "BACKEND", value_parser = ["file", "journald", "none"])]
+    pub events_backend: Option<String>,
+    /// Cgroup manager: cgroupfs or systemd (hoist manages cgroups itself, as cgroupfs).
+    #[arg(long, value_name = "MANAGER", value_parser = ["cgroupfs", "systemd"])]
+    pub cgroup_manager: Option<String>,
+    /// OCI runtime for every container (run and create take --runtime per container).
+    #[arg(long, value_name = "PATH")]
+    pub runtime: Option<String>,
+    /// Global flag for the OCI runtime (accepted; hoist's runtime takes none).
+    #[arg(long, value_name = "FLAG", allow_hyphen_values = true)]
+    pub runtime_flag: Vec<String>,
+    /// Directory for temporary engine state (accepted).
+    #[arg(long, value_name = "DIR")]
+    pub tmpdir: Option<PathBuf>,
+    /// Directory of network configurations (accepted).
+    #[arg(long, value_name = "DIR")]
+    pub network_config_dir: Option<PathBuf>,
+    /// Command used to set up networking (accepted).
+    #[arg(long, value_name = "PATH")]
+    pub network_cmd_path: Option<PathBuf>,
+    /// Path of the conmon binary (accepted; hoist has its own monitor).
+    #[arg(long, value_name = "PATH")]
+    pub conmon: Option<PathBuf>,
+    /// OCI hooks directory (accepted; may be repeated).
+    #[arg(long, value_name = "DIR")]
+    pub hooks_dir: Vec<PathBuf>,
+    /// Namespace of containers and pods (accepted).
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Also log to syslog (accepted).
+    #[arg(long)]
+    pub syslog: bool,
+    /// Discard standard output.
+    #[arg(long)]
+    pub noout: bool,
+    /// File of default mounts (accepted).
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub default_mounts_file: Option<PathBuf>,
+    /// docker's --config: ignored, with a warning, as podman does.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub config: Option<String>,
+    /// Access a remote service (hoist has no remote mode).
+    #[arg(short = 'r', long)]
+    pub remote: bool,
+    /// URL of a remote service (hoist has no remote mode).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Remote connection to use (hoist has no remote mode).
+    #[arg(short = 'c', long, value_name = "NAME")]
+    pub connection: Option<String>,
+    /// docker's --context: only "default" (this machine) exists.
+    #[arg(long, value_name = "NAME", default_value = "default", hide = true)]
+    pub context: String,
+    /// SSH identity file for a remote service (accepted).
+    #[arg(long, value_name = "PATH")]
+    pub identity: Option<PathBuf>,
+    /// SSH mode for a remote service (accepted).
+    #[arg(long, value_name = "MODE")]
+    pub ssh: Option<String>,
+}
+
+impl GlobalArgs {
+    /// The remote-service option given, if any: hoist has no remote mode,
+    /// so a command asked to run remotely must fail rather than run here.
+    pub fn remote_request(&self) -> Option<&'static str> {
+        if self.remote {
+            Some("--remote")
+        } else if self.url.is_some() {
+            Some("--url")
+        } else if self.connection.is_some() {
+            Some("--connection")
+        } else if self.context != "default" {
+            Some("--context")
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,3 +32,16 @@ pub fn report(err: &anyhow::Error) -> i32 {
     }
     ENGINE_ERROR
 }
+
+/// Points standard output at /dev/null (`--noout`), for the whole process
+/// and the processes it starts.
+pub fn discard_stdout() -> std::io::Result<()> {
+    use std::os::fd::FromRawFd;
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    // SAFETY: descriptor 1 stays open for the life of the process; wrapping
+    // it in ManuallyDrop means this OwnedFd never closes it.
+    #[allow(unsafe_code)]
+    let mut stdout = std::mem::ManuallyDrop::new(unsafe { std::os::fd::OwnedFd::from_raw_fd(1) });
+    rustix::io::dup2(&null, &mut stdout)?;
+    Ok(())
+}

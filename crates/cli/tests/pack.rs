@@ -336,7 +336,7 @@ fn a_tree_without_dpkg_data_packs_by_directory_with_a_note() {
             "--max-layers",
             "0",
         ])
-        .fails_with(2);
+        .fails_with(125);
     let doc = pack_json(&hoist, src.path(), &["-t", "plain:2", "--max-layers", "1"]);
     assert_eq!(doc["Layers"].as_array().unwrap().len(), 1);
 }

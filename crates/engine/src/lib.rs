@@ -33,6 +33,7 @@ pub use error::{EngineError, Result};
 /// The layer planner and writer behind `pack`, for callers that inspect trees.
 pub use hoist_pack;
 pub use images::{ImageSummary, RemoveReport};
+pub use info::{version_info, InfoOptions, PODMAN_API_VERSION};
 pub use lazy::PullMode;
 pub use pack::{PackOptions, PackReport, PackedLayer, UpdateCost};
 pub use save::SaveFormat;

@@ -9,6 +9,7 @@ mod oci;
 pub mod pack;
 mod system;
 mod transfer;
+mod yaml;
 
 use std::path::PathBuf;
 
@@ -16,12 +17,13 @@ use anyhow::{Context, Result};
 use clap::CommandFactory;
 use hoist_engine::{Engine, RegistryOptions};
 
-use crate::cli::{Cli, Command, ImageCommand, PlatformArgs, RegistryArgs, SystemCommand};
+use crate::cli::{
+    Cli, Command, GlobalArgs, ImageCommand, PlatformArgs, RegistryArgs, SystemCommand,
+};
 
 /// Runs the command and returns the process exit code.
-pub fn run(cli: Cli) -> Result<i32> {
-    let root = cli.root;
-    match cli.command {
+pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32> {
+    match command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
             transfer::pull(&open(&root)?, a)
         }
@@ -56,7 +58,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
         Command::Login(a) => auth::login(a),
         Command::Logout(a) => auth::logout(a),
-        Command::Info(a) => system::info(&open(&root)?, a),
+        Command::Info(a) => system::info(&open(&root)?, globals, a),
         Command::Version(a) => system::version(a),
         Command::System(SystemCommand::Check(a)) => system::check(&open(&root)?, a),
         Command::Oci(a) => oci::run(a),
@@ -83,7 +85,12 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::ContainerMonitor(a) => container::monitor(&root, a),
         Command::ContainerInit { command } => Ok(hoist_container::init::run_init(&command)),
         Command::Completion { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "hoist", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                crate::usage::BIN,
+                &mut std::io::stdout(),
+            );
             Ok(0)
         }
         Command::GenerateMan { dir } => generate_man(&dir),

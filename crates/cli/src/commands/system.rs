@@ -1,43 +1,70 @@
 //! `info`, `version`, `system check`.
 
 use anyhow::Result;
-use hoist_engine::Engine;
-use serde_json::json;
+use hoist_engine::{Engine, InfoOptions};
+use serde_json::{json, Value};
 
-use crate::cli::{CheckArgs, FormatArgs};
+use crate::cli::{CheckArgs, FormatArgs, GlobalArgs};
 use crate::exit::ExitWith;
 use crate::output::{self, Format};
 
-pub fn info(engine: &Engine, a: FormatArgs) -> Result<i32> {
-    let info = engine.info()?;
-    print_doc(&info, a.format.as_deref())
+/// `info`: YAML by default, as podman; JSON or a template on request.
+pub fn info(engine: &Engine, globals: &GlobalArgs, a: FormatArgs) -> Result<i32> {
+    let opts = InfoOptions {
+        run_root: globals.runroot.clone(),
+        volume_path: globals.volumepath.clone(),
+        graph_driver: globals.storage_driver.clone(),
+        graph_options: globals.storage_opt.clone(),
+        events_backend: globals.events_backend.clone(),
+        cgroup_manager: globals.cgroup_manager.clone(),
+    };
+    let doc = engine.info(&opts)?;
+    match Format::parse(a.format.as_deref())? {
+        Format::Default => print!("{}", super::yaml::to_yaml(&doc)),
+        Format::Json => output::print_json(&doc)?,
+        Format::Template(t) => println!("{}", t.render(&info_template_doc(doc))?),
+    }
+    Ok(0)
 }
 
-pub fn version(a: FormatArgs) -> Result<i32> {
-    let doc = json!({
-        "Client": {
-            "Version": env!("CARGO_PKG_VERSION"),
-            "OsArch": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+/// Templates name podman's Go fields; the one whose JSON key differs by
+/// more than case gets its Go name too.
+fn info_template_doc(mut doc: Value) -> Value {
+    if let Some(host) = doc.get_mut("host").and_then(Value::as_object_mut) {
+        if let Some(v) = host.get("cgroupVersion").cloned() {
+            host.insert("cgroupsVersion".into(), v);
         }
-    });
+    }
+    doc
+}
+
+/// `version`: podman's `Client:` block, or its JSON / template.
+pub fn version(a: FormatArgs) -> Result<i32> {
+    let client = hoist_engine::version_info();
     match Format::parse(a.format.as_deref())? {
         Format::Default => {
-            println!("Version:      {}", env!("CARGO_PKG_VERSION"));
-            println!(
-                "OS/Arch:      {}/{}",
-                std::env::consts::OS,
-                std::env::consts::ARCH
-            );
-            Ok(0)
+            let field = |k: &str| match &client[k] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            println!("Client:       hoist");
+            println!("Version:      {}", field("Version"));
+            println!("API Version:  {}", field("APIVersion"));
+            println!("Go Version:   {}", field("GoVersion"));
+            let commit = field("GitCommit");
+            if !commit.is_empty() {
+                println!("Git Commit:   {commit}");
+            }
+            println!("Built:        {}", field("BuiltTime"));
+            println!("OS/Arch:      {}", field("OsArch"));
         }
-        _ => print_doc(&doc, a.format.as_deref()),
-    }
-}
-
-fn print_doc(doc: &serde_json::Value, format: Option<&str>) -> Result<i32> {
-    match Format::parse(format)? {
-        Format::Default | Format::Json => output::print_json(doc)?,
-        Format::Template(t) => println!("{}", t.render(doc)?),
+        Format::Json => output::print_json(&json!({ "Client": client }))?,
+        // There is no separate server: podman's local templates see the
+        // client's facts under `.Server` as well.
+        Format::Template(t) => println!(
+            "{}",
+            t.render(&json!({ "Client": client.clone(), "Server": client }))?
+        ),
     }
     Ok(0)
 }
