@@ -9,6 +9,7 @@
 mod atomic;
 mod error;
 mod lock;
+pub mod mountinfo;
 
 pub use atomic::{fsync_dir, write_file, write_file_unsynced, AtomicFile};
 pub use error::{Error, Result};

@@ -296,38 +296,10 @@ fn mountpoint_path(path: &Path) -> Option<PathBuf> {
 /// `/proc/*/mountinfo` text.
 fn top_mount_type(mountinfo: &str, mountpoint: &Path) -> Option<String> {
     let wanted = mountpoint.to_str()?;
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let point = unescape_mountinfo(left.split(' ').nth(4)?);
-            let fstype = right.split(' ').next()?;
-            (point == wanted).then(|| fstype.to_owned())
-        })
-        .next_back()
-}
-
-/// Undoes mountinfo's octal escapes (`\040` for a space, ...).
-fn unescape_mountinfo(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let digits = bytes.get(i + 1..i + 4);
-        if bytes[i] == b'\\' {
-            if let Some(value) = digits
-                .and_then(|d| std::str::from_utf8(d).ok())
-                .and_then(|d| u8::from_str_radix(d, 8).ok())
-            {
-                out.push(value);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    hoist_fsutil::mountinfo::mount_entries(mountinfo)
+        .filter(|m| m.mount_point == wanted)
+        .map(|m| m.fs_type)
+        .last()
 }
 
 fn annotate(error: io::Error, what: &str) -> io::Error {
@@ -354,10 +326,5 @@ mod tests {
             Some("proc")
         );
         assert_eq!(top_mount_type(info, Path::new("/run")), None);
-    }
-
-    #[test]
-    fn unescapes_octal_only() {
-        assert_eq!(unescape_mountinfo("a\\011b\\134c\\9"), "a\tb\\c\\9");
     }
 }

@@ -27,16 +27,13 @@ fn memory_cgroup_v1(pid: i32) -> Result<Option<PathBuf>, RuntimeError> {
 /// The mount point of the cgroup v1 hierarchy with the memory controller
 /// (`.. - cgroup cgroup rw,memory`), whose root is the hierarchy's root.
 fn memory_mount(mountinfo: &str) -> Option<PathBuf> {
-    mountinfo.lines().find_map(|l| {
-        let (pre, post) = l.split_once(" - ")?;
-        let mut post = post.split(' ');
-        let (fstype, _src, opts) = (post.next()?, post.next()?, post.next()?);
-        let mut pre = pre.split(' ');
-        let root = pre.nth(3)?;
-        let mount_point = pre.next()?;
-        (fstype == "cgroup" && root == "/" && opts.split(',').any(|o| o == "memory"))
-            .then(|| PathBuf::from(mount_point))
-    })
+    hoist_fsutil::mountinfo::mount_entries(mountinfo)
+        .find(|m| {
+            m.fs_type == "cgroup"
+                && m.root == "/"
+                && m.super_options.split(',').any(|o| o == "memory")
+        })
+        .map(|m| PathBuf::from(m.mount_point))
 }
 
 /// Disables the OOM killer for the memory cgroup of container `id`'s init
