@@ -3,22 +3,12 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::parse::{LimitValue, UlimitResource};
+use crate::search::tests::env_in;
 
 fn write(path: &Path, text: &str) -> PathBuf {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, text).unwrap();
     path.to_path_buf()
-}
-
-fn env_in(root: &Path) -> LoadEnv {
-    LoadEnv {
-        containers_conf: None,
-        uid: 0,
-        xdg_config_home: None,
-        home: None,
-        system_dir: root.join("usr/share/containers"),
-        admin_dir: root.join("etc/containers"),
-    }
 }
 
 #[test]

@@ -145,11 +145,12 @@ pub(crate) fn drop_ins(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::fs;
 
-    fn env_in(root: &Path) -> LoadEnv {
+    /// A search rooted in a scratch directory instead of `/`.
+    pub(crate) fn env_in(root: &Path) -> LoadEnv {
         LoadEnv {
             containers_conf: None,
             uid: 0,

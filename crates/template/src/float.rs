@@ -53,16 +53,7 @@ fn special(v: f64, plus: bool, space: bool) -> Option<String> {
         });
     }
     if v.is_infinite() {
-        let s = if v < 0.0 {
-            "-"
-        } else if plus {
-            "+"
-        } else if space {
-            " "
-        } else {
-            ""
-        };
-        return Some(format!("{s}Inf"));
+        return Some(format!("{}Inf", sign(v, plus, space)));
     }
     None
 }
