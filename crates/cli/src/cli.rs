@@ -172,6 +172,29 @@ pub enum Command {
     Save(SaveArgs),
     /// Load images from an archive.
     Load(LoadArgs),
+    /// Create a new image from a container's changes.
+    Commit(crate::commands::commit::CommitArgs),
+    /// Import a tarball to create a filesystem image.
+    Import(crate::commands::commit::ImportArgs),
+    /// Export a container's filesystem contents as a tar archive.
+    Export(crate::commands::commit::ExportArgs),
+    /// Show the history of an image.
+    History(crate::commands::commit::HistoryArgs),
+    /// Show the files a container (or an image's top layer) added, changed or deleted.
+    Diff(crate::commands::commit::DiffArgs),
+    /// Mount a container's root filesystem (none: list the mounted ones).
+    Mount(crate::commands::mount::MountArgs),
+    /// Unmount a container's root filesystem.
+    #[command(alias = "unmount")]
+    Umount(crate::commands::mount::UmountArgs),
+    /// Create and change lists of images for several platforms.
+    #[command(subcommand)]
+    Manifest(crate::commands::manifest::ManifestCommand),
+    /// Search registries for images.
+    Search(crate::commands::search::SearchArgs),
+    /// Generate structured data (systemd units) from a container.
+    #[command(subcommand)]
+    Generate(crate::commands::generate::GenerateCommand),
     /// Log in to a registry; credentials go to the same auth.json podman uses.
     Login(LoginArgs),
     /// Log out of a registry.
@@ -194,7 +217,7 @@ pub enum Command {
     Run(crate::container_args::RunArgs),
     /// Run a command in a running container.
     Exec(crate::container_args::ExecArgs),
-    /// Copy files between a container and the host (CONTAINER:PATH on one side).
+    /// Copy files/folders between a container and the local filesystem.
     Cp(crate::container_args::CpArgs),
     /// Show a container's processes.
     Top(crate::container_args::TopArgs),
@@ -216,14 +239,24 @@ pub enum Command {
     Ps(crate::container_args::PsArgs),
     /// Show a container's output.
     Logs(crate::container_args::LogsArgs),
+    /// Show engine events (containers, images, volumes, networks).
+    Events(crate::commands::events::EventsArgs),
     /// Wait for containers to stop and print their exit codes.
-    Wait(crate::container_args::ContainersArgs),
+    Wait(crate::container_args::WaitArgs),
     /// Freeze every process of containers.
-    Pause(crate::container_args::ContainersArgs),
+    Pause(crate::container_args::PauseArgs),
     /// Thaw paused containers.
-    Unpause(crate::container_args::ContainersArgs),
+    Unpause(crate::container_args::PauseArgs),
     /// List a container's published ports.
     Port(crate::container_args::PortArgs),
+    /// Initialize containers: make them ready so that start only starts them.
+    Init(crate::commands::container::extra::InitArgs),
+    /// Rename an existing container.
+    Rename(crate::commands::container::extra::RenameArgs),
+    /// Attach to a running container.
+    Attach(crate::commands::container::extra::AttachArgs),
+    /// Update the cgroup limits of an existing container.
+    Update(crate::commands::container::extra::UpdateArgs),
     /// Manage containers.
     #[command(subcommand)]
     Container(crate::container_args::ContainerCommand),
@@ -233,9 +266,18 @@ pub enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(crate::container_args::NetworkCommand),
+    /// Manage secrets.
+    #[command(subcommand)]
+    Secret(crate::commands::secret::SecretCommand),
+    /// Manage health checks on containers.
+    #[command(subcommand)]
+    Healthcheck(crate::commands::healthcheck::HealthcheckCommand),
     /// The process that looks after one container (started by hoist itself).
     #[command(hide = true)]
     ContainerMonitor(crate::container_args::MonitorArgs),
+    /// Runs a container's healthcheck every interval (started by its monitor).
+    #[command(hide = true)]
+    HealthcheckTimer { id: String },
     /// The init of a container run with --init (runs inside the container).
     #[command(hide = true)]
     ContainerInit {
@@ -275,12 +317,33 @@ pub enum ImageCommand {
     UpdateCost(crate::commands::pack::UpdateCostArgs),
     /// Convert an image's layers to eStargz, so it can be pulled lazily.
     Convert(crate::commands::convert::ConvertArgs),
+    /// Create a new image from a container's changes.
+    Commit(crate::commands::commit::CommitArgs),
+    /// Import a tarball to create a filesystem image.
+    Import(crate::commands::commit::ImportArgs),
+    /// Show the history of an image.
+    History(crate::commands::commit::HistoryArgs),
+    /// Show the files an image's top layer added, changed or deleted.
+    Diff(crate::commands::commit::DiffArgs),
+    /// Print the layers of an image as a tree.
+    Tree(crate::commands::commit::TreeArgs),
+    /// Mount an image's root filesystem, read-only (none: list the mounted ones).
+    Mount(crate::commands::mount::ImageMountArgs),
+    /// Unmount an image's root filesystem.
+    #[command(alias = "unmount")]
+    Umount(crate::commands::mount::ImageUmountArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
     /// Verify every blob and layer in the store.
     Check(CheckArgs),
+    /// Show hoist disk usage.
+    Df(crate::commands::system_store::DfArgs),
+    /// Remove unused data.
+    Prune(crate::commands::system_store::SystemPruneArgs),
+    /// Reset hoist storage back to its empty state.
+    Reset(crate::commands::system_store::ResetArgs),
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -362,6 +425,19 @@ pub struct ImagesArgs {
     /// json, or a Go template such as '{{.Repository}}:{{.Tag}}'.
     #[arg(long)]
     pub format: Option<String>,
+    /// Show only images the filter lets through: before=, after=, since=,
+    /// dangling=, label=, reference=, id=, readonly= (may be repeated).
+    #[arg(short, long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+    /// Do not print the header row.
+    #[arg(short, long)]
+    pub noheading: bool,
+    /// Order rows by created, id, repository, size or tag.
+    #[arg(long, default_value = "created", value_parser = ["created", "id", "repository", "size", "tag"])]
+    pub sort: String,
+    /// Also show the image's earlier names (accepted; see --format '{{.History}}').
+    #[arg(long)]
+    pub history: bool,
 }
 
 #[derive(Debug, Args)]
@@ -392,10 +468,13 @@ pub struct UntagArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "latest")]
     pub images: Vec<String>,
     #[arg(short, long)]
     pub format: Option<String>,
+    /// The most recently created container.
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -422,13 +501,19 @@ pub struct SaveArgs {
     pub multi_image_archive: bool,
     #[arg(short, long)]
     pub quiet: bool,
+    /// Write the layers of OCI formats uncompressed.
+    #[arg(long)]
+    pub uncompressed: bool,
+    /// Compress layers saved to a directory (accepted: hoist keeps each layer's compression).
+    #[arg(long)]
+    pub compress: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// Read from this archive (default: standard input).
+    /// Read from this archive or http(s) URL (default: standard input).
     #[arg(short, long)]
-    pub input: Option<PathBuf>,
+    pub input: Option<String>,
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -82,6 +82,18 @@ pub struct CreateArgs {
     /// none, host, bridge or network names.
     #[arg(long, alias = "net")]
     pub network: Vec<String>,
+    /// --add-host, --dns, --dns-option, --dns-search, --http-proxy.
+    #[command(flatten)]
+    pub net: crate::commands::container::network::NetworkFlags,
+    /// --image-volume.
+    #[command(flatten)]
+    pub vol: crate::commands::container::volume::VolumeFlags,
+    /// --health-cmd, --health-interval, ..., --no-healthcheck.
+    #[command(flatten)]
+    pub health: crate::commands::healthcheck::HealthFlags,
+    /// --secret.
+    #[command(flatten)]
+    pub secrets: crate::commands::secret::SecretFlags,
     /// Publish ports: [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO].
     #[arg(short, long = "publish")]
     pub publish: Vec<String>,
@@ -91,9 +103,10 @@ pub struct CreateArgs {
     /// Restart policy: no, on-failure[:MAX], always, unless-stopped.
     #[arg(long, default_value = "no")]
     pub restart: String,
-    /// Pull policy: always, missing, never, newer.
-    #[arg(long, default_value = "missing")]
-    pub pull: String,
+    /// Pull policy: always, missing, never, newer (default: containers.conf's
+    /// pull_policy, else missing).
+    #[arg(long)]
+    pub pull: Option<String>,
     /// How to pull layers with an eStargz table of contents: lazy (read
     /// files on demand while the container runs) or full.
     #[arg(long, default_value = "lazy", value_parser = ["lazy", "full"])]
@@ -116,6 +129,173 @@ pub struct CreateArgs {
     /// Size of /dev/shm (e.g. 64m).
     #[arg(long)]
     pub shm_size: Option<String>,
+    /// Where the container's output goes: k8s-file (default), json-file,
+    /// journald, none or passthrough.
+    #[arg(long, value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+    /// Logging option KEY=VALUE: path=FILE, max-size=SIZE, tag=TAG (may be repeated).
+    #[arg(long, value_name = "OPTION")]
+    pub log_opt: Vec<String>,
+    /// Set KEY=VALUE with $NAME or ${NAME} replaced by the image's (or
+    /// default) value, e.g. PATH=/opt/bin:${PATH}.
+    #[arg(long)]
+    pub env_merge: Vec<String>,
+    /// Remove a variable from the defaults and the image's environment.
+    #[arg(long)]
+    pub unsetenv: Vec<String>,
+    /// Keep none of the default and image environment, only --env's.
+    #[arg(long)]
+    pub unsetenv_all: bool,
+    /// The process's umask (octal, e.g. 0077).
+    #[arg(long)]
+    pub umask: Option<String>,
+    /// Add a host device: HOST[:CONTAINER[:PERMISSIONS]].
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// Allow devices through the cgroup: 'TYPE MAJOR:MINOR ACCESS' (e.g. 'c 7:* rmw').
+    #[arg(long)]
+    pub device_cgroup_rule: Vec<String>,
+    /// Limit read rate from a device (DEVICE:RATE, e.g. /dev/sda:1mb).
+    #[arg(long)]
+    pub device_read_bps: Vec<String>,
+    /// Limit write rate to a device (DEVICE:RATE).
+    #[arg(long)]
+    pub device_write_bps: Vec<String>,
+    /// Limit read operations per second from a device (DEVICE:COUNT).
+    #[arg(long)]
+    pub device_read_iops: Vec<String>,
+    /// Limit write operations per second to a device (DEVICE:COUNT).
+    #[arg(long)]
+    pub device_write_iops: Vec<String>,
+    /// The container's timezone: a zone name, or 'local' for the host's.
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Pass N more file descriptors (3 .. 3+N-1) to the container.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Kill the container after this many seconds.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// systemd mode: true (when the command is systemd or init), false or always.
+    #[arg(long, value_parser = ["true", "false", "always"])]
+    pub systemd: Option<String>,
+    /// Write the container monitor's pid to this file.
+    #[arg(long)]
+    pub conmon_pidfile: Option<std::path::PathBuf>,
+    /// Write the container ID to this file (which must not exist).
+    #[arg(long)]
+    pub cidfile: Option<std::path::PathBuf>,
+    /// Accepted with a warning: kernel memory limits are gone from the kernel.
+    #[arg(long)]
+    pub kernel_memory: Option<String>,
+    /// The init binary to use with --init.
+    #[arg(long)]
+    pub init_path: Option<std::path::PathBuf>,
+    /// Do not print pull progress.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Relative CPU weight (default 1024).
+    #[arg(long)]
+    pub cpu_shares: Option<u64>,
+    /// CPU CFS period in microseconds.
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS quota in microseconds per period.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPUs the container may use (e.g. 0-3,5).
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use (e.g. 0-1).
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Soft memory limit (e.g. 256m).
+    #[arg(long)]
+    pub memory_reservation: Option<String>,
+    /// Block I/O weight, 10 to 1000.
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    /// Block I/O weight of one device: DEVICE:WEIGHT (10 to 1000).
+    #[arg(long)]
+    pub blkio_weight_device: Vec<String>,
+    /// The OOM killer's score adjustment, -1000 to 1000.
+    #[arg(long, allow_hyphen_values = true)]
+    pub oom_score_adj: Option<i32>,
+    /// Kernel parameter KEY=VALUE (may be repeated).
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// Add a supplementary group (gid or name) to the user.
+    #[arg(long)]
+    pub group_add: Vec<String>,
+    /// Add an annotation KEY=VALUE for the runtime.
+    #[arg(long)]
+    pub annotation: Vec<String>,
+    /// With --read-only, mount tmpfs on /tmp, /var/tmp and /run (default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub read_only_tmpfs: Option<bool>,
+    /// Pass this process's whole environment to the container.
+    #[arg(long)]
+    pub env_host: bool,
+    /// Read labels from a file of KEY=VALUE lines.
+    #[arg(long)]
+    pub label_file: Vec<std::path::PathBuf>,
+    /// Expose a port or range (PORT[/PROTO]); --publish-all publishes it.
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Mount the volumes and bind mounts of a container: CONTAINER[:ro|rw].
+    #[arg(long)]
+    pub volumes_from: Vec<String>,
+    /// Publish every exposed port on a free host port.
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Forward signals to the container (hoist always does when attached; accepted).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub sig_proxy: Option<bool>,
+    /// Key sequence to detach (accepted; hoist has no detach from a running attach).
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// PID namespace: host, private, container:NAME or ns:PATH.
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// IPC namespace: host, private, container:NAME or ns:PATH.
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace: host, private, container:NAME or ns:PATH.
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// Cgroup namespace: host, private, container:NAME or ns:PATH.
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// The first argument is a root filesystem directory (PATH, or PATH:O
+    /// to keep changes in the container's own layer), not an image.
+    #[arg(long)]
+    pub rootfs: bool,
+    /// Attach to STDIN, STDOUT or STDERR (run: the streams to copy).
+    #[arg(short, long, value_parser = ["stdin", "stdout", "stderr"], ignore_case = true)]
+    pub attach: Vec<String>,
+    /// Write the container process's pid to this file.
+    #[arg(long)]
+    pub pidfile: Option<std::path::PathBuf>,
+    /// Swappiness of the container's memory, 0 to 100 (cgroup v1).
+    #[arg(long)]
+    pub memory_swappiness: Option<u64>,
+    /// Keep the kernel's OOM killer away from the container.
+    #[arg(long)]
+    pub oom_kill_disable: bool,
+    /// Real-time CPU period in microseconds.
+    #[arg(long)]
+    pub cpu_rt_period: Option<u64>,
+    /// Real-time CPU runtime in microseconds per period.
+    #[arg(long, allow_hyphen_values = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// Which seccomp profile to use: default (image annotations are not read).
+    #[arg(long, value_parser = ["default", "image"])]
+    pub seccomp_policy: Option<String>,
+    /// Accepted for docker compatibility; does nothing (as in podman).
+    #[arg(long, hide = true)]
+    pub disable_content_trust: bool,
+    #[command(flatten)]
+    pub platform: crate::cli::PlatformArgs,
     #[command(flatten)]
     pub registry: crate::cli::RegistryArgs,
     /// The image to create the container from.
@@ -130,6 +310,10 @@ pub struct RunArgs {
     /// Run in the background and print the container ID.
     #[arg(short, long)]
     pub detach: bool,
+    /// Remove the image when the container is removed, unless other
+    /// containers use it.
+    #[arg(long)]
+    pub rmi: bool,
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -163,13 +347,42 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 pub struct CpArgs {
-    /// Accepted for podman compatibility: owner, mode and times are always kept.
-    #[arg(short, long)]
+    /// Chown copied files to the primary uid/gid of the destination container (default true; -a=false keeps their owners).
+    #[arg(
+        short,
+        long,
+        num_args = 0..=1,
+        default_value = "true",
+        default_missing_value = "true",
+        require_equals = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        hide_default_value = true,
+        hide_possible_values = true
+    )]
     pub archive: bool,
+    /// Allow to overwrite directories with non-directories and vice versa.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Accepted as podman's (hidden there too): every path is resolved
+    /// inside the container's root, so the container is never paused.
+    #[arg(
+        long,
+        hide = true,
+        num_args = 0..=1,
+        default_value = "true",
+        default_missing_value = "true",
+        require_equals = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub pause: bool,
     /// CONTAINER:PATH, a host path, or - for a tar archive on stdin.
+    #[arg(value_name = "[CONTAINER:]SRC_PATH")]
     pub source: String,
     /// CONTAINER:PATH, a host path, or - for a tar archive on stdout
-    /// (exactly one side names a container).
+    /// (at least one side names a container).
+    #[arg(value_name = "[CONTAINER:]DEST_PATH")]
     pub destination: String,
 }
 
@@ -202,29 +415,61 @@ pub struct StartArgs {
     pub attach: bool,
     #[arg(short, long)]
     pub interactive: bool,
-    #[arg(required = true)]
+    /// Start every container that is not running.
+    #[arg(long)]
+    pub all: bool,
+    /// Only the containers that match (id=, name=, status=, exited=, label=, restart-policy=...).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Act on the latest container.
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Accepted for podman compatibility (hoist has no detach keys).
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Accepted for podman compatibility.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub sig_proxy: Option<bool>,
     pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container.
-    #[arg(short, long)]
+    #[arg(short, long, alias = "timeout")]
     pub time: Option<u64>,
+    /// Stop every container.
     #[arg(short, long)]
     pub all: bool,
+    /// Ignore containers that do not exist.
     #[arg(short, long)]
     pub ignore: bool,
+    /// Only the containers that match (id=, name=, status=, label=...).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Act on the latest container.
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Read the container ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<std::path::PathBuf>,
     pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct KillArgs {
     /// Signal to send (name or number).
-    #[arg(short, long, default_value = "KILL")]
+    #[arg(short, long, default_value = "KILL", allow_hyphen_values = true)]
     pub signal: String,
+    /// Signal every running container.
     #[arg(short, long)]
     pub all: bool,
+    /// Act on the latest container.
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Read the container ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<std::path::PathBuf>,
     pub containers: Vec<String>,
 }
 
@@ -243,6 +488,18 @@ pub struct RmArgs {
     /// Seconds to wait before killing (with --force).
     #[arg(short, long)]
     pub time: Option<u64>,
+    /// Also remove the containers that depend on these (theirs first).
+    #[arg(long)]
+    pub depend: bool,
+    /// Only the containers that match (id=, name=, status=, label=...).
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Act on the latest container.
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Read the container ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<std::path::PathBuf>,
     pub containers: Vec<String>,
 }
 
@@ -269,6 +526,65 @@ pub struct PsArgs {
     /// buildah containers); hoist's store has none, so nothing changes.
     #[arg(long)]
     pub external: bool,
+    /// Do not print the header line.
+    #[arg(long)]
+    pub noheading: bool,
+    /// Sort by command, created, id, image, names, runningfor, size or status.
+    #[arg(long, default_value = "created")]
+    pub sort: String,
+    /// Print the N last created containers (all states).
+    #[arg(short = 'n', long, default_value_t = -1)]
+    pub last: i64,
+    /// Accepted for podman compatibility: hoist's state is always current.
+    #[arg(long)]
+    pub sync: bool,
+    /// Show each container's disk use (its own layer, and with its image).
+    #[arg(short, long)]
+    pub size: bool,
+    /// Show the namespaces of each container's process.
+    #[arg(long)]
+    pub ns: bool,
+    /// Show the pod of each container (hoist has no pods: empty).
+    #[arg(short, long)]
+    pub pod: bool,
+    /// Print the list again every N seconds.
+    #[arg(short, long, value_name = "N")]
+    pub watch: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// Every running container (pause) or paused one (unpause).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only the containers that match (id=, name=, status=, label=...).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Act on the latest container.
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Read the container ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<std::path::PathBuf>,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The state to wait for (stopped by default; running, paused, created,
+    /// exited, stopping); may be given several times.
+    #[arg(long)]
+    pub condition: Vec<String>,
+    /// How often to look (accepted; hoist checks every 20ms).
+    #[arg(short, long, default_value = "250ms")]
+    pub interval: String,
+    /// Act on the latest container.
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Ignore containers that do not exist (printing -1).
+    #[arg(long)]
+    pub ignore: bool,
+    pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -285,32 +601,51 @@ pub struct LogsArgs {
     /// Only output since this time (RFC 3339, a Unix time or a duration like 10m).
     #[arg(long)]
     pub since: Option<String>,
+    /// Only output before this time (same forms as --since).
     #[arg(long)]
     pub until: Option<String>,
-    #[arg(required = true)]
-    pub containers: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct ContainersArgs {
-    #[arg(required = true)]
+    /// With several containers, prefix lines with names instead of ids.
+    #[arg(short = 'n', long)]
+    pub names: bool,
+    /// Show the logs of the container created last.
+    #[arg(short = 'l', long, conflicts_with = "containers")]
+    pub latest: bool,
+    #[arg(required_unless_present = "latest")]
     pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct RestartArgs {
+    /// Seconds to wait for the stop before killing the container.
     #[arg(short, long)]
     pub time: Option<u64>,
-    #[arg(required = true)]
+    /// Restart every container.
+    #[arg(short, long)]
+    pub all: bool,
+    /// With --all: only the running containers.
+    #[arg(long)]
+    pub running: bool,
+    /// Only the containers that match (id=, name=, status=, label=...).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Act on the latest container.
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Read the container ID from this file.
+    #[arg(long)]
+    pub cidfile: Vec<std::path::PathBuf>,
     pub containers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct ContainerInspectArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "latest")]
     pub containers: Vec<String>,
     #[arg(short, long)]
     pub format: Option<String>,
+    /// The most recently created container.
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +663,12 @@ pub struct MonitorArgs {
     /// Report the start on stdout and leave the caller's session.
     #[arg(long)]
     pub detached: bool,
+    /// Attached, do not copy the container's stdout.
+    #[arg(long)]
+    pub mute_stdout: bool,
+    /// Attached, do not copy the container's stderr.
+    #[arg(long)]
+    pub mute_stderr: bool,
     pub id: String,
 }
 
@@ -336,7 +677,7 @@ pub enum ContainerCommand {
     Run(RunArgs),
     Create(CreateArgs),
     Exec(ExecArgs),
-    /// Copy files between a container and the host.
+    /// Copy files/folders between a container and the local filesystem.
     Cp(CpArgs),
     Top(TopArgs),
     Stats(StatsArgs),
@@ -349,115 +690,44 @@ pub enum ContainerCommand {
     #[command(alias = "ls", alias = "list")]
     Ps(PsArgs),
     Logs(LogsArgs),
-    Wait(ContainersArgs),
+    Wait(WaitArgs),
     Inspect(ContainerInspectArgs),
-    Pause(ContainersArgs),
-    Unpause(ContainersArgs),
+    Pause(PauseArgs),
+    Unpause(PauseArgs),
     Port(PortArgs),
     /// Exit 0 if the container exists, 1 if not.
     Exists {
         container: String,
+        /// Also containers of other tools in the store: hoist's store
+        /// has none, so this changes nothing.
+        #[arg(long)]
+        external: bool,
     },
+    /// Create a new image from a container's changes.
+    Commit(crate::commands::commit::CommitArgs),
+    /// Export a container's filesystem contents as a tar archive.
+    Export(crate::commands::commit::ExportArgs),
+    /// Show the files a container added, changed or deleted.
+    Diff(crate::commands::commit::DiffArgs),
+    /// Mount a container's root filesystem (none: list the mounted ones).
+    Mount(crate::commands::mount::MountArgs),
+    /// Unmount a container's root filesystem.
+    #[command(alias = "unmount")]
+    Umount(crate::commands::mount::UmountArgs),
+    /// Initialize containers: make them ready so that start only starts them.
+    Init(crate::commands::container::extra::InitArgs),
+    /// Rename an existing container.
+    Rename(crate::commands::container::extra::RenameArgs),
+    /// Attach to a running container.
+    Attach(crate::commands::container::extra::AttachArgs),
+    /// Remove all non running containers.
+    Prune(crate::commands::container::extra::ContainerPruneArgs),
+    /// Clone an existing container.
+    Clone(crate::commands::container::extra::CloneArgs),
+    /// Update the cgroup limits of an existing container.
+    Update(crate::commands::container::extra::UpdateArgs),
 }
 
-#[derive(Debug, Subcommand)]
-pub enum VolumeCommand {
-    Create(VolumeCreateArgs),
-    #[command(alias = "list")]
-    Ls(VolumeLsArgs),
-    #[command(alias = "remove")]
-    Rm(VolumeRmArgs),
-    Inspect(VolumeInspectArgs),
-    Prune(VolumePruneArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct VolumeCreateArgs {
-    pub name: Option<String>,
-    #[arg(short, long = "label")]
-    pub label: Vec<String>,
-    #[arg(long)]
-    pub ignore: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct VolumeLsArgs {
-    #[arg(short, long)]
-    pub quiet: bool,
-    #[arg(long)]
-    pub format: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct VolumeRmArgs {
-    #[arg(short, long)]
-    pub force: bool,
-    #[arg(short, long)]
-    pub all: bool,
-    pub names: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct VolumeInspectArgs {
-    #[arg(required = true)]
-    pub names: Vec<String>,
-    #[arg(short, long)]
-    pub format: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct VolumePruneArgs {
-    #[arg(short, long)]
-    pub force: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum NetworkCommand {
-    Create(NetworkCreateArgs),
-    #[command(alias = "list")]
-    Ls(NetworkLsArgs),
-    #[command(alias = "remove")]
-    Rm(NetworkRmArgs),
-    Inspect(NetworkInspectArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct NetworkCreateArgs {
-    pub name: Option<String>,
-    #[arg(long)]
-    pub subnet: Option<String>,
-    #[arg(long)]
-    pub gateway: Option<String>,
-    #[arg(long)]
-    pub internal: bool,
-    #[arg(long)]
-    pub disable_dns: bool,
-    #[arg(short, long)]
-    pub driver: Option<String>,
-    #[arg(long)]
-    pub interface_name: Option<String>,
-    #[arg(long = "label")]
-    pub label: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct NetworkLsArgs {
-    #[arg(short, long)]
-    pub quiet: bool,
-    #[arg(long)]
-    pub format: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct NetworkRmArgs {
-    #[arg(short, long)]
-    pub force: bool,
-    #[arg(required = true)]
-    pub names: Vec<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct NetworkInspectArgs {
-    #[arg(required = true)]
-    pub names: Vec<String>,
-}
+// `volume` and `network` keep their flags beside their commands.
+pub use crate::commands::container::network::NetworkCommand;
+pub use crate::commands::container::volume::VolumeCommand;

@@ -34,6 +34,9 @@ pub struct BundleArgs {
     /// Accepted for runc compatibility.
     #[arg(long, hide = true)]
     pub no_pivot: bool,
+    /// Accepted for runc compatibility (descriptors beyond stdio are not passed on).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub preserve_fds: u32,
     pub id: String,
 }
 

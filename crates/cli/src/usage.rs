@@ -14,15 +14,89 @@ use crate::exit::ENGINE_ERROR;
 /// The name the program goes by in help and messages.
 pub const BIN: &str = "hoist";
 
+/// The name usage lines show: the one the program was invoked by (hoist
+/// installed as `podman` says `podman pull ...`, as podman's help does),
+/// else [`BIN`].
+fn program(args: &[OsString]) -> String {
+    args.first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(BIN)
+        .to_string()
+}
+
 /// Parses `args` (program name first). On a usage error or a request for
 /// help or the version, prints what podman would and returns the exit code.
 pub fn parse(args: &[OsString]) -> Result<Cli, i32> {
     let cmd = command(args);
-    let parsed = cmd
+    if let Some(code) = help_of_help(&cmd, args) {
+        return Err(code);
+    }
+    let matches = cmd
         .clone()
         .try_get_matches_from(args)
-        .and_then(|m| Cli::from_arg_matches(&m));
-    parsed.map_err(|e| report(&cmd, args, e))
+        .map_err(|e| report(&cmd, args, e))?;
+    if let Some(conflict) = latest_conflict(&cmd, &matches) {
+        eprintln!("Error: {conflict}");
+        return Err(ENGINE_ERROR);
+    }
+    Cli::from_arg_matches(&matches).map_err(|e| report(&cmd, args, e))
+}
+
+/// `hoist help --help`: the `help` command's own help (clap has none).
+fn help_of_help(cmd: &Command, args: &[OsString]) -> Option<i32> {
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // The first word that is neither a global option nor its value.
+    let mut i = 0;
+    while i < words.len() && words[i].starts_with('-') && words[i] != "--" {
+        if !words[i].contains('=') && option_takes_value(&[cmd], &words[i]) {
+            i += 1;
+        }
+        i += 1;
+    }
+    if words.get(i).map(String::as_str) != Some("help")
+        || !matches!(words.get(i + 1).map(String::as_str), Some("--help" | "-h"))
+    {
+        return None;
+    }
+    let name = program(args);
+    print_out(&format!(
+        "Help about any command\n\nUsage:\n  {name} help [command]\n\nExamples:\n  {name} help image ls\n"
+    ));
+    Some(0)
+}
+
+/// podman's rule for every command with `--latest`: it names the one
+/// container, so it goes with neither names nor `--all`.
+fn latest_conflict(cmd: &Command, matches: &clap::ArgMatches) -> Option<String> {
+    let (mut cmd, mut m) = (cmd, matches);
+    while let Some((name, sub)) = m.subcommand() {
+        cmd = cmd.find_subcommand(name)?;
+        m = sub;
+    }
+    let given = |id: &str| {
+        cmd.get_arguments().any(|a| a.get_id() == id)
+            && m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    if !given("latest") {
+        return None;
+    }
+    if given("all") {
+        return Some("--all and --latest cannot be used together".into());
+    }
+    // podman names what was given: containers (or pods), else arguments.
+    let named = cmd.get_positionals().find(|a| given(a.get_id().as_str()))?;
+    let what = match named.get_id().as_str() {
+        id if id.starts_with("container") => "containers",
+        id if id.starts_with("pod") => "pods",
+        _ => "arguments",
+    };
+    Some(format!("--latest and {what} cannot be used together"))
 }
 
 /// The whole command tree in podman's layout. `--remote` is hidden when
@@ -33,14 +107,15 @@ pub fn command(args: &[OsString]) -> Command {
     if remote_named(args) {
         cmd = cmd.mut_arg("remote", |a| a.hide(true));
     }
-    podman_layout(cmd, BIN)
+    let name = program(args);
+    podman_layout(cmd, &name, &name)
 }
 
 /// Prints the top-level help and podman's "missing command" error; the exit code.
 pub fn missing_command(args: &[OsString]) -> i32 {
     let mut cmd = command(args);
     print_out(&cmd.render_help().to_string());
-    eprintln!("Error: missing command '{BIN} COMMAND'");
+    eprintln!("Error: missing command '{} COMMAND'", program(args));
     ENGINE_ERROR
 }
 
@@ -66,18 +141,24 @@ fn remote_named(args: &[OsString]) -> bool {
 
 /// Usage line `PATH [options] ARG [ARG...]` (or `PATH [command]`) and the
 /// Usage:/Options: layout, for `cmd` and every command below it.
-fn podman_layout(mut cmd: Command, path: &str) -> Command {
+fn podman_layout(mut cmd: Command, path: &str, top: &str) -> Command {
     let has_subcommands = cmd.get_subcommands().any(|s| !s.is_hide_set());
     let template = if has_subcommands {
         "{about-with-newline}\nUsage:\n  {usage}\n\nAvailable Commands:\n{subcommands}\n\nOptions:\n{options}{after-help}"
     } else {
         "{about-with-newline}\nUsage:\n  {usage}\n\nOptions:\n{options}{after-help}"
     };
-    let usage = usage_line(&cmd, path, has_subcommands);
+    let is_top = path == top;
+    let usage = usage_line(&cmd, path, is_top, has_subcommands);
     // pflag's rules hold for every command, not only the top one.
+    // cobra never wraps: one line per command and option (scripts read
+    // the command list of `help` line by line).
     cmd = cmd
         .override_usage(usage)
         .help_template(template)
+        .term_width(0)
+        // Like cobra, `help` is a command of the top level only.
+        .disable_help_subcommand(!is_top)
         .args_override_self(true)
         .allow_negative_numbers(true);
     let names: Vec<String> = cmd
@@ -86,14 +167,14 @@ fn podman_layout(mut cmd: Command, path: &str) -> Command {
         .collect();
     for name in names {
         let sub_path = format!("{path} {name}");
-        cmd = cmd.mut_subcommand(&name, |s| podman_layout(s, &sub_path));
+        cmd = cmd.mut_subcommand(&name, |s| podman_layout(s, &sub_path, top));
     }
     cmd
 }
 
-fn usage_line(cmd: &Command, path: &str, has_subcommands: bool) -> String {
+fn usage_line(cmd: &Command, path: &str, is_top: bool, has_subcommands: bool) -> String {
     if has_subcommands {
-        return if path == BIN {
+        return if is_top {
             format!("{path} [options] [command]")
         } else {
             format!("{path} [command]")
@@ -129,7 +210,7 @@ fn usage_line(cmd: &Command, path: &str, has_subcommands: bool) -> String {
 /// The subcommand the arguments reached, and its path (`hoist image ls`).
 fn reached<'a>(cmd: &'a Command, args: &[OsString]) -> (&'a Command, String) {
     let mut stack = vec![cmd];
-    let mut path = BIN.to_string();
+    let mut path = program(args);
     let mut i = 1;
     while i < args.len() {
         let token = args[i].to_string_lossy();
@@ -177,6 +258,54 @@ fn context(err: &clap::Error, kind: ContextKind) -> Option<String> {
     }
 }
 
+/// Commands whose arguments podman counts as a whole (cobra's ExactArgs
+/// and RangeArgs): their usage errors say how many they take and got.
+const COUNTED: &[&str] = &[
+    "rename",
+    "container rename",
+    "update",
+    "container update",
+    "container clone",
+];
+
+/// podman's `accepts N arg(s), received M` (or `accepts between N and M
+/// arg(s), received K`) for the [`COUNTED`] commands; `None` for others.
+fn counted_args(top: &Command, reached: &Command, path: &str, args: &[OsString]) -> Option<String> {
+    let sub = path.split_once(' ')?.1;
+    if !COUNTED.contains(&sub) {
+        return None;
+    }
+    let positionals: Vec<_> = reached
+        .get_positionals()
+        .filter(|a| !a.is_hide_set())
+        .collect();
+    let min = positionals.iter().filter(|a| a.is_required_set()).count();
+    let max = positionals.len();
+    // The words that are neither options, option values nor the command path.
+    let mut words: usize = 0;
+    let mut i = 1;
+    let mut only_words = false;
+    while i < args.len() {
+        let token = args[i].to_string_lossy();
+        if !only_words && token == "--" {
+            only_words = true;
+        } else if !only_words && token.starts_with('-') && token.len() > 1 {
+            if !token.contains('=') && option_takes_value(&[top, reached], &token) {
+                i += 1;
+            }
+        } else {
+            words += 1;
+        }
+        i += 1;
+    }
+    let received = words.saturating_sub(sub.split(' ').count());
+    Some(if min == max {
+        format!("accepts {max} arg(s), received {received}")
+    } else {
+        format!("accepts between {min} and {max} arg(s), received {received}")
+    })
+}
+
 /// Prints a clap outcome as podman does and returns the exit code.
 fn report(cmd: &Command, args: &[OsString], err: clap::Error) -> i32 {
     // An unknown flag belongs to the command reached before it (`hoist --foo
@@ -220,6 +349,8 @@ fn report(cmd: &Command, args: &[OsString], err: clap::Error) -> i32 {
             } else if arg.starts_with('-') && arg.len() > 1 {
                 let c = arg.chars().nth(1).unwrap_or('-');
                 format!("unknown shorthand flag: '{c}' in {arg}\n{see}")
+            } else if let Some(counted) = counted_args(cmd, reached, &path, args) {
+                counted
             } else {
                 let accepted = reached
                     .get_positionals()
@@ -232,6 +363,9 @@ fn report(cmd: &Command, args: &[OsString], err: clap::Error) -> i32 {
                 }
             }
         }
+        ErrorKind::MissingRequiredArgument if counted_args(cmd, reached, &path, args).is_some() => {
+            counted_args(cmd, reached, &path, args).unwrap_or_default()
+        }
         ErrorKind::MissingRequiredArgument => {
             let missing = context(&err, ContextKind::InvalidArg).unwrap_or_default();
             let missing = missing.replace(['<', '>'], "").replace("...", "");
@@ -243,6 +377,28 @@ fn report(cmd: &Command, args: &[OsString], err: clap::Error) -> i32 {
             let arg = context(&err, ContextKind::InvalidArg).unwrap_or_default();
             let flag = arg.split([' ', '=']).next().unwrap_or(&arg).to_string();
             format!("flag needs an argument: {flag}\n{see}")
+        }
+        // A command that declares `--latest` in conflict with its other
+        // arguments gets podman's wording for it.
+        ErrorKind::ArgumentConflict
+            if [ContextKind::InvalidArg, ContextKind::PriorArg]
+                .iter()
+                .any(|k| context(&err, *k).is_some_and(|a| a.starts_with("--latest"))) =>
+        {
+            let both = format!(
+                "{} {}",
+                context(&err, ContextKind::InvalidArg).unwrap_or_default(),
+                context(&err, ContextKind::PriorArg).unwrap_or_default()
+            );
+            if both.contains("--all") {
+                "--all and --latest cannot be used together".to_string()
+            } else if both.to_ascii_uppercase().contains("POD") {
+                "--latest and pods cannot be used together".to_string()
+            } else if both.to_ascii_uppercase().contains("CONTAINER") {
+                "--latest and containers cannot be used together".to_string()
+            } else {
+                "--latest and arguments cannot be used together".to_string()
+            }
         }
         ErrorKind::InvalidValue => {
             let arg = context(&err, ContextKind::InvalidArg).unwrap_or_default();
@@ -289,12 +445,50 @@ mod tests {
     }
 
     #[test]
+    fn usage_lines_name_the_program_as_invoked() {
+        let cmd = command(&args(&["/usr/local/bin/podman"]));
+        let pull = cmd.find_subcommand("pull").unwrap();
+        assert_eq!(
+            pull.clone().render_usage().to_string().trim_end(),
+            "Usage: podman pull [options] IMAGE [IMAGE...]"
+        );
+        assert!(cmd
+            .clone()
+            .render_usage()
+            .to_string()
+            .ends_with("podman [options] [command]"));
+    }
+
+    #[test]
     fn the_reached_path_skips_option_values() {
         let cmd = command(&args(&["hoist"]));
         let a = args(&["hoist", "--log-level", "info", "image", "ls", "--bogus"]);
         assert_eq!(reached(&cmd, &a).1, "hoist image ls");
         let a = args(&["hoist", "--root=/x", "version", "extra"]);
         assert_eq!(reached(&cmd, &a).1, "hoist version");
+    }
+
+    #[test]
+    fn counted_commands_say_how_many_arguments_they_take() {
+        let cmd = command(&args(&["hoist"]));
+        let rename = cmd.find_subcommand("rename").unwrap();
+        let a = args(&["hoist", "--root", "/x", "rename", "a"]);
+        assert_eq!(
+            counted_args(&cmd, rename, "hoist rename", &a).as_deref(),
+            Some("accepts 2 arg(s), received 1")
+        );
+        let clone = cmd
+            .find_subcommand("container")
+            .and_then(|c| c.find_subcommand("clone"))
+            .unwrap();
+        let words = "hoist container clone --memory 1g a b c d";
+        let a = args(&words.split(' ').collect::<Vec<_>>());
+        assert_eq!(
+            counted_args(&cmd, clone, "hoist container clone", &a).as_deref(),
+            Some("accepts between 1 and 3 arg(s), received 4")
+        );
+        let pull = cmd.find_subcommand("pull").unwrap();
+        assert_eq!(counted_args(&cmd, pull, "hoist pull", &a), None);
     }
 
     #[test]

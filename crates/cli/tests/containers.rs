@@ -293,7 +293,7 @@ fn detached_ps_logs_stop_inspect_rm() {
         ""
     );
     assert_eq!(inspect(&hoist, "ticker", ".State.Status"), "running");
-    assert!(inspect(&hoist, "ticker", ".Config.Env").contains("container=hoist"));
+    assert!(inspect(&hoist, "ticker", ".Config.Env").contains("container=podman"));
     // The name is taken.
     hoist
         .run(&["run", "-d", "--name", "ticker", &img, "true"])
@@ -338,7 +338,7 @@ fn detached_ps_logs_stop_inspect_rm() {
             "100",
         ])
         .ok();
-    hoist.run(&["rm", "victim"]).fails_with(125);
+    hoist.run(&["rm", "victim"]).fails_with(2);
     hoist.run(&["rm", "-f", "victim"]).ok();
     assert!(hoist.run(&["ps", "-aq"]).ok().stdout.is_empty());
     common::assert_store_clean(&hoist);
@@ -485,7 +485,8 @@ fn published_port_and_named_network_dns() {
         ])
         .ok();
     assert_eq!(out.stdout.trim(), "lo");
-    hoist.run(&["network", "rm", &net]).fails_with(125);
+    // In use: podman's exit code 2.
+    hoist.run(&["network", "rm", &net]).fails_with(2);
     hoist.run(&["rm", "-f", "srv"]).ok();
     hoist.run(&["network", "rm", &net]).ok();
 }

@@ -40,18 +40,22 @@ fn cp_in_and_out_of_running_and_stopped_containers() {
     std::fs::write(&f, "hello\n").unwrap();
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o640)).unwrap();
     std::os::unix::fs::chown(&f, Some(1000), Some(1000)).unwrap();
-    // In: into an existing directory keeps the name.
+    // In: into an existing directory keeps the name; the file belongs to
+    // the container's user (root here), or keeps its owner with -a=false.
     hoist.run(&["cp", f.to_str().unwrap(), "box:/tmp"]).ok();
+    hoist
+        .run(&["cp", "-a=false", f.to_str().unwrap(), "box:/tmp/kept"])
+        .ok();
     let out = hoist
         .run(&[
             "exec",
             "box",
             "sh",
             "-c",
-            "cat /tmp/hello.txt; stat -c '%a %u:%g' /tmp/hello.txt",
+            "cat /tmp/hello.txt; stat -c '%a %u:%g' /tmp/hello.txt /tmp/kept",
         ])
         .ok();
-    assert_eq!(out.stdout, "hello\n640 1000:1000\n");
+    assert_eq!(out.stdout, "hello\n640 0:0\n640 1000:1000\n");
     // Out, under a new name, via `container cp`.
     hoist
         .run(&["exec", "box", "sh", "-c", "echo made inside > /tmp/inside"])
@@ -95,7 +99,53 @@ fn cp_in_and_out_of_running_and_stopped_containers() {
     hoist
         .run(&["cp", "/etc/hostname", "/tmp/x"])
         .fails_with(125);
-    hoist.run(&["cp", "nosuch:/etc", "/tmp/x"]).fails_with(125);
+    let out = hoist.run(&["cp", "nosuch:/etc", "/tmp/x"]).fails_with(125);
+    assert_eq!(
+        out.stderr.trim(),
+        "Error: container \"nosuch\" does not exist"
+    );
+    hoist.run(&["create", "--name", "c", &img]).ok();
+    let missing = host.join("IdoNotExist");
+    let out = hoist
+        .run(&["cp", missing.to_str().unwrap(), "c:/tmp"])
+        .fails_with(125);
+    assert_eq!(
+        out.stderr.trim(),
+        format!(
+            "Error: \"{}\" could not be found on the host: no such file or directory",
+            missing.display()
+        )
+    );
+    let out = hoist
+        .run(&["cp", f.to_str().unwrap(), "c:/IdoNotExist/"])
+        .fails_with(125);
+    assert_eq!(
+        out.stderr.trim(),
+        "Error: \"/IdoNotExist/\" could not be found on container c: no such file or directory"
+    );
+    let out = hoist.run(&["cp", "c:", "/tmp/x"]).fails_with(125);
+    assert!(out.stderr.contains("you must specify paths"), "{out:?}");
+    hoist.run(&["rm", "c"]).ok();
+    // A container sharing the host's PID namespace: its files all the same.
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "p",
+            "--pid=host",
+            "--network",
+            "none",
+            &img,
+            "sleep",
+            "1000",
+        ])
+        .ok();
+    hoist.run(&["cp", f.to_str().unwrap(), "p:/tmp/h"]).ok();
+    let back = host.join("from-pid-host");
+    hoist.run(&["cp", "p:/tmp/h", back.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "hello\n");
+    hoist.run(&["rm", "-f", "-t", "0", "p"]).ok();
 }
 
 #[test]
@@ -150,6 +200,58 @@ fn cp_stays_inside_a_hostile_root() {
     assert!(!secret_dir.join("planted").exists());
     assert_eq!(std::fs::read_to_string(&secret).unwrap(), "HOST SECRET\n");
     hoist.run(&["rm", "h"]).ok();
+    // The same while it runs, also as a dangling link written through, a
+    // tar stream in, and between two containers.
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "h",
+            "--network",
+            "none",
+            &img,
+            "sleep",
+            "1000",
+        ])
+        .ok();
+    let out = hoist.run(&["cp", "h:/etc/evil", got.to_str().unwrap()]);
+    assert!(!out.success(), "{out:?}");
+    assert!(
+        out.stderr.contains("could not be found on container h"),
+        "{out:?}"
+    );
+    assert!(!got.exists());
+    let target = secret_dir.join("via-link");
+    let script = format!(
+        "mkdir -p {} && ln -s {} /tmp/dangling",
+        secret_dir.display(),
+        target.display()
+    );
+    hoist.run(&["exec", "h", "sh", "-c", &script]).ok();
+    hoist
+        .run(&["cp", planted.to_str().unwrap(), "h:/tmp/dangling"])
+        .ok();
+    assert!(!target.exists(), "written through a link onto the host");
+    let inside = hoist
+        .run(&["exec", "h", "cat", target.to_str().unwrap()])
+        .ok();
+    assert_eq!(
+        inside.stdout, "PLANTED\n",
+        "the link is followed inside the root"
+    );
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(4);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "streamed", &b"tar\n"[..]).unwrap();
+    let _ = hoist.run_stdin(&["cp", "-", "h:/etc/evildir"], &b.into_inner().unwrap());
+    assert!(!secret_dir.join("streamed").exists());
+    let _ = hoist.run(&["cp", "h:/etc/up/etc/hostname", "h:/etc/evildir/"]);
+    assert!(!secret_dir.join("hostname").exists());
+    hoist.run(&["rm", "-f", "-t", "0", "h"]).ok();
+    assert_eq!(std::fs::read_dir(&secret_dir).unwrap().count(), 1);
     assert!(no_mounts_below(&hoist.root()));
 }
 
@@ -288,14 +390,20 @@ fn cp_reaches_volumes_binds_and_tmpfs() {
     assert!(!vdir.join("escaped").exists());
     assert!(!hoist.root().join("escaped").exists());
     assert!(!hoist.root().join("containers/escaped").exists());
-    // A tmpfs has nothing to copy while stopped: a clear error.
-    let out = hoist
+    // Into a tmpfs while stopped: below it in the overlay, which fills
+    // the tmpfs when the container starts (podman's tmpcopyup).
+    hoist
         .run(&["cp", f.to_str().unwrap(), "vm:/scratch/x"])
-        .fails_with(125);
-    assert!(out.stderr.contains("tmpfs"), "{out:?}");
+        .ok();
     hoist.run(&["start", "vm"]).ok();
-    let out = hoist.run(&["exec", "vm", "cat", "/data/s.txt"]).ok();
-    assert_eq!(out.stdout, "while stopped\n");
+    let out = hoist
+        .run(&["exec", "vm", "cat", "/data/s.txt", "/scratch/x"])
+        .ok();
+    assert_eq!(out.stdout, "while stopped\nwhile stopped\n");
+    let out = hoist
+        .run(&["exec", "vm", "sh", "-c", "grep ' /scratch ' /proc/mounts"])
+        .ok();
+    assert!(out.stdout.contains(" tmpfs "), "{out:?}");
     hoist.run(&["rm", "-f", "vm"]).ok();
     assert!(no_mounts_below(&hoist.root()));
 }
@@ -512,4 +620,322 @@ fn sigterm_right_after_run_init_always_reaches_the_program() {
         );
         hoist.run(&["rm", &name]).ok();
     }
+}
+
+/// Runs `args` (a detached `run`) and returns the new container's ID.
+fn started(hoist: &Hoist, args: &[&str]) -> String {
+    hoist.run(args).ok().stdout.trim().to_string()
+}
+
+fn exec_out(hoist: &Hoist, name: &str, script: &str) -> String {
+    hoist.run(&["exec", name, "sh", "-c", script]).ok().stdout
+}
+
+#[test]
+fn cp_between_containers_and_podmans_path_rules() {
+    let (_reg, hoist, img) = common::setup_with_busybox();
+    let src = "mkdir -p /tmp/subdir /tmp/sub && echo one > /tmp/subdir/f1 && echo two > /tmp/real \
+               && ln -s real /tmp/lnk && ln -s .. /tmp/sub/weird \
+               && mkdir /tmp/d1 && ln -s /tmp/nonesuch1 /tmp/d1/x && sleep 1000";
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "src",
+            "--network",
+            "none",
+            "--workdir",
+            "/tmp",
+            &img,
+            "sh",
+            "-c",
+            src,
+        ])
+        .ok();
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(20),
+        "the source container to make its files",
+        || {
+            hoist
+                .run(&["exec", "src", "test", "-L", "/tmp/d1/x"])
+                .success()
+        },
+    );
+    let dst = started(
+        &hoist,
+        &["run", "-d", "--network", "none", &img, "sleep", "1000"],
+    );
+    let created = hoist
+        .run(&["create", "--network", "none", &img, "sleep", "1000"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    // Running to running and running to created; a relative source is
+    // below the working directory; a directory copied to a new name.
+    hoist
+        .run(&["cp", "src:subdir", &format!("{dst}:/newdir")])
+        .ok();
+    hoist
+        .run(&[
+            "cp",
+            "--pause=false",
+            "src:subdir/.",
+            &format!("{created}:/"),
+        ])
+        .ok();
+    hoist.run(&["start", &created]).ok();
+    assert_eq!(exec_out(&hoist, &dst, "cat /newdir/f1"), "one\n");
+    assert_eq!(exec_out(&hoist, &created, "cat /f1"), "one\n");
+    // A symlink source is copied under the name of what it points to.
+    hoist
+        .run(&["cp", "src:/tmp/lnk", &format!("{dst}:/tmp")])
+        .ok();
+    assert_eq!(exec_out(&hoist, &dst, "cat /tmp/real"), "two\n");
+    let host = hoist.base_dir().join("cp-rules");
+    std::fs::create_dir_all(&host).unwrap();
+    hoist
+        .run(&[
+            "cp",
+            "src:/tmp/sub/weird",
+            host.join("dest").to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(host.join("dest/real")).unwrap(),
+        "two\n"
+    );
+    // Within one container, and a dangling destination link is followed.
+    let f = host.join("f");
+    std::fs::write(&f, "through the link\n").unwrap();
+    let out = hoist
+        .run(&["cp", f.to_str().unwrap(), "src:/tmp/d1/x/"])
+        .fails_with(125);
+    assert_eq!(
+        out.stderr.trim(),
+        "Error: \"/tmp/d1/x/\" could not be found on container src: no such file or directory"
+    );
+    hoist
+        .run(&["cp", f.to_str().unwrap(), "src:/tmp/d1/x"])
+        .ok();
+    assert_eq!(
+        exec_out(
+            &hoist,
+            "src",
+            "cat /tmp/nonesuch1; test -L /tmp/d1/x && echo link"
+        ),
+        "through the link\nlink\n"
+    );
+    hoist.run(&["cp", "src:/tmp/real", "src:copied"]).ok();
+    assert_eq!(exec_out(&hoist, "src", "cat /tmp/copied"), "two\n");
+    // A directory onto a file, and the other way round.
+    let out = hoist
+        .run(&["cp", "src:/tmp/subdir", &format!("{dst}:/etc/passwd")])
+        .fails_with(125);
+    assert_eq!(
+        out.stderr.trim(),
+        "Error: destination must be a directory when copying a directory"
+    );
+    // A directory where the file would go.
+    hoist
+        .run(&[
+            "exec",
+            &dst,
+            "sh",
+            "-c",
+            "mv /tmp/real /tmp/file; mkdir /tmp/real",
+        ])
+        .ok();
+    let out = hoist
+        .run(&["cp", "src:/tmp/real", &format!("{dst}:/tmp")])
+        .fails_with(125);
+    assert!(
+        out.stderr
+            .contains("error creating \"/tmp/real\": open /tmp/real: file exists"),
+        "{out:?}"
+    );
+    hoist
+        .run(&["cp", "--overwrite", "src:/tmp/real", &format!("{dst}:/tmp")])
+        .ok();
+    assert_eq!(exec_out(&hoist, &dst, "cat /tmp/real"), "two\n");
+    hoist
+        .run(&["rm", "-f", "-t", "0", "src", &dst, &created])
+        .ok();
+    assert!(no_mounts_below(&hoist.root()));
+}
+
+#[test]
+fn cp_streams_and_owners() {
+    let (_reg, hoist, img) = common::setup_with_busybox();
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "s",
+            "--network",
+            "none",
+            "--user",
+            "1000:1001",
+            "--tmpfs",
+            "/etc:size=10m",
+            &img,
+            "sleep",
+            "1000",
+        ])
+        .ok();
+    // The image's files fill a tmpfs mounted over them.
+    assert!(exec_out(&hoist, "s", "cat /etc/passwd").contains("root:"));
+    let host = hoist.base_dir().join("cp-streams");
+    std::fs::create_dir_all(host.join("tree/sub")).unwrap();
+    std::fs::write(host.join("tree/sub/f"), "in a tree\n").unwrap();
+    // What lands in the container belongs to its user.
+    hoist
+        .run(&["cp", host.join("tree").to_str().unwrap(), "s:/tmp"])
+        .ok();
+    assert_eq!(
+        exec_out(&hoist, "s", "stat -c %u:%g /tmp/tree /tmp/tree/sub/f"),
+        "1000:1001\n1000:1001\n"
+    );
+    // A gzip-compressed tar on stdin keeps the tar's owners with -a=false.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(3);
+    h.set_mode(0o644);
+    h.set_uid(1042);
+    h.set_gid(1043);
+    h.set_cksum();
+    b.append_data(&mut h, "a.txt", &b"hi\n"[..]).unwrap();
+    let plain = b.into_inner().unwrap();
+    let mut gzip = std::process::Command::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip (Debian package gzip)");
+    use std::io::Write;
+    gzip.stdin.take().unwrap().write_all(&plain).unwrap();
+    let gz = gzip.wait_with_output().unwrap().stdout;
+    hoist
+        .run_stdin(&["cp", "-a=false", "-", "s:/tmp/"], &gz)
+        .ok();
+    assert_eq!(
+        exec_out(&hoist, "s", "cat /tmp/a.txt; stat -c %u:%g /tmp/a.txt"),
+        "hi\n1042:1043\n"
+    );
+    let out = hoist
+        .run_stdin(&["cp", "-", "s:/tmp"], b"not a tar at all\n")
+        .fails_with(125);
+    assert_eq!(
+        out.stderr.trim(),
+        "Error: source must be a (compressed) tar archive when copying from stdin"
+    );
+    let out = hoist
+        .run_stdin(&["cp", "-", "s:/tmp/a.txt"], &plain)
+        .fails_with(125);
+    assert_eq!(
+        out.stderr.trim(),
+        "Error: destination must be a directory when copying from stdin"
+    );
+    // Out: a tar on stdout with the container's owners; a destination
+    // that is neither a directory nor a regular file is refused.
+    let out = hoist.command(&["cp", "s:/tmp/tree", "-"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut names: Vec<(String, u64)> = tar::Archive::new(&out.stdout[..])
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.path().unwrap().display().to_string();
+            (
+                name.trim_end_matches('/').to_string(),
+                e.header().uid().unwrap(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ("tree".to_string(), 1000),
+            ("tree/sub".to_string(), 1000),
+            ("tree/sub/f".to_string(), 1000)
+        ]
+    );
+    let fifo = host.join("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let out = hoist
+        .run(&["cp", "s:/tmp/a.txt", fifo.to_str().unwrap()])
+        .fails_with(125);
+    assert_eq!(
+        out.stderr.trim(),
+        format!(
+            "Error: invalid destination: \"{}\" must be a directory or a regular file",
+            fifo.display()
+        )
+    );
+    // Copied out, files belong to the user running hoist.
+    hoist
+        .run(&["cp", "s:/tmp/tree", host.join("back").to_str().unwrap()])
+        .ok();
+    assert_eq!(
+        std::fs::metadata(host.join("back/sub/f")).unwrap().uid(),
+        rustix::process::getuid().as_raw()
+    );
+    // File capabilities survive both ways (set again after the chown).
+    let capped = host.join("capped");
+    std::fs::write(&capped, "x").unwrap();
+    let setcap = std::process::Command::new("setcap")
+        .args(["cap_net_raw+ep", capped.to_str().unwrap()])
+        .status()
+        .expect("setcap (Debian package libcap2-bin)");
+    assert!(setcap.success());
+    hoist.run(&["cp", capped.to_str().unwrap(), "s:/tmp/"]).ok();
+    let back = host.join("capped-back");
+    hoist
+        .run(&["cp", "s:/tmp/capped", back.to_str().unwrap()])
+        .ok();
+    let getcap = std::process::Command::new("getcap")
+        .arg(&back)
+        .output()
+        .expect("getcap (Debian package libcap2-bin)");
+    let caps = String::from_utf8_lossy(&getcap.stdout);
+    assert!(caps.contains("cap_net_raw"), "{caps:?}");
+    hoist.run(&["rm", "-f", "-t", "0", "s"]).ok();
+    assert!(no_mounts_below(&hoist.root()));
+}
+
+#[test]
+fn cp_out_of_a_created_container_of_a_lazily_pulled_image() {
+    let (reg, _) = common::setup();
+    ImageBuilder::single_layer()
+        .layer(
+            Layer::new().file("data/lazy.txt", &b"served lazily\n"[..], 0o644),
+            "data",
+        )
+        .push(&reg, "src:1");
+    let a = common::hoist_for(&reg);
+    let (src, lazy) = (reg.reference("src:1"), reg.reference("lazy:1"));
+    a.run(&["pull", "-q", &src]).ok();
+    a.run(&["image", "convert", "--estargz", &src, &lazy]).ok();
+    a.run(&["push", "-q", &lazy]).ok();
+    let b = common::hoist_for(&reg);
+    let out = b.run(&["pull", &lazy]).ok();
+    assert!(out.stderr.contains("lazy"), "a lazy pull: {out:?}");
+    b.run(&["create", "--name", "c", "--network", "none", &lazy])
+        .ok();
+    let got = b.base_dir().join("got.txt");
+    b.run(&["cp", "c:/data/lazy.txt", got.to_str().unwrap()])
+        .ok();
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "served lazily\n");
+    assert!(no_mounts_below(&b.root()));
+    b.run(&["rm", "c"]).ok();
 }

@@ -316,6 +316,10 @@ impl<'a> Engine<'a> {
     pub fn image_default_transport(self) -> &'a str {
         str_or(&self.0.image_default_transport, d::IMAGE_DEFAULT_TRANSPORT)
     }
+    /// `bind` (an anonymous volume per VOLUME), `tmpfs` or `ignore`.
+    pub fn image_volume_mode(self) -> &'a str {
+        str_or(&self.0.image_volume_mode, "bind")
+    }
     /// 0: the image library's own default.
     pub fn image_parallel_copies(self) -> u32 {
         self.0.image_parallel_copies.unwrap_or(0)

@@ -130,6 +130,8 @@ table! {
         image_copy_tmp_dir: String,
         image_default_transport: String,
         image_parallel_copies: u32,
+        /// What images' VOLUMEs become: bind, tmpfs or ignore.
+        image_volume_mode: String,
         infra_command: String,
         infra_image: String,
         no_pivot_root: bool,

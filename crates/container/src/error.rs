@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
-    #[error("no container with name or ID {0:?} found; list containers with `hoist ps -a`")]
+    /// podman's wording, which scripts match on.
+    #[error("no container with name or ID {0:?} found: no such container")]
     NotFound(String),
 
     #[error("{query:?} matches several containers ({matches}); give more of the ID or the name")]
@@ -13,6 +14,10 @@ pub enum ContainerError {
 
     #[error("the container name {name:?} is already in use by {id}; remove that container (hoist rm -f {name}) or use --replace")]
     NameInUse { name: String, id: String },
+
+    /// `rename` to a name another container holds, in podman's words.
+    #[error("renaming container {id}: name {name} already in use, cannot rename container {id}: container already exists")]
+    NameTaken { name: String, id: String },
 
     #[error("invalid container name {0:?}: use letters, digits, '_', '.' and '-', starting with a letter or digit")]
     InvalidName(String),
@@ -25,14 +30,29 @@ pub enum ContainerError {
         hint: &'static str,
     },
 
-    #[error("{cmd}: executable file not found in $PATH: no such file or directory; check the command and the image")]
+    /// podman's "container state improper" (`rm` of a running container
+    /// exits 2 with it).
+    #[error("{0}: container state improper")]
+    StateImproper(String),
+
+    /// Containers join this one's namespaces (`--network container:ID`):
+    /// they go first (`rm --depend`).
+    #[error("container {id} has dependent containers which must be removed before it: {dependents}: container already exists")]
+    HasDependents { id: String, dependents: String },
+
+    /// Worded as podman's runtimes report it (`exec: "CMD": ...`).
+    #[error("{}", not_found_message(cmd))]
     CommandNotFound { cmd: String },
 
-    #[error("{cmd}: permission denied: the file is not executable (or is a directory); check the command")]
+    #[error("exec: {cmd:?}: permission denied: the file is not executable (or is a directory); check the command")]
     CommandNotExecutable { cmd: String },
 
     #[error("{0}")]
     Invalid(String),
+
+    /// `cp`: a path not found, a directory onto a file, a bad stream...
+    #[error(transparent)]
+    Copy(#[from] crate::copy::CopyError),
 
     #[error(transparent)]
     Runtime(#[from] hoist_runtime::executor::RuntimeError),
@@ -46,8 +66,15 @@ pub enum ContainerError {
     #[error(transparent)]
     Network(#[from] hoist_network::Error),
 
+    /// Named volumes (see [`crate::volumes::VolumeError`]).
+    #[error(transparent)]
+    Volume(Box<crate::volumes::VolumeError>),
+
     #[error(transparent)]
     Lazy(#[from] hoist_lazy::LazyError),
+
+    #[error(transparent)]
+    Secret(#[from] hoist_secrets::SecretError),
 
     #[error("corrupt container record {}: {source}; remove the container with `hoist rm -f`", path.display())]
     Corrupt {
@@ -75,6 +102,14 @@ pub enum ContainerError {
     /// its message and the exit code to use (125, 126, 127).
     #[error("{message}")]
     StartFailed { code: i32, message: String },
+}
+
+fn not_found_message(cmd: &str) -> String {
+    if cmd.contains('/') {
+        format!("exec: {cmd:?}: stat {cmd}: no such file or directory: the command was not found in the container; check the command and the image")
+    } else {
+        format!("exec: {cmd:?}: executable file not found in $PATH: no such file or directory; check the command and the image")
+    }
 }
 
 pub type Result<T, E = ContainerError> = std::result::Result<T, E>;

@@ -48,22 +48,14 @@ fn dup(fd: std::os::fd::BorrowedFd<'_>, name: &str) -> Result<OwnedFd> {
         .map_err(io_err("duplicating", name.to_string()))
 }
 
-/// Runs `opts.command` in running container `c`; returns its exit code
-/// (0 at once with `detach`).
-pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
-    if c.status() != Status::Running {
-        return Err(ContainerError::BadState {
-            id: crate::short_id(c.id()).into(),
-            status: c.status().to_string(),
-            op: "exec in it",
-            hint: "only running containers accept exec; start it first",
-        });
-    }
-    if opts.command.is_empty() {
-        return Err(ContainerError::Invalid(
-            "exec needs a command to run in the container".into(),
-        ));
-    }
+/// The process spec for `opts` in running container `c`: its init's
+/// (capabilities, seccomp, user) with the command, environment, user and
+/// working directory asked for. Fails (126/127) when the command cannot be
+/// run.
+pub(crate) fn prepared_process(
+    c: &Container,
+    opts: &ExecOptions,
+) -> Result<oci_spec::runtime::Process> {
     let spec = read_bundle_config(&c.bundle())?;
     let mut process = spec
         .process()
@@ -103,6 +95,26 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
     process.set_env(Some(env));
     process.set_terminal(Some(opts.tty));
     process.set_console_size(None);
+    Ok(process)
+}
+
+/// Runs `opts.command` in running container `c`; returns its exit code
+/// (0 at once with `detach`).
+pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
+    if c.status() != Status::Running {
+        return Err(ContainerError::BadState {
+            id: crate::short_id(c.id()).into(),
+            status: c.status().to_string(),
+            op: "exec in it",
+            hint: "only running containers accept exec; start it first",
+        });
+    }
+    if opts.command.is_empty() {
+        return Err(ContainerError::Invalid(
+            "exec needs a command to run in the container".into(),
+        ));
+    }
+    let process = prepared_process(c, opts)?;
 
     let console = if opts.tty {
         Some(ConsoleSocket::bind()?)
@@ -134,6 +146,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
     };
     let rt = runtime_of(c);
     let pid = rt.exec(c.id(), &process, stdio, console.as_ref().map(|s| s.path()))?;
+    crate::events::emit(c, hoist_events::Status::Exec);
     let master = match &console {
         Some(s) => {
             let m = s.receive()?;
@@ -166,11 +179,13 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         outputs: m.map(|m| vec![(m, Stream::Stdout)]).unwrap_or_default(),
         log: None,
         echo: true,
+        muted: Vec::new(),
         stdin_to: if opts.interactive { m } else { None },
         winch_to: m,
         lifeline: None,
     }
     .run()?;
+    crate::events::exec_died(c, status.code());
     Ok(status.code())
 }
 

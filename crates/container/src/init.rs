@@ -213,6 +213,34 @@ pub fn init_setup(command: &[String]) -> Result<(Vec<MountSpec>, Vec<String>)> {
     Ok((mounts, args))
 }
 
+/// Where an `--init-path` binary (catatonit, tini) is mounted, as podman
+/// mounts it.
+pub const EXTERNAL_INIT_PATH: &str = "/run/podman-init";
+
+/// The mounts and command prefix that run `command` under the init binary
+/// `init` (`--init-path`, containers.conf `init_path`), which must be
+/// statically linked as podman expects: `/run/podman-init -- CMD...`.
+pub fn external_init_setup(
+    init: &Path,
+    command: &[String],
+) -> Result<(Vec<MountSpec>, Vec<String>)> {
+    if !init.is_file() {
+        return Err(ContainerError::Invalid(format!(
+            "--init-path {}: no such file; install the init (e.g. the catatonit package) or fix the path",
+            init.display()
+        )));
+    }
+    let mounts = vec![MountSpec::Bind {
+        source: init.to_path_buf(),
+        destination: EXTERNAL_INIT_PATH.into(),
+        read_only: true,
+        options: Vec::new(),
+    }];
+    let mut args = vec![EXTERNAL_INIT_PATH.to_string(), "--".into()];
+    args.extend(command.iter().cloned());
+    Ok((mounts, args))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +262,16 @@ mod tests {
             "sh".into()
         ]));
         assert!(!mounts.is_empty());
+    }
+
+    #[test]
+    fn an_external_init_runs_the_command_after_a_double_dash() {
+        let (mounts, args) = external_init_setup(Path::new("/bin/sh"), &["top".into()]).unwrap();
+        assert_eq!(args, [EXTERNAL_INIT_PATH, "--", "top"]);
+        assert!(
+            matches!(&mounts[0], MountSpec::Bind { destination, .. } if destination == EXTERNAL_INIT_PATH)
+        );
+        assert!(external_init_setup(Path::new("/nonexistent/init"), &[]).is_err());
     }
 
     #[test]

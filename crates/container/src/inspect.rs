@@ -29,12 +29,21 @@ pub struct InspectContainer {
     pub args: Vec<String>,
     pub state: InspectState,
     pub image: String,
+    /// The digest of the image's manifest.
+    pub image_digest: String,
     pub image_name: String,
     pub rootfs: String,
     pub resolv_conf_path: PathBuf,
     pub hostname_path: PathBuf,
     pub hosts_path: PathBuf,
     pub log_path: PathBuf,
+    /// The runtime: `hoist` (in-process) or the `--runtime` path.
+    #[serde(rename = "OCIRuntime")]
+    pub oci_runtime: String,
+    /// `--conmon-pidfile`, else empty.
+    pub conmon_pid_file: String,
+    /// `--pidfile`, else empty.
+    pub pid_file: String,
     pub name: String,
     pub restart_count: u32,
     pub driver: String,
@@ -60,6 +69,8 @@ pub struct InspectState {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
+    /// The healthcheck's status and last results (empty without one).
+    pub health: crate::health::HealthState,
 }
 
 /// One mount; each kind has podman's own set of fields.
@@ -88,6 +99,15 @@ pub enum InspectMount {
     },
     #[serde(rename_all = "PascalCase")]
     Tmpfs {
+        r#type: String,
+        source: String,
+        destination: String,
+        #[serde(rename = "RW")]
+        rw: bool,
+    },
+    /// `--mount type=image`: the source is the image as named.
+    #[serde(rename_all = "PascalCase")]
+    Image {
         r#type: String,
         source: String,
         destination: String,
@@ -123,6 +143,8 @@ pub struct InspectNetwork {
     pub ip_prefix_len: u8,
     pub gateway: String,
     pub mac_address: String,
+    /// DNS names of the container on the network (its short id first).
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -139,6 +161,14 @@ pub struct InspectConfig {
     pub tty: bool,
     pub open_stdin: bool,
     pub stop_signal: i32,
+    /// The command line that made the container.
+    pub create_command: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<crate::health::HealthConfig>,
+    pub healthcheck_on_failure_action: String,
+    /// The secrets mounted as files (not those given as variables).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<crate::secrets::InspectSecret>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -156,6 +186,8 @@ pub struct InspectHostConfig {
     pub cap_drop: Vec<String>,
     pub network_mode: String,
     pub init: bool,
+    /// `--log-driver` and `--log-opt`.
+    pub log_config: crate::logs::InspectLogConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -206,6 +238,22 @@ pub struct PsRow {
     pub auto_remove: bool,
     #[serde(rename = "Networks")]
     pub networks: Vec<String>,
+    /// Mount destinations.
+    #[serde(rename = "Mounts")]
+    pub mounts: Vec<String>,
+    /// hoist has no pods: always empty.
+    #[serde(rename = "Pod")]
+    pub pod: String,
+    #[serde(rename = "PodName")]
+    pub pod_name: String,
+    #[serde(rename = "IsInfra")]
+    pub is_infra: bool,
+    /// With `ps --ns`: namespace ids by podman's keys (`Net`, `Pidns`...).
+    #[serde(rename = "Namespaces")]
+    pub namespaces: BTreeMap<String, String>,
+    /// With `ps --size`.
+    #[serde(rename = "Size")]
+    pub size: Option<crate::ps_extra::PsSize>,
 }
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> String {
@@ -255,7 +303,14 @@ impl Container {
     /// The environment: the spec's of the last start, else the image's
     /// followed by `-e`.
     pub fn env(&self) -> Vec<String> {
-        if let Some(env) = self.started_process().and_then(|p| p.env().clone()) {
+        if let Some(mut env) = self.started_process().and_then(|p| p.env().clone()) {
+            // Secrets given as variables stay out of sight.
+            let hidden = crate::secrets::env_names(self);
+            env.retain(|e| {
+                !hidden
+                    .iter()
+                    .any(|h| e.split('=').next() == Some(h.as_str()))
+            });
             return env;
         }
         let mut env = self
@@ -268,7 +323,7 @@ impl Container {
     }
 
     /// The working directory: `-w`, else the image's, else `/`.
-    fn working_dir(&self) -> String {
+    pub(crate) fn working_dir(&self) -> String {
         if let Some(w) = &self.config.options.workdir {
             return w.clone();
         }
@@ -326,7 +381,19 @@ impl Container {
             ports: self.ports_text(),
             labels: self.config.options.labels.clone(),
             auto_remove: self.config.options.auto_remove,
-            networks: self.config.options.networks.clone(),
+            networks: crate::filter::network_names(self),
+            mounts: self
+                .config
+                .options
+                .mounts
+                .iter()
+                .map(|m| m.destination().to_string())
+                .collect(),
+            pod: String::new(),
+            pod_name: String::new(),
+            is_infra: false,
+            namespaces: BTreeMap::new(),
+            size: None,
         }
     }
 
@@ -377,6 +444,16 @@ impl Container {
                     destination: destination.clone(),
                     rw: true,
                 },
+                MountOption::Image {
+                    source,
+                    destination,
+                    read_write,
+                } => InspectMount::Image {
+                    r#type: "image".into(),
+                    source: source.clone(),
+                    destination: destination.clone(),
+                    rw: *read_write,
+                },
             })
             .collect();
         let mut networks = BTreeMap::new();
@@ -392,6 +469,13 @@ impl Container {
                         ip_address: a.address.to_string(),
                         ip_prefix_len: a.prefix_len,
                         gateway: a.gateway.map(|g| g.to_string()).unwrap_or_default(),
+                        aliases: self
+                            .state
+                            .network_request
+                            .as_ref()
+                            .and_then(|r| r.networks.iter().find(|n| n.network.name == a.network))
+                            .map(|n| n.aliases.clone())
+                            .unwrap_or_default(),
                         mac_address: a.mac_address,
                     },
                 );
@@ -430,14 +514,31 @@ impl Container {
                 error: self.state.error.clone().unwrap_or_default(),
                 started_at: rfc3339(self.state.started_at),
                 finished_at: rfc3339(self.state.finished_at),
+                health: self.health_state(),
             },
             image: self.config.image_id.clone(),
+            image_digest: self.config.image_digest.clone(),
             image_name: self.config.image.clone(),
             rootfs: String::new(),
             resolv_conf_path: self.dir.join("userdata/resolv.conf"),
             hostname_path: self.dir.join("userdata/hostname"),
             hosts_path: self.dir.join("userdata/hosts"),
             log_path: self.log_path(),
+            oci_runtime: o
+                .runtime
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "hoist".into()),
+            conmon_pid_file: o
+                .monitor_pidfile
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            pid_file: o
+                .pidfile
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             name: self.name().to_string(),
             restart_count: self.state.restart_count,
             driver: "overlay".into(),
@@ -462,6 +563,10 @@ impl Container {
                 tty: o.tty,
                 open_stdin: o.interactive,
                 stop_signal: o.stop_signal.unwrap_or(DEFAULT_STOP_SIGNAL),
+                create_command: o.create_command.clone(),
+                healthcheck: o.healthcheck.clone(),
+                healthcheck_on_failure_action: o.health_on_failure.as_str().into(),
+                secrets: crate::secrets::inspect(o),
             },
             host_config: InspectHostConfig {
                 auto_remove: o.auto_remove,
@@ -486,6 +591,7 @@ impl Container {
                     o.networks.join(",")
                 },
                 init: o.init,
+                log_config: o.log.inspect(&self.log_path()),
             },
         }
     }
@@ -509,6 +615,7 @@ mod tests {
                 name: Some("web".into()),
                 image: "busybox".into(),
                 image_id: "ab".repeat(32),
+                image_digest: String::new(),
                 layer_dirs: vec![],
                 lazy_layers: vec![],
                 image_config: IMAGE.as_bytes().to_vec(),
@@ -561,6 +668,7 @@ mod tests {
                 destination: "/data".into(),
                 read_only: true,
                 anonymous: false,
+                options: Vec::new(),
             }],
             ..Default::default()
         });

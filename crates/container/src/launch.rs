@@ -30,6 +30,11 @@ impl MonitorLauncher {
 
     /// The command line of the monitor of container `id`.
     fn command(&self, cs: &Containers, id: &str, attach: bool) -> Command {
+        self.command_with(cs, id, attach, MonitorMode::default())
+    }
+
+    /// [`Self::command`], passing the streams `mode` mutes on.
+    fn command_with(&self, cs: &Containers, id: &str, attach: bool, mode: MonitorMode) -> Command {
         let mut cmd = Command::new(&self.exe);
         // libcontainer warns about every cgroup controller the host lacks.
         cmd.arg("--root")
@@ -39,9 +44,17 @@ impl MonitorLauncher {
                 "{},libcgroups=error,libcontainer=error",
                 self.log_level
             ))
+            // The same event backend as ours.
+            .args(hoist_events::child_flags())
             .arg("container-monitor")
-            .arg(if attach { "--attach" } else { "--detached" })
-            .arg(id);
+            .arg(if attach { "--attach" } else { "--detached" });
+        if mode.mute_stdout {
+            cmd.arg("--mute-stdout");
+        }
+        if mode.mute_stderr {
+            cmd.arg("--mute-stderr");
+        }
+        cmd.arg(id);
         cmd
     }
 
@@ -79,14 +92,28 @@ impl MonitorLauncher {
     /// on failure). The first saves a second start-up of the binary on
     /// every foreground `run`.
     pub fn run_attached(&self, cs: &Containers, id: &str) -> Result<i32> {
+        self.run_attached_muting(cs, id, false, false)
+    }
+
+    /// [`Self::run_attached`], not copying the container's stdout or
+    /// stderr where asked (`run --attach`).
+    pub fn run_attached_muting(
+        &self,
+        cs: &Containers,
+        id: &str,
+        mute_stdout: bool,
+        mute_stderr: bool,
+    ) -> Result<i32> {
+        let mode = MonitorMode {
+            attach: true,
+            detached: false,
+            mute_stdout,
+            mute_stderr,
+        };
         if is_single_threaded() {
-            let mode = MonitorMode {
-                attach: true,
-                detached: false,
-            };
             return Ok(crate::monitor::run(cs, id, mode));
         }
-        let err = self.command(cs, id, true).exec();
+        let err = self.command_with(cs, id, true, mode).exec();
         Err(io_err("running the container monitor", &self.exe)(err))
     }
 }

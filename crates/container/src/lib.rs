@@ -14,14 +14,23 @@
 //! - [`create()`], [`MonitorLauncher`]: the create and start use cases
 //!   every front end shares; [`InspectContainer`], [`PsRow`]: podman's
 //!   `inspect` document and `ps` row.
+//! - [`ContainerFilter`], [`PsSort`]: podman's `--filter` and `ps --sort`.
 //! - [`volumes`]: named volumes under `<root>/volumes/<name>/_data`.
 
+pub mod attach;
+pub mod clone;
+pub mod commit;
+mod conf_defaults;
 pub mod copy;
 mod create;
 mod error;
+mod events;
 pub mod exec;
 mod exec_check;
+mod filter;
+pub mod health;
 pub mod init;
+pub mod initialize;
 mod inspect;
 mod launch;
 pub mod lifecycle;
@@ -30,29 +39,43 @@ pub mod logs;
 pub mod monitor;
 mod names;
 pub mod netsetup;
+pub mod networks;
 mod options;
+pub mod prune;
+mod ps_extra;
 mod pump;
 mod record;
+pub mod rename;
+mod run_setup;
+pub mod secrets;
+pub mod snapshot;
 pub mod stats;
 mod store;
+pub mod system;
+pub mod systemd;
 mod tty;
+pub mod update;
 mod usage;
 pub mod volumes;
 
+pub use conf_defaults::{apply_conf, runtime_path};
 pub use create::{create, CreateRequest};
 pub use error::{ContainerError, Result};
+pub use filter::{ContainerFilter, PsSort};
 pub use inspect::{
     InspectConfig, InspectContainer, InspectHostConfig, InspectMount, InspectNetwork,
     InspectNetworkSettings, InspectPortBinding, InspectRestartPolicy, InspectState, PsRow,
 };
 pub use launch::{is_single_threaded, MonitorLauncher};
 pub use options::{
-    parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, CreateOptions, MountOption,
-    RestartPolicy,
+    parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, BlkioOption, CreateOptions,
+    MountOption, RestartPolicy,
 };
+pub use ps_extra::{namespace_keys, PsSize};
 pub use record::{
     human_duration as record_age, Container, ContainerConfig, ContainerState, Status,
 };
+pub use run_setup::{check_namespace_flag, zone_file};
 pub use store::{Containers, NewContainer};
 
 /// Exit code of an engine failure (podman's 125).

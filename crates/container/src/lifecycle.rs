@@ -15,17 +15,52 @@ use crate::store::{Containers, MONITOR_LOCK};
 /// podman's default `stop` timeout.
 pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
 
-fn signal(sig: i32) -> Result<Signal> {
-    Signal::try_from(sig).map_err(|_| ContainerError::Invalid(format!("invalid signal {sig}")))
+/// The highest signal number podman takes (SIGRTMAX on Linux).
+const MAX_SIGNAL: i64 = 64;
+
+/// Parses a signal as podman does: a number, or a name with or without
+/// `SIG` in any case (`TERM`, `sigusr1`, `RTMIN+3`); one leading `-` is
+/// allowed (`-9`, `-HUP`). Valid signals are 1 through 64.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    let base = s.strip_prefix('-').unwrap_or(s);
+    let invalid = || ContainerError::Invalid(format!("invalid signal: {base}"));
+    let n = match base.parse::<i64>() {
+        Ok(0) => return Err(invalid()),
+        Ok(n) => n,
+        Err(_) => hoist_runtime::oci_cli::parse_signal(base)
+            .map(i64::from)
+            .map_err(|_| invalid())?,
+    };
+    if !(1..=MAX_SIGNAL).contains(&n) {
+        return Err(ContainerError::Invalid(
+            "valid signals are 1 through 64".into(),
+        ));
+    }
+    Ok(n as i32)
 }
 
-/// Parses a signal name (`TERM`, `SIGKILL`) or number.
-pub fn parse_signal(s: &str) -> Result<i32> {
-    hoist_runtime::oci_cli::parse_signal(s).map_err(|_| {
-        ContainerError::Invalid(format!(
-            "invalid signal {s:?}: use a name like TERM or KILL, or a number"
-        ))
-    })
+/// A signal's name as podman prints it (`SIGTERM`, `SIGRTMIN+2`).
+pub fn signal_name(sig: i32) -> String {
+    match Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) if sig >= libc::SIGRTMIN() => format!("SIGRTMIN+{}", sig - libc::SIGRTMIN()),
+        Err(_) => sig.to_string(),
+    }
+}
+
+/// Sends signal number `sig` (real-time ones too, which nix's `Signal`
+/// cannot name) to process `pid`.
+pub(crate) fn send_signal(pid: i32, sig: i32) -> Result<()> {
+    // SAFETY: kill(2) takes two integers and touches no memory of ours.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::kill(pid, sig) };
+    if r != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(ContainerError::Monitor(format!(
+            "sending signal {sig} to process {pid}: {e}"
+        )));
+    }
+    Ok(())
 }
 
 /// Cleans up after a monitor that died with the container active: kills
@@ -69,14 +104,20 @@ pub(crate) fn remove_stopped(cs: &Containers, c: &Container) -> Result<()> {
     recover(cs, c)?;
     // Never delete the record of a container whose files are still mounted.
     unmount_rootfs(c)?;
-    cs.delete_record(c)
+    let removed = crate::events::prepare(c, hoist_events::Status::Remove);
+    cs.delete_record(c)?;
+    if let Some(e) = removed {
+        hoist_events::emit(e);
+    }
+    Ok(())
 }
 
 /// Unmounts the root filesystem if it is mounted, lazily if it is busy,
 /// and detaches lazy layers a dead server left mounted.
 pub(crate) fn unmount_rootfs(c: &Container) -> Result<()> {
     let rootfs = c.rootfs();
-    let result = unmount_overlay(&rootfs);
+    let copies = crate::copy::copyup::unmount_copies(c);
+    let result = unmount_overlay(&rootfs).and(copies);
     if let Ok(entries) = std::fs::read_dir(c.lazy_mount_root()) {
         for e in entries.flatten() {
             hoist_lazy::serve::unmount_stale(&e.path());
@@ -125,26 +166,28 @@ fn kill_cgroup(id: &str) {
     }
 }
 
-/// Sends `sig` to the container's init process.
+/// Sends `sig` to the container's init process (`kill`).
 pub fn kill(cs: &Containers, c: &Container, sig: i32) -> Result<()> {
+    signal_init(cs, c, sig)?;
+    crate::events::emit(c, hoist_events::Status::Kill);
+    Ok(())
+}
+
+/// Sends `sig` to the container's init process, recording no event.
+fn signal_init(cs: &Containers, c: &Container, sig: i32) -> Result<()> {
     let status = c.status();
     if !matches!(status, Status::Running | Status::Stopping | Status::Paused) {
-        return Err(ContainerError::BadState {
-            id: crate::short_id(c.id()).into(),
-            status: status.to_string(),
-            op: "send it a signal",
-            hint: "it is not running; start it first",
-        });
+        return Err(ContainerError::StateImproper(format!(
+            "can only kill running containers. {} is in state {status}",
+            c.id()
+        )));
     }
-    let sig = signal(sig)?;
     cs.update_state(c.id(), |s| s.stopped_by_user = true)?;
     let pid = c
         .state
         .pid
         .ok_or_else(|| ContainerError::Monitor("no pid recorded".into()))?;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig)
-        .map_err(|e| ContainerError::Monitor(format!("signalling process {pid}: {e}")))?;
-    Ok(())
+    send_signal(pid, sig)
 }
 
 /// Waits until the container is no longer running (its monitor recorded
@@ -160,7 +203,7 @@ pub fn wait_stopped(cs: &Containers, id: &str, timeout: Option<Duration>) -> Res
         let running = match c.state.status {
             Status::Running | Status::Paused | Status::Stopping => c.monitor_alive(),
             // A monitor that is still starting it.
-            Status::Created => c.monitor_alive(),
+            Status::Created | Status::Initialized => c.monitor_alive(),
             Status::Exited => false,
         };
         if !running {
@@ -200,13 +243,35 @@ pub fn stop(cs: &Containers, c: &Container, timeout: Option<u64>) -> Result<()> 
         s.status = Status::Stopping;
     })?;
     if t > 0 {
-        let _ = kill(cs, c, sig);
+        let _ = signal_init(cs, c, sig);
         if wait_stopped(cs, c.id(), Some(Duration::from_secs(t)))? {
             return Ok(());
         }
+        // podman's warning, which scripts look for.
+        tracing::warn!(
+            "StopSignal {} failed to stop container {} in {t} seconds, resorting to SIGKILL",
+            signal_name(sig),
+            c.name()
+        );
     }
-    let _ = kill(cs, c, libc::SIGKILL);
+    let _ = signal_init(cs, c, libc::SIGKILL);
     wait_stopped(cs, c.id(), Some(Duration::from_secs(30)))?;
+    Ok(())
+}
+
+/// `restart`: stops the container (when it runs) and starts it again
+/// with `launcher`. A monitor still finishing its clean-up keeps it.
+pub fn restart(
+    cs: &Containers,
+    c: &Container,
+    timeout: Option<u64>,
+    launcher: &crate::MonitorLauncher,
+) -> Result<()> {
+    crate::events::emit(c, hoist_events::Status::Restart);
+    stop(cs, c, timeout)?;
+    if !cs.load(c.id())?.monitor_alive() {
+        launcher.start_detached(cs, c.id())?;
+    }
     Ok(())
 }
 
@@ -226,10 +291,56 @@ fn cancel_restart(cs: &Containers, c: &Container) -> Result<()> {
     Ok(())
 }
 
+/// Whether `other` joins a namespace of container `id` (`--network
+/// container:NAME|ID`).
+fn joins(cs: &Containers, other: &Container, id: &str) -> bool {
+    other
+        .config
+        .options
+        .networks
+        .iter()
+        .flat_map(|n| n.split(','))
+        .filter_map(|n| n.strip_prefix("container:"))
+        .any(|target| cs.lookup(target).is_ok_and(|t| t == id))
+}
+
+/// The containers that join `c`'s namespaces and so must go before it.
+pub fn dependents(cs: &Containers, c: &Container) -> Result<Vec<Container>> {
+    Ok(cs
+        .list()?
+        .into_iter()
+        .filter(|o| o.id() != c.id() && joins(cs, o, c.id()))
+        .collect())
+}
+
+/// `rm --depend`: removes the containers that depend on `c` (theirs
+/// first), then `c`; returns the ids removed, in order.
+pub fn remove_with_dependents(cs: &Containers, c: &Container, force: bool) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for d in dependents(cs, c)? {
+        // One reached through two paths is gone by the second.
+        if cs.exists(d.id()) {
+            removed.extend(remove_with_dependents(cs, &d, force)?);
+        }
+    }
+    remove(cs, c, force)?;
+    removed.push(c.id().to_string());
+    Ok(removed)
+}
+
 /// `rm`: removes a stopped container; with `force` a running one is
-/// killed first. Idempotent: a container that someone else (its own
-/// `--rm` monitor, another `rm`) removes meanwhile counts as removed.
+/// killed first. A container others join is refused (see
+/// [`remove_with_dependents`]). Idempotent: a container that someone else
+/// (its own `--rm` monitor, another `rm`) removes meanwhile counts as
+/// removed.
 pub fn remove(cs: &Containers, c: &Container, force: bool) -> Result<()> {
+    let deps = dependents(cs, c)?;
+    if !deps.is_empty() {
+        return Err(ContainerError::HasDependents {
+            id: c.id().to_string(),
+            dependents: deps.iter().map(|d| d.id()).collect::<Vec<_>>().join(", "),
+        });
+    }
     let result = remove_once(cs, c, force);
     // Leftovers of removals interrupted earlier go with this one.
     cs.sweep(crate::store::LEFTOVER_AGE);
@@ -244,12 +355,11 @@ const REMOVE_WAIT: Duration = Duration::from_secs(30);
 
 fn remove_once(cs: &Containers, c: &Container, force: bool) -> Result<()> {
     if c.status().is_active() && !force {
-        return Err(ContainerError::BadState {
-            id: crate::short_id(c.id()).into(),
-            status: c.status().to_string(),
-            op: "remove it",
-            hint: "stop it first or use rm -f",
-        });
+        return Err(ContainerError::StateImproper(format!(
+            "cannot remove container {} as it is {} - running or paused containers cannot be removed without force",
+            c.id(),
+            c.status()
+        )));
     }
     if force {
         kill_until_monitor_ends(cs, c.id())?;
@@ -304,17 +414,17 @@ fn kill_until_monitor_ends(cs: &Containers, id: &str) -> Result<()> {
         match now.state.status {
             Status::Paused if fresh => {
                 let _ = unpause(cs, &now);
-                let _ = kill(cs, &now, libc::SIGKILL);
+                let _ = signal_init(cs, &now, libc::SIGKILL);
                 killed = now.state.pid;
             }
             Status::Running | Status::Stopping if fresh => {
-                let _ = kill(cs, &now, libc::SIGKILL);
+                let _ = signal_init(cs, &now, libc::SIGKILL);
                 killed = now.state.pid;
             }
             Status::Paused | Status::Running | Status::Stopping => {}
             // Starting, or exited and being cleaned up or about to restart:
             // the monitor sees stopped_by_user.
-            Status::Created | Status::Exited => {}
+            Status::Created | Status::Initialized | Status::Exited => {}
         }
         if Instant::now() >= deadline {
             return Err(ContainerError::Monitor(format!(
@@ -361,29 +471,70 @@ fn freeze(c: &Container, on: bool) -> Result<()> {
 /// `pause`: freezes every process of the container.
 pub fn pause(cs: &Containers, c: &Container) -> Result<()> {
     if c.status() != Status::Running {
-        return Err(ContainerError::BadState {
-            id: crate::short_id(c.id()).into(),
-            status: c.status().to_string(),
-            op: "pause it",
-            hint: "only running containers can be paused",
-        });
+        return Err(ContainerError::StateImproper(format!(
+            "{:?} is not running, can't pause",
+            c.id()
+        )));
     }
     freeze(c, true)?;
     cs.update_state(c.id(), |s| s.status = Status::Paused)?;
+    crate::events::emit(c, hoist_events::Status::Pause);
     Ok(())
 }
 
 /// `unpause`.
 pub fn unpause(cs: &Containers, c: &Container) -> Result<()> {
     if c.status() != Status::Paused {
-        return Err(ContainerError::BadState {
-            id: crate::short_id(c.id()).into(),
-            status: c.status().to_string(),
-            op: "unpause it",
-            hint: "it is not paused",
-        });
+        return Err(ContainerError::StateImproper(format!(
+            "{:?} is not paused, can't unpause",
+            c.id()
+        )));
     }
     freeze(c, false)?;
     cs.update_state(c.id(), |s| s.status = Status::Running)?;
+    crate::events::emit(c, hoist_events::Status::Unpause);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_as_podman_parses_them() {
+        for (text, n) in [
+            ("KILL", 9),
+            ("-1", 1),
+            ("-INT", 2),
+            ("sigusr1", 10),
+            ("SIGUSR2", 12),
+            ("64", 64),
+            ("RTMAX", 64),
+            ("SIGRTMIN+2", 36),
+        ] {
+            assert_eq!(parse_signal(text).unwrap(), n, "{text}");
+        }
+        for (text, message) in [
+            ("0", "invalid signal: 0"),
+            ("-0", "invalid signal: 0"),
+            ("SIG", "invalid signal: SIG"),
+            ("-BADSIG", "invalid signal: BADSIG"),
+            ("-", "invalid signal: "),
+            ("65", "valid signals are 1 through 64"),
+            ("-65", "valid signals are 1 through 64"),
+            ("--5", "valid signals are 1 through 64"),
+        ] {
+            assert_eq!(
+                parse_signal(text).unwrap_err().to_string(),
+                message,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(signal_name(15), "SIGTERM");
+        assert_eq!(signal_name(libc::SIGRTMIN() + 1), "SIGRTMIN+1");
+    }
 }

@@ -67,8 +67,13 @@ pub(crate) fn in_process_runtime(dir: &Path) -> InProcessRuntime {
 /// binary with runc's command line), else libcontainer in this process.
 /// Either keeps its state under the container's `runtime` directory.
 pub(crate) fn runtime_of(c: &Container) -> Box<dyn Runtime> {
-    match &c.config.options.runtime {
-        Some(path) => Box::new(ExternalRuntime::new(path, c.dir.join("runtime"))),
+    let o = &c.config.options;
+    match &o.runtime {
+        Some(path) => Box::new(
+            ExternalRuntime::new(path, c.dir.join("runtime"))
+                .with_leading_args(o.runtime_leading_args.clone())
+                .with_global_args(o.runtime_flags.clone()),
+        ),
         None => Box::new(in_process_runtime(&c.dir)),
     }
 }
@@ -91,6 +96,11 @@ pub struct MonitorMode {
     /// Report the start on stdout (then point stdout at /dev/null) and
     /// leave the caller's session.
     pub detached: bool,
+    /// Attached, do not copy the container's stdout (`run --attach` without
+    /// `stdout`); it still goes to the log.
+    pub mute_stdout: bool,
+    /// Likewise for stderr.
+    pub mute_stderr: bool,
 }
 
 /// Runs container `id` to its end and returns the exit code for the
@@ -150,7 +160,8 @@ fn monitor(
         s.stopped_by_user = false;
         s.error = None;
     })?;
-    let mut log = LogWriter::open(&c.log_path())?;
+    crate::run_setup::write_monitor_pidfile(&c)?;
+    let mut log = LogWriter::for_container(&c)?;
     let mut first = true;
     let mut backoff = RestartBackoff::default();
     let code = loop {
@@ -181,18 +192,45 @@ fn monitor(
             report(0, None);
             first = false;
         }
-        let (status, lazy_failure) =
-            pump(&mut started, &mut log, mode, c.config.options.interactive)?;
-        let code = status.code();
+        let timer = c
+            .config
+            .options
+            .timeout
+            .and_then(|t| crate::run_setup::Timeout::start(started.pid, t));
+        // Runs the healthcheck every interval while this start lasts.
+        let health_timer = crate::health::Timer::start(cs, &cs.load(id)?);
+        let (status, lazy_failure) = pump(
+            &mut started,
+            log.as_mut(),
+            mode,
+            c.config.options.interactive,
+        )?;
+        drop(health_timer);
+        // Killed at its --timeout: podman's exit code for that is -1.
+        let timed_out = timer.is_some_and(crate::run_setup::Timeout::stop);
+        let code = if timed_out {
+            crate::EXIT_UNKNOWN
+        } else {
+            status.code()
+        };
         let oom = oom_killed(id);
+        // Renamed meanwhile (`rename`): the events carry the current name.
+        let named = cs.load(id).unwrap_or_else(|_| c.clone());
+        crate::events::died(&named, code);
         finish(cs, &c, &started.net);
+        // podman records the clean-up of containers it keeps.
+        if !c.config.options.auto_remove {
+            crate::events::emit(&named, hoist_events::Status::Cleanup);
+        }
         if let Some(server) = started.lazy.take() {
             server.stop();
         }
         if let Some(why) = &lazy_failure {
             tracing::error!(container = crate::short_id(id), "{why}");
             // In the container's log too, where `hoist logs` shows it.
-            let _ = log.write("stderr", format!("hoist: {why}\n").as_bytes());
+            if let Some(log) = log.as_mut() {
+                let _ = log.write("stderr", format!("hoist: {why}\n").as_bytes());
+            }
             if mode.attach {
                 eprintln!("Error: {why}");
             }
@@ -208,8 +246,16 @@ fn monitor(
             s.network_request = None;
             s.error = lazy_failure.clone();
         })?;
+        if st.health_restart {
+            // Killed by `--health-on-failure=restart`: start it again now.
+            cs.update_state(id, |s| {
+                s.health_restart = false;
+                s.restart_count += 1;
+            })?;
+            continue;
+        }
         let policy = c.config.options.restart;
-        if policy.should_restart(code, st.restart_count, st.stopped_by_user) {
+        if !timed_out && policy.should_restart(code, st.restart_count, st.stopped_by_user) {
             cs.update_state(id, |s| s.restart_count += 1)?;
             let delay = backoff.next(ran_since.elapsed());
             if wait_unless_stopped(cs, id, delay)? {
@@ -231,6 +277,9 @@ fn monitor(
         // podman's `run --rm` takes the anonymous volumes along.
         if let Err(e) = crate::volumes::remove_anonymous_volumes(cs, &c.config) {
             tracing::warn!(error = %e, "removing anonymous volumes");
+        }
+        if c.config.options.remove_image {
+            crate::run_setup::remove_image(cs, &c);
         }
     }
     Ok(code)
@@ -292,12 +341,15 @@ pub(crate) struct Started {
     net: NetSetup,
     /// The server of the container's lazy layers, if it has any.
     lazy: Option<LazyServer>,
+    /// The published host ports, bound while it runs (see
+    /// [`crate::run_setup::reserve_ports`]).
+    _ports: Vec<OwnedFd>,
 }
 
 /// The overlay's lower directories, top first. Layers still lazy are
 /// mounted by a lazy-layer server started here, which the caller stops
 /// when the container ends.
-fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServer>)> {
+pub(crate) fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServer>)> {
     let mut dirs = c.config.layer_dirs.clone();
     let pending: Vec<LazyLayerSpec> = c
         .config
@@ -324,6 +376,11 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
     let id = c.id();
     let rootfs = c.rootfs();
     let work = c.dir.join("work");
+    // A root filesystem `hoist mount` left mounted uses the same upper and
+    // work directories: it goes before the container's own is mounted.
+    if c.state.mounted {
+        crate::lifecycle::unmount_rootfs(c)?;
+    }
     // The work directory must be empty for overlayfs.
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
@@ -340,11 +397,32 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
     } else {
         mount_overlay
     };
-    if let Err(e) = mount(&lower, &c.dir.join("upper"), &work, &rootfs) {
+    let mounted = match &c.config.options.rootfs {
+        // `--rootfs DIR` without `:O`: the container changes DIR itself.
+        Some(dir) if !c.config.options.rootfs_overlay => rustix::mount::mount_bind(dir, &rootfs)
+            .map_err(|e| {
+                ContainerError::Invalid(format!(
+                    "--rootfs: mounting {} on {}: {e}",
+                    dir.display(),
+                    rootfs.display()
+                ))
+            }),
+        _ => mount(&lower, &c.dir.join("upper"), &work, &rootfs).map_err(ContainerError::from),
+    };
+    if let Err(e) = mounted {
         stop_lazy(lazy);
-        return Err(e.into());
+        return Err(e);
     }
     cs.update_state(id, |s| s.mounted = true)?;
+    let ports = match crate::run_setup::reserve_ports(&c.config.options.ports) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = unmount(&rootfs);
+            stop_lazy(lazy);
+            cs.update_state(id, |s| s.mounted = false)?;
+            return Err(e);
+        }
+    };
     let net = match netsetup::setup(cs.root(), &c.config) {
         Ok(n) => n,
         Err(e) => {
@@ -371,6 +449,7 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
             tty: c.config.options.tty,
             net,
             lazy,
+            _ports: ports,
         }),
         Err(e) => {
             finish(cs, c, &net);
@@ -390,19 +469,26 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
     etc.host_network = net.host;
     if let Some(st) = &net.status {
         etc.hostname_ip = st.addresses().first().map(|a| a.address);
-        // podman lists the container's name beside its host name.
-        if let Some(ip) = etc.hostname_ip {
-            if c.name() != hostname {
-                etc.extra_hosts.push((c.name().to_string(), ip));
-            }
-        }
         etc.dns_servers = st.dns_servers();
         etc.dns_search = st.dns_search_domains();
     }
+    // podman lists the container's name beside its host name.
+    etc.container_name = Some(c.name().to_string());
+    crate::networks::etc_network_options(o, net.status.as_ref(), &mut etc);
     let etc_files = write_etc_files(&c.dir.join("userdata"), &c.rootfs(), &etc)?;
     let mut mounts = Vec::new();
-    for m in &o.mounts {
+    for (index, m) in o.mounts.iter().enumerate() {
         mounts.push(match m {
+            MountOption::Image {
+                source,
+                destination,
+                read_write,
+            } => MountSpec::Bind {
+                source: crate::snapshot::mount_image_for(cs, c, index, source, *read_write)?,
+                destination: destination.clone(),
+                read_only: !read_write,
+                options: Vec::new(),
+            },
             MountOption::Bind {
                 source,
                 destination,
@@ -426,6 +512,7 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
                 name,
                 destination,
                 read_only,
+                options,
                 ..
             } => {
                 let vols = Volumes::open(cs.root())?;
@@ -434,7 +521,8 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
                     source: v.mountpoint,
                     destination: destination.clone(),
                     read_only: *read_only,
-                    options: Vec::new(),
+                    // `nocopy` is hoist's, not the kernel's.
+                    options: options.iter().filter(|o| *o != "nocopy").cloned().collect(),
                 }
             }
             MountOption::Tmpfs {
@@ -442,12 +530,26 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
                 size,
                 mode,
                 options,
-            } => MountSpec::Tmpfs {
-                destination: destination.clone(),
-                size: *size,
-                mode: *mode,
-                options: options.clone(),
-            },
+            } => {
+                // Filled from the image's directory (podman's tmpcopyup).
+                let filled =
+                    crate::copy::copyup::fill_tmpfs(c, index, destination, *size, *mode, options)?;
+                let read_only = options.iter().any(|o| o == "ro");
+                match filled {
+                    Some(source) => MountSpec::Bind {
+                        source,
+                        destination: destination.clone(),
+                        read_only,
+                        options: Vec::new(),
+                    },
+                    None => MountSpec::Tmpfs {
+                        destination: destination.clone(),
+                        size: *size,
+                        mode: *mode,
+                        options: crate::copy::copyup::kernel_options(options),
+                    },
+                }
+            }
         });
     }
     let ulimits = o
@@ -462,7 +564,7 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
     };
     let mut annotations = std::collections::BTreeMap::new();
     annotations.insert("io.hoist.container.name".to_string(), c.name().to_string());
-    Ok(SpecOptions {
+    let mut spec = SpecOptions {
         rootfs: c.rootfs(),
         args: o.command.clone(),
         entrypoint: o.entrypoint.clone(),
@@ -489,7 +591,10 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
         cgroups_path: Some(default_cgroups_path(c.id())),
         etc_files: Some(etc_files),
         ..SpecOptions::default()
-    })
+    };
+    crate::run_setup::apply(cs, c, &mut spec)?;
+    crate::secrets::apply(cs.root(), c, &mut spec)?;
+    Ok(spec)
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -506,6 +611,16 @@ fn create_and_start(
     let opts = spec_options(cs, c, net)?;
     let image: ImageConfiguration = c.image_config()?;
     let mut spec = build_spec(&image, &opts)?;
+    // Volumes are mounted, filled from the image and given their owner
+    // once the user is known; [`finish`] lets go of them.
+    if let Some(p) = spec.process() {
+        let user = p.user();
+        crate::volumes::prepare_volumes(cs, &c.config, &c.rootfs(), user.uid(), user.gid())?;
+    }
+    if let Some(p) = spec.process() {
+        crate::run_setup::ensure_workdir(c, p.cwd().to_str().unwrap_or("/"))?;
+    }
+    crate::run_setup::check_runtime_flags(c)?;
     if let Some(p) = spec.process() {
         let args = p.args().clone().unwrap_or_default();
         let path = p
@@ -514,7 +629,12 @@ fn create_and_start(
             .and_then(|e| e.iter().find_map(|v| v.strip_prefix("PATH=")))
             .unwrap_or(hoist_runtime::spec::DEFAULT_PATH)
             .to_string();
-        if let Some(cmd) = args.first() {
+        // A command on a mount (`-v DIR:/x /x/script`) is not in the root
+        // filesystem: the runtime finds it, or says why not.
+        let on_mount = args
+            .first()
+            .is_some_and(|cmd| crate::volumes::on_mount(&c.config.options.mounts, cmd));
+        if let Some(cmd) = args.first().filter(|_| !on_mount) {
             crate::exec_check::check_command(
                 &c.rootfs(),
                 cmd,
@@ -524,7 +644,7 @@ fn create_and_start(
         }
     }
     if c.config.options.init {
-        wrap_in_init(&mut spec)?;
+        wrap_in_init(&mut spec, c.config.options.init_path.as_deref())?;
     }
     let bundle = c.bundle();
     hoist_runtime::executor::write_bundle_config(&bundle, &spec)?;
@@ -550,12 +670,18 @@ fn create_and_start(
     let rt = runtime_of(c);
     // A leftover runtime state (crash between create and delete) blocks create.
     let _ = rt.delete(c.id(), true);
-    let pid = rt.create(
-        c.id(),
-        &bundle,
-        Stdio::new(stdin, out_w, err_w),
-        console.as_ref().map(|s| s.path()),
-    )?;
+    // The descriptors of `run`, which the monitor inherited (a detached
+    // one too: they are not close-on-exec).
+    let preserve = c.config.options.preserve_fds;
+    crate::run_setup::check_preserved_fds(preserve)?;
+    let pid = rt
+        .create(
+            c.id(),
+            &bundle,
+            Stdio::new(stdin, out_w, err_w).with_preserved_fds(preserve),
+            console.as_ref().map(|s| s.path()),
+        )
+        .map_err(crate::run_setup::oci_runtime_error)?;
     let outputs = match &console {
         Some(sock) => match sock.receive() {
             Ok(master) => {
@@ -581,21 +707,36 @@ fn create_and_start(
         s.finished_at = None;
         s.oom_killed = false;
     })?;
+    // `container init` already reported this container initialized.
+    if c.state.status != Status::Initialized {
+        crate::events::emit(c, hoist_events::Status::Init);
+    }
     if let Err(e) = rt.start(c.id()) {
         let _ = rt.delete(c.id(), true);
         let _ = wait_exit(pid);
-        return Err(e.into());
+        return Err(crate::run_setup::oci_runtime_error(e));
+    }
+    crate::run_setup::write_pidfile(c, pid)?;
+    crate::events::emit(c, hoist_events::Status::Start);
+    if mode.attach {
+        crate::events::emit(c, hoist_events::Status::Attach);
     }
     Ok((pid, outputs))
 }
 
 /// `--init`: runs the process under hoist's init (see [`crate::init`]).
-fn wrap_in_init(spec: &mut oci_spec::runtime::Spec) -> Result<()> {
+fn wrap_in_init(
+    spec: &mut oci_spec::runtime::Spec,
+    init_path: Option<&std::path::Path>,
+) -> Result<()> {
     let Some(mut process) = spec.process().clone() else {
         return Ok(());
     };
     let command = process.args().clone().unwrap_or_default();
-    let (mounts, args) = crate::init::init_setup(&command)?;
+    let (mounts, args) = match init_path {
+        Some(path) => crate::init::external_init_setup(path, &command)?,
+        None => crate::init::init_setup(&command)?,
+    };
     process.set_args(Some(args));
     spec.set_process(Some(process));
     let mut all = spec.mounts().clone().unwrap_or_default();
@@ -631,7 +772,7 @@ fn wrap_in_init(spec: &mut oci_spec::runtime::Spec) -> Result<()> {
 /// then gone) is killed, and the second value says what happened.
 fn pump(
     s: &mut Started,
-    log: &mut LogWriter,
+    log: Option<&mut LogWriter>,
     mode: MonitorMode,
     interactive: bool,
 ) -> Result<(ExitStatus, Option<String>)> {
@@ -650,8 +791,15 @@ fn pump(
         Pump {
             pid: s.pid,
             outputs: s.outputs.iter().map(|(fd, st)| (fd.as_fd(), *st)).collect(),
-            log: Some(&mut *log),
+            log,
             echo: mode.attach,
+            muted: [
+                (mode.mute_stdout, Stream::Stdout),
+                (mode.mute_stderr, Stream::Stderr),
+            ]
+            .into_iter()
+            .filter_map(|(mute, s)| mute.then_some(s))
+            .collect(),
             stdin_to: if attached_tty && interactive {
                 master
             } else {
@@ -690,7 +838,18 @@ fn finish(cs: &Containers, c: &Container, net: &NetSetup) {
     if let Err(e) = rt.delete(c.id(), true) {
         tracing::debug!(error = %e, "deleting runtime state");
     }
-    netsetup::teardown(net.netns.as_deref(), net.request.as_ref());
+    // `network connect`/`disconnect` change the request while it runs:
+    // the recorded one is the current one.
+    let recorded = cs
+        .load(c.id())
+        .ok()
+        .and_then(|now| now.state.network_request);
+    netsetup::teardown(
+        net.netns.as_deref(),
+        recorded.as_ref().or(net.request.as_ref()),
+    );
+    crate::volumes::release_volumes(cs, &c.config);
+    crate::snapshot::release_image_mounts(cs, c);
     if let Err(e) = crate::lifecycle::unmount_rootfs(c) {
         tracing::warn!(error = %e, "unmounting the root filesystem");
     }

@@ -16,6 +16,10 @@ use crate::error::ContainerError;
 pub struct CreateOptions {
     /// The command after the image name (replaces the image's Cmd).
     pub command: Option<Vec<String>>,
+    /// The command line that made the container (podman's
+    /// `CreateCommand`); `generate systemd --new` runs it again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub create_command: Vec<String>,
     pub entrypoint: Option<Vec<String>>,
     pub env: Vec<String>,
     pub user: Option<String>,
@@ -41,6 +45,25 @@ pub struct CreateOptions {
     pub networks: Vec<String>,
     /// `-p` mappings (host ports 0 until the container starts).
     pub ports: Vec<PortMapping>,
+    /// `--dns`: name servers instead of the network's or the host's.
+    pub dns_servers: Vec<std::net::IpAddr>,
+    /// `--dns-option` (`--dns-opt`): resolv.conf `options`.
+    pub dns_options: Vec<String>,
+    /// `--dns-search`: resolv.conf `search` domains.
+    pub dns_search: Vec<String>,
+    /// `--add-host NAME:IP` lines for /etc/hosts.
+    pub add_hosts: Vec<(String, std::net::IpAddr)>,
+    /// `--http-proxy`: `None` follows containers.conf (default on).
+    pub http_proxy: Option<bool>,
+    /// containers.conf `base_hosts_file`: empty for the host's
+    /// /etc/hosts, `image`, `none` or a path.
+    pub base_hosts_file: Option<String>,
+    /// containers.conf `host_containers_internal_ip`: an address, `none`,
+    /// or empty for the network's gateway.
+    pub host_containers_internal_ip: Option<String>,
+    /// `--image-volume`: what the image's VOLUMEs become (see
+    /// [`crate::volumes::ImageVolumeMode`]); `None` is `bind`.
+    pub image_volume: Option<crate::volumes::ImageVolumeMode>,
     pub labels: BTreeMap<String, String>,
     pub restart: RestartPolicy,
     /// `--rm`.
@@ -55,6 +78,121 @@ pub struct CreateOptions {
     /// `--runtime`: an OCI runtime binary (runc, crun) to run it with
     /// instead of the in-process one.
     pub runtime: Option<PathBuf>,
+    /// `--log-driver` and `--log-opt`.
+    pub log: crate::logs::LogConfig,
+    /// Global options for the runtime (`--runtime-flag debug` is
+    /// `--debug`), as podman passes them on.
+    pub runtime_flags: Vec<String>,
+    /// Arguments before runc's command line: `oci` when the runtime is a
+    /// hoist binary (see [`hoist_runtime::executor::ExternalRuntime::leading_args_for`]).
+    pub runtime_leading_args: Vec<String>,
+    /// The engine's default environment (containers.conf `env`), below
+    /// the image's.
+    pub default_env: Vec<String>,
+    /// `--env-merge KEY=VALUE` (with `$NAME` expanded at start).
+    pub env_merge: Vec<String>,
+    /// `--unsetenv` names.
+    pub unset_env: Vec<String>,
+    /// `--unsetenv-all`.
+    pub unset_env_all: bool,
+    /// The process umask (`--umask`, containers.conf `umask`).
+    pub umask: Option<u32>,
+    /// The capability set before `--cap-add`/`--cap-drop`
+    /// (containers.conf `default_capabilities`).
+    pub default_capabilities: Option<Vec<String>>,
+    /// `--device HOST[:CONTAINER[:PERMISSIONS]]`.
+    pub devices: Vec<String>,
+    /// `--device-cgroup-rule` values (checked at create).
+    pub device_cgroup_rules: Vec<String>,
+    /// `--device-read-bps` and the other block I/O throttles.
+    pub blkio: Vec<BlkioOption>,
+    /// `--tz`: a zone name (`Europe/Berlin`), or `local` for the host's.
+    pub tz: Option<String>,
+    /// `--preserve-fds N`: file descriptors 3 .. 3+N-1 of the `run`
+    /// process are passed to the container.
+    pub preserve_fds: u32,
+    /// `--timeout`: seconds the container may run before it is killed.
+    pub timeout: Option<u64>,
+    /// `--systemd`: `true` (when the command is systemd or init),
+    /// `false` or `always`.
+    pub systemd: Option<String>,
+    /// `--conmon-pidfile`: where the monitor writes its pid.
+    pub monitor_pidfile: Option<PathBuf>,
+    /// `--init-path` (or containers.conf `init_path`): the init binary to
+    /// use with `--init` instead of hoist's own.
+    pub init_path: Option<PathBuf>,
+    /// `run --rmi`: once the container is removed, remove its image too
+    /// unless another container uses it.
+    pub remove_image: bool,
+    /// `--rootfs PATH`: run from this directory instead of an image; with
+    /// `rootfs_overlay` (`PATH:O`) changes go to the container's own layer,
+    /// else to the directory itself.
+    pub rootfs: Option<PathBuf>,
+    pub rootfs_overlay: bool,
+    /// `--pid`, `--ipc`, `--uts`: `host`, `private`, `container:NAME` or
+    /// `ns:PATH`; `None` for a namespace of its own.
+    pub pid: Option<String>,
+    pub ipc: Option<String>,
+    pub uts: Option<String>,
+    /// `--cgroupns`: `host`, `private`, `container:NAME` or `ns:PATH`.
+    pub cgroupns: Option<String>,
+    /// `--cpu-shares`, `--cpu-period`, `--cpu-quota`, `--cpuset-cpus`,
+    /// `--cpuset-mems`, `--memory-reservation`, `--blkio-weight`,
+    /// `--oom-score-adj`.
+    pub cpu_shares: Option<u64>,
+    pub cpu_period: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    pub memory_reservation: Option<i64>,
+    pub blkio_weight: Option<u16>,
+    pub oom_score_adj: Option<i32>,
+    /// `--sysctl` and containers.conf `default_sysctls`.
+    pub sysctls: BTreeMap<String, String>,
+    /// `--group-add`.
+    pub group_add: Vec<String>,
+    /// `--annotation`: passed to the runtime in the spec.
+    pub annotations: BTreeMap<String, String>,
+    /// `--volumes-from CONTAINER[:ro|rw]`: that container's volumes and
+    /// bind mounts (resolved at create time into `mounts`).
+    pub volumes_from: Vec<String>,
+    /// `--publish-all`: publish every exposed port (the image's and
+    /// `--expose`'s) on a free host port.
+    pub publish_all: bool,
+    /// `--expose PORT[/PROTO]` (or a range): exposed, published with `-P`.
+    pub expose: Vec<String>,
+    /// `--pidfile`: where the monitor writes the container process's pid.
+    pub pidfile: Option<PathBuf>,
+    /// `--memory-swappiness`, `--oom-kill-disable`, `--cpu-rt-period`,
+    /// `--cpu-rt-runtime`.
+    pub memory_swappiness: Option<u64>,
+    pub oom_kill_disable: bool,
+    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
+    /// `--read-only-tmpfs` (podman's default: true): tmpfs on /tmp,
+    /// /var/tmp and /run of a `--read-only` container.
+    pub read_only_tmpfs: Option<bool>,
+    /// The healthcheck (`--health-*`, else the image's), resolved at create.
+    pub healthcheck: Option<crate::health::HealthConfig>,
+    /// `--health-on-failure`.
+    pub health_on_failure: crate::health::OnFailure,
+    /// The `--health-*` flags as given, resolved against the image's
+    /// HEALTHCHECK by `create` (not stored).
+    #[serde(skip)]
+    pub health_request: Option<crate::health::HealthRequest>,
+    /// `--secret`: which secrets to give it, and how (names only: the data
+    /// is read from the secret store at each start).
+    pub secrets: Vec<crate::secrets::SecretUse>,
+}
+
+/// One block I/O throttle, resolved to a device number at start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlkioOption {
+    /// `read-bps`, `write-bps`, `read-iops`, `write-iops` or `weight`
+    /// (`--blkio-weight-device`, the weight as `rate`).
+    pub kind: String,
+    pub device: PathBuf,
+    pub rate: u64,
 }
 
 /// A mount asked for with `-v`, `--mount` or `--tmpfs`.
@@ -75,12 +213,23 @@ pub enum MountOption {
         /// `rm -v` removes it with the container.
         #[serde(default)]
         anonymous: bool,
+        /// Mount options (`noexec`, `nocopy`, ...).
+        #[serde(default)]
+        options: Vec<String>,
     },
     Tmpfs {
         destination: String,
         size: Option<u64>,
         mode: Option<u32>,
         options: Vec<String>,
+    },
+    /// `--mount type=image`: an image's files, read-only unless
+    /// `read_write` (then changes go to a layer of the container's own).
+    Image {
+        /// The image as the user named it.
+        source: String,
+        destination: String,
+        read_write: bool,
     },
 }
 
@@ -89,7 +238,8 @@ impl MountOption {
         match self {
             MountOption::Bind { destination, .. }
             | MountOption::Volume { destination, .. }
-            | MountOption::Tmpfs { destination, .. } => destination,
+            | MountOption::Tmpfs { destination, .. }
+            | MountOption::Image { destination, .. } => destination,
         }
     }
 }
@@ -159,6 +309,15 @@ impl FromStr for RestartPolicy {
         }
         Ok(p)
     }
+}
+
+/// Checks every `--device-cgroup-rule`, so a bad one fails the create
+/// (with podman's message) rather than the start.
+pub(crate) fn check_device_rules(o: &CreateOptions) -> Result<(), ContainerError> {
+    for r in &o.device_cgroup_rules {
+        r.parse::<hoist_runtime::spec::DeviceRule>()?;
+    }
+    Ok(())
 }
 
 /// The largest size any limit takes: the kernel's cgroup and mount
@@ -236,6 +395,7 @@ pub fn parse_volume_flag(v: &str) -> Result<MountOption, ContainerError> {
                 destination: d.to_string(),
                 read_only: false,
                 anonymous: true,
+                options: Vec::new(),
             });
         }
         _ => return Err(bad("expected SOURCE:DEST[:OPTIONS]")),
@@ -269,6 +429,7 @@ pub fn parse_volume_flag(v: &str) -> Result<MountOption, ContainerError> {
             destination: dst.to_string(),
             read_only,
             anonymous: false,
+            options,
         })
     }
 }
@@ -280,6 +441,8 @@ pub fn parse_mount_flag(v: &str) -> Result<MountOption, ContainerError> {
     let mut src = None;
     let mut dst = None;
     let mut ro = false;
+    // Only image mounts start read-only: `rw=true` makes them writable.
+    let mut rw = None;
     let mut size = None;
     let mut mode = None;
     for kv in v.split(',') {
@@ -289,7 +452,11 @@ pub fn parse_mount_flag(v: &str) -> Result<MountOption, ContainerError> {
             "source" | "src" => src = Some(val.to_string()),
             "target" | "destination" | "dst" => dst = Some(val.to_string()),
             "ro" | "readonly" => ro = val.is_empty() || val == "true",
-            "rw" => ro = false,
+            "rw" | "readwrite" => {
+                let on = val.is_empty() || val == "true";
+                ro = !on;
+                rw = Some(on);
+            }
             "tmpfs-size" => size = Some(parse_size(val)?),
             "tmpfs-mode" => {
                 mode =
@@ -321,6 +488,7 @@ pub fn parse_mount_flag(v: &str) -> Result<MountOption, ContainerError> {
                 destination: dst,
                 read_only: ro,
                 anonymous: false,
+                options: Vec::new(),
             })
         }
         "tmpfs" => Ok(MountOption::Tmpfs {
@@ -329,8 +497,13 @@ pub fn parse_mount_flag(v: &str) -> Result<MountOption, ContainerError> {
             mode,
             options: if ro { vec!["ro".into()] } else { Vec::new() },
         }),
+        "image" => Ok(MountOption::Image {
+            source: src.ok_or_else(|| bad("source= (the image) is required for image mounts"))?,
+            destination: dst,
+            read_write: rw.unwrap_or(false) && !ro,
+        }),
         other => Err(bad(&format!(
-            "unknown type {other:?}: use bind, volume or tmpfs"
+            "unknown type {other:?}: use bind, volume, tmpfs or image"
         ))),
     }
 }

@@ -50,6 +50,8 @@ pub(crate) struct Pump<'a> {
     pub log: Option<&'a mut LogWriter>,
     /// Copy the output to our own stdout/stderr.
     pub echo: bool,
+    /// Streams not to copy even with `echo` (`run --attach stderr`).
+    pub muted: Vec<Stream>,
     /// Copy our stdin here (the pty master with `-it`).
     pub stdin_to: Option<BorrowedFd<'a>>,
     /// Copy our terminal's window size here now and on SIGWINCH.
@@ -245,7 +247,7 @@ impl Pump<'_> {
                             tracing::warn!(error = %e, "writing the container log");
                         }
                     }
-                    if self.echo {
+                    if self.echo && !self.muted.contains(&stream) {
                         if stream == Stream::Stdout {
                             let mut o = std::io::stdout().lock();
                             let _ = o.write_all(&buf[..n]);

@@ -21,6 +21,9 @@ pub struct ContainerConfig {
     /// The image ID (config digest hex); the engine reads this field to
     /// refuse removing images in use.
     pub image_id: String,
+    /// The digest of the image's manifest (podman's `.ImageDigest`).
+    #[serde(default)]
+    pub image_digest: String,
     /// The image's unpacked layers, bottom first.
     pub layer_dirs: Vec<PathBuf>,
     /// The layers read on demand while their directory does not exist
@@ -36,6 +39,9 @@ pub struct ContainerConfig {
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Created,
+    /// `container init` made it ready: `start` only starts it (podman's
+    /// "initialized").
+    Initialized,
     Running,
     Paused,
     Stopping,
@@ -46,6 +52,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
+            Status::Initialized => "initialized",
             Status::Running => "running",
             Status::Paused => "paused",
             Status::Stopping => "stopping",
@@ -92,6 +99,12 @@ pub struct ContainerState {
     pub network_request: Option<SetupRequest>,
     /// The root filesystem is mounted (at `<dir>/bundle/rootfs`).
     pub mounted: bool,
+    /// The healthcheck's results (see [`crate::health`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::health::HealthState>,
+    /// Set by `--health-on-failure=restart`: the monitor starts the
+    /// container again once it has exited.
+    pub health_restart: bool,
 }
 
 impl Default for ContainerState {
@@ -112,6 +125,8 @@ impl Default for ContainerState {
             ports: Vec::new(),
             network_request: None,
             mounted: false,
+            health: None,
+            health_restart: false,
         }
     }
 }
@@ -158,18 +173,24 @@ impl Container {
         }
     }
 
-    /// podman's `Status` column: `Up 5 seconds`, `Exited (0) 3 minutes ago`, `Created`.
+    /// podman 4's `Status` column: `Up 5 seconds ago`, `Exited (0) 3
+    /// minutes ago`, `Created`, `Paused`.
     pub fn status_text(&self, now: DateTime<Utc>) -> String {
         match self.status() {
             Status::Created => "Created".into(),
-            Status::Running | Status::Stopping => match self.state.started_at {
-                Some(t) => format!("Up {}", human_duration(now - t)),
-                None => "Up".into(),
-            },
-            Status::Paused => match self.state.started_at {
-                Some(t) => format!("Up {} (Paused)", human_duration(now - t)),
-                None => "Paused".into(),
-            },
+            Status::Initialized => "Initialized".into(),
+            Status::Running | Status::Stopping => {
+                let up = match self.state.started_at {
+                    Some(t) => format!("Up {} ago", human_duration(now - t)),
+                    None => "Up".into(),
+                };
+                // podman adds the health status: `Up 5 seconds ago (healthy)`.
+                match self.health_status() {
+                    Some(h) => format!("{up} ({h})"),
+                    None => up,
+                }
+            }
+            Status::Paused => "Paused".into(),
             Status::Exited => {
                 let code = self.exit_code().unwrap_or(crate::EXIT_UNKNOWN);
                 match self.state.finished_at {
@@ -188,8 +209,12 @@ impl Container {
         self.bundle().join("rootfs")
     }
 
+    /// The k8s-file log: `--log-opt path=`, else `ctr.log` in its directory.
     pub fn log_path(&self) -> PathBuf {
-        log_path(&self.dir)
+        match &self.config.options.log.path {
+            Some(p) => p.clone(),
+            None => log_path(&self.dir),
+        }
     }
 
     /// Where the lazy layers are mounted (one directory per layer).

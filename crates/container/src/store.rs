@@ -27,6 +27,8 @@ pub struct NewContainer {
     pub name: Option<String>,
     pub image: String,
     pub image_id: String,
+    /// The digest of the image's manifest.
+    pub image_digest: String,
     pub layer_dirs: Vec<PathBuf>,
     /// Layers to read on demand (see `ContainerConfig::lazy_layers`).
     pub lazy_layers: Vec<hoist_lazy::LazyLayerSpec>,
@@ -81,7 +83,7 @@ impl Containers {
         self.dir.join(id)
     }
 
-    fn name_link(&self, name: &str) -> PathBuf {
+    pub(crate) fn name_link(&self, name: &str) -> PathBuf {
         self.dir.join("names").join(name)
     }
 
@@ -107,6 +109,7 @@ impl Containers {
             name: name.clone(),
             image: new.image,
             image_id: new.image_id,
+            image_digest: new.image_digest,
             layer_dirs: new.layer_dirs,
             lazy_layers: new.lazy_layers,
             created: Utc::now(),
@@ -117,6 +120,11 @@ impl Containers {
                 let p = dir.join(sub);
                 std::fs::create_dir_all(&p).map_err(io_err("creating", &p))?;
             }
+            // The overlay's root takes the upper directory's mode: podman
+            // gives a container's `/` 0555 whatever the image's layers say.
+            let upper = dir.join("upper");
+            std::fs::set_permissions(&upper, std::os::unix::fs::PermissionsExt::from_mode(0o555))
+                .map_err(io_err("setting the mode of", &upper))?;
             write_atomic(&dir.join("image-config.json"), &new.image_config)?;
             write_atomic(
                 &dir.join(STATE),
@@ -150,7 +158,7 @@ impl Containers {
     }
 
     /// Points `name` at `id`; a random name is re-drawn on a clash.
-    fn claim_name(&self, name: &str, id: &str, random: bool) -> Result<String> {
+    pub(crate) fn claim_name(&self, name: &str, id: &str, random: bool) -> Result<String> {
         let mut name = name.to_string();
         for attempt in 0..50 {
             let link = self.name_link(&name);
@@ -407,6 +415,7 @@ mod tests {
             name: name.map(String::from),
             image: "busybox".into(),
             image_id: "ab".repeat(32),
+            image_digest: String::new(),
             layer_dirs: vec![],
             lazy_layers: vec![],
             image_config: b"{}".to_vec(),

@@ -78,6 +78,7 @@ impl Engine {
             config_digest,
             created: record.created.clone(),
             stored_at: String::new(),
+            names_history: vec![],
             platform: record.platform.clone(),
             digests: vec![manifest_digest],
             repositories: vec![],

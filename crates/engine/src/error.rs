@@ -12,6 +12,21 @@ pub enum EngineError {
     ImageNotFound(String),
     #[error("image {image} has {count} names: remove them one by one or use --force")]
     ImageHasNames { image: String, count: usize },
+    /// `untag` of a name the image does not have.
+    #[error("{0}: tag not known")]
+    TagNotFound(String),
+    /// The image is the image of containers (podman's wording).
+    #[error("image used by {container}: image is in use by a container: consider listing external containers and force-removing image")]
+    ImageInUse {
+        /// The first container using it (full ID).
+        container: String,
+        /// Every container using it.
+        containers: Vec<String>,
+    },
+    /// `load` of something that is no image archive hoist reads; the
+    /// detail says, per format, why not.
+    #[error("payload does not match any of the supported image formats:{0}")]
+    UnknownPayload(String),
     #[error("{what} is not supported: {why}")]
     Unsupported { what: String, why: String },
     #[error("{0}")]

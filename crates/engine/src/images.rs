@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use hoist_events::Status;
 use hoist_image::reference::parse_name;
 use hoist_image::{Digest, Reference};
 use hoist_store::ImageRecord;
@@ -33,6 +34,13 @@ pub struct ImageSummary {
     pub created: i64,
     pub created_at: String,
     pub dangling: bool,
+    /// Every name the image has had (podman's `History` column).
+    pub history: Vec<String>,
+    /// Read-only image (never, in hoist's store; podman's field).
+    pub read_only: bool,
+    /// Creation time with sub-second precision, for ordering.
+    #[serde(skip)]
+    pub created_nanos: i128,
 }
 
 impl ImageSummary {
@@ -47,6 +55,86 @@ impl ImageSummary {
                 })
         })
     }
+}
+
+/// One `images --filter KEY=VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageFilter {
+    /// `before=IMAGE`: created before that image.
+    Before(String),
+    /// `after=IMAGE` or `since=IMAGE`: created after that image.
+    After(String),
+    /// `dangling=true|false`: without names, or with.
+    Dangling(bool),
+    /// `label=KEY` or `label=KEY=VALUE`.
+    Label(String, Option<String>),
+    /// `reference=NAME`: a name matches (`*` as a wildcard).
+    Reference(String),
+    /// `id=PREFIX`.
+    Id(String),
+    /// `readonly=true|false`.
+    ReadOnly(bool),
+}
+
+impl std::str::FromStr for ImageFilter {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<ImageFilter> {
+        let (key, value) = s.split_once('=').ok_or_else(|| {
+            EngineError::Invalid(format!("invalid image filter {s:?}: use KEY=VALUE"))
+        })?;
+        let boolean = |v: &str| match v {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(EngineError::Invalid(format!(
+                "invalid filter {s:?}: {key} is true or false"
+            ))),
+        };
+        Ok(match key {
+            "before" => ImageFilter::Before(value.to_string()),
+            "after" | "since" => ImageFilter::After(value.to_string()),
+            "dangling" => ImageFilter::Dangling(boolean(value)?),
+            "readonly" => ImageFilter::ReadOnly(boolean(value)?),
+            "label" => match value.split_once('=') {
+                Some((k, v)) => ImageFilter::Label(k.to_string(), Some(v.to_string())),
+                None => ImageFilter::Label(value.to_string(), None),
+            },
+            "reference" => ImageFilter::Reference(value.to_string()),
+            "id" => ImageFilter::Id(value.trim_start_matches("sha256:").to_string()),
+            _ => {
+                return Err(EngineError::Invalid(format!(
+                    "invalid image filter {key:?}: use before, after, since, dangling, label, reference, id or readonly"
+                )))
+            }
+        })
+    }
+}
+
+/// One step of an image's history (`history`), newest first; serialized
+/// with podman's JSON keys.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// The image ID for the newest step, `<missing>` for the others (as podman).
+    pub id: String,
+    /// RFC 3339, empty when the config does not say.
+    pub created: String,
+    pub created_by: String,
+    /// Bytes of the layer the step made (0 for an empty layer).
+    pub size: u64,
+    pub comment: String,
+    /// The image's names, on the newest step.
+    pub tags: Vec<String>,
+}
+
+/// One layer of an image, bottom first (`image tree`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeLayer {
+    /// The layer's chain ID (hex): its identity with the layers below it.
+    pub id: String,
+    /// Bytes of the unpacked layer.
+    pub size: u64,
+    /// Names of the images whose top layer this is.
+    pub top_of: Vec<String>,
 }
 
 /// What `rmi` did.
@@ -68,6 +156,41 @@ impl Engine {
         Ok(images)
     }
 
+    /// The images every filter lets through (newest first). Reference
+    /// filters also narrow `repo_tags` to the names they match.
+    pub fn list_images_filtered(&self, filters: &[ImageFilter]) -> Result<Vec<ImageSummary>> {
+        let mut images = self.list_images()?;
+        for f in filters {
+            let pivot = match f {
+                ImageFilter::Before(n) | ImageFilter::After(n) => {
+                    let id = self.lookup(n)?.id.hex().to_string();
+                    images
+                        .iter()
+                        .find(|i| i.id == id)
+                        .map_or(0, |i| i.created_nanos)
+                }
+                _ => 0,
+            };
+            images.retain_mut(|i| match f {
+                ImageFilter::Before(_) => i.created_nanos < pivot,
+                ImageFilter::After(_) => i.created_nanos > pivot,
+                ImageFilter::Dangling(d) => i.dangling == *d,
+                ImageFilter::ReadOnly(r) => i.read_only == *r,
+                ImageFilter::Label(k, v) => i
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(k))
+                    .is_some_and(|have| v.as_ref().is_none_or(|want| want == have)),
+                ImageFilter::Id(prefix) => i.id.starts_with(prefix.as_str()),
+                ImageFilter::Reference(pattern) => {
+                    i.repo_tags.retain(|n| reference_matches(n, pattern));
+                    !i.repo_tags.is_empty()
+                }
+            });
+        }
+        Ok(images)
+    }
+
     fn config_json(&self, record: &ImageRecord) -> Result<ConfigView> {
         let bytes = self
             .store
@@ -81,9 +204,11 @@ impl Engine {
     fn summary(&self, r: &ImageRecord) -> Result<ImageSummary> {
         let config = self.config_json(r)?;
         let created_at = config.created.clone().unwrap_or_else(|| r.created.clone());
-        let created = chrono::DateTime::parse_from_rfc3339(&created_at)
-            .map(|t| t.timestamp())
-            .unwrap_or(0);
+        let parsed = chrono::DateTime::parse_from_rfc3339(&created_at).ok();
+        let created = parsed.map_or(0, |t| t.timestamp());
+        let created_nanos = parsed.map_or(0, |t| {
+            i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos())
+        });
         let labels = config.run().labels;
         Ok(ImageSummary {
             id: r.id.hex().to_string(),
@@ -104,8 +229,16 @@ impl Engine {
             digest: r.manifest_digest.to_string(),
             digests: r.digests.iter().map(|d| d.to_string()).collect(),
             created,
+            created_nanos,
             created_at,
             dangling: r.names.is_empty(),
+            // Records from before names were tracked know only the current ones.
+            history: if r.names_history.is_empty() {
+                r.names.clone()
+            } else {
+                r.names_history.clone()
+            },
+            read_only: false,
         })
     }
 
@@ -153,12 +286,110 @@ impl Engine {
         }))
     }
 
+    /// The image's history, newest step first, with each layer's size.
+    pub fn image_history(&self, name: &str) -> Result<Vec<HistoryEntry>> {
+        let r = self.lookup(name)?;
+        let config = self.config_json(&r)?;
+        let steps = config.history.unwrap_or_default();
+        let mut layers = r.layers.iter();
+        let mut out = Vec::with_capacity(steps.len());
+        for step in &steps {
+            let text = |k: &str| {
+                step.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let empty = step
+                .get("empty_layer")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let layer = if empty { None } else { layers.next() };
+            let size = layer.map_or(0, |l| {
+                self.store
+                    .layer_info(&l.diff_id)
+                    .map_or(l.size, |i| i.uncompressed_size)
+            });
+            out.push(HistoryEntry {
+                id: "<missing>".into(),
+                created: text("created"),
+                created_by: text("created_by"),
+                size,
+                comment: text("comment"),
+                tags: vec![],
+            });
+        }
+        if out.is_empty() {
+            out.push(HistoryEntry {
+                id: String::new(),
+                created: r.created.clone(),
+                created_by: String::new(),
+                size: r.size,
+                comment: String::new(),
+                tags: vec![],
+            });
+        }
+        out.reverse();
+        out[0].id = r.id.hex().to_string();
+        out[0].tags = r
+            .names
+            .iter()
+            .filter(|n| !n.contains('@'))
+            .cloned()
+            .collect();
+        Ok(out)
+    }
+
+    /// The image's layers, bottom first, for `image tree`.
+    pub fn image_layers(&self, name: &str) -> Result<(ImageSummary, Vec<TreeLayer>)> {
+        let r = self.lookup(name)?;
+        let summary = self.summary(&r)?;
+        let images = self.store.images()?;
+        // The chain of each image's top layer, to say whose top a layer is.
+        let chain_of = |layers: &[hoist_store::LayerRef]| {
+            let mut chain: Option<Digest> = None;
+            let mut ids = Vec::with_capacity(layers.len());
+            for l in layers {
+                let next = match &chain {
+                    None => l.diff_id.clone(),
+                    Some(c) => Digest::sha256_of(format!("{c} {}", l.diff_id).as_bytes()),
+                };
+                ids.push(next.clone());
+                chain = Some(next);
+            }
+            ids
+        };
+        let tops: Vec<(Digest, Vec<String>)> = images
+            .iter()
+            .filter_map(|i| Some((chain_of(&i.layers).pop()?, i.names.clone())))
+            .collect();
+        let mut out = Vec::new();
+        for (l, chain) in r.layers.iter().zip(chain_of(&r.layers)) {
+            let size = self
+                .store
+                .layer_info(&l.diff_id)
+                .map_or(l.size, |i| i.uncompressed_size);
+            let top_of = tops
+                .iter()
+                .filter(|(t, _)| *t == chain)
+                .flat_map(|(_, names)| names.iter().cloned())
+                .collect();
+            out.push(TreeLayer {
+                id: chain.hex().to_string(),
+                size,
+                top_of,
+            });
+        }
+        Ok((summary, out))
+    }
+
     /// Adds names to an image; short names become `localhost/NAME:TAG`, as in podman.
     pub fn tag(&self, image: &str, names: &[String]) -> Result<()> {
         let record = self.lookup(image)?;
         for name in names {
             let full = local_name(name)?;
             self.store.add_name(&record.id.to_string(), &full)?;
+            image_event(Status::Tag, &record.id, name);
         }
         Ok(())
     }
@@ -172,12 +403,13 @@ impl Engine {
             names
                 .iter()
                 .map(|n| {
-                    matching_name(&record, n).ok_or_else(|| EngineError::ImageNotFound(n.clone()))
+                    matching_name(&record, n).ok_or_else(|| EngineError::TagNotFound(n.clone()))
                 })
                 .collect::<Result<_>>()?
         };
         for n in targets {
             self.store.remove_name(&n)?;
+            image_event(Status::Untag, &record.id, &n);
         }
         Ok(())
     }
@@ -194,8 +426,13 @@ impl Engine {
         let mut report = RemoveReport::default();
         let by_name = matching_name(&record, name);
         match by_name {
-            Some(n) if record.names.len() > 1 && !force => {
+            // A name of an image that has others: only that name goes,
+            // with or without --force (podman's rmi).
+            Some(n) if record.names.len() > 1 => {
                 self.store.remove_name(&n)?;
+                // podman's rmi records a remove even when only a name goes.
+                image_event(Status::Untag, &record.id, &n);
+                image_event(Status::Remove, &record.id, &n);
                 report.untagged.push(n);
                 return Ok(report);
             }
@@ -208,27 +445,25 @@ impl Engine {
             _ => {}
         }
         // Removing the image would garbage-collect the layers a container's
-        // root filesystem is made of, even with --force (podman's -f removes
-        // those containers too; hoist asks for that to be done explicitly).
+        // root filesystem is made of: the caller removes those containers
+        // first (`rmi --force`) or gives up.
         let users = self.image_users(&record.id, usage)?;
-        if !users.is_empty() {
-            return Err(EngineError::Invalid(format!(
-                "image {} is in use by container(s) {}: remove them first (hoist rm -f {})",
-                &record.id.hex()[..12],
-                users
-                    .iter()
-                    .map(|u| &u[..u.len().min(12)])
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                users
-                    .iter()
-                    .map(|u| &u[..u.len().min(12)])
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )));
+        if let Some(first) = users.first() {
+            return Err(EngineError::ImageInUse {
+                container: first.clone(),
+                containers: users,
+            });
         }
         report.untagged.extend(record.names.iter().cloned());
         self.store.remove_image(&record.id)?;
+        for n in &record.names {
+            image_event(Status::Untag, &record.id, n);
+        }
+        image_event(
+            Status::Remove,
+            &record.id,
+            by_name.as_deref().unwrap_or(name),
+        );
         report.deleted.push(record.id.clone());
         self.store.garbage_collect()?;
         Ok(report)
@@ -237,10 +472,28 @@ impl Engine {
     /// Removes dangling images (no names), or with `all` every image.
     /// Returns the IDs removed.
     pub fn prune_images(&self, all: bool, usage: &dyn ContainerUsage) -> Result<Vec<Digest>> {
+        self.prune_images_except(all, usage, &Default::default())
+    }
+
+    /// [`Engine::prune_images`], leaving alone the images whose ID hex is
+    /// in `keep` (those a `--filter` did not select).
+    pub fn prune_images_except(
+        &self,
+        all: bool,
+        usage: &dyn ContainerUsage,
+        keep: &std::collections::HashSet<String>,
+    ) -> Result<Vec<Digest>> {
         let mut removed = Vec::new();
         for r in self.store.images()? {
+            if keep.contains(r.id.hex()) {
+                continue;
+            }
             if (all || r.names.is_empty()) && self.image_users(&r.id, usage)?.is_empty() {
                 self.store.remove_image(&r.id)?;
+                for n in &r.names {
+                    image_event(Status::Untag, &r.id, n);
+                }
+                image_event(Status::Remove, &r.id, r.id.hex());
                 removed.push(r.id);
             }
         }
@@ -298,6 +551,43 @@ fn matching_name(record: &ImageRecord, name: &str) -> Option<String> {
         }
     }
     candidates.into_iter().find(|c| record.names.contains(c))
+}
+
+/// Whether `name` (a full reference) answers to `pattern`: the whole name,
+/// its repository, or its last path component(s), with `*` matching any run
+/// of characters, as podman's reference filter.
+pub(crate) fn reference_matches(name: &str, pattern: &str) -> bool {
+    let pattern = pattern.strip_prefix("docker.io/").unwrap_or(pattern);
+    let (repo, tag) = match name.rfind(':') {
+        Some(i) if !name[i + 1..].contains('/') => (&name[..i], Some(&name[i + 1..])),
+        _ => (name, None),
+    };
+    let (want_repo, want_tag) = match pattern.rfind(':') {
+        Some(i) if !pattern[i + 1..].contains('/') => (&pattern[..i], Some(&pattern[i + 1..])),
+        _ => (pattern, None),
+    };
+    if let (Some(want), Some(have)) = (want_tag, tag) {
+        if !glob(want, have) {
+            return false;
+        }
+    }
+    let parts: Vec<&str> = repo.split('/').collect();
+    (0..parts.len()).any(|start| glob(want_repo, &parts[start..].join("/")))
+}
+
+/// `*` matches any run of characters; everything else itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(tail) = text.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|&i| tail.is_char_boundary(i))
+                .any(|i| glob(rest, &tail[i..]))
+        }
+    }
 }
 
 /// What `images` and `image inspect` show of an image config. The config
@@ -362,9 +652,51 @@ where
     Ok(serde_json::from_value(v).ok())
 }
 
+/// Records an event about image `id` (podman's image events carry the
+/// name or place the action concerned).
+pub(crate) fn image_event(status: hoist_events::Status, id: &Digest, name: &str) {
+    hoist_events::emit(hoist_events::Event::image(status, id.hex(), name));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reference_filters_match_names_repositories_and_globs() {
+        let name = "quay.io/libpod/testimage:20220615";
+        for yes in [
+            name,
+            "testimage",
+            "libpod/testimage",
+            "testimage:20220615",
+            "test*",
+            "quay.io/libpod/*:2022*",
+        ] {
+            assert!(reference_matches(name, yes), "{yes}");
+        }
+        for no in ["image", "testimage:latest", "other/testimage", "*:1"] {
+            assert!(!reference_matches(name, no), "{no}");
+        }
+        assert!(reference_matches(
+            "docker.io/library/alpine:3",
+            "docker.io/library/alpine"
+        ));
+    }
+
+    #[test]
+    fn image_filters_parse_podmans_keys() {
+        let f = |s: &str| s.parse::<ImageFilter>();
+        assert_eq!(f("since=abc").unwrap(), ImageFilter::After("abc".into()));
+        assert_eq!(f("dangling=true").unwrap(), ImageFilter::Dangling(true));
+        assert_eq!(
+            f("label=a=b").unwrap(),
+            ImageFilter::Label("a".into(), Some("b".into()))
+        );
+        assert!(f("dangling=maybe").is_err());
+        assert!(f("colour=red").is_err());
+        assert!(f("before").is_err());
+    }
 
     #[test]
     fn config_fields_of_the_wrong_type_read_as_absent() {

@@ -55,6 +55,43 @@ impl BlobSource for DockerSource<'_> {
     }
 }
 
+/// An OCI layout at `dest` holding the image of `dir:` directory `dir`
+/// (its blobs are verified as they are copied).
+fn dir_as_layout(dir: &Path, dest: &Path) -> Result<OciLayout> {
+    let path = dir.join("manifest.json");
+    let bytes = std::fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
+    let manifest = match Manifest::parse(&bytes, "")? {
+        Manifest::Image(m) => m,
+        Manifest::Index(_) => {
+            return Err(EngineError::UnknownPayload(format!(
+                "{}: a manifest list; hoist reads single-image dir: layouts",
+                path.display()
+            )))
+        }
+    };
+    let layout = OciLayout::create_or_open(dest)?;
+    for d in manifest
+        .layers
+        .iter()
+        .chain(std::iter::once(&manifest.config))
+    {
+        let blob = dir.join(d.digest.hex());
+        let file =
+            std::fs::File::open(&blob).map_err(io_err(format!("opening {}", blob.display())))?;
+        layout.write_blob_from(file, &d.digest)?;
+    }
+    let media_type = manifest
+        .media_type
+        .clone()
+        .unwrap_or_else(|| hoist_image::media::OCI_MANIFEST.to_string());
+    let digest = layout.write_blob_bytes(&bytes)?;
+    layout.add_manifest(
+        hoist_image::manifest::Descriptor::new(&media_type, digest, bytes.len() as u64),
+        None,
+    )?;
+    Ok(layout)
+}
+
 impl Engine {
     /// Imports the image a local transport name designates.
     pub(crate) fn import(
@@ -76,29 +113,76 @@ impl Engine {
                 let index = archive.select(reference.as_deref())?;
                 self.import_docker(&archive, index, progress)
             }
+            ImageName::Dir { dir } => {
+                let tmp = self.store.temp_dir()?;
+                let layout = dir_as_layout(dir, &tmp.path().join("layout"))?;
+                self.import_layout(&layout, dir, None, progress)
+            }
             ImageName::Registry(_) => unreachable!("registry names are pulled, not imported"),
         }
     }
 
     /// `load`: every image of an archive, whichever of the two formats it is.
     pub fn load(&self, input: &Path, progress: &Arc<dyn Progress>) -> Result<Vec<String>> {
-        if is_oci_archive(input)? {
-            let tmp = self.store.temp_dir()?;
-            let layout = OciArchive::extract(input, tmp.path())?;
-            let mut loaded = Vec::new();
-            for tag in layout_entries(&layout)? {
-                let img = self.import_layout(&layout, input, tag.as_deref(), progress)?;
-                loaded.extend(names_or_id(&img));
-            }
-            return Ok(loaded);
-        }
-        let archive = DockerArchive::open(input)?;
+        let loaded = self.load_archive(input, progress)?;
+        hoist_events::emit(hoist_events::Event::image(
+            hoist_events::Status::LoadFromArchive,
+            "",
+            &input.display().to_string(),
+        ));
+        Ok(loaded)
+    }
+
+    fn load_archive(&self, input: &Path, progress: &Arc<dyn Progress>) -> Result<Vec<String>> {
+        let oci_reason = match is_oci_archive(input) {
+            Ok(true) => return self.load_oci_archive(input, progress),
+            Ok(false) => "no oci-layout file at the top of the archive".to_string(),
+            Err(e) => e.to_string(),
+        };
+        let archive = DockerArchive::open(input).map_err(|e| {
+            EngineError::UnknownPayload(format!(
+                "\n * oci-archive: {oci_reason}\n * docker-archive: {e}"
+            ))
+        })?;
         let mut loaded = Vec::new();
         for index in 0..archive.images().len() {
             let img = self.import_docker(&archive, index, progress)?;
             loaded.extend(names_or_id(&img));
         }
         Ok(loaded)
+    }
+
+    fn load_oci_archive(&self, input: &Path, progress: &Arc<dyn Progress>) -> Result<Vec<String>> {
+        let tmp = self.store.temp_dir()?;
+        let layout = OciArchive::extract(input, tmp.path())?;
+        let mut loaded = Vec::new();
+        for tag in layout_entries(&layout)? {
+            let img = self.import_layout(&layout, input, tag.as_deref(), progress)?;
+            loaded.extend(names_or_id(&img));
+        }
+        Ok(loaded)
+    }
+
+    /// Downloads an archive from an http(s) URL into `dest` (`load -i URL`).
+    pub fn download(&self, url: &str, dest: &Path) -> Result<()> {
+        let failed =
+            |e: &dyn std::fmt::Display| EngineError::Invalid(format!("downloading {url}: {e}"));
+        crate::block_on(async {
+            let mut response = reqwest::get(url).await.map_err(|e| failed(&e))?;
+            if !response.status().is_success() {
+                return Err(failed(&format!(
+                    "the server answered {}",
+                    response.status()
+                )));
+            }
+            let mut file = std::fs::File::create(dest)
+                .map_err(io_err(format!("creating {}", dest.display())))?;
+            while let Some(chunk) = response.chunk().await.map_err(|e| failed(&e))? {
+                std::io::Write::write_all(&mut file, &chunk)
+                    .map_err(io_err(format!("writing {}", dest.display())))?;
+            }
+            Ok(())
+        })?
     }
 
     fn import_layout(
@@ -208,6 +292,12 @@ impl Engine {
             .first()
             .map_or_else(|| manifest_digest.to_string(), String::clone);
         manifest.check_layers_unpackable(&image)?;
+        // podman's narration of an image copy, whatever the source.
+        progress.message("Getting image source signatures");
+        progress.message(&format!(
+            "Copying config {}",
+            manifest.config.digest.short()
+        ));
         self.copy_blob(
             source,
             &manifest.config.digest,
@@ -245,6 +335,7 @@ impl Engine {
             config_digest: manifest.config.digest.clone(),
             created: config.created.clone().unwrap_or_default(),
             stored_at: chrono::Utc::now().to_rfc3339(),
+            names_history: vec![],
             size,
             platform: config.platform(),
             digests,
@@ -252,6 +343,7 @@ impl Engine {
         };
         let id = record.id.clone();
         self.store.put_image(record)?;
+        progress.message("Writing manifest to image destination");
         Ok(PulledImage {
             id,
             manifest_digest: manifest_digest.clone(),

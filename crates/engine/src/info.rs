@@ -22,6 +22,8 @@ pub struct InfoOptions {
     pub graph_options: Vec<String>,
     /// Events backend (default: file).
     pub events_backend: Option<String>,
+    /// The default log driver of new containers (default: k8s-file).
+    pub log_driver: Option<String>,
     /// Cgroup manager (default: cgroupfs, the way hoist's runtime manages cgroups).
     pub cgroup_manager: Option<String>,
 }
@@ -96,7 +98,7 @@ impl Engine {
                 "eventLogger": opts.events_backend.as_deref().unwrap_or("file"),
                 "hostname": text(uname.nodename()),
                 "kernel": text(uname.release()),
-                "logDriver": "k8s-file",
+                "logDriver": opts.log_driver.as_deref().unwrap_or("k8s-file"),
                 "memFree": mem("MemFree"),
                 "memTotal": mem("MemTotal"),
                 "networkBackend": "netavark",

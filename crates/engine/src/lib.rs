@@ -11,6 +11,7 @@
 //! threaded again.
 
 pub mod auth;
+mod commit;
 mod containers;
 mod convert;
 mod error;
@@ -18,25 +19,32 @@ mod images;
 mod import;
 mod info;
 mod lazy;
+mod manifest;
 mod pack;
 pub mod progress;
 mod pull;
 mod push;
 mod resolve;
 mod save;
+mod search;
 
 use std::path::{Path, PathBuf};
 
+pub use commit::NewImage;
 pub use containers::{ContainerImage, ContainerUsage, ImageUse, NoContainers, PullPolicy};
 pub use convert::EstargzOptions;
 pub use error::{EngineError, Result};
 /// The layer planner and writer behind `pack`, for callers that inspect trees.
 pub use hoist_pack;
-pub use images::{ImageSummary, RemoveReport};
+pub use images::{HistoryEntry, ImageFilter, ImageSummary, RemoveReport, TreeLayer};
 pub use info::{version_info, InfoOptions, PODMAN_API_VERSION};
 pub use lazy::PullMode;
+pub use manifest::ManifestAnnotation;
 pub use pack::{PackOptions, PackReport, PackedLayer, UpdateCost};
-pub use save::SaveFormat;
+pub use save::{SaveFormat, SaveOptions};
+pub use search::{
+    search, search_tags, SearchFilter, SearchOptions, SearchResult, DEFAULT_SEARCH_LIMIT,
+};
 
 use hoist_image::platform::Platform;
 use hoist_image::Digest;

@@ -143,6 +143,7 @@ impl Engine {
             config_digest: config_digest.clone(),
             created,
             stored_at: String::new(),
+            names_history: vec![],
             size,
             platform: platform.to_string(),
             digests: vec![manifest_digest.clone()],

@@ -33,12 +33,19 @@ impl Engine {
         opts: &PullOptions,
         progress: &Arc<dyn Progress>,
     ) -> Result<PulledImage> {
-        match ImageName::parse(name)? {
+        let pulled = match ImageName::parse(name)? {
             ImageName::Registry(reference) => {
                 block_on(self.pull_from_registry(&reference, opts, progress))?
             }
             other => self.import(&other, progress),
-        }
+        }?;
+        // podman's pull event names what was asked for, without an id.
+        hoist_events::emit(hoist_events::Event::image(
+            hoist_events::Status::Pull,
+            "",
+            name,
+        ));
+        Ok(pulled)
     }
 
     async fn pull_from_registry(
@@ -125,7 +132,11 @@ impl Engine {
             unreachable!("the loop above leaves only image manifests");
         };
         manifest.check_layers_unpackable(&source.to_string())?;
-        progress.message("Copying config and layers");
+        progress.message("Getting image source signatures");
+        progress.message(&format!(
+            "Copying config {}",
+            manifest.config.digest.short()
+        ));
         // The TOCs of lazy layers need no diff ID: fetch them while the
         // config arrives, a round trip less before the image is usable.
         let (config, tocs) = tokio::try_join!(
@@ -147,6 +158,7 @@ impl Engine {
             config_digest: manifest.config.digest.clone(),
             created: config.created.clone().unwrap_or_default(),
             stored_at: chrono::Utc::now().to_rfc3339(),
+            names_history: vec![],
             size,
             platform: config.platform(),
             digests: known_digests,

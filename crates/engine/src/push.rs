@@ -33,7 +33,7 @@ impl Engine {
         // Pushing needs every blob: lazily pulled layers are fetched first.
         self.complete_lazy_layers(&record, &opts.registry, progress)?;
         let dest = destination.unwrap_or(image);
-        match ImageName::parse(dest)? {
+        let digest = match ImageName::parse(dest)? {
             ImageName::Registry(r) => {
                 let reference = Reference::parse(&r)?;
                 let span = info_span!("push", image = %reference);
@@ -43,10 +43,12 @@ impl Engine {
                 )?
             }
             other => self.export(&record, &other, progress),
-        }
+        }?;
+        crate::images::image_event(hoist_events::Status::Push, &record.id, dest);
+        Ok(digest)
     }
 
-    async fn push_to_registry(
+    pub(crate) async fn push_to_registry(
         &self,
         record: &ImageRecord,
         dest: &Reference,

@@ -23,6 +23,11 @@ impl Engine {
             .ok_or_else(|| EngineError::ImageNotFound(name.to_string()))
     }
 
+    /// The ID of the image `name` refers to.
+    pub fn image_id(&self, name: &str) -> Result<Digest> {
+        Ok(self.lookup(name)?.id)
+    }
+
     /// Whether a local image answers to `name`.
     pub fn image_exists(&self, name: &str) -> Result<bool> {
         match self.lookup(name) {
@@ -122,6 +127,7 @@ mod tests {
             config_digest: d,
             created: String::new(),
             stored_at: String::new(),
+            names_history: vec![],
             size: 0,
             platform: String::new(),
             digests: vec![],

@@ -16,6 +16,18 @@ use crate::error::{io_err, EngineError, Result};
 use crate::progress::{BlobOutcome, Progress};
 use crate::Engine;
 
+/// The `version` file of a `dir:` image, as containers/image writes it.
+pub(crate) const DIR_VERSION: &str = "Directory Transport Version: 1.1\n";
+
+/// How `save` writes layers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SaveOptions {
+    /// `--uncompressed`: OCI formats get uncompressed layers (their blob
+    /// digests become the diff IDs, under a rewritten manifest). Docker
+    /// archives always hold uncompressed layers.
+    pub uncompressed: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveFormat {
     OciArchive,
@@ -30,6 +42,7 @@ impl Engine {
         &self,
         images: &[String],
         format: SaveFormat,
+        options: SaveOptions,
         output: &Path,
         progress: &Arc<dyn Progress>,
     ) -> Result<()> {
@@ -53,7 +66,7 @@ impl Engine {
                 let layout = OciLayout::create_or_open(output)?;
                 for (record, asked) in &records {
                     let tag = ref_name(record, asked);
-                    self.add_to_layout(&layout, record, tag.as_deref(), progress)?;
+                    self.add_to_layout_with(&layout, record, tag.as_deref(), options, progress)?;
                 }
             }
             SaveFormat::OciArchive => {
@@ -61,10 +74,14 @@ impl Engine {
                 let layout = OciLayout::create_or_open(tmp.path().join("layout"))?;
                 for (record, asked) in &records {
                     let tag = ref_name(record, asked);
-                    self.add_to_layout(&layout, record, tag.as_deref(), progress)?;
+                    self.add_to_layout_with(&layout, record, tag.as_deref(), options, progress)?;
                 }
                 OciArchive::write(layout.root(), output)?;
             }
+        }
+        for (record, _) in &records {
+            let place = output.display().to_string();
+            crate::images::image_event(hoist_events::Status::Save, &record.id, &place);
         }
         Ok(())
     }
@@ -99,10 +116,131 @@ impl Engine {
                 writer.finish()?;
                 Ok(record.manifest_digest.clone())
             }
+            ImageName::Dir { dir } => {
+                self.export_dir(record, dir, progress)?;
+                Ok(record.manifest_digest.clone())
+            }
             ImageName::Registry(_) => {
                 unreachable!("registry destinations are pushed, not exported")
             }
         }
+    }
+
+    /// Writes `record` in containers/image's `dir:` layout: each blob in a
+    /// file named by its hex digest, `manifest.json` and `version`.
+    fn export_dir(
+        &self,
+        record: &ImageRecord,
+        dir: &Path,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        let mut blobs: Vec<(Digest, u64)> = record
+            .layers
+            .iter()
+            .map(|l| (l.blob.clone(), l.size))
+            .collect();
+        blobs.push((record.config_digest.clone(), 0));
+        for (digest, size) in blobs {
+            progress.blob_started(&digest, size);
+            let path = dir.join(digest.hex());
+            let mut out = std::fs::File::create(&path)
+                .map_err(io_err(format!("creating {}", path.display())))?;
+            std::io::copy(&mut self.store.open_blob(&digest)?, &mut out)
+                .map_err(io_err(format!("writing {}", path.display())))?;
+            progress.blob_finished(&digest, BlobOutcome::Copied);
+        }
+        let manifest = self
+            .store
+            .read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
+        let path = dir.join("manifest.json");
+        std::fs::write(&path, &manifest[..])
+            .map_err(io_err(format!("writing {}", path.display())))?;
+        let path = dir.join("version");
+        std::fs::write(&path, DIR_VERSION)
+            .map_err(io_err(format!("writing {}", path.display())))?;
+        Ok(())
+    }
+
+    /// [`Self::add_to_layout`], or with `--uncompressed` every layer
+    /// decompressed under a manifest rewritten to match.
+    fn add_to_layout_with(
+        &self,
+        layout: &OciLayout,
+        record: &ImageRecord,
+        tag: Option<&str>,
+        options: SaveOptions,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<()> {
+        let compressed = record
+            .layers
+            .iter()
+            .any(|l| layer_compression(&l.media_type).is_some_and(|c| c != Compression::None));
+        if !options.uncompressed || !compressed {
+            return self.add_to_layout(layout, record, tag, progress);
+        }
+        let manifest = self
+            .store
+            .read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&manifest).map_err(|e| EngineError::Config {
+                digest: record.manifest_digest.to_string(),
+                detail: e.to_string(),
+            })?;
+        let Some(entries) = doc.get_mut("layers").and_then(|l| l.as_array_mut()) else {
+            return Err(EngineError::Invalid(format!(
+                "manifest {} lists no layers",
+                record.manifest_digest
+            )));
+        };
+        for (entry, l) in entries.iter_mut().zip(&record.layers) {
+            let (reader, size) = self.uncompressed_layer(l)?;
+            progress.blob_started(&l.diff_id, size);
+            if !layout.has_blob(&l.diff_id) {
+                layout.write_blob_from(reader, &l.diff_id)?;
+            }
+            progress.blob_finished(&l.diff_id, BlobOutcome::Copied);
+            let media_type = if hoist_image::media::is_docker(&l.media_type) {
+                "application/vnd.docker.image.rootfs.diff.tar"
+            } else {
+                hoist_image::media::OCI_LAYER
+            };
+            entry["mediaType"] = media_type.into();
+            entry["digest"] = l.diff_id.to_string().into();
+            entry["size"] = size.into();
+        }
+        if !layout.has_blob(&record.config_digest) {
+            layout.write_blob_from(
+                self.store.open_blob(&record.config_digest)?,
+                &record.config_digest,
+            )?;
+        }
+        let bytes = serde_json::to_vec(&doc).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let digest = layout.write_blob_bytes(&bytes)?;
+        let desc = Descriptor::new(&record.manifest_media_type, digest, bytes.len() as u64);
+        layout.add_manifest(desc, tag)?;
+        Ok(())
+    }
+
+    /// A layer's uncompressed tar stream and its size.
+    fn uncompressed_layer(&self, l: &hoist_store::LayerRef) -> Result<(Box<dyn Read>, u64)> {
+        let compression =
+            layer_compression(&l.media_type).ok_or_else(|| EngineError::Unsupported {
+                what: format!("layer media type {}", l.media_type),
+                why: "it cannot be decompressed".into(),
+            })?;
+        let size = self.store.layer_info(&l.diff_id)?.uncompressed_size;
+        let file = self.store.open_blob(&l.blob)?;
+        let reader: Box<dyn Read> = match compression {
+            Compression::None => Box::new(file),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+                std::io::BufReader::new(file),
+            )),
+            Compression::Zstd => {
+                Box::new(zstd::Decoder::new(file).map_err(io_err("starting zstd"))?)
+            }
+        };
+        Ok((reader, size))
     }
 
     /// Copies config, layers and manifest byte for byte, so digests are kept.
@@ -155,22 +293,7 @@ impl Engine {
         let tags = repo_tags(record, asked);
         let mut readers = Vec::new();
         for l in &record.layers {
-            let compression =
-                layer_compression(&l.media_type).ok_or_else(|| EngineError::Unsupported {
-                    what: format!("layer media type {}", l.media_type),
-                    why: "it cannot be written to a docker-archive".into(),
-                })?;
-            let size = self.store.layer_info(&l.diff_id)?.uncompressed_size;
-            let file = self.store.open_blob(&l.blob)?;
-            let reader: Box<dyn Read> = match compression {
-                Compression::None => Box::new(file),
-                Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
-                    std::io::BufReader::new(file),
-                )),
-                Compression::Zstd => {
-                    Box::new(zstd::Decoder::new(file).map_err(io_err("starting zstd"))?)
-                }
-            };
+            let (reader, size) = self.uncompressed_layer(l)?;
             readers.push((l.diff_id.clone(), reader, size));
         }
         writer.add_image(&config, &tags, readers)?;
@@ -182,15 +305,22 @@ impl Engine {
 }
 
 /// The ref.name annotation to write: the name the user asked for when it is
-/// one of the image's names, else its first name.
+/// one of the image's names, none when the image was asked for by ID (as
+/// podman, which then saves it without names), else its first name.
 fn ref_name(record: &ImageRecord, asked: &str) -> Option<String> {
     let normalized = crate::images::local_name(asked).ok();
-    record
+    if let Some(n) = record
         .names
         .iter()
         .find(|n| Some(*n) == normalized.as_ref() || *n == asked)
-        .or(record.names.first())
-        .cloned()
+    {
+        return Some(n.clone());
+    }
+    let hex = asked.strip_prefix("sha256:").unwrap_or(asked);
+    if hex.len() >= 3 && record.id.hex().starts_with(hex) {
+        return None;
+    }
+    record.names.first().cloned()
 }
 
 fn repo_tags(record: &ImageRecord, asked: &str) -> Vec<String> {

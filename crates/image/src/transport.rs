@@ -21,6 +21,11 @@ pub enum ImageName {
         file: PathBuf,
         reference: Option<String>,
     },
+    /// containers/image's `dir:` layout: `manifest.json`, `version` and
+    /// the blobs named by their hex digests.
+    Dir {
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -66,10 +71,18 @@ impl ImageName {
             let (file, reference) = split(rest)?;
             return Ok(ImageName::DockerArchive { file, reference });
         }
-        for unsupported in ["containers-storage:", "dir:", "docker-daemon:"] {
+        if let Some(rest) = input.strip_prefix("dir:") {
+            if rest.is_empty() {
+                return Err(err("missing path after the transport"));
+            }
+            return Ok(ImageName::Dir {
+                dir: PathBuf::from(rest),
+            });
+        }
+        for unsupported in ["containers-storage:", "docker-daemon:"] {
             if input.starts_with(unsupported) {
                 return Err(err(
-                    "transport not supported by hoist (use docker://, oci:, oci-archive: or docker-archive:)",
+                    "transport not supported by hoist (use docker://, oci:, oci-archive:, docker-archive: or dir:)",
                 ));
             }
         }
@@ -93,6 +106,7 @@ impl fmt::Display for ImageName {
             ImageName::DockerArchive { file, reference } => {
                 with(f, "docker-archive", file, reference)
             }
+            ImageName::Dir { dir } => write!(f, "dir:{}", dir.display()),
         }
     }
 }
@@ -100,6 +114,19 @@ impl fmt::Display for ImageName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dir_names_take_the_whole_path() {
+        let n = ImageName::parse("dir:/tmp/a:b").unwrap();
+        assert_eq!(
+            n,
+            ImageName::Dir {
+                dir: "/tmp/a:b".into()
+            }
+        );
+        assert_eq!(n.to_string(), "dir:/tmp/a:b");
+        assert!(ImageName::parse("dir:").is_err());
+    }
 
     #[test]
     fn parses_every_transport() {

@@ -24,10 +24,11 @@ pub enum Error {
     #[error("invalid network name {name:?}: {reason}")]
     InvalidName { name: String, reason: String },
 
-    #[error("network {name:?} already exists: pick another name or remove it first")]
+    #[error("network name {name} already used: network already exists")]
     NetworkExists { name: String },
 
-    #[error("network {name:?} not found")]
+    /// podman's wording, which scripts match on.
+    #[error("unable to find network with name or ID {name}: network not found")]
     NetworkNotFound { name: String },
 
     #[error("network id prefix {prefix:?} is ambiguous: it matches {}", matches.join(", "))]
@@ -36,10 +37,10 @@ pub enum Error {
         matches: Vec<String>,
     },
 
-    #[error("network {name:?} is the default network and cannot be removed")]
+    #[error("default network {name} cannot be removed")]
     DefaultNetworkRemoval { name: String },
 
-    #[error("network {name:?} is in use by container(s) {}: remove them first", users.join(", "))]
+    #[error("{name:?} has associated containers with it ({}). Use -f to forcibly delete containers and pods: network is being used", users.join(", "))]
     NetworkInUse { name: String, users: Vec<String> },
 
     #[error("network file {} is not valid network JSON: {source}", path.display())]
@@ -142,6 +143,33 @@ pub enum Error {
 
     #[error("invalid network mode {mode:?}: {reason}")]
     InvalidNetworkMode { mode: String, reason: String },
+
+    /// podman's wording.
+    #[error("unsupported bridge network option {key}")]
+    UnsupportedOption { key: String },
+
+    #[error("invalid value {value:?} for network option {key}: expected {expected}")]
+    InvalidOptionValue {
+        key: String,
+        value: String,
+        expected: String,
+    },
+
+    #[error("{reason}")]
+    UnsupportedIpamDriver { driver: String, reason: String },
+
+    #[error("invalid filter {key:?}")]
+    InvalidFilter { key: String },
+
+    #[error("invalid {key} filter value {value:?}: {reason}")]
+    InvalidFilterValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
+
+    #[error("invalid dangling filter value {value:?}")]
+    InvalidDanglingFilter { value: String },
 }
 
 /// Attaches "what was being done to which path" to io errors.

@@ -3,7 +3,7 @@
 //! aardvark-dns resolves container names on networks with DNS.
 //!
 //! * [`NetworkStore`]: network definitions in podman's JSON format, one
-//!   file per network, plus the built-in default network `hoist`.
+//!   file per network, plus the built-in default network `podman`.
 //! * [`Netns`]: named network namespaces pinned by bind mounts.
 //! * [`Netavark`]: `setup` / `teardown` of a namespace, with IP allocation
 //!   ([`Ipam`]) in front, since netavark 1.4 wants static IPs.
@@ -14,6 +14,7 @@
 //! All calls block.
 
 mod error;
+mod filter;
 mod ipam;
 mod mode;
 mod names;
@@ -26,6 +27,7 @@ mod store;
 mod subnets;
 
 pub use error::{Error, Result};
+pub use filter::{FilterUse, NetworkFilter};
 pub use ipam::Ipam;
 pub use ipnet::IpNet;
 pub use mode::NetworkMode;

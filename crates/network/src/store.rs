@@ -20,18 +20,24 @@ use crate::subnets::{
 };
 use hoist_fsutil::{write_file, FileLock};
 
-/// Name of the built-in network containers join when none is named.
-pub const DEFAULT_NETWORK_NAME: &str = "hoist";
+/// Name of the built-in network containers join when none is named:
+/// podman's, which scripts name (`--network podman`, `network inspect
+/// podman`).
+pub const DEFAULT_NETWORK_NAME: &str = "podman";
 
 /// Host bridge of the default network; user networks get hoist1, hoist2, ...
+/// (not podman's podman0, podman1: both engines may run on one host).
 pub const DEFAULT_BRIDGE: &str = "hoist0";
 
 const BRIDGE_PREFIX: &str = "hoist";
 
+/// Unnamed networks are podman1, podman2, ... as in podman.
+const NAME_PREFIX: &str = "podman";
+
 /// What `network create` asks for. Unset fields get podman's defaults.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CreateOptions {
-    /// Empty means "pick one": the first free `hoistN`.
+    /// Empty means "pick one": the first free `podmanN`.
     pub name: String,
     /// `None` or `"bridge"`; nothing else is supported.
     pub driver: Option<String>,
@@ -47,6 +53,10 @@ pub struct CreateOptions {
     /// Host bridge name; `None` picks the first free `hoistN`.
     pub interface_name: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// `--opt`: bridge options netavark applies (`mtu`, `vlan`, `isolate`).
+    pub options: BTreeMap<String, String>,
+    /// `--ipam-driver`: `None` or `host-local` (the only one hoist has).
+    pub ipam_driver: Option<String>,
 }
 
 impl CreateOptions {
@@ -78,8 +88,8 @@ impl NetworkStore {
         &self.dir
     }
 
-    /// The default network: `<dir>/hoist.json` if an administrator wrote
-    /// one (as podman honours `podman.json`), else the built-in definition.
+    /// The default network: `<dir>/podman.json` if an administrator wrote
+    /// one (as podman honours it), else the built-in definition.
     pub fn default_network(&self) -> Result<Network> {
         let path = self.file_of(DEFAULT_NETWORK_NAME);
         match std::fs::read(&path) {
@@ -147,11 +157,29 @@ impl NetworkStore {
                 driver: driver.to_string(),
             });
         }
+        check_bridge_options(&opts.options)?;
+        match opts.ipam_driver.as_deref() {
+            None | Some("") | Some(HOST_LOCAL_IPAM) => {}
+            Some("dhcp") => {
+                return Err(Error::UnsupportedIpamDriver {
+                    driver: "dhcp".into(),
+                    reason: "dhcp ipam driver is not yet supported with netavark".into(),
+                })
+            }
+            Some(other) => {
+                return Err(Error::UnsupportedIpamDriver {
+                    driver: other.into(),
+                    reason: format!("unsupported ipam driver {other:?}"),
+                })
+            }
+        }
         let _lock = self.lock()?;
         let existing = self.list()?;
 
         let name = if opts.name.is_empty() {
-            first_free_numbered(|candidate| existing.iter().any(|n| n.name == candidate))
+            first_free_numbered(NAME_PREFIX, |candidate| {
+                existing.iter().any(|n| n.name == candidate)
+            })
         } else {
             opts.name.clone()
         };
@@ -171,7 +199,7 @@ impl NetworkStore {
                 }
                 iface.clone()
             }
-            None => first_free_numbered(|candidate| {
+            None => first_free_numbered(BRIDGE_PREFIX, |candidate| {
                 existing.iter().any(|n| n.network_interface == candidate)
                     || Path::new("/sys/class/net").join(candidate).exists()
             }),
@@ -205,7 +233,7 @@ impl NetworkStore {
             internal: opts.internal,
             dns_enabled: opts.dns.unwrap_or(true),
             labels: opts.labels,
-            options: BTreeMap::new(),
+            options: opts.options,
             ipam_options: host_local_ipam(),
             extra: serde_json::Map::new(),
         };
@@ -351,14 +379,35 @@ fn builtin_default() -> Network {
     }
 }
 
+/// The bridge options netavark knows, with their value types.
+fn check_bridge_options(options: &BTreeMap<String, String>) -> Result<()> {
+    for (key, value) in options {
+        let bad = |expected: &str| Error::InvalidOptionValue {
+            key: key.clone(),
+            value: value.clone(),
+            expected: expected.to_string(),
+        };
+        match key.as_str() {
+            "mtu" | "vlan" => {
+                value.parse::<u32>().map_err(|_| bad("a number"))?;
+            }
+            "isolate" => {
+                value.parse::<bool>().map_err(|_| bad("true or false"))?;
+            }
+            _ => return Err(Error::UnsupportedOption { key: key.clone() }),
+        }
+    }
+    Ok(())
+}
+
 fn host_local_ipam() -> BTreeMap<String, String> {
     BTreeMap::from([("driver".to_string(), HOST_LOCAL_IPAM.to_string())])
 }
 
-/// `hoist1`, `hoist2`, ...: the first for which `taken` says no.
-fn first_free_numbered(taken: impl Fn(&str) -> bool) -> String {
+/// `PREFIX1`, `PREFIX2`, ...: the first for which `taken` says no.
+fn first_free_numbered(prefix: &str, taken: impl Fn(&str) -> bool) -> String {
     (1u32..)
-        .map(|n| format!("{BRIDGE_PREFIX}{n}"))
+        .map(|n| format!("{prefix}{n}"))
         .find(|c| !taken(c))
         .expect("some number is free")
 }
@@ -402,13 +451,15 @@ mod tests {
         let all = store.list().unwrap();
         assert_eq!(all.len(), 1);
         let def = &all[0];
-        assert_eq!(def.name, "hoist");
+        assert_eq!(def.name, "podman");
         assert_eq!(def.network_interface, "hoist0");
         assert_eq!(def.subnets[0].subnet.to_string(), "10.90.0.0/24");
         assert_eq!(def.subnets[0].gateway.unwrap().to_string(), "10.90.0.1");
         assert!(!def.dns_enabled);
         assert_eq!(def.id.len(), 64);
-        assert_eq!(store.get("hoist").unwrap().id, def.id, "stable id");
+        assert_eq!(store.get("podman").unwrap().id, def.id, "stable id");
+        // podman's id of its default network: sha256 of the name.
+        assert!(def.id.starts_with("2f259bab93aa"));
         assert!(def.id.chars().all(|c| c.is_ascii_hexdigit()));
     }
 
@@ -429,7 +480,7 @@ mod tests {
         assert_eq!(a.ipam_options["driver"], "host-local");
 
         let b = store.create(CreateOptions::default()).unwrap();
-        assert_eq!(b.name, "hoist1", "unnamed networks are numbered");
+        assert_eq!(b.name, "podman1", "unnamed networks are numbered");
         assert_ne!(b.network_interface, a.network_interface);
         assert!(!overlaps(&a.subnets[0].subnet, &b.subnets[0].subnet));
 
@@ -444,7 +495,7 @@ mod tests {
             .into_iter()
             .map(|n| n.name)
             .collect();
-        assert_eq!(names, ["alpha", "hoist", "hoist1"]);
+        assert_eq!(names, ["alpha", "podman", "podman1"]);
     }
 
     #[test]
@@ -494,7 +545,7 @@ mod tests {
             Error::NetworkExists { .. }
         ));
         assert!(matches!(
-            err(CreateOptions::named("hoist")),
+            err(CreateOptions::named("podman")),
             Error::NetworkExists { .. }
         ));
         assert!(matches!(
@@ -581,7 +632,7 @@ mod tests {
         let (_d, store) = store();
         store.create(CreateOptions::named("web")).unwrap();
         assert!(matches!(
-            store.remove("hoist", |_| Vec::new()),
+            store.remove("podman", |_| Vec::new()),
             Err(Error::DefaultNetworkRemoval { .. })
         ));
         let err = store
@@ -609,7 +660,7 @@ mod tests {
 
         let mut custom = store.default_network().unwrap();
         custom.network_interface = "hoistdef".into();
-        std::fs::write(store.dir().join("hoist.json"), to_podman_json(&custom)).unwrap();
+        std::fs::write(store.dir().join("podman.json"), to_podman_json(&custom)).unwrap();
         let all = store.list().unwrap();
         assert_eq!(all.len(), 1, "the override is not a second network");
         assert_eq!(all[0].network_interface, "hoistdef");
@@ -619,7 +670,7 @@ mod tests {
     fn inspect_is_a_json_array() {
         let (_d, store) = store();
         store.create(CreateOptions::named("web")).unwrap();
-        let text = store.inspect(&["web", "hoist"]).unwrap();
+        let text = store.inspect(&["web", "podman"]).unwrap();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         let arr = value.as_array().unwrap();
         assert_eq!(arr.len(), 2);

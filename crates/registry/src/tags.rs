@@ -1,8 +1,8 @@
-//! Listing a repository's tags, following `Link: <...>; rel="next"` pages.
+//! Listing a repository's tags and a registry's repositories (its
+//! catalog), following `Link: <...>; rel="next"` pages.
 
 use reqwest::header::LINK;
 use reqwest::Method;
-use serde::Deserialize;
 
 use crate::auth::Scope;
 use crate::client::RegistryClient;
@@ -11,12 +11,6 @@ use crate::host::Request;
 
 /// A registry paginating forever must not keep us forever.
 const MAX_PAGES: usize = 1000;
-
-#[derive(Deserialize)]
-struct TagList {
-    #[serde(default)]
-    tags: Option<Vec<String>>,
-}
 
 /// The target of the `rel="next"` link in a Link header value, if any.
 pub fn next_link(value: &str) -> Option<String> {
@@ -59,23 +53,63 @@ impl RegistryClient {
         repository: &str,
         page_size: Option<u32>,
     ) -> Result<Vec<String>> {
+        let page = ListPage {
+            path: format!("/v2/{repository}/tags/list"),
+            key: "tags",
+            what: format!("listing tags of {registry}/{repository}"),
+        };
+        self.list_pages(registry, &[Scope::pull(repository)], &page, page_size, None)
+            .await
+    }
+
+    /// The repositories of a registry (`/v2/_catalog`), in its order; at
+    /// most `limit` of them when given. Registries that keep their catalog
+    /// to themselves answer 401/403/404: an error naming the registry.
+    pub async fn list_repositories(
+        &self,
+        registry: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<String>> {
+        let page = ListPage {
+            path: "/v2/_catalog".to_string(),
+            key: "repositories",
+            what: format!("listing the repositories of {registry}"),
+        };
+        // No scope of ours: a token registry's challenge names the one
+        // it wants (registry:catalog:*), which `execute` then asks for.
+        self.list_pages(registry, &[], &page, Some(100), limit)
+            .await
+    }
+
+    /// Fetches every page of a JSON list (`{KEY: [..]}`), following
+    /// `Link: rel="next"`, until the registry says there is no more or
+    /// `limit` items are in.
+    async fn list_pages(
+        &self,
+        registry: &str,
+        scopes: &[Scope],
+        page: &ListPage,
+        page_size: Option<u32>,
+        limit: Option<usize>,
+    ) -> Result<Vec<String>> {
         let host = self.host(registry)?;
-        let what = format!("listing tags of {registry}/{repository}");
-        let mut url = host.url(&format!("/v2/{repository}/tags/list")).await?;
+        let what = &page.what;
+        let mut url = host.url(&page.path).await?;
         if let Some(n) = page_size {
             url.query_pairs_mut().append_pair("n", &n.to_string());
         }
-        let mut tags = Vec::new();
+        let protocol = |detail: String| RegistryError::Protocol {
+            registry: registry.to_string(),
+            what: what.clone(),
+            detail,
+        };
+        let mut items = Vec::new();
         for _ in 0..MAX_PAGES {
             let resp = host
-                .execute(
-                    &[Scope::pull(repository)],
-                    &what,
-                    &Request::new(Method::GET, url.clone()),
-                )
+                .execute(scopes, what, &Request::new(Method::GET, url.clone()))
                 .await?;
             if !resp.status().is_success() {
-                return Err(host.fail(&what, resp).await);
+                return Err(host.fail(what, resp).await);
             }
             let next = resp
                 .headers()
@@ -86,32 +120,42 @@ impl RegistryClient {
             let body = crate::idle::Body::new(resp, host.read_timeout)
                 .collect(usize::MAX)
                 .await
-                .map_err(|e| host.map_body_error(&what, e))?
+                .map_err(|e| host.map_body_error(what, e))?
                 .unwrap_or_default();
-            let page: TagList =
-                serde_json::from_slice(&body).map_err(|e| RegistryError::Protocol {
-                    registry: registry.to_string(),
-                    what: what.clone(),
-                    detail: format!("tag list is not valid JSON: {e}"),
-                })?;
-            tags.extend(page.tags.unwrap_or_default());
+            let doc: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| protocol(format!("the list is not valid JSON: {e}")))?;
+            let list: Option<Vec<String>> = match doc.get(page.key) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| {
+                    protocol(format!("{:?} is not a list of names: {e}", page.key))
+                })?),
+            };
+            items.extend(list.unwrap_or_default());
+            if let Some(limit) = limit {
+                if items.len() >= limit {
+                    items.truncate(limit);
+                    return Ok(items);
+                }
+            }
             match next {
                 Some(n) => {
-                    url = page_url.join(&n).map_err(|e| RegistryError::Protocol {
-                        registry: registry.to_string(),
-                        what: what.clone(),
-                        detail: format!("bad next-page link {n:?}: {e}"),
-                    })?;
+                    url = page_url
+                        .join(&n)
+                        .map_err(|e| protocol(format!("bad next-page link {n:?}: {e}")))?;
                 }
-                None => return Ok(tags),
+                None => return Ok(items),
             }
         }
-        Err(RegistryError::Protocol {
-            registry: registry.to_string(),
-            what,
-            detail: format!("more than {MAX_PAGES} pages of tags"),
-        })
+        Err(protocol(format!("more than {MAX_PAGES} pages")))
     }
+}
+
+/// One paginated list endpoint.
+struct ListPage {
+    path: String,
+    /// The JSON key of the list in each page.
+    key: &'static str,
+    what: String,
 }
 
 #[cfg(test)]

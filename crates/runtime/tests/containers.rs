@@ -131,7 +131,7 @@ fn env_user_and_workdir() {
             "1234",
             "1234 2000",
             "/home/tester",
-            &format!("bar from-image /home/tester hoist {id}"),
+            &format!("bar from-image /home/tester podman {id}"),
             &id,
             // podman's nofile default, clamped to this process's hard limit.
             &rustix::process::getrlimit(rustix::process::Resource::Nofile)

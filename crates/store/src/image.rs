@@ -83,9 +83,22 @@ pub struct ImageRecord {
     /// can mount blobs from.
     #[serde(default)]
     pub repositories: Vec<String>,
+    /// Every name the image has had, the current ones first, then the
+    /// others most recent first (podman's `NamesHistory`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names_history: Vec<String>,
 }
 
 impl ImageRecord {
+    /// Puts the current names at the front of the names history, as
+    /// podman does whenever an image's names change.
+    pub(crate) fn note_names(&mut self) {
+        let mut history = self.names.clone();
+        history.append(&mut self.names_history);
+        dedup(&mut history);
+        self.names_history = history;
+    }
+
     /// Whether `digest` is one of this image's manifest digests or its ID.
     pub fn has_digest(&self, digest: &Digest) -> bool {
         &self.id == digest || &self.manifest_digest == digest || self.digests.contains(digest)
@@ -183,7 +196,9 @@ impl Store {
                 record.digests = digests;
                 record.repositories = repositories;
                 record.stored_at = old.stored_at;
+                record.names_history = old.names_history;
             }
+            record.note_names();
             for other in images.iter_mut() {
                 other.names.retain(|n| !record.names.contains(n));
             }
@@ -241,6 +256,7 @@ impl Store {
                 .find(|i| i.id == id)
                 .ok_or_else(|| StoreError::ImageNotFound(query.to_string()))?;
             target.names.push(name.to_string());
+            target.note_names();
             Ok(target.clone())
         })
     }

@@ -382,6 +382,8 @@ pub struct ImageBuilder {
     user: Option<String>,
     workdir: Option<String>,
     labels: Vec<(String, String)>,
+    volumes: Vec<String>,
+    healthcheck: Option<Value>,
 }
 
 impl ImageBuilder {
@@ -398,6 +400,8 @@ impl ImageBuilder {
             user: None,
             workdir: None,
             labels: Vec::new(),
+            volumes: Vec::new(),
+            healthcheck: None,
         }
     }
 
@@ -479,6 +483,19 @@ impl ImageBuilder {
     /// Adds a config label.
     pub fn label(mut self, key: &str, value: &str) -> ImageBuilder {
         self.labels.push((key.into(), value.into()));
+        self
+    }
+
+    /// Declares a VOLUME (`config.Volumes`).
+    pub fn volume(mut self, path: &str) -> ImageBuilder {
+        self.volumes.push(path.into());
+        self
+    }
+
+    /// Sets docker's HEALTHCHECK (`config.Healthcheck`: `Test`,
+    /// `Interval`, ... in nanoseconds).
+    pub fn healthcheck(mut self, hc: Value) -> ImageBuilder {
+        self.healthcheck = Some(hc);
         self
     }
 
@@ -617,6 +634,17 @@ impl ImageBuilder {
                 .map(|(k, v)| (k.clone(), json!(v)))
                 .collect();
             cfg["Labels"] = Value::Object(labels);
+        }
+        if !self.volumes.is_empty() {
+            let volumes: serde_json::Map<String, Value> = self
+                .volumes
+                .iter()
+                .map(|v| (v.clone(), json!({})))
+                .collect();
+            cfg["Volumes"] = Value::Object(volumes);
+        }
+        if let Some(hc) = &self.healthcheck {
+            cfg["Healthcheck"] = hc.clone();
         }
         let mut config = json!({
             "created": FIXED_CREATED,

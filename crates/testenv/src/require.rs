@@ -40,6 +40,7 @@ pub fn package_for(tool: &str) -> &'static str {
         "iptables" => "iptables",
         "go" => "golang-go",
         "git" => "git",
+        "systemd-analyze" => "systemd",
         "gcc" | "cc" => "gcc",
         "mknod" | "mkfifo" | "cp" | "sha256sum" | "stat" => "coreutils",
         _ => "(see scripts/install-deps.sh)",

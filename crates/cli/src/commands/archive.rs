@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use hoist_engine::progress::Progress;
-use hoist_engine::{Engine, SaveFormat};
+use hoist_engine::{Engine, SaveFormat, SaveOptions};
 
 use crate::cli::{ArchiveFormat, LoadArgs, SaveArgs};
 use crate::progress::Display;
@@ -24,8 +24,11 @@ pub fn save(engine: &Engine, a: SaveArgs) -> Result<i32> {
         );
     }
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
+    let options = SaveOptions {
+        uncompressed: a.uncompressed,
+    };
     match &a.output {
-        Some(path) => engine.save(&a.images, format, path, &display)?,
+        Some(path) => engine.save(&a.images, format, options, path, &display)?,
         None => {
             if std::io::stdout().is_terminal() {
                 anyhow::bail!("refusing to write an archive to a terminal: use -o FILE or redirect standard output");
@@ -34,7 +37,7 @@ pub fn save(engine: &Engine, a: SaveArgs) -> Result<i32> {
             // reclaims if this one is killed.
             let scratch = engine.store().temp_dir()?;
             let tmp = scratch.path().join("archive");
-            engine.save(&a.images, format, &tmp, &display)?;
+            engine.save(&a.images, format, options, &tmp, &display)?;
             let mut f = std::fs::File::open(&tmp)?;
             std::io::copy(&mut f, &mut std::io::stdout().lock())
                 .context("writing the archive to standard output")?;
@@ -45,19 +48,23 @@ pub fn save(engine: &Engine, a: SaveArgs) -> Result<i32> {
 
 pub fn load(engine: &Engine, a: LoadArgs) -> Result<i32> {
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
-    let _stdin_copy;
+    // Scratch space for a download or standard input, kept until loaded.
+    let scratch = engine.store().temp_dir()?;
     let input = match &a.input {
-        Some(p) => p.clone(),
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            let path = scratch.path().join("archive");
+            engine.download(url, &path)?;
+            path
+        }
+        Some(p) => std::path::PathBuf::from(p),
         None => {
             if std::io::stdin().is_terminal() {
                 anyhow::bail!("no archive given: use -i FILE or pipe one to standard input");
             }
-            let scratch = engine.store().temp_dir()?;
             let path = scratch.path().join("archive");
             let mut tmp = std::fs::File::create(&path).context("creating a temporary file")?;
             std::io::copy(&mut std::io::stdin().lock(), &mut tmp)
                 .context("reading the archive from standard input")?;
-            _stdin_copy = scratch;
             path
         }
     };

@@ -1,7 +1,7 @@
 //! `images`, `rmi`, `tag`, `untag`, `inspect`, `image exists`, `image prune`.
 
 use anyhow::Result;
-use hoist_engine::{Engine, EngineError, ImageSummary};
+use hoist_engine::{Engine, EngineError, ImageFilter, ImageSummary};
 use serde_json::{json, Value};
 
 use crate::cli::{ImagesArgs, InspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs};
@@ -9,10 +9,15 @@ use crate::exit::ExitWith;
 use crate::output::{self, human_age, human_size, Format};
 
 pub fn list(engine: &Engine, a: ImagesArgs) -> Result<i32> {
-    let mut images = engine.list_images()?;
-    if let Some(filter) = &a.image {
-        images.retain(|i| i.matches_name(filter));
+    let mut filters = a
+        .filter
+        .iter()
+        .map(|f| f.parse::<ImageFilter>())
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(name) = &a.image {
+        filters.push(ImageFilter::Reference(name.clone()));
     }
+    let images = engine.list_images_filtered(&filters)?;
     if a.quiet {
         let mut seen = std::collections::HashSet::new();
         for i in &images {
@@ -27,12 +32,27 @@ pub fn list(engine: &Engine, a: ImagesArgs) -> Result<i32> {
         }
         return Ok(0);
     }
+    let mut rows: Vec<Value> = images.iter().flat_map(|i| rows(i, a.no_trunc)).collect();
+    sort_rows(&mut rows, &a.sort);
     match Format::parse(a.format.as_deref())? {
         Format::Json => output::print_json(&images)?,
-        Format::Template(t) => {
-            let rows: Vec<Value> = images.iter().flat_map(|i| rows(i, a.no_trunc)).collect();
-            output::print_template(&t, &rows)?;
+        Format::Template(t) if t.is_table() => {
+            // podman's column names; the rows aligned under them.
+            let names = std::collections::HashMap::from([
+                ("ID", "IMAGE ID"),
+                ("CreatedSince", "CREATED"),
+                ("ReadOnly", "R/O"),
+            ]);
+            let mut lines = vec![t.header_with(&names)];
+            for r in &rows {
+                lines.push(t.render(r)?);
+            }
+            let aligned = output::aligned(&lines);
+            for line in aligned.iter().skip(usize::from(a.noheading)) {
+                println!("{line}");
+            }
         }
+        Format::Template(t) => output::print_template(&t, &rows)?,
         Format::Default => {
             let mut header = "REPOSITORY\tTAG".to_string();
             if a.digests {
@@ -40,7 +60,7 @@ pub fn list(engine: &Engine, a: ImagesArgs) -> Result<i32> {
             }
             header.push_str("\tIMAGE ID\tCREATED\tSIZE");
             let mut lines = vec![header];
-            for r in images.iter().flat_map(|i| rows(i, a.no_trunc)) {
+            for r in &rows {
                 let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
                 let mut line = format!("{}\t{}", s("Repository"), s("Tag"));
                 if a.digests {
@@ -49,10 +69,25 @@ pub fn list(engine: &Engine, a: ImagesArgs) -> Result<i32> {
                 line.push_str(&format!("\t{}\t{}\t{}", s("ID"), s("Created"), s("Size")));
                 lines.push(line);
             }
-            output::print_aligned(&lines);
+            let aligned = output::aligned(&lines);
+            for line in aligned.iter().skip(usize::from(a.noheading)) {
+                println!("{line}");
+            }
         }
     }
     Ok(0)
+}
+
+/// Orders table rows as `--sort` asks; rows come newest first already.
+fn sort_rows(rows: &mut [Value], key: &str) {
+    let text = |r: &Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
+    match key {
+        "id" => rows.sort_by_key(|r| text(r, "ID")),
+        "repository" => rows.sort_by_key(|r| (text(r, "Repository"), text(r, "Tag"))),
+        "tag" => rows.sort_by_key(|r| text(r, "Tag")),
+        "size" => rows.sort_by_key(|r| r["VirtualSize"].as_u64().unwrap_or(0)),
+        _ => {}
+    }
 }
 
 /// The table rows of one image: one per name, or a `<none>` row when it has none.
@@ -67,7 +102,11 @@ fn rows(i: &ImageSummary, no_trunc: bool) -> Vec<Value> {
         json!({
             "Repository": repo, "Tag": tag, "ID": id, "Id": id, "Digest": i.digest,
             "Created": human_age(age), "CreatedAt": i.created_at, "Size": human_size(i.size),
+            "VirtualSize": i.virtual_size, "SharedSize": i.shared_size,
             "Names": i.names, "Dangling": i.dangling, "Labels": i.labels,
+            "History": i.history.join(", "), "ReadOnly": i.read_only,
+            "Containers": i.containers, "Digests": i.digests,
+            "CreatedSince": human_age(age), "CreatedTime": i.created_at,
         })
     };
     if i.repo_tags.is_empty() {
@@ -99,10 +138,10 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
         anyhow::bail!("image name or ID must be specified (or use --all)");
     }
     let containers = super::container::open(engine.root())?;
-    let mut failure: Option<ExitWith> = None;
+    let mut errors: Vec<EngineError> = Vec::new();
     for name in &targets {
         // `--all` names images by ID, and removing all of them includes every name.
-        match engine.remove_image(name, a.force || a.all, &containers) {
+        match remove_one(engine, &containers, name, a.force || a.all, a.force) {
             Ok(report) => {
                 for n in &report.untagged {
                     println!("Untagged: {n}");
@@ -111,22 +150,60 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
                     println!("Deleted: {}", d.hex());
                 }
             }
-            Err(EngineError::ImageNotFound(_)) if a.ignore => {}
-            Err(e) => {
-                let code = if matches!(e, EngineError::ImageNotFound(_)) {
-                    1
-                } else {
-                    2
-                };
-                eprintln!("Error: {e}");
-                failure = Some(ExitWith {
-                    code,
-                    message: e.to_string(),
-                });
-            }
+            // podman: --force also means "a missing image is fine".
+            Err(EngineError::ImageNotFound(_)) if a.ignore || a.force => {}
+            Err(e) => errors.push(e),
         }
     }
-    Ok(failure.map_or(0, |f| f.code))
+    if errors.is_empty() {
+        return Ok(0);
+    }
+    // podman's exit codes: 1 when images were missing, 2 for any other failure.
+    let code = if errors
+        .iter()
+        .all(|e| matches!(e, EngineError::ImageNotFound(_)))
+    {
+        1
+    } else {
+        2
+    };
+    let message = match errors.as_slice() {
+        [one] => one.to_string(),
+        many => {
+            let list: Vec<String> = many.iter().map(|e| format!("\t* {e}")).collect();
+            format!("{} errors occurred:\n{}", many.len(), list.join("\n"))
+        }
+    };
+    Err(ExitWith { code, message }.into())
+}
+
+/// Removes one image; with `remove_users`, first the containers made from
+/// it (podman's `rmi --force`).
+fn remove_one(
+    engine: &Engine,
+    containers: &hoist_container::Containers,
+    name: &str,
+    force: bool,
+    remove_users: bool,
+) -> Result<hoist_engine::RemoveReport, EngineError> {
+    match engine.remove_image(name, force, containers) {
+        Err(EngineError::ImageInUse {
+            containers: ids, ..
+        }) if remove_users => {
+            for id in &ids {
+                let removed = containers
+                    .load(id)
+                    .and_then(|c| hoist_container::lifecycle::remove(containers, &c, true));
+                if let Err(e) = removed {
+                    return Err(EngineError::Containers(format!(
+                        "removing container {id}: {e}"
+                    )));
+                }
+            }
+            engine.remove_image(name, force, containers)
+        }
+        other => other,
+    }
 }
 
 pub fn tag(engine: &Engine, a: TagArgs) -> Result<i32> {

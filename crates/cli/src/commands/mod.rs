@@ -2,12 +2,21 @@
 
 mod archive;
 mod auth;
+pub mod commit;
 pub mod container;
 pub mod convert;
+pub mod events;
+pub mod generate;
+pub mod healthcheck;
 mod images;
+pub mod manifest;
+pub mod mount;
 mod oci;
 pub mod pack;
+pub mod search;
+pub mod secret;
 mod system;
+pub mod system_store;
 mod transfer;
 mod yaml;
 
@@ -23,7 +32,12 @@ use crate::cli::{
 
 /// Runs the command and returns the process exit code.
 pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32> {
+    // Not for the runtime commands, nor inside a container (its init).
+    if !matches!(command, Command::ContainerInit { .. } | Command::Oci(_)) {
+        events::install(&root, globals);
+    }
     match command {
+        Command::Events(a) => events::events(a),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
             transfer::pull(&open(&root)?, a)
         }
@@ -37,12 +51,15 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
             images::untag(&open(&root)?, a)
         }
         // podman's `inspect` serves containers and images alike.
-        Command::Inspect(a) if a.images.iter().all(|n| container::is_container(&root, n)) => {
+        Command::Inspect(a)
+            if a.latest || a.images.iter().all(|n| container::is_container(&root, n)) =>
+        {
             container::inspect(
                 &root,
                 crate::container_args::ContainerInspectArgs {
                     containers: a.images,
                     format: a.format,
+                    latest: a.latest,
                 },
             )
         }
@@ -56,14 +73,36 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Image(ImageCommand::Convert(a)) => convert::convert(&open(&root)?, &root, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&open(&root)?, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
+        Command::Commit(a) | Command::Image(ImageCommand::Commit(a)) => {
+            commit::commit(&open(&root)?, a)
+        }
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
+            commit::import(&open(&root)?, a)
+        }
+        Command::Export(a) => commit::export(&open(&root)?, a),
+        Command::Image(ImageCommand::Tree(a)) => commit::tree(&open(&root)?, a),
+        Command::Diff(a) | Command::Image(ImageCommand::Diff(a)) => commit::diff(&open(&root)?, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
+            commit::history(&open(&root)?, a)
+        }
+        Command::Manifest(c) => manifest::run(&open(&root)?, c),
+        Command::Mount(a) => mount::mount(&open(&root)?, a),
+        Command::Umount(a) => mount::umount(&open(&root)?, a),
+        Command::Image(ImageCommand::Mount(a)) => mount::image_mount(&open(&root)?, a),
+        Command::Image(ImageCommand::Umount(a)) => mount::image_umount(&open(&root)?, a),
         Command::Login(a) => auth::login(a),
         Command::Logout(a) => auth::logout(a),
         Command::Info(a) => system::info(&open(&root)?, globals, a),
         Command::Version(a) => system::version(a),
         Command::System(SystemCommand::Check(a)) => system::check(&open(&root)?, a),
+        Command::System(SystemCommand::Df(a)) => system_store::df(&root, a),
+        Command::System(SystemCommand::Prune(a)) => system_store::prune(&root, a),
+        Command::System(SystemCommand::Reset(a)) => system_store::reset(&root, a),
+        Command::Search(a) => search::search(a),
+        Command::Generate(c) => generate::run(&root, c),
         Command::Oci(a) => oci::run(a),
-        Command::Run(a) => container::run(&root, a),
-        Command::Create(a) => container::create(&root, a),
+        Command::Run(a) => container::run(&root, globals, a),
+        Command::Create(a) => container::create(&root, globals, a),
         Command::Exec(a) => container::exec(&root, a),
         Command::Cp(a) => container::cp(&root, a),
         Command::Top(a) => container::top(&root, a),
@@ -79,10 +118,17 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Pause(a) => container::pause(&root, a),
         Command::Unpause(a) => container::unpause(&root, a),
         Command::Port(a) => container::port(&root, a),
-        Command::Container(c) => container::dispatch(&root, c),
+        Command::Init(a) => container::init(&root, a),
+        Command::Rename(a) => container::rename(&root, a),
+        Command::Attach(a) => container::attach(&root, a),
+        Command::Update(a) => container::update(&root, a),
+        Command::Container(c) => container::dispatch(&root, globals, c),
         Command::Volume(c) => container::volume(&root, c),
         Command::Network(c) => container::network(&root, c),
         Command::ContainerMonitor(a) => container::monitor(&root, a),
+        Command::Secret(c) => secret::dispatch(&root, c),
+        Command::Healthcheck(c) => healthcheck::dispatch(&root, c),
+        Command::HealthcheckTimer { id } => healthcheck::timer(&root, &id),
         Command::ContainerInit { command } => Ok(hoist_container::init::run_init(&command)),
         Command::Completion { shell } => {
             clap_complete::generate(

@@ -15,10 +15,21 @@ pub fn info(engine: &Engine, globals: &GlobalArgs, a: FormatArgs) -> Result<i32>
         volume_path: globals.volumepath.clone(),
         graph_driver: globals.storage_driver.clone(),
         graph_options: globals.storage_opt.clone(),
-        events_backend: globals.events_backend.clone(),
+        // The backend in effect: the flag, containers.conf or the default.
+        events_backend: hoist_events::backend()
+            .map(|b| b.name().to_string())
+            .or_else(|| globals.events_backend.clone()),
         cgroup_manager: globals.cgroup_manager.clone(),
+        // containers.conf's log_driver, what new containers get.
+        log_driver: hoist_config::ContainersConf::load()
+            .ok()
+            .map(|c| c.containers().log_driver().to_string()),
     };
     let doc = engine.info(&opts)?;
+    // podman renders an explicitly empty --format as an empty template.
+    if a.format.as_deref() == Some("") {
+        return Ok(0);
+    }
     match Format::parse(a.format.as_deref())? {
         Format::Default => print!("{}", super::yaml::to_yaml(&doc)),
         Format::Json => output::print_json(&doc)?,

@@ -43,6 +43,13 @@ pub fn print_template(t: &Template, rows: &[Value]) -> Result<()> {
 
 /// Aligns tab-separated columns like Go's tabwriter (3 spaces of padding).
 pub fn print_aligned(lines: &[String]) {
+    for line in aligned(lines) {
+        println!("{line}");
+    }
+}
+
+/// [`print_aligned`]'s lines, for callers that print only some of them.
+pub fn aligned(lines: &[String]) -> Vec<String> {
     let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
@@ -54,39 +61,44 @@ pub fn print_aligned(lines: &[String]) {
                 .unwrap_or(0)
         })
         .collect();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 < row.len() {
-                line.push_str(&format!("{cell:<width$}   ", width = widths[i]));
-            } else {
-                line.push_str(cell);
+    rows.iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                if i + 1 < row.len() {
+                    line.push_str(&format!("{cell:<width$}   ", width = widths[i]));
+                } else {
+                    line.push_str(cell);
+                }
             }
-        }
-        println!("{}", line.trim_end());
-    }
+            line.trim_end().to_string()
+        })
+        .collect()
 }
 
 /// Sizes as podman prints them (decimal units, three significant digits).
 pub use hoist_store::human_size;
 
-/// "3 hours ago", as podman's CREATED column.
+/// "3 hours ago", as podman's CREATED column: Docker's human durations
+/// ("About a minute", "2 weeks"; hours rounded to the nearest).
 pub fn human_age(seconds_ago: i64) -> String {
     let s = seconds_ago.max(0);
-    let (n, unit) = match s {
-        0..=59 => return "Less than a minute ago".to_string(),
-        60..=3599 => (s / 60, "minute"),
-        3600..=86_399 => (s / 3600, "hour"),
-        86_400..=604_799 => (s / 86_400, "day"),
-        604_800..=2_591_999 => (s / 604_800, "week"),
-        2_592_000..=31_535_999 => (s / 2_592_000, "month"),
-        _ => (s / 31_536_000, "year"),
+    let minutes = s / 60;
+    let hours = (s + 1800) / 3600;
+    let text = match s {
+        0 => "Less than a second".to_string(),
+        1 => "1 second".to_string(),
+        2..=59 => format!("{s} seconds"),
+        _ if minutes == 1 => "About a minute".to_string(),
+        _ if minutes < 60 => format!("{minutes} minutes"),
+        _ if hours == 1 => "About an hour".to_string(),
+        _ if hours < 48 => format!("{hours} hours"),
+        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
+        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
+        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
+        _ => format!("{} years", s / 3600 / 24 / 365),
     };
-    if n == 1 {
-        format!("{} {unit} ago", if unit == "hour" { "An" } else { "A" })
-    } else {
-        format!("{n} {unit}s ago")
-    }
+    format!("{text} ago")
 }
 
 #[cfg(test)]
@@ -99,9 +111,15 @@ mod tests {
         assert_eq!(human_size(4_509_681), "4.51 MB");
         assert_eq!(human_size(123_456_789), "123 MB");
         assert_eq!(human_size(1_000), "1 kB");
-        assert_eq!(human_age(30), "Less than a minute ago");
-        assert_eq!(human_age(3600), "An hour ago");
+        assert_eq!(human_age(0), "Less than a second ago");
+        assert_eq!(human_age(30), "30 seconds ago");
+        assert_eq!(human_age(90), "About a minute ago");
+        assert_eq!(human_age(3600), "About an hour ago");
+        assert_eq!(human_age(5399), "About an hour ago");
         assert_eq!(human_age(7200), "2 hours ago");
         assert_eq!(human_age(86_400 * 3), "3 days ago");
+        assert_eq!(human_age(86_400 * 20), "2 weeks ago");
+        assert_eq!(human_age(86_400 * 400), "13 months ago");
+        assert_eq!(human_age(86_400 * 800), "2 years ago");
     }
 }

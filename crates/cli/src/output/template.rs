@@ -32,6 +32,12 @@ impl Template {
         self.inner.header(&HashMap::new())
     }
 
+    /// The header row with some fields named as the command names its
+    /// columns (`images`: `ID` is `IMAGE ID`).
+    pub fn header_with(&self, overrides: &HashMap<&str, &str>) -> String {
+        self.inner.header(overrides)
+    }
+
     /// One row's text, without a line end.
     pub fn render(&self, row: &Value) -> Result<String, ExecError> {
         self.inner.execute(row)

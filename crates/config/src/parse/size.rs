@@ -108,12 +108,51 @@ impl From<ByteSize> for String {
     }
 }
 
+/// A string with units, or a plain integer of bytes (podman reads
+/// `events_logfile_max_size = 4750` as bytes).
+impl<'de> serde::Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size such as \"64m\" or a number of bytes")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ByteSize, E> {
+                s.parse::<ByteSize>().map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<ByteSize, E> {
+                Ok(ByteSize::from_bytes(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<ByteSize, E> {
+                u64::try_from(n)
+                    .map(ByteSize::from_bytes)
+                    .map_err(|_| E::custom(format!("size {n} is negative")))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn b(s: &str) -> u64 {
         s.parse::<ByteSize>().unwrap().bytes()
+    }
+
+    #[test]
+    fn integers_are_bytes() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            size: ByteSize,
+        }
+        let t: T = toml::from_str("size = 4750").unwrap();
+        assert_eq!((t.size.bytes(), t.size.decimal_bytes()), (4750, 4750));
+        let t: T = toml::from_str("size = \"1m\"").unwrap();
+        assert_eq!(t.size.decimal_bytes(), 1_000_000);
+        assert!(toml::from_str::<T>("size = -1").is_err());
     }
 
     #[test]
@@ -143,5 +182,3 @@ mod tests {
         assert!(e.contains("too large"), "{e}");
     }
 }
-
-super::deserialize_from_str!(ByteSize, "a size such as \"64m\"");

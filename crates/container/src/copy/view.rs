@@ -8,8 +8,10 @@
 //! A stopped container has no mount namespace. Its overlay is mounted for
 //! the copy (holding the monitor lock, so it cannot start meanwhile) and a
 //! path under a volume or bind mount is sent to that mount's source on the
-//! host, where the container will see it when it starts. The match is on
-//! the path as written: a symlink in the image leading into a volume is
+//! host, where the container will see it when it starts. A path under a
+//! tmpfs mount goes to the overlay: the tmpfs is filled from there when
+//! the container starts, as podman's (`tmpcopyup`). The match is on the
+//! path as written: a symlink in the image leading into a volume is
 //! followed inside the overlay, not into the volume.
 
 use std::os::fd::OwnedFd;
@@ -33,16 +35,21 @@ pub(super) struct Located {
     /// The container path is a mount point itself (so `path` does not end
     /// in its name): the name it has in the container.
     pub mount_name: Option<String>,
+    /// Where `root` is in the container, for messages ("" for its `/`).
+    pub shown_prefix: String,
 }
 
 /// A container's files, available for as long as this lives.
 pub(super) enum View {
     Live {
         root: OwnedFd,
+        /// `/proc/PID/root`, for reading the container's user database.
+        root_path: PathBuf,
     },
     /// Fields drop in order: the root's descriptor before the unmount.
     Stopped {
         root: OwnedFd,
+        root_path: PathBuf,
         mounts: Vec<HostMount>,
         _overlay: Box<MountedOverlay>,
     },
@@ -52,13 +59,16 @@ pub(super) enum View {
 pub(super) struct HostMount {
     destination: Vec<String>,
     /// The host directory or file behind it; `None` for a tmpfs, which
-    /// exists only while the container runs.
+    /// exists only while the container runs (what is below it in the
+    /// overlay fills it when the container starts).
     source: Option<PathBuf>,
 }
 
-/// The overlay root of a stopped container, unmounted on drop.
+/// The overlay root of a stopped container, unmounted on drop (then the
+/// server of its lazily pulled layers, if any, stops).
 pub(super) struct MountedOverlay {
     container: Container,
+    lazy: Option<hoist_lazy::serve::LazyServer>,
     _lock: Lock,
 }
 
@@ -66,6 +76,9 @@ impl Drop for MountedOverlay {
     fn drop(&mut self) {
         if let Err(e) = crate::lifecycle::unmount_rootfs(&self.container) {
             tracing::warn!(error = %e, "unmounting the root filesystem after cp");
+        }
+        if let Some(server) = self.lazy.take() {
+            server.stop();
         }
     }
 }
@@ -128,6 +141,13 @@ impl View {
         })
     }
 
+    /// The container's root as a path, for reading its user database.
+    pub(super) fn root_path(&self) -> &Path {
+        match self {
+            View::Live { root_path, .. } | View::Stopped { root_path, .. } => root_path,
+        }
+    }
+
     /// Where container path `path` (absolute) is.
     pub(super) fn locate(&self, path: &str) -> Result<Located> {
         let dup = |fd: &OwnedFd| {
@@ -138,19 +158,16 @@ impl View {
             root,
             path: path.to_string(),
             mount_name: None,
+            shown_prefix: String::new(),
         };
         let (root, mounts) = match self {
-            View::Live { root } => return Ok(whole(dup(root)?)),
+            View::Live { root, .. } => return Ok(whole(dup(root)?)),
             View::Stopped { root, mounts, .. } => (root, mounts),
         };
         let found = components(path).and_then(|p| mount_of(mounts, &p));
-        let Some((mount, rest)) = found else {
+        let Some((Some(source), mount, rest)) = found.map(|(m, r)| (m.source.as_ref(), m, r))
+        else {
             return Ok(whole(dup(root)?));
-        };
-        let Some(source) = &mount.source else {
-            return Err(ContainerError::Invalid(format!(
-                "{path} is on a tmpfs mount, which exists only while the container runs; start it first"
-            )));
         };
         let mount_name = rest
             .is_empty()
@@ -166,6 +183,7 @@ impl View {
                 root: open_dir(source, "opening the mount source")?,
                 path: inner,
                 mount_name,
+                shown_prefix: format!("/{}", mount.destination.join("/")),
             });
         }
         // A file bind mount: its directory, and the file by its own name.
@@ -174,10 +192,12 @@ impl View {
                 "the source of the mount at {path} is not a directory or file"
             )));
         };
+        let parent = &mount.destination[..mount.destination.len().saturating_sub(1)];
         Ok(Located {
             root: open_dir(dir, "opening the mount source's directory")?,
             path: format!("/{}", name.to_string_lossy()),
             mount_name,
+            shown_prefix: parent.iter().map(|c| format!("/{c}")).collect(),
         })
     }
 }
@@ -208,7 +228,10 @@ fn live(cs: &Containers, c: &Container) -> Result<Option<View>> {
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     ) {
-        Ok(root) => Ok(Some(View::Live { root })),
+        Ok(root) => Ok(Some(View::Live {
+            root,
+            root_path: proc_dir.join("root"),
+        })),
         Err(_) => Ok(None),
     }
 }
@@ -223,14 +246,17 @@ fn stopped(cs: &Containers, c: Container, lock: Lock) -> Result<View> {
         std::fs::create_dir_all(d).map_err(crate::error::io_err("creating", d))?;
     }
     let mounts = host_mounts(cs, &c)?;
-    let lowers: Vec<PathBuf> = c.config.layer_dirs.iter().rev().cloned().collect();
-    hoist_runtime::rootfs::mount_overlay(&lowers, &upper, &work, &rootfs)?;
+    // Lazily pulled layers are served for the copy as for a start.
+    let (lowers, lazy) = crate::monitor::lower_dirs(&c)?;
     let overlay = MountedOverlay {
         container: c,
+        lazy,
         _lock: lock,
     };
+    hoist_runtime::rootfs::mount_overlay(&lowers, &upper, &work, &rootfs)?;
     Ok(View::Stopped {
         root: open_dir(&rootfs, "opening the container root")?,
+        root_path: rootfs,
         mounts,
         _overlay: Box::new(overlay),
     })
@@ -251,7 +277,7 @@ fn host_mounts(cs: &Containers, c: &Container) -> Result<Vec<HostMount>> {
                 let v = vols.get_or_create(name)?;
                 Some(v.mountpoint)
             }
-            MountOption::Tmpfs { .. } => None,
+            MountOption::Tmpfs { .. } | MountOption::Image { .. } => None,
         };
         out.push(HostMount {
             destination,

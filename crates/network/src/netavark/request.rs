@@ -41,6 +41,9 @@ pub struct NetworkAttachment {
     /// Interface inside the container; `None` means `eth<index>`.
     #[serde(default)]
     pub interface_name: Option<String>,
+    /// A fixed MAC address (`network reload` keeps the one it had).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_mac: Option<String>,
 }
 
 impl NetworkAttachment {
@@ -51,6 +54,7 @@ impl NetworkAttachment {
             aliases: Vec::new(),
             static_ips: Vec::new(),
             interface_name: None,
+            static_mac: None,
         }
     }
 
@@ -139,6 +143,7 @@ impl SetupRequest {
                         aliases: &a.aliases,
                         interface_name: self.interface_name(index),
                         static_ips: &ips[index],
+                        static_mac: a.static_mac.as_deref(),
                     },
                 )
             })
@@ -177,6 +182,8 @@ struct PerNetwork<'a> {
     aliases: &'a [String],
     interface_name: String,
     static_ips: &'a [IpAddr],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    static_mac: Option<&'a str>,
 }
 
 #[cfg(test)]

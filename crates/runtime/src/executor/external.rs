@@ -14,6 +14,7 @@ use super::{check_id, Runtime, State, Stdio};
 pub struct ExternalRuntime {
     path: PathBuf,
     root: PathBuf,
+    leading_args: Vec<String>,
     global_args: Vec<String>,
 }
 
@@ -26,7 +27,32 @@ impl ExternalRuntime {
         ExternalRuntime {
             path: path.into(),
             root: root.into(),
+            leading_args: Vec::new(),
             global_args: Vec::new(),
+        }
+    }
+
+    /// Arguments placed before everything else: hoist serves as a runtime
+    /// as `hoist oci ...`.
+    pub fn with_leading_args(mut self, args: Vec<String>) -> ExternalRuntime {
+        self.leading_args = args;
+        self
+    }
+
+    /// The leading arguments the runtime binary at `path` needs: `oci`
+    /// when it is a hoist (any copy of it answers `--version` with
+    /// `hoist version ...`), none for runc, crun and the like.
+    pub fn leading_args_for(path: &Path) -> Vec<String> {
+        let out = Command::new(path)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        match out {
+            Ok(o) if String::from_utf8_lossy(&o.stdout).starts_with("hoist version") => {
+                vec!["oci".into()]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -47,7 +73,10 @@ impl ExternalRuntime {
 
     fn command(&self) -> Command {
         let mut c = Command::new(&self.path);
-        c.arg("--root").arg(&self.root).args(&self.global_args);
+        c.args(&self.leading_args)
+            .arg("--root")
+            .arg(&self.root)
+            .args(&self.global_args);
         c
     }
 
@@ -212,6 +241,10 @@ impl Runtime for ExternalRuntime {
             .arg(&pid_file);
         if let Some(s) = console_socket {
             cmd.arg("--console-socket").arg(s);
+        }
+        if stdio.preserve_fds > 0 {
+            cmd.arg("--preserve-fds")
+                .arg(stdio.preserve_fds.to_string());
         }
         cmd.arg(id);
         // The container's init inherits the runtime's stdio.

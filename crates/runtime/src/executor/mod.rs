@@ -33,6 +33,9 @@ pub struct Stdio {
     pub stdin: OwnedFd,
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
+    /// Also pass this process's file descriptors 3 .. 3+N to the
+    /// container's process (runc's `--preserve-fds`).
+    pub preserve_fds: u32,
 }
 
 impl Stdio {
@@ -41,7 +44,15 @@ impl Stdio {
             stdin,
             stdout,
             stderr,
+            preserve_fds: 0,
         }
+    }
+
+    /// Passes descriptors 3 .. 3+`n` on too (they must be open and not
+    /// close-on-exec... the runtime clears that flag).
+    pub fn with_preserved_fds(mut self, n: u32) -> Stdio {
+        self.preserve_fds = n;
+        self
     }
 
     /// Copies of this process's own standard streams.
@@ -55,6 +66,7 @@ impl Stdio {
             stdin: dup(std::io::stdin().as_fd(), "stdin")?,
             stdout: dup(std::io::stdout().as_fd(), "stdout")?,
             stderr: dup(std::io::stderr().as_fd(), "stderr")?,
+            preserve_fds: 0,
         })
     }
 }

@@ -41,10 +41,29 @@ impl EtcFiles {
     }
 }
 
+/// Where /etc/hosts starts from (containers.conf's `base_hosts_file`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BaseHosts {
+    /// The image's /etc/hosts.
+    #[default]
+    Image,
+    /// A host file (podman's default: the host's /etc/hosts).
+    File(PathBuf),
+    /// No base entries.
+    Empty,
+}
+
 /// What goes into the files.
 #[derive(Debug, Clone)]
 pub struct EtcOptions {
     pub hostname: String,
+    /// The container's name, listed beside its host name when it differs.
+    pub container_name: Option<String>,
+    /// The entries /etc/hosts starts with.
+    pub base_hosts: BaseHosts,
+    /// The address `host.containers.internal` names (the host, as the
+    /// container reaches it); `None`: no such entry.
+    pub host_containers_internal: Option<IpAddr>,
     /// The address the host name maps to in /etc/hosts (default 127.0.1.1,
     /// for a container with no network of its own beyond loopback).
     pub hostname_ip: Option<IpAddr>,
@@ -67,6 +86,9 @@ impl EtcOptions {
     pub fn new(hostname: impl Into<String>) -> EtcOptions {
         EtcOptions {
             hostname: hostname.into(),
+            container_name: None,
+            base_hosts: BaseHosts::default(),
+            host_containers_internal: None,
             hostname_ip: None,
             extra_hosts: Vec::new(),
             dns_servers: Vec::new(),
@@ -86,21 +108,57 @@ const DEFAULT_HOSTS: &str =
     "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n\
 ::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n";
 
+/// Whether a hosts text maps `name` (comments aside).
+fn names(text: &str, name: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.split('#').next().unwrap_or("");
+        l.split_whitespace().skip(1).any(|w| w == name)
+    })
+}
+
+/// podman's layout: the base entries, localhost if they lack it, the
+/// `--add-host` entries, `host.containers.internal`, then the container's
+/// address with its host name and name (unless the base has the host name).
 fn hosts_text(rootfs: &Path, opts: &EtcOptions) -> Result<String, RootfsError> {
-    let image =
-        read_in_root(rootfs, "/etc/hosts").ctx("reading /etc/hosts of the image in", rootfs)?;
-    let mut text = match image {
-        Some(t) if !t.trim().is_empty() => t,
-        _ => DEFAULT_HOSTS.to_string(),
+    let base = match &opts.base_hosts {
+        BaseHosts::Image => read_in_root(rootfs, "/etc/hosts")
+            .ctx("reading /etc/hosts of the image in", rootfs)?
+            .unwrap_or_default(),
+        BaseHosts::File(path) => match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e).ctx("reading the base hosts file", path),
+        },
+        BaseHosts::Empty => String::new(),
     };
-    if !text.ends_with('\n') {
+    let mut text = base.trim().to_string();
+    if !text.is_empty() {
         text.push('\n');
+    }
+    if !names(&text, "localhost") {
+        text.push_str(DEFAULT_HOSTS);
     }
     for (name, ip) in &opts.extra_hosts {
         text.push_str(&format!("{ip}\t{name}\n"));
     }
-    let ip = opts.hostname_ip.unwrap_or(IpAddr::from([127, 0, 1, 1]));
-    text.push_str(&format!("{ip}\t{}\n", opts.hostname));
+    if let Some(ip) = opts.host_containers_internal {
+        if !names(&text, "host.containers.internal") {
+            text.push_str(&format!("{ip}\thost.containers.internal\n"));
+        }
+    }
+    if !names(&text, &opts.hostname) {
+        let ip = opts.hostname_ip.unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let mut line = format!("{ip}\t{}", opts.hostname);
+        if let Some(name) = opts
+            .container_name
+            .as_ref()
+            .filter(|n| **n != opts.hostname)
+        {
+            line.push_str(&format!(" {name}"));
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
     Ok(text)
 }
 
@@ -232,7 +290,10 @@ mod tests {
         let f = write_etc_files(&cdir, &rootfs, &o).unwrap();
         assert_eq!(f, EtcFiles::in_dir(&cdir));
         let hosts = std::fs::read_to_string(&f.hosts).unwrap();
-        assert_eq!(hosts, "10.0.0.9 imagehost\n192.0.2.7\tdb\n127.0.1.1\tbox\n");
+        assert_eq!(
+            hosts,
+            format!("10.0.0.9 imagehost\n{DEFAULT_HOSTS}192.0.2.7\tdb\n127.0.0.1\tbox\n")
+        );
         assert_eq!(std::fs::read_to_string(&f.hostname).unwrap(), "box\n");
         let resolv = std::fs::read_to_string(&f.resolv_conf).unwrap();
         assert_eq!(
@@ -266,6 +327,38 @@ mod tests {
             std::fs::read_to_string(&secret).unwrap(),
             "10.9.9.9 hostsecret\n"
         );
+    }
+
+    #[test]
+    fn hosts_follow_podmans_layout() {
+        let d = tempfile::tempdir().unwrap();
+        let base = d.path().join("base");
+        std::fs::write(&base, "10.1.1.1 one\n10.2.2.2 two #comment\n").unwrap();
+        let mut o = opts(d.path(), "");
+        o.base_hosts = BaseHosts::File(base);
+        o.container_name = Some("web".into());
+        o.hostname_ip = Some("10.90.0.5".parse().unwrap());
+        o.host_containers_internal = Some("10.90.0.1".parse().unwrap());
+        o.extra_hosts
+            .push(("db".into(), "192.0.2.7".parse().unwrap()));
+        let text = hosts_text(d.path(), &o).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "10.1.1.1 one\n10.2.2.2 two #comment\n{DEFAULT_HOSTS}192.0.2.7\tdb\n\
+                 10.90.0.1\thost.containers.internal\n10.90.0.5\tbox web\n"
+            )
+        );
+        // A host name the base maps already gets no second entry.
+        o.hostname = "one".into();
+        o.container_name = Some("one".into());
+        o.extra_hosts.clear();
+        let text = hosts_text(d.path(), &o).unwrap();
+        assert_eq!(text.lines().count(), 5, "{text}");
+        o.base_hosts = BaseHosts::Empty;
+        assert!(hosts_text(d.path(), &o)
+            .unwrap()
+            .starts_with("127.0.0.1\tlocalhost"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod etc_files;
 mod overlay;
 
 pub use error::RootfsError;
-pub use etc_files::{write_etc_files, EtcFiles, EtcOptions};
+pub use etc_files::{write_etc_files, BaseHosts, EtcFiles, EtcOptions};
 pub use overlay::{
     mount_overlay, mount_overlay_readonly, mount_overlay_volatile, unmount, MAX_LAYERS,
 };

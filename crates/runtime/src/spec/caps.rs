@@ -99,6 +99,7 @@ fn is_all(name: &str) -> bool {
 /// since no others can be given; naming one outside it is an error.
 pub(crate) fn resolve(
     privileged: bool,
+    defaults: Option<&[String]>,
     add: &[String],
     drop: &[String],
     bounding: u64,
@@ -126,6 +127,17 @@ pub(crate) fn resolve(
         available().collect()
     } else if drop_all {
         BTreeSet::new()
+    } else if let Some(defaults) = defaults {
+        // A configured set (containers.conf): names as --cap-add takes
+        // them; those this process lacks are left out, as with the
+        // built-in set.
+        defaults
+            .iter()
+            .map(|c| canonical(c))
+            .collect::<Result<BTreeSet<_>, _>>()?
+            .into_iter()
+            .filter(|c| in_set(bounding, c))
+            .collect()
     } else {
         DEFAULT_CAPABILITIES
             .iter()
@@ -179,7 +191,7 @@ mod tests {
 
     #[test]
     fn default_set_is_podmans() {
-        let got = resolve(false, &[], &[], EVERYTHING).unwrap();
+        let got = resolve(false, None, &[], &[], EVERYTHING).unwrap();
         let want: BTreeSet<_> = DEFAULT_CAPABILITIES.iter().copied().collect();
         assert_eq!(got, want);
         assert_eq!(got.len(), 11);
@@ -190,6 +202,7 @@ mod tests {
     fn add_and_drop() {
         let got = resolve(
             false,
+            None,
             &s(&["cap_net_admin"]),
             &s(&["CHOWN", "Kill"]),
             EVERYTHING,
@@ -198,11 +211,21 @@ mod tests {
         assert!(got.contains("NET_ADMIN"));
         assert!(!got.contains("CHOWN") && !got.contains("KILL"));
         assert_eq!(got.len(), 10);
+        // A configured default set replaces the built-in one.
+        let got = resolve(
+            false,
+            Some(&s(&["chown", "CAP_KILL"])),
+            &[],
+            &[],
+            EVERYTHING,
+        )
+        .unwrap();
+        assert_eq!(got.into_iter().collect::<Vec<_>>(), ["CHOWN", "KILL"]);
     }
 
     #[test]
     fn drop_all_keeps_only_added() {
-        let got = resolve(false, &s(&["NET_RAW"]), &s(&["ALL"]), EVERYTHING).unwrap();
+        let got = resolve(false, None, &s(&["NET_RAW"]), &s(&["ALL"]), EVERYTHING).unwrap();
         assert_eq!(got.into_iter().collect::<Vec<_>>(), vec!["NET_RAW"]);
     }
 
@@ -210,23 +233,29 @@ mod tests {
     fn all_respects_bounding_set() {
         // Bounding set without SYS_RESOURCE (bit 24), like this host's.
         let bounding = ((1u64 << 41) - 1) & !(1 << 24);
-        let got = resolve(false, &s(&["all"]), &s(&["MKNOD"]), bounding).unwrap();
+        let got = resolve(false, None, &s(&["all"]), &s(&["MKNOD"]), bounding).unwrap();
         assert_eq!(got.len(), ALL.len() - 2);
         assert!(!got.contains("SYS_RESOURCE") && !got.contains("MKNOD"));
-        let privileged = resolve(true, &[], &[], bounding).unwrap();
+        let privileged = resolve(true, None, &[], &[], bounding).unwrap();
         assert_eq!(privileged.len(), ALL.len() - 1);
-        let err = resolve(false, &s(&["SYS_RESOURCE"]), &[], bounding).unwrap_err();
+        let err = resolve(false, None, &s(&["SYS_RESOURCE"]), &[], bounding).unwrap_err();
         assert!(matches!(err, SpecError::CapabilityNotAvailable(c) if c == "CAP_SYS_RESOURCE"));
     }
 
     #[test]
     fn errors() {
         assert!(matches!(
-            resolve(false, &s(&["FLY"]), &[], EVERYTHING),
+            resolve(false, None, &s(&["FLY"]), &[], EVERYTHING),
             Err(SpecError::UnknownCapability(_))
         ));
         assert!(matches!(
-            resolve(false, &s(&["NET_RAW"]), &s(&["cap_net_raw"]), EVERYTHING),
+            resolve(
+                false,
+                None,
+                &s(&["NET_RAW"]),
+                &s(&["cap_net_raw"]),
+                EVERYTHING
+            ),
             Err(SpecError::CapabilityAddedAndDropped(_))
         ));
     }

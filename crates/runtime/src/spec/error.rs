@@ -58,6 +58,10 @@ pub enum SpecError {
         reason: String,
     },
 
+    /// A `--device-cgroup-rule` podman would refuse, in podman's words.
+    #[error("{0}")]
+    DeviceRule(String),
+
     #[error(transparent)]
     Seccomp(#[from] SeccompError),
 

@@ -3,6 +3,7 @@
 
 mod caps;
 mod defaults;
+mod devices;
 mod error;
 mod host;
 mod mounts;
@@ -21,11 +22,15 @@ use oci_spec::runtime::{
 
 pub use caps::DEFAULT_CAPABILITIES;
 pub use defaults::{DEFAULT_NOFILE, DEFAULT_NPROC, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS};
+pub use devices::{host_device, host_devices};
 pub use error::SpecError;
 pub use host::HostFacts;
-pub use options::{MountSpec, NamespaceMode, SeccompChoice, SpecOptions, Ulimit};
+pub use options::{
+    BlkioKind, BlkioThrottle, DeviceRule, DeviceSpec, MountSpec, NamespaceMode, SeccompChoice,
+    SpecOptions, Tuning, Ulimit,
+};
 pub use resources::CPU_PERIOD_US;
-pub use user::{resolve_user, ResolvedUser};
+pub use user::{resolve_groups, resolve_user, ResolvedUser};
 
 use crate::seccomp::{default_profile, Profile, Target};
 
@@ -72,6 +77,7 @@ pub fn build_spec_for_host(
 
     let cap_names = caps::resolve(
         opts.privileged,
+        opts.default_capabilities.as_deref(),
         &opts.cap_add,
         &opts.cap_drop,
         host.cap_bounding,
@@ -106,9 +112,15 @@ pub fn build_spec_for_host(
     let mut user_b = UserBuilder::default()
         .uid(user.uid)
         .gid(user.gid)
-        .umask(0o022u32);
-    if !user.additional_gids.is_empty() {
-        user_b = user_b.additional_gids(user.additional_gids.clone());
+        .umask(opts.umask);
+    let mut gids = user.additional_gids.clone();
+    for g in resolve_groups(&opts.rootfs, &opts.group_add)? {
+        if !gids.contains(&g) {
+            gids.push(g);
+        }
+    }
+    if !gids.is_empty() {
+        user_b = user_b.additional_gids(gids);
     }
     let process = ProcessBuilder::default()
         .terminal(opts.tty)
@@ -120,6 +132,10 @@ pub fn build_spec_for_host(
         .rlimits(resources::rlimits(opts, host)?)
         .no_new_privileges(opts.no_new_privileges)
         .build()?;
+    let mut process = process;
+    if let Some(adj) = opts.tuning.oom_score_adj {
+        process.set_oom_score_adj(Some(adj));
+    }
 
     let mut namespaces: Vec<LinuxNamespace> = [
         (LinuxNamespaceType::Pid, &opts.pid),
@@ -131,17 +147,29 @@ pub fn build_spec_for_host(
     .into_iter()
     .filter_map(|(t, m)| namespace(t, m))
     .collect();
-    // podman gives a private cgroup namespace on cgroup v2 only.
-    if host.cgroup_v2 {
-        namespaces.extend(namespace(
-            LinuxNamespaceType::Cgroup,
-            &NamespaceMode::Private,
-        ));
-    }
+    // podman gives a private cgroup namespace on cgroup v2 only, unless
+    // asked (`--cgroupns`).
+    let cgroupns = match &opts.cgroupns {
+        Some(mode) => mode.clone(),
+        None if host.cgroup_v2 => NamespaceMode::Private,
+        None => NamespaceMode::Host,
+    };
+    namespaces.extend(namespace(LinuxNamespaceType::Cgroup, &cgroupns));
 
     let mut linux = LinuxBuilder::default()
         .namespaces(namespaces)
         .resources(resources::resources(opts)?);
+    if !opts.devices.is_empty() {
+        linux = linux.devices(devices::linux_devices(&opts.devices)?);
+    }
+    if !opts.sysctls.is_empty() {
+        linux = linux.sysctl(
+            opts.sysctls
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>(),
+        );
+    }
     if let Some(p) = &opts.cgroups_path {
         linux = linux.cgroups_path(p.clone());
     }

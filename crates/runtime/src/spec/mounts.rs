@@ -79,6 +79,9 @@ fn user_mount(m: &MountSpec) -> Result<Mount, SpecError> {
 /// earlier one (so a user mount on /dev/shm replaces the default).
 pub(crate) fn mounts(opts: &SpecOptions) -> Result<Vec<Mount>, SpecError> {
     let mut all = default_mounts(opts.privileged, opts.shm_size)?;
+    if !opts.shm {
+        all.retain(|m| m.destination() != std::path::Path::new("/dev/shm"));
+    }
     if let Some(files) = &opts.etc_files {
         for (src, dest) in files.mounts() {
             all.push(bind(&src, dest, vec!["rbind".into(), "rprivate".into()])?);

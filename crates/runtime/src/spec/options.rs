@@ -22,6 +22,36 @@ pub struct SpecOptions {
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=VALUE` (or `KEY`, meaning empty) overriding the image's Env.
     pub env: Vec<String>,
+    /// The engine's default environment (containers.conf `env`: podman's
+    /// `PATH` and `TERM=xterm`), below the image's Env.
+    pub default_env: Vec<String>,
+    /// `KEY=VALUE` entries whose `$NAME` and `${NAME}` are replaced with
+    /// the environment's values so far (`--env-merge PATH=/x:${PATH}`).
+    pub env_merge: Vec<String>,
+    /// Names removed from the defaults and the image's Env (`--unsetenv`).
+    pub unset_env: Vec<String>,
+    /// Keep none of the defaults nor the image's Env, only `env`
+    /// (`--unsetenv-all`); `HOME` and `HOSTNAME` are still set.
+    pub unset_env_all: bool,
+    /// The process's umask (podman: 0022).
+    pub umask: u32,
+    /// The capabilities before `cap_add`/`cap_drop` (containers.conf
+    /// `default_capabilities`); `None` for [`DEFAULT_CAPABILITIES`](super::DEFAULT_CAPABILITIES).
+    pub default_capabilities: Option<Vec<String>>,
+    /// Device nodes to create in the container (`--device`, and every host
+    /// device with `--privileged`).
+    pub devices: Vec<DeviceSpec>,
+    /// Extra device cgroup rules (`--device-cgroup-rule`).
+    pub device_rules: Vec<DeviceRule>,
+    /// Block I/O throttles (`--device-read-bps` and the like).
+    pub blkio: Vec<BlkioThrottle>,
+    /// Further CPU, memory and I/O controls (`--cpu-shares`, ...).
+    pub tuning: Tuning,
+    /// Kernel parameters (`--sysctl`, containers.conf `default_sysctls`).
+    pub sysctls: BTreeMap<String, String>,
+    /// Supplementary groups added to the user's (`--group-add`): gids or
+    /// names of the image's /etc/group.
+    pub group_add: Vec<String>,
     /// `uid`, `uid:gid`, `name`, `name:group` (names resolved in the rootfs).
     pub user: Option<String>,
     /// The working directory, replacing the image's `WorkingDir`.
@@ -56,6 +86,8 @@ pub struct SpecOptions {
     pub ulimits: Vec<Ulimit>,
     /// Size of /dev/shm in bytes (podman: 64 MiB).
     pub shm_size: u64,
+    /// Mount /dev/shm at all (not with podman's `--ipc none`).
+    pub shm: bool,
     /// Extra mounts; one on the same destination as a default mount
     /// replaces it.
     pub mounts: Vec<MountSpec>,
@@ -63,6 +95,9 @@ pub struct SpecOptions {
     pub pid: NamespaceMode,
     pub ipc: NamespaceMode,
     pub uts: NamespaceMode,
+    /// The cgroup namespace; `None` for podman's default (a private one on
+    /// cgroup v2, the host's on v1).
+    pub cgroupns: Option<NamespaceMode>,
     /// Copied into the spec's annotations (labels are the container
     /// manager's business, not the runtime's).
     pub annotations: BTreeMap<String, String>,
@@ -81,6 +116,18 @@ impl Default for SpecOptions {
             args: None,
             entrypoint: None,
             env: Vec::new(),
+            default_env: Vec::new(),
+            env_merge: Vec::new(),
+            unset_env: Vec::new(),
+            unset_env_all: false,
+            umask: 0o022,
+            default_capabilities: None,
+            devices: Vec::new(),
+            device_rules: Vec::new(),
+            blkio: Vec::new(),
+            tuning: Tuning::default(),
+            sysctls: BTreeMap::new(),
+            group_add: Vec::new(),
             user: None,
             workdir: None,
             hostname: None,
@@ -98,11 +145,13 @@ impl Default for SpecOptions {
             pids_limit: None,
             ulimits: Vec::new(),
             shm_size: 64 << 20,
+            shm: true,
             mounts: Vec::new(),
             network: NamespaceMode::Private,
             pid: NamespaceMode::Private,
             ipc: NamespaceMode::Private,
             uts: NamespaceMode::Private,
+            cgroupns: None,
             annotations: BTreeMap::new(),
             cgroups_path: None,
             etc_files: None,
@@ -153,6 +202,79 @@ pub enum MountSpec {
         mode: Option<u32>,
         options: Vec<String>,
     },
+}
+
+/// The resource controls beyond `--memory`, `--cpus` and `--pids-limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tuning {
+    /// `--cpu-shares`: relative CPU weight.
+    pub cpu_shares: Option<u64>,
+    /// `--cpu-period` and `--cpu-quota` (microseconds), instead of `--cpus`.
+    pub cpu_period: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    /// `--cpuset-cpus`, `--cpuset-mems`: e.g. `0-2,4`.
+    pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    /// `--memory-reservation`: the soft limit in bytes.
+    pub memory_reservation: Option<i64>,
+    /// `--blkio-weight`: 10 to 1000.
+    pub blkio_weight: Option<u16>,
+    /// `--oom-score-adj`: -1000 to 1000.
+    pub oom_score_adj: Option<i32>,
+    /// `--memory-swappiness`: 0 to 100.
+    pub memory_swappiness: Option<u64>,
+    /// `--oom-kill-disable`.
+    pub oom_kill_disable: bool,
+    /// `--cpu-rt-period`, `--cpu-rt-runtime` (microseconds).
+    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
+}
+
+/// A device node made in the container, with the cgroup rule allowing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSpec {
+    /// Where it appears in the container.
+    pub path: String,
+    /// `c` (character) or `b` (block).
+    pub kind: char,
+    pub major: i64,
+    pub minor: i64,
+    pub file_mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Access allowed through the device cgroup: some of `rwm`.
+    pub access: String,
+}
+
+/// A device cgroup rule: `TYPE MAJOR:MINOR ACCESS` (`c 7:* rmw`); `None`
+/// for `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRule {
+    /// `a` (all), `c` or `b`.
+    pub kind: char,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: String,
+}
+
+/// Which block I/O limit a [`BlkioThrottle`] sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlkioKind {
+    ReadBps,
+    WriteBps,
+    ReadIops,
+    WriteIops,
+    /// `--blkio-weight-device`: the device's weight (10 to 1000) as `rate`.
+    Weight,
+}
+
+/// A block I/O limit on one device (`--device-read-bps /dev/sda:1mb`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlkioThrottle {
+    pub kind: BlkioKind,
+    pub major: i64,
+    pub minor: i64,
+    pub rate: u64,
 }
 
 /// One rlimit, as given by `--ulimit nofile=1024:2048`.

@@ -38,20 +38,27 @@ fn set(env: &mut Vec<String>, entry: String) {
     }
 }
 
-/// The environment: PATH default, then the image's Env, then
-/// `container=hoist`, `HOSTNAME`, `TERM=xterm` (tty), the flags' Env, and
-/// `HOME` (from /etc/passwd, else `/`) unless some layer set it.
+/// The environment, lowest precedence first: `PATH`, the engine's
+/// defaults (`default_env`), the image's Env, `container=podman` (what
+/// programs check to know they run in a podman-style container),
+/// `TERM=xterm` with a terminal, the flags' Env; then `--unsetenv` names go
+/// (with `unset_env_all` only the flags' Env is kept), and `HOME` (from
+/// /etc/passwd, else `/`) and `HOSTNAME` are added unless set.
 pub(crate) fn env(config: Option<&Config>, opts: &SpecOptions, home: Option<&str>) -> Vec<String> {
-    let mut env = vec![format!("PATH={DEFAULT_PATH}")];
-    for e in config.and_then(|c| c.env().clone()).unwrap_or_default() {
-        set(&mut env, e);
-    }
-    set(&mut env, "container=hoist".into());
-    if let Some(h) = &opts.hostname {
-        set(&mut env, format!("HOSTNAME={h}"));
-    }
-    if opts.tty {
-        set(&mut env, "TERM=xterm".into());
+    let mut env = Vec::new();
+    if !opts.unset_env_all {
+        env.push(format!("PATH={DEFAULT_PATH}"));
+        for e in &opts.default_env {
+            set(&mut env, e.clone());
+        }
+        for e in config.and_then(|c| c.env().clone()).unwrap_or_default() {
+            set(&mut env, e);
+        }
+        set(&mut env, "container=podman".into());
+        if opts.tty {
+            set(&mut env, "TERM=xterm".into());
+        }
+        env.retain(|e| !opts.unset_env.iter().any(|u| u == key(e)));
     }
     for e in &opts.env {
         // `KEY` alone means an empty value, as `--env KEY=` would.
@@ -62,10 +69,56 @@ pub(crate) fn env(config: Option<&Config>, opts: &SpecOptions, home: Option<&str
         };
         set(&mut env, e);
     }
+    for e in &opts.env_merge {
+        let merged = expand(e, &env);
+        set(&mut env, merged);
+    }
     if !env.iter().any(|e| key(e) == "HOME") {
         env.push(format!("HOME={}", home.unwrap_or("/")));
     }
+    if let Some(h) = &opts.hostname {
+        if !env.iter().any(|e| key(e) == "HOSTNAME") {
+            env.push(format!("HOSTNAME={h}"));
+        }
+    }
     env
+}
+
+/// `entry` with `$NAME` and `${NAME}` replaced by their values in `env`
+/// (empty when unset), as `--env-merge` wants.
+fn expand(entry: &str, env: &[String]) -> String {
+    let value_of = |name: &str| {
+        env.iter()
+            .find(|e| key(e) == name)
+            .and_then(|e| e.split_once('=').map(|(_, v)| v.to_string()))
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    let mut rest = entry;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], &braced[end + 1..]),
+                None => ("", after),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        if name.is_empty() {
+            out.push('$');
+            rest = after;
+        } else {
+            out.push_str(&value_of(name));
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The working directory: flag, then image, then `/`. Must be absolute.
@@ -152,19 +205,68 @@ mod tests {
                 "PATH=/flag",
                 "A=2",
                 "HOME=/h",
-                "container=hoist",
-                "HOSTNAME=box",
+                "container=podman",
                 "TERM=xterm",
-                "B="
+                "B=",
+                "HOSTNAME=box",
             ])
         );
         let e = env(None, &SpecOptions::default(), None);
         assert_eq!(
             e,
-            v(&[&format!("PATH={DEFAULT_PATH}"), "container=hoist", "HOME=/"])
+            v(&[
+                &format!("PATH={DEFAULT_PATH}"),
+                "container=podman",
+                "HOME=/"
+            ])
         );
         let e = env(None, &SpecOptions::default(), Some("/root"));
         assert!(e.contains(&"HOME=/root".to_string()));
+    }
+
+    #[test]
+    fn env_merge_expands_what_is_set_so_far() {
+        let o = SpecOptions {
+            env_merge: v(&["PATH=/extra:${PATH}", "X=$A-$NOPE-$", "A=again$A"]),
+            ..Default::default()
+        };
+        let e = env(Some(&cfg()), &o, None);
+        assert!(e.contains(&"PATH=/extra:/custom".to_string()), "{e:?}");
+        assert!(e.contains(&"X=1--$".to_string()), "{e:?}");
+        assert!(e.contains(&"A=again1".to_string()), "{e:?}");
+    }
+
+    #[test]
+    fn default_env_and_unsetenv() {
+        let c = cfg();
+        let o = SpecOptions {
+            default_env: v(&["TERM=xterm", "PATH=/conf", "Z=conf"]),
+            unset_env: v(&["Z", "A"]),
+            env: v(&["C=3"]),
+            ..Default::default()
+        };
+        // The image's PATH wins over the default's; unset names go.
+        assert_eq!(
+            env(Some(&c), &o, None),
+            v(&[
+                "PATH=/custom",
+                "TERM=xterm",
+                "HOME=/h",
+                "container=podman",
+                "C=3"
+            ])
+        );
+        let o = SpecOptions {
+            unset_env_all: true,
+            default_env: v(&["TERM=xterm"]),
+            env: v(&["TERM=abc"]),
+            hostname: Some("h".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            env(Some(&c), &o, Some("/root")),
+            v(&["TERM=abc", "HOME=/root", "HOSTNAME=h"])
+        );
     }
 
     #[test]

@@ -18,11 +18,50 @@ pub(crate) fn resources(opts: &SpecOptions) -> Result<LinuxResources, SpecError>
         .access("rwm")
         .build()?;
     let mut b = LinuxResourcesBuilder::default();
-    b = b.devices(vec![deny_all]);
-    if opts.memory.is_some() || opts.memory_swap.is_some() {
+    let mut rules = vec![deny_all];
+    if opts.privileged {
+        // Every device, as podman gives a privileged container.
+        rules.push(
+            LinuxDeviceCgroupBuilder::default()
+                .allow(true)
+                .access("rwm")
+                .build()?,
+        );
+    }
+    rules.extend(super::devices::cgroup_rules(
+        &opts.devices,
+        &opts.device_rules,
+    )?);
+    b = b.devices(rules);
+    if let Some(io) = super::devices::block_io(&opts.blkio)? {
+        b = b.block_io(io);
+    }
+    // podman's --memory 0: no limit.
+    let memory = opts.memory.filter(|m| *m != 0);
+    let t = &opts.tuning;
+    if let Some(w) = t.blkio_weight {
+        let mut io = super::devices::block_io(&opts.blkio)?.unwrap_or_default();
+        io.set_weight(Some(w));
+        b = b.block_io(io);
+    }
+    if memory.is_some()
+        || opts.memory_swap.is_some()
+        || t.memory_reservation.is_some()
+        || t.memory_swappiness.is_some()
+        || t.oom_kill_disable
+    {
         let mut m = LinuxMemoryBuilder::default();
-        if let Some(limit) = opts.memory {
-            if limit <= 0 {
+        if let Some(sw) = t.memory_swappiness {
+            m = m.swappiness(sw);
+        }
+        if t.oom_kill_disable {
+            m = m.disable_oom_killer(true);
+        }
+        if let Some(r) = t.memory_reservation {
+            m = m.reservation(r);
+        }
+        if let Some(limit) = memory {
+            if limit < 0 {
                 return Err(SpecError::BadValue {
                     what: "memory limit",
                     value: limit.to_string(),
@@ -32,7 +71,7 @@ pub(crate) fn resources(opts: &SpecOptions) -> Result<LinuxResources, SpecError>
             m = m.limit(limit);
         }
         if let Some(swap) = opts.memory_swap {
-            if swap != -1 && opts.memory.is_some_and(|l| swap < l) {
+            if swap != -1 && memory.is_some_and(|l| swap < l) {
                 return Err(SpecError::BadValue {
                     what: "memory+swap limit",
                     value: swap.to_string(),
@@ -43,17 +82,45 @@ pub(crate) fn resources(opts: &SpecOptions) -> Result<LinuxResources, SpecError>
         }
         b = b.memory(m.build()?);
     }
-    if let Some(cpus) = opts.cpus {
-        if !(cpus.is_finite() && cpus > 0.0) {
-            return Err(SpecError::BadCpus(cpus));
+    let tuned_cpu = t.cpu_rt_period.is_some()
+        || t.cpu_rt_runtime.is_some()
+        || t.cpu_shares.is_some()
+        || t.cpu_period.is_some()
+        || t.cpu_quota.is_some()
+        || t.cpuset_cpus.is_some()
+        || t.cpuset_mems.is_some();
+    if tuned_cpu || opts.cpus.is_some() {
+        let mut c = LinuxCpuBuilder::default();
+        if let Some(s) = t.cpu_shares {
+            c = c.shares(s);
         }
-        let quota = (cpus * CPU_PERIOD_US as f64).round() as i64;
-        b = b.cpu(
-            LinuxCpuBuilder::default()
-                .quota(quota.max(1000))
-                .period(CPU_PERIOD_US)
-                .build()?,
-        );
+        if let Some(p) = t.cpu_rt_period {
+            c = c.realtime_period(p);
+        }
+        if let Some(r) = t.cpu_rt_runtime {
+            c = c.realtime_runtime(r);
+        }
+        if let Some(p) = t.cpu_period {
+            c = c.period(p);
+        }
+        if let Some(q) = t.cpu_quota {
+            c = c.quota(q);
+        }
+        if let Some(s) = &t.cpuset_cpus {
+            c = c.cpus(s.clone());
+        }
+        if let Some(s) = &t.cpuset_mems {
+            c = c.mems(s.clone());
+        }
+        // --cpus is a quota over podman's period and wins over both.
+        if let Some(cpus) = opts.cpus {
+            if !(cpus.is_finite() && cpus > 0.0) {
+                return Err(SpecError::BadCpus(cpus));
+            }
+            let quota = (cpus * CPU_PERIOD_US as f64).round() as i64;
+            c = c.quota(quota.max(1000)).period(CPU_PERIOD_US);
+        }
+        b = b.cpu(c.build()?);
     }
     if let Some(pids) = opts.pids_limit {
         b = b.pids(LinuxPidsBuilder::default().limit(pids).build()?);
@@ -188,6 +255,25 @@ mod tests {
             ..Default::default()
         };
         assert!(resources(&bad).is_err());
+        let tuned = SpecOptions {
+            cpus: Some(0.5),
+            tuning: super::super::Tuning {
+                cpu_shares: Some(512),
+                cpuset_cpus: Some("0".into()),
+                memory_reservation: Some(1 << 20),
+                blkio_weight: Some(300),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let r = resources(&tuned).unwrap();
+        let cpu = r.cpu().as_ref().unwrap();
+        assert_eq!(
+            (cpu.shares(), cpu.quota(), cpu.cpus().as_deref()),
+            (Some(512), Some(50_000), Some("0"))
+        );
+        assert_eq!(r.memory().as_ref().unwrap().reservation(), Some(1 << 20));
+        assert_eq!(r.block_io().as_ref().unwrap().weight(), Some(300));
         let none = resources(&SpecOptions::default()).unwrap();
         assert!(none.memory().is_none() && none.cpu().is_none() && none.pids().is_none());
     }

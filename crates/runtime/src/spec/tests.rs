@@ -82,7 +82,7 @@ fn plain_run_has_podman_defaults() {
     let env = p.env().as_ref().unwrap();
     for want in [
         "FOO=bar",
-        "container=hoist",
+        "container=podman",
         "HOSTNAME=c1",
         "HOME=/root",
         &format!("PATH={DEFAULT_PATH}"),

@@ -157,6 +157,30 @@ pub fn resolve_user(rootfs: &Path, spec: &str) -> Result<ResolvedUser, SpecError
     })
 }
 
+/// The gids of `--group-add` values: numbers, or names from the image's
+/// /etc/group. `keep-groups` (podman's, for rootless use) adds nothing.
+pub fn resolve_groups(rootfs: &Path, names: &[String]) -> Result<Vec<u32>, SpecError> {
+    let mut groups = None;
+    let mut out = Vec::new();
+    for n in names.iter().filter(|n| n.as_str() != "keep-groups") {
+        let gid = match n.parse::<u32>() {
+            Ok(g) => g,
+            Err(_) => {
+                if groups.is_none() {
+                    groups = Some(parse_group(&read(rootfs, "/etc/group")?));
+                }
+                groups
+                    .as_ref()
+                    .and_then(|gs| gs.iter().find(|g| &g.name == n))
+                    .ok_or_else(|| SpecError::UnknownGroup { group: n.clone() })?
+                    .gid
+            }
+        };
+        out.push(gid);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,6 +160,7 @@ fn ambiguous_prefixes_are_errors() {
             config_digest: id,
             created: String::new(),
             stored_at: String::new(),
+            names_history: vec![],
             size: 0,
             platform: String::new(),
             digests: vec![],

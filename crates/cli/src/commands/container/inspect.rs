@@ -4,66 +4,54 @@ use std::path::Path;
 
 use anyhow::Result;
 use chrono::Utc;
-use hoist_container::{Container, Status};
+use hoist_container::{Container, ContainerFilter, PsRow, PsSize, PsSort};
 use serde_json::{json, Value};
 
 use crate::container_args::{ContainerInspectArgs, PsArgs};
+use crate::output::template::RenderedRows;
 use crate::output::{self, Format};
 
 use super::open;
 
-/// One `ps --format json` row, as JSON (templates add fields to it).
-fn ps_row(c: &Container) -> Value {
-    serde_json::to_value(c.ps_row(Utc::now())).expect("a ps row serializes")
-}
-
-fn matches(c: &Container, filter: &str) -> Result<bool> {
-    let (k, v) = filter
-        .split_once('=')
-        .ok_or_else(|| anyhow::anyhow!("invalid --filter {filter:?}: use KEY=VALUE"))?;
-    Ok(match k {
-        "id" => c.id().starts_with(v),
-        "name" => c.name().contains(v),
-        "status" => c.status().as_str() == v,
-        "ancestor" => c.config.image == v || c.config.image_id.starts_with(v),
-        "label" => match v.split_once('=') {
-            Some((lk, lv)) => c.config.options.labels.get(lk).is_some_and(|x| x == lv),
-            None => c.config.options.labels.contains_key(v),
-        },
-        "exited" => {
-            c.status() == Status::Exited
-                && c.exit_code().map(|x| x.to_string()).as_deref() == Some(v)
-        }
-        _ => anyhow::bail!(
-            "unsupported --filter {k:?}: use id, name, status, label, ancestor or exited"
-        ),
-    })
-}
-
 pub fn ps(root: &Path, a: PsArgs) -> Result<i32> {
     let cs = open(root)?;
-    let mut list = Vec::new();
-    for c in cs.list()? {
-        let st = c.status();
-        if !a.all
-            && !a.filter.iter().any(|f| f.starts_with("status="))
-            && st != Status::Running
-            && st != Status::Paused
-            && st != Status::Stopping
-        {
-            continue;
-        }
-        let mut ok = true;
-        for f in &a.filter {
-            ok &= matches(&c, f)?;
-        }
-        if ok {
-            list.push(c);
-        }
+    let filter = ContainerFilter::parse(&cs, &a.filter)?;
+    let sort: PsSort = a.sort.parse()?;
+    let format = Format::parse(a.format.as_deref())?;
+    match a.watch {
+        Some(secs) if secs > 0 => loop {
+            // Like podman: a cleared screen, then the list.
+            print!("\x1b[2J\x1b[H");
+            ps_once(&cs, &a, &filter, sort, &format)?;
+            std::io::Write::flush(&mut std::io::stdout())?;
+            std::thread::sleep(std::time::Duration::from_secs(secs));
+        },
+        _ => ps_once(&cs, &a, &filter, sort, &format)?,
     }
+    Ok(0)
+}
+
+/// One listing of `ps`.
+fn ps_once(
+    cs: &hoist_container::Containers,
+    a: &PsArgs,
+    filter: &ContainerFilter,
+    sort: PsSort,
+    format: &Format,
+) -> Result<()> {
+    let now = Utc::now();
+    // Newest first.
+    let mut list = cs.list()?;
+    // Only running containers unless asked for others (podman: a status
+    // filter, --last and --latest look at every state too).
+    let every_state = a.all || a.latest || a.last >= 0 || filter.has_status();
+    list.retain(|c| (every_state || c.status().is_active()) && filter.matches(c));
     if a.latest {
         list.truncate(1);
+    } else if a.last >= 0 {
+        list.truncate(a.last as usize);
     }
+    sort.sort(&mut list, now);
     let id = |c: &Container| {
         if a.no_trunc {
             c.id().to_string()
@@ -75,48 +63,158 @@ pub fn ps(root: &Path, a: PsArgs) -> Result<i32> {
         for c in &list {
             println!("{}", id(c));
         }
-        return Ok(0);
+        return Ok(());
     }
-    match Format::parse(a.format.as_deref())? {
-        Format::Json => output::print_json(&list.iter().map(ps_row).collect::<Vec<_>>())?,
+    let rows: Vec<PsRow> = list.iter().map(|c| ps_row(c, a, now)).collect();
+    match format {
+        Format::Json => output::print_json(&rows)?,
         Format::Template(t) => {
             let rows: Vec<Value> = list
                 .iter()
-                .map(|c| {
-                    let mut r = ps_row(c);
-                    r["ID"] = json!(id(c));
-                    r["Names"] = json!(c.name());
-                    r["Command"] = json!(c.command().join(" "));
-                    r["CreatedAt"] = json!(c.config.created.to_rfc3339());
-                    r
-                })
+                .zip(&rows)
+                .map(|(c, r)| template_row(c, r, &id(c), now))
                 .collect();
-            output::print_template(&t, &rows)?;
+            match t.render_rows(&rows)? {
+                RenderedRows::Text(text) => print!("{text}"),
+                RenderedRows::Lines(mut lines) => {
+                    if a.noheading && t.is_table() && !lines.is_empty() {
+                        lines.remove(0);
+                    }
+                    output::print_aligned(&lines);
+                }
+            }
         }
         Format::Default => {
-            let now = Utc::now();
-            let mut lines =
-                vec!["CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES".to_string()];
-            for c in &list {
-                let mut cmd = c.command().join(" ");
-                if !a.no_trunc && cmd.chars().count() > 20 {
-                    cmd = format!("{}...", cmd.chars().take(17).collect::<String>());
-                }
-                lines.push(format!(
-                    "{}\t{}\t{}\t{} ago\t{}\t{}\t{}",
-                    id(c),
-                    c.config.image,
-                    cmd,
-                    hoist_container::record_age(now - c.config.created),
-                    c.status_text(now),
-                    c.ports_text(),
-                    c.name()
-                ));
+            let mut lines = Vec::new();
+            if !a.noheading {
+                lines.push(table_header(a));
+            }
+            for (c, r) in list.iter().zip(&rows) {
+                lines.push(table_line(c, r, &id(c), a, now));
             }
             output::print_aligned(&lines);
         }
     }
-    Ok(0)
+    Ok(())
+}
+
+/// The `ps --format json` row, with what --size and --ns add.
+fn ps_row(c: &Container, a: &PsArgs, now: chrono::DateTime<Utc>) -> PsRow {
+    let mut r = c.ps_row(now);
+    if a.size {
+        r.size = Some(c.disk_size());
+    }
+    if a.ns {
+        r.namespaces = c.namespaces();
+    }
+    r
+}
+
+/// `ps --size`'s text: `102kB (virtual 2.75MB)`.
+fn size_text(s: &PsSize) -> String {
+    let unspaced = |n| output::human_size(n).replace(' ', "");
+    format!(
+        "{} (virtual {})",
+        unspaced(s.rw_size),
+        unspaced(s.root_fs_size)
+    )
+}
+
+fn table_header(a: &PsArgs) -> String {
+    if a.ns {
+        let mut h = vec!["CONTAINER ID", "NAMES", "PID"];
+        h.extend(["CGROUPNS", "IPC", "MNT", "NET", "PIDNS", "USERNS", "UTS"]);
+        return h.join("\t");
+    }
+    let mut h = vec![
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ];
+    if a.pod {
+        h.extend(["POD ID", "PODNAME"]);
+    }
+    if a.size {
+        h.push("SIZE");
+    }
+    h.join("\t")
+}
+
+fn table_line(
+    c: &Container,
+    r: &PsRow,
+    id: &str,
+    a: &PsArgs,
+    now: chrono::DateTime<Utc>,
+) -> String {
+    if a.ns {
+        let mut cells = vec![id.to_string(), c.name().to_string(), r.pid.to_string()];
+        cells.extend(
+            hoist_container::namespace_keys()
+                .map(|k| r.namespaces.get(k).cloned().unwrap_or_default()),
+        );
+        return cells.join("\t");
+    }
+    let mut cmd = c.command().join(" ");
+    if !a.no_trunc && cmd.chars().count() > 20 {
+        cmd = format!("{}...", cmd.chars().take(17).collect::<String>());
+    }
+    let mut cells = vec![
+        id.to_string(),
+        c.config.image.clone(),
+        cmd,
+        format!(
+            "{} ago",
+            hoist_container::record_age(now - c.config.created)
+        ),
+        r.status.clone(),
+        r.ports.clone(),
+        c.name().to_string(),
+    ];
+    if a.pod {
+        cells.extend([r.pod.clone(), r.pod_name.clone()]);
+    }
+    if let Some(s) = &r.size {
+        cells.push(size_text(s));
+    }
+    cells.join("\t")
+}
+
+/// A row for `ps --format TEMPLATE`: the JSON row with podman's template
+/// fields (`.ID` as shown, `.Names`, `.Command`, `.Networks` and `.Size`
+/// as text, `.State` as the status text, times as Go prints them, as
+/// podman 4 renders them).
+fn template_row(c: &Container, row: &PsRow, id: &str, now: chrono::DateTime<Utc>) -> Value {
+    let mut r = serde_json::to_value(row).expect("a ps row serializes");
+    let ago = format!(
+        "{} ago",
+        hoist_container::record_age(now - c.config.created)
+    );
+    let created = go_time(c.config.created);
+    r["ID"] = json!(id);
+    r["Names"] = json!(c.name());
+    r["Command"] = json!(c.command().join(" "));
+    r["Created"] = json!(created);
+    r["CreatedAt"] = json!(created);
+    r["CreatedHuman"] = json!(ago);
+    r["RunningFor"] = json!(ago);
+    r["State"] = json!(row.status);
+    r["Networks"] = json!(row.networks.join(","));
+    r["Size"] = json!(row.size.as_ref().map(size_text).unwrap_or_default());
+    r
+}
+
+/// A time as Go prints it (`2006-01-02 15:04:05.123 +0000 UTC`): the
+/// fraction without trailing zeros.
+fn go_time(t: chrono::DateTime<Utc>) -> String {
+    let nanos = format!("{:09}", t.timestamp_subsec_nanos());
+    let fraction = nanos.trim_end_matches('0');
+    let dot = if fraction.is_empty() { "" } else { "." };
+    format!("{}{dot}{fraction} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
 /// The `inspect` document of a container, as JSON (for templates).
@@ -124,19 +222,59 @@ pub fn inspect_doc(c: &Container) -> Value {
     serde_json::to_value(c.inspect()).expect("an inspect document serializes")
 }
 
+/// Names templates reach that the JSON does not show: podman 4.3's
+/// `.State.Healthcheck` is another name of `.State.Health` (a method of
+/// its inspect struct).
+fn with_template_aliases(mut d: Value) -> Value {
+    if let Some(state) = d.get_mut("State").and_then(Value::as_object_mut) {
+        let health = state.get("Health").cloned().unwrap_or(Value::Null);
+        state.insert("Healthcheck".into(), health);
+    }
+    d
+}
+
 pub fn inspect(root: &Path, a: ContainerInspectArgs) -> Result<i32> {
+    if a.latest && !a.containers.is_empty() {
+        return Err(anyhow::Error::new(crate::exit::ExitWith {
+            code: crate::exit::ENGINE_ERROR,
+            message: "--latest and containers cannot be used together".into(),
+        }));
+    }
     let cs = open(root)?;
-    let docs: Vec<Value> = super::lookup_all(&cs, &a.containers)?
-        .iter()
-        .map(inspect_doc)
-        .collect();
+    let mut containers = super::lookup_all(&cs, &a.containers)?;
+    if a.latest {
+        // `list` is newest first.
+        let latest = cs
+            .list()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no containers to inspect: --latest found none"))?;
+        containers.push(latest);
+    }
+    let docs: Vec<Value> = containers.iter().map(inspect_doc).collect();
     match Format::parse(a.format.as_deref())? {
         Format::Default | Format::Json => output::print_json(&docs)?,
         Format::Template(t) => {
             for d in &docs {
-                println!("{}", t.render(d)?);
+                println!("{}", t.render(&with_template_aliases(d.clone()))?);
             }
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_time;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_print_as_go_prints_them() {
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 12, 4, 21, 3, 54)
+            .unwrap();
+        assert_eq!(go_time(t), "2026-12-04 21:03:54 +0000 UTC");
+        let t = t + chrono::Duration::nanoseconds(174_103_700);
+        assert_eq!(go_time(t), "2026-12-04 21:03:54.1741037 +0000 UTC");
+    }
 }

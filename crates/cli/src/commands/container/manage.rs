@@ -1,149 +1,367 @@
-//! `stop`, `kill`, `restart`, `rm`, `wait`, `pause`, `unpause`, `port`.
+//! `start`, `stop`, `kill`, `restart`, `rm`, `wait`, `pause`, `unpause`, `port`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use hoist_container::lifecycle;
-use hoist_container::{Container, ContainerError, Containers};
+use hoist_container::{Container, ContainerError, ContainerFilter, Containers, Status};
 
-use crate::container_args::{ContainersArgs, KillArgs, PortArgs, RestartArgs, RmArgs, StopArgs};
+use crate::container_args::{
+    KillArgs, PauseArgs, PortArgs, RestartArgs, RmArgs, StartArgs, StopArgs, WaitArgs,
+};
 use crate::exit::ExitWith;
 
-use super::{lookup_all, open};
+use super::open;
 
-/// Runs `op` on each container, printing `label(c)` on success and
-/// carrying on after failures like podman; the exit code is 125 if any
-/// failed (or `missing_code` when the only failures were unknown names).
-fn each(
-    cs: &Containers,
-    names: &[String],
+/// How a command picks its containers: names (and `--cidfile`s), or
+/// `--all`/`--latest`/`--filter`, checked with podman's messages.
+struct Selection<'a> {
+    names: Vec<String>,
     all: bool,
-    ignore_missing: bool,
-    mut op: impl FnMut(&Container) -> Result<()>,
-) -> Result<i32> {
-    let list: Vec<(String, Result<Container, ContainerError>)> = if all {
-        cs.list()?
-            .into_iter()
-            .map(|c| (c.id().to_string(), Ok(c)))
-            .collect()
-    } else {
-        if names.is_empty() {
-            bail!("no container given: name one or more containers, or use --all");
+    latest: bool,
+    filter: &'a [String],
+}
+
+impl<'a> Selection<'a> {
+    fn new(
+        names: &[String],
+        cidfiles: &[PathBuf],
+        all: bool,
+        latest: bool,
+        filter: &'a [String],
+    ) -> Result<Selection<'a>> {
+        let mut names = names.to_vec();
+        for f in cidfiles {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("reading CIDFile {}", f.display()))?;
+            names.push(text.lines().next().unwrap_or("").trim().to_string());
         }
-        names.iter().map(|n| (n.clone(), cs.get(n))).collect()
-    };
+        Ok(Selection {
+            names,
+            all,
+            latest,
+            filter,
+        })
+    }
+
+    /// podman's checks of `stop`, `rm`, `kill`, `pause`, `unpause`.
+    fn check(&self) -> Result<()> {
+        let named = !self.names.is_empty();
+        if self.all && self.latest {
+            usage("--all and --latest cannot be used together")?;
+        }
+        if self.all && named {
+            usage("no arguments are needed with --all")?;
+        }
+        if self.latest && named {
+            usage("--latest and containers cannot be used together")?;
+        }
+        if !self.filter.is_empty() && named {
+            usage("--filter takes no arguments")?;
+        }
+        if !named && !self.all && !self.latest && self.filter.is_empty() {
+            usage("you must provide at least one name or id")?;
+        }
+        Ok(())
+    }
+
+    /// The containers with the label to print for each (what was typed,
+    /// or the full id when picked by --all, --latest or --filter); `all`
+    /// says which containers `--all` takes (--filter alone looks at all).
+    fn resolve(
+        &self,
+        cs: &Containers,
+        all: impl Fn(&Container) -> bool,
+    ) -> Result<Vec<(String, Result<Container, ContainerError>)>> {
+        let filter = ContainerFilter::parse(cs, self.filter)?;
+        if !self.names.is_empty() {
+            return Ok(self
+                .names
+                .iter()
+                .map(|n| (n.clone(), cs.get(n)))
+                .filter(|(_, c)| c.as_ref().map_or(true, |c| filter.matches(c)))
+                .collect());
+        }
+        let mut list = cs.list()?;
+        if self.latest {
+            // list() is newest first.
+            list.truncate(1);
+            if list.is_empty() {
+                bail!("no such container");
+            }
+        } else if self.all {
+            list.retain(|c| all(c));
+        }
+        Ok(list
+            .into_iter()
+            .filter(|c| filter.matches(c))
+            .map(|c| (c.id().to_string(), Ok(c)))
+            .collect())
+    }
+}
+
+/// A usage error: podman's exit code 125 and message.
+fn usage(message: &str) -> Result<()> {
+    Err(ExitWith {
+        code: crate::exit::ENGINE_ERROR,
+        message: message.to_string(),
+    }
+    .into())
+}
+
+/// podman's exit codes for failures on single containers: 125, except
+/// where a command has its own (`rm`: 1 for a missing container, 2 for a
+/// running one).
+type ExitCodes = fn(&anyhow::Error) -> i32;
+
+fn engine_error(_: &anyhow::Error) -> i32 {
+    crate::exit::ENGINE_ERROR
+}
+
+fn rm_code(e: &anyhow::Error) -> i32 {
+    match e.downcast_ref::<ContainerError>() {
+        Some(ContainerError::NotFound(_)) => 1,
+        Some(ContainerError::StateImproper(_)) => 2,
+        _ => crate::exit::ENGINE_ERROR,
+    }
+}
+
+/// Runs `op` on each container, printing what it returns (the label by
+/// default) and carrying on after failures like podman; returns the exit
+/// code: 0, or the code of the first failure (`rm`: 1 if any container
+/// was missing).
+fn each(
+    list: Vec<(String, Result<Container, ContainerError>)>,
+    ignore_missing: bool,
+    codes: ExitCodes,
+    mut op: impl FnMut(&str, &Container) -> Result<Vec<String>>,
+) -> i32 {
     let mut code = 0;
     for (label, item) in list {
-        match item {
-            Ok(c) => match op(&c) {
-                Ok(()) => println!("{label}"),
-                Err(e) => {
-                    eprintln!("Error: {e:#}");
-                    code = 125;
-                }
-            },
-            Err(ContainerError::NotFound(_)) if ignore_missing => {}
+        let result = match item {
+            Ok(c) => op(&label, &c),
+            Err(ContainerError::NotFound(_)) if ignore_missing => continue,
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
             Err(e) => {
-                eprintln!("Error: {e}");
-                if code == 0 {
-                    code = if matches!(e, ContainerError::NotFound(_)) {
-                        1
-                    } else {
-                        125
-                    };
+                crate::exit::report(&e);
+                let c = codes(&e);
+                if code == 0 || c == 1 {
+                    code = c;
                 }
             }
         }
     }
-    Ok(code)
+    code
+}
+
+/// `op` printing the label on success.
+fn label_of(
+    mut op: impl FnMut(&Container) -> Result<()>,
+) -> impl FnMut(&str, &Container) -> Result<Vec<String>> {
+    move |label, c| op(c).map(|()| vec![label.to_string()])
+}
+
+pub fn start(root: &Path, a: StartArgs) -> Result<i32> {
+    if a.containers.is_empty() && !a.latest && !a.all && a.filter.is_empty() {
+        usage("start requires at least one argument")?;
+    }
+    if a.all && a.latest {
+        usage("--all and --latest cannot be used together")?;
+    }
+    if a.latest && !a.containers.is_empty() {
+        usage("--latest and containers cannot be used together")?;
+    }
+    if a.all && !a.containers.is_empty() {
+        usage("either start all containers or the container(s) provided in the arguments")?;
+    }
+    if a.attach && a.all {
+        usage("you cannot start and attach all containers at once")?;
+    }
+    hoist_container::monitor::warm_up_cgroup_join();
+    let cs = open(root)?;
+    let sel = Selection::new(&a.containers, &[], a.all, a.latest, &a.filter)?;
+    let list = sel.resolve(&cs, |c| !c.status().is_active())?;
+    if a.attach {
+        if list.len() != 1 {
+            usage("you cannot start and attach multiple containers at once")?;
+        }
+        let (_, c) = list.into_iter().next().expect("one container");
+        let c = c?;
+        if c.monitor_alive() {
+            bail!("container {} is already running", c.name());
+        }
+        return super::run::exec_attached(&cs, c.id());
+    }
+    Ok(each(list, false, engine_error, |label, c| {
+        if c.monitor_alive() {
+            // Already running: nothing done, nothing printed (podman).
+            return Ok(Vec::new());
+        }
+        // Whatever the container's own exit code would be, a start that
+        // fails is an engine failure to podman (125).
+        super::run::start_detached(&cs, c.id())
+            .map_err(|e| anyhow::anyhow!("unable to start container {:?}: {e:#}", c.id()))?;
+        Ok(vec![label.to_string()])
+    }))
 }
 
 pub fn stop(root: &Path, a: StopArgs) -> Result<i32> {
+    let sel = Selection::new(&a.containers, &a.cidfile, a.all, a.latest, &a.filter)?;
+    sel.check()?;
     let cs = open(root)?;
-    each(&cs, &a.containers, a.all, a.ignore, |c| {
-        Ok(lifecycle::stop(&cs, c, a.time)?)
-    })
+    let list = sel.resolve(&cs, |_| true)?;
+    Ok(each(
+        list,
+        a.ignore,
+        engine_error,
+        label_of(|c| Ok(lifecycle::stop(&cs, c, a.time)?)),
+    ))
 }
 
 pub fn kill(root: &Path, a: KillArgs) -> Result<i32> {
-    let cs = open(root)?;
     let sig = lifecycle::parse_signal(&a.signal)?;
-    let all: Vec<String> = if a.all {
-        cs.list()?
-            .into_iter()
-            .filter(|c| c.status() == hoist_container::Status::Running)
-            .map(|c| c.id().to_string())
-            .collect()
-    } else {
-        a.containers.clone()
-    };
-    each(&cs, &all, false, false, |c| {
-        Ok(lifecycle::kill(&cs, c, sig)?)
-    })
+    let sel = Selection::new(&a.containers, &a.cidfile, a.all, a.latest, &[])?;
+    sel.check()?;
+    let cs = open(root)?;
+    let list = sel.resolve(&cs, |c| c.status().is_active())?;
+    Ok(each(
+        list,
+        false,
+        engine_error,
+        label_of(|c| Ok(lifecycle::kill(&cs, c, sig)?)),
+    ))
 }
 
 pub fn rm(root: &Path, a: RmArgs) -> Result<i32> {
+    let sel = Selection::new(&a.containers, &a.cidfile, a.all, a.latest, &a.filter)?;
+    sel.check()?;
     let cs = open(root)?;
+    let list = sel.resolve(&cs, |_| true)?;
     // podman: `rm -f` of a container that is not there (any more) is fine.
-    each(&cs, &a.containers, a.all, a.ignore || a.force, |c| {
+    Ok(each(list, a.ignore || a.force, rm_code, |label, c| {
         if a.force && a.time.is_some_and(|t| t > 0) {
             lifecycle::stop(&cs, c, a.time)?;
         }
-        lifecycle::remove(&cs, &cs.load(c.id()).unwrap_or_else(|_| c.clone()), a.force)?;
+        let c = cs.load(c.id()).unwrap_or_else(|_| c.clone());
+        let removed = if a.depend {
+            lifecycle::remove_with_dependents(&cs, &c, a.force)?
+        } else {
+            lifecycle::remove(&cs, &c, a.force)?;
+            vec![label.to_string()]
+        };
         if a.volumes {
             hoist_container::volumes::remove_anonymous_volumes(&cs, &c.config)?;
         }
-        Ok(())
-    })
+        Ok(removed)
+    }))
 }
 
 pub fn restart(root: &Path, a: RestartArgs) -> Result<i32> {
+    let sel = Selection::new(&a.containers, &a.cidfile, a.all, a.latest, &a.filter)?;
+    sel.check()?;
     let cs = open(root)?;
-    for c in lookup_all(&cs, &a.containers)? {
-        lifecycle::stop(&cs, &c, a.time)?;
-        super::start(
-            root,
-            crate::container_args::StartArgs {
-                attach: false,
-                interactive: false,
-                containers: vec![c.id().to_string()],
-            },
-        )?;
-    }
-    Ok(0)
+    let list = sel.resolve(&cs, |c| !a.running || c.status().is_active())?;
+    Ok(each(
+        list,
+        false,
+        engine_error,
+        label_of(|c| super::run::restart(&cs, c, a.time)),
+    ))
 }
 
-pub fn wait(root: &Path, a: ContainersArgs) -> Result<i32> {
-    let cs = open(root)?;
-    let list = lookup_all(&cs, &a.containers)?;
-    let mut last = 0;
-    for c in list {
-        lifecycle::wait_stopped(&cs, c.id(), None)?;
+/// The states `wait --condition` takes, as hoist's statuses; `stopped`
+/// and `exited` are the same to hoist.
+fn wait_conditions(conditions: &[String]) -> Result<Vec<Status>> {
+    if conditions.is_empty() {
+        return Ok(vec![Status::Exited]);
+    }
+    conditions
+        .iter()
+        .map(|c| {
+            Ok(match c.as_str() {
+                "stopped" | "exited" => Status::Exited,
+                "running" => Status::Running,
+                "paused" => Status::Paused,
+                "created" | "configured" => Status::Created,
+                "initialized" => Status::Initialized,
+                "stopping" => Status::Stopping,
+                _ => {
+                    return Err(anyhow::Error::new(ExitWith {
+                        code: crate::exit::ENGINE_ERROR,
+                        message: format!("unknown container state: {c}: invalid argument"),
+                    }))
+                }
+            })
+        })
+        .collect()
+}
+
+/// Waits until container `id` is in one of `states`; its exit code then
+/// (podman's: 0 for one that never ran, -1 for one removed meanwhile).
+fn wait_one(cs: &Containers, id: &str, states: &[Status]) -> Result<i32> {
+    if states == [Status::Exited] {
+        lifecycle::wait_stopped(cs, id, None)?;
+    } else {
+        loop {
+            match cs.load(id) {
+                Ok(c) if states.contains(&c.status()) => break,
+                Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+                Err(ContainerError::NotFound(_)) => return Ok(-1),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(match cs.load(id) {
+        Ok(c) => c.exit_code().unwrap_or(0),
         // The record is gone with --rm; podman then reports what it saw.
-        let code = cs
-            .load(c.id())
-            .ok()
-            .and_then(|c| c.exit_code())
-            .unwrap_or(0);
-        println!("{code}");
-        last = code;
+        Err(_) => 0,
+    })
+}
+
+pub fn wait(root: &Path, a: WaitArgs) -> Result<i32> {
+    if a.latest && !a.containers.is_empty() {
+        usage("--latest and containers cannot be used together")?;
     }
-    let _ = last;
-    Ok(0)
+    if !a.latest && a.containers.is_empty() {
+        usage("\"hoist wait\" requires a name, id, or the \"--latest\" flag")?;
+    }
+    let states = wait_conditions(&a.condition)?;
+    let cs = open(root)?;
+    let sel = Selection::new(&a.containers, &[], false, a.latest, &[])?;
+    let list = sel.resolve(&cs, |_| true)?;
+    Ok(each(list, a.ignore, engine_error, |_, c| {
+        Ok(vec![wait_one(&cs, c.id(), &states)?.to_string()])
+    }))
 }
 
-pub fn pause(root: &Path, a: ContainersArgs) -> Result<i32> {
+pub fn pause(root: &Path, a: PauseArgs) -> Result<i32> {
+    let sel = Selection::new(&a.containers, &a.cidfile, a.all, a.latest, &a.filter)?;
+    sel.check()?;
     let cs = open(root)?;
-    each(&cs, &a.containers, false, false, |c| {
-        Ok(lifecycle::pause(&cs, c)?)
-    })
+    let list = sel.resolve(&cs, |c| c.status() == Status::Running)?;
+    Ok(each(
+        list,
+        false,
+        engine_error,
+        label_of(|c| Ok(lifecycle::pause(&cs, c)?)),
+    ))
 }
 
-pub fn unpause(root: &Path, a: ContainersArgs) -> Result<i32> {
+pub fn unpause(root: &Path, a: PauseArgs) -> Result<i32> {
+    let sel = Selection::new(&a.containers, &a.cidfile, a.all, a.latest, &a.filter)?;
+    sel.check()?;
     let cs = open(root)?;
-    each(&cs, &a.containers, false, false, |c| {
-        Ok(lifecycle::unpause(&cs, c)?)
-    })
+    let list = sel.resolve(&cs, |c| c.status() == Status::Paused)?;
+    Ok(each(
+        list,
+        false,
+        engine_error,
+        label_of(|c| Ok(lifecycle::unpause(&cs, c)?)),
+    ))
 }
 
 pub fn port(root: &Path, a: PortArgs) -> Result<i32> {
@@ -154,39 +372,38 @@ pub fn port(root: &Path, a: PortArgs) -> Result<i32> {
     } else {
         &c.state.ports
     };
+    let want = a.port.as_ref().map(|w| {
+        if w.contains('/') {
+            w.clone()
+        } else {
+            format!("{w}/tcp")
+        }
+    });
+    let mut found = false;
     for p in ports {
         for i in 0..p.range.max(1) {
             let cport = format!("{}/{}", p.container_port + i, p.protocol.as_str());
-            if let Some(want) = &a.port {
-                let want = if want.contains('/') {
-                    want.clone()
-                } else {
-                    format!("{want}/tcp")
-                };
-                if want != cport {
-                    continue;
+            let host = format!(
+                "{}:{}",
+                p.host_ip
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "0.0.0.0".into()),
+                p.host_port + i
+            );
+            match &want {
+                Some(want) => {
+                    if *want == cport {
+                        found = true;
+                        println!("{host}");
+                    }
                 }
-                println!(
-                    "{}:{}",
-                    p.host_ip
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "0.0.0.0".into()),
-                    p.host_port + i
-                );
-            } else {
-                println!(
-                    "{cport} -> {}:{}",
-                    p.host_ip
-                        .map(|i| i.to_string())
-                        .unwrap_or_else(|| "0.0.0.0".into()),
-                    p.host_port + i
-                );
+                None => println!("{cport} -> {host}"),
             }
         }
     }
-    let _ = ExitWith {
-        code: 0,
-        message: String::new(),
-    };
+    if let Some(want) = want.filter(|_| !found) {
+        // podman's wording.
+        anyhow::bail!("failed to find published port {want:?}");
+    }
     Ok(0)
 }

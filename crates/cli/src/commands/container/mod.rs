@@ -4,13 +4,14 @@
 
 mod cp;
 mod exec;
+pub(crate) mod extra;
 mod inspect;
 mod logs;
 mod manage;
-mod network;
+pub(crate) mod network;
 mod run;
 mod stats;
-mod volume;
+pub(crate) mod volume;
 
 use std::path::Path;
 
@@ -21,10 +22,11 @@ use crate::container_args::{ContainerCommand, NetworkCommand, VolumeCommand};
 
 pub use cp::cp;
 pub use exec::exec;
+pub use extra::{attach, init, rename, update};
 pub use inspect::{inspect, ps};
 pub use logs::logs;
-pub use manage::{kill, pause, port, restart, rm, stop, unpause, wait};
-pub use run::{create, monitor, run, start};
+pub use manage::{kill, pause, port, restart, rm, start, stop, unpause, wait};
+pub use run::{create, monitor, run};
 pub use stats::{stats, top};
 
 /// Opens the container records of `root`.
@@ -54,10 +56,14 @@ fn lookup_all(cs: &Containers, names: &[String]) -> Result<Vec<Container>> {
 }
 
 /// `hoist container ...`.
-pub fn dispatch(root: &Path, cmd: ContainerCommand) -> Result<i32> {
+pub fn dispatch(
+    root: &Path,
+    globals: &crate::cli::GlobalArgs,
+    cmd: ContainerCommand,
+) -> Result<i32> {
     match cmd {
-        ContainerCommand::Run(a) => run(root, a),
-        ContainerCommand::Create(a) => create(root, a),
+        ContainerCommand::Run(a) => run(root, globals, a),
+        ContainerCommand::Create(a) => create(root, globals, a),
         ContainerCommand::Exec(a) => exec(root, a),
         ContainerCommand::Cp(a) => cp(root, a),
         ContainerCommand::Top(a) => top(root, a),
@@ -74,11 +80,24 @@ pub fn dispatch(root: &Path, cmd: ContainerCommand) -> Result<i32> {
         ContainerCommand::Pause(a) => pause(root, a),
         ContainerCommand::Unpause(a) => unpause(root, a),
         ContainerCommand::Port(a) => port(root, a),
-        ContainerCommand::Exists { container } => Ok(if open(root)?.lookup(&container).is_ok() {
-            0
-        } else {
-            1
-        }),
+        ContainerCommand::Exists { container, .. } => {
+            Ok(if open(root)?.lookup(&container).is_ok() {
+                0
+            } else {
+                1
+            })
+        }
+        ContainerCommand::Commit(a) => super::commit::commit(&super::open(root)?, a),
+        ContainerCommand::Export(a) => super::commit::export(&super::open(root)?, a),
+        ContainerCommand::Diff(a) => super::commit::diff(&super::open(root)?, a),
+        ContainerCommand::Mount(a) => super::mount::mount(&super::open(root)?, a),
+        ContainerCommand::Umount(a) => super::mount::umount(&super::open(root)?, a),
+        ContainerCommand::Init(a) => init(root, a),
+        ContainerCommand::Rename(a) => rename(root, a),
+        ContainerCommand::Attach(a) => attach(root, a),
+        ContainerCommand::Prune(a) => extra::prune(root, a),
+        ContainerCommand::Clone(a) => extra::clone(root, a),
+        ContainerCommand::Update(a) => update(root, a),
     }
 }
 

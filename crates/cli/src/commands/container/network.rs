@@ -1,15 +1,210 @@
-//! `network create|ls|rm|inspect` over hoist-network's definitions.
+//! `network create|exists|inspect|ls|prune|rm`: flags and output over
+//! hoist-network's definitions and hoist-container's `networks`.
 
 use std::path::Path;
 
 use anyhow::Result;
+use clap::{Args, Subcommand};
 use hoist_container::netsetup::network_store;
-use hoist_network::CreateOptions;
+use hoist_container::networks;
+use hoist_container::ContainerError;
+use hoist_network::{CreateOptions, FilterUse, Network};
 
-use crate::container_args::NetworkCommand;
+use crate::exit::ExitWith;
 use crate::output::{self, Format};
 
+/// The network flags of `run` and `create` (flattened into their
+/// arguments).
+#[derive(Debug, Args, Clone)]
+pub struct NetworkFlags {
+    /// Add a custom host-to-IP mapping (HOST:IP).
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Set custom DNS servers.
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS options.
+    #[arg(long = "dns-option", visible_alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Set custom DNS search domains.
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Set proxy environment variables in the container based on the host proxy vars.
+    #[arg(
+        long,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        require_equals = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub http_proxy: Option<bool>,
+}
+
+impl NetworkFlags {
+    /// Puts the flags into a new container's options.
+    pub fn apply(&self, o: &mut hoist_container::CreateOptions) -> Result<()> {
+        for s in &self.dns {
+            o.dns_servers.push(networks::parse_dns_server(s)?);
+        }
+        o.dns_options.extend(self.dns_option.iter().cloned());
+        o.dns_search.extend(self.dns_search.iter().cloned());
+        for h in &self.add_host {
+            o.add_hosts.push(networks::parse_add_host(h)?);
+        }
+        o.http_proxy = self.http_proxy;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Add a container to a network.
+    Connect(NetworkConnectArgs),
+    /// Create a network.
+    Create(NetworkCreateArgs),
+    /// Remove a container from a network.
+    Disconnect(NetworkDisconnectArgs),
+    /// Check if a network exists (exit 0 if it does, 1 if not).
+    Exists(NetworkNameArg),
+    /// Display the network's configuration.
+    Inspect(NetworkInspectArgs),
+    /// List networks.
+    #[command(alias = "list")]
+    Ls(NetworkLsArgs),
+    /// Remove networks no container uses.
+    Prune(NetworkPruneArgs),
+    /// Set up the networks of running containers again (after a firewall reload).
+    Reload(NetworkReloadArgs),
+    /// Remove networks.
+    #[command(alias = "remove")]
+    Rm(NetworkRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkConnectArgs {
+    pub network: String,
+    pub container: String,
+    /// Add a network-scoped alias for the container.
+    #[arg(long)]
+    pub alias: Vec<String>,
+    /// A static IPv4 address for the container on this network.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// A static IPv6 address for the container on this network.
+    #[arg(long)]
+    pub ip6: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkDisconnectArgs {
+    pub network: String,
+    pub container: String,
+    /// Accepted as podman's; disconnecting never needs forcing here.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkReloadArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+    /// Reload every running container.
+    #[arg(short, long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkCreateArgs {
+    /// The network's name (podman1, podman2, ... if not given).
+    pub name: Option<String>,
+    /// The subnet in CIDR notation.
+    #[arg(long)]
+    pub subnet: Option<String>,
+    /// The gateway of the subnet (needs --subnet).
+    #[arg(long)]
+    pub gateway: Option<String>,
+    /// No route out of the network.
+    #[arg(long)]
+    pub internal: bool,
+    /// No name resolution between the network's containers.
+    #[arg(long)]
+    pub disable_dns: bool,
+    /// Driver to manage the network (bridge).
+    #[arg(short, long)]
+    pub driver: Option<String>,
+    /// The host bridge's name.
+    #[arg(long)]
+    pub interface_name: Option<String>,
+    /// Set metadata for the network (KEY=VALUE).
+    #[arg(long = "label")]
+    pub label: Vec<String>,
+    /// Driver options: mtu=, vlan=, isolate=.
+    #[arg(short, long = "opt")]
+    pub opt: Vec<String>,
+    /// IP address management driver (host-local).
+    #[arg(long)]
+    pub ipam_driver: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkNameArg {
+    #[arg(value_name = "NETWORK")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkLsArgs {
+    /// Filter output (name=REGEX, id=, driver=, label=, label!=, until=, dangling=).
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format output as json or with a Go template.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not print the column headings.
+    #[arg(long, short = 'n')]
+    pub noheading: bool,
+    /// Do not truncate the network ID.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Print only the network names.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkRmArgs {
+    /// Remove the containers that use the network too; no error for a network that does not exist.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Seconds to wait for running containers to stop before killing them (needs --force).
+    #[arg(short, long, allow_hyphen_values = true)]
+    pub time: Option<i64>,
+    #[arg(required = true, value_name = "NETWORK")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkInspectArgs {
+    #[arg(required = true, value_name = "NETWORK")]
+    pub names: Vec<String>,
+    /// Format output as json or with a Go template.
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NetworkPruneArgs {
+    /// Only networks that match (label=KEY[=VALUE], label!=..., until=).
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
 pub fn dispatch(root: &Path, cmd: NetworkCommand) -> Result<i32> {
+    let cs = super::open(root)?;
     let store = network_store(root)?;
     match cmd {
         NetworkCommand::Create(a) => {
@@ -31,78 +226,191 @@ pub fn dispatch(root: &Path, cmd: NetworkCommand) -> Result<i32> {
                 dns: a.disable_dns.then_some(false),
                 interface_name: a.interface_name,
                 labels: super::labels(&a.label),
+                options: super::labels(&a.opt),
+                ipam_driver: a.ipam_driver,
             };
-            let n = store.create(opts)?;
-            println!("{}", n.name);
+            println!("{}", store.create(opts)?.name);
         }
-        NetworkCommand::Ls(a) => {
-            let list = store.list()?;
-            if a.quiet {
-                for n in &list {
-                    println!("{}", n.name);
-                }
-                return Ok(0);
-            }
-            match Format::parse(a.format.as_deref())? {
-                Format::Json => output::print_json(&list)?,
-                Format::Template(t) => {
-                    let rows: Vec<serde_json::Value> = list
-                        .iter()
-                        .map(|n| {
-                            let mut v = serde_json::to_value(n).unwrap_or_default();
-                            v["ID"] = serde_json::json!(&n.id[..12]);
-                            v
-                        })
-                        .collect();
-                    output::print_template(&t, &rows)?;
-                }
-                Format::Default => {
-                    let mut lines = vec!["NETWORK ID\tNAME\tDRIVER".to_string()];
-                    lines.extend(
-                        list.iter()
-                            .map(|n| format!("{}\t{}\t{}", &n.id[..12], n.name, n.driver)),
+        NetworkCommand::Exists(a) => return Ok(i32::from(store.get(&a.name).is_err())),
+        NetworkCommand::Connect(a) => {
+            let c = cs.get(&a.container)?;
+            let mut ips = Vec::new();
+            for (flag, v) in [("--ip", &a.ip), ("--ip6", &a.ip6)] {
+                if let Some(v) = v {
+                    ips.push(
+                        v.parse().map_err(|_| {
+                            anyhow::anyhow!("invalid {flag} {v:?}: not an IP address")
+                        })?,
                     );
-                    output::print_aligned(&lines);
+                }
+            }
+            networks::connect(&cs, &c, &a.network, &a.alias, &ips)?;
+        }
+        NetworkCommand::Disconnect(a) => {
+            let c = cs.get(&a.container)?;
+            networks::disconnect(&cs, &c, &a.network)?;
+        }
+        NetworkCommand::Reload(a) => {
+            if a.all != a.containers.is_empty() {
+                anyhow::bail!("provide one or more containers, or use --all");
+            }
+            let targets = if a.all {
+                cs.list()?
+            } else {
+                a.containers
+                    .iter()
+                    .map(|n| cs.get(n))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            for c in targets {
+                if networks::reload(&cs, &c)? {
+                    println!("{}", c.id());
+                } else if !a.all {
+                    anyhow::bail!(
+                        "container {} is not running on a network: nothing to reload",
+                        c.name()
+                    );
                 }
             }
         }
-        NetworkCommand::Rm(a) => {
-            let cs = super::open(root)?;
-            for name in &a.names {
-                let users_of = |net: &hoist_network::Network| -> Vec<String> {
-                    cs.list()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|c| {
-                            c.config
-                                .options
-                                .networks
-                                .iter()
-                                .any(|n| n == &net.name || n == &net.id)
-                        })
-                        .map(|c| c.name().to_string())
-                        .collect()
-                };
-                if a.force {
-                    let net = store.get(name)?;
-                    for c in cs.list()?.into_iter().filter(|c| {
-                        c.config
-                            .options
-                            .networks
-                            .iter()
-                            .any(|n| n == &net.name || n == &net.id)
-                    }) {
-                        hoist_container::lifecycle::remove(&cs, &c, true)?;
+        NetworkCommand::Ls(a) => ls(&cs, a)?,
+        NetworkCommand::Rm(a) => return rm(&cs, a),
+        NetworkCommand::Inspect(a) => {
+            let found = a
+                .names
+                .iter()
+                .map(|n| store.get(n))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("inspecting object: {e}"))?;
+            match Format::parse(a.format.as_deref())? {
+                Format::Template(t) => {
+                    for n in &found {
+                        println!("{}", t.render(&template_row(n, true))?);
                     }
                 }
-                let net = store.remove(name, users_of)?;
-                println!("{}", net.name);
+                _ => {
+                    let names: Vec<&str> = found.iter().map(|n| n.id.as_str()).collect();
+                    print!("{}", store.inspect(&names)?);
+                }
             }
         }
-        NetworkCommand::Inspect(a) => {
-            let names: Vec<&str> = a.names.iter().map(String::as_str).collect();
-            println!("{}", store.inspect(&names)?);
+        NetworkCommand::Prune(a) => {
+            let filter = networks::parse_filter(&a.filter, FilterUse::Prune)?;
+            if !a.force {
+                println!(
+                    "WARNING! This will remove all networks not used by at least one container."
+                );
+                if !super::volume::confirm("Are you sure you want to continue? [y/N] ")? {
+                    return Ok(0);
+                }
+            }
+            for name in networks::prune_networks(&cs, &filter)? {
+                println!("{name}");
+            }
         }
     }
     Ok(0)
+}
+
+/// A network as `--format` templates see it: podman's Go field names.
+fn template_row(n: &Network, full_id: bool) -> serde_json::Value {
+    let subnets: Vec<serde_json::Value> = n
+        .subnets
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "Subnet": s.subnet.to_string(),
+                "Gateway": s.gateway.map(|g| g.to_string()).unwrap_or_default(),
+                "LeaseRange": s.lease_range,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "Name": n.name,
+        "ID": if full_id { n.id.as_str() } else { n.short_id() },
+        "Driver": n.driver,
+        "NetworkInterface": n.network_interface,
+        "Created": n.created.to_rfc3339(),
+        "Subnets": subnets,
+        "IPv6Enabled": n.ipv6_enabled,
+        "Internal": n.internal,
+        "DNSEnabled": n.dns_enabled,
+        "Labels": n.labels,
+        "Options": n.options,
+        "IPAMOptions": n.ipam_options,
+    })
+}
+
+fn ls(cs: &hoist_container::Containers, a: NetworkLsArgs) -> Result<()> {
+    let filter = networks::parse_filter(&a.filter, FilterUse::List)?;
+    let list = networks::list_networks(cs, &filter)?;
+    if a.quiet {
+        for n in &list {
+            println!("{}", n.name);
+        }
+        return Ok(());
+    }
+    match Format::parse(a.format.as_deref())? {
+        Format::Json => output::print_json(&list)?,
+        Format::Template(t) => {
+            let rows: Vec<serde_json::Value> =
+                list.iter().map(|n| template_row(n, a.no_trunc)).collect();
+            super::volume::print_rows(&t, &rows, a.noheading, &[("ID", "NETWORK ID")])?;
+        }
+        Format::Default => {
+            let mut lines = Vec::new();
+            if !a.noheading {
+                lines.push("NETWORK ID\tNAME\tDRIVER".to_string());
+            }
+            lines.extend(list.iter().map(|n| {
+                let id = if a.no_trunc { &n.id } else { n.short_id() };
+                format!("{id}\t{}\t{}", n.name, n.driver)
+            }));
+            output::print_aligned(&lines);
+        }
+    }
+    Ok(())
+}
+
+/// podman's exit codes of `network rm`: 1 when a network does not exist,
+/// 2 when one is in use.
+fn rm_exit_code(e: &ContainerError) -> i32 {
+    match e {
+        ContainerError::Network(hoist_network::Error::NetworkNotFound { .. }) => 1,
+        ContainerError::Network(hoist_network::Error::NetworkInUse { .. }) => 2,
+        _ => crate::exit::ENGINE_ERROR,
+    }
+}
+
+fn rm(cs: &hoist_container::Containers, a: NetworkRmArgs) -> Result<i32> {
+    if a.time.is_some() && !a.force {
+        anyhow::bail!("--force option must be specified to use the --time option");
+    }
+    let timeout = a.time.and_then(|t| u64::try_from(t).ok());
+    let mut failures: Vec<(i32, String)> = Vec::new();
+    for name in &a.names {
+        match networks::remove_network(cs, name, a.force, timeout) {
+            Ok(removed) => println!("{removed}"),
+            Err(e) => {
+                let code = rm_exit_code(&e);
+                if code == 1 && a.force {
+                    continue;
+                }
+                failures.push((code, e.to_string()));
+            }
+        }
+    }
+    match failures.split_last() {
+        None => Ok(0),
+        Some(((code, message), earlier)) => {
+            for (_, m) in earlier {
+                eprintln!("Error: {m}");
+            }
+            Err(ExitWith {
+                code: *code,
+                message: message.clone(),
+            }
+            .into())
+        }
+    }
 }

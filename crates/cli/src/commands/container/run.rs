@@ -1,16 +1,19 @@
-//! `run`, `create`, `start` and the hidden `container-monitor`.
+//! `run`, `create` and the hidden `container-monitor`; how containers are
+//! started (for `start` too).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use hoist_container::monitor::MonitorMode;
 use hoist_container::{
-    parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, ContainerError, Containers,
-    CreateOptions, CreateRequest, MonitorLauncher, RestartPolicy,
+    parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, BlkioOption, ContainerError,
+    Containers, CreateOptions, CreateRequest, MonitorLauncher, RestartPolicy,
 };
 use hoist_engine::{Engine, PullOptions, PullPolicy};
 
-use crate::container_args::{CreateArgs, MonitorArgs, RunArgs, StartArgs};
+use crate::cli::GlobalArgs;
+use crate::container_args::{CreateArgs, MonitorArgs, RunArgs};
 use crate::exit::ExitWith;
 
 use super::{labels, open};
@@ -18,7 +21,7 @@ use super::{labels, open};
 /// A container failure with podman's exit code: 125 keeps the error (and
 /// its causes, printed by `exit::report`); other codes travel in an
 /// [`ExitWith`].
-fn fail(e: ContainerError) -> anyhow::Error {
+pub(super) fn fail(e: ContainerError) -> anyhow::Error {
     match e.exit_code() {
         crate::exit::ENGINE_ERROR => anyhow::Error::new(e),
         code => anyhow::Error::new(ExitWith {
@@ -49,7 +52,7 @@ fn env(a: &CreateArgs) -> Result<Vec<String>> {
 }
 
 /// A bad flag value: podman's exit code 125 with the message as is.
-fn invalid(message: String) -> anyhow::Error {
+pub(super) fn invalid(message: String) -> anyhow::Error {
     anyhow::Error::new(ExitWith {
         code: crate::exit::ENGINE_ERROR,
         message,
@@ -58,14 +61,14 @@ fn invalid(message: String) -> anyhow::Error {
 
 /// A size flag (`--memory 512m`) in bytes, at most [`i64::MAX`] (what
 /// the kernel takes).
-fn size_flag(flag: &str, value: &str) -> Result<i64> {
+pub(super) fn size_flag(flag: &str, value: &str) -> Result<i64> {
     let bytes = parse_size(value).map_err(|e| invalid(format!("invalid {flag} value: {e}")))?;
     i64::try_from(bytes).map_err(|_| invalid(format!("invalid {flag} value {value:?}: too large")))
 }
 
 /// `--cpus`: a CFS quota over podman's 100 ms period, so at least 0.01 and
 /// at most what a 64-bit quota in microseconds holds.
-fn cpus_flag(cpus: f64) -> Result<f64> {
+pub(super) fn cpus_flag(cpus: f64) -> Result<f64> {
     const PERIOD_US: f64 = 100_000.0;
     if !cpus.is_finite() || cpus <= 0.0 {
         return Err(invalid(format!(
@@ -87,7 +90,7 @@ fn cpus_flag(cpus: f64) -> Result<f64> {
 }
 
 /// `--pids-limit`: -1 (or 0) for no limit, else a positive count.
-fn pids_flag(limit: i64) -> Result<i64> {
+pub(super) fn pids_flag(limit: i64) -> Result<i64> {
     if limit < -1 {
         return Err(invalid(format!(
             "invalid --pids-limit value {limit}: use a positive number, or -1 for no limit"
@@ -107,24 +110,6 @@ fn entrypoint(s: &str) -> Vec<String> {
     } else {
         vec![s.to_string()]
     }
-}
-
-/// `--runtime`: a path, or a name looked up in $PATH (`runc`, `crun`).
-fn resolve_runtime(r: &Path) -> Result<std::path::PathBuf> {
-    if r.components().count() > 1 {
-        return std::path::absolute(r)
-            .with_context(|| format!("resolving --runtime {}", r.display()));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(r))
-        .find(|p| p.is_file())
-        .with_context(|| {
-            format!(
-                "--runtime {}: not found in $PATH; give its full path",
-                r.display()
-            )
-        })
 }
 
 fn options(a: &CreateArgs) -> Result<CreateOptions> {
@@ -170,7 +155,6 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
             .as_deref()
             .map(|v| size_flag("--shm-size", v).map(|b| b as u64))
             .transpose()?,
-        runtime: a.runtime.as_deref().map(resolve_runtime).transpose()?,
         ..Default::default()
     };
     for s in &a.security_opt {
@@ -200,26 +184,275 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
     for t in &a.tmpfs {
         o.mounts.push(parse_tmpfs_flag(t)?);
     }
+    o.log = hoist_container::logs::LogConfig::parse(a.log_driver.as_deref(), &a.log_opt)?;
+    a.net.apply(&mut o)?;
+    a.vol.apply(&mut o)?;
+    a.health.apply(&mut o)?;
+    a.secrets.apply(&mut o)?;
     o.ports = hoist_network::parse_port_specs(&a.publish)?;
     if !o.ports.is_empty() {
         let mode = hoist_network::NetworkMode::parse(&o.networks)?;
         if !mode.uses_netavark() {
-            bail!("-p needs a bridge network; it cannot be used with --network none or host");
+            // podman's warning, word for word: scripts look for it.
+            eprintln!("Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use");
+            o.ports.clear();
         }
     }
     Ok(o)
 }
 
-/// Makes the container record; returns its id.
-fn create_record(root: &Path, a: &CreateArgs) -> Result<String> {
-    let options = options(a)?;
+/// `--umask`: octal, at most 0777.
+fn umask_flag(v: &str) -> Result<u32> {
+    u32::from_str_radix(v, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| {
+            invalid(format!(
+                "invalid umask string {v}: use an octal mode such as 0022"
+            ))
+        })
+}
+
+/// `--device-read-bps DEVICE:RATE` and the like.
+pub(super) fn blkio_flag(kind: &str, v: &str) -> Result<BlkioOption> {
+    let flag = if kind == "weight" {
+        "--blkio-weight-device".to_string()
+    } else {
+        format!("--device-{kind}")
+    };
+    let bad = |why: &str| invalid(format!("invalid {flag} {v:?}: {why}"));
+    let (device, rate) = v
+        .rsplit_once(':')
+        .ok_or_else(|| bad("use DEVICE:RATE, e.g. /dev/sda:1mb"))?;
+    if !device.starts_with("/dev/") {
+        return Err(bad("the device must be a path under /dev"));
+    }
+    let rate = if kind.ends_with("bps") {
+        parse_size(rate).map_err(|e| bad(&e.to_string()))?
+    } else if kind == "weight" {
+        rate.parse::<u64>()
+            .ok()
+            .filter(|w| (10..=1000).contains(w))
+            .ok_or_else(|| bad("the weight must be from 10 to 1000"))?
+    } else {
+        rate.parse::<u64>()
+            .map_err(|_| bad("the rate must be a number of operations"))?
+    };
+    Ok(BlkioOption {
+        kind: kind.to_string(),
+        device: device.into(),
+        rate,
+    })
+}
+
+/// The run flags beyond [`options`], and the global `--runtime` and
+/// `--runtime-flag`.
+fn more_options(
+    a: &CreateArgs,
+    globals: &GlobalArgs,
+    conf: &hoist_config::ContainersConf,
+    o: &mut CreateOptions,
+) -> Result<()> {
+    o.unset_env = a.unsetenv.clone();
+    for e in &a.env_merge {
+        if !e.contains('=') {
+            return Err(invalid(format!(
+                "invalid --env-merge {e:?}: use KEY=VALUE, e.g. PATH=/opt/bin:${{PATH}}"
+            )));
+        }
+        o.env_merge.push(e.clone());
+    }
+    o.unset_env_all = a.unsetenv_all;
+    o.umask = a.umask.as_deref().map(umask_flag).transpose()?;
+    o.devices = a.device.clone();
+    o.device_cgroup_rules = a.device_cgroup_rule.clone();
+    for (kind, values) in [
+        ("read-bps", &a.device_read_bps),
+        ("write-bps", &a.device_write_bps),
+        ("read-iops", &a.device_read_iops),
+        ("write-iops", &a.device_write_iops),
+        ("weight", &a.blkio_weight_device),
+    ] {
+        for v in values {
+            o.blkio.push(blkio_flag(kind, v)?);
+        }
+    }
+    if let Some(tz) = &a.tz {
+        hoist_container::zone_file(tz).map_err(|e| invalid(e.to_string()))?;
+        o.tz = Some(tz.clone());
+    }
+    o.preserve_fds = a.preserve_fds;
+    o.timeout = a.timeout;
+    o.systemd = a.systemd.clone();
+    o.monitor_pidfile = a
+        .conmon_pidfile
+        .as_deref()
+        .map(std::path::absolute)
+        .transpose()
+        .context("resolving --conmon-pidfile")?;
+    o.init_path = a.init_path.clone();
+    o.create_command = std::env::args().collect();
+    for (kind, value, slot) in [
+        ("pid", &a.pid, &mut o.pid),
+        ("ipc", &a.ipc, &mut o.ipc),
+        ("uts", &a.uts, &mut o.uts),
+        ("cgroupns", &a.cgroupns, &mut o.cgroupns),
+    ] {
+        if let Some(v) = value {
+            hoist_container::check_namespace_flag(kind, v).map_err(|e| invalid(e.to_string()))?;
+            *slot = Some(v.clone());
+        }
+    }
+    o.pidfile = a
+        .pidfile
+        .as_deref()
+        .map(std::path::absolute)
+        .transpose()
+        .context("resolving --pidfile")?;
+    if let Some(sw) = a.memory_swappiness {
+        if sw > 100 {
+            return Err(invalid(format!(
+                "invalid --memory-swappiness {sw}: use 0 to 100"
+            )));
+        }
+        o.memory_swappiness = Some(sw);
+    }
+    o.oom_kill_disable = a.oom_kill_disable;
+    o.publish_all = a.publish_all;
+    o.volumes_from = a.volumes_from.clone();
+    o.expose = a.expose.clone();
+    o.cpu_rt_period = a.cpu_rt_period;
+    o.cpu_rt_runtime = a.cpu_rt_runtime;
+    o.cpu_shares = a.cpu_shares;
+    o.cpu_period = a.cpu_period;
+    o.cpu_quota = a.cpu_quota;
+    o.cpuset_cpus = a.cpuset_cpus.clone();
+    o.cpuset_mems = a.cpuset_mems.clone();
+    o.memory_reservation = a
+        .memory_reservation
+        .as_deref()
+        .map(|v| size_flag("--memory-reservation", v))
+        .transpose()?;
+    if let Some(w) = a.blkio_weight {
+        if !(10..=1000).contains(&w) {
+            return Err(invalid(format!(
+                "invalid --blkio-weight {w}: use a weight from 10 to 1000"
+            )));
+        }
+        o.blkio_weight = Some(w);
+    }
+    if let Some(adj) = a.oom_score_adj {
+        if !(-1000..=1000).contains(&adj) {
+            return Err(invalid(format!(
+                "oom_score_adj {adj} is invalid: it must be between -1000 and 1000"
+            )));
+        }
+        o.oom_score_adj = Some(adj);
+    }
+    for kv in &a.sysctl {
+        let (k, v) = kv.split_once('=').ok_or_else(|| {
+            invalid(format!(
+                "{kv} is invalid, sysctl values must be in the form of KEY=VALUE"
+            ))
+        })?;
+        o.sysctls.insert(k.to_string(), v.to_string());
+    }
+    o.group_add = a.group_add.clone();
+    for kv in &a.annotation {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("annotation {kv:?} must be in the form KEY=VALUE")))?;
+        o.annotations.insert(k.to_string(), v.to_string());
+    }
+    o.read_only_tmpfs = a.read_only_tmpfs;
+    if a.env_host {
+        // Below -e and --env-file: they were given on purpose.
+        let given = std::mem::take(&mut o.env);
+        o.env = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
+        o.env.extend(given);
+    }
+    for f in &a.label_file {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading --label-file {}", f.display()))?;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (k, v) = line.split_once('=').unwrap_or((line, ""));
+            o.labels
+                .entry(k.to_string())
+                .or_insert_with(|| v.to_string());
+        }
+    }
+    if a.rootfs {
+        let (dir, overlay) = match a.image.strip_suffix(":O") {
+            Some(dir) => (dir, true),
+            None => (a.image.as_str(), false),
+        };
+        o.rootfs = Some(std::path::absolute(dir).context("resolving --rootfs")?);
+        o.rootfs_overlay = overlay;
+    }
+    if a.kernel_memory.is_some() {
+        tracing::warn!("The --kernel-memory flag is no longer supported. This flag is a noop.");
+    }
+    let runtime = a
+        .runtime
+        .clone()
+        .or_else(|| globals.runtime.as_ref().map(std::path::PathBuf::from));
+    if let Some(r) = runtime {
+        let path = hoist_container::runtime_path(conf, &r.to_string_lossy())?;
+        o.runtime_leading_args = hoist_runtime::executor::ExternalRuntime::leading_args_for(&path);
+        o.runtime = Some(path);
+    }
+    // podman passes `--runtime-flag X` on as `--X` (`-X` for one letter).
+    o.runtime_flags = globals
+        .runtime_flag
+        .iter()
+        .map(|f| match f.len() {
+            _ if f.starts_with('-') => f.clone(),
+            1 => format!("-{f}"),
+            _ => format!("--{f}"),
+        })
+        .collect();
+    Ok(())
+}
+
+/// `--cidfile`: refused when the file exists, as podman does (another
+/// container may own it).
+fn check_cidfile(a: &CreateArgs) -> Result<()> {
+    if let Some(p) = &a.cidfile {
+        if p.exists() {
+            return Err(invalid(format!(
+                "container id file exists. Ensure another container is not using it or delete {}",
+                p.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Makes the container record (and the `--cidfile`); returns its id.
+fn create_record(
+    root: &Path,
+    globals: &GlobalArgs,
+    a: &CreateArgs,
+    remove_image: bool,
+) -> Result<String> {
+    check_cidfile(a)?;
+    let conf = hoist_config::ContainersConf::load()?;
+    let mut options = options(a)?;
+    more_options(a, globals, &conf, &mut options)?;
+    options.remove_image = remove_image;
     let engine =
         Engine::open(root).with_context(|| format!("opening the store at {}", root.display()))?;
-    let pull_policy: PullPolicy = a.pull.parse()?;
+    let pull_policy: PullPolicy = match &a.pull {
+        Some(p) => p.parse()?,
+        None => conf.engine().pull_policy().to_string().parse()?,
+    };
     let pull = PullOptions {
         registry: super::super::registry_options(&a.registry)?,
         pull_mode: a.pull_mode.parse()?,
-        ..Default::default()
+        platform: super::super::platform(&a.platform)?,
     };
     let cs = open(root)?;
     let req = CreateRequest {
@@ -230,13 +463,19 @@ fn create_record(root: &Path, a: &CreateArgs) -> Result<String> {
         pull,
         record_access: a.record_access.clone(),
         replace: a.replace,
+        conf,
+        progress: Some(Arc::new(crate::progress::Display::new(a.quiet))),
     };
     let config = hoist_container::create(&engine, &cs, req).map_err(fail)?;
+    if let Some(p) = &a.cidfile {
+        std::fs::write(p, &config.id)
+            .with_context(|| format!("writing the container ID to {}", p.display()))?;
+    }
     Ok(config.id)
 }
 
 /// How this binary starts container monitors: itself, at our log level.
-fn launcher() -> Result<MonitorLauncher> {
+pub(super) fn launcher() -> Result<MonitorLauncher> {
     let exe = std::env::current_exe()
         .context("finding the hoist executable to start the container monitor")?;
     let args: Vec<String> = std::env::args().collect();
@@ -253,55 +492,54 @@ fn launcher() -> Result<MonitorLauncher> {
 }
 
 /// Starts a detached monitor for `id` and waits until the container runs.
-fn start_detached(cs: &Containers, id: &str) -> Result<()> {
+pub(super) fn start_detached(cs: &Containers, id: &str) -> Result<()> {
     launcher()?.start_detached(cs, id).map_err(fail)
+}
+
+/// `restart` of one container, with this binary's monitors.
+pub(super) fn restart(
+    cs: &Containers,
+    c: &hoist_container::Container,
+    time: Option<u64>,
+) -> Result<()> {
+    hoist_container::lifecycle::restart(cs, c, time, &launcher()?).map_err(fail)
 }
 
 /// Becomes the attached monitor of `id` (see
 /// [`MonitorLauncher::run_attached`]).
-fn exec_attached(cs: &Containers, id: &str) -> Result<i32> {
+pub(super) fn exec_attached(cs: &Containers, id: &str) -> Result<i32> {
     launcher()?.run_attached(cs, id).map_err(fail)
 }
 
-pub fn run(root: &Path, a: RunArgs) -> Result<i32> {
+pub fn run(root: &Path, globals: &GlobalArgs, mut a: RunArgs) -> Result<i32> {
     hoist_container::monitor::warm_up_cgroup_join();
-    let id = create_record(root, &a.create)?;
+    if a.rmi {
+        // The image can go only with the container.
+        a.create.rm = true;
+    }
+    let id = create_record(root, globals, &a.create, a.rmi)?;
     let cs = open(root)?;
     if a.detach {
         start_detached(&cs, &id)?;
         println!("{id}");
-        Ok(0)
-    } else {
-        exec_attached(&cs, &id)
+        return Ok(0);
     }
+    // `--attach` names the streams to copy; without stdout and stderr
+    // podman prints the ID, as for a detached run, and waits.
+    let attach = &a.create.attach;
+    let wants = |s: &str| attach.is_empty() || attach.iter().any(|x| x.eq_ignore_ascii_case(s));
+    let (mute_stdout, mute_stderr) = (!wants("stdout"), !wants("stderr"));
+    if mute_stdout && mute_stderr {
+        println!("{id}");
+    }
+    launcher()?
+        .run_attached_muting(&cs, &id, mute_stdout, mute_stderr)
+        .map_err(fail)
 }
 
-pub fn create(root: &Path, a: CreateArgs) -> Result<i32> {
-    let id = create_record(root, &a)?;
+pub fn create(root: &Path, globals: &GlobalArgs, a: CreateArgs) -> Result<i32> {
+    let id = create_record(root, globals, &a, false)?;
     println!("{id}");
-    Ok(0)
-}
-
-pub fn start(root: &Path, a: StartArgs) -> Result<i32> {
-    hoist_container::monitor::warm_up_cgroup_join();
-    let cs = open(root)?;
-    if a.attach {
-        if a.containers.len() != 1 {
-            bail!("start --attach takes exactly one container");
-        }
-        let c = cs.get(&a.containers[0]).map_err(fail)?;
-        if c.monitor_alive() {
-            bail!("container {} is already running", c.name());
-        }
-        return exec_attached(&cs, c.id());
-    }
-    for name in &a.containers {
-        let c = cs.get(name).map_err(fail)?;
-        if !c.monitor_alive() {
-            start_detached(&cs, c.id())?;
-        }
-        println!("{name}");
-    }
     Ok(0)
 }
 
@@ -310,6 +548,8 @@ pub fn monitor(root: &Path, a: MonitorArgs) -> Result<i32> {
     let mode = MonitorMode {
         attach: a.attach,
         detached: a.detached,
+        mute_stdout: a.mute_stdout,
+        mute_stderr: a.mute_stderr,
     };
     run_monitor(root, &a.id, mode)
 }

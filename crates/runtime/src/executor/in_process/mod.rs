@@ -289,11 +289,13 @@ impl InProcessRuntime {
         console_socket: Option<&Path>,
         executor: workload::HoistExecutor,
     ) -> Result<ContainerBuilder, RuntimeError> {
+        let preserve = i32::try_from(stdio.preserve_fds).unwrap_or(i32::MAX);
         let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_root_path(&self.root)
             .map_err(|e| self.err(op, id, e))?
             .validate_id()
             .map_err(|e| self.err(op, id, e))?
+            .with_preserved_fds(preserve)
             .with_stdin(stdio.stdin)
             .with_stdout(stdio.stdout)
             .with_stderr(stdio.stderr)

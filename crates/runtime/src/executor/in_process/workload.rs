@@ -124,6 +124,19 @@ fn set_mask(mask: &libc::sigset_t) {
     }
 }
 
+/// Gives the workload SIGPIPE's default disposition: Rust's runtime
+/// ignores it in this process, and an ignored signal stays ignored across
+/// exec, where a shell can then not even trap it (`trap ... PIPE`), unlike
+/// under runc.
+fn reset_sigpipe() {
+    // SAFETY: sets one signal's disposition to the default; no handler
+    // runs and no memory of ours is touched.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 impl Executor for HoistExecutor {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
         let old_mask = block_all();
@@ -136,6 +149,24 @@ impl Executor for HoistExecutor {
     }
 
     fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
+        // libcontainer's check insists on a PATH even for an absolute
+        // command; runc's does not (`run --unsetenv-all IMAGE /bin/x`).
+        // Look the command up on the default PATH instead.
+        let no_path = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.env().as_ref())
+            .is_none_or(|env| !env.iter().any(|e| e.starts_with("PATH=")));
+        if no_path {
+            if let Some(mut process) = spec.process().clone() {
+                let mut env = process.env().clone().unwrap_or_default();
+                env.push(format!("PATH={}", crate::spec::DEFAULT_PATH));
+                process.set_env(Some(env));
+                let mut with_path = spec.clone();
+                with_path.set_process(Some(process));
+                return libcontainer::workload::default::get_executor().validate(&with_path);
+            }
+        }
         libcontainer::workload::default::get_executor().validate(spec)
     }
 }
@@ -165,6 +196,7 @@ impl HoistExecutor {
         if !runs_hoist_init(args) {
             set_mask(old_mask);
         }
+        reset_sigpipe();
         libcontainer::workload::default::get_executor().exec(spec)
     }
 }

@@ -1,0 +1,401 @@
+//! `network` commands as podman's users and scripts know them: the default
+//! network named `podman`, listings, filters, exit codes and messages of
+//! `rm`, `exists`, `prune` (podman's system tests, 500-networking, check
+//! the same).
+
+mod common;
+
+use hoist_testenv::{require_root, Hoist};
+
+/// The `Error: ...` line of a command's standard error (other lines, such
+/// as warnings, are not what these tests look at).
+fn error_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("Error: "))
+        .unwrap_or(stderr.trim())
+}
+
+fn hoist() -> Hoist {
+    require_root();
+    Hoist::new(env!("CARGO_BIN_EXE_hoist"))
+}
+
+fn names(h: &Hoist, filters: &[&str]) -> String {
+    let mut args = vec!["network", "ls", "--format", "{{.Name}}"];
+    for f in filters {
+        args.extend(["--filter", f]);
+    }
+    h.run(&args).ok().stdout
+}
+
+#[test]
+fn network_commands_answer_like_podman() {
+    let h = hoist();
+    let out = h.run(&["network", "ls"]).ok();
+    let l: Vec<&str> = out.stdout.lines().collect();
+    assert!(l[0].starts_with("NETWORK ID "), "{out:?}");
+    assert!(
+        l[0].contains(" NAME ") && l[0].ends_with("DRIVER"),
+        "{out:?}"
+    );
+    // podman's default network, with podman's id for it.
+    assert!(
+        l[1].starts_with("2f259bab93aa ") && l[1].contains(" podman "),
+        "{out:?}"
+    );
+    let out = h.run(&["network", "ls", "--noheading"]).ok();
+    assert!(!out.stdout.contains("NETWORK ID"), "{out:?}");
+    let out = h
+        .run(&["network", "ls", "--format", "table {{.ID}} {{.Name}}"])
+        .ok();
+    assert!(out.stdout.starts_with("NETWORK ID "), "{out:?}");
+    let out = h.run(&["network", "ls", "--no-trunc", "--noheading"]).ok();
+    assert!(out
+        .stdout
+        .starts_with("2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9"));
+
+    for n in ["c-net", "a-net", "b-net"] {
+        assert_eq!(h.run(&["network", "create", n]).ok().stdout.trim(), n);
+    }
+    h.run(&["network", "create", "--label", "tier=front", "labelled"])
+        .ok();
+    let out = h.run(&["network", "ls", "--quiet"]).ok();
+    assert_eq!(out.stdout, "a-net\nb-net\nc-net\nlabelled\npodman\n");
+    let out = h
+        .run(&["network", "create", "-o", "foo=bar", "x"])
+        .fails_with(125);
+    assert_eq!(
+        error_line(&out.stderr),
+        "Error: unsupported bridge network option foo"
+    );
+    let out = h
+        .run(&["network", "create", "--ipam-driver", "dhcp", "x"])
+        .fails_with(125);
+    assert!(
+        out.stderr.contains("dhcp ipam driver is not yet supported"),
+        "{out:?}"
+    );
+    h.run(&[
+        "network",
+        "create",
+        "-o",
+        "mtu=1400",
+        "--ipam-driver",
+        "host-local",
+        "mtu",
+    ])
+    .ok();
+    let out = h
+        .run(&["network", "inspect", "--format", "{{.Options.mtu}}", "mtu"])
+        .ok();
+    assert_eq!(out.stdout.trim(), "1400");
+    h.run(&["network", "rm", "mtu"]).ok();
+    let out = h.run(&["network", "create", "a-net"]).fails_with(125);
+    assert!(out
+        .stderr
+        .contains("network name a-net already used: network already exists"));
+
+    assert_eq!(names(&h, &["name=^[ab]-"]), "a-net\nb-net\n");
+    assert_eq!(names(&h, &["label=tier=front"]), "labelled\n");
+    assert_eq!(names(&h, &["label=tier", "driver=bridge"]), "labelled\n");
+    assert_eq!(
+        names(&h, &["dangling=true", "name=net"]),
+        "a-net\nb-net\nc-net\n"
+    );
+    let out = h
+        .run(&["network", "ls", "--filter", "foo=bar"])
+        .fails_with(125);
+    assert!(out.stderr.contains("invalid filter \"foo\""), "{out:?}");
+    let out = h
+        .run(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{.Name}} {{.DNSEnabled}}",
+            "a-net",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "a-net true\n");
+    let out = h
+        .run(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{range .Subnets}}{{.Gateway}}{{end}}",
+            "podman",
+        ])
+        .ok();
+    assert_eq!(out.stdout.trim(), "10.90.0.1");
+
+    h.run(&["network", "exists", "a-net"]).ok();
+    h.run(&["network", "exists", "bogus"]).fails_with(1);
+    let out = h.run(&["network", "rm", "bogus"]).fails_with(1);
+    assert_eq!(
+        error_line(&out.stderr),
+        "Error: unable to find network with name or ID bogus: network not found"
+    );
+    let out = h.run(&["network", "rm", "--force", "bogus"]).ok();
+    assert_eq!(out.stdout, "");
+    let out = h.run(&["network", "rm", "podman"]).fails_with(125);
+    assert!(out
+        .stderr
+        .contains("default network podman cannot be removed"));
+    h.run(&["network", "rm", "-t", "3", "a-net"])
+        .fails_with(125);
+
+    // prune asks unless --force; the default network always stays.
+    let out = h.run_stdin(&["network", "prune"], b"n\n").ok();
+    assert!(out
+        .stdout
+        .starts_with("WARNING! This will remove all networks"));
+    assert_eq!(
+        h.run(&["network", "ls", "-q"]).ok().stdout.lines().count(),
+        5
+    );
+    let out = h
+        .run(&["network", "prune", "-f", "--filter", "label!=tier"])
+        .ok();
+    assert_eq!(out.stdout, "a-net\nb-net\nc-net\n");
+    let out = h.run(&["network", "rm", "labelled"]).ok();
+    assert_eq!(out.stdout, "labelled\n");
+    assert_eq!(h.run(&["network", "ls", "-q"]).ok().stdout, "podman\n");
+}
+
+#[test]
+fn networks_in_use_are_kept_until_forced() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    h.run(&["network", "create", "busy"]).ok();
+    let cid = h
+        .run(&["create", "--network", "busy", &img, "true"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let out = h.run(&["network", "rm", "busy"]).fails_with(2);
+    assert!(out.stderr.contains("network is being used"), "{out:?}");
+    assert_eq!(names(&h, &["dangling=false"]), "busy\npodman\n");
+    let out = h.run(&["network", "prune", "--force"]).ok();
+    assert_eq!(out.stdout, "");
+    let out = h.run(&["network", "rm", "--force", "busy"]).ok();
+    assert_eq!(out.stdout, "busy\n");
+    h.run(&["container", "exists", &cid]).fails_with(1);
+}
+
+#[test]
+fn dns_hosts_and_proxy_flags_reach_the_container() {
+    let (_reg, mut h, img) = common::setup_with_busybox();
+    h.env("http_proxy", "http://proxy.example:3128");
+    let out = h
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--dns-opt=ndots:3",
+            "--dns-option=timeout:2",
+            "--dns",
+            "10.1.2.3",
+            "--dns-search",
+            "example.com",
+            "--add-host",
+            "db:10.0.0.5",
+            &img,
+            "sh",
+            "-c",
+            "cat /etc/resolv.conf /etc/hosts; echo proxy=$http_proxy",
+        ])
+        .ok();
+    for want in [
+        "options ndots:3 timeout:2\n",
+        "nameserver 10.1.2.3\n",
+        "search example.com\n",
+        "10.0.0.5\tdb\n",
+        "proxy=http://proxy.example:3128\n",
+    ] {
+        assert!(out.stdout.contains(want), "{want:?} in {out:?}");
+    }
+    let out = h
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--http-proxy=false",
+            &img,
+            "sh",
+            "-c",
+            "echo proxy=$http_proxy",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "proxy=\n");
+    let out = h
+        .run(&["run", "--rm", "--add-host", "nocolon", &img, "true"])
+        .fails_with(125);
+    assert!(out.stderr.contains("invalid --add-host"), "{out:?}");
+    h.run(&["run", "--rm", "--dns", "bogus", &img, "true"])
+        .fails_with(125);
+}
+
+/// The container's IPv4 interfaces as `NAME ADDRESS` lines.
+fn interfaces(h: &Hoist, cid: &str) -> Vec<String> {
+    let out = h.run(&["exec", cid, "ip", "-4", "-o", "addr"]).ok();
+    let mut found: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w.len() > 3 && w[1] != "lo").then(|| format!("{} {}", w[1], w[3]))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn connect_disconnect_and_reload_a_running_container() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    h.run(&["network", "create", "--subnet", "10.231.77.0/24", "extra"])
+        .ok();
+    let cid = h
+        .run(&["run", "-d", &img, "top"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(interfaces(&h, &cid).len(), 1);
+    h.run(&["network", "connect", "--ip", "10.231.77.9", "extra", &cid])
+        .ok();
+    let now = interfaces(&h, &cid);
+    assert!(now.contains(&"eth1 10.231.77.9/24".to_string()), "{now:?}");
+    let fmt = "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}";
+    let out = h.run(&["inspect", "--format", fmt, &cid]).ok();
+    assert_eq!(out.stdout.trim(), "extra podman");
+    h.run(&["network", "rm", "extra"]).fails_with(2);
+
+    // Reload keeps the addresses, MAC included.
+    let mac_fmt = "{{(index .NetworkSettings.Networks \"podman\").MacAddress}}";
+    let mac = h.run(&["inspect", "--format", mac_fmt, &cid]).ok().stdout;
+    let out = h.run(&["network", "reload", &cid]).ok();
+    assert_eq!(out.stdout.trim(), cid);
+    assert_eq!(interfaces(&h, &cid), now);
+    assert_eq!(
+        h.run(&["inspect", "--format", mac_fmt, &cid]).ok().stdout,
+        mac
+    );
+    let out = h.run(&["network", "reload", "--all"]).ok();
+    assert_eq!(out.stdout.trim(), cid);
+
+    let aliases = "{{(index .NetworkSettings.Networks \"extra\").Aliases}}";
+    let out = h.run(&["inspect", "--format", aliases, &cid]).ok();
+    assert_eq!(out.stdout.trim(), format!("[{}]", &cid[..12]));
+    let hosts = h.run(&["exec", &cid, "cat", "/etc/hosts"]).ok().stdout;
+    assert!(hosts.contains("10.231.77.9\t"), "{hosts}");
+
+    h.run(&["network", "disconnect", "extra", &cid]).ok();
+    assert_eq!(interfaces(&h, &cid).len(), 1);
+    let hosts = h.run(&["exec", &cid, "cat", "/etc/hosts"]).ok().stdout;
+    assert!(!hosts.contains("10.231.77.9"), "{hosts}");
+    // Off every network, and back on.
+    h.run(&["network", "disconnect", "podman", &cid]).ok();
+    assert!(interfaces(&h, &cid).is_empty());
+    h.run(&["network", "connect", "podman", &cid]).ok();
+    assert_eq!(interfaces(&h, &cid).len(), 1);
+    let out = h
+        .run(&["network", "disconnect", "extra", &cid])
+        .fails_with(125);
+    assert!(
+        out.stderr.contains("is not connected to network extra"),
+        "{out:?}"
+    );
+
+    // A stopped container's networks change in its record.
+    h.run(&["rm", "-f", "-t", "0", &cid]).ok();
+    let created = h
+        .run(&["create", "--name", "later", &img, "true"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    h.run(&["network", "connect", "extra", "later"]).ok();
+    h.run(&["network", "rm", "extra"]).fails_with(2);
+    h.run(&["network", "disconnect", "extra", "later"]).ok();
+    h.run(&["network", "rm", "extra"]).ok();
+    h.run(&["rm", &created]).ok();
+}
+
+#[test]
+fn etc_hosts_follows_podmans_layout_and_containers_conf() {
+    let (_reg, mut h, img) = common::setup_with_busybox();
+    // Default: the host's /etc/hosts, host.containers.internal (the
+    // network's gateway), then the address with host name and name.
+    let out = h
+        .run(&[
+            "run",
+            "--rm",
+            "--name",
+            "web",
+            "--hostname",
+            "hn",
+            &img,
+            "cat",
+            "/etc/hosts",
+        ])
+        .ok();
+    let last = out.stdout.lines().last().unwrap().to_string();
+    assert!(last.ends_with("\thn web"), "{out:?}");
+    assert!(
+        out.stdout.contains("\thost.containers.internal\n"),
+        "{out:?}"
+    );
+
+    let base = h.base_dir().join("hosts");
+    std::fs::write(&base, "10.1.1.1 one\n10.2.2.2 two #comment\n").unwrap();
+    let conf = h.base_dir().join("containers.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[containers]\nbase_hosts_file = \"{}\"\nhost_containers_internal_ip = \"10.3.3.3\"\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    h.env("CONTAINERS_CONF", &conf);
+    let out = h
+        .run(&[
+            "run",
+            "--rm",
+            "--add-host",
+            "three:10.4.4.4",
+            &img,
+            "cat",
+            "/etc/hosts",
+        ])
+        .ok();
+    for want in [
+        "10.1.1.1 one\n",
+        "10.2.2.2 two #comment\n",
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost",
+        "10.4.4.4\tthree\n",
+        "10.3.3.3\thost.containers.internal\n",
+    ] {
+        assert!(out.stdout.contains(want), "{want:?} in {out:?}");
+    }
+    assert_eq!(out.stdout.lines().count(), 7, "{out:?}");
+    // A host name the base maps gets no entry of its own.
+    let out = h
+        .run(&[
+            "run",
+            "--rm",
+            "--name",
+            "one",
+            "--hostname",
+            "one",
+            &img,
+            "cat",
+            "/etc/hosts",
+        ])
+        .ok();
+    assert_eq!(out.stdout.lines().count(), 5, "{out:?}");
+}
