@@ -30,5 +30,5 @@ pub use manifest::ManifestHead;
 pub use options::{ClientOptions, HostTls};
 pub use retry::RetryPolicy;
 pub use sink::{BlobRef, FnSink, Progress, Resume};
-pub use tags::next_link;
+pub use tags::{next_link, parse_page};
 pub use upload::{resolve_location, with_digest};

@@ -12,6 +12,22 @@ use crate::host::Request;
 /// A registry paginating forever must not keep us forever.
 const MAX_PAGES: usize = 1000;
 
+/// One page of a list is JSON of a few names; a registry sending more is
+/// broken or hostile, and must not make us hold it all in memory.
+const MAX_PAGE_BYTES: usize = 16 << 20;
+
+/// The names in one page of a tag list or catalog: the array under `key`
+/// (absent or null: none). The error says what was wrong with the page.
+pub fn parse_page(body: &[u8], key: &str) -> std::result::Result<Vec<String>, String> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("the list is not valid JSON: {e}"))?;
+    match doc.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| format!("{key:?} is not a list of names: {e}")),
+    }
+}
+
 /// The target of the `rel="next"` link in a Link header value, if any.
 pub fn next_link(value: &str) -> Option<String> {
     for link in value.split(',') {
@@ -118,19 +134,11 @@ impl RegistryClient {
                 .and_then(next_link);
             let page_url = resp.url().clone();
             let body = crate::idle::Body::new(resp, host.read_timeout)
-                .collect(usize::MAX)
+                .collect(MAX_PAGE_BYTES)
                 .await
                 .map_err(|e| host.map_body_error(what, e))?
-                .unwrap_or_default();
-            let doc: serde_json::Value = serde_json::from_slice(&body)
-                .map_err(|e| protocol(format!("the list is not valid JSON: {e}")))?;
-            let list: Option<Vec<String>> = match doc.get(page.key) {
-                None | Some(serde_json::Value::Null) => None,
-                Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| {
-                    protocol(format!("{:?} is not a list of names: {e}", page.key))
-                })?),
-            };
-            items.extend(list.unwrap_or_default());
+                .ok_or_else(|| protocol(format!("a page is larger than {MAX_PAGE_BYTES} bytes")))?;
+            items.extend(parse_page(&body, page.key).map_err(protocol)?);
             if let Some(limit) = limit {
                 if items.len() >= limit {
                     items.truncate(limit);
@@ -174,5 +182,21 @@ mod tests {
         );
         assert_eq!(next_link(r#"<https://x/p>; rel="prev""#), None);
         assert_eq!(next_link("garbage"), None);
+    }
+
+    #[test]
+    fn pages_parse_or_say_what_is_wrong() {
+        assert_eq!(
+            parse_page(br#"{"tags":["a","b"]}"#, "tags").unwrap(),
+            ["a", "b"]
+        );
+        assert!(parse_page(br#"{"name":"x","tags":null}"#, "tags")
+            .unwrap()
+            .is_empty());
+        assert!(parse_page(b"{}", "repositories").unwrap().is_empty());
+        let not_names = parse_page(br#"{"tags":[1]}"#, "tags").unwrap_err();
+        assert!(not_names.contains("not a list of names"), "{not_names}");
+        let not_json = parse_page(b"<html>", "tags").unwrap_err();
+        assert!(not_json.contains("not valid JSON"), "{not_json}");
     }
 }
