@@ -261,6 +261,8 @@ fn context(err: &clap::Error, kind: ContextKind) -> Option<String> {
 /// Commands whose arguments podman counts as a whole (cobra's ExactArgs
 /// and RangeArgs): their usage errors say how many they take and got.
 const COUNTED: &[&str] = &[
+    "cp",
+    "container cp",
     "rename",
     "container rename",
     "update",

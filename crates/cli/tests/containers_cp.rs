@@ -125,6 +125,9 @@ fn cp_in_and_out_of_running_and_stopped_containers() {
     );
     let out = hoist.run(&["cp", "c:", "/tmp/x"]).fails_with(125);
     assert!(out.stderr.contains("you must specify paths"), "{out:?}");
+    // cp takes exactly a source and a destination, counted as podman does.
+    let out = hoist.run(&["cp", "c:/etc"]).fails_with(125);
+    assert_eq!(out.stderr.trim(), "Error: accepts 2 arg(s), received 1");
     hoist.run(&["rm", "c"]).ok();
     // A container sharing the host's PID namespace: its files all the same.
     hoist
