@@ -14,6 +14,21 @@ pub struct ExitWith {
     pub message: String,
 }
 
+/// The outcome of a command that acts on several objects and keeps going
+/// after a failure (`volume rm`, `network rm`), as podman ends one: every
+/// failure but the last printed as it came, the last one the error and its
+/// exit code; `Ok(0)` when nothing failed.
+pub fn last_failure(failures: Vec<(i32, String)>) -> anyhow::Result<i32> {
+    let mut failures = failures;
+    let Some((code, message)) = failures.pop() else {
+        return Ok(0);
+    };
+    for (_, m) in failures {
+        eprintln!("Error: {m}");
+    }
+    Err(ExitWith { code, message }.into())
+}
+
 /// Prints `err` as podman does (`Error: ...`, with its causes) and returns the exit code.
 pub fn report(err: &anyhow::Error) -> i32 {
     let mut text = format!("Error: {err}");

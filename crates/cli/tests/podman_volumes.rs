@@ -4,21 +4,9 @@
 
 mod common;
 
-use hoist_testenv::{require_root, Hoist};
+use hoist_testenv::Hoist;
 
-/// The `Error: ...` line of a command's standard error (other lines, such
-/// as warnings, are not what these tests look at).
-fn error_line(stderr: &str) -> &str {
-    stderr
-        .lines()
-        .find(|l| l.starts_with("Error: "))
-        .unwrap_or(stderr.trim())
-}
-
-fn hoist() -> Hoist {
-    require_root();
-    Hoist::new(env!("CARGO_BIN_EXE_hoist"))
-}
+use common::{error_line, local_hoist as hoist};
 
 fn lines(s: &str) -> Vec<&str> {
     s.lines().collect()

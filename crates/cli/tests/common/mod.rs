@@ -74,3 +74,19 @@ pub fn assert_store_clean(hoist: &Hoist) {
     let out = hoist.run(&["system", "check"]);
     assert!(out.success(), "system check found problems: {out:?}");
 }
+
+/// A hoist with its own root, for tests that need no registry; panics
+/// without root.
+pub fn local_hoist() -> Hoist {
+    hoist_testenv::require_root();
+    Hoist::new(env!("CARGO_BIN_EXE_hoist"))
+}
+
+/// The `Error: ...` line of a command's standard error (other lines, such
+/// as warnings, are not what the tests look at).
+pub fn error_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("Error: "))
+        .unwrap_or(stderr.trim())
+}

@@ -10,7 +10,6 @@ use hoist_container::networks;
 use hoist_container::ContainerError;
 use hoist_network::{CreateOptions, FilterUse, Network};
 
-use crate::exit::ExitWith;
 use crate::output::{self, Format};
 
 /// The network flags of `run` and `create` (flattened into their
@@ -400,17 +399,5 @@ fn rm(cs: &hoist_container::Containers, a: NetworkRmArgs) -> Result<i32> {
             }
         }
     }
-    match failures.split_last() {
-        None => Ok(0),
-        Some(((code, message), earlier)) => {
-            for (_, m) in earlier {
-                eprintln!("Error: {m}");
-            }
-            Err(ExitWith {
-                code: *code,
-                message: message.clone(),
-            }
-            .into())
-        }
-    }
+    crate::exit::last_failure(failures)
 }

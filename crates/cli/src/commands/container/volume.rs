@@ -11,7 +11,6 @@ use hoist_container::volumes::{
 };
 use hoist_container::ContainerError;
 
-use crate::exit::ExitWith;
 use crate::output::{self, Format};
 
 /// The volume flags of `run` and `create` beyond -v/--mount/--tmpfs
@@ -406,19 +405,7 @@ fn rm(cs: &hoist_container::Containers, vols: &Volumes, a: VolumeRmArgs) -> Resu
             }
         }
     }
-    match failures.split_last() {
-        None => Ok(0),
-        Some(((code, message), earlier)) => {
-            for (_, m) in earlier {
-                eprintln!("Error: {m}");
-            }
-            Err(ExitWith {
-                code: *code,
-                message: message.clone(),
-            }
-            .into())
-        }
-    }
+    crate::exit::last_failure(failures)
 }
 
 fn prune(cs: &hoist_container::Containers, a: VolumePruneArgs) -> Result<()> {
