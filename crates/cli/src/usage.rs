@@ -195,6 +195,13 @@ fn usage_line(cmd: &Command, path: &str, is_top: bool, has_subcommands: bool) ->
         if multiple && name.len() > 3 && name.ends_with('S') {
             name.pop();
         }
+        // A name in braces is an alternative of lists, written out whole
+        // (`{CONTAINER...|POD...}`).
+        if name.starts_with('{') {
+            line.push(' ');
+            line.push_str(&name);
+            continue;
+        }
         let piece = match (arg.is_required_set(), multiple) {
             (true, false) => name,
             (true, true) => format!("{name} [{name}...]"),

@@ -73,6 +73,7 @@ pub fn create(engine: &Engine, cs: &Containers, req: CreateRequest) -> Result<Co
     crate::volumes::apply_volume_conf(&mut options, &conf)?;
     crate::options::check_device_rules(&options)?;
     crate::run_setup::check_ipc_join(cs, options.ipc.as_deref())?;
+    crate::run_flags::check_create(cs, &options)?;
     for d in &options.devices {
         crate::run_setup::check_device(d)?;
     }

@@ -59,8 +59,8 @@ enum Test {
     RestartPolicy(Vec<String>),
     /// Regular expressions on the first word of the command.
     Command(Vec<Regex>),
-    /// Pod names or ids: hoist has no pods, so no container matches.
-    Pod,
+    /// Pod names or ids (a prefix of the ID).
+    Pod(Vec<String>),
     /// Health statuses.
     Health(Vec<String>),
 }
@@ -209,7 +209,7 @@ fn test(cs: &Containers, key: &str, values: Vec<String>) -> Result<Test> {
             }
         }
         "command" => Test::Command(regexes(key, &values)?),
-        "pod" => Test::Pod,
+        "pod" => Test::Pod(values),
         _ => {
             return Err(ContainerError::Invalid(format!(
                 "{key} is an invalid filter"
@@ -314,7 +314,15 @@ fn passes(t: &Test, c: &Container) -> bool {
             .command()
             .first()
             .is_some_and(|cmd| res.iter().any(|r| r.is_match(cmd))),
-        Test::Pod => false,
+        Test::Pod(values) => {
+            let o = &c.config.options;
+            let id = o.pod.as_deref().unwrap_or_default();
+            let name = o.pod_name.as_deref().unwrap_or_default();
+            !id.is_empty()
+                && values
+                    .iter()
+                    .any(|v| v == name || id.starts_with(v.as_str()))
+        }
     }
 }
 

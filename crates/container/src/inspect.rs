@@ -47,6 +47,8 @@ pub struct InspectContainer {
     pub name: String,
     pub restart_count: u32,
     pub driver: String,
+    /// The ID of its pod, or empty.
+    pub pod: String,
     pub mounts: Vec<InspectMount>,
     pub network_settings: InspectNetworkSettings,
     pub config: InspectConfig,
@@ -188,6 +190,10 @@ pub struct InspectHostConfig {
     pub init: bool,
     /// `--log-driver` and `--log-opt`.
     pub log_config: crate::logs::InspectLogConfig,
+    /// `--cgroup-parent` (empty for hoist's own).
+    pub cgroup_parent: String,
+    /// `--cgroups`: podman's `default` unless given.
+    pub cgroups: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -241,7 +247,7 @@ pub struct PsRow {
     /// Mount destinations.
     #[serde(rename = "Mounts")]
     pub mounts: Vec<String>,
-    /// hoist has no pods: always empty.
+    /// The ID of its pod, if any.
     #[serde(rename = "Pod")]
     pub pod: String,
     #[serde(rename = "PodName")]
@@ -389,9 +395,9 @@ impl Container {
                 .iter()
                 .map(|m| m.destination().to_string())
                 .collect(),
-            pod: String::new(),
-            pod_name: String::new(),
-            is_infra: false,
+            pod: self.config.options.pod.clone().unwrap_or_default(),
+            pod_name: self.config.options.pod_name.clone().unwrap_or_default(),
+            is_infra: self.config.options.infra,
             namespaces: BTreeMap::new(),
             size: None,
         }
@@ -541,6 +547,7 @@ impl Container {
                 .unwrap_or_default(),
             name: self.name().to_string(),
             restart_count: self.state.restart_count,
+            pod: o.pod.clone().unwrap_or_default(),
             driver: "overlay".into(),
             mounts,
             network_settings: InspectNetworkSettings {
@@ -592,6 +599,11 @@ impl Container {
                 },
                 init: o.init,
                 log_config: o.log.inspect(&self.log_path()),
+                cgroup_parent: o.run_flags.cgroup_parent.clone().unwrap_or_default(),
+                cgroups: match o.run_flags.cgroups.as_deref() {
+                    None | Some("enabled") => "default".into(),
+                    Some(mode) => mode.into(),
+                },
             },
         }
     }

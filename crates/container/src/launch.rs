@@ -62,6 +62,7 @@ impl MonitorLauncher {
     /// container runs; the monitor's own log goes to `monitor.log` in the
     /// container directory.
     pub fn start_detached(&self, cs: &Containers, id: &str) -> Result<()> {
+        self.start_required(cs, id)?;
         let log_path = cs.dir_of(id).join("monitor.log");
         let log = std::fs::File::create(&log_path).map_err(io_err("creating", &log_path))?;
         let mut child = self
@@ -85,6 +86,22 @@ impl MonitorLauncher {
         Ok(())
     }
 
+    /// `--requires`: starts the containers `id` depends on that are not
+    /// running (and, first, theirs).
+    fn start_required(&self, cs: &Containers, id: &str) -> Result<()> {
+        // One that cannot be read is the monitor's to report.
+        let Ok(c) = cs.load(id) else {
+            return Ok(());
+        };
+        for name in &c.config.options.run_flags.requires {
+            let dep = crate::run_flags::required(cs, name)?;
+            if !dep.status().is_active() {
+                self.start_detached(cs, dep.id())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Makes this process the attached monitor of container `id`, keeping
     /// its pid and stdio, and returns the container's exit code: in this
     /// process when it is single-threaded (the runtime forks, which is safe
@@ -104,6 +121,7 @@ impl MonitorLauncher {
         mute_stdout: bool,
         mute_stderr: bool,
     ) -> Result<i32> {
+        self.start_required(cs, id)?;
         let mode = MonitorMode {
             attach: true,
             detached: false,

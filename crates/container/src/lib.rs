@@ -46,6 +46,7 @@ mod ps_extra;
 mod pump;
 mod record;
 pub mod rename;
+pub mod run_flags;
 mod run_setup;
 pub mod secrets;
 pub mod snapshot;

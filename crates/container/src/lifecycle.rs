@@ -76,7 +76,7 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
         return Ok(());
     }
     tracing::info!(id = c.id(), "cleaning up after a dead monitor");
-    kill_cgroup(c.id());
+    kill_cgroup(&crate::run_flags::cgroups_path(c));
     let rt = runtime_of(c);
     let _ = rt.delete(c.id(), true);
     netsetup::teardown(st.netns.as_deref(), st.network_request.as_ref());
@@ -138,8 +138,7 @@ fn unmount_overlay(rootfs: &std::path::Path) -> Result<()> {
 
 /// SIGKILLs every process in the container's cgroup (what is left after
 /// its monitor died: no one else will reap or stop them).
-fn kill_cgroup(id: &str) {
-    let cg = hoist_runtime::spec::default_cgroups_path(id);
+fn kill_cgroup(cg: &str) {
     let files = [
         format!("/sys/fs/cgroup/pids{cg}/cgroup.procs"),
         format!("/sys/fs/cgroup/memory{cg}/cgroup.procs"),
@@ -291,6 +290,33 @@ fn cancel_restart(cs: &Containers, c: &Container) -> Result<()> {
     Ok(())
 }
 
+/// After container `c` of a pod exited for good: with the pod's exit
+/// policy `stop` (kept on its infra container) and no other container of
+/// the pod still running, the infra container stops too, and so the pod.
+pub(crate) fn pod_member_exited(cs: &Containers, c: &Container) {
+    let o = &c.config.options;
+    let (Some(pod), false) = (o.pod.as_deref(), o.infra) else {
+        return;
+    };
+    let Ok(all) = cs.list() else { return };
+    let in_pod = |x: &&Container| x.config.options.pod.as_deref() == Some(pod);
+    let others_running = all
+        .iter()
+        .filter(in_pod)
+        .any(|x| !x.config.options.infra && x.id() != c.id() && x.status().is_active());
+    let infra = all.iter().filter(in_pod).find(|x| x.config.options.infra);
+    if let Some(infra) = infra {
+        if !others_running
+            && infra.config.options.pod_exit_policy.as_deref() == Some("stop")
+            && infra.status().is_active()
+        {
+            if let Err(e) = stop(cs, infra, None) {
+                tracing::warn!(error = %e, "stopping the pod's infra container (exit policy stop)");
+            }
+        }
+    }
+}
+
 /// Whether `other` joins a namespace of container `id` (`--network
 /// container:NAME|ID`).
 fn joins(cs: &Containers, other: &Container, id: &str) -> bool {
@@ -301,6 +327,16 @@ fn joins(cs: &Containers, other: &Container, id: &str) -> bool {
         .iter()
         .flat_map(|n| n.split(','))
         .filter_map(|n| n.strip_prefix("container:"))
+        // `--requires` containers must stay too, as in podman.
+        .chain(
+            other
+                .config
+                .options
+                .run_flags
+                .requires
+                .iter()
+                .map(String::as_str),
+        )
         .any(|target| cs.lookup(target).is_ok_and(|t| t == id))
 }
 
@@ -334,6 +370,19 @@ pub fn remove_with_dependents(cs: &Containers, c: &Container, force: bool) -> Re
 /// (its own `--rm` monitor, another `rm`) removes meanwhile counts as
 /// removed.
 pub fn remove(cs: &Containers, c: &Container, force: bool) -> Result<()> {
+    if c.config.options.infra {
+        return Err(ContainerError::Invalid(format!(
+            "container {} is the infra container of pod {} and cannot be removed without removing the pod",
+            c.id(),
+            c.config.options.pod.as_deref().unwrap_or_default()
+        )));
+    }
+    remove_member(cs, c, force)
+}
+
+/// `rm` without the infra container check: how `pod rm` removes a pod's
+/// infra container, after its other containers.
+pub fn remove_member(cs: &Containers, c: &Container, force: bool) -> Result<()> {
     let deps = dependents(cs, c)?;
     if !deps.is_empty() {
         return Err(ContainerError::HasDependents {
@@ -438,8 +487,7 @@ fn kill_until_monitor_ends(cs: &Containers, id: &str) -> Result<()> {
     }
 }
 
-fn freezer_path(id: &str) -> Vec<std::path::PathBuf> {
-    let cg = hoist_runtime::spec::default_cgroups_path(id);
+fn freezer_path(cg: &str) -> Vec<std::path::PathBuf> {
     vec![
         format!("/sys/fs/cgroup/freezer{cg}/freezer.state").into(),
         format!("/sys/fs/cgroup{cg}/cgroup.freeze").into(),
@@ -447,7 +495,7 @@ fn freezer_path(id: &str) -> Vec<std::path::PathBuf> {
 }
 
 fn freeze(c: &Container, on: bool) -> Result<()> {
-    for p in freezer_path(c.id()) {
+    for p in freezer_path(&crate::run_flags::cgroups_path(c)) {
         if p.exists() {
             let v = if p.ends_with("freezer.state") {
                 if on {

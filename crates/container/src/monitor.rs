@@ -30,9 +30,7 @@ use hoist_runtime::executor::{
 use hoist_runtime::rootfs::{
     mount_overlay, mount_overlay_volatile, unmount, write_etc_files, EtcOptions,
 };
-use hoist_runtime::spec::{
-    build_spec, default_cgroups_path, MountSpec, SeccompChoice, SpecOptions, Ulimit,
-};
+use hoist_runtime::spec::{build_spec, MountSpec, SeccompChoice, SpecOptions, Ulimit};
 use oci_spec::image::ImageConfiguration;
 
 use crate::error::{io_err, ContainerError, Result};
@@ -213,7 +211,7 @@ fn monitor(
         } else {
             status.code()
         };
-        let oom = oom_killed(id);
+        let oom = oom_killed(&crate::run_flags::cgroups_path(&c));
         // Renamed meanwhile (`rename`): the events carry the current name.
         let named = cs.load(id).unwrap_or_else(|_| c.clone());
         crate::events::died(&named, code);
@@ -265,6 +263,7 @@ fn monitor(
         break code;
     };
     let c = cs.load(id)?;
+    crate::lifecycle::pod_member_exited(cs, &c);
     if c.config.options.auto_remove {
         // `rm -f` may be removing it too; whoever comes last finds it gone.
         crate::lifecycle::remove_stopped(cs, &c).or_else(|e| {
@@ -459,6 +458,37 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
     }
 }
 
+/// A pod's container sharing the infra container's network: /etc/hosts as
+/// podman writes it there (the pod's host name beside the infra
+/// container's name, the container's own name on 127.0.0.1) and the pod's
+/// `--add-host` and DNS settings, which the infra container holds.
+fn pod_etc_options(cs: &Containers, c: &Container, net: &NetSetup, etc: &mut EtcOptions) {
+    let o = &c.config.options;
+    if o.pod.is_none() || net.joined.is_none() {
+        return;
+    }
+    let infra = o
+        .networks
+        .first()
+        .and_then(|n| n.strip_prefix("container:"))
+        .and_then(|id| cs.load(id).ok());
+    let Some(infra) = infra else { return };
+    etc.container_name = Some(infra.name().to_string());
+    let io = &infra.config.options;
+    etc.extra_hosts.extend(io.add_hosts.iter().cloned());
+    etc.extra_hosts
+        .push((c.name().to_string(), std::net::Ipv4Addr::LOCALHOST.into()));
+    if o.dns_servers.is_empty() && !io.dns_servers.is_empty() {
+        etc.dns_servers = io.dns_servers.clone();
+    }
+    if o.dns_search.is_empty() && !io.dns_search.is_empty() {
+        etc.dns_search = io.dns_search.clone();
+    }
+    if o.dns_options.is_empty() && !io.dns_options.is_empty() {
+        etc.dns_options = io.dns_options.clone();
+    }
+}
+
 fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOptions> {
     let o = &c.config.options;
     let hostname = o
@@ -475,6 +505,7 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
     // podman lists the container's name beside its host name.
     etc.container_name = Some(c.name().to_string());
     crate::networks::etc_network_options(o, net.status.as_ref(), &mut etc);
+    pod_etc_options(cs, c, net, &mut etc);
     let etc_files = write_etc_files(&c.dir.join("userdata"), &c.rootfs(), &etc)?;
     let mut mounts = Vec::new();
     for (index, m) in o.mounts.iter().enumerate() {
@@ -588,7 +619,7 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
         mounts,
         network: net.namespace_mode(),
         annotations,
-        cgroups_path: Some(default_cgroups_path(c.id())),
+        cgroups_path: Some(crate::run_flags::cgroups_path(c)),
         etc_files: Some(etc_files),
         ..SpecOptions::default()
     };
@@ -611,6 +642,7 @@ fn create_and_start(
     let opts = spec_options(cs, c, net)?;
     let image: ImageConfiguration = c.image_config()?;
     let mut spec = build_spec(&image, &opts)?;
+    crate::run_flags::apply_to_spec(c, &mut spec)?;
     // Volumes are mounted, filled from the image and given their owner
     // once the user is known; [`finish`] lets go of them.
     if let Some(p) = spec.process() {
@@ -862,8 +894,7 @@ fn finish(cs: &Containers, c: &Container, net: &NetSetup) {
 
 /// Whether the kernel's OOM killer killed a process of the container's
 /// cgroup (read before the runtime deletes the cgroup).
-fn oom_killed(id: &str) -> bool {
-    let cg = default_cgroups_path(id);
+fn oom_killed(cg: &str) -> bool {
     let candidates = [
         format!("/sys/fs/cgroup/memory{cg}/memory.oom_control"),
         format!("/sys/fs/cgroup{cg}/memory.events"),

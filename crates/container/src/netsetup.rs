@@ -28,10 +28,16 @@ pub(crate) struct NetSetup {
     pub request: Option<SetupRequest>,
     pub status: Option<StatusBlock>,
     pub host: bool,
+    /// `--network container:NAME`: the other container's namespace, joined
+    /// (not made here, so not removed at teardown).
+    pub joined: Option<PathBuf>,
 }
 
 impl NetSetup {
     pub(crate) fn namespace_mode(&self) -> NamespaceMode {
+        if let Some(p) = &self.joined {
+            return NamespaceMode::Path(p.clone());
+        }
         match (&self.netns, self.host) {
             (_, true) => NamespaceMode::Host,
             (Some(p), _) => NamespaceMode::Path(p.clone()),
@@ -46,6 +52,11 @@ fn netns_name(id: &str) -> String {
 
 /// Sets up the network `config` asks for. On failure nothing is left.
 pub(crate) fn setup(root: &Path, config: &ContainerConfig) -> Result<NetSetup> {
+    if let [only] = config.options.networks.as_slice() {
+        if let Some(name) = only.strip_prefix("container:") {
+            return join(root, name);
+        }
+    }
     let mode = NetworkMode::parse(&config.options.networks)?;
     match mode {
         NetworkMode::Host => {
@@ -73,6 +84,7 @@ pub(crate) fn setup(root: &Path, config: &ContainerConfig) -> Result<NetSetup> {
         if !is_default {
             a = a.with_aliases([crate::short_id(&config.id).to_string()]);
         }
+        crate::run_flags::apply_to_attachment(&config.options.run_flags, &mut a);
         request.networks.push(a);
     }
     let mut ports = config.options.ports.clone();
@@ -95,6 +107,7 @@ pub(crate) fn setup(root: &Path, config: &ContainerConfig) -> Result<NetSetup> {
             request: Some(request),
             status: Some(status),
             host: false,
+            joined: None,
         }),
         Err(e) => {
             let _ = ns.remove();
@@ -126,4 +139,36 @@ pub(crate) fn teardown(netns: Option<&Path>, request: Option<&SetupRequest>) {
             }
         }
     }
+}
+
+/// `--network container:NAME` (how the containers of a pod share its infra
+/// container's network): that container's namespace, which must be live,
+/// and its network status for /etc/hosts and /etc/resolv.conf.
+fn join(root: &Path, name: &str) -> Result<NetSetup> {
+    let cs = crate::store::Containers::open(root)?;
+    let other = cs.get(name)?;
+    let not_running = || {
+        crate::error::ContainerError::Invalid(format!(
+            "--network container:{name}: that container is not running; start it first"
+        ))
+    };
+    if !other.status().is_active() {
+        return Err(not_running());
+    }
+    if NetworkMode::parse(&other.config.options.networks).ok() == Some(NetworkMode::Host) {
+        return Ok(NetSetup {
+            host: true,
+            ..Default::default()
+        });
+    }
+    let path = match (&other.state.netns, other.state.pid) {
+        (Some(p), _) => p.clone(),
+        (None, Some(pid)) => PathBuf::from(format!("/proc/{pid}/ns/net")),
+        (None, None) => return Err(not_running()),
+    };
+    Ok(NetSetup {
+        status: other.state.network_status.clone(),
+        joined: Some(path),
+        ..Default::default()
+    })
 }

@@ -183,6 +183,19 @@ pub struct CreateOptions {
     /// `--secret`: which secrets to give it, and how (names only: the data
     /// is read from the secret store at each start).
     pub secrets: Vec<crate::secrets::SecretUse>,
+    /// `--pod`: the ID and name of the pod it belongs to (hoist-pod keeps
+    /// the pod records; pods cannot be renamed, so the name stays right).
+    pub pod: Option<String>,
+    pub pod_name: Option<String>,
+    /// It is its pod's infra container (it holds the pod's namespaces).
+    pub infra: bool,
+    /// On an infra container: the pod's `--exit-policy` (`stop`: the pod
+    /// stops when its last other container exits), applied by the
+    /// monitor of that container.
+    pub pod_exit_policy: Option<String>,
+    /// `--cgroup-parent`, `--ip`, `--no-hosts`, `--personality`, ... (see
+    /// [`crate::run_flags`]).
+    pub run_flags: crate::run_flags::RunFlags,
 }
 
 /// One block I/O throttle, resolved to a device number at start.

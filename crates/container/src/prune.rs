@@ -15,7 +15,8 @@ pub fn prune(cs: &Containers, filter: &ContainerFilter) -> Result<Vec<Pruned>> {
     let candidates: Vec<Container> = cs
         .list()?
         .into_iter()
-        .filter(|c| !c.status().is_active() && filter.matches(c))
+        // Infra containers go with their pods (`pod rm`, `pod prune`).
+        .filter(|c| !c.status().is_active() && !c.config.options.infra && filter.matches(c))
         .collect();
     let mut left = candidates;
     let mut done = Vec::new();

@@ -126,6 +126,25 @@ fn namespaces(
     opts.ipc = namespace(cs, "ipc", o.ipc.as_deref())?;
     // `--ipc none`: an IPC namespace of its own and no /dev/shm.
     opts.shm = o.ipc.as_deref() != Some("none");
+    // Joining another container's IPC namespace shares its /dev/shm too
+    // (as podman, and as a pod's containers expect).
+    if let NamespaceMode::Path(p) = &opts.ipc {
+        if let Some(pid) = p.strip_prefix("/proc").ok().and_then(|r| r.iter().next()) {
+            let source = Path::new("/proc").join(pid).join("root/dev/shm");
+            if o.ipc
+                .as_deref()
+                .is_some_and(|v| v.starts_with("container:"))
+                && source.is_dir()
+            {
+                opts.mounts.push(MountSpec::Bind {
+                    source,
+                    destination: "/dev/shm".into(),
+                    read_only: false,
+                    options: Vec::new(),
+                });
+            }
+        }
+    }
     opts.uts = namespace(cs, "uts", o.uts.as_deref())?;
     if o.cgroupns.is_some() {
         opts.cgroupns = Some(namespace(cs, "cgroup", o.cgroupns.as_deref())?);

@@ -11,8 +11,7 @@ use crate::record::{Container, Status};
 
 /// Where the cgroup files of a container may be: the v2 unified tree,
 /// or the v1 controller `ctl`.
-fn cgroup_file(id: &str, ctl: &str, file: &str) -> Option<PathBuf> {
-    let cg = hoist_runtime::spec::default_cgroups_path(id);
+fn cgroup_file(cg: &str, ctl: &str, file: &str) -> Option<PathBuf> {
     [
         format!("/sys/fs/cgroup{cg}/{file}"),
         format!("/sys/fs/cgroup/{ctl}{cg}/{file}"),
@@ -43,7 +42,7 @@ fn running(c: &Container, op: &'static str) -> Result<()> {
 pub fn pids(c: &Container) -> Vec<i32> {
     let mut pids: Vec<i32> = ["pids", "memory", "cpu,cpuacct", "freezer"]
         .iter()
-        .find_map(|ctl| cgroup_file(c.id(), ctl, "cgroup.procs"))
+        .find_map(|ctl| cgroup_file(&crate::run_flags::cgroups_path(c), ctl, "cgroup.procs"))
         .and_then(|p| read(&p))
         .unwrap_or_default()
         .lines()
@@ -250,7 +249,8 @@ pub(crate) fn parse_block_io(text: &str) -> (u64, u64) {
 /// `stats --no-stream`: one sample of the container's resource use.
 pub fn stats(c: &Container) -> Result<Stats> {
     running(c, "read its statistics")?;
-    let id = c.id();
+    let cg = crate::run_flags::cgroups_path(c);
+    let id = cg.as_str();
     // v2 memory.current, v1 memory.usage_in_bytes.
     let mem_usage = read_u64(cgroup_file(id, "memory", "memory.current"))
         .or_else(|| read_u64(cgroup_file(id, "memory", "memory.usage_in_bytes")))

@@ -292,7 +292,11 @@ pub fn prune(engine: &Engine, cs: &Containers, opts: &PruneOptions) -> Result<Pr
     let filter = PruneFilter::parse(&opts.filters)?;
     let mut report = PruneReport::default();
     for c in cs.list()? {
-        if c.status().is_active() || !filter.matches(&c.config.options.labels, c.config.created) {
+        // Infra containers go with their pods.
+        if c.status().is_active()
+            || c.config.options.infra
+            || !filter.matches(&c.config.options.labels, c.config.created)
+        {
             continue;
         }
         let size = c.disk_size().rw_size;
@@ -353,8 +357,12 @@ fn prune_images(
 /// root, and leaves an empty store that works.
 pub fn reset(root: &Path) -> Result<()> {
     let cs = Containers::open(root)?;
-    for c in cs.list()? {
-        crate::lifecycle::remove(&cs, &c, true)?;
+    // Members before infra containers (which they join); the pod records
+    // go with the rest of the root.
+    let mut all = cs.list()?;
+    all.sort_by_key(|c| c.config.options.infra);
+    for c in all {
+        crate::lifecycle::remove_member(&cs, &c, true)?;
     }
     let vols = Volumes::open(root)?;
     for v in vols.list()? {

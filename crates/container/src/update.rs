@@ -107,7 +107,7 @@ pub fn update(cs: &Containers, c: &Container, u: &ResourceUpdate) -> Result<()> 
     let _lock = cs.lock(c.id())?;
     let mut now = cs.load(c.id())?;
     check_swap(u, &now.config.options)?;
-    let cgroup = Cgroup::of(c.id());
+    let cgroup = Cgroup::of(&crate::run_flags::cgroups_path(c));
     if now.status().is_active() && cgroup.exists() {
         cgroup.write_all(u, &now.config.options)?;
     }
@@ -139,9 +139,10 @@ struct Cgroup {
 }
 
 impl Cgroup {
-    fn of(id: &str) -> Cgroup {
+    /// `path`: the container's cgroup (see [`crate::run_flags::cgroups_path`]).
+    fn of(path: &str) -> Cgroup {
         Cgroup {
-            path: hoist_runtime::spec::default_cgroups_path(id),
+            path: path.to_string(),
             v2: Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
         }
     }

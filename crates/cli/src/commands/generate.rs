@@ -11,7 +11,10 @@ use crate::exit::ExitWith;
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
     /// Generate systemd units.
-    Systemd(SystemdArgs),
+    // Boxed: its many flags dwarf the other commands'.
+    Systemd(Box<SystemdArgs>),
+    // The help text is GenerateArgs' own.
+    Kube(super::kube::GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -74,7 +77,8 @@ pub struct SystemdArgs {
 
 pub fn run(root: &Path, cmd: GenerateCommand) -> Result<i32> {
     match cmd {
-        GenerateCommand::Systemd(a) => systemd_units(root, a),
+        GenerateCommand::Systemd(a) => systemd_units(root, *a),
+        GenerateCommand::Kube(a) => super::kube::generate(root, a),
     }
 }
 

@@ -130,7 +130,10 @@ fn split_repo_tag(name: &str) -> (&str, &str) {
 
 pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
     let targets: Vec<String> = if a.all {
-        engine.list_images()?.into_iter().map(|i| i.id).collect()
+        // Oldest first, the order podman's store keeps them in.
+        let mut all = engine.list_images()?;
+        all.sort_by_key(|i| i.created);
+        all.into_iter().map(|i| i.id).collect()
     } else {
         a.images.clone()
     };
@@ -139,21 +142,27 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
     }
     let containers = super::container::open(engine.root())?;
     let mut errors: Vec<EngineError> = Vec::new();
+    // podman prints every untagged name, then every deleted image.
+    let (mut untagged, mut deleted) = (Vec::new(), Vec::new());
     for name in &targets {
         // `--all` names images by ID, and removing all of them includes every name.
         match remove_one(engine, &containers, name, a.force || a.all, a.force) {
             Ok(report) => {
-                for n in &report.untagged {
-                    println!("Untagged: {n}");
-                }
-                for d in &report.deleted {
-                    println!("Deleted: {}", d.hex());
-                }
+                untagged.extend(report.untagged.iter().map(|n| format!("Untagged: {n}")));
+                deleted.extend(
+                    report
+                        .deleted
+                        .iter()
+                        .map(|d| format!("Deleted: {}", d.hex())),
+                );
             }
             // podman: --force also means "a missing image is fine".
             Err(EngineError::ImageNotFound(_)) if a.ignore || a.force => {}
             Err(e) => errors.push(e),
         }
+    }
+    for line in untagged.iter().chain(&deleted) {
+        println!("{line}");
     }
     if errors.is_empty() {
         return Ok(0);
@@ -191,10 +200,23 @@ fn remove_one(
             containers: ids, ..
         }) if remove_users => {
             for id in &ids {
-                let removed = containers
-                    .load(id)
-                    .and_then(|c| hoist_container::lifecycle::remove(containers, &c, true));
-                if let Err(e) = removed {
+                // An infra container goes with its pod, as podman's `rmi -f`.
+                let removed = containers.load(id).and_then(|c| {
+                    if c.config.options.infra {
+                        return hoist_pod::remove_by_infra(containers, &c)
+                            .map(|_| ())
+                            .map_err(|e| match e {
+                                hoist_pod::PodError::Container(e) => *e,
+                                e => hoist_container::ContainerError::Invalid(e.to_string()),
+                            });
+                    }
+                    hoist_container::lifecycle::remove(containers, &c, true)
+                });
+                // Gone already, with its pod.
+                if let Err(e) = removed.or_else(|e| match e {
+                    hoist_container::ContainerError::NotFound(_) => Ok(()),
+                    e => Err(e),
+                }) {
                     return Err(EngineError::Containers(format!(
                         "removing container {id}: {e}"
                     )));

@@ -9,10 +9,12 @@ pub mod events;
 pub mod generate;
 pub mod healthcheck;
 mod images;
+pub mod kube;
 pub mod manifest;
 pub mod mount;
 mod oci;
 pub mod pack;
+pub mod pod;
 pub mod search;
 pub mod secret;
 mod system;
@@ -100,6 +102,7 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::System(SystemCommand::Reset(a)) => system_store::reset(&root, a),
         Command::Search(a) => search::search(a),
         Command::Generate(c) => generate::run(&root, c),
+        Command::Kube(c) => kube::run(&root, c),
         Command::Oci(a) => oci::run(a),
         Command::Run(a) => container::run(&root, globals, a),
         Command::Create(a) => container::create(&root, globals, a),
@@ -127,6 +130,7 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Network(c) => container::network(&root, c),
         Command::ContainerMonitor(a) => container::monitor(&root, a),
         Command::Secret(c) => secret::dispatch(&root, c),
+        Command::Pod(c) => pod::dispatch(&root, c),
         Command::Healthcheck(c) => healthcheck::dispatch(&root, c),
         Command::HealthcheckTimer { id } => healthcheck::timer(&root, &id),
         Command::ContainerInit { command } => Ok(hoist_container::init::run_init(&command)),

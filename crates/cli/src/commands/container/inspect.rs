@@ -176,7 +176,12 @@ fn table_line(
         c.name().to_string(),
     ];
     if a.pod {
-        cells.extend([r.pod.clone(), r.pod_name.clone()]);
+        let pod = if a.no_trunc {
+            r.pod.as_str()
+        } else {
+            hoist_container::short_id(&r.pod)
+        };
+        cells.extend([pod.to_string(), r.pod_name.clone()]);
     }
     if let Some(s) = &r.size {
         cells.push(size_text(s));
@@ -196,6 +201,8 @@ fn template_row(c: &Container, row: &PsRow, id: &str, now: chrono::DateTime<Utc>
     );
     let created = go_time(c.config.created);
     r["ID"] = json!(id);
+    // podman's template `.Pod` is the short pod ID.
+    r["Pod"] = json!(hoist_container::short_id(&row.pod));
     r["Names"] = json!(c.name());
     r["Command"] = json!(c.command().join(" "));
     r["Created"] = json!(created);

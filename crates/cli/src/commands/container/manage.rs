@@ -247,7 +247,14 @@ pub fn rm(root: &Path, a: RmArgs) -> Result<i32> {
             lifecycle::stop(&cs, c, a.time)?;
         }
         let c = cs.load(c.id()).unwrap_or_else(|_| c.clone());
-        let removed = if a.depend {
+        // `rm --depend` of an infra container, or `rm -f -a`: its whole pod
+        // goes, as podman.
+        let removed = if c.config.options.infra && (a.depend || (a.all && a.force)) {
+            hoist_pod::remove_by_infra(&cs, &c).map_err(|e| match e {
+                hoist_pod::PodError::Container(e) => anyhow::Error::new(*e),
+                e => anyhow::Error::msg(e.to_string()),
+            })?
+        } else if a.depend {
             lifecycle::remove_with_dependents(&cs, &c, a.force)?
         } else {
             lifecycle::remove(&cs, &c, a.force)?;

@@ -10,6 +10,7 @@ mod logs;
 mod manage;
 pub(crate) mod network;
 mod run;
+pub(crate) mod run_flags;
 mod stats;
 pub(crate) mod volume;
 
@@ -26,6 +27,7 @@ pub use extra::{attach, init, rename, update};
 pub use inspect::{inspect, ps};
 pub use logs::logs;
 pub use manage::{kill, pause, port, restart, rm, start, stop, unpause, wait};
+pub(crate) use run::launcher;
 pub use run::{create, monitor, run};
 pub use stats::{stats, top};
 

@@ -189,6 +189,7 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
     a.vol.apply(&mut o)?;
     a.health.apply(&mut o)?;
     a.secrets.apply(&mut o)?;
+    a.run_flags.apply(&mut o)?;
     o.ports = hoist_network::parse_port_specs(&a.publish)?;
     if !o.ports.is_empty() {
         let mode = hoist_network::NetworkMode::parse(&o.networks)?;
@@ -357,6 +358,7 @@ fn more_options(
         })?;
         o.sysctls.insert(k.to_string(), v.to_string());
     }
+    hoist_container::run_flags::check_group_add(&a.group_add).map_err(fail)?;
     o.group_add = a.group_add.clone();
     for kv in &a.annotation {
         let (k, v) = kv
@@ -443,6 +445,7 @@ fn create_record(
     let mut options = options(a)?;
     more_options(a, globals, &conf, &mut options)?;
     options.remove_image = remove_image;
+    join_pod(root, a, &mut options)?;
     let engine =
         Engine::open(root).with_context(|| format!("opening the store at {}", root.display()))?;
     let pull_policy: PullPolicy = match &a.pull {
@@ -466,7 +469,20 @@ fn create_record(
         conf,
         progress: Some(Arc::new(crate::progress::Display::new(a.quiet))),
     };
-    let config = hoist_container::create(&engine, &cs, req).map_err(fail)?;
+    let new_pod = options_pod(a);
+    let config = match hoist_container::create(&engine, &cs, req) {
+        Ok(c) => c,
+        Err(e) => {
+            // A `--pod new:NAME` pod made for this container goes with it.
+            if let Some(name) = new_pod {
+                let pods = hoist_pod::Pods::open(root);
+                if let Ok((pods, pod)) = pods.and_then(|p| p.get(&name).map(|pod| (p, pod))) {
+                    let _ = hoist_pod::remove(&cs, &pods, &pod, true, Some(0));
+                }
+            }
+            return Err(fail(e));
+        }
+    };
     if let Some(p) = &a.cidfile {
         std::fs::write(p, &config.id)
             .with_context(|| format!("writing the container ID to {}", p.display()))?;
@@ -475,7 +491,7 @@ fn create_record(
 }
 
 /// How this binary starts container monitors: itself, at our log level.
-pub(super) fn launcher() -> Result<MonitorLauncher> {
+pub(crate) fn launcher() -> Result<MonitorLauncher> {
     let exe = std::env::current_exe()
         .context("finding the hoist executable to start the container monitor")?;
     let args: Vec<String> = std::env::args().collect();
@@ -493,7 +509,41 @@ pub(super) fn launcher() -> Result<MonitorLauncher> {
 
 /// Starts a detached monitor for `id` and waits until the container runs.
 pub(super) fn start_detached(cs: &Containers, id: &str) -> Result<()> {
+    prepare_start(cs, id)?;
     launcher()?.start_detached(cs, id).map_err(fail)
+}
+
+/// A container of a pod needs the pod's infra container running first.
+fn prepare_start(cs: &Containers, id: &str) -> Result<()> {
+    let c = cs.load(id).map_err(fail)?;
+    hoist_pod::prepare_start(cs, &c, &launcher()?).map_err(|e| invalid(e.to_string()))
+}
+
+/// The name of the pod `--pod new:NAME` makes.
+fn options_pod(a: &CreateArgs) -> Option<String> {
+    a.pod
+        .as_deref()
+        .and_then(|p| p.strip_prefix("new:"))
+        .map(String::from)
+}
+
+/// `--pod NAME|new:NAME` and `--pod-id-file`: the container joins the pod
+/// (a `new:` pod is made first, with the container's host name).
+fn join_pod(root: &Path, a: &CreateArgs, options: &mut CreateOptions) -> Result<()> {
+    let query = match (&a.pod, &a.pod_id_file) {
+        (Some(p), _) => p.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .with_context(|| format!("reading the pod ID from {}", f.display()))?
+            .trim()
+            .to_string(),
+        (None, None) => return Ok(()),
+    };
+    let pod = crate::commands::pod::pod_for_container(root, &query, options.hostname.as_deref())?;
+    if query.starts_with("new:") {
+        // The new pod has the container's host name.
+        options.hostname = None;
+    }
+    hoist_pod::join_pod(&pod, options).map_err(|e| invalid(e.to_string()))
 }
 
 /// `restart` of one container, with this binary's monitors.
@@ -532,6 +582,7 @@ pub fn run(root: &Path, globals: &GlobalArgs, mut a: RunArgs) -> Result<i32> {
     if mute_stdout && mute_stderr {
         println!("{id}");
     }
+    prepare_start(&cs, &id)?;
     launcher()?
         .run_attached_muting(&cs, &id, mute_stdout, mute_stderr)
         .map_err(fail)

@@ -1,0 +1,445 @@
+//! Pods: groups of containers that share namespaces (by default cgroup,
+//! ipc, net and uts) held by an infra container, and are started, stopped
+//! and removed together, as podman 4.3's pods. The records live under the
+//! engine root (`pods/`); containers are made and run only through
+//! hoist-container's public functions.
+
+mod error;
+pub mod infra;
+mod store;
+
+use std::collections::BTreeMap;
+
+use hoist_container::{
+    lifecycle, Container, ContainerError, Containers, CreateOptions, CreateRequest,
+    MonitorLauncher, Status,
+};
+use hoist_engine::Engine;
+
+pub use error::{PodError, Result};
+pub use store::{Pod, Pods};
+
+/// The namespaces a pod shares unless `--share` says otherwise.
+pub const DEFAULT_SHARE: &[&str] = &["cgroup", "ipc", "net", "uts"];
+const KNOWN_NAMESPACES: &[&str] = &["cgroup", "ipc", "net", "pid", "uts"];
+
+/// What `pod create` asks for.
+#[derive(Debug, Default)]
+pub struct PodSpec {
+    pub name: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Whether it gets an infra container (`--infra`, default true).
+    pub infra: bool,
+    pub infra_image: Option<String>,
+    pub infra_command: Option<Vec<String>>,
+    pub infra_name: Option<String>,
+    /// `--share`: a list, or `+ns` to add to the default.
+    pub share: Option<String>,
+    pub hostname: Option<String>,
+    pub exit_policy: Option<String>,
+    pub cgroup_parent: Option<String>,
+    /// `--replace`: remove a pod of the same name first.
+    pub replace: bool,
+    /// The infra container's network options (networks, ports, hosts, DNS).
+    pub infra_options: CreateOptions,
+    pub create_command: Vec<String>,
+    /// containers.conf (`infra_image`, ...).
+    pub conf: hoist_config::ContainersConf,
+}
+
+/// `--share`: the namespaces to share.
+pub fn parse_share(value: Option<&str>) -> Result<Vec<String>> {
+    let Some(value) = value else {
+        return Ok(DEFAULT_SHARE.iter().map(|s| s.to_string()).collect());
+    };
+    let (mut out, list) = match value.strip_prefix('+') {
+        Some(rest) => (
+            DEFAULT_SHARE
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
+            rest,
+        ),
+        None => (Vec::new(), value),
+    };
+    for ns in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if ns == "none" {
+            continue;
+        }
+        if !KNOWN_NAMESPACES.contains(&ns) {
+            return Err(PodError::Invalid(format!(
+                "invalid kernel namespace to share: {ns}. Options are: cgroup, ipc, net, pid, uts or none"
+            )));
+        }
+        if !out.iter().any(|s| s == ns) {
+            out.push(ns.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// `--exit-policy`.
+pub fn parse_exit_policy(value: Option<&str>) -> Result<String> {
+    match value.unwrap_or("continue") {
+        p @ ("continue" | "stop") => Ok(p.to_string()),
+        other => Err(PodError::Invalid(format!(
+            "running pod create option: invalid pod exit policy: {other:?}"
+        ))),
+    }
+}
+
+fn random_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..32)
+        .map(|_| format!("{:02x}", rng.gen::<u8>()))
+        .collect()
+}
+
+/// podman's random pod names are adjective_noun like containers'; a short
+/// hex suffix keeps them unique here.
+fn random_name(id: &str) -> String {
+    format!("pod_{}", &id[..8])
+}
+
+/// `pod create`: the record, and the infra container (created, not
+/// started). Nothing is left behind on failure.
+pub fn create(engine: &Engine, cs: &Containers, pods: &Pods, spec: PodSpec) -> Result<Pod> {
+    let shared = parse_share(spec.share.as_deref())?;
+    let exit_policy = parse_exit_policy(spec.exit_policy.as_deref())?;
+    let id = random_id();
+    let name = spec.name.clone().unwrap_or_else(|| random_name(&id));
+    if spec.replace {
+        if let Ok(old) = pods.get(&name) {
+            remove(cs, pods, &old, true, Some(0))?;
+        }
+    }
+    let host_network = spec.infra_options.networks.iter().any(|n| n == "host");
+    let mut pod = Pod {
+        id: id.clone(),
+        name: name.clone(),
+        labels: spec.labels.clone(),
+        created: chrono::Utc::now(),
+        shared,
+        exit_policy,
+        cgroup_parent: spec.cgroup_parent.clone(),
+        hostname: spec.hostname.clone().unwrap_or_else(|| name.clone()),
+        host_network,
+        create_command: spec.create_command.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = pods.claim_name(&name, &id) {
+        let _ = pods.delete(&pod);
+        return Err(e);
+    }
+    if spec.infra {
+        match create_infra(engine, cs, &pod, spec) {
+            Ok(infra_id) => pod.infra_id = Some(infra_id),
+            Err(e) => {
+                let _ = pods.delete(&pod);
+                return Err(e);
+            }
+        }
+    }
+    if let Err(e) = pods.save(&pod) {
+        let _ = pods.delete(&pod);
+        return Err(e);
+    }
+    Ok(pod)
+}
+
+fn create_infra(engine: &Engine, cs: &Containers, pod: &Pod, spec: PodSpec) -> Result<String> {
+    let image = match spec
+        .infra_image
+        .clone()
+        .or_else(|| spec.conf.engine().infra_image().map(String::from))
+    {
+        Some(i) => i,
+        None => infra::ensure_pause_image(engine)?,
+    };
+    let mut o = spec.infra_options;
+    o.entrypoint = spec.infra_command.clone();
+    if spec.infra_command.is_some() {
+        o.command = Some(Vec::new());
+    }
+    o.hostname = Some(pod.hostname.clone());
+    o.pod = Some(pod.id.clone());
+    o.pod_name = Some(pod.name.clone());
+    o.infra = true;
+    o.pod_exit_policy = Some(pod.exit_policy.clone());
+    o.labels.clear();
+    o.create_command = pod.create_command.clone();
+    if pod.shares("pid") {
+        o.pid = None;
+    }
+    let req = CreateRequest {
+        image,
+        name: Some(
+            spec.infra_name
+                .clone()
+                .unwrap_or_else(|| format!("{}-infra", &pod.id[..12])),
+        ),
+        options: o,
+        pull_policy: hoist_engine::PullPolicy::Missing,
+        pull: hoist_engine::PullOptions::default(),
+        record_access: None,
+        replace: false,
+        conf: spec.conf,
+        progress: None,
+    };
+    match hoist_container::create(engine, cs, req) {
+        Ok(c) => Ok(c.id),
+        // podman's wording: scripts match it.
+        Err(ContainerError::NameInUse { name, id }) => Err(PodError::Invalid(format!(
+            "creating container storage: the container name {name:?} is already in use by {id}. You have to remove that container to be able to reuse that name: that name is already in use"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Makes `o` the options of a container of `pod`: it joins the infra
+/// container's shared namespaces and gets the pod's host name.
+pub fn join_pod(pod: &Pod, o: &mut CreateOptions) -> Result<()> {
+    o.pod = Some(pod.id.clone());
+    o.pod_name = Some(pod.name.clone());
+    let Some(infra) = &pod.infra_id else {
+        return Ok(());
+    };
+    let target = format!("container:{infra}");
+    if pod.shares("uts") {
+        if o.hostname.is_some() {
+            return Err(PodError::Invalid(
+                "invalid config provided: cannot set hostname when joining the pod UTS namespace: invalid configuration".into(),
+            ));
+        }
+        o.uts = Some(target.clone());
+        o.hostname = Some(pod.hostname.clone());
+    }
+    if pod.shares("ipc") {
+        o.ipc = Some(target.clone());
+    }
+    if pod.shares("pid") {
+        o.pid = Some(target.clone());
+    }
+    if pod.shares("net") {
+        if !o.ports.is_empty() {
+            return Err(PodError::Invalid(
+                "invalid config provided: published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod".into(),
+            ));
+        }
+        o.networks = vec![target];
+    }
+    Ok(())
+}
+
+/// The containers of `pod`, oldest first (the infra container first).
+pub fn containers(cs: &Containers, pod: &Pod) -> Result<Vec<Container>> {
+    let mut out: Vec<Container> = cs
+        .list()?
+        .into_iter()
+        .filter(|c| c.config.options.pod.as_deref() == Some(pod.id.as_str()))
+        .collect();
+    out.sort_by_key(|c| (!c.config.options.infra, c.config.created));
+    Ok(out)
+}
+
+/// podman's pod status from its containers' states.
+pub fn status(cs: &Containers, pod: &Pod) -> Result<&'static str> {
+    let states: Vec<Status> = containers(cs, pod)?.iter().map(|c| c.status()).collect();
+    Ok(status_of(&states))
+}
+
+fn status_of(states: &[Status]) -> &'static str {
+    let count = |f: fn(&Status) -> bool| states.iter().filter(|s| f(s)).count();
+    let total = states.len();
+    let running = count(|s| matches!(s, Status::Running | Status::Stopping));
+    let paused = count(|s| *s == Status::Paused);
+    let exited = count(|s| *s == Status::Exited);
+    match () {
+        _ if total == 0 => "Created",
+        _ if running == total => "Running",
+        _ if running > 0 => "Degraded",
+        _ if paused == total => "Paused",
+        _ if paused > 0 => "Degraded",
+        _ if exited == total => "Exited",
+        _ if exited > 0 => "Stopped",
+        _ => "Created",
+    }
+}
+
+/// Whether a container of `pod` still depends on the infra container.
+fn ensure_infra_running(cs: &Containers, pod: &Pod, launcher: &MonitorLauncher) -> Result<()> {
+    if let Some(infra) = &pod.infra_id {
+        let c = cs.load(infra)?;
+        if !c.status().is_active() {
+            launcher.start_detached(cs, infra)?;
+        }
+    }
+    Ok(())
+}
+
+/// Before container `c` starts: the infra container of its pod must run
+/// (its namespaces are joined).
+pub fn prepare_start(cs: &Containers, c: &Container, launcher: &MonitorLauncher) -> Result<()> {
+    let Some(pod_id) = &c.config.options.pod else {
+        return Ok(());
+    };
+    if c.config.options.infra {
+        return Ok(());
+    }
+    let pods = Pods::open(cs.root())?;
+    match pods.load(pod_id) {
+        Ok(pod) => ensure_infra_running(cs, &pod, launcher),
+        Err(PodError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `pod start`: the infra container, then the others in creation order.
+pub fn start(cs: &Containers, pod: &Pod, launcher: &MonitorLauncher) -> Result<()> {
+    ensure_infra_running(cs, pod, launcher)?;
+    for c in containers(cs, pod)? {
+        if !c.config.options.infra && !c.status().is_active() {
+            launcher.start_detached(cs, c.id())?;
+        }
+    }
+    Ok(())
+}
+
+/// `pod stop`: the containers in reverse creation order, the infra
+/// container last.
+pub fn stop(cs: &Containers, pod: &Pod, timeout: Option<u64>) -> Result<()> {
+    for c in containers(cs, pod)?.iter().rev() {
+        let now = cs.load(c.id())?;
+        ignore_gone(lifecycle::stop(cs, &now, timeout))?;
+    }
+    Ok(())
+}
+
+fn ignore_gone(r: hoist_container::Result<()>) -> Result<()> {
+    match r {
+        Ok(()) | Err(ContainerError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `pod kill`: signals every running container.
+pub fn kill(cs: &Containers, pod: &Pod, signal: i32) -> Result<()> {
+    for c in containers(cs, pod)?.iter().rev() {
+        if c.status().is_active() {
+            ignore_gone(lifecycle::kill(cs, c, signal))?;
+        }
+    }
+    Ok(())
+}
+
+/// `pod pause`.
+pub fn pause(cs: &Containers, pod: &Pod) -> Result<()> {
+    for c in containers(cs, pod)? {
+        if c.status() == Status::Running {
+            lifecycle::pause(cs, &c)?;
+        }
+    }
+    Ok(())
+}
+
+/// `pod unpause`.
+pub fn unpause(cs: &Containers, pod: &Pod) -> Result<()> {
+    for c in containers(cs, pod)? {
+        if c.status() == Status::Paused {
+            lifecycle::unpause(cs, &c)?;
+        }
+    }
+    Ok(())
+}
+
+/// `pod rm`: a pod with running containers only with `force` (they are
+/// stopped first, within `timeout`); its containers go, then the record.
+pub fn remove(
+    cs: &Containers,
+    pods: &Pods,
+    pod: &Pod,
+    force: bool,
+    timeout: Option<u64>,
+) -> Result<()> {
+    let members = containers(cs, pod)?;
+    let members_only = members.iter().filter(|c| !c.config.options.infra);
+    if !force {
+        if let Some(c) = members_only.clone().find(|c| c.status().is_active()) {
+            return Err(PodError::Invalid(format!(
+                "pod {} has containers that are not ready to be removed: cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
+                pod.id,
+                c.id()
+            )));
+        }
+    }
+    if force {
+        stop(cs, pod, timeout)?;
+    }
+    for c in members.iter().rev() {
+        let Ok(now) = cs.load(c.id()) else { continue };
+        ignore_gone(lifecycle::remove_member(cs, &now, true))?;
+    }
+    pods.delete(pod)
+}
+
+/// `rm --depend INFRA` (and `rm -f -a`): removes the pod of infra
+/// container `infra` with all its containers; returns the container IDs
+/// removed, the infra container's last.
+pub fn remove_by_infra(cs: &Containers, infra: &Container) -> Result<Vec<String>> {
+    let pods = Pods::open(cs.root())?;
+    let pod = infra
+        .config
+        .options
+        .pod
+        .as_deref()
+        .map(|id| pods.load(id))
+        .transpose();
+    match pod {
+        Ok(Some(pod)) => {
+            let mut ids: Vec<String> = containers(cs, &pod)?
+                .iter()
+                .rev()
+                .map(|c| c.id().to_string())
+                .collect();
+            remove(cs, &pods, &pod, true, None)?;
+            ids.dedup();
+            Ok(ids)
+        }
+        // Its pod is gone already: only the container is left.
+        Ok(None) | Err(PodError::NotFound(_)) => {
+            lifecycle::remove_member(cs, infra, true)?;
+            Ok(vec![infra.id().to_string()])
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_values() {
+        assert_eq!(parse_share(None).unwrap(), DEFAULT_SHARE);
+        assert_eq!(parse_share(Some("ipc")).unwrap(), ["ipc"]);
+        let plus = parse_share(Some("+pid")).unwrap();
+        assert!(plus.iter().any(|s| s == "pid") && plus.len() == 5);
+        let e = parse_share(Some("bogus")).unwrap_err().to_string();
+        assert!(
+            e.contains("invalid kernel namespace to share: bogus"),
+            "{e}"
+        );
+        assert!(parse_exit_policy(Some("invalid")).is_err());
+    }
+
+    #[test]
+    fn status_from_states() {
+        use Status::*;
+        assert_eq!(status_of(&[]), "Created");
+        assert_eq!(status_of(&[Running, Running]), "Running");
+        assert_eq!(status_of(&[Running, Exited]), "Degraded");
+        assert_eq!(status_of(&[Exited, Exited]), "Exited");
+        assert_eq!(status_of(&[Created, Created]), "Created");
+    }
+}
