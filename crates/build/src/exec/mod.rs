@@ -1,0 +1,1 @@
+//! Running a parsed build: stages, steps, layers, cache.

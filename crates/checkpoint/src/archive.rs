@@ -1,0 +1,241 @@
+//! podman's checkpoint archive (`checkpoint --export`, `restore --import`):
+//! a tar (plain, gzip or zstd) of
+//!
+//! ```text
+//! checkpoint/          CRIU's images and its dump.log
+//! config.dump          the engine's container configuration (JSON)
+//! spec.dump            the OCI runtime spec the container ran with
+//! network.status       the network setup's result (JSON)
+//! stats-dump           CRIU's dump statistics
+//! rootfs-diff.tar      files the container changed in its root filesystem
+//! deleted.files        JSON list of files it deleted there
+//! volumes/             one tar per named volume
+//! devshm-checkpoint.tar  the contents of its /dev/shm
+//! ```
+//!
+//! An archive is untrusted input: it is extracted with the store's safe
+//! extraction (no `..`, no escaping symlinks, nothing outside the
+//! destination), and must hold at least the CRIU images and both dumps.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use crate::error::{io_err, CheckpointError, Result};
+
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+pub const CONFIG_DUMP: &str = "config.dump";
+pub const SPEC_DUMP: &str = "spec.dump";
+pub const NETWORK_STATUS: &str = "network.status";
+pub const STATS_DUMP: &str = "stats-dump";
+pub const ROOTFS_DIFF: &str = "rootfs-diff.tar";
+pub const DELETED_FILES: &str = "deleted.files";
+pub const VOLUMES_DIR: &str = "volumes";
+pub const DEVSHM: &str = "devshm-checkpoint.tar";
+
+/// Every top-level name an archive may hold, in the order they are written.
+pub const ARCHIVE_FILES: &[&str] = &[
+    CHECKPOINT_DIR,
+    CONFIG_DUMP,
+    SPEC_DUMP,
+    NETWORK_STATUS,
+    STATS_DUMP,
+    ROOTFS_DIFF,
+    DELETED_FILES,
+    VOLUMES_DIR,
+    DEVSHM,
+];
+
+/// `--compress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    None,
+    Gzip,
+    /// podman's default.
+    #[default]
+    Zstd,
+}
+
+impl std::str::FromStr for Compression {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Compression, String> {
+        match s {
+            "none" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            "zstd" => Ok(Compression::Zstd),
+            other => Err(format!(
+                "selected compression algorithm ({other:?}) not supported. Please select one from: gzip, none, zstd"
+            )),
+        }
+    }
+}
+
+/// Writes the archive `file` from the entries of `dir` named in
+/// [`ARCHIVE_FILES`] (those that exist).
+pub fn export(dir: &Path, file: &Path, compression: Compression) -> Result<()> {
+    let tmp = file.with_extension("hoist-partial");
+    let out = File::create(&tmp).map_err(io_err("creating", &tmp))?;
+    let out = BufWriter::new(out);
+    let written = match compression {
+        Compression::None => write_tar(dir, out).and_then(finish_plain),
+        Compression::Gzip => {
+            let enc = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+            write_tar(dir, enc)
+                .and_then(|e| e.finish().map(|_| ()).map_err(io_err("writing", &tmp)))
+        }
+        Compression::Zstd => {
+            let enc = zstd::Encoder::new(out, 3).map_err(io_err("compressing", &tmp))?;
+            write_tar(dir, enc)
+                .and_then(|e| e.finish().map(|_| ()).map_err(io_err("writing", &tmp)))
+        }
+    };
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, file).map_err(io_err("renaming to", file))
+}
+
+fn finish_plain(mut w: BufWriter<File>) -> Result<()> {
+    w.flush().map_err(io_err("writing", "the archive"))
+}
+
+fn write_tar<W: Write>(dir: &Path, out: W) -> Result<W> {
+    let mut tar = tar::Builder::new(out);
+    tar.follow_symlinks(false);
+    for name in ARCHIVE_FILES {
+        let path = dir.join(name);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let added = if meta.is_dir() {
+            tar.append_dir_all(name, &path)
+        } else {
+            tar.append_path_with_name(&path, name)
+        };
+        added.map_err(io_err("adding to the archive", &path))?;
+    }
+    tar.into_inner().map_err(io_err("writing", "the archive"))
+}
+
+/// Extracts archive `file` into the empty directory `dest` and checks that
+/// it is a checkpoint: CRIU's images and both dumps are there.
+pub fn import(file: &Path, dest: &Path) -> Result<()> {
+    let bad = |reason: String| CheckpointError::BadArchive {
+        path: file.to_path_buf(),
+        reason,
+    };
+    let f = File::open(file).map_err(io_err("opening", file))?;
+    let mut input = BufReader::new(f);
+    let mut magic = [0u8; 4];
+    let n = read_up_to(&mut input, &mut magic).map_err(io_err("reading", file))?;
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let stream = head.chain(input);
+    let reader: Box<dyn Read> = match magic {
+        [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(stream)),
+        [0x28, 0xb5, 0x2f, 0xfd] => {
+            Box::new(zstd::Decoder::new(stream).map_err(|e| bad(format!("zstd: {e}")))?)
+        }
+        _ => Box::new(stream),
+    };
+    let opts = hoist_store::ExtractOptions {
+        allow_devices: false,
+        preserve_owner: true,
+    };
+    hoist_store::extract_tar_with(reader, dest, &opts).map_err(|e| bad(e.to_string()))?;
+    for required in [CONFIG_DUMP, SPEC_DUMP] {
+        if !dest.join(required).is_file() {
+            return Err(bad(format!(
+                "{required} is missing: the file is truncated or not a checkpoint archive"
+            )));
+        }
+    }
+    if !dest.join(CHECKPOINT_DIR).join("inventory.img").is_file() {
+        return Err(bad(
+            "checkpoint/inventory.img is missing: the file is truncated or not a checkpoint archive"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checkpoint_dir() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join(CHECKPOINT_DIR)).unwrap();
+        std::fs::write(d.path().join("checkpoint/inventory.img"), b"inv").unwrap();
+        std::fs::write(d.path().join(CONFIG_DUMP), b"{}").unwrap();
+        std::fs::write(d.path().join(SPEC_DUMP), b"{}").unwrap();
+        d
+    }
+
+    #[test]
+    fn round_trip_in_every_compression() {
+        for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let src = checkpoint_dir();
+            let out = tempfile::tempdir().unwrap();
+            let file = out.path().join("a.tar");
+            export(src.path(), &file, c).unwrap();
+            let dest = tempfile::tempdir().unwrap();
+            import(&file, dest.path()).unwrap();
+            assert_eq!(
+                std::fs::read(dest.path().join("checkpoint/inventory.img")).unwrap(),
+                b"inv"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_and_foreign_archives_are_refused() {
+        let src = checkpoint_dir();
+        let out = tempfile::tempdir().unwrap();
+        let file = out.path().join("a.tar.zst");
+        export(src.path(), &file, Compression::Zstd).unwrap();
+        let data = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &data[..data.len() / 2]).unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            import(&file, dest.path()),
+            Err(CheckpointError::BadArchive { .. })
+        ));
+        std::fs::write(&file, b"not an archive at all, just text").unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        assert!(import(&file, dest.path()).is_err());
+    }
+
+    #[test]
+    fn parent_paths_are_refused() {
+        let out = tempfile::tempdir().unwrap();
+        let file = out.path().join("evil.tar");
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        let data = b"x";
+        h.set_size(1);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        // set_path refuses "..": write the name bytes directly.
+        h.as_gnu_mut().unwrap().name[..11].copy_from_slice(b"../escaped\0");
+        h.set_cksum();
+        b.append(&h, &data[..]).unwrap();
+        std::fs::write(&file, b.into_inner().unwrap()).unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let inner = dest.path().join("in");
+        std::fs::create_dir(&inner).unwrap();
+        assert!(import(&file, &inner).is_err());
+        assert!(!dest.path().join("escaped").exists());
+    }
+}

@@ -1,0 +1,29 @@
+//! Checkpoint and restore of process trees with CRIU, and podman's
+//! checkpoint archive.
+//!
+//! This crate knows CRIU (driven through its RPC interface, `criu swrk`, with
+//! the `rust-criu` crate that youki's libcontainer uses) and the layout of
+//! podman's `--export` archives; it knows nothing of hoist's containers:
+//! hoist-container tells it which process, which mounts and which files.
+
+mod archive;
+mod criu;
+mod error;
+mod memory;
+mod pstree;
+mod show;
+mod stats;
+
+pub use archive::{
+    export, import, Compression, ARCHIVE_FILES, CHECKPOINT_DIR, CONFIG_DUMP, DELETED_FILES, DEVSHM,
+    NETWORK_STATUS, ROOTFS_DIFF, SPEC_DUMP, STATS_DUMP, VOLUMES_DIR,
+};
+pub use criu::{
+    criu_version, dump, restore, soft_dirty_supported, DumpRequest, ExternalMount, RestoreRequest,
+    DUMP_LOG, RESTORE_LOG,
+};
+pub use error::{CheckpointError, Result};
+pub use memory::{memory_sizes, search_memory, MemoryMatch};
+pub use pstree::{process_tree, render_tree, Process};
+pub use show::{human_bytes, show, ShowInfo};
+pub use stats::{core_machine, host_machine, parse_core_machine, CriuStats};
