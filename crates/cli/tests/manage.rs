@@ -128,3 +128,26 @@ fn format_takes_go_templates_and_an_unknown_field_exits_125() {
     assert!(out.stderr.contains("NoSuchField"), "{out:?}");
     hoist.run(&["images", "--format", "{{.Tag"]).fails_with(125);
 }
+
+#[test]
+fn rmi_all_untags_tags_but_not_digest_references() {
+    let (reg, hoist) = setup();
+    ImageBuilder::single_layer().push(&reg, "box:1");
+    let name = reg.reference("box:1");
+    hoist.run(&["pull", &name]).ok();
+    let id = images(&hoist)[0]["Id"].as_str().unwrap().to_string();
+    let digest = hoist.run(&["inspect", "--format", "{{.Digest}}", &id]).ok();
+    let by_digest = format!("{}@{}", reg.reference("box"), digest.stdout.trim());
+    // Pulling the same image by digest names it by that digest as well.
+    hoist.run(&["pull", &by_digest]).ok();
+    assert_eq!(images(&hoist).len(), 1);
+
+    // A digest reference is not a tag: podman's rmi lists only tags.
+    let out = hoist.run(&["rmi", "-af"]).ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("Untagged: {name}\nDeleted: {id}"),
+        "{out:?}"
+    );
+    assert_store_clean(&hoist);
+}

@@ -454,7 +454,10 @@ impl Engine {
                 containers: users,
             });
         }
-        report.untagged.extend(record.names.iter().cloned());
+        // A digest reference is not a tag: podman untags only the tags.
+        report
+            .untagged
+            .extend(record.names.iter().filter(|n| !n.contains('@')).cloned());
         self.store.remove_image(&record.id)?;
         for n in &record.names {
             image_event(Status::Untag, &record.id, n);

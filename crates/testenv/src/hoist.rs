@@ -247,6 +247,9 @@ impl Hoist {
         let Some(dir) = self.dir.take() else {
             return;
         };
+        // Monitors still running (a failed test) would keep the mounts busy
+        // and outlive the root they belong to.
+        crate::leftovers::kill_processes_of_root(&self.root());
         unmount_below(dir.path());
         let path = dir.path().to_path_buf();
         if let Err(e) = dir.close() {

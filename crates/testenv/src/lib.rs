@@ -39,6 +39,7 @@ pub mod hoist;
 mod host_copy;
 pub mod image;
 pub mod layer;
+pub mod leftovers;
 pub mod registry;
 pub mod require;
 pub mod util;
@@ -61,4 +62,5 @@ pub const HARNESS_TOOLS: &[&str] = &[
     "curl",
     "busybox",
     "umount",
+    "kill",
 ];
