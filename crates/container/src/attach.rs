@@ -1,7 +1,8 @@
 //! `attach` to a running container: its output as it comes (followed from
 //! its log, so attaching never disturbs the container), the signals we get
-//! passed on to it (`--sig-proxy`), the detach keys read from our standard
-//! input, and its exit code when it ends.
+//! passed on to it (`--sig-proxy`), our standard input passed on to an
+//! interactive container (`-i`; see [`crate::attach_input`]), the detach
+//! keys typed on our terminal, and its exit code when it ends.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +25,8 @@ use crate::store::Containers;
 pub struct AttachOptions<'a> {
     /// Pass SIGINT, SIGTERM, ... received by this process to the container.
     pub sig_proxy: bool,
-    /// Read standard input for the detach keys.
+    /// Read standard input: passed on to an interactive container, and
+    /// watched for the detach keys.
     pub stdin: bool,
     /// The detach sequence (see [`parse_detach_keys`]); empty: none.
     pub detach_keys: &'a [u8],
@@ -86,17 +88,33 @@ pub fn attach(cs: &Containers, c: &Container, o: AttachOptions<'_>) -> Result<Op
     };
     let source = LogSource::of(c, None, true, alive)?;
     handle_signals(cs.clone(), id.clone(), o.sig_proxy, detached.clone())?;
-    // Keys are read from a terminal only, as podman reads them; bytes
-    // piped in are not keys.
-    let _keys_mode = if o.stdin && !o.detach_keys.is_empty() {
-        let mode = KeysMode::enter();
-        if mode.is_some() {
-            watch_detach_keys(o.detach_keys.to_vec(), detached.clone());
+    let sender = crate::attach_input::AttachSender::connect(c);
+    // Without our stdin, the container's input ends, as with podman's
+    // `--no-stdin`.
+    let sender = match sender {
+        Some(s) if !o.stdin => {
+            s.end();
+            None
         }
-        mode
-    } else {
-        None
+        s => s,
     };
+    // Keys are read from a terminal only, as podman reads them; bytes
+    // piped in are not keys. Typing into a container's terminal wants
+    // ours raw (its own terminal does the line editing).
+    let term = if !o.stdin || (sender.is_none() && o.detach_keys.is_empty()) {
+        None
+    } else if sender.is_some() && c.config.options.tty {
+        crate::tty::RawMode::enter().map(TermMode::Raw)
+    } else {
+        KeysMode::enter().map(TermMode::Keys)
+    };
+    let keys = match &term {
+        Some(_) => o.detach_keys.to_vec(),
+        None => Vec::new(),
+    };
+    if sender.is_some() || !keys.is_empty() {
+        read_input(sender, keys, detached.clone());
+    }
     crate::events::emit(c, hoist_events::Status::Attach);
     // What the container writes from now on (a line logged before our
     // first read but after this moment is still ours).
@@ -149,6 +167,12 @@ fn handle_signals(
     Ok(())
 }
 
+/// How our terminal is set while we read it (restored on drop).
+enum TermMode {
+    Raw(#[allow(dead_code)] crate::tty::RawMode),
+    Keys(#[allow(dead_code)] KeysMode),
+}
+
 /// Our terminal, while we read keys from it: every key comes at once (no
 /// line editing, no echo) and ctrl-q is a key, not flow control; ctrl-c
 /// still raises SIGINT (which `--sig-proxy` passes on) and output is
@@ -178,30 +202,106 @@ impl Drop for KeysMode {
     }
 }
 
-/// Reads standard input (from a thread of its own) until the detach
-/// sequence comes by, then sets `detached`.
-fn watch_detach_keys(keys: Vec<u8>, detached: Arc<AtomicBool>) {
+/// Reads standard input (from a thread of its own), passing it on through
+/// `sender`; the detach sequence `keys` (when not empty) sets `detached`
+/// instead. Bytes that begin the sequence are held back until it is
+/// clear they are not it. At the end of our input, the container's ends.
+fn read_input(
+    mut sender: Option<crate::attach_input::AttachSender>,
+    keys: Vec<u8>,
+    detached: Arc<AtomicBool>,
+) {
     std::thread::spawn(move || {
-        let mut matched = 0;
-        let mut byte = [0u8; 1];
+        let mut held = 0;
+        let mut buf = [0u8; 4096];
         let mut stdin = std::io::stdin().lock();
-        while let Ok(1) = stdin.read(&mut byte) {
-            matched = if byte[0] == keys[matched] {
-                matched + 1
-            } else {
-                usize::from(byte[0] == keys[0])
+        loop {
+            let n = match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
             };
-            if matched == keys.len() {
-                detached.store(true, Ordering::Relaxed);
-                return;
+            let mut out = Vec::with_capacity(n + keys.len());
+            for &b in &buf[..n] {
+                match step_keys(&keys, held, b) {
+                    KeyStep::Detach => {
+                        // Closing the connection leaves its stdin open.
+                        detached.store(true, Ordering::Relaxed);
+                        if let Some(s) = sender.as_mut() {
+                            let _ = s.send(&out);
+                        }
+                        return;
+                    }
+                    KeyStep::Hold(h) => held = h,
+                    KeyStep::Release(h) => {
+                        out.extend_from_slice(&keys[..held]);
+                        held = h;
+                        if h == 0 {
+                            out.push(b);
+                        }
+                    }
+                }
             }
+            if let Some(s) = sender.as_mut() {
+                if s.send(&out).is_err() {
+                    return;
+                }
+            }
+        }
+        if let Some(s) = sender {
+            s.end();
         }
     });
 }
 
+/// What byte `b` does when `held` bytes of the detach `keys` came before.
+#[derive(Debug, PartialEq, Eq)]
+enum KeyStep {
+    /// The whole sequence came.
+    Detach,
+    /// `b` continues it: now this many are held.
+    Hold(usize),
+    /// Not the sequence: pass the held bytes on, then hold this many
+    /// (1 when `b` starts it anew, else 0 and `b` is passed on too).
+    Release(usize),
+}
+
+fn step_keys(keys: &[u8], held: usize, b: u8) -> KeyStep {
+    if keys.is_empty() {
+        return KeyStep::Release(0);
+    }
+    if b == keys[held] {
+        return if held + 1 == keys.len() {
+            KeyStep::Detach
+        } else {
+            KeyStep::Hold(held + 1)
+        };
+    }
+    if held > 0 && b == keys[0] {
+        return if keys.len() == 1 {
+            KeyStep::Detach
+        } else {
+            KeyStep::Release(1)
+        };
+    }
+    KeyStep::Release(0)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_detach_keys;
+    use super::{parse_detach_keys, step_keys, KeyStep};
+
+    #[test]
+    fn detach_sequence_is_held_back() {
+        let k = [16, 17];
+        assert_eq!(step_keys(&k, 0, b'a'), KeyStep::Release(0));
+        assert_eq!(step_keys(&k, 0, 16), KeyStep::Hold(1));
+        assert_eq!(step_keys(&k, 1, 17), KeyStep::Detach);
+        assert_eq!(step_keys(&k, 1, b'x'), KeyStep::Release(0));
+        assert_eq!(step_keys(&k, 1, 16), KeyStep::Release(1));
+        assert_eq!(step_keys(&[], 0, 16), KeyStep::Release(0));
+    }
 
     #[test]
     fn detach_keys() {

@@ -56,6 +56,16 @@ impl std::fmt::Debug for CreateRequest {
 /// Anonymous volumes made for it are removed again when the record cannot
 /// be made: they would belong to no container.
 pub fn create(engine: &Engine, cs: &Containers, req: CreateRequest) -> Result<ContainerConfig> {
+    create_with_id(engine, cs, req, None)
+}
+
+/// [`create`] with a given container id (`restore --import`).
+pub fn create_with_id(
+    engine: &Engine,
+    cs: &Containers,
+    req: CreateRequest,
+    id: Option<String>,
+) -> Result<ContainerConfig> {
     let CreateRequest {
         image: image_name,
         name,
@@ -112,16 +122,19 @@ pub fn create(engine: &Engine, cs: &Containers, req: CreateRequest) -> Result<Co
         publish_exposed(&mut options, &image.config)?;
     }
     let anonymous = create_anonymous_volumes(cs.root(), &mut options)?;
-    let made = cs.create(NewContainer {
-        name,
-        image: image_name,
-        image_id: image.id,
-        image_digest: image.digest,
-        layer_dirs: image.layer_dirs,
-        lazy_layers: image.lazy_layers,
-        image_config: image.config,
-        options,
-    });
+    let made = cs.create_with_id(
+        NewContainer {
+            name,
+            image: image_name,
+            image_id: image.id,
+            image_digest: image.digest,
+            layer_dirs: image.layer_dirs,
+            lazy_layers: image.lazy_layers,
+            image_config: image.config,
+            options,
+        },
+        id,
+    );
     if let Ok(config) = &made {
         if let Ok(c) = cs.load(&config.id) {
             crate::events::emit(&c, hoist_events::Status::Create);

@@ -57,6 +57,10 @@ pub enum ContainerError {
     #[error(transparent)]
     Runtime(#[from] hoist_runtime::executor::RuntimeError),
 
+    /// CRIU and checkpoint archives (see hoist-checkpoint).
+    #[error(transparent)]
+    Checkpoint(#[from] hoist_checkpoint::CheckpointError),
+
     #[error(transparent)]
     Spec(#[from] hoist_runtime::spec::SpecError),
 
@@ -75,6 +79,10 @@ pub enum ContainerError {
 
     #[error(transparent)]
     Secret(#[from] hoist_secrets::SecretError),
+
+    /// Recording the container's system calls (`--seccomp-record`).
+    #[error(transparent)]
+    Trace(#[from] hoist_trace::TraceError),
 
     #[error("corrupt container record {}: {source}; remove the container with `hoist rm -f`", path.display())]
     Corrupt {

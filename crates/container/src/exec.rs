@@ -183,6 +183,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
         stdin_to: if opts.interactive { m } else { None },
         winch_to: m,
         lifeline: None,
+        attach_in: None,
     }
     .run()?;
     crate::events::exec_died(c, status.code());

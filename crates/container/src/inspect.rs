@@ -49,6 +49,9 @@ pub struct InspectContainer {
     pub driver: String,
     /// The ID of its pod, or empty.
     pub pod: String,
+    /// `CAP_` names, sorted (udica builds its SELinux policy from these).
+    pub effective_caps: Vec<String>,
+    pub bounding_caps: Vec<String>,
     pub mounts: Vec<InspectMount>,
     pub network_settings: InspectNetworkSettings,
     pub config: InspectConfig,
@@ -73,6 +76,10 @@ pub struct InspectState {
     pub finished_at: String,
     /// The healthcheck's status and last results (empty without one).
     pub health: crate::health::HealthState,
+    /// Checkpoint/restore (see [`crate::checkpoint`]); podman omits them
+    /// until a container was checkpointed.
+    #[serde(flatten)]
+    pub checkpoint: crate::checkpoint::InspectCheckpoint,
 }
 
 /// One mount; each kind has podman's own set of fields.
@@ -84,9 +91,11 @@ pub enum InspectMount {
         r#type: String,
         source: PathBuf,
         destination: String,
+        driver: String,
+        mode: String,
+        options: Vec<String>,
         #[serde(rename = "RW")]
         rw: bool,
-        mode: String,
         propagation: String,
     },
     #[serde(rename_all = "PascalCase")]
@@ -96,14 +105,21 @@ pub enum InspectMount {
         source: Option<PathBuf>,
         destination: String,
         driver: String,
+        mode: String,
+        options: Vec<String>,
         #[serde(rename = "RW")]
         rw: bool,
+        propagation: String,
     },
+    /// podman leaves tmpfs mounts out; hoist lists them (kube generate
+    /// reads them), with every field docker's shape has (udica reads
+    /// `Mode` of each mount of a docker-shaped document).
     #[serde(rename_all = "PascalCase")]
     Tmpfs {
         r#type: String,
         source: String,
         destination: String,
+        mode: String,
         #[serde(rename = "RW")]
         rw: bool,
     },
@@ -113,6 +129,7 @@ pub enum InspectMount {
         r#type: String,
         source: String,
         destination: String,
+        mode: String,
         #[serde(rename = "RW")]
         rw: bool,
     },
@@ -155,10 +172,14 @@ pub struct InspectConfig {
     pub hostname: String,
     pub env: Vec<String>,
     pub cmd: Vec<String>,
+    /// podman 4.3 prints it as one string, the words joined by spaces.
+    #[serde(serialize_with = "joined_words")]
     pub entrypoint: Option<Vec<String>>,
     pub working_dir: String,
     pub user: String,
     pub labels: BTreeMap<String, String>,
+    /// `--annotation`s (and a played pod's annotations).
+    pub annotations: BTreeMap<String, String>,
     pub image: String,
     pub tty: bool,
     pub open_stdin: bool,
@@ -186,7 +207,11 @@ pub struct InspectHostConfig {
     pub readonly_rootfs: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--device`s.
+    pub devices: Vec<crate::inspect_security::InspectDevice>,
     pub network_mode: String,
+    /// The published ports, as under `NetworkSettings.Ports`.
+    pub port_bindings: BTreeMap<String, Vec<InspectPortBinding>>,
     pub init: bool,
     /// `--log-driver` and `--log-opt`.
     pub log_config: crate::logs::InspectLogConfig,
@@ -262,6 +287,37 @@ pub struct PsRow {
     pub size: Option<crate::ps_extra::PsSize>,
 }
 
+/// One mapping as podman's `ps` prints it: `0.0.0.0:8080->80/tcp`, a
+/// range as `0.0.0.0:8080-8081->80-81/tcp`.
+fn ps_port(p: &hoist_network::PortMapping) -> String {
+    let host = match p.host_ip {
+        None => "0.0.0.0".to_string(),
+        Some(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
+        Some(ip) => ip.to_string(),
+    };
+    let span = |start: u16| {
+        if p.range > 1 {
+            format!("{start}-{}", u32::from(start) + u32::from(p.range) - 1)
+        } else {
+            start.to_string()
+        }
+    };
+    format!(
+        "{host}:{}->{}/{}",
+        span(p.host_port),
+        span(p.container_port),
+        p.protocol
+    )
+}
+
+/// `Config.Entrypoint` as podman 4.3 has it: a string (empty for none).
+fn joined_words<S: serde::Serializer>(
+    v: &Option<Vec<String>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&v.as_deref().unwrap_or_default().join(" "))
+}
+
 fn rfc3339(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Nanos, true))
         .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
@@ -325,6 +381,11 @@ impl Container {
             .and_then(|i| i.config().as_ref().and_then(|c| c.env().clone()))
             .unwrap_or_default();
         env.extend(self.config.options.env.iter().cloned());
+        // The spec adds it at start (unless -e sets it); tools such as
+        // udica tell podman's inspect from docker's by it.
+        if !env.iter().any(|e| e.starts_with("container=")) {
+            env.push("container=podman".into());
+        }
         env
     }
 
@@ -352,7 +413,7 @@ impl Container {
     pub fn ports_text(&self) -> String {
         self.port_mappings()
             .iter()
-            .flat_map(|p| p.describe())
+            .map(ps_port)
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -422,19 +483,22 @@ impl Container {
                     source,
                     destination,
                     read_only,
-                    ..
+                    options,
                 } => InspectMount::Bind {
                     r#type: "bind".into(),
                     source: source.clone(),
                     destination: destination.clone(),
-                    rw: !read_only,
+                    driver: String::new(),
                     mode: String::new(),
+                    options: crate::inspect_security::bind_options(options),
+                    rw: !read_only,
                     propagation: "rprivate".into(),
                 },
                 MountOption::Volume {
                     name,
                     destination,
                     read_only,
+                    options,
                     ..
                 } => InspectMount::Volume {
                     r#type: "volume".into(),
@@ -442,12 +506,16 @@ impl Container {
                     source: volumes.as_ref().map(|v| v.join(name).join("_data")),
                     destination: destination.clone(),
                     driver: "local".into(),
+                    mode: String::new(),
+                    options: crate::inspect_security::volume_options(options),
                     rw: !read_only,
+                    propagation: "rprivate".into(),
                 },
                 MountOption::Tmpfs { destination, .. } => InspectMount::Tmpfs {
                     r#type: "tmpfs".into(),
                     source: "tmpfs".into(),
                     destination: destination.clone(),
+                    mode: String::new(),
                     rw: true,
                 },
                 MountOption::Image {
@@ -458,6 +526,7 @@ impl Container {
                     r#type: "image".into(),
                     source: source.clone(),
                     destination: destination.clone(),
+                    mode: String::new(),
                     rw: *read_write,
                 },
             })
@@ -499,6 +568,7 @@ impl Container {
                 );
             }
         }
+        let (effective_caps, bounding_caps) = crate::inspect_security::capabilities(self);
         InspectContainer {
             id: self.id().to_string(),
             created: self
@@ -521,6 +591,7 @@ impl Container {
                 started_at: rfc3339(self.state.started_at),
                 finished_at: rfc3339(self.state.finished_at),
                 health: self.health_state(),
+                checkpoint: crate::checkpoint::InspectCheckpoint::of(self),
             },
             image: self.config.image_id.clone(),
             image_digest: self.config.image_digest.clone(),
@@ -549,10 +620,12 @@ impl Container {
             restart_count: self.state.restart_count,
             pod: o.pod.clone().unwrap_or_default(),
             driver: "overlay".into(),
+            effective_caps,
+            bounding_caps,
             mounts,
             network_settings: InspectNetworkSettings {
                 ip_address: ip,
-                ports,
+                ports: ports.clone(),
                 networks,
             },
             config: InspectConfig {
@@ -566,6 +639,7 @@ impl Container {
                 working_dir: self.working_dir(),
                 user: o.user.clone().unwrap_or_default(),
                 labels: o.labels.clone(),
+                annotations: o.annotations.clone(),
                 image: self.config.image.clone(),
                 tty: o.tty,
                 open_stdin: o.interactive,
@@ -592,11 +666,13 @@ impl Container {
                 readonly_rootfs: o.read_only,
                 cap_add: o.cap_add.clone(),
                 cap_drop: o.cap_drop.clone(),
+                devices: crate::inspect_security::devices(o),
                 network_mode: if o.networks.is_empty() {
                     "bridge".to_string()
                 } else {
                     o.networks.join(",")
                 },
+                port_bindings: ports,
                 init: o.init,
                 log_config: o.log.inspect(&self.log_path()),
                 cgroup_parent: o.run_flags.cgroup_parent.clone().unwrap_or_default(),
@@ -648,7 +724,8 @@ mod tests {
         let doc = c.inspect();
         assert_eq!(doc.path, "/bin/ep");
         assert_eq!(doc.args, ["a", "b"]);
-        assert_eq!(doc.config.env, ["PATH=/bin", "X=1"]);
+        // podman's spec (made at create) adds container=podman.
+        assert_eq!(doc.config.env, ["PATH=/bin", "X=1", "container=podman"]);
         assert_eq!(doc.config.working_dir, "/srv");
         assert_eq!(doc.config.hostname, crate::short_id(c.id()));
         assert_eq!(doc.config.stop_signal, 15);
@@ -690,7 +767,8 @@ mod tests {
         assert_eq!(v["NetworkSettings"]["IPAddress"], "");
         assert_eq!(v["HostConfig"]["RestartPolicy"]["Name"], "no");
         assert_eq!(v["HostConfig"]["ReadonlyRootfs"], false);
-        assert_eq!(v["Config"]["Entrypoint"], serde_json::Value::Null);
+        // podman 4.3: a string, empty without an entrypoint.
+        assert_eq!(v["Config"]["Entrypoint"], "");
         assert_eq!(v["Config"]["OpenStdin"], false);
         let m = &v["Mounts"][0];
         assert_eq!(m["Type"], "volume");

@@ -18,6 +18,9 @@
 //! - [`volumes`]: named volumes under `<root>/volumes/<name>/_data`.
 
 pub mod attach;
+mod attach_input;
+pub mod checkpoint;
+mod checkpoint_rootfs;
 pub mod clone;
 pub mod commit;
 mod conf_defaults;
@@ -32,6 +35,7 @@ pub mod health;
 pub mod init;
 pub mod initialize;
 mod inspect;
+mod inspect_security;
 mod launch;
 pub mod lifecycle;
 mod lock;
@@ -52,6 +56,7 @@ pub mod secrets;
 pub mod snapshot;
 pub mod stats;
 mod store;
+mod syscall_record;
 pub mod system;
 pub mod systemd;
 mod tty;
@@ -60,13 +65,14 @@ mod usage;
 pub mod volumes;
 
 pub use conf_defaults::{apply_conf, runtime_path};
-pub use create::{create, CreateRequest};
+pub use create::{create, create_with_id, CreateRequest};
 pub use error::{ContainerError, Result};
 pub use filter::{ContainerFilter, PsSort};
 pub use inspect::{
     InspectConfig, InspectContainer, InspectHostConfig, InspectMount, InspectNetwork,
     InspectNetworkSettings, InspectPortBinding, InspectRestartPolicy, InspectState, PsRow,
 };
+pub use inspect_security::InspectDevice;
 pub use launch::{is_single_threaded, MonitorLauncher};
 pub use options::{
     parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, BlkioOption, CreateOptions,

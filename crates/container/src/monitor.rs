@@ -70,7 +70,13 @@ pub(crate) fn runtime_of(c: &Container) -> Box<dyn Runtime> {
         Some(path) => Box::new(
             ExternalRuntime::new(path, c.dir.join("runtime"))
                 .with_leading_args(o.runtime_leading_args.clone())
-                .with_global_args(o.runtime_flags.clone()),
+                .with_global_args(
+                    [
+                        o.runtime_flags.clone(),
+                        crate::run_flags::runtime_cgroup_args(c),
+                    ]
+                    .concat(),
+                ),
         ),
         None => Box::new(in_process_runtime(&c.dir)),
     }
@@ -160,12 +166,24 @@ fn monitor(
     })?;
     crate::run_setup::write_monitor_pidfile(&c)?;
     let mut log = LogWriter::for_container(&c)?;
+    // `--seccomp-record`: loaded once, before the first start (a failure
+    // fails that start), kept across restarts.
+    let mut storage = hoist_trace::ObjectStorage::uninit();
+    let loaded = crate::syscall_record::start(&c, &mut storage);
+    let (mut recording, mut recording_failed) = match loaded {
+        Ok(r) => (r, None),
+        Err(e) => (None, Some(e)),
+    };
     let mut first = true;
     let mut backoff = RestartBackoff::default();
     let code = loop {
         let c = cs.load(id)?;
         let ran_since = Instant::now();
-        let mut started = match start_once(cs, &c, mode) {
+        let attempt = match recording_failed.take() {
+            Some(e) => Err(e),
+            None => start_once(cs, &c, mode, recording.as_mut().map(|(r, _)| r)),
+        };
+        let mut started = match attempt {
             Ok(s) => s,
             Err(e) => {
                 let code = e.exit_code();
@@ -197,12 +215,15 @@ fn monitor(
             .and_then(|t| crate::run_setup::Timeout::start(started.pid, t));
         // Runs the healthcheck every interval while this start lasts.
         let health_timer = crate::health::Timer::start(cs, &cs.load(id)?);
+        let mut attach_in = attach_input(&c, &mut started, mode);
         let (status, lazy_failure) = pump(
             &mut started,
             log.as_mut(),
             mode,
             c.config.options.interactive,
+            attach_in.as_mut(),
         )?;
+        drop(attach_in);
         drop(health_timer);
         // Killed at its --timeout: podman's exit code for that is -1.
         let timed_out = timer.is_some_and(crate::run_setup::Timeout::stop);
@@ -216,6 +237,15 @@ fn monitor(
         let named = cs.load(id).unwrap_or_else(|_| c.clone());
         crate::events::died(&named, code);
         finish(cs, &c, &started.net);
+        // Before the state says exited: whoever waits for that reads it.
+        if let Some((recorder, request)) = &recording {
+            if let Err(e) = crate::syscall_record::write_profile(&c, recorder, request) {
+                tracing::error!(container = crate::short_id(id), "{e}");
+                if mode.attach {
+                    eprintln!("Error: {e}");
+                }
+            }
+        }
         // podman records the clean-up of containers it keeps.
         if !c.config.options.auto_remove {
             crate::events::emit(&named, hoist_events::Status::Cleanup);
@@ -331,11 +361,18 @@ fn wait_unless_stopped(cs: &Containers, id: &str, delay: Duration) -> Result<boo
     }
 }
 
+/// What `create_and_start` gives back: the init's pid, its outputs, and
+/// the writing end of its stdin pipe when we keep one.
+type Launched = (i32, Vec<(OwnedFd, Stream)>, Option<OwnedFd>);
+
 /// A started container.
 pub(crate) struct Started {
     pid: i32,
     /// Its output: stdout and stderr pipes, or the pty master with `-t`.
     outputs: Vec<(OwnedFd, Stream)>,
+    /// The writing end of its stdin pipe (`-i` without `-t`), unless it
+    /// reads the stdin of `run`.
+    stdin_w: Option<OwnedFd>,
     tty: bool,
     net: NetSetup,
     /// The server of the container's lazy layers, if it has any.
@@ -371,7 +408,12 @@ pub(crate) fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServ
 }
 
 /// Mounts, networks and starts the container once.
-fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Started> {
+fn start_once(
+    cs: &Containers,
+    c: &Container,
+    mode: MonitorMode,
+    recorder: Option<&mut hoist_trace::Recorder>,
+) -> Result<Started> {
     let id = c.id();
     let rootfs = c.rootfs();
     let work = c.dir.join("work");
@@ -422,7 +464,9 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
             return Err(e);
         }
     };
-    let net = match netsetup::setup(cs.root(), &c.config) {
+    // A restore asks for the addresses the checkpointed processes had.
+    let restoring = crate::checkpoint::restore_network_config(c);
+    let net = match netsetup::setup(cs.root(), restoring.as_ref().unwrap_or(&c.config)) {
         Ok(n) => n,
         Err(e) => {
             let _ = unmount(&rootfs);
@@ -441,10 +485,11 @@ fn start_once(cs: &Containers, c: &Container, mode: MonitorMode) -> Result<Start
             .map(|r| r.port_mappings.clone())
             .unwrap_or_default();
     })?;
-    match create_and_start(cs, c, &net, mode) {
-        Ok((pid, outputs)) => Ok(Started {
+    match create_and_start(cs, c, &net, mode, recorder) {
+        Ok((pid, outputs, stdin_w)) => Ok(Started {
             pid,
             outputs,
+            stdin_w,
             tty: c.config.options.tty,
             net,
             lazy,
@@ -619,7 +664,7 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
         mounts,
         network: net.namespace_mode(),
         annotations,
-        cgroups_path: Some(crate::run_flags::cgroups_path(c)),
+        cgroups_path: crate::run_flags::spec_cgroups_path(c)?,
         etc_files: Some(etc_files),
         ..SpecOptions::default()
     };
@@ -638,7 +683,8 @@ fn create_and_start(
     c: &Container,
     net: &NetSetup,
     mode: MonitorMode,
-) -> Result<(i32, Vec<(OwnedFd, Stream)>)> {
+    recorder: Option<&mut hoist_trace::Recorder>,
+) -> Result<Launched> {
     let opts = spec_options(cs, c, net)?;
     let image: ImageConfiguration = c.image_config()?;
     let mut spec = build_spec(&image, &opts)?;
@@ -683,15 +729,46 @@ fn create_and_start(
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
     let tty = c.config.options.tty;
-    let stdin: OwnedFd = if mode.attach && c.config.options.interactive && !tty {
-        std::io::stdin()
+    let interactive = c.config.options.interactive;
+    // Interactive without our terminal: we keep the writing end for
+    // `attach` clients (see crate::attach_input).
+    let (stdin, stdin_w) = if mode.attach && interactive && !tty {
+        let fd = std::io::stdin()
             .as_fd()
             .try_clone_to_owned()
-            .map_err(io_err("duplicating", "stdin"))?
+            .map_err(io_err("duplicating", "stdin"))?;
+        (fd, None)
     } else {
-        let (r, _w) = pipe()?;
-        r
+        let (r, w) = pipe()?;
+        (r, (interactive && !tty).then_some(w))
     };
+    // `container restore`: CRIU brings the checkpointed processes back
+    // instead of the runtime creating new ones.
+    if let Some(marker) = crate::checkpoint::pending_restore(c) {
+        let pid = crate::checkpoint::restore_in_monitor(
+            c,
+            &spec,
+            net.netns.as_deref(),
+            &marker,
+            [stdin, out_w, err_w],
+        )?;
+        cs.update_state(c.id(), |s| {
+            s.status = Status::Running;
+            s.pid = Some(pid);
+            s.started_at = Some(Utc::now());
+            s.exit_code = None;
+            s.finished_at = None;
+            s.oom_killed = false;
+            s.restored_at = Some(Utc::now());
+        })?;
+        crate::run_setup::write_pidfile(c, pid)?;
+        crate::events::emit(c, hoist_events::Status::Restore);
+        return Ok((
+            pid,
+            vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)],
+            stdin_w,
+        ));
+    }
     // With -t the runtime makes a pty inside the container and hands its
     // master over this socket; the pipes above then go unused.
     let console = if tty {
@@ -706,6 +783,15 @@ fn create_and_start(
     // one too: they are not close-on-exec).
     let preserve = c.config.options.preserve_fds;
     crate::run_setup::check_preserved_fds(preserve)?;
+    let mut recorder = recorder;
+    // runc and crun load the seccomp filter while they create the
+    // container, so what they do in its namespaces from then on must be
+    // in a recorded profile: record from the namespaces' birth. hoist's
+    // own runtime loads it after start: recording from create on is exact.
+    let external = c.config.options.runtime.is_some();
+    if let Some(r) = recorder.as_deref_mut().filter(|_| external) {
+        r.expect_child_of(std::process::id());
+    }
     let pid = rt
         .create(
             c.id(),
@@ -714,6 +800,13 @@ fn create_and_start(
             console.as_ref().map(|s| s.path()),
         )
         .map_err(crate::run_setup::oci_runtime_error)?;
+    // The namespaces exist, the user's process has not started: from here
+    // on every call in them is recorded.
+    if let Some(Err(e)) = recorder.map(|r| r.follow(pid)) {
+        let _ = rt.delete(c.id(), true);
+        let _ = wait_exit(pid);
+        return Err(e.into());
+    }
     let outputs = match &console {
         Some(sock) => match sock.receive() {
             Ok(master) => {
@@ -753,7 +846,7 @@ fn create_and_start(
     if mode.attach {
         crate::events::emit(c, hoist_events::Status::Attach);
     }
-    Ok((pid, outputs))
+    Ok((pid, outputs, stdin_w))
 }
 
 /// `--init`: runs the process under hoist's init (see [`crate::init`]).
@@ -798,6 +891,26 @@ fn wrap_in_init(
     Ok(())
 }
 
+/// Where `attach` clients write the stdin of an interactive container
+/// that does not read ours: its stdin pipe, or its pty master.
+fn attach_input(
+    c: &Container,
+    s: &mut Started,
+    mode: MonitorMode,
+) -> Option<crate::attach_input::AttachInput> {
+    if !c.config.options.interactive {
+        return None;
+    }
+    let target = match s.stdin_w.take() {
+        Some(w) => w,
+        None if s.tty && !mode.attach => s.outputs.first()?.0.try_clone().ok()?,
+        None => return None,
+    };
+    crate::attach_input::AttachInput::listen(c, target, s.tty)
+        .map_err(|e| tracing::warn!(error = %e, "attach clients cannot send input"))
+        .ok()
+}
+
 /// Copies the container's output until its init process exits; forwards
 /// signals (and, attached to a terminal, keys and window sizes) meanwhile.
 /// When the lazy layer server dies first, the container (whose files are
@@ -807,6 +920,7 @@ fn pump(
     log: Option<&mut LogWriter>,
     mode: MonitorMode,
     interactive: bool,
+    attach_in: Option<&mut crate::attach_input::AttachInput>,
 ) -> Result<(ExitStatus, Option<String>)> {
     let master = s.tty.then(|| s.outputs[0].0.as_fd());
     let attached_tty = mode.attach && master.is_some();
@@ -839,6 +953,7 @@ fn pump(
             },
             winch_to: if attached_tty { master } else { None },
             lifeline: lifeline.as_ref().map(|fd| fd.as_fd()),
+            attach_in,
         }
         .run_watching()?
     };

@@ -59,6 +59,8 @@ pub(crate) struct Pump<'a> {
     /// A pidfd of a process the container cannot do without (its lazy
     /// layer server): when that exits, the container is killed.
     pub lifeline: Option<BorrowedFd<'a>>,
+    /// The input of `attach` clients, for an interactive container.
+    pub attach_in: Option<&'a mut crate::attach_input::AttachInput>,
 }
 
 /// How a pumped process ended.
@@ -137,6 +139,11 @@ impl Pump<'_> {
             const SIG: usize = usize::MAX - 1;
             const STDIN: usize = usize::MAX - 2;
             const LIFELINE: usize = usize::MAX - 3;
+            // Below it, the attach input's descriptors, counting down
+            // (a listener and its clients: far fewer than ATTACH_ROOM).
+            const ATTACH: usize = usize::MAX - 4;
+            const ATTACH_ROOM: usize = 1 << 16;
+            let is_attach = |w: &usize| (ATTACH - ATTACH_ROOM..=ATTACH).contains(w);
             let mut fds = Vec::new();
             let mut which = Vec::new();
             for (i, (fd, _)) in self.outputs.iter().enumerate() {
@@ -160,6 +167,12 @@ impl Pump<'_> {
                     fds.push(PollFd::new(fd, PollFlags::POLLIN));
                     which.push(LIFELINE);
                 }
+                if let Some(a) = self.attach_in.as_deref() {
+                    for (k, fd) in a.fds().into_iter().enumerate() {
+                        fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                        which.push(ATTACH - k);
+                    }
+                }
             }
             let timeout = if exited {
                 PollTimeout::from(50u16)
@@ -178,7 +191,17 @@ impl Pump<'_> {
                 .map(|(_, w)| *w)
                 .collect();
             drop(fds);
-            for w in ready {
+            let attach_ready: Vec<usize> = ready
+                .iter()
+                .filter(|w| is_attach(w))
+                .map(|w| ATTACH - w)
+                .collect();
+            if let Some(a) = self.attach_in.as_deref_mut() {
+                if !attach_ready.is_empty() {
+                    a.ready_all(attach_ready);
+                }
+            }
+            for w in ready.into_iter().filter(|w| !is_attach(w)) {
                 match w {
                     LIFELINE => {
                         // Nothing the process does can work any more (every

@@ -105,6 +105,12 @@ pub struct ContainerState {
     /// Set by `--health-on-failure=restart`: the monitor starts the
     /// container again once it has exited.
     pub health_restart: bool,
+    /// When its processes were last checkpointed (`container checkpoint`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpointed_at: Option<DateTime<Utc>>,
+    /// When they were last restored from a checkpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored_at: Option<DateTime<Utc>>,
 }
 
 impl Default for ContainerState {
@@ -127,6 +133,8 @@ impl Default for ContainerState {
             mounted: false,
             health: None,
             health_restart: false,
+            checkpointed_at: None,
+            restored_at: None,
         }
     }
 }

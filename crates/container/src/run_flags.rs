@@ -284,6 +284,9 @@ pub(crate) fn check_create(cs: &crate::store::Containers, o: &crate::CreateOptio
         required(cs, name)?;
     }
     check_cgroup_conf(f)?;
+    if f.cgroups.as_deref() == Some("disabled") {
+        check_no_cgroups(o.runtime.as_deref())?;
+    }
     let networks = o.networks.iter().flat_map(|n| n.split(',')).count();
     if networks > 1 && (!f.static_ips.is_empty() || f.static_mac.is_some()) {
         return Err(invalid(
@@ -291,6 +294,65 @@ pub(crate) fn check_create(cs: &crate::store::Containers, o: &crate::CreateOptio
         ));
     }
     Ok(())
+}
+
+/// `--cgroups=disabled` needs a runtime that can run a container in the
+/// caller's cgroup: crun can (`--cgroup-manager=disabled`); hoist's own
+/// (libcontainer always makes a cgroup) and runc cannot, and podman
+/// refuses runc with these words.
+fn check_no_cgroups(runtime: Option<&std::path::Path>) -> Result<()> {
+    let name = match runtime {
+        None => "hoist".to_string(),
+        Some(p) => p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    if name == "crun" {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "requested OCI runtime {name} is not compatible with NoCgroups: invalid argument (use --runtime crun, or run without --cgroups=disabled)"
+    )))
+}
+
+/// The global runtime flags `--cgroups` adds (crun's for no cgroup).
+pub(crate) fn runtime_cgroup_args(c: &Container) -> Vec<String> {
+    match c.config.options.run_flags.cgroups.as_deref() {
+        Some("disabled") => vec!["--cgroup-manager=disabled".to_string()],
+        _ => Vec::new(),
+    }
+}
+
+/// `linux.cgroupsPath` for the spec: none with `--cgroups=disabled` (the
+/// container stays in its monitor's cgroup); with `--cgroups=split`, below
+/// the monitor's own cgroup v2 cgroup, which a cgroup v1 host does not
+/// have (podman's message, at start).
+pub(crate) fn spec_cgroups_path(c: &Container) -> Result<Option<String>> {
+    match c.config.options.run_flags.cgroups.as_deref() {
+        Some("disabled") => Ok(None),
+        Some("split") => {
+            let own = std::fs::read_to_string("/proc/self/cgroup")
+                .map_err(io_err("reading", "/proc/self/cgroup"))?;
+            let parent = unified_cgroup(&own).ok_or_else(|| ContainerError::StartFailed {
+                code: crate::EXIT_CANNOT_INVOKE,
+                message: "could not find cgroup mount in \"/proc/self/cgroup\"".into(),
+            })?;
+            Ok(Some(
+                format!("{}/hoist-{}", parent.trim_end_matches('/'), c.id()).replace("//", "/"),
+            ))
+        }
+        _ => Ok(Some(cgroups_path(c))),
+    }
+}
+
+/// The cgroup v2 path in a `/proc/PID/cgroup` text (its `0::PATH` line),
+/// only on a cgroup v2 host (`/sys/fs/cgroup` a cgroup2 mount).
+fn unified_cgroup(text: &str) -> Option<String> {
+    let path = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let v2 =
+        rustix::fs::statfs("/sys/fs/cgroup").is_ok_and(|s| s.f_type == libc::CGROUP2_SUPER_MAGIC);
+    v2.then(|| path.to_string())
 }
 
 /// The container's cgroup (`linux.cgroupsPath`): `/hoist/ID`, or

@@ -299,7 +299,8 @@ pub fn stats(c: &Container) -> Result<Stats> {
         .map(|t| parse_block_io(&t))
         .unwrap_or((0, 0));
     Ok(Stats {
-        id: id.to_string(),
+        // The container's ID (`id` above is its cgroup path).
+        id: c.id().to_string(),
         name: c.name().to_string(),
         cpu_percent: if run_ns > 0 {
             cpu_ns as f64 / run_ns as f64 * 100.0

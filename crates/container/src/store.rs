@@ -96,7 +96,24 @@ impl Containers {
 
     /// Makes the record of a new container in state `created`.
     pub fn create(&self, new: NewContainer) -> Result<ContainerConfig> {
-        let id = new_id();
+        self.create_with_id(new, None)
+    }
+
+    /// [`Containers::create`] with a given id (`restore --import` keeps
+    /// the checkpointed container's); a new one when `None`.
+    pub fn create_with_id(&self, new: NewContainer, id: Option<String>) -> Result<ContainerConfig> {
+        let id = match id {
+            Some(id) if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                return Err(ContainerError::Invalid(format!("invalid container ID {id:?}")))
+            }
+            Some(id) if self.dir_of(&id).exists() => {
+                return Err(ContainerError::Invalid(format!(
+                    "a container with ID {id} already exists: remove it first or restore under a new name (-n)"
+                )))
+            }
+            Some(id) => id,
+            None => new_id(),
+        };
         let name = match &new.name {
             Some(n) if !is_valid_name(n) => return Err(ContainerError::InvalidName(n.clone())),
             Some(n) => n.clone(),

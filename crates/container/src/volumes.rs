@@ -18,7 +18,6 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -1130,114 +1129,12 @@ fn first_use(
         return Ok(());
     }
     v.needs_copy_up = false;
-    let src = open_in_root(rootfs, destination).ok_or_else(|| {
-        ContainerError::Invalid(format!(
-            "{destination} vanished from the image during copy-up"
-        ))
-    })?;
-    let dst = rustix::fs::open(
+    crate::copy::copyup::copy_dir_contents(
+        rootfs,
+        destination,
         &v.mountpoint,
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
+        format!("the volume {}", v.name),
     )
-    .map_err(|e| io_err("opening", &v.mountpoint)(e.into()))?;
-    copy_up_children(src.as_fd(), dst.as_fd(), &v.mountpoint)
-}
-
-/// Copies the entries of directory `src` (from an image: nothing in it is
-/// trusted, so every name is opened without following symlinks) into the
-/// empty directory `dst`, keeping types, modes, owners and times; symlinks
-/// are copied as symlinks. Sockets are left out.
-fn copy_up_children(
-    src: std::os::fd::BorrowedFd<'_>,
-    dst: std::os::fd::BorrowedFd<'_>,
-    shown: &Path,
-) -> Result<()> {
-    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-    let err = |what: &'static str, p: &Path| {
-        let p = p.to_path_buf();
-        move |e: rustix::io::Errno| io_err(what, p)(e.into())
-    };
-    let dir = rustix::fs::Dir::read_from(src).map_err(err("reading", shown))?;
-    for entry in dir {
-        let entry = entry.map_err(err("reading", shown))?;
-        let name = entry.file_name();
-        if name.to_bytes() == b"." || name.to_bytes() == b".." {
-            continue;
-        }
-        let path = shown.join(std::ffi::OsStr::from_bytes(name.to_bytes()));
-        let st = rustix::fs::statat(src, name, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(err("reading", &path))?;
-        let mode = Mode::from_raw_mode(st.st_mode & 0o7777);
-        match FileType::from_raw_mode(st.st_mode) {
-            FileType::Directory => {
-                rustix::fs::mkdirat(dst, name, Mode::RWXU).map_err(err("creating", &path))?;
-                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-                let from = rustix::fs::openat(src, name, flags, Mode::empty())
-                    .map_err(err("opening", &path))?;
-                let to = rustix::fs::openat(dst, name, flags, Mode::empty())
-                    .map_err(err("opening", &path))?;
-                copy_up_children(from.as_fd(), to.as_fd(), &path)?;
-            }
-            FileType::RegularFile => {
-                let from = rustix::fs::openat(
-                    src,
-                    name,
-                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(err("opening", &path))?;
-                let to = rustix::fs::openat(
-                    dst,
-                    name,
-                    OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
-                    Mode::RUSR | Mode::WUSR,
-                )
-                .map_err(err("creating", &path))?;
-                let mut from = std::fs::File::from(from);
-                let mut to = std::fs::File::from(to);
-                std::io::copy(&mut from, &mut to).map_err(io_err("copying", &path))?;
-            }
-            FileType::Symlink => {
-                let target =
-                    rustix::fs::readlinkat(src, name, Vec::new()).map_err(err("reading", &path))?;
-                rustix::fs::symlinkat(&target, dst, name).map_err(err("creating", &path))?;
-            }
-            FileType::Fifo | FileType::CharacterDevice | FileType::BlockDevice => {
-                let kind = FileType::from_raw_mode(st.st_mode);
-                rustix::fs::mknodat(dst, name, kind, mode, st.st_rdev)
-                    .map_err(err("creating", &path))?;
-            }
-            _ => continue,
-        }
-        let is_link = FileType::from_raw_mode(st.st_mode) == FileType::Symlink;
-        rustix::fs::chownat(
-            dst,
-            name,
-            Some(rustix::fs::Uid::from_raw(st.st_uid)),
-            Some(rustix::fs::Gid::from_raw(st.st_gid)),
-            AtFlags::SYMLINK_NOFOLLOW,
-        )
-        .map_err(err("changing the owner of", &path))?;
-        if !is_link {
-            // After chown, which clears set-id bits.
-            rustix::fs::chmodat(dst, name, mode, AtFlags::empty())
-                .map_err(err("changing the mode of", &path))?;
-        }
-        let times = rustix::fs::Timestamps {
-            last_access: rustix::fs::Timespec {
-                tv_sec: st.st_atime,
-                tv_nsec: st.st_atime_nsec as _,
-            },
-            last_modification: rustix::fs::Timespec {
-                tv_sec: st.st_mtime,
-                tv_nsec: st.st_mtime_nsec as _,
-            },
-        };
-        rustix::fs::utimensat(dst, name, &times, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(err("setting the times of", &path))?;
-    }
-    Ok(())
 }
 
 /// The stat of directory `path` inside root `rootfs`, resolved without

@@ -29,6 +29,72 @@ pub enum KubeError {
     #[cfg(feature = "container")]
     #[error(transparent)]
     Container(#[from] hoist_container::ContainerError),
+    /// A stream with no Pod, Deployment, ConfigMap, PersistentVolumeClaim
+    /// or Secret in it (podman's wording).
+    #[error("YAML document does not contain any supported kube kind")]
+    NoKinds,
+    /// What `kube play` cannot do with a valid document.
+    #[error("{0}")]
+    Play(String),
+    /// `kube play URL`: the YAML could not be fetched.
+    #[error("fetching {url}: {message}")]
+    Fetch { url: String, message: String },
+    #[error("{context} {}: {source}", path.display())]
+    Io {
+        context: String,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[cfg(feature = "container")]
+    #[error(transparent)]
+    Pod(Box<hoist_pod::PodError>),
+    #[cfg(feature = "container")]
+    #[error(transparent)]
+    Engine(Box<hoist_engine::EngineError>),
+    #[cfg(feature = "container")]
+    #[error(transparent)]
+    Secret(#[from] hoist_secrets::SecretError),
+}
+
+#[cfg(feature = "container")]
+impl From<hoist_pod::PodError> for KubeError {
+    fn from(e: hoist_pod::PodError) -> KubeError {
+        KubeError::Pod(Box::new(e))
+    }
+}
+
+#[cfg(feature = "container")]
+impl From<hoist_engine::EngineError> for KubeError {
+    fn from(e: hoist_engine::EngineError) -> KubeError {
+        KubeError::Engine(Box::new(e))
+    }
+}
+
+impl KubeError {
+    /// The exit code podman gives this failure: 125 (an engine error),
+    /// or the container's own code where one decided it.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            #[cfg(feature = "container")]
+            KubeError::Container(e) => e.exit_code(),
+            #[cfg(feature = "container")]
+            KubeError::Pod(e) => e.exit_code(),
+            _ => 125,
+        }
+    }
+}
+
+/// An I/O error naming what was done to which path.
+pub(crate) fn io_err(
+    context: impl Into<String>,
+    path: &std::path::Path,
+) -> impl FnOnce(std::io::Error) -> KubeError {
+    let (context, path) = (context.into(), path.to_path_buf());
+    move |source| KubeError::Io {
+        context,
+        path,
+        source,
+    }
 }
 
 /// ` (kind Pod)` when the document said which kind it is.

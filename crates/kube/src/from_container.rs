@@ -1,7 +1,7 @@
 //! A [`ContainerDesc`] from one of hoist's containers, by way of its
 //! inspect data and the image config it was created from.
 
-use hoist_container::{Container, InspectMount};
+use hoist_container::{Container, InspectMount, MountOption};
 
 use crate::error::KubeError;
 use crate::error::Result;
@@ -22,7 +22,16 @@ pub fn from_pod(pod: PodInfo<'_>, members: &[Container]) -> Result<PodDesc> {
     if members.is_empty() {
         return Err(KubeError::OnlyInfra(pod.id.to_string()));
     }
-    let containers = members.iter().map(from_container).collect::<Result<_>>()?;
+    let mut containers: Vec<ContainerDesc> =
+        members.iter().map(from_container).collect::<Result<_>>()?;
+    // `kube play` names a pod's containers POD-NAME: the YAML has NAME,
+    // so that playing it again makes the same names.
+    let prefix = format!("{}-", pod.name);
+    for c in &mut containers {
+        if let Some(rest) = c.name.strip_prefix(&prefix).filter(|r| !r.is_empty()) {
+            c.name = rest.to_string();
+        }
+    }
     let ports = match pod.infra {
         Some(infra) => from_container(infra)?.ports,
         None => Vec::new(),
@@ -114,6 +123,16 @@ pub fn from_container(c: &Container) -> Result<ContainerDesc> {
                 destination,
                 rw,
                 ..
+            } if anonymous(c, name) => Some(MountDesc::Anonymous {
+                name: name.clone(),
+                destination: destination.clone(),
+                read_only: !rw,
+            }),
+            InspectMount::Volume {
+                name,
+                destination,
+                rw,
+                ..
             } => Some(MountDesc::Volume {
                 name: name.clone(),
                 destination: destination.clone(),
@@ -152,4 +171,13 @@ pub fn from_container(c: &Container) -> Result<ContainerDesc> {
         init: i.host_config.init,
         labels: i.config.labels.into_iter().collect(),
     })
+}
+
+/// Whether volume `name` is one of `c`'s anonymous volumes.
+fn anonymous(c: &Container, name: &str) -> bool {
+    c.config
+        .options
+        .mounts
+        .iter()
+        .any(|m| matches!(m, MountOption::Volume { name: n, anonymous: true, .. } if n == name))
 }

@@ -448,6 +448,11 @@ impl Volumes {
             MountDesc::Tmpfs { destination } => {
                 (format!("tmpfs:{destination}"), destination, false)
             }
+            MountDesc::Anonymous {
+                name,
+                destination,
+                read_only,
+            } => (format!("anonymous:{name}"), destination, *read_only),
         };
         let name = match self.by_key.get(&key) {
             Some(n) => n.clone(),
@@ -493,6 +498,12 @@ impl Volumes {
                     medium: Some("Memory".into()),
                     size_limit: None,
                 }),
+                ..Default::default()
+            },
+            // Scratch space of the pod's own, gone with it.
+            MountDesc::Anonymous { destination, .. } => Volume {
+                name: format!("{}-empty-{index}", dns_label(destination)),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
                 ..Default::default()
             },
         }

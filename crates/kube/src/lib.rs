@@ -15,6 +15,8 @@ mod from_container;
 mod generate;
 mod model;
 mod parse;
+#[cfg(feature = "container")]
+pub mod play;
 
 pub use error::{KubeError, Result};
 #[cfg(feature = "container")]
@@ -23,4 +25,4 @@ pub use generate::{generate, pod_from_lone_container, GenerateOptions, Kind};
 /// The Kubernetes API types the documents are made of.
 pub use k8s_openapi;
 pub use model::{ContainerDesc, MountDesc, PodDesc, PortDesc, VolumeDesc, DEFAULT_CAPABILITIES};
-pub use parse::{parse, KubeDocument};
+pub use parse::{parse, parse_lenient, KubeDocument, Parsed};

@@ -80,6 +80,13 @@ pub enum MountDesc {
     Tmpfs {
         destination: String,
     },
+    /// An anonymous volume (`-v /dest`, or a played pod's emptyDir): the
+    /// container's scratch space, an emptyDir in the YAML.
+    Anonymous {
+        name: String,
+        destination: String,
+        read_only: bool,
+    },
 }
 
 /// A pod: its containers and the settings they share.

@@ -43,9 +43,30 @@ impl KubeDocument {
 /// The kinds `parse` reads, for the error about any other.
 const KINDS: &str = "Pod, Deployment, Service, ConfigMap, PersistentVolumeClaim, Secret";
 
-/// Parses every document of `text`; empty documents are skipped.
+/// Parses every document of `text`; empty documents are skipped, a kind
+/// `kube play` does not read is an error.
 pub fn parse(text: &str) -> Result<Vec<KubeDocument>> {
+    parse_with(text, false).map(|(docs, _)| docs)
+}
+
+/// What [`parse_lenient`] read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Parsed {
+    pub documents: Vec<KubeDocument>,
+    /// The kinds of the documents left out, in order (podman ignores the
+    /// kinds it does not play, such as a Namespace or an Ingress).
+    pub skipped: Vec<String>,
+}
+
+/// [`parse`], leaving out the documents of kinds `kube play` does not
+/// read instead of failing on them.
+pub fn parse_lenient(text: &str) -> Result<Parsed> {
+    parse_with(text, true).map(|(documents, skipped)| Parsed { documents, skipped })
+}
+
+fn parse_with(text: &str, lenient: bool) -> Result<(Vec<KubeDocument>, Vec<String>)> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let index = i + 1;
         let err = |kind: Option<&str>, message: String| KubeError::Parse {
@@ -73,6 +94,10 @@ pub fn parse(text: &str) -> Result<Vec<KubeDocument>> {
         let expected = match kind.as_str() {
             "Deployment" => "apps/v1",
             "Pod" | "Service" | "ConfigMap" | "PersistentVolumeClaim" | "Secret" => "v1",
+            other if lenient => {
+                skipped.push(other.to_string());
+                continue;
+            }
             other => {
                 return Err(err(
                     None,
@@ -98,7 +123,7 @@ pub fn parse(text: &str) -> Result<Vec<KubeDocument>> {
         };
         out.push(doc);
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 /// The typed object, or an error naming the field path that failed.
@@ -126,6 +151,17 @@ mod tests {
         assert!(matches!(docs[1], KubeDocument::Deployment(_)));
         let again = parse(&docs[0].to_yaml().unwrap()).unwrap();
         assert_eq!(again[0], docs[0]);
+    }
+
+    #[test]
+    fn lenient_parsing_leaves_other_kinds_out() {
+        let p = parse_lenient(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
+        )
+        .unwrap();
+        assert_eq!(p.skipped, ["Namespace"]);
+        assert_eq!(p.documents.len(), 1);
+        assert!(parse_lenient("kind: Pod\napiVersion: v2\n").is_err());
     }
 
     #[test]

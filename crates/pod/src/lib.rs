@@ -1,9 +1,11 @@
-//! Pods: groups of containers that share namespaces (by default cgroup,
-//! ipc, net and uts) held by an infra container, and are started, stopped
+//! Pods: groups of containers that share namespaces (by default ipc, net
+//! and uts) held by an infra container, and are started, stopped
 //! and removed together, as podman 4.3's pods. The records live under the
 //! engine root (`pods/`); containers are made and run only through
 //! hoist-container's public functions.
 
+pub mod cgroup;
+pub mod clone;
 mod error;
 pub mod infra;
 mod store;
@@ -12,15 +14,17 @@ use std::collections::BTreeMap;
 
 use hoist_container::{
     lifecycle, Container, ContainerError, Containers, CreateOptions, CreateRequest,
-    MonitorLauncher, Status,
+    MonitorLauncher, MountOption, Status,
 };
 use hoist_engine::Engine;
 
+pub use cgroup::Resources;
 pub use error::{PodError, Result};
 pub use store::{Pod, Pods};
 
-/// The namespaces a pod shares unless `--share` says otherwise.
-pub const DEFAULT_SHARE: &[&str] = &["cgroup", "ipc", "net", "uts"];
+/// The namespaces a pod shares unless `--share` says otherwise (podman
+/// 4.3's default; `cgroup` only when asked for).
+pub const DEFAULT_SHARE: &[&str] = &["ipc", "net", "uts"];
 const KNOWN_NAMESPACES: &[&str] = &["cgroup", "ipc", "net", "pid", "uts"];
 
 /// What `pod create` asks for.
@@ -38,9 +42,18 @@ pub struct PodSpec {
     pub hostname: Option<String>,
     pub exit_policy: Option<String>,
     pub cgroup_parent: Option<String>,
+    /// `--share-parent` (`None`: true).
+    pub share_parent: Option<bool>,
+    /// `--memory`, `--cpus`, ...: the pod cgroup's limits.
+    pub resources: Resources,
+    /// `--security-opt` as given (applied to the infra container through
+    /// `infra_options`; kept for `pod inspect`).
+    pub security_opt: Vec<String>,
     /// `--replace`: remove a pod of the same name first.
     pub replace: bool,
-    /// The infra container's network options (networks, ports, hosts, DNS).
+    /// The infra container's options (networks, ports, hosts, DNS, mounts,
+    /// devices, sysctls, security options); its mounts and devices are
+    /// given to every container of the pod.
     pub infra_options: CreateOptions,
     pub create_command: Vec<String>,
     /// containers.conf (`infra_image`, ...).
@@ -107,6 +120,9 @@ fn random_name(id: &str) -> String {
 pub fn create(engine: &Engine, cs: &Containers, pods: &Pods, spec: PodSpec) -> Result<Pod> {
     let shared = parse_share(spec.share.as_deref())?;
     let exit_policy = parse_exit_policy(spec.exit_policy.as_deref())?;
+    if let Some(p) = &spec.cgroup_parent {
+        cgroup::check_parent(p)?;
+    }
     let id = random_id();
     let name = spec.name.clone().unwrap_or_else(|| random_name(&id));
     if spec.replace {
@@ -115,6 +131,7 @@ pub fn create(engine: &Engine, cs: &Containers, pods: &Pods, spec: PodSpec) -> R
         }
     }
     let host_network = spec.infra_options.networks.iter().any(|n| n == "host");
+    let share_parent = spec.share_parent.unwrap_or(true);
     let mut pod = Pod {
         id: id.clone(),
         name: name.clone(),
@@ -126,29 +143,74 @@ pub fn create(engine: &Engine, cs: &Containers, pods: &Pods, spec: PodSpec) -> R
         hostname: spec.hostname.clone().unwrap_or_else(|| name.clone()),
         host_network,
         create_command: spec.create_command.clone(),
+        share_parent,
+        // podman sets a pod's limits on its cgroup only: without one
+        // (`--share-parent=false`) they have nowhere to go.
+        resources: if share_parent {
+            spec.resources.clone()
+        } else {
+            Resources::default()
+        },
+        mounts: spec.infra_options.mounts.clone(),
+        devices: spec.infra_options.devices.clone(),
+        security_opt: spec.security_opt.clone(),
+        infra_image: spec.infra_image.clone(),
         ..Default::default()
     };
+    let undo = |pod: &Pod| {
+        let _ = pods.delete(pod);
+        cgroup::remove(pod);
+    };
     if let Err(e) = pods.claim_name(&name, &id) {
-        let _ = pods.delete(&pod);
+        undo(&pod);
+        return Err(e);
+    }
+    if let Err(e) = cgroup::ensure(&pod) {
+        undo(&pod);
         return Err(e);
     }
     if spec.infra {
         match create_infra(engine, cs, &pod, spec) {
-            Ok(infra_id) => pod.infra_id = Some(infra_id),
+            Ok(infra) => {
+                // `--volumes-from` is resolved by now: the pod's
+                // containers get the infra container's mounts.
+                pod.mounts = inherited_mounts(&infra.options.mounts);
+                pod.infra_id = Some(infra.id);
+            }
             Err(e) => {
-                let _ = pods.delete(&pod);
+                undo(&pod);
                 return Err(e);
             }
         }
     }
     if let Err(e) = pods.save(&pod) {
-        let _ = pods.delete(&pod);
+        undo(&pod);
         return Err(e);
     }
     Ok(pod)
 }
 
-fn create_infra(engine: &Engine, cs: &Containers, pod: &Pod, spec: PodSpec) -> Result<String> {
+/// The infra container's mounts as its pod's other containers get them:
+/// its anonymous volumes are shared, not theirs to remove.
+fn inherited_mounts(mounts: &[MountOption]) -> Vec<MountOption> {
+    mounts
+        .iter()
+        .cloned()
+        .map(|mut m| {
+            if let MountOption::Volume { anonymous, .. } = &mut m {
+                *anonymous = false;
+            }
+            m
+        })
+        .collect()
+}
+
+fn create_infra(
+    engine: &Engine,
+    cs: &Containers,
+    pod: &Pod,
+    spec: PodSpec,
+) -> Result<hoist_container::ContainerConfig> {
     let image = match spec
         .infra_image
         .clone()
@@ -172,6 +234,9 @@ fn create_infra(engine: &Engine, cs: &Containers, pod: &Pod, spec: PodSpec) -> R
     if pod.shares("pid") {
         o.pid = None;
     }
+    if let Some(path) = pod.cgroup_path() {
+        o.run_flags.cgroup_parent = Some(path);
+    }
     let req = CreateRequest {
         image,
         name: Some(
@@ -188,7 +253,7 @@ fn create_infra(engine: &Engine, cs: &Containers, pod: &Pod, spec: PodSpec) -> R
         progress: None,
     };
     match hoist_container::create(engine, cs, req) {
-        Ok(c) => Ok(c.id),
+        Ok(c) => Ok(c),
         // podman's wording: scripts match it.
         Err(ContainerError::NameInUse { name, id }) => Err(PodError::Invalid(format!(
             "creating container storage: the container name {name:?} is already in use by {id}. You have to remove that container to be able to reuse that name: that name is already in use"
@@ -202,6 +267,7 @@ fn create_infra(engine: &Engine, cs: &Containers, pod: &Pod, spec: PodSpec) -> R
 pub fn join_pod(pod: &Pod, o: &mut CreateOptions) -> Result<()> {
     o.pod = Some(pod.id.clone());
     o.pod_name = Some(pod.name.clone());
+    inherit(pod, o);
     let Some(infra) = &pod.infra_id else {
         return Ok(());
     };
@@ -230,6 +296,27 @@ pub fn join_pod(pod: &Pod, o: &mut CreateOptions) -> Result<()> {
         o.networks = vec![target];
     }
     Ok(())
+}
+
+/// What every container of `pod` gets from it: the pod's cgroup as its
+/// parent (unless it names its own), and the pod's mounts and devices (its
+/// own win where they name the same destination).
+fn inherit(pod: &Pod, o: &mut CreateOptions) {
+    if let Some(path) = pod.cgroup_path() {
+        if o.run_flags.cgroup_parent.is_none() {
+            o.run_flags.cgroup_parent = Some(path);
+        }
+    }
+    for m in &pod.mounts {
+        if !o.mounts.iter().any(|x| x.destination() == m.destination()) {
+            o.mounts.push(m.clone());
+        }
+    }
+    for d in &pod.devices {
+        if !o.devices.contains(d) {
+            o.devices.push(d.clone());
+        }
+    }
 }
 
 /// The containers of `pod`, oldest first (the infra container first).
@@ -269,6 +356,7 @@ fn status_of(states: &[Status]) -> &'static str {
 
 /// Whether a container of `pod` still depends on the infra container.
 fn ensure_infra_running(cs: &Containers, pod: &Pod, launcher: &MonitorLauncher) -> Result<()> {
+    cgroup::ensure(pod)?;
     if let Some(infra) = &pod.infra_id {
         let c = cs.load(infra)?;
         if !c.status().is_active() {
@@ -295,15 +383,31 @@ pub fn prepare_start(cs: &Containers, c: &Container, launcher: &MonitorLauncher)
     }
 }
 
-/// `pod start`: the infra container, then the others in creation order.
+/// `pod start`: the infra container, then the others together (each in
+/// the infra container's namespaces, none waiting for another, as podman
+/// starts a pod's containers in parallel); the first failure is returned
+/// once all have been tried.
 pub fn start(cs: &Containers, pod: &Pod, launcher: &MonitorLauncher) -> Result<()> {
     ensure_infra_running(cs, pod, launcher)?;
-    for c in containers(cs, pod)? {
-        if !c.config.options.infra && !c.status().is_active() {
-            launcher.start_detached(cs, c.id())?;
-        }
-    }
-    Ok(())
+    let members: Vec<Container> = containers(cs, pod)?
+        .into_iter()
+        .filter(|c| !c.config.options.infra && !c.status().is_active())
+        .collect();
+    let results: Vec<hoist_container::Result<()>> = std::thread::scope(|s| {
+        let started: Vec<_> = members
+            .iter()
+            .map(|c| s.spawn(move || launcher.start_detached(cs, c.id())))
+            .collect();
+        started
+            .into_iter()
+            .map(|t| t.join().expect("a start thread does not panic"))
+            .collect()
+    });
+    results
+        .into_iter()
+        .find(|r| r.is_err())
+        .unwrap_or(Ok(()))
+        .map_err(PodError::from)
 }
 
 /// `pod stop`: the containers in reverse creation order, the infra
@@ -380,7 +484,9 @@ pub fn remove(
         let Ok(now) = cs.load(c.id()) else { continue };
         ignore_gone(lifecycle::remove_member(cs, &now, true))?;
     }
-    pods.delete(pod)
+    pods.delete(pod)?;
+    cgroup::remove(pod);
+    Ok(())
 }
 
 /// `rm --depend INFRA` (and `rm -f -a`): removes the pod of infra
@@ -424,7 +530,7 @@ mod tests {
         assert_eq!(parse_share(None).unwrap(), DEFAULT_SHARE);
         assert_eq!(parse_share(Some("ipc")).unwrap(), ["ipc"]);
         let plus = parse_share(Some("+pid")).unwrap();
-        assert!(plus.iter().any(|s| s == "pid") && plus.len() == 5);
+        assert!(plus.iter().any(|s| s == "pid") && plus.len() == 4);
         let e = parse_share(Some("bogus")).unwrap_err().to_string();
         assert!(
             e.contains("invalid kernel namespace to share: bogus"),

@@ -31,6 +31,20 @@ pub struct Pod {
     pub host_network: bool,
     /// The command line that made it.
     pub create_command: Vec<String>,
+    /// `--share-parent` (default true): its containers are made under the
+    /// pod's own cgroup, which carries the pod's resource limits.
+    pub share_parent: bool,
+    /// `--memory`, `--cpus`, ...: limits of the pod's cgroup.
+    pub resources: crate::Resources,
+    /// `--volume`/`--volumes-from`/`--mount`: every container of the pod
+    /// gets these mounts (as resolved for the infra container).
+    pub mounts: Vec<hoist_container::MountOption>,
+    /// `--device`: every container of the pod gets these devices.
+    pub devices: Vec<String>,
+    /// `--security-opt` (of the infra container; shown by `pod inspect`).
+    pub security_opt: Vec<String>,
+    /// The image of the infra container, as given (for `pod clone`).
+    pub infra_image: Option<String>,
 }
 
 impl Default for Pod {
@@ -47,6 +61,12 @@ impl Default for Pod {
             hostname: String::new(),
             host_network: false,
             create_command: Vec::new(),
+            share_parent: true,
+            resources: crate::Resources::default(),
+            mounts: Vec::new(),
+            devices: Vec::new(),
+            security_opt: Vec::new(),
+            infra_image: None,
         }
     }
 }
@@ -54,6 +74,22 @@ impl Default for Pod {
 impl Pod {
     pub fn shares(&self, ns: &str) -> bool {
         self.shared.iter().any(|s| s == ns)
+    }
+
+    /// The parent of the pod's cgroup (`--cgroup-parent`, else `/hoist`,
+    /// where hoist's other containers live).
+    pub fn cgroup_parent(&self) -> String {
+        match self.cgroup_parent.as_deref() {
+            Some(p) if !p.trim_matches('/').is_empty() => format!("/{}", p.trim_matches('/')),
+            _ => crate::cgroup::DEFAULT_PARENT.to_string(),
+        }
+    }
+
+    /// The pod's own cgroup (`PARENT/ID`), when its containers share it
+    /// (`--share-parent`, the default).
+    pub fn cgroup_path(&self) -> Option<String> {
+        self.share_parent
+            .then(|| format!("{}/{}", self.cgroup_parent(), self.id))
     }
 }
 

@@ -15,6 +15,8 @@ pub enum GenerateCommand {
     Systemd(Box<SystemdArgs>),
     // The help text is GenerateArgs' own.
     Kube(super::kube::GenerateArgs),
+    /// Generate an SELinux policy for a container, as udica does
+    Selinux(super::generate_selinux::SelinuxArgs),
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +81,7 @@ pub fn run(root: &Path, cmd: GenerateCommand) -> Result<i32> {
     match cmd {
         GenerateCommand::Systemd(a) => systemd_units(root, *a),
         GenerateCommand::Kube(a) => super::kube::generate(root, a),
+        GenerateCommand::Selinux(a) => super::generate_selinux::run(root, a),
     }
 }
 

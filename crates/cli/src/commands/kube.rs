@@ -12,8 +12,10 @@ use crate::exit::ExitWith;
 
 #[derive(Debug, Subcommand)]
 pub enum KubeCommand {
-    // The help text is GenerateArgs' own.
+    // The help texts are the argument structs' own.
     Generate(GenerateArgs),
+    Play(Box<super::kube_play::PlayArgs>),
+    Down(super::kube_play::DownArgs),
 }
 
 /// Generate Kubernetes YAML from containers, pods or volumes.
@@ -83,6 +85,8 @@ fn pod(
 pub fn run(root: &Path, cmd: KubeCommand) -> Result<i32> {
     match cmd {
         KubeCommand::Generate(a) => generate(root, a),
+        KubeCommand::Play(a) => super::kube_play::play(root, *a),
+        KubeCommand::Down(a) => super::kube_play::down(root, a),
     }
 }
 

@@ -2,20 +2,28 @@
 
 mod archive;
 mod auth;
+pub mod checkpoint;
 pub mod commit;
 pub mod container;
 pub mod convert;
 pub mod events;
 pub mod generate;
+pub mod generate_selinux;
 pub mod healthcheck;
 mod images;
 pub mod kube;
+pub mod kube_play;
 pub mod manifest;
 pub mod mount;
 mod oci;
 pub mod pack;
 pub mod pod;
+pub mod pod_clone;
+pub mod pod_flags;
+pub mod pod_logs;
+pub mod pod_stats;
 pub mod search;
+pub mod seccomp;
 pub mod secret;
 mod system;
 pub mod system_store;
@@ -65,6 +73,18 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
                 },
             )
         }
+        // Neither a container nor an image: podman's error for `inspect`.
+        Command::Inspect(a) if a.images.iter().any(|n| unknown_object(&root, n)) => {
+            let name = a.images.iter().find(|n| unknown_object(&root, n));
+            Err(crate::exit::ExitWith {
+                code: crate::exit::ENGINE_ERROR,
+                message: format!(
+                    "inspecting object: no such object: {:?}",
+                    name.map(String::as_str).unwrap_or_default()
+                ),
+            }
+            .into())
+        }
         Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
             images::inspect(&open(&root)?, a)
         }
@@ -103,6 +123,7 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Search(a) => search::search(a),
         Command::Generate(c) => generate::run(&root, c),
         Command::Kube(c) => kube::run(&root, c),
+        Command::Play(crate::cli::PlayCommand::Kube(a)) => kube_play::play(&root, a),
         Command::Oci(a) => oci::run(a),
         Command::Run(a) => container::run(&root, globals, a),
         Command::Create(a) => container::create(&root, globals, a),
@@ -130,6 +151,8 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Network(c) => container::network(&root, c),
         Command::ContainerMonitor(a) => container::monitor(&root, a),
         Command::Secret(c) => secret::dispatch(&root, c),
+        Command::Seccomp(c) => seccomp::dispatch(c),
+        Command::Checkpoint(c) => checkpoint::dispatch(c),
         Command::Pod(c) => pod::dispatch(&root, c),
         Command::Healthcheck(c) => healthcheck::dispatch(&root, c),
         Command::HealthcheckTimer { id } => healthcheck::timer(&root, &id),
@@ -145,6 +168,13 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         }
         Command::GenerateMan { dir } => generate_man(&dir),
     }
+}
+
+/// Whether `name` is neither a container nor an image (`inspect`'s
+/// "no such object").
+fn unknown_object(root: &std::path::Path, name: &str) -> bool {
+    !container::is_container(root, name)
+        && Engine::open(root).is_ok_and(|e| e.image_exists(name).is_ok_and(|found| !found))
 }
 
 fn open(root: &std::path::Path) -> Result<Engine> {

@@ -16,12 +16,18 @@ use crate::output::{self, Format};
 
 #[derive(Debug, Subcommand)]
 pub enum PodCommand {
+    /// Create a copy of an existing pod.
+    Clone(Box<crate::commands::pod_clone::PodCloneArgs>),
     /// Create a new empty pod.
     Create(Box<PodCreateArgs>),
     /// Check if a pod exists (exit 0 if it does, 1 if not).
     Exists { pod: String },
     /// Display detailed information on one or more pods.
     Inspect(PodInspectArgs),
+    /// Fetch the logs of the containers of a pod.
+    Logs(crate::commands::pod_logs::PodLogsArgs),
+    /// Display the resource usage of the containers of one or more pods.
+    Stats(crate::commands::pod_stats::PodStatsArgs),
     /// Kill the main process of every container in one or more pods.
     Kill(PodKillArgs),
     /// Pause one or more pods.
@@ -62,7 +68,7 @@ pub struct PodCreateArgs {
     /// The name of the infra container.
     #[arg(long)]
     pub infra_name: Option<String>,
-    /// Namespaces to share: cgroup, ipc, net, pid, uts or none (+NS adds to the default).
+    /// Namespaces to share: cgroup, ipc, net, pid, uts or none (default ipc,net,uts; +NS adds to it).
     #[arg(long)]
     pub share: Option<String>,
     /// Publish ports of the pod: [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO].
@@ -92,6 +98,12 @@ pub struct PodCreateArgs {
     /// The cgroup parent of the pod.
     #[arg(long)]
     pub cgroup_parent: Option<String>,
+    /// --share-parent, --memory, --cpus, --volume, --device, ...
+    #[command(flatten)]
+    pub resources: crate::commands::pod_flags::PodResourceArgs,
+    /// --ip, --ip6, --mac-address, --network-alias, --no-hosts.
+    #[command(flatten)]
+    pub net_iface: crate::commands::pod_flags::PodNetArgs,
     /// The pod's name, as a positional argument.
     pub pod_name: Option<String>,
 }
@@ -227,6 +239,9 @@ fn open(root: &Path) -> Result<(Containers, Pods)> {
 pub fn dispatch(root: &Path, cmd: PodCommand) -> Result<i32> {
     match cmd {
         PodCommand::Create(a) => create(root, *a),
+        PodCommand::Clone(a) => crate::commands::pod_clone::clone(root, *a),
+        PodCommand::Logs(a) => crate::commands::pod_logs::logs(root, a),
+        PodCommand::Stats(a) => crate::commands::pod_stats::stats(root, a),
         PodCommand::Exists { pod } => {
             let (_, pods) = open(root)?;
             Ok(if pods.get(&pod).is_ok() { 0 } else { 1 })
@@ -324,6 +339,8 @@ pub fn create_pod(root: &Path, a: PodCreateArgs) -> Result<String> {
     a.net.apply(&mut infra_options)?;
     infra_options.networks = a.network.clone();
     infra_options.ports = hoist_network::parse_port_specs(&a.publish)?;
+    a.resources.apply(&mut infra_options)?;
+    a.net_iface.apply(&mut infra_options)?;
     let spec = PodSpec {
         name: a.name.clone().or(a.pod_name.clone()),
         labels: a
@@ -342,6 +359,9 @@ pub fn create_pod(root: &Path, a: PodCreateArgs) -> Result<String> {
         hostname: a.hostname.clone(),
         exit_policy: a.exit_policy.clone(),
         cgroup_parent: a.cgroup_parent.clone(),
+        share_parent: a.resources.share_parent,
+        resources: a.resources.resources()?,
+        security_opt: a.resources.security_opt.clone(),
         replace: a.replace,
         infra_options,
         create_command: std::env::args().collect(),
@@ -391,6 +411,8 @@ pub fn pod_for_container(root: &Path, value: &str, hostname: Option<&str>) -> Re
                 replace: false,
                 exit_policy: None,
                 cgroup_parent: None,
+                resources: Default::default(),
+                net_iface: Default::default(),
                 pod_name: None,
             };
             create_pod(root, args)?
@@ -465,7 +487,7 @@ fn inspect_doc(cs: &Containers, p: &Pod) -> Result<Value> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(json!({
+    let mut doc = json!({
         "Id": p.id,
         "ID": p.id,
         "Name": p.name,
@@ -473,11 +495,11 @@ fn inspect_doc(cs: &Containers, p: &Pod) -> Result<Value> {
         "CreateCommand": p.create_command,
         "ExitPolicy": p.exit_policy,
         "State": status,
-        "Hostname": p.hostname,
+        // podman shows only a host name given with --hostname.
+        "Hostname": if p.hostname == p.name { "" } else { p.hostname.as_str() },
         "Labels": p.labels,
-        "CreateCgroup": true,
-        "CgroupParent": p.cgroup_parent.clone().unwrap_or_default(),
-        "CgroupPath": "",
+        "CreateCgroup": p.share_parent,
+        "CgroupParent": p.cgroup_parent(),
         "CreateInfra": p.infra_id.is_some(),
         "InfraContainerID": p.infra_id.clone().unwrap_or_default(),
         "InfraConfig": {
@@ -505,7 +527,104 @@ fn inspect_doc(cs: &Containers, p: &Pod) -> Result<Value> {
             "Name": c.name(),
             "State": c.status().as_str(),
         })).collect::<Vec<_>>(),
-    }))
+    });
+    add_resources(&mut doc, p);
+    Ok(doc)
+}
+
+/// podman's pod inspect fields for the pod's cgroup and what its
+/// containers inherit, each only when set.
+fn add_resources(doc: &mut Value, p: &Pod) {
+    let r = &p.resources;
+    let mut top = serde_json::Map::new();
+    let mut infra = serde_json::Map::new();
+    if let Some(path) = p.cgroup_path() {
+        top.insert("CgroupPath".into(), json!(path));
+    }
+    if let Some(v) = r.cpu_period {
+        top.insert("cpu_period".into(), json!(v));
+        infra.insert("cpu_period".into(), json!(v));
+    }
+    if let Some(v) = r.cpu_quota {
+        top.insert("cpu_quota".into(), json!(v));
+        infra.insert("cpu_quota".into(), json!(v));
+    }
+    if let Some(v) = r.cpu_shares {
+        top.insert("cpu_shares".into(), json!(v));
+    }
+    if let Some(v) = &r.cpuset_cpus {
+        top.insert("cpuset_cpus".into(), json!(v));
+        infra.insert("cpuset_cpus".into(), json!(v));
+    }
+    if let Some(v) = &r.cpuset_mems {
+        top.insert("cpuset_mems".into(), json!(v));
+    }
+    if let Some(v) = r.blkio_weight {
+        top.insert("blkio_weight".into(), json!(v));
+    }
+    if !p.mounts.is_empty() {
+        top.insert(
+            "mounts".into(),
+            Value::Array(p.mounts.iter().map(mount_doc).collect()),
+        );
+    }
+    if let Some(v) = r.memory {
+        top.insert("memory_limit".into(), json!(v));
+    }
+    if let Some(v) = r.memory_swap {
+        top.insert("memory_swap".into(), json!(v));
+    }
+    if !p.security_opt.is_empty() {
+        top.insert("security_opt".into(), json!(p.security_opt));
+    }
+    if let Some(o) = doc.as_object_mut() {
+        o.extend(top);
+        if let Some(ic) = o.get_mut("InfraConfig").and_then(|v| v.as_object_mut()) {
+            ic.extend(infra);
+        }
+    }
+}
+
+/// One of the pod's mounts, as podman's pod inspect prints it.
+fn mount_doc(m: &hoist_container::MountOption) -> Value {
+    use hoist_container::MountOption as M;
+    let (kind, source, driver, ro, options) = match m {
+        M::Bind {
+            source,
+            read_only,
+            options,
+            ..
+        } => {
+            let mut opts = vec!["rbind".to_string()];
+            opts.extend(
+                options
+                    .iter()
+                    .filter(|o| !matches!(o.as_str(), "ro" | "rw"))
+                    .cloned(),
+            );
+            ("bind", source.display().to_string(), "", *read_only, opts)
+        }
+        M::Volume {
+            name,
+            read_only,
+            options,
+            ..
+        } => ("volume", name.clone(), "local", *read_only, options.clone()),
+        M::Tmpfs { .. } => ("tmpfs", "tmpfs".to_string(), "", false, Vec::new()),
+        M::Image {
+            source, read_write, ..
+        } => ("image", source.clone(), "", !read_write, Vec::new()),
+    };
+    json!({
+        "Type": kind,
+        "Source": source,
+        "Destination": m.destination(),
+        "Driver": driver,
+        "Mode": "",
+        "Options": options,
+        "RW": !ro,
+        "Propagation": "rprivate",
+    })
 }
 
 fn inspect(root: &Path, a: PodInspectArgs) -> Result<i32> {
@@ -569,7 +688,7 @@ fn ps_row(cs: &Containers, p: &Pod, no_trunc: bool) -> Result<Value> {
         "ContainerIds": members.iter().map(|c| c.id()[..12].to_string()).collect::<Vec<_>>().join(","),
         "ContainerStatuses": members.iter().map(|c| c.status().as_str()).collect::<Vec<_>>().join(","),
         "Networks": "",
-        "Cgroup": p.cgroup_parent.clone().unwrap_or_default(),
+        "Cgroup": p.cgroup_parent(),
     }))
 }
 

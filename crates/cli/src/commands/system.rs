@@ -25,7 +25,8 @@ pub fn info(engine: &Engine, globals: &GlobalArgs, a: FormatArgs) -> Result<i32>
             .ok()
             .map(|c| c.containers().log_driver().to_string()),
     };
-    let doc = engine.info(&opts)?;
+    let mut doc = engine.info(&opts)?;
+    super::checkpoint::add_criu_info(&mut doc);
     // podman renders an explicitly empty --format as an empty template.
     if a.format.as_deref() == Some("") {
         return Ok(0);

@@ -91,26 +91,8 @@ pub(crate) fn fill_tmpfs(
     if !wants_copyup(options) {
         return Ok(None);
     }
-    let rootfs = c.rootfs();
-    let root = rustix::fs::open(
-        &rootfs,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(tree::errno("opening", &rootfs))?;
-    let base = Base::Root(root.as_fd());
-    let contents = format!("{}/.", destination.trim_end_matches('/'));
-    let end = End {
-        base,
-        path: &contents,
-        given: destination,
-        place: "in the image",
-        mount_name: None,
-        meaning: resolve::Meaning::of(&contents),
-        shown_prefix: "",
-    };
     // Not there, or not a directory: nothing to copy up.
-    let Ok(source) = resolve::source(&end) else {
+    let Some(source) = dir_in_root(&c.rootfs(), destination)? else {
         return Ok(None);
     };
     if !has_entries(&source)? {
@@ -123,7 +105,12 @@ pub(crate) fn fill_tmpfs(
         .map_err(|_| ContainerError::Invalid(format!("invalid tmpfs options for {destination}")))?;
     rustix::mount::mount("tmpfs", &target, "tmpfs", flags, Some(data.as_c_str()))
         .map_err(|e| io_err("mounting a tmpfs on", &target)(e.into()))?;
-    if let Err(e) = fill(source, &target, destination) {
+    if let Err(e) = fill(
+        source,
+        &target,
+        format!("the tmpfs at {destination}"),
+        destination,
+    ) {
         let _ = rustix::mount::unmount(&target, UnmountFlags::DETACH);
         return Err(e);
     }
@@ -142,7 +129,46 @@ fn has_entries(source: &resolve::Source) -> Result<bool> {
     }))
 }
 
-fn fill(source: resolve::Source, target: &Path, destination: &str) -> Result<()> {
+/// The contents of directory `destination` of the root file system at
+/// `rootfs`, resolved without leaving it; `None` when it is missing or
+/// not a directory.
+fn dir_in_root(rootfs: &Path, destination: &str) -> Result<Option<resolve::Source>> {
+    let root = rustix::fs::open(
+        rootfs,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(tree::errno("opening", rootfs))?;
+    let contents = format!("{}/.", destination.trim_end_matches('/'));
+    let end = End {
+        base: Base::Root(root.as_fd()),
+        path: &contents,
+        given: destination,
+        place: "in the image",
+        mount_name: None,
+        meaning: resolve::Meaning::of(&contents),
+        shown_prefix: "",
+    };
+    Ok(resolve::source(&end).ok())
+}
+
+/// Copies the contents of directory `destination` of the root file system
+/// at `rootfs` into the directory `target` (a new volume's copy-up), with
+/// the same safe walk as `cp`, keeping owners, modes and times; `place`
+/// names `target` in errors. A missing `destination` copies nothing.
+pub(crate) fn copy_dir_contents(
+    rootfs: &Path,
+    destination: &str,
+    target: &Path,
+    place: String,
+) -> Result<()> {
+    match dir_in_root(rootfs, destination)? {
+        Some(source) => fill(source, target, place, &target.display().to_string()),
+        None => Ok(()),
+    }
+}
+
+fn fill(source: resolve::Source, target: &Path, place: String, shown: &str) -> Result<()> {
     let fd = rustix::fs::open(
         target,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -153,13 +179,13 @@ fn fill(source: resolve::Source, target: &Path, destination: &str) -> Result<()>
         owner: Owner::Keep,
         overwrite: true,
         skip_devices: false,
-        place: format!("the tmpfs at {destination}"),
+        place,
         full_prefix: String::new(),
         links: Default::default(),
     };
     let dest = Dest::Dir {
         fd,
-        shown: destination.to_string(),
+        shown: shown.to_string(),
     };
     tree::transfer(source, dest, &put, None)
 }

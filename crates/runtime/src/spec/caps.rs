@@ -104,6 +104,8 @@ pub(crate) fn resolve(
     drop: &[String],
     bounding: u64,
 ) -> Result<BTreeSet<&'static str>, SpecError> {
+    // `--cap-add A,B` names two, as podman takes it.
+    let (add, drop) = (&split_lists(add), &split_lists(drop));
     let available = || ALL.iter().copied().filter(|c| in_set(bounding, c));
     let add_all = add.iter().any(|c| is_all(c));
     let drop_all = drop.iter().any(|c| is_all(c));
@@ -152,6 +154,27 @@ pub(crate) fn resolve(
     Ok(set)
 }
 
+fn split_lists(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .flat_map(|n| n.split(','))
+        .filter(|n| !n.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The capabilities (`CAP_` names, sorted) a container made with these
+/// flags gets on this host: its bounding set, which is also root's
+/// effective set. What `inspect` shows before the container's first start.
+pub fn capability_set(
+    privileged: bool,
+    add: &[String],
+    drop: &[String],
+) -> Result<Vec<String>, SpecError> {
+    let set = resolve(privileged, None, add, drop, current_bounding_set())?;
+    Ok(set.into_iter().map(full_name).collect())
+}
+
 /// The OCI enum value of a canonical capability name.
 pub(crate) fn to_oci(name: &str) -> Capability {
     name.parse()
@@ -187,6 +210,20 @@ mod tests {
     const EVERYTHING: u64 = u64::MAX;
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn comma_lists_name_several() {
+        let got = resolve(
+            false,
+            None,
+            &s(&["net_admin,SYS_TIME"]),
+            &s(&["CHOWN,KILL"]),
+            EVERYTHING,
+        )
+        .unwrap();
+        assert!(got.contains("NET_ADMIN") && got.contains("SYS_TIME"));
+        assert!(!got.contains("CHOWN") && !got.contains("KILL"));
     }
 
     #[test]

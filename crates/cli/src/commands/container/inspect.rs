@@ -65,7 +65,7 @@ fn ps_once(
         }
         return Ok(());
     }
-    let rows: Vec<PsRow> = list.iter().map(|c| ps_row(c, a, now)).collect();
+    let rows: Vec<PsRow> = list.iter().map(|c| ps_row(cs, c, a, now)).collect();
     match format {
         Format::Json => output::print_json(&rows)?,
         Format::Template(t) => {
@@ -99,8 +99,22 @@ fn ps_once(
 }
 
 /// The `ps --format json` row, with what --size and --ns add.
-fn ps_row(c: &Container, a: &PsArgs, now: chrono::DateTime<Utc>) -> PsRow {
+fn ps_row(
+    cs: &hoist_container::Containers,
+    c: &Container,
+    a: &PsArgs,
+    now: chrono::DateTime<Utc>,
+) -> PsRow {
     let mut r = c.ps_row(now);
+    // A container in another's network namespace (a pod's, through its
+    // infra container) shows that one's published ports, as podman does.
+    if let [net] = c.config.options.networks.as_slice() {
+        if let Some(owner) = net.strip_prefix("container:") {
+            if let Ok(o) = cs.get(owner) {
+                r.ports = o.ports_text();
+            }
+        }
+    }
     if a.size {
         r.size = Some(c.disk_size());
     }

@@ -100,6 +100,8 @@ pub fn dispatch(
         ContainerCommand::Prune(a) => extra::prune(root, a),
         ContainerCommand::Clone(a) => extra::clone(root, a),
         ContainerCommand::Update(a) => update(root, a),
+        ContainerCommand::Checkpoint(a) => super::checkpoint::checkpoint(root, a),
+        ContainerCommand::Restore(a) => super::checkpoint::restore(root, a),
     }
 }
 

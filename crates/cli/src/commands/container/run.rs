@@ -366,6 +366,8 @@ fn more_options(
             .ok_or_else(|| invalid(format!("annotation {kv:?} must be in the form KEY=VALUE")))?;
         o.annotations.insert(k.to_string(), v.to_string());
     }
+    // After --annotation: it may carry the recording request.
+    a.seccomp_record.apply(o)?;
     o.read_only_tmpfs = a.read_only_tmpfs;
     if a.env_host {
         // Below -e and --env-file: they were given on purpose.

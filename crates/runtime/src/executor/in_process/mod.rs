@@ -7,6 +7,7 @@
 //! child would inherit such a lock held and hang. The other operations
 //! do not fork.
 
+mod adopt;
 mod oom;
 mod prepared;
 mod record;

@@ -1,0 +1,725 @@
+//! `container checkpoint` and `container restore` with real CRIU (4.x,
+//! built by scripts/install-criu.sh): processes continue where they were,
+//! archives move containers between roots (and from podman), checkpointctl
+//! reads hoist's archives, and bad archives create nothing.
+//! Needs root, CRIU, podman and the trixie root with checkpointctl.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hoist_testenv::Hoist;
+
+/// Where scripts/install-criu.sh keeps the trixie root with checkpointctl.
+const TRIXIE_ROOT: &str = "/var/cache/hoist/trixie-root";
+
+/// A shell loop that counts in a variable (process memory), prints each
+/// value and keeps it in /tmp/count (the root filesystem).
+const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i; echo $i > /tmp/count; sleep 0.1; done";
+
+fn require_criu() {
+    let ok = std::process::Command::new("criu")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Version: 4"));
+    assert!(
+        ok,
+        "CRIU 4.x is not in PATH: run scripts/install-criu.sh (builds it from Debian trixie's criu source package)"
+    );
+}
+
+fn setup() -> (hoist_testenv::Registry, Hoist, String) {
+    require_criu();
+    common::setup_with_busybox()
+}
+
+fn inspect(hoist: &Hoist, name: &str) -> serde_json::Value {
+    let out = hoist.run(&["container", "inspect", name]).ok();
+    let all: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    all[0].clone()
+}
+
+fn state(hoist: &Hoist, name: &str) -> String {
+    let s = &inspect(hoist, name)["State"];
+    format!(
+        "{}:{}:{}",
+        s["Status"].as_str().unwrap(),
+        s["Running"],
+        s["Checkpointed"]
+    )
+}
+
+/// The numbers the counter printed, in order.
+fn counted(hoist: &Hoist, name: &str) -> Vec<u64> {
+    hoist
+        .run(&["logs", name])
+        .ok()
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+fn wait_counted(hoist: &Hoist, name: &str, at_least: usize) {
+    hoist_testenv::wait_until(
+        Duration::from_secs(20),
+        &format!("{name} to print {at_least} numbers"),
+        || counted(hoist, name).len() >= at_least,
+    );
+}
+
+/// Numbers in a row, each one more than the one before: the counter went
+/// on from where it was, it did not start again.
+fn assert_continuous(nums: &[u64]) {
+    assert!(
+        nums.windows(2).all(|w| w[1] == w[0] + 1),
+        "the counter did not continue where it stopped: {nums:?}"
+    );
+}
+
+fn container_dirs(hoist: &Hoist) -> Vec<PathBuf> {
+    std::fs::read_dir(hoist.root().join("containers"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.file_name().is_some_and(|n| n != "names"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn counter_continues_after_checkpoint_and_restore_in_place() {
+    let (_reg, hoist, image) = setup();
+    hoist
+        .run(&["run", "-d", "--name", "count", &image, "sh", "-c", COUNTER])
+        .ok();
+    wait_counted(&hoist, "count", 3);
+    let out = hoist.run(&["container", "checkpoint", "count"]).ok();
+    assert_eq!(out.stdout.trim(), "count");
+    assert_eq!(state(&hoist, "count"), "exited:false:true");
+    let before = counted(&hoist, "count");
+    let out = hoist
+        .run(&["container", "restore", "--print-stats", "count"])
+        .ok();
+    let stats: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        stats["podman_restore_duration"].as_u64().is_some(),
+        "{stats}"
+    );
+    assert_eq!(
+        stats["container_statistics"][0]["Id"],
+        inspect(&hoist, "count")["Id"]
+    );
+    assert_eq!(state(&hoist, "count"), "running:true:false");
+    assert_eq!(inspect(&hoist, "count")["State"]["Restored"], true);
+    wait_counted(&hoist, "count", before.len() + 3);
+    assert_continuous(&counted(&hoist, "count"));
+    // An ordinary container afterwards: exec, a second round, stop, rm.
+    let out = hoist.run(&["exec", "count", "cat", "/tmp/count"]).ok();
+    assert!(out.stdout.trim().parse::<u64>().unwrap() > *before.last().unwrap());
+    hoist.run(&["container", "checkpoint", "count"]).ok();
+    let before = counted(&hoist, "count");
+    hoist.run(&["container", "restore", "count"]).ok();
+    wait_counted(&hoist, "count", before.len() + 3);
+    assert_continuous(&counted(&hoist, "count"));
+    hoist.run(&["stop", "-t", "0", "count"]).ok();
+    assert_eq!(state(&hoist, "count").split(':').next(), Some("exited"));
+    hoist.run(&["rm", "count"]).ok();
+}
+
+#[test]
+fn leave_running_keeps_the_original_and_pre_checkpoint_says_why_not() {
+    let (_reg, hoist, image) = setup();
+    hoist
+        .run(&["run", "-d", "--name", "live", &image, "sh", "-c", COUNTER])
+        .ok();
+    wait_counted(&hoist, "live", 2);
+    let pid = inspect(&hoist, "live")["State"]["Pid"].clone();
+    let out = hoist
+        .run(&["container", "checkpoint", "-R", "--print-stats", "live"])
+        .ok();
+    let stats: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        stats["container_statistics"][0]["criu_statistics"]["frozen_time"]
+            .as_u64()
+            .is_some(),
+        "{stats}"
+    );
+    assert_eq!(state(&hoist, "live"), "running:true:false");
+    assert_eq!(inspect(&hoist, "live")["State"]["Pid"], pid);
+    let n = counted(&hoist, "live").len();
+    wait_counted(&hoist, "live", n + 2);
+    // This kernel has no soft-dirty tracking: a plain error, not a CRIU log.
+    let out = hoist
+        .run(&["container", "checkpoint", "--pre-checkpoint", "live"])
+        .fails_with(125);
+    if out.stderr.contains("soft-dirty") {
+        assert_eq!(state(&hoist, "live"), "running:true:false");
+    } else {
+        assert!(out.stderr.contains("not supported"), "{}", out.stderr);
+    }
+    hoist.run(&["rm", "-f", "-t", "0", "live"]).ok();
+}
+
+#[test]
+fn export_import_into_another_root_twice_with_rootfs_changes() {
+    let (reg, hoist, image) = setup();
+    let other = common::hoist_for(&reg);
+    other.run(&["pull", &image]).ok();
+    let script = format!("echo changed > /tmp/added; rm /etc/group; {COUNTER}");
+    hoist
+        .run(&["run", "-d", "--name", "mover", &image, "sh", "-c", &script])
+        .ok();
+    wait_counted(&hoist, "mover", 3);
+    let id = inspect(&hoist, "mover")["Id"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut last = 0;
+    for (compress, file) in [
+        ("zstd", "a.tar.zst"),
+        ("gzip", "a.tar.gz"),
+        ("none", "a.tar"),
+    ] {
+        let archive = dir.path().join(file);
+        let archive = archive.to_str().unwrap();
+        let out = hoist
+            .run(&[
+                "container",
+                "checkpoint",
+                "-e",
+                archive,
+                "-c",
+                compress,
+                "mover",
+            ])
+            .ok();
+        assert_eq!(out.stdout.trim(), "mover");
+        last = *counted(&hoist, "mover").last().unwrap();
+        // The original stays, checkpointed; a copy runs in the other root.
+        let out = other
+            .run(&["container", "restore", "--import", archive])
+            .ok();
+        assert_eq!(out.stdout.trim(), id, "the import keeps the container's ID");
+        assert_eq!(state(&other, "mover"), "running:true:false");
+        let copied = other.run(&["exec", "mover", "cat", "/tmp/count"]).ok();
+        assert!(copied.stdout.trim().parse::<u64>().unwrap() >= last);
+        other.run(&["rm", "-f", "-t", "0", "mover"]).ok();
+        hoist.run(&["container", "restore", "mover"]).ok();
+    }
+    let archive = dir.path().join("a.tar.zst");
+    let archive = archive.to_str().unwrap();
+    hoist
+        .run(&["container", "checkpoint", "-e", archive, "mover"])
+        .ok();
+    // Twice from one archive, under two names.
+    for name in ["copy1", "copy2"] {
+        let out = other
+            .run(&["container", "restore", "--import", archive, "-n", name])
+            .ok();
+        assert_ne!(out.stdout.trim(), id);
+        let added = other.run(&["exec", name, "cat", "/tmp/added"]).ok();
+        assert_eq!(added.stdout, "changed\n");
+        other
+            .run(&["exec", name, "test", "!", "-e", "/etc/group"])
+            .ok();
+        other.run(&["exec", name, "test", "-e", "/etc/passwd"]).ok();
+        wait_counted(&other, name, 3);
+        let first = counted(&other, name)[0];
+        assert!(first > last, "{name} started over: {first} after {last}");
+    }
+    assert_eq!(state(&other, "copy1"), "running:true:false");
+    // --ignore-rootfs: the copy has the image's files only.
+    other
+        .run(&[
+            "container",
+            "restore",
+            "--import",
+            archive,
+            "-n",
+            "bare",
+            "--ignore-rootfs",
+        ])
+        .ok();
+    other
+        .run(&["exec", "bare", "test", "-e", "/etc/group"])
+        .ok();
+    other
+        .run(&["exec", "bare", "test", "!", "-e", "/tmp/added"])
+        .ok();
+    other.run(&["rm", "-fa", "-t", "0"]).ok();
+    hoist.run(&["rm", "-fa", "-t", "0"]).ok();
+}
+
+/// Runs checkpointctl in the trixie root on `archive` (copied in).
+fn checkpointctl(args: &[&str], archive: &Path) -> String {
+    let root = Path::new(TRIXIE_ROOT);
+    assert!(
+        root.join("usr/bin/checkpointctl").exists(),
+        "{TRIXIE_ROOT} has no checkpointctl: run scripts/install-criu.sh (needs debootstrap)"
+    );
+    let inside = format!("/tmp/hoist-test-{}.tar", std::process::id());
+    std::fs::copy(archive, root.join(inside.trim_start_matches('/'))).unwrap();
+    let out = std::process::Command::new("chroot")
+        .arg(root)
+        .arg("checkpointctl")
+        .args(args)
+        .arg(&inside)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(root.join(inside.trim_start_matches('/')));
+    assert!(
+        out.status.success(),
+        "checkpointctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn checkpointctl_reads_hoists_archive() {
+    let (_reg, hoist, image) = setup();
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "shown",
+            &image,
+            "sh",
+            "-c",
+            // The needle exists only in the shell's memory once computed.
+            &format!("N=hoist-needle-$((6*7))-found; sleep 1000 & {COUNTER}"),
+        ])
+        .ok();
+    wait_counted(&hoist, "shown", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("shown.tar");
+    hoist
+        .run(&[
+            "container",
+            "checkpoint",
+            "-c",
+            "none",
+            "-e",
+            archive.to_str().unwrap(),
+            "shown",
+        ])
+        .ok();
+    let id = inspect(&hoist, "shown")["Id"].as_str().unwrap().to_string();
+    let shown = checkpointctl(&["show"], &archive);
+    assert!(shown.contains("shown"), "{shown}");
+    assert!(shown.contains(&id[..12]), "{shown}");
+    assert!(shown.contains("Podman"), "{shown}");
+    assert!(shown.contains(&image), "{shown}");
+    // hoist's own `checkpoint show` agrees with checkpointctl's table.
+    let row: Vec<String> = shown
+        .lines()
+        .find(|l| l.contains(&id[..12]))
+        .unwrap()
+        .split('|')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let header: Vec<String> = shown
+        .lines()
+        .find(|l| l.contains("CONTAINER"))
+        .unwrap()
+        .split('|')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let col = |name: &str| row[header.iter().position(|h| h == name).unwrap()].clone();
+    let ours = hoist
+        .run(&[
+            "checkpoint",
+            "show",
+            "--format",
+            "json",
+            archive.to_str().unwrap(),
+        ])
+        .ok();
+    let ours: serde_json::Value = serde_json::from_str(&ours.stdout).unwrap();
+    let ours = &ours[0];
+    assert_eq!(ours["container"], col("CONTAINER"));
+    assert_eq!(ours["image"], col("IMAGE"));
+    assert_eq!(ours["id"], col("ID"));
+    assert_eq!(ours["created"], col("CREATED"));
+    assert_eq!(ours["engine"], col("ENGINE"));
+    let size = |k: &str| ours[k].as_u64().unwrap();
+    let table = hoist
+        .run(&["checkpoint", "show", archive.to_str().unwrap()])
+        .ok();
+    assert!(
+        table.stdout.contains(&col("CHKPT SIZE")),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains(&col("ROOT FS DIFF SIZE")),
+        "{}",
+        table.stdout
+    );
+    assert!(size("memory_pages_size") > 0 && size("memory_pages_size") < size("checkpoint_size"));
+    // The same process tree: "[PID]  COMM" under the same parents.
+    // (Siblings may come in another order.)
+    let procs = |text: &str| -> Vec<String> {
+        let mut all: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.find('[').map(|i| l[i..].to_string()))
+            .collect();
+        all.sort();
+        all
+    };
+    let theirs = checkpointctl(&["inspect", "--ps-tree"], &archive);
+    let ours = hoist
+        .run(&[
+            "checkpoint",
+            "inspect",
+            "--ps-tree",
+            archive.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(procs(&ours.stdout), procs(&theirs), "{theirs}");
+    assert!(
+        procs(&ours.stdout).iter().any(|p| p.ends_with("  sleep")),
+        "{}",
+        ours.stdout
+    );
+    assert!(ours.stdout.contains("[1]  sh"), "{}", ours.stdout);
+    // Memory: the same sizes per process, and the needle is found.
+    let theirs = checkpointctl(&["memparse"], &archive);
+    let ours = hoist
+        .run(&["checkpoint", "memparse", archive.to_str().unwrap()])
+        .ok();
+    let sh_size = |text: &str| -> String {
+        let line = text
+            .lines()
+            .find(|l| {
+                l.split(|c: char| c == '|' || c.is_whitespace())
+                    .any(|w| w == "sh")
+            })
+            .unwrap_or_else(|| panic!("no sh in {text}"));
+        line.split('|')
+            .flat_map(|c| c.split("  "))
+            .map(str::trim)
+            .find(|c| c.ends_with("iB"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        sh_size(&ours.stdout),
+        sh_size(&theirs),
+        "{}\n{theirs}",
+        ours.stdout
+    );
+    let found = hoist
+        .run(&[
+            "checkpoint",
+            "memparse",
+            "--pid",
+            "1",
+            "--search",
+            "hoist-needle-42-found",
+            archive.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        found.stdout.contains("hoist-needle-42-found"),
+        "{}",
+        found.stdout
+    );
+    let theirs = checkpointctl(
+        &[
+            "memparse",
+            "--pid",
+            "1",
+            "--search",
+            "hoist-needle-42-found",
+        ],
+        &archive,
+    );
+    assert!(theirs.contains("hoist-needle-42-found"), "{theirs}");
+    hoist.run(&["rm", "-f", "shown"]).ok();
+}
+
+#[test]
+fn podman_archive_restores_in_hoist() {
+    let (_reg, hoist, image) = setup();
+    hoist_testenv::require(&["podman"]);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("podman.tar.gz");
+    let name = format!("hoist-ckpt-{}", std::process::id());
+    // podman gets the same image from hoist's store.
+    let saved = dir.path().join("image.tar");
+    hoist
+        .run(&["save", "-o", saved.to_str().unwrap(), &image])
+        .ok();
+    let podman = |args: &[&str]| {
+        let out = std::process::Command::new("podman")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let loaded = podman(&["load", "-q", "-i", saved.to_str().unwrap()]);
+    assert!(loaded.contains("Loaded image"), "{loaded}");
+    podman(&["run", "-d", "--name", &name, &image, "sh", "-c", COUNTER]);
+    hoist_testenv::wait_until(Duration::from_secs(20), "podman's counter", || {
+        podman(&["logs", &name]).lines().count() >= 3
+    });
+    podman(&[
+        "container",
+        "checkpoint",
+        "-c",
+        "gzip",
+        "-e",
+        archive.to_str().unwrap(),
+        &name,
+    ]);
+    let last: u64 = podman(&["logs", &name])
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    podman(&["rm", "-f", &name]);
+    hoist
+        .run(&[
+            "container",
+            "restore",
+            "--import",
+            archive.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(state(&hoist, &name), "running:true:false");
+    wait_counted(&hoist, &name, 2);
+    let first = counted(&hoist, &name)[0];
+    assert!(
+        first > last,
+        "restarted from {first}, podman stopped at {last}"
+    );
+    hoist.run(&["exec", &name, "true"]).ok();
+    hoist.run(&["rm", "-f", "-t", "0", &name]).ok();
+}
+
+#[test]
+fn bad_archives_create_nothing() {
+    let (_reg, hoist, image) = setup();
+    hoist
+        .run(&["run", "-d", "--name", "orig", &image, "sh", "-c", COUNTER])
+        .ok();
+    wait_counted(&hoist, "orig", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.tar");
+    hoist
+        .run(&[
+            "container",
+            "checkpoint",
+            "-c",
+            "none",
+            "-e",
+            good.to_str().unwrap(),
+            "orig",
+        ])
+        .ok();
+    let before = container_dirs(&hoist);
+    let data = std::fs::read(&good).unwrap();
+    let truncated = dir.path().join("truncated.tar");
+    std::fs::write(&truncated, &data[..data.len() / 3]).unwrap();
+    let garbage = dir.path().join("garbage.tar");
+    std::fs::write(&garbage, b"this is not a checkpoint archive\n").unwrap();
+    // A tar whose entry climbs out of the extraction directory.
+    let evil = dir.path().join("evil.tar");
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(4);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.as_gnu_mut().unwrap().name[..17].copy_from_slice(b"../../escaped.txt");
+    h.set_cksum();
+    b.append(&h, &b"evil"[..]).unwrap();
+    std::fs::write(&evil, b.into_inner().unwrap()).unwrap();
+    let missing = dir.path().join("missing.tar");
+    for (file, why) in [
+        (&truncated, "truncated"),
+        (&garbage, "invalid checkpoint archive"),
+        (&evil, ".."),
+        (&missing, "No such file"),
+    ] {
+        let out = hoist
+            .run(&["container", "restore", "--import", file.to_str().unwrap()])
+            .fails_with(125);
+        assert!(out.stderr.contains(why), "{why}: {}", out.stderr);
+        assert_eq!(
+            container_dirs(&hoist),
+            before,
+            "{why}: something was created"
+        );
+    }
+    assert!(!dir.path().join("escaped.txt").exists());
+    assert!(!hoist.root().join("escaped.txt").exists());
+    // The name is taken: podman's error, nothing created.
+    let out = hoist
+        .run(&["container", "restore", "--import", good.to_str().unwrap()])
+        .fails_with(125);
+    assert!(out.stderr.contains("already in use"), "{}", out.stderr);
+    assert_eq!(container_dirs(&hoist), before);
+    // In place, a container without a checkpoint.
+    hoist
+        .run(&["create", "--name", "never", &image, "true"])
+        .ok();
+    let out = hoist
+        .run(&["container", "restore", "never"])
+        .fails_with(125);
+    assert!(out.stderr.contains("checkpoint"), "{}", out.stderr);
+    hoist.run(&["rm", "-fa", "-t", "0"]).ok();
+}
+
+/// An HTTP GET of `path` on 127.0.0.1:`port`; the body, or `None`.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    (head.split_whitespace().nth(1) == Some("200")).then(|| body.to_string())
+}
+
+#[test]
+fn a_listening_server_and_its_volume_travel_unless_ignored() {
+    let (reg, hoist, image) = setup();
+    let other = common::hoist_for(&reg);
+    other.run(&["pull", &image]).ok();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let publish = format!("{port}:80");
+    let script = "echo served > /vol/page; httpd -p 80 -h /vol; \
+                  i=0; while :; do i=$((i+1)); echo $i > /vol/count; sleep 0.1; done";
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-v",
+            "webvol:/vol",
+            "-p",
+            &publish,
+            &image,
+            "sh",
+            "-c",
+            script,
+        ])
+        .ok();
+    hoist_testenv::wait_until(Duration::from_secs(20), "the server", || {
+        http_get(port, "/page").as_deref() == Some("served\n")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("web.tar.zst");
+    let archive = archive.to_str().unwrap();
+    hoist
+        .run(&["container", "checkpoint", "-e", archive, "web"])
+        .ok();
+    assert_eq!(
+        http_get(port, "/page"),
+        None,
+        "the port is closed meanwhile"
+    );
+    other
+        .run(&["container", "restore", "--import", archive])
+        .ok();
+    // The same listening socket, restored, answers on the published port.
+    hoist_testenv::wait_until(Duration::from_secs(20), "the restored server", || {
+        http_get(port, "/page").as_deref() == Some("served\n")
+    });
+    let count = other.run(&["exec", "web", "cat", "/vol/count"]).ok();
+    assert!(count.stdout.trim().parse::<u64>().unwrap() > 0);
+    let vols = other.run(&["volume", "ls", "-q"]).ok();
+    assert_eq!(vols.stdout.trim(), "webvol");
+    other.run(&["rm", "-f", "-t", "0", "web"]).ok();
+    other.run(&["volume", "rm", "webvol"]).ok();
+    // --ignore-volumes (on import): the volume is made, but empty.
+    other
+        .run(&[
+            "container",
+            "restore",
+            "--import",
+            archive,
+            "--ignore-volumes",
+            "-n",
+            "web2",
+            "-p",
+            &format!("{}:80", port),
+        ])
+        .ok();
+    other
+        .run(&["exec", "web2", "test", "!", "-e", "/vol/page"])
+        .ok();
+    other.run(&["rm", "-fa", "-t", "0"]).ok();
+    hoist.run(&["rm", "-fa", "-t", "0"]).ok();
+}
+
+#[test]
+fn an_established_tcp_connection_survives_checkpoint_and_restore() {
+    use std::io::{BufRead, BufReader, Write};
+    let (_reg, hoist, image) = setup();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "echo",
+            "-p",
+            &format!("{port}:80"),
+            &image,
+            "sh",
+            "-c",
+            "while :; do nc -l -p 80 -e cat; done",
+        ])
+        .ok();
+    let mut conn = None;
+    hoist_testenv::wait_until(Duration::from_secs(20), "the echo server", || {
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut line = String::new();
+        let echoed = s.write_all(b"one\n").is_ok()
+            && BufReader::new(&s).read_line(&mut line).is_ok()
+            && line == "one\n";
+        if echoed {
+            conn = Some(s);
+        }
+        echoed
+    });
+    let s = conn.unwrap();
+    hoist
+        .run(&["container", "checkpoint", "--tcp-established", "echo"])
+        .ok();
+    hoist
+        .run(&["container", "restore", "--tcp-established", "echo"])
+        .ok();
+    // The same connection, on the restored process.
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    (&s).write_all(b"two\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(&s).read_line(&mut line).unwrap();
+    assert_eq!(line, "two\n");
+    hoist.run(&["rm", "-f", "-t", "0", "echo"]).ok();
+}

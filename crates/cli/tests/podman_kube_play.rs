@@ -1,0 +1,560 @@
+//! `kube play` (also `play kube`) and `kube down` as podman 4.3 has them:
+//! a multi-document YAML (Pod, Deployment, ConfigMap, PersistentVolumeClaim,
+//! Secret, a Service that is ignored) made into running pods; `--start=false`,
+//! `--replace`, standard input and URL input; the round trip through
+//! `kube generate`; and bad input that leaves nothing behind. Needs root
+//! and the test registry.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use hoist_testenv::{free_port, wait_for_tcp, wait_until, Hoist};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn out(h: &Hoist, args: &[&str]) -> String {
+    h.run(args).ok().stdout.trim().to_string()
+}
+
+fn write(h: &Hoist, name: &str, text: &str) -> PathBuf {
+    let p = h.base_dir().join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn inspect(h: &Hoist, name: &str, format: &str) -> String {
+    out(h, &["inspect", "--format", format, name])
+}
+
+/// Containers, pods, volumes and secrets, to compare before and after a
+/// play that must leave nothing behind.
+fn snapshot(h: &Hoist) -> String {
+    [
+        out(h, &["ps", "-a", "--format", "{{.ID}} {{.Names}}"]),
+        out(h, &["pod", "ps", "--format", "{{.ID}} {{.Name}}"]),
+        out(h, &["volume", "ls", "--format", "{{.Name}}"]),
+        out(h, &["secret", "ls", "--format", "{{.Name}}"]),
+    ]
+    .join("\n--\n")
+}
+
+/// An HTTP GET from the host; the body.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+}
+
+fn multi_doc(image: &str, port: u16, hostdir: &Path) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  GREETING: hello
+  page.txt: from-configmap
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+stringData:
+  password: hunter2
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: webdata
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ports:
+  - port: 80
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: seed
+    image: {image}
+    command: ["sh", "-c", "echo seeded > /srv/index.html"]
+    volumeMounts:
+    - {{name: data, mountPath: /srv}}
+  containers:
+  - name: server
+    image: {image}
+    command: ["httpd", "-f", "-p", "8080", "-h", "/srv"]
+    ports:
+    - {{containerPort: 8080, hostPort: {port}}}
+    env:
+    - name: GREETING
+      valueFrom:
+        configMapKeyRef: {{name: settings, key: GREETING}}
+    - name: PASSWORD
+      valueFrom:
+        secretKeyRef: {{name: creds, key: password}}
+    envFrom:
+    - configMapRef: {{name: settings}}
+      prefix: CM_
+    resources:
+      limits: {{memory: 64Mi, cpu: 500m}}
+    securityContext:
+      capabilities: {{add: [NET_ADMIN], drop: [CHOWN]}}
+    volumeMounts:
+    - {{name: data, mountPath: /srv}}
+    - {{name: conf, mountPath: /conf, readOnly: true}}
+    - {{name: host, mountPath: "/host:z"}}
+    - {{name: scratch, mountPath: /scratch}}
+  - name: client
+    image: {image}
+    command: ["sleep", "1000"]
+    workingDir: /tmp
+    securityContext:
+      runAsUser: 1000
+      runAsGroup: 1000
+      readOnlyRootFilesystem: true
+    volumeMounts:
+    - {{name: scratch, mountPath: /scratch}}
+  volumes:
+  - name: data
+    persistentVolumeClaim: {{claimName: webdata}}
+  - name: conf
+    configMap: {{name: settings}}
+  - name: host
+    hostPath: {{path: {hostdir}, type: DirectoryOrCreate}}
+  - name: scratch
+    emptyDir: {{}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: workers
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: workers}}
+  template:
+    metadata:
+      labels: {{app: workers}}
+    spec:
+      containers:
+      - name: worker
+        image: {image}
+        command: ["top"]
+"#,
+        hostdir = hostdir.display()
+    )
+}
+
+#[test]
+fn kube_play_runs_a_multi_document_yaml_and_kube_down_removes_it() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let port = free_port();
+    let hostdir = h.base_dir().join("hostdir/made");
+    let file = write(&h, "app.yaml", &multi_doc(&img, port, &hostdir));
+    let before = snapshot(&h);
+    let o = h.run(&["kube", "play", file.to_str().unwrap()]).ok();
+
+    // podman's output: the claims' volumes, then each pod and its containers.
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines[..3], ["Volumes:", "webdata", "Pod:"], "{}", o.stdout);
+    assert_eq!(lines[4], "Containers:", "{}", o.stdout);
+    assert_eq!(o.stdout.matches("Pod:\n").count(), 3, "{}", o.stdout);
+    assert_eq!(o.stdout.matches("Container:\n").count(), 2, "{}", o.stdout);
+    let pods = out(&h, &["pod", "ps", "--format", "{{.Name}} {{.Status}}"]);
+    let mut pods: Vec<&str> = pods.lines().collect();
+    pods.sort();
+    assert_eq!(
+        pods,
+        [
+            "web Running",
+            "workers-pod-0 Running",
+            "workers-pod-1 Running"
+        ]
+    );
+    assert_eq!(
+        inspect(&h, "workers-pod-1-worker", "{{.State.Running}}"),
+        "true"
+    );
+    // The init container ran first and is gone.
+    h.run(&["container", "exists", "web-seed"]).fails_with(1);
+    assert_eq!(
+        out(
+            &h,
+            &["pod", "inspect", "--format", "{{.ExitPolicy}}", "web"]
+        ),
+        "stop"
+    );
+
+    // The published port answers from the host, with what the init
+    // container wrote into the claim's volume.
+    assert!(wait_for_tcp(&format!("127.0.0.1:{port}"), WAIT));
+    wait_until(WAIT, "the pod's port answers", || {
+        http_get(port, "/index.html").is_some_and(|b| b.trim() == "seeded")
+    });
+    // The containers reach each other on localhost.
+    assert_eq!(
+        out(
+            &h,
+            &[
+                "exec",
+                "web-client",
+                "wget",
+                "-qO-",
+                "http://localhost:8080/index.html"
+            ]
+        ),
+        "seeded"
+    );
+    // Environment from the ConfigMap (a key, and envFrom with a prefix)
+    // and the Secret; the ConfigMap's keys as files.
+    let env = out(&h, &["exec", "web-server", "env"]);
+    for want in [
+        "GREETING=hello",
+        "PASSWORD=hunter2",
+        "CM_GREETING=hello",
+        "CM_page.txt=from-configmap",
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} not in\n{env}");
+    }
+    assert_eq!(
+        out(&h, &["exec", "web-server", "cat", "/conf/page.txt"]),
+        "from-configmap"
+    );
+    // The hostPath was made, labeled for containers (`:z`), and is the
+    // container's /host.
+    assert!(hostdir.is_dir());
+    let mut label = [0u8; 128];
+    let n = rustix::fs::lgetxattr(&hostdir, "security.selinux", &mut label).unwrap();
+    assert_eq!(&label[..n], b"system_u:object_r:container_file_t:s0\0");
+    h.run(&["exec", "web-server", "touch", "/host/from-container"])
+        .ok();
+    assert!(hostdir.join("from-container").exists());
+    // The emptyDir is shared by the pod's containers.
+    h.run(&["exec", "web-server", "sh", "-c", "echo shared > /scratch/f"])
+        .ok();
+    assert_eq!(
+        out(&h, &["exec", "web-client", "cat", "/scratch/f"]),
+        "shared"
+    );
+    // Limits, security settings, user, working directory, restart policy.
+    assert_eq!(
+        inspect(
+            &h,
+            "web-server",
+            "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.CapAdd}} {{.HostConfig.CapDrop}} {{.HostConfig.RestartPolicy.Name}} {{.Config.Labels.app}}"
+        ),
+        "67108864 500000000 [CAP_NET_ADMIN] [CAP_CHOWN] no web"
+    );
+    assert_eq!(
+        out(&h, &["exec", "web-client", "sh", "-c", "id -u; id -g; pwd"]),
+        "1000\n1000\n/tmp"
+    );
+    h.run(&["exec", "web-client", "touch", "/etc/x"])
+        .fails_with(1);
+    // One pod: one host name, the pod's.
+    assert_eq!(out(&h, &["exec", "web-client", "hostname"]), "web");
+
+    let o = h.run(&["kube", "down", file.to_str().unwrap()]).ok();
+    assert!(o.stdout.starts_with("Pods stopped:\n"), "{}", o.stdout);
+    assert_eq!(o.stdout.matches('\n').count(), 8, "{}", o.stdout);
+    assert_eq!(out(&h, &["pod", "ps", "-q"]), "");
+    assert_eq!(out(&h, &["ps", "-aq"]), "");
+    // The claim's volume, the volume podman makes of a mounted ConfigMap,
+    // and the secret stay (as podman leaves them); the
+    // pod's emptyDir went with it.
+    assert_eq!(
+        out(&h, &["volume", "ls", "--format", "{{.Name}}"]),
+        "settings\nwebdata"
+    );
+    assert_eq!(out(&h, &["secret", "ls", "--format", "{{.Name}}"]), "creds");
+    h.run(&["volume", "rm", "webdata", "settings"]).ok();
+    h.run(&["secret", "rm", "creds"]).ok();
+    assert_eq!(snapshot(&h), before);
+}
+
+fn two_containers(image: &str, port: u16) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: duo
+spec:
+  hostname: duohost
+  containers:
+  - name: a
+    image: {image}
+    command: ["httpd", "-f", "-p", "8080"]
+    args: ["-h", "/tmp"]
+    env:
+    - {{name: MODE, value: test}}
+    ports:
+    - {{containerPort: 8080, hostPort: {port}}}
+    resources:
+      limits: {{memory: 32Mi}}
+    securityContext:
+      capabilities: {{drop: [CHOWN]}}
+      readOnlyRootFilesystem: true
+    volumeMounts:
+    - {{name: scratch, mountPath: /scratch}}
+  - name: b
+    image: {image}
+    command: ["top"]
+    workingDir: /etc
+    securityContext:
+      privileged: true
+      runAsUser: 1000
+    volumeMounts:
+    - {{name: scratch, mountPath: /scratch}}
+  volumes:
+  - name: scratch
+    emptyDir: {{}}
+"#
+    )
+}
+
+/// What a round trip must keep of a container.
+const SAME: &str = "{{.Config.Image}}|{{.Config.Entrypoint}}|{{.Config.Cmd}}|{{.Config.Env}}|{{.Config.WorkingDir}}|{{.Config.User}}|{{.HostConfig.Memory}}|{{.HostConfig.CapAdd}}|{{.HostConfig.CapDrop}}|{{.HostConfig.Privileged}}|{{.HostConfig.ReadonlyRootfs}}|{{.HostConfig.RestartPolicy.Name}}|{{range .Mounts}}{{.Type}}:{{.Destination}}:{{.RW}} {{end}}";
+
+#[test]
+fn kube_play_start_false_replace_and_the_generate_round_trip() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let port = free_port();
+    let yaml = two_containers(&img, port);
+    // Standard input, and podman's older spelling.
+    let o = h.run_stdin(&["play", "kube", "--start=false", "-"], yaml.as_bytes());
+    assert!(o.success(), "{o:?}");
+    let first_pod = o.stdout.lines().nth(1).unwrap().to_string();
+    assert_eq!(
+        out(
+            &h,
+            &[
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}} {{.Status}}",
+                "--filter",
+                "pod=duo"
+            ]
+        )
+        .lines()
+        .filter(|l| l.ends_with("Created"))
+        .count(),
+        3
+    );
+    // An existing pod without --replace is podman's error.
+    let file = write(&h, "duo.yaml", &yaml);
+    let e = h
+        .run(&["kube", "play", file.to_str().unwrap()])
+        .fails_with(125);
+    assert_eq!(
+        common::error_line(&e.stderr),
+        "Error: adding pod to state: name \"duo\" is in use: pod already exists"
+    );
+    let o = h
+        .run(&["kube", "play", "--replace", file.to_str().unwrap()])
+        .ok();
+    assert!(
+        o.stdout.starts_with(&format!(
+            "Pods stopped:\n{first_pod}\nPods removed:\n{first_pod}\nPod:\n"
+        )),
+        "{}",
+        o.stdout
+    );
+    assert_ne!(
+        out(&h, &["pod", "inspect", "--format", "{{.Id}}", "duo"]),
+        first_pod
+    );
+    wait_until(WAIT, "the pod's port answers", || {
+        http_get(port, "/").is_some()
+    });
+    assert_eq!(out(&h, &["exec", "duo-b", "hostname"]), "duohost");
+    let before: Vec<String> = ["duo-a", "duo-b"]
+        .iter()
+        .map(|c| inspect(&h, c, SAME))
+        .collect();
+
+    // kube generate of the played pod, played again, makes the same pod.
+    let generated = out(&h, &["kube", "generate", "duo"]);
+    let gen_file = write(&h, "generated.yaml", &generated);
+    h.run(&["kube", "down", file.to_str().unwrap()]).ok();
+    h.run(&["kube", "play", gen_file.to_str().unwrap()]).ok();
+    let after: Vec<String> = ["duo-a", "duo-b"]
+        .iter()
+        .map(|c| inspect(&h, c, SAME))
+        .collect();
+    assert_eq!(before, after, "generated YAML:\n{generated}");
+    // The pod's emptyDir is still one volume of the pod's own.
+    h.run(&["exec", "duo-b", "sh", "-c", "echo x > /scratch/f"])
+        .ok();
+    assert_eq!(out(&h, &["exec", "duo-a", "cat", "/scratch/f"]), "x");
+    wait_until(WAIT, "the replayed pod's port answers", || {
+        http_get(port, "/").is_some()
+    });
+    assert_eq!(out(&h, &["exec", "duo-b", "hostname"]), "duohost");
+    h.run(&["kube", "down", gen_file.to_str().unwrap()]).ok();
+    // Nothing of it is left to take down.
+    let e = h
+        .run(&["kube", "down", gen_file.to_str().unwrap()])
+        .fails_with(125);
+    assert_eq!(
+        common::error_line(&e.stderr),
+        "Error: no pod with name or ID duo found: no such pod"
+    );
+}
+
+/// A host process serving `dir` over HTTP (busybox's httpd), killed on drop.
+struct HttpServer(Child);
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn kube_play_reads_a_url_and_bad_input_leaves_nothing_behind() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    // A URL: the YAML from an HTTP server on the host.
+    let site = h.base_dir().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let web_port = free_port();
+    std::fs::write(
+        site.join("pod.yaml"),
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: fromurl}}\nspec:\n  containers:\n  - name: c\n    image: {img}\n    command: [top]\n"
+        ),
+    )
+    .unwrap();
+    let server = HttpServer(
+        Command::new("busybox")
+            .args(["httpd", "-f", "-p", &format!("127.0.0.1:{web_port}"), "-h"])
+            .arg(&site)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting busybox httpd (Debian package busybox-static)"),
+    );
+    assert!(wait_for_tcp(&format!("127.0.0.1:{web_port}"), WAIT));
+    let url = format!("http://127.0.0.1:{web_port}/pod.yaml");
+    h.run(&["kube", "play", &url]).ok();
+    assert_eq!(inspect(&h, "fromurl-c", "{{.State.Running}}"), "true");
+    h.run(&["kube", "down", &url]).ok();
+    h.run(&[
+        "kube",
+        "play",
+        &format!("http://127.0.0.1:{web_port}/nope.yaml"),
+    ])
+    .fails_with(125);
+    drop(server);
+
+    // A pod that holds a host port, for the clash below.
+    let port = free_port();
+    let holder = write(
+        &h,
+        "holder.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: holder}}\nspec:\n  containers:\n  - name: c\n    image: {img}\n    command: [top]\n    ports:\n    - {{containerPort: 80, hostPort: {port}}}\n"
+        ),
+    );
+    h.run(&["kube", "play", holder.to_str().unwrap()]).ok();
+    let before = snapshot(&h);
+    let made_dir = h.base_dir().join("made-by-play");
+    let good_pod = format!(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: claim1}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: sec1}}\nstringData: {{k: v}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: first}}\nspec:\n  containers:\n  - name: c\n    image: {img}\n    command: [top]\n    volumeMounts:\n    - {{name: d, mountPath: /d}}\n    - {{name: h, mountPath: /h}}\n    - {{name: e, mountPath: /e}}\n  volumes:\n  - {{name: d, persistentVolumeClaim: {{claimName: claim1}}}}\n  - {{name: h, hostPath: {{path: {}, type: DirectoryOrCreate}}}}\n  - {{name: e, emptyDir: {{}}}}\n",
+        made_dir.display()
+    );
+    let clash = format!(
+        "{good_pod}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: second}}\nspec:\n  containers:\n  - name: c\n    image: {img}\n    command: [top]\n    ports:\n    - {{containerPort: 80, hostPort: {port}}}\n"
+    );
+    let long = "x".repeat(64);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("invalid YAML", "apiVersion: v1\nkind: Pod\nmetadata: [\n".into(), "invalid YAML"),
+        (
+            "unknown kind",
+            "apiVersion: v1\nkind: Widget\nmetadata: {name: w}\n".into(),
+            "YAML document does not contain any supported kube kind",
+        ),
+        (
+            "no image",
+            format!("{good_pod}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: x}}\nspec:\n  containers:\n  - name: c\n"),
+            "has no image",
+        ),
+        (
+            "missing image",
+            format!("{good_pod}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: x}}\nspec:\n  containers:\n  - name: c\n    image: localhost/no-such-image:1\n    imagePullPolicy: Never\n"),
+            "no-such-image",
+        ),
+        ("port clash", clash, "address already in use"),
+        (
+            "existing name",
+            format!("{good_pod}---\n{}", std::fs::read_to_string(&holder).unwrap()),
+            "name \"holder\" is in use",
+        ),
+        (
+            "missing ConfigMap",
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: x}}\nspec:\n  containers:\n  - name: c\n    image: {img}\n    envFrom:\n    - configMapRef: {{name: nowhere}}\n"),
+            "ConfigMap \"nowhere\" not found",
+        ),
+        (
+            "annotation too long",
+            format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  annotations: {{test: {long}}}\nspec:\n  containers:\n  - name: c\n    image: {img}\n"),
+            "invalid annotation \"test\"",
+        ),
+    ];
+    for (what, yaml, message) in cases {
+        let f = write(&h, "bad.yaml", &yaml);
+        let e = h
+            .run(&["kube", "play", f.to_str().unwrap()])
+            .fails_with(125);
+        assert!(
+            common::error_line(&e.stderr).contains(message),
+            "{what}: {}",
+            e.stderr
+        );
+        assert_eq!(snapshot(&h), before, "{what} left something behind");
+        assert!(!made_dir.exists(), "{what} left the hostPath directory");
+    }
+    // The same YAML without the clash plays.
+    let good = write(&h, "good.yaml", &good_pod);
+    h.run(&["kube", "play", good.to_str().unwrap()]).ok();
+    assert!(made_dir.is_dir());
+    let e = h
+        .run(&[
+            "kube",
+            "play",
+            "--annotation",
+            &format!("a={long}"),
+            good.to_str().unwrap(),
+        ])
+        .fails_with(125);
+    assert!(
+        e.stderr.contains("annotation exceeds maximum size, 63"),
+        "{}",
+        e.stderr
+    );
+    h.run(&["kube", "play", "--build", good.to_str().unwrap()])
+        .fails_with(125);
+}
