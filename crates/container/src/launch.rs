@@ -86,6 +86,22 @@ impl MonitorLauncher {
         Ok(())
     }
 
+    /// Runs container `id` under a child monitor attached to this
+    /// process's stdout and stderr (its stdin is empty) and returns its
+    /// exit code: for a front end that goes on after the container ends
+    /// (`build` runs one container per `RUN`), whatever its threads.
+    pub fn run_to_exit(&self, cs: &Containers, id: &str) -> Result<i32> {
+        self.start_required(cs, id)?;
+        let status = self
+            .command(cs, id, true)
+            .stdin(Stdio::null())
+            .status()
+            .map_err(io_err("running the container monitor", &self.exe))?;
+        // A monitor killed by a signal reports no code: podman's 125 +
+        // signal convention is the container's own, so say "unknown".
+        Ok(status.code().unwrap_or(crate::EXIT_UNKNOWN))
+    }
+
     /// `--requires`: starts the containers `id` depends on that are not
     /// running (and, first, theirs).
     fn start_required(&self, cs: &Containers, id: &str) -> Result<()> {

@@ -42,6 +42,13 @@ pub struct NewImage {
     pub os: Option<String>,
     pub architecture: Option<String>,
     pub variant: Option<String>,
+    /// History entries for steps that changed only the config (`build`'s
+    /// ENV, LABEL, ...): their `created_by`, recorded with `empty_layer`
+    /// before the new layer's entry.
+    pub empty_history: Vec<String>,
+    /// The creation time to record (RFC 3339) instead of now: `build
+    /// --timestamp`, for reproducible images.
+    pub created: Option<String>,
 }
 
 impl Engine {
@@ -61,8 +68,15 @@ impl Engine {
     /// Stores a new image whose top layer is the tar `layer` (plain or
     /// gzip-compressed); returns its ID.
     pub fn create_image(&self, layer: &Path, new: &NewImage) -> Result<Digest> {
+        self.create_image_with(Some(layer), new)
+    }
+
+    /// [`Engine::create_image`], or without a new layer (`layer` `None`):
+    /// an image that differs from its base only in its config, whose
+    /// history entry says so (`empty_layer`).
+    pub fn create_image_with(&self, layer: Option<&Path>, new: &NewImage) -> Result<Digest> {
         let scratch = self.store.temp_dir()?;
-        let layer = &decompressed(layer, scratch.path())?;
+        let layer = layer.map(|l| decompressed(l, scratch.path())).transpose()?;
         // Parse every instruction before storing anything.
         let changes = new
             .changes
@@ -71,8 +85,14 @@ impl Engine {
             .collect::<Result<Vec<_>>>()?;
         let name = new.name.as_deref().map(local_name).transpose()?;
         let base = new.base.as_deref().map(|b| self.lookup(b)).transpose()?;
-        let diff_id = self.store_layer_tar(layer)?;
-        let info = self.store.unpack_layer(&diff_id, media::OCI_LAYER)?;
+        let stored = match &layer {
+            Some(l) => {
+                let blob = self.store_layer_tar(l)?;
+                let info = self.store.unpack_layer(&blob, media::OCI_LAYER)?;
+                Some((blob, info))
+            }
+            None => None,
+        };
         let mut config = match &base {
             Some(r) => {
                 let bytes = self
@@ -90,19 +110,24 @@ impl Engine {
                 "rootfs": {"type": "layers", "diff_ids": []},
             }),
         };
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-        edit_config(&mut config, new, &changes, &info.diff_id, &now)?;
+        let now = new.created.clone().unwrap_or_else(|| {
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+        });
+        let diff_id = stored.as_ref().map(|(_, info)| &info.diff_id);
+        edit_config(&mut config, new, &changes, diff_id, &now)?;
         let config_bytes =
             serde_json::to_vec(&config).map_err(|e| EngineError::Invalid(e.to_string()))?;
         let config_digest = self.store.add_blob(&config_bytes)?;
         let mut layers: Vec<LayerRef> = base.as_ref().map(|r| r.layers.clone()).unwrap_or_default();
-        layers.push(LayerRef {
-            blob: diff_id.clone(),
-            diff_id: info.diff_id.clone(),
-            media_type: media::OCI_LAYER.to_string(),
-            size: info.uncompressed_size,
-            lazy: None,
-        });
+        if let Some((blob, info)) = &stored {
+            layers.push(LayerRef {
+                blob: blob.clone(),
+                diff_id: info.diff_id.clone(),
+                media_type: media::OCI_LAYER.to_string(),
+                size: info.uncompressed_size,
+                lazy: None,
+            });
+        }
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": media::OCI_MANIFEST,
@@ -192,7 +217,7 @@ fn edit_config(
     config: &mut Value,
     new: &NewImage,
     changes: &[Change],
-    diff_id: &Digest,
+    diff_id: Option<&Digest>,
     now: &str,
 ) -> Result<()> {
     let Some(top) = config.as_object_mut() else {
@@ -238,21 +263,32 @@ fn edit_config(
     let rootfs = top
         .entry("rootfs")
         .or_insert_with(|| json!({"type": "layers", "diff_ids": []}));
-    match rootfs.get_mut("diff_ids").and_then(Value::as_array_mut) {
-        Some(ids) => ids.push(diff_id.to_string().into()),
-        None => rootfs["diff_ids"] = json!([diff_id.to_string()]),
+    if rootfs.get("diff_ids").and_then(Value::as_array).is_none() {
+        rootfs["diff_ids"] = json!([]);
     }
+    if let (Some(id), Some(ids)) = (diff_id, rootfs["diff_ids"].as_array_mut()) {
+        ids.push(id.to_string().into());
+    }
+    let mut entries: Vec<Value> = new
+        .empty_history
+        .iter()
+        .map(|by| json!({"created": now, "created_by": by, "empty_layer": true}))
+        .collect();
     let mut entry = json!({"created": now, "created_by": new.created_by});
+    if diff_id.is_none() {
+        entry["empty_layer"] = true.into();
+    }
     if let Some(author) = &new.author {
         entry["author"] = author.clone().into();
     }
     if let Some(comment) = &new.comment {
         entry["comment"] = comment.clone().into();
     }
+    entries.push(entry);
     match top.get_mut("history").and_then(Value::as_array_mut) {
-        Some(h) => h.push(entry),
+        Some(h) => h.extend(entries),
         None => {
-            top.insert("history".into(), json!([entry]));
+            top.insert("history".into(), Value::Array(entries));
         }
     }
     Ok(())
@@ -499,7 +535,14 @@ mod tests {
             Change::parse("WORKDIR /w").unwrap(),
         ];
         let diff = Digest::sha256_of(b"layer");
-        edit_config(&mut config, &new, &changes, &diff, "2024-01-01T00:00:00Z").unwrap();
+        edit_config(
+            &mut config,
+            &new,
+            &changes,
+            Some(&diff),
+            "2024-01-01T00:00:00Z",
+        )
+        .unwrap();
         assert_eq!(
             config["config"]["Env"],
             json!(["PATH=/bin", "A=new", "B=2"])

@@ -521,7 +521,7 @@ fn repo_digests(r: &ImageRecord) -> Vec<String> {
 }
 
 /// The full local name for `name`: qualified names normalized, short names under `localhost/`.
-pub(crate) fn local_name(name: &str) -> Result<String> {
+pub fn local_name(name: &str) -> Result<String> {
     let parsed = parse_name(name)?;
     if parsed.digest.is_some() {
         return Err(EngineError::Invalid(format!(

@@ -36,7 +36,7 @@ pub use convert::EstargzOptions;
 pub use error::{EngineError, Result};
 /// The layer planner and writer behind `pack`, for callers that inspect trees.
 pub use hoist_pack;
-pub use images::{HistoryEntry, ImageFilter, ImageSummary, RemoveReport, TreeLayer};
+pub use images::{local_name, HistoryEntry, ImageFilter, ImageSummary, RemoveReport, TreeLayer};
 pub use info::{version_info, InfoOptions, PODMAN_API_VERSION};
 pub use lazy::PullMode;
 pub use manifest::ManifestAnnotation;

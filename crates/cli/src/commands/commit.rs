@@ -145,6 +145,7 @@ pub fn import(engine: &Engine, a: ImportArgs) -> Result<i32> {
         os: a.os,
         architecture: a.arch,
         variant: a.variant,
+        ..NewImage::default()
     };
     let id = engine.import_tarball(&layer, &new)?;
     println!("{}", id.hex());
