@@ -255,7 +255,7 @@ pub fn clean(path: &str) -> String {
 /// The anchored regular expression for a glob, as Docker's pattern matcher
 /// builds it: `*` any run without `/`, `?` one non-`/` character, `[...]`
 /// classes, `\x` a literal x, `**` any number of directories.
-fn glob_regex(pattern: &str) -> String {
+pub(crate) fn glob_regex(pattern: &str) -> String {
     let mut re = String::from("^");
     let chars: Vec<char> = pattern.chars().collect();
     let mut i = 0;

@@ -8,5 +8,6 @@
 //! depends on.
 
 pub mod containerfile;
+#[cfg(feature = "exec")]
 pub mod exec;
 pub mod ignore;

@@ -172,6 +172,11 @@ pub enum Command {
     Save(SaveArgs),
     /// Load images from an archive.
     Load(LoadArgs),
+    /// Build an image from a Containerfile or Dockerfile.
+    Build(Box<crate::commands::build::BuildArgs>),
+    /// Docker's buildx: `buildx build` is `build`.
+    #[command(subcommand)]
+    Buildx(BuildxCommand),
     /// Create a new image from a container's changes.
     Commit(crate::commands::commit::CommitArgs),
     /// Import a tarball to create a filesystem image.
@@ -338,6 +343,8 @@ pub enum ImageCommand {
     UpdateCost(crate::commands::pack::UpdateCostArgs),
     /// Convert an image's layers to eStargz, so it can be pulled lazily.
     Convert(crate::commands::convert::ConvertArgs),
+    /// Build an image from a Containerfile or Dockerfile.
+    Build(Box<crate::commands::build::BuildArgs>),
     /// Create a new image from a container's changes.
     Commit(crate::commands::commit::CommitArgs),
     /// Import a tarball to create a filesystem image.
@@ -365,6 +372,12 @@ pub enum SystemCommand {
     Prune(crate::commands::system_store::SystemPruneArgs),
     /// Reset hoist storage back to its empty state.
     Reset(crate::commands::system_store::ResetArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuildxCommand {
+    /// Build an image from a Containerfile or Dockerfile.
+    Build(Box<crate::commands::build::BuildArgs>),
 }
 
 #[derive(Debug, Args, Clone, Default)]

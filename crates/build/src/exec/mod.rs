@@ -1,1 +1,171 @@
-//! Running a parsed build: stages, steps, layers, cache.
+//! Running a parsed Containerfile into images in hoist's store.
+//!
+//! Each stage starts from an image, another stage's result or `scratch`
+//! and keeps its state in memory (the image config so far, the history
+//! entries of config-only steps). A `RUN` runs in a real hoist container
+//! of the image so far, with the same runtime and default security as
+//! `hoist run`, and its layer is the container's changes; `COPY` and `ADD`
+//! write their layer straight from the files ([`layer`]). Every step that
+//! makes an image goes through the [`cache`], so an unchanged rebuild runs
+//! no container and writes no layer. Only the last step's image is tagged.
+
+mod archive;
+mod cache;
+mod config;
+mod copy;
+mod error;
+mod inroot;
+mod layer;
+mod output;
+mod run;
+mod stage;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use hoist_container::{Containers, MonitorLauncher};
+use hoist_engine::{Engine, PullOptions, PullPolicy};
+use hoist_image::Digest;
+
+pub use error::{BuildError, Result};
+pub use output::Output;
+
+use crate::containerfile;
+use crate::ignore::IgnoreRules;
+
+/// What a build needs of the engine: the store, the containers, how to
+/// start a container's monitor and containers.conf.
+pub struct Builder<'a> {
+    pub engine: &'a Engine,
+    pub containers: &'a Containers,
+    pub launcher: MonitorLauncher,
+    pub conf: hoist_config::ContainersConf,
+}
+
+/// `hoist build`'s flags, as every front end passes them.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The build context directory.
+    pub context: PathBuf,
+    /// The Containerfile's text and the name it is reported under.
+    pub file_text: String,
+    pub file_name: String,
+    /// `-t`: names for the result.
+    pub tags: Vec<String>,
+    /// `--build-arg`.
+    pub build_args: BTreeMap<String, String>,
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--no-cache`: run every step (the results still fill the cache).
+    pub no_cache: bool,
+    /// `--pull`: when base images are pulled.
+    pub pull_policy: PullPolicy,
+    pub pull: PullOptions,
+    /// `--label`: labels of the result.
+    pub labels: Vec<(String, String)>,
+    /// `--env`: environment of the result (and of every RUN after it).
+    pub env: Vec<String>,
+    /// `--timestamp`: seconds since the epoch for every created time and
+    /// file time of new layers (reproducible builds).
+    pub timestamp: Option<i64>,
+    /// `--network` for every RUN (`none`, `host`, a network name).
+    pub network: Option<String>,
+    /// `--cap-add`, `--cap-drop` for every RUN.
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `-q`: only the image ID is printed (RUN output still shows).
+    pub quiet: bool,
+}
+
+/// Builds the image `o` describes and returns its ID; announcements go to
+/// `out`.
+pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Digest> {
+    let file = containerfile::parse(&o.file_text).map_err(|source| BuildError::Parse {
+        file: o.file_name.clone(),
+        source,
+    })?;
+    if file.stages.is_empty() {
+        return Err(BuildError::NoStages);
+    }
+    let stage_err = |source| BuildError::Stage {
+        file: o.file_name.clone(),
+        source,
+    };
+    let global = file
+        .global_scope_with(&o.build_args, &platform_args())
+        .map_err(stage_err)?;
+    let wanted = file
+        .stages_for_target(o.target.as_deref(), &global)
+        .map_err(stage_err)?;
+    let ignore = IgnoreRules::load(&o.context).map_err(|e| BuildError::Step {
+        file: o.file_name.clone(),
+        line: 0,
+        step: "reading .containerignore".into(),
+        message: e.to_string(),
+    })?;
+    let ctx = stage::BuildContext {
+        builder: b,
+        options: o,
+        file: &file,
+        global: &global,
+        ignore: &ignore,
+        cache: cache::Cache::new(b.engine.root(), !o.no_cache),
+        multi_stage: wanted.len() > 1,
+    };
+    let mut results: BTreeMap<usize, String> = BTreeMap::new();
+    let last = *wanted.last().expect("a target stage");
+    for &index in &wanted {
+        let base = file.resolve_base(index, &global).map_err(stage_err)?;
+        let image = stage::run_stage(&ctx, index, base, &results, index == last, out)?;
+        results.insert(index, image);
+    }
+    let id: Digest = format!("sha256:{}", results[&last]).parse().map_err(
+        |e: hoist_image::digest::DigestError| {
+            BuildError::Engine(hoist_engine::EngineError::Invalid(e.to_string()))
+        },
+    )?;
+    name_result(b.engine, &id, o, out)?;
+    Ok(id)
+}
+
+/// Tags the result and announces it as podman does.
+fn name_result(engine: &Engine, id: &Digest, o: &BuildOptions, out: &mut Output) -> Result<()> {
+    if let Some(first) = o.tags.first() {
+        out.say(&format!("COMMIT {first}"));
+    }
+    out.say(&format!("--> {}", &id.hex()[..12]));
+    if !o.tags.is_empty() {
+        engine.tag(id.hex(), &o.tags)?;
+        for t in &o.tags {
+            out.say(&format!(
+                "Successfully tagged {}",
+                hoist_engine::local_name(t)?
+            ));
+        }
+    }
+    out.result(id.hex());
+    Ok(())
+}
+
+/// The platform args every build defines (`TARGETARCH`, ...): this host's.
+fn platform_args() -> BTreeMap<String, String> {
+    let p = hoist_image::platform::Platform::host();
+    let platform = match &p.variant {
+        Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+        None => format!("{}/{}", p.os, p.architecture),
+    };
+    let variant = p.variant.clone().unwrap_or_default();
+    [
+        ("TARGETPLATFORM", platform.clone()),
+        ("TARGETOS", p.os.clone()),
+        ("TARGETARCH", p.architecture.clone()),
+        ("TARGETVARIANT", variant.clone()),
+        ("BUILDPLATFORM", platform),
+        ("BUILDOS", p.os.clone()),
+        ("BUILDARCH", p.architecture.clone()),
+        ("BUILDVARIANT", variant),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}

@@ -2,6 +2,7 @@
 
 mod archive;
 mod auth;
+pub mod build;
 pub mod checkpoint;
 pub mod commit;
 pub mod container;
@@ -95,6 +96,11 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Image(ImageCommand::Convert(a)) => convert::convert(&open(&root)?, &root, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => archive::save(&open(&root)?, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => archive::load(&open(&root)?, a),
+        Command::Build(a)
+        | Command::Image(ImageCommand::Build(a))
+        | Command::Buildx(crate::cli::BuildxCommand::Build(a)) => {
+            build::build(&open(&root)?, &root, *a)
+        }
         Command::Commit(a) | Command::Image(ImageCommand::Commit(a)) => {
             commit::commit(&open(&root)?, a)
         }

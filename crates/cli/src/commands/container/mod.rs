@@ -9,7 +9,7 @@ mod inspect;
 mod logs;
 mod manage;
 pub(crate) mod network;
-mod run;
+pub(crate) mod run;
 pub(crate) mod run_flags;
 mod stats;
 pub(crate) mod volume;

@@ -1,0 +1,413 @@
+//! `COPY` and `ADD`: sources from the build context (minus what
+//! `.containerignore` excludes), another stage or an image, and inline
+//! heredocs, written as one layer ([`super::layer`]). Every source path is
+//! resolved inside its root, so `../x` or a symlink pointing out of the
+//! context can never copy a host file into the image.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hoist_container::snapshot::ImageMounts;
+use hoist_engine::PullPolicy;
+
+use super::error::Result;
+use super::inroot;
+use super::layer::{parent, LayerTar, Stamp, TreeSource};
+use super::output::Output;
+use super::stage::{expand_err, image_named, step_err, BuildContext, StageState};
+use crate::containerfile::{Base, Copy, CopySource, Instruction};
+use crate::ignore::IgnoreRules;
+
+/// One thing to copy.
+enum Item {
+    /// A file, directory or symlink on the host (inside a source root),
+    /// with its path relative to that root.
+    Host { path: PathBuf, rel: String },
+    /// `COPY <<NAME`: a file made of the heredoc's body.
+    Inline { name: String, content: String },
+}
+
+/// Runs one `COPY`/`ADD` step (or takes its image from the cache).
+pub(crate) fn copy_step(
+    ctx: &BuildContext<'_>,
+    st: &mut StageState,
+    ins: &Instruction,
+    c: &Copy,
+    is_add: bool,
+    results: &BTreeMap<usize, String>,
+    out: &mut Output,
+) -> Result<()> {
+    let ex = |w: &crate::containerfile::Word| {
+        w.expand(&st.scope)
+            .map_err(|source| expand_err(ctx, ins, source))
+    };
+    let dest_raw = ex(&c.dest)?;
+    let wants_dir = dest_raw.ends_with('/') || dest_raw.ends_with("/.") || dest_raw == ".";
+    let dest = st.absolute(&dest_raw);
+    let mounts = ImageMounts::new(ctx.builder.engine.root());
+    // The source root: the context, or a mounted stage or image.
+    let from = match &c.from {
+        None => None,
+        Some(w) => {
+            let value = ex(w)?;
+            let base = ctx
+                .file
+                .resolve_from(&value, st.index, ins.line)
+                .map_err(|source| super::BuildError::Stage {
+                    file: ctx.options.file_name.clone(),
+                    source,
+                })?;
+            let name = match base {
+                Base::Stage(i) => results[&i].clone(),
+                Base::Image(name) => name,
+                Base::Scratch => {
+                    return Err(step_err(ctx, ins, "--from=scratch has no files to copy"))
+                }
+            };
+            let policy = match base_is_stage(&c.from, ctx, st, ins) {
+                true => PullPolicy::Never,
+                false => ctx.options.pull_policy,
+            };
+            Some(Mounted::new(&mounts, image_named(ctx, &name, policy)?)?)
+        }
+    };
+    let below = match &st.image {
+        Some(id) => Some(Mounted::new(
+            &mounts,
+            image_named(ctx, id, PullPolicy::Never)?,
+        )?),
+        None => None,
+    };
+    let (root, ignore): (&Path, Option<&IgnoreRules>) = match &from {
+        Some(m) => (&m.path, None),
+        None => (&ctx.options.context, Some(ctx.ignore)),
+    };
+    let items = collect_items(ctx, st, ins, c, is_add, root, ignore)?;
+    if items.len() > 1 && !wants_dir {
+        return Err(step_err(
+            ctx,
+            ins,
+            format!("with more than one source the destination must be a directory ending in /: write {dest_raw}/"),
+        ));
+    }
+    let empty = tempfile_dir(ctx)?;
+    let below_root: &Path = below.as_ref().map_or(empty.path(), |m| m.path.as_path());
+    let stamp = Stamp {
+        owner: match &c.chown {
+            Some(w) => Some(owner(ctx, ins, below_root, &ex(w)?)?),
+            None => None,
+        },
+        keep_owner: from.is_some(),
+        mode: match &c.chmod {
+            Some(w) => Some(mode(ctx, ins, &ex(w)?)?),
+            None => None,
+        },
+        mtime: ctx.options.timestamp.map(|t| t.max(0) as u64),
+    };
+    let layer_path = empty.path().join("layer.tar");
+    let mut layer = LayerTar::create(&layer_path, below.as_ref().map(|m| m.path.as_path()), stamp)?;
+    let dest_is_dir = wants_dir
+        || items.len() > 1
+        || inroot::resolve(below_root, &dest)
+            .is_some_and(|d| inroot::on_host(below_root, &d).is_dir());
+    let tree = TreeSource { ignore };
+    for item in &items {
+        match item {
+            Item::Inline { name, content } => {
+                let to = if dest_is_dir {
+                    format!("{}/{name}", dest.trim_end_matches('/'))
+                } else {
+                    dest.clone()
+                };
+                layer.add_bytes(&resolved(below_root, &to), content.as_bytes())?;
+            }
+            Item::Host { path, rel } => {
+                if path.is_dir() && !path.is_symlink() {
+                    layer.add_dir_contents(&tree, path, rel, &resolved_dir(below_root, &dest))?;
+                } else if is_add && from.is_none() && super::archive::is_tar(path) {
+                    layer.add_archive(path, &resolved_dir(below_root, &dest))?;
+                } else {
+                    let base = rel.rsplit('/').next().unwrap_or(rel);
+                    let to = if dest_is_dir {
+                        format!("{}/{base}", dest.trim_end_matches('/'))
+                    } else {
+                        dest.clone()
+                    };
+                    layer.add_tree(&tree, path, rel, &resolved(below_root, &to))?;
+                }
+            }
+        }
+    }
+    let digest = layer.identity();
+    layer.finish()?;
+    drop(from);
+    drop(below);
+    let created_by = super::stage::nop(ins);
+    let key = st.key(&created_by).with(digest);
+    st.commit(ctx, Some(&layer_path), created_by, key, out)
+}
+
+/// WORKDIR makes its directory when the image lacks it (as Docker and
+/// buildah do): a layer of that one directory, so RUN and the final
+/// image find it.
+pub(crate) fn ensure_workdir(
+    ctx: &BuildContext<'_>,
+    st: &mut StageState,
+    ins: &Instruction,
+    out: &mut Output,
+) -> Result<()> {
+    let dir = super::config::str_of(&st.config, "WorkingDir")
+        .unwrap_or("/")
+        .to_string();
+    let mounts = ImageMounts::new(ctx.builder.engine.root());
+    let below = match &st.image {
+        Some(id) => Some(Mounted::new(
+            &mounts,
+            image_named(ctx, id, PullPolicy::Never)?,
+        )?),
+        None => None,
+    };
+    let scratch = tempfile_dir(ctx)?;
+    let below_root: &Path = below.as_ref().map_or(scratch.path(), |m| m.path.as_path());
+    let resolved = resolved_dir(below_root, &dir);
+    if inroot::on_host(below_root, &resolved).is_dir() {
+        return Ok(());
+    }
+    let layer_path = scratch.path().join("layer.tar");
+    let stamp = Stamp {
+        mtime: ctx.options.timestamp.map(|t| t.max(0) as u64),
+        ..Stamp::default()
+    };
+    let mut layer = LayerTar::create(&layer_path, below.as_ref().map(|m| m.path.as_path()), stamp)?;
+    layer.ensure_dir(&resolved)?;
+    let identity = layer.identity();
+    layer.finish()?;
+    drop(below);
+    let created_by = super::stage::nop(ins);
+    // The history entry of the WORKDIR step is this layer's.
+    st.pending.pop();
+    let key = st.key(&created_by).with(identity);
+    st.commit(ctx, Some(&layer_path), created_by, key, out)
+}
+
+/// Whether `--from` names a stage (built here, never pulled).
+fn base_is_stage(
+    from: &Option<crate::containerfile::Word>,
+    ctx: &BuildContext<'_>,
+    st: &StageState,
+    ins: &Instruction,
+) -> bool {
+    let Some(w) = from else { return false };
+    let Ok(v) = w.expand(&st.scope) else {
+        return false;
+    };
+    matches!(
+        ctx.file.resolve_from(&v, st.index, ins.line),
+        Ok(Base::Stage(_))
+    )
+}
+
+/// The sources of the step, globs expanded, each resolved inside `root`.
+fn collect_items(
+    ctx: &BuildContext<'_>,
+    st: &StageState,
+    ins: &Instruction,
+    c: &Copy,
+    is_add: bool,
+    root: &Path,
+    ignore: Option<&IgnoreRules>,
+) -> Result<Vec<Item>> {
+    let mut items = Vec::new();
+    for source in &c.sources {
+        match source {
+            CopySource::Heredoc(h) => {
+                let content = st
+                    .scope
+                    .heredoc_content(h, ctx.file.directives.escape)
+                    .map_err(|e| expand_err(ctx, ins, e))?;
+                items.push(Item::Inline {
+                    name: h.name.clone(),
+                    content,
+                });
+            }
+            CopySource::Path(w) => {
+                let pattern = w.expand(&st.scope).map_err(|e| expand_err(ctx, ins, e))?;
+                if is_add
+                    && (pattern.starts_with("http://")
+                        || pattern.starts_with("https://")
+                        || pattern.starts_with("git@"))
+                {
+                    return Err(step_err(ctx, ins, format!(
+                        "ADD of the URL {pattern} is not supported: hoist builds without network access to fetch it; download it into the context and COPY it"
+                    )));
+                }
+                let found = glob(root, &pattern);
+                let found: Vec<String> = found
+                    .into_iter()
+                    .filter(|rel| ignore.is_none_or(|r| rel.is_empty() || !r.is_excluded(rel)))
+                    .collect();
+                if found.is_empty() {
+                    let place = if ignore.is_some() {
+                        "the build context"
+                    } else {
+                        "the --from image"
+                    };
+                    return Err(step_err(ctx, ins, format!(
+                        "no source file matches {pattern:?} in {place} (or .containerignore excludes it)"
+                    )));
+                }
+                for rel in found {
+                    let Some(view) = inroot::resolve(root, &rel) else {
+                        return Err(step_err(
+                            ctx,
+                            ins,
+                            format!("{rel}: too many levels of symbolic links"),
+                        ));
+                    };
+                    let path = inroot::on_host(root, &view);
+                    if std::fs::symlink_metadata(&path).is_err() {
+                        return Err(step_err(
+                            ctx,
+                            ins,
+                            format!(
+                                "{rel} resolves to {view}, which does not exist in {}",
+                                if ignore.is_some() {
+                                    "the build context"
+                                } else {
+                                    "the --from image"
+                                }
+                            ),
+                        ));
+                    }
+                    items.push(Item::Host {
+                        path,
+                        rel: view.trim_start_matches('/').to_string(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// The paths (relative to `root`, cleaned, never above it) a source
+/// pattern names: itself when it has no glob characters, else every
+/// existing path it matches, sorted.
+fn glob(root: &Path, pattern: &str) -> Vec<String> {
+    let clean = crate::ignore::clean(&format!("/{pattern}"));
+    let clean = clean.trim_start_matches('/').to_string();
+    if !clean.contains(['*', '?', '[']) {
+        return vec![clean];
+    }
+    let mut found = vec![String::new()];
+    for part in clean.split('/') {
+        let Ok(re) = regex::Regex::new(&crate::ignore::glob_regex(part)) else {
+            return Vec::new();
+        };
+        let mut next = Vec::new();
+        for dir in &found {
+            let host = inroot::on_host(root, dir);
+            if !part.contains(['*', '?', '[']) {
+                let p = join(dir, part);
+                if std::fs::symlink_metadata(inroot::on_host(root, &p)).is_ok() {
+                    next.push(p);
+                }
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(&host) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if re.is_match(&name) {
+                    next.push(join(dir, &name));
+                }
+            }
+        }
+        found = next;
+    }
+    found.sort();
+    found
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// `path` with its parent directory resolved in the image below (so
+/// `/bin/x` lands in `/usr/bin/x` where `/bin` is a link).
+fn resolved(below: &Path, path: &str) -> String {
+    let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    let dir = resolved_dir(below, parent(path));
+    format!("{}/{name}", dir.trim_end_matches('/'))
+}
+
+/// A directory path resolved in the image below.
+fn resolved_dir(below: &Path, dir: &str) -> String {
+    inroot::resolve(below, dir).unwrap_or_else(|| dir.to_string())
+}
+
+/// `--chown` as numbers, names looked up in the image's own user database.
+fn owner(
+    ctx: &BuildContext<'_>,
+    ins: &Instruction,
+    rootfs: &Path,
+    spec: &str,
+) -> Result<(u32, u32)> {
+    let u = hoist_runtime::spec::resolve_user(rootfs, spec)
+        .map_err(|e| step_err(ctx, ins, format!("--chown={spec}: {e}")))?;
+    Ok((u.uid, u.gid))
+}
+
+/// `--chmod` in octal.
+fn mode(ctx: &BuildContext<'_>, ins: &Instruction, text: &str) -> Result<u32> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| {
+            step_err(
+                ctx,
+                ins,
+                format!("--chmod={text}: not an octal mode such as 755 or 0644"),
+            )
+        })
+}
+
+/// A scratch directory in the store's own temporary space (same file
+/// system as the blobs, removed when dropped).
+fn tempfile_dir(ctx: &BuildContext<'_>) -> Result<tempfile::TempDir> {
+    Ok(ctx
+        .builder
+        .engine
+        .store()
+        .temp_dir()
+        .map_err(hoist_engine::EngineError::from)?)
+}
+
+/// An image mounted read-only for the step, unmounted when dropped.
+struct Mounted<'a> {
+    mounts: &'a ImageMounts,
+    id: String,
+    path: PathBuf,
+}
+
+impl<'a> Mounted<'a> {
+    fn new(mounts: &'a ImageMounts, image: hoist_engine::ContainerImage) -> Result<Mounted<'a>> {
+        let path = mounts.mount(&image)?;
+        Ok(Mounted {
+            mounts,
+            id: image.record.id.hex().to_string(),
+            path,
+        })
+    }
+}
+
+impl Drop for Mounted<'_> {
+    fn drop(&mut self) {
+        let _ = self.mounts.unmount(&self.id, false);
+    }
+}

@@ -1,0 +1,48 @@
+//! What a build announces, in podman's words: `STEP n/N: TEXT` (with
+//! `[k/M]` before it in a multi-stage build), `--> ID` after each image,
+//! `COMMIT`, `Successfully tagged`, and the image ID last. `-q` keeps only
+//! the ID.
+
+use std::io::Write;
+
+/// Where announcements go (stdout; RUN output goes there too, so every
+/// line is flushed before a container starts).
+pub struct Output {
+    quiet: bool,
+}
+
+impl Output {
+    pub fn new(quiet: bool) -> Output {
+        Output { quiet }
+    }
+
+    /// One announcement line.
+    pub fn say(&mut self, line: &str) {
+        if !self.quiet {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    }
+
+    /// A step: `[stage/stages] STEP n/N: TEXT`.
+    pub(crate) fn step(
+        &mut self,
+        stage: Option<(usize, usize)>,
+        n: usize,
+        total: usize,
+        text: &str,
+    ) {
+        let prefix = stage
+            .map(|(k, m)| format!("[{k}/{m}] "))
+            .unwrap_or_default();
+        self.say(&format!("{prefix}STEP {n}/{total}: {text}"));
+    }
+
+    /// The final image ID (printed even with `-q`).
+    pub fn result(&mut self, id: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{id}");
+        let _ = out.flush();
+    }
+}

@@ -1,0 +1,141 @@
+//! `RUN`: the command in a real hoist container of the image so far (the
+//! same runtime and default security as `hoist run`), its changes as the
+//! step's layer. The container is removed whatever happens.
+
+use std::io::BufWriter;
+
+use hoist_container::{lifecycle, snapshot, Containers, CreateOptions, CreateRequest};
+use hoist_engine::PullPolicy;
+
+use super::config;
+use super::error::{io_err, BuildError, Result};
+use super::output::Output;
+use super::stage::{step_err, BuildContext, StageState};
+use crate::containerfile::{Command, Instruction, Run};
+
+/// Runs one `RUN` step (or takes its image from the cache).
+pub(crate) fn run_step(
+    ctx: &BuildContext<'_>,
+    st: &mut StageState,
+    ins: &Instruction,
+    r: &Run,
+    out: &mut Output,
+) -> Result<()> {
+    let Some(image) = st.image.clone() else {
+        return Err(step_err(
+            ctx,
+            ins,
+            "this stage starts FROM scratch and has no files yet: there is nothing to run (COPY a program in first)",
+        ));
+    };
+    if !r.mounts.is_empty() {
+        return Err(step_err(
+            ctx,
+            ins,
+            "RUN --mount is not supported by hoist build yet: COPY what the command needs instead",
+        ));
+    }
+    if r.script().is_some() {
+        return Err(step_err(
+            ctx,
+            ins,
+            "a RUN heredoc with a #! line is not supported by hoist build yet: name the interpreter instead (RUN python3 <<EOF)",
+        ));
+    }
+    let argv = config::argv(&r.command, &st.shell);
+    let args: Vec<String> = st
+        .scope
+        .args_in_effect()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let created_by = history_text(&r.command, &st.shell, &args);
+    let network = r.network.clone().or_else(|| ctx.options.network.clone());
+    let key = st
+        .key(&created_by)
+        .with(ins.full_text())
+        .with(network.clone().unwrap_or_default());
+    if ctx.cache.lookup(ctx.builder.engine, &key).is_some() {
+        return st.commit(ctx, None, created_by, key, out);
+    }
+    let mut env = config::env_of(&st.config);
+    env.extend(args);
+    let options = CreateOptions {
+        command: Some(argv),
+        entrypoint: Some(Vec::new()),
+        env,
+        user: config::str_of(&st.config, "User").map(str::to_string),
+        workdir: config::str_of(&st.config, "WorkingDir").map(str::to_string),
+        networks: network.into_iter().collect(),
+        cap_add: ctx.options.cap_add.clone(),
+        cap_drop: ctx.options.cap_drop.clone(),
+        ..CreateOptions::default()
+    };
+    let cs = ctx.builder.containers;
+    let made = hoist_container::create(
+        ctx.builder.engine,
+        cs,
+        CreateRequest {
+            image: image.clone(),
+            options,
+            pull_policy: PullPolicy::Never,
+            conf: ctx.builder.conf.clone(),
+            ..CreateRequest::default()
+        },
+    )?;
+    let _remove = RemoveOnDrop {
+        cs,
+        id: made.id.clone(),
+    };
+    let code = ctx.builder.launcher.run_to_exit(cs, &made.id)?;
+    if code != 0 {
+        return Err(BuildError::RunFailed {
+            file: ctx.options.file_name.clone(),
+            line: ins.line,
+            step: ins.original.clone(),
+            code,
+        });
+    }
+    let scratch = ctx
+        .builder
+        .engine
+        .store()
+        .temp_dir()
+        .map_err(hoist_engine::EngineError::from)?;
+    let layer = scratch.path().join("layer.tar");
+    let file = std::fs::File::create(&layer).map_err(io_err("creating", layer.as_path()))?;
+    snapshot::write_changes(&cs.load(&made.id)?, BufWriter::new(file))?;
+    if let Some(ts) = ctx.options.timestamp {
+        super::layer::restamp(&layer, ts.max(0) as u64)?;
+    }
+    // The layer is in the store before the container goes.
+    st.commit(ctx, Some(&layer), created_by, key, out)
+}
+
+/// The history's `created_by` of a RUN, as buildah writes it: the args in
+/// effect first (`|2 A=1 B=2 `), then the command.
+fn history_text(cmd: &Command, shell: &[String], args: &[String]) -> String {
+    let command = match cmd {
+        Command::Exec(v) => v.join(" "),
+        Command::Shell(text) => format!("{} {text}", shell.join(" ")),
+    };
+    if args.is_empty() {
+        command
+    } else {
+        format!("|{} {} {command}", args.len(), args.join(" "))
+    }
+}
+
+/// Removes the step's container when the step ends, however it ends.
+struct RemoveOnDrop<'a> {
+    cs: &'a Containers,
+    id: String,
+}
+
+impl Drop for RemoveOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Ok(c) = self.cs.load(&self.id) {
+            let _ = lifecycle::remove(self.cs, &c, true);
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! `hoist build`: Containerfiles into images in hoist's own store, each
+//! RUN in a real container of the busybox test image, COPY/ADD straight
+//! into layers, multi-stage, the build cache, reproducible `--timestamp`
+//! builds and the errors bad input gets. Needs root and the test registry.
+
+mod common;
+
+use std::path::Path;
+
+use hoist_testenv::Hoist;
+use serde_json::Value;
+
+/// A build context directory with `files` (path, content) in it.
+fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, content) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    dir
+}
+
+fn build(h: &Hoist, dir: &Path, extra: &[&str]) -> hoist_testenv::hoist::Output {
+    let mut args = vec!["build", "--network", "none"];
+    args.extend_from_slice(extra);
+    args.push(dir.to_str().unwrap());
+    h.run(&args)
+}
+
+fn run_in(h: &Hoist, image: &str, script: &str) -> String {
+    h.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        image,
+        "sh",
+        "-c",
+        script,
+    ])
+    .ok()
+    .stdout
+}
+
+fn config(h: &Hoist, image: &str) -> Value {
+    common::inspect(h, image)["Config"].clone()
+}
+
+#[test]
+fn every_instruction_shows_in_the_image_and_its_containers() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    // A tar archive that ADD unpacks.
+    let payload = context(&[("inner/data.txt", "from the archive\n")]);
+    let ctx = context(&[
+        ("app/main.sh", "echo main $1\n"),
+        ("app/notes.md", "ignored by .containerignore\n"),
+        ("app/keep.md", "kept by an exception\n"),
+        (".containerignore", "app/*.md\n!app/keep.md\n"),
+    ]);
+    let tar = ctx.path().join("payload.tar.gz");
+    let status = std::process::Command::new("tar")
+        .args([
+            "-czf",
+            tar.to_str().unwrap(),
+            "-C",
+            payload.path().to_str().unwrap(),
+            "inner",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(
+        ctx.path().join("Containerfile"),
+        format!(
+            r#"# escape=\
+ARG BASE={img}
+FROM $BASE
+ARG WHO=world
+ENV GREETING="hello ${{WHO}}" \
+    EMPTY=${{UNSET:-fallback}}
+LABEL org.example.title="built by hoist" version=1
+WORKDIR /srv/app
+COPY app/ ./
+COPY --chmod=755 --chown=hoist:hoist app/main.sh /usr/local/bin/main
+ADD payload.tar.gz /opt/
+COPY <<EOF /etc/motd
+motd for $WHO
+EOF
+RUN echo "$GREETING" > greeting.txt && id -u > built-as.txt
+RUN <<EOF
+echo heredoc line one > heredoc.txt
+echo heredoc line two >> heredoc.txt
+EOF
+EXPOSE 8080 53/udp
+VOLUME /data
+USER hoist
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s --retries=2 CMD true
+ONBUILD RUN echo triggered
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat greeting.txt"]
+"#
+        ),
+    )
+    .unwrap();
+    let out = build(
+        &h,
+        ctx.path(),
+        &["-t", "everything", "--build-arg", "WHO=hoist"],
+    )
+    .ok();
+    assert!(
+        out.stdout.contains("STEP 1/19: FROM $BASE"),
+        "{}",
+        out.stdout
+    );
+    assert!(out
+        .stdout
+        .contains("Successfully tagged localhost/everything:latest"));
+    let id = out.stdout.lines().last().unwrap().to_string();
+    assert_eq!(id.len(), 64, "{}", out.stdout);
+    let c = config(&h, "everything");
+    assert!(
+        c["Env"]
+            .as_array()
+            .unwrap()
+            .contains(&"GREETING=hello hoist".into()),
+        "{c}"
+    );
+    assert!(
+        c["Env"]
+            .as_array()
+            .unwrap()
+            .contains(&"EMPTY=fallback".into()),
+        "{c}"
+    );
+    assert_eq!(c["Labels"]["org.example.title"], "built by hoist");
+    assert_eq!(c["Labels"]["version"], "1");
+    assert_eq!(c["WorkingDir"], "/srv/app");
+    assert_eq!(c["User"], "hoist");
+    assert_eq!(c["StopSignal"], "SIGINT");
+    assert!(c["ExposedPorts"].get("8080/tcp").is_some(), "{c}");
+    assert!(c["ExposedPorts"].get("53/udp").is_some(), "{c}");
+    assert!(c["Volumes"].get("/data").is_some(), "{c}");
+    assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
+    assert_eq!(c["Cmd"], serde_json::json!(["cat greeting.txt"]));
+    assert_eq!(
+        c["Healthcheck"]["Test"],
+        serde_json::json!(["CMD-SHELL", "true"])
+    );
+    assert_eq!(c["Healthcheck"]["Retries"], 2);
+    assert_eq!(c["OnBuild"], serde_json::json!(["RUN echo triggered"]));
+    // The default command runs in WORKDIR as USER.
+    let ran = h
+        .run(&["run", "--rm", "--network", "none", "everything"])
+        .ok()
+        .stdout;
+    assert_eq!(ran, "hello hoist\n");
+    let files = h
+        .run(&[
+            "run", "--rm", "--network", "none", "--user", "root", "everything",
+            "cat built-as.txt heredoc.txt /etc/motd /opt/inner/data.txt; ls app 2>/dev/null; ls; stat -c '%a %U %G' /usr/local/bin/main",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(
+        files,
+        "0\nheredoc line one\nheredoc line two\nmotd for hoist\nfrom the archive\n\
+         built-as.txt\ngreeting.txt\nheredoc.txt\nkeep.md\nmain.sh\n755 hoist hoist\n"
+    );
+    // History: one entry per step, config-only steps as empty layers.
+    let history = h
+        .run(&[
+            "history",
+            "--format",
+            "{{.CreatedBy}}",
+            "--no-trunc",
+            "everything",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        history.contains("#(nop) LABEL org.example.title"),
+        "{history}"
+    );
+    assert!(
+        history.contains("|1 WHO=hoist /bin/sh -c echo \"$GREETING\""),
+        "{history}"
+    );
+    // An image built FROM it runs its ONBUILD trigger first.
+    let child = context(&[("Containerfile", "FROM everything\nUSER root\n")]);
+    let out = build(&h, child.path(), &["-t", "child"]).ok();
+    assert!(out.stdout.contains("triggered"), "{}", out.stdout);
+    assert!(config(&h, "child")
+        .get("OnBuild")
+        .is_none_or(Value::is_null));
+    // No build container is left behind.
+    assert_eq!(h.run(&["ps", "-a", "-q"]).ok().stdout, "");
+}
+
+#[test]
+fn stages_build_what_the_target_needs_into_scratch() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img} AS tools\n\
+             RUN mkdir -p /out && printf '#!/bin/busybox sh\\necho built in a stage\\n' > /out/hello && chmod 755 /out/hello\n\
+             FROM {img} AS unused\n\
+             RUN echo this stage must not run && exit 3\n\
+             FROM scratch AS final\n\
+             COPY --from=tools /bin/busybox /bin/busybox\n\
+             COPY --from=0 /out/hello /hello\n\
+             ENTRYPOINT [\"/hello\"]\n\
+             FROM final AS extended\n\
+             LABEL stage=extended\n"
+        ),
+    )]);
+    let out = build(&h, ctx.path(), &["--target", "final", "-t", "small"]).ok();
+    assert!(!out.stdout.contains("must not run"), "{}", out.stdout);
+    let ran = h
+        .run(&["run", "--rm", "--network", "none", "small"])
+        .ok()
+        .stdout;
+    assert_eq!(ran, "built in a stage\n");
+    // The result holds only the two copied files' layers.
+    let inspect = common::inspect(&h, "small");
+    assert_eq!(
+        inspect["RootFS"]["Layers"].as_array().unwrap().len(),
+        2,
+        "{inspect}"
+    );
+    // The last stage by default; FROM an earlier stage keeps its files.
+    build(&h, ctx.path(), &["-t", "extended"]).ok();
+    assert_eq!(config(&h, "extended")["Labels"]["stage"], "extended");
+    assert_eq!(
+        h.run(&["run", "--rm", "--network", "none", "extended"])
+            .ok()
+            .stdout,
+        "built in a stage\n"
+    );
+    let bad = build(&h, ctx.path(), &["--target", "nosuch"]).fails_with(125);
+    assert!(bad.stderr.contains("nosuch"), "{}", bad.stderr);
+}
+
+#[test]
+fn an_unchanged_rebuild_runs_nothing_and_a_changed_file_reruns_from_its_copy() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[
+        ("a.txt", "first\n"),
+        ("b.txt", "second\n"),
+        (
+            "Containerfile",
+            &format!(
+                "FROM {img}\nRUN echo ran-one > /one\nCOPY a.txt /a.txt\nRUN echo ran-two > /two\nCOPY b.txt /b.txt\n"
+            ),
+        ),
+    ]);
+    let first = build(&h, ctx.path(), &["-t", "cached"]).ok();
+    assert_eq!(
+        first.stdout.matches("Using cache").count(),
+        0,
+        "{}",
+        first.stdout
+    );
+    let id = first.stdout.lines().last().unwrap().to_string();
+    let again = build(&h, ctx.path(), &["-t", "cached"]).ok();
+    assert_eq!(again.stdout.lines().last().unwrap(), id);
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        4,
+        "{}",
+        again.stdout
+    );
+    // Nothing ran: the cached steps started no container.
+    let events = h
+        .run(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "event=start",
+            "--format",
+            "{{.ID}}",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(
+        events.lines().count(),
+        2,
+        "two RUN steps, started once: {events}"
+    );
+    // Editing b.txt reruns from its COPY only.
+    std::fs::write(ctx.path().join("b.txt"), "changed\n").unwrap();
+    let edited = build(&h, ctx.path(), &["-t", "cached"]).ok();
+    assert_eq!(
+        edited.stdout.matches("Using cache").count(),
+        3,
+        "{}",
+        edited.stdout
+    );
+    assert_ne!(edited.stdout.lines().last().unwrap(), id);
+    assert_eq!(
+        run_in(&h, "cached", "cat /b.txt /two"),
+        "changed\nran-two\n"
+    );
+    // Editing a.txt reruns the RUN after it too.
+    std::fs::write(ctx.path().join("a.txt"), "edited\n").unwrap();
+    let edited = build(&h, ctx.path(), &["-t", "cached"]).ok();
+    assert_eq!(
+        edited.stdout.matches("Using cache").count(),
+        1,
+        "{}",
+        edited.stdout
+    );
+    // --no-cache runs everything again.
+    let fresh = build(&h, ctx.path(), &["--no-cache", "-q"]).ok();
+    assert_eq!(
+        fresh.stdout.lines().count(),
+        1,
+        "-q prints the ID only: {}",
+        fresh.stdout
+    );
+}
+
+#[test]
+fn the_same_inputs_and_timestamp_give_the_same_image() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[
+        ("f.txt", "content\n"),
+        (
+            "Containerfile",
+            &format!("FROM {img}\nCOPY f.txt /f.txt\nRUN date > /built-at\nLABEL x=y\n"),
+        ),
+    ]);
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let out = build(
+                &h,
+                ctx.path(),
+                &["--no-cache", "--timestamp", "1700000000", "-q"],
+            )
+            .ok();
+            out.stdout.lines().last().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+    let created = common::inspect(&h, &ids[0])["Created"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(created.starts_with("2023-11-14T22:13:20"), "{created}");
+    // Without --timestamp each build has its own time.
+    let a = build(&h, ctx.path(), &["--no-cache", "-q"]).ok().stdout;
+    let b = build(&h, ctx.path(), &["--no-cache", "-q"]).ok().stdout;
+    assert_ne!(a, b);
+}
+
+#[test]
+fn bad_input_says_where_and_tags_nothing() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let case = |text: &str, code: i32, needle: &str| {
+        let ctx = context(&[("Containerfile", text), ("ok.txt", "x\n")]);
+        let out = build(&h, ctx.path(), &["-t", "broken"]).fails_with(code);
+        assert!(out.stderr.contains(needle), "{text}: {}", out.stderr);
+    };
+    case(
+        &format!("FROM {img}\nFROBNICATE x\n"),
+        125,
+        "line 2: unknown instruction",
+    );
+    case(
+        &format!("FROM {img}\nRUN <<EOF\necho never ends\n"),
+        125,
+        "line 2",
+    );
+    case(
+        &format!("FROM {img}\nCOPY ../../etc/passwd /x\n"),
+        125,
+        "does not exist in the build context",
+    );
+    case(
+        &format!("FROM {img}\nCOPY --from=nosuch /x /x\n"),
+        125,
+        "nosuch",
+    );
+    case(
+        &format!("FROM {img}\nRUN echo failing; exit 7\n"),
+        7,
+        "line 2: building at STEP \"RUN echo failing; exit 7\"",
+    );
+    case("RUN true\n", 125, "");
+    // A symlink in the context that points out of it is resolved inside it.
+    let ctx = context(&[("Containerfile", &format!("FROM {img}\nCOPY link /copied\n"))]);
+    std::os::unix::fs::symlink("/etc/hostname", ctx.path().join("link")).unwrap();
+    let out = build(&h, ctx.path(), &["-t", "broken"]).fails_with(125);
+    assert!(
+        out.stderr.contains("does not exist in the build context"),
+        "{}",
+        out.stderr
+    );
+    // Nothing was tagged and no build container is left.
+    h.run(&["image", "exists", "broken"]).fails_with(1);
+    assert_eq!(h.run(&["ps", "-a", "-q"]).ok().stdout, "");
+}
+
+#[test]
+fn podman_runs_what_hoist_built_and_pushed() {
+    let (reg, h, img) = common::setup_with_busybox();
+    hoist_testenv::require_root_and(&["podman"]);
+    let ctx = context(&[
+        ("msg.txt", "hello from a hoist build\n"),
+        (
+            "Containerfile",
+            &format!("FROM {img}\nCOPY msg.txt /msg.txt\nCMD [\"cat\", \"/msg.txt\"]\n"),
+        ),
+    ]);
+    build(&h, ctx.path(), &["-t", "pushed"]).ok();
+    let target = reg.reference("built/pushed:1");
+    h.run(&["push", "pushed", &target]).ok();
+    let podman_root = tempfile::tempdir().unwrap();
+    let podman = |args: &[&str]| {
+        let out = std::process::Command::new("podman")
+            .arg("--root")
+            .arg(podman_root.path().join("root"))
+            .arg("--runroot")
+            .arg(podman_root.path().join("run"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    podman(&["pull", "--tls-verify=false", &target]);
+    let ran = podman(&["run", "--rm", "--network", "none", &target]);
+    assert_eq!(ran, "hello from a hoist build\n");
+    podman(&["rmi", "-a", "-f"]);
+}
