@@ -440,3 +440,63 @@ fn podman_runs_what_hoist_built_and_pushed() {
     assert_eq!(ran, "hello from a hoist build\n");
     podman(&["rmi", "-a", "-f"]);
 }
+
+#[test]
+fn run_mounts_bind_cache_tmpfs_and_secrets_leave_no_trace() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[
+        ("src/input.txt", "bound input\n"),
+        (
+            "Containerfile",
+            &format!(
+                "FROM {img}\n\
+                 RUN --mount=type=bind,source=src,target=/mnt/src cat /mnt/src/input.txt > /from-bind\n\
+                 RUN --mount=type=cache,target=/var/cache/demo echo run >> /var/cache/demo/log && wc -l < /var/cache/demo/log > /cache-lines\n\
+                 RUN --mount=type=tmpfs,target=/scratch echo temp > /scratch/t && cat /scratch/t > /from-tmpfs\n\
+                 RUN --mount=type=secret,id=token,required=true cat /run/secrets/token | wc -c > /secret-size\n\
+                 RUN --mount=type=secret,id=token,env=TOKEN echo \"$TOKEN\" | md5sum > /secret-env\n"
+            ),
+        ),
+    ]);
+    let secret = ctx.path().join("../token-file");
+    let secret = secret.to_str().unwrap().to_string();
+    std::fs::write(&secret, "s3cr3t\n").unwrap();
+    let secret_flag = format!("id=token,src={secret}");
+    build(&h, ctx.path(), &["-t", "mounted", "--secret", &secret_flag]).ok();
+    assert_eq!(
+        run_in(
+            &h,
+            "mounted",
+            "cat /from-bind /cache-lines /from-tmpfs /secret-size /secret-env; \
+             for f in /scratch/t /var/cache/demo/log /mnt/src/input.txt; do test -e $f || echo no $f; done; \
+             test -s /run/secrets/token || echo no secret"
+        ),
+        "bound input\n1\ntemp\n7\nf6d4a1c395feece4ed3793e348683f72  -\nno /scratch/t\nno /var/cache/demo/log\nno /mnt/src/input.txt\nno secret\n"
+    );
+    // The cache directory outlives the build; --no-cache reruns and sees it.
+    build(
+        &h,
+        ctx.path(),
+        &["--no-cache", "-t", "mounted", "--secret", &secret_flag],
+    )
+    .ok();
+    assert_eq!(run_in(&h, "mounted", "cat /cache-lines"), "2\n");
+    // A changed bound file reruns its step.
+    std::fs::write(ctx.path().join("src/input.txt"), "changed input\n").unwrap();
+    let out = build(&h, ctx.path(), &["-t", "mounted", "--secret", &secret_flag]).ok();
+    assert_eq!(
+        out.stdout.matches("Using cache").count(),
+        0,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(run_in(&h, "mounted", "cat /from-bind"), "changed input\n");
+    // The secret is in no layer, no history and no config.
+    let history = h.run(&["history", "--no-trunc", "mounted"]).ok().stdout;
+    let inspect = h.run(&["image", "inspect", "mounted"]).ok().stdout;
+    assert!(!history.contains("s3cr3t") && !inspect.contains("s3cr3t"));
+    // A required secret that was not given stops the build.
+    let out = build(&h, ctx.path(), &["--no-cache"]).fails_with(125);
+    assert!(out.stderr.contains("--secret id=token"), "{}", out.stderr);
+    std::fs::remove_file(&secret).unwrap();
+}

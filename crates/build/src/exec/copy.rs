@@ -13,6 +13,7 @@ use hoist_engine::PullPolicy;
 use super::error::Result;
 use super::inroot;
 use super::layer::{parent, LayerTar, Stamp, TreeSource};
+use super::mounted::Mounted;
 use super::output::Output;
 use super::stage::{expand_err, image_named, step_err, BuildContext, StageState};
 use crate::containerfile::{Base, Copy, CopySource, Instruction};
@@ -379,35 +380,11 @@ fn mode(ctx: &BuildContext<'_>, ins: &Instruction, text: &str) -> Result<u32> {
 
 /// A scratch directory in the store's own temporary space (same file
 /// system as the blobs, removed when dropped).
-fn tempfile_dir(ctx: &BuildContext<'_>) -> Result<tempfile::TempDir> {
+pub(crate) fn tempfile_dir(ctx: &BuildContext<'_>) -> Result<tempfile::TempDir> {
     Ok(ctx
         .builder
         .engine
         .store()
         .temp_dir()
         .map_err(hoist_engine::EngineError::from)?)
-}
-
-/// An image mounted read-only for the step, unmounted when dropped.
-struct Mounted<'a> {
-    mounts: &'a ImageMounts,
-    id: String,
-    path: PathBuf,
-}
-
-impl<'a> Mounted<'a> {
-    fn new(mounts: &'a ImageMounts, image: hoist_engine::ContainerImage) -> Result<Mounted<'a>> {
-        let path = mounts.mount(&image)?;
-        Ok(Mounted {
-            mounts,
-            id: image.record.id.hex().to_string(),
-            path,
-        })
-    }
-}
-
-impl Drop for Mounted<'_> {
-    fn drop(&mut self) {
-        let _ = self.mounts.unmount(&self.id, false);
-    }
 }

@@ -16,6 +16,8 @@ mod copy;
 mod error;
 mod inroot;
 mod layer;
+mod mounted;
+mod mounts;
 mod output;
 mod run;
 mod stage;
@@ -73,6 +75,8 @@ pub struct BuildOptions {
     /// `--cap-add`, `--cap-drop` for every RUN.
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--secret id=ID,src=FILE`: files RUN --mount=type=secret reads.
+    pub secrets: BTreeMap<String, PathBuf>,
     /// `-q`: only the image ID is printed (RUN output still shows).
     pub quiet: bool,
 }

@@ -2,9 +2,11 @@
 //! same runtime and default security as `hoist run`), its changes as the
 //! step's layer. The container is removed whatever happens.
 
+use std::collections::BTreeMap;
 use std::io::BufWriter;
 
-use hoist_container::{lifecycle, snapshot, Containers, CreateOptions, CreateRequest};
+use hoist_container::snapshot::{self, ImageMounts};
+use hoist_container::{lifecycle, Containers, CreateOptions, CreateRequest};
 use hoist_engine::PullPolicy;
 
 use super::config;
@@ -19,6 +21,7 @@ pub(crate) fn run_step(
     st: &mut StageState,
     ins: &Instruction,
     r: &Run,
+    results: &BTreeMap<usize, String>,
     out: &mut Output,
 ) -> Result<()> {
     let Some(image) = st.image.clone() else {
@@ -28,13 +31,6 @@ pub(crate) fn run_step(
             "this stage starts FROM scratch and has no files yet: there is nothing to run (COPY a program in first)",
         ));
     };
-    if !r.mounts.is_empty() {
-        return Err(step_err(
-            ctx,
-            ins,
-            "RUN --mount is not supported by hoist build yet: COPY what the command needs instead",
-        ));
-    }
     if r.script().is_some() {
         return Err(step_err(
             ctx,
@@ -51,15 +47,21 @@ pub(crate) fn run_step(
         .collect();
     let created_by = history_text(&r.command, &st.shell, &args);
     let network = r.network.clone().or_else(|| ctx.options.network.clone());
-    let key = st
+    let image_mounts = ImageMounts::new(ctx.builder.engine.root());
+    let mounts = super::mounts::prepare(ctx, st, ins, &r.mounts, results, &image_mounts)?;
+    let mut key = st
         .key(&created_by)
         .with(ins.full_text())
         .with(network.clone().unwrap_or_default());
+    for part in &mounts.key {
+        key = key.with(part.clone());
+    }
     if ctx.cache.lookup(ctx.builder.engine, &key).is_some() {
         return st.commit(ctx, None, created_by, key, out);
     }
     let mut env = config::env_of(&st.config);
     env.extend(args);
+    env.extend(mounts.env.iter().cloned());
     let options = CreateOptions {
         command: Some(argv),
         entrypoint: Some(Vec::new()),
@@ -69,6 +71,7 @@ pub(crate) fn run_step(
         networks: network.into_iter().collect(),
         cap_add: ctx.options.cap_add.clone(),
         cap_drop: ctx.options.cap_drop.clone(),
+        mounts: mounts.mounts.clone(),
         ..CreateOptions::default()
     };
     let cs = ctx.builder.containers;

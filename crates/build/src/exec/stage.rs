@@ -172,7 +172,9 @@ impl StageState {
         out: &mut Output,
     ) -> Result<()> {
         match &ins.kind {
-            InstructionKind::Run(r) => return super::run::run_step(ctx, self, ins, r, out),
+            InstructionKind::Run(r) => {
+                return super::run::run_step(ctx, self, ins, r, results, out)
+            }
             InstructionKind::Copy(c) => {
                 return super::copy::copy_step(ctx, self, ins, c, false, results, out)
             }

@@ -61,6 +61,10 @@ pub struct BuildArgs {
     /// Capabilities to drop from every RUN.
     #[arg(long = "cap-drop", value_delimiter = ',')]
     pub cap_drop: Vec<String>,
+    /// A secret for RUN --mount=type=secret: id=ID,src=FILE (or
+    /// id=ID,env=VAR); may be repeated. It never reaches the image.
+    #[arg(long = "secret", value_name = "id=ID,src=FILE")]
+    pub secrets: Vec<String>,
     /// Write the image ID to this file.
     #[arg(long, value_name = "FILE")]
     pub iidfile: Option<PathBuf>,
@@ -132,8 +136,16 @@ pub fn build(engine: &Engine, root: &Path, a: BuildArgs) -> Result<i32> {
         network: a.network.clone(),
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
+        secrets: BTreeMap::new(),
         quiet: a.quiet,
     };
+    let scratch = tempfile::tempdir().context("making a directory for --secret env= values")?;
+    let mut secrets = BTreeMap::new();
+    for spec in &a.secrets {
+        let (id, path) = secret(spec, scratch.path())?;
+        secrets.insert(id, path);
+    }
+    let options = BuildOptions { secrets, ..options };
     let containers = Containers::open(root)?;
     let builder = Builder {
         engine,
@@ -154,6 +166,50 @@ pub fn build(engine: &Engine, root: &Path, a: BuildArgs) -> Result<i32> {
             Ok(e.exit_code())
         }
     }
+}
+
+/// `--secret id=ID,src=FILE` or `id=ID,env=VAR` (the variable's value is
+/// written to a file in `scratch`, which only this build reads).
+fn secret(spec: &str, scratch: &Path) -> Result<(String, PathBuf)> {
+    let mut id = None;
+    let mut src = None;
+    let mut env = None;
+    for field in spec.split(',') {
+        match field.split_once('=') {
+            Some(("id", v)) => id = Some(v.to_string()),
+            Some(("src" | "source", v)) => src = Some(PathBuf::from(v)),
+            Some(("env", v)) => env = Some(v.to_string()),
+            Some(("type", "file" | "env")) => {}
+            _ => bail!("--secret {spec:?}: expected id=ID,src=FILE or id=ID,env=VAR"),
+        }
+    }
+    let Some(id) = id else {
+        bail!("--secret {spec:?}: the id= is missing (RUN --mount=type=secret,id=ID names it)");
+    };
+    let path = match (src, env) {
+        (Some(p), _) => {
+            if !p.is_file() {
+                bail!("--secret {spec:?}: {} is not a file", p.display());
+            }
+            p
+        }
+        (None, Some(var)) => {
+            let value = std::env::var(&var)
+                .with_context(|| format!("--secret {spec:?}: the variable {var} is not set"))?;
+            let p = scratch.join(format!("secret-{}", secrets_file_name(&id)));
+            std::fs::write(&p, value).with_context(|| format!("writing {}", p.display()))?;
+            p
+        }
+        (None, None) => bail!("--secret {spec:?}: give src=FILE or env=VAR"),
+    };
+    Ok((id, path))
+}
+
+/// A file name for a secret id (ids may hold `/`).
+fn secrets_file_name(id: &str) -> String {
+    id.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// `NAME=VALUE`; a bare `NAME` takes the value from hoist's environment

@@ -1,0 +1,230 @@
+//! `RUN --mount`: cache directories kept between builds, read-only binds
+//! of the context or of another stage, tmpfs, and `--secret` files that
+//! never reach a layer, the history or the cache key.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use hoist_container::snapshot::ImageMounts;
+use hoist_container::MountOption;
+use hoist_engine::PullPolicy;
+use hoist_image::digest::Hasher;
+
+use super::error::{io_err, Result};
+use super::inroot;
+use super::mounted::Mounted;
+use super::stage::{image_named, step_err, BuildContext, StageState};
+use crate::containerfile::{Base, CacheSharing, Instruction, Mount, MountKind};
+
+/// What a RUN's mounts need while it runs; dropped after it.
+#[derive(Default)]
+pub(crate) struct RunMounts<'a> {
+    pub mounts: Vec<MountOption>,
+    /// Environment from `type=secret,env=NAME`.
+    pub env: Vec<String>,
+    /// What the cache key must cover: the digest of every bound source.
+    pub key: Vec<String>,
+    images: Vec<Mounted<'a>>,
+    locks: Vec<hoist_fsutil::FileLock>,
+}
+
+/// Resolves the `--mount`s of a RUN.
+pub(crate) fn prepare<'a>(
+    ctx: &BuildContext<'_>,
+    st: &StageState,
+    ins: &Instruction,
+    list: &[Mount],
+    results: &BTreeMap<usize, String>,
+    image_mounts: &'a ImageMounts,
+) -> Result<RunMounts<'a>> {
+    let mut out = RunMounts::default();
+    for m in list {
+        // A secret goes to /run/secrets/ID unless it says where.
+        let default = match &m.kind {
+            MountKind::Secret(s) => s.id.as_ref().map(|id| format!("/run/secrets/{id}")),
+            _ => None,
+        };
+        let target =
+            m.target.clone().or(default).ok_or_else(|| {
+                step_err(ctx, ins, format!("--mount={}: needs target=PATH", m.raw))
+            })?;
+        let target = st.absolute(&target);
+        match &m.kind {
+            MountKind::Tmpfs { size } => out.mounts.push(MountOption::Tmpfs {
+                destination: target,
+                size: *size,
+                mode: None,
+                options: Vec::new(),
+            }),
+            MountKind::Cache(c) => {
+                let id = c.id.clone().unwrap_or_else(|| target.clone());
+                let dir = cache_dir(ctx, &id, c.mode, c.uid, c.gid)?;
+                if c.sharing == CacheSharing::Locked {
+                    let lock = hoist_fsutil::FileLock::exclusive(&dir.with_extension("lock"))
+                        .map_err(|e| step_err(ctx, ins, format!("locking cache {id}: {e}")))?;
+                    out.locks.push(lock);
+                }
+                out.mounts.push(MountOption::Bind {
+                    source: dir,
+                    destination: target,
+                    read_only: m.readonly.unwrap_or(false),
+                    options: Vec::new(),
+                });
+            }
+            MountKind::Bind => {
+                if m.readonly == Some(false) {
+                    return Err(step_err(ctx, ins, format!(
+                        "--mount={}: a writable bind is not supported: hoist never lets a build write into its context or another stage; use type=cache or COPY",
+                        m.raw
+                    )));
+                }
+                let (root, origin) = match &m.from {
+                    None => (ctx.options.context.clone(), "the build context".to_string()),
+                    Some(from) => {
+                        let base =
+                            ctx.file
+                                .resolve_from(from, st.index, ins.line)
+                                .map_err(|source| super::BuildError::Stage {
+                                    file: ctx.options.file_name.clone(),
+                                    source,
+                                })?;
+                        let (name, policy) = match base {
+                            Base::Stage(i) => (results[&i].clone(), PullPolicy::Never),
+                            Base::Image(n) => (n, ctx.options.pull_policy),
+                            Base::Scratch => {
+                                return Err(step_err(ctx, ins, "from=scratch has no files to bind"))
+                            }
+                        };
+                        let image = image_named(ctx, &name, policy)?;
+                        out.key.push(image.record.id.to_string());
+                        let mounted = Mounted::new(image_mounts, image)?;
+                        let root = mounted.path.clone();
+                        out.images.push(mounted);
+                        (root, format!("stage or image {from}"))
+                    }
+                };
+                let source = m.source.clone().unwrap_or_else(|| "/".into());
+                let view = inroot::resolve(&root, &source).ok_or_else(|| {
+                    step_err(
+                        ctx,
+                        ins,
+                        format!("{source}: too many levels of symbolic links"),
+                    )
+                })?;
+                let host = inroot::on_host(&root, &view);
+                if !host.exists() {
+                    return Err(step_err(
+                        ctx,
+                        ins,
+                        format!("source={source} does not exist in {origin}"),
+                    ));
+                }
+                if m.from.is_none() {
+                    out.key.push(tree_digest(&host)?);
+                }
+                out.mounts.push(MountOption::Bind {
+                    source: host,
+                    destination: target,
+                    read_only: true,
+                    options: Vec::new(),
+                });
+            }
+            MountKind::Secret(s) => {
+                let id =
+                    s.id.clone()
+                        .unwrap_or_else(|| target.rsplit('/').next().unwrap_or("").to_string());
+                let Some(src) = ctx.options.secrets.get(&id) else {
+                    if s.required {
+                        return Err(step_err(
+                            ctx,
+                            ins,
+                            format!(
+                            "the secret {id:?} is required: pass it with --secret id={id},src=FILE"
+                        ),
+                        ));
+                    }
+                    continue;
+                };
+                if let Some(var) = &s.env {
+                    let value =
+                        std::fs::read_to_string(src).map_err(io_err("reading", src.as_path()))?;
+                    out.env
+                        .push(format!("{var}={}", value.trim_end_matches('\n')));
+                }
+                // With env= only, the secret is not also a file.
+                if s.env.is_none() || m.target.is_some() {
+                    out.mounts.push(MountOption::Bind {
+                        source: src.clone(),
+                        destination: target,
+                        read_only: true,
+                        options: Vec::new(),
+                    });
+                }
+            }
+            MountKind::Ssh(_) => {
+                return Err(step_err(ctx, ins, "--mount=type=ssh is not supported: hoist build has no SSH agent forwarding; use a type=secret mount"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The host directory of cache mount `id`, made on first use with the
+/// mode and owner asked for.
+fn cache_dir(
+    ctx: &BuildContext<'_>,
+    id: &str,
+    mode: Option<u32>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+) -> Result<PathBuf> {
+    let mut h = Hasher::sha256();
+    h.update(id.as_bytes());
+    let dir = ctx
+        .builder
+        .engine
+        .root()
+        .join("build-cache")
+        .join("mounts")
+        .join(h.finish().hex());
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).map_err(io_err("creating", dir.as_path()))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode.unwrap_or(0o755)))
+            .map_err(io_err("setting the mode of", dir.as_path()))?;
+        std::os::unix::fs::chown(&dir, Some(uid.unwrap_or(0)), Some(gid.unwrap_or(0)))
+            .map_err(io_err("setting the owner of", dir.as_path()))?;
+    }
+    Ok(dir)
+}
+
+/// A digest of a file tree's names, kinds, modes and contents: a bind
+/// mount of changed files must not hit the cache.
+fn tree_digest(path: &Path) -> Result<String> {
+    let mut h = Hasher::sha256();
+    feed(&mut h, path, "")?;
+    Ok(h.finish().to_string())
+}
+
+fn feed(h: &mut Hasher, path: &Path, rel: &str) -> Result<()> {
+    let meta = std::fs::symlink_metadata(path).map_err(io_err("reading", path))?;
+    h.update(format!("{rel}\0{:o}\0{}\n", meta.mode(), meta.len()).as_bytes());
+    if meta.is_symlink() {
+        let target = std::fs::read_link(path).map_err(io_err("reading", path))?;
+        h.update(target.as_os_str().as_encoded_bytes());
+    } else if meta.is_file() {
+        let mut f = std::fs::File::open(path).map_err(io_err("reading", path))?;
+        std::io::copy(&mut f, h).map_err(io_err("reading", path))?;
+    } else if meta.is_dir() {
+        let mut names: Vec<_> = std::fs::read_dir(path)
+            .map_err(io_err("listing", path))?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        names.sort();
+        for n in names {
+            let child = format!("{rel}/{}", n.to_string_lossy());
+            feed(h, &path.join(&n), &child)?;
+        }
+    }
+    Ok(())
+}
