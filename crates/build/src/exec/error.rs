@@ -31,7 +31,7 @@ pub enum BuildError {
         source: ExpandError,
     },
     /// A step that cannot be carried out as written.
-    #[error("{file}: line {line}: building at STEP \"{step}\": {message}")]
+    #[error("building at STEP \"{step}\": {message} ({file}, line {line})")]
     Step {
         file: String,
         line: usize,
@@ -39,7 +39,7 @@ pub enum BuildError {
         message: String,
     },
     /// A `RUN` whose command exited non-zero; the build exits with its code.
-    #[error("{file}: line {line}: building at STEP \"{step}\": while running runtime: exit status {code}")]
+    #[error("building at STEP \"{step}\": while running runtime: exit status {code} ({file}, line {line})")]
     RunFailed {
         file: String,
         line: usize,

@@ -38,6 +38,9 @@ pub(crate) struct LayerTar {
     below: Option<PathBuf>,
     stamp: Stamp,
     path: PathBuf,
+    /// Files with several links seen so far, by (device, inode): later
+    /// names become hard links to the first, as in the source.
+    links: std::collections::HashMap<(u64, u64), String>,
     /// What the layer holds, for the cache key: every entry's name,
     /// metadata and content, but not the times of directories this layer
     /// makes up (they are "now", and must not make every build a miss).
@@ -63,6 +66,7 @@ impl LayerTar {
             stamp,
             path: path.to_path_buf(),
             identity: Hasher::sha256(),
+            links: Default::default(),
         })
     }
 
@@ -177,6 +181,19 @@ impl LayerTar {
                     "not a regular file, directory or symlink (sockets, fifos and devices are not copied into images)",
                 ),
             });
+        }
+        if meta.nlink() > 1 {
+            if let Some(first) = self.links.get(&(meta.dev(), meta.ino())).cloned() {
+                h.set_entry_type(tar::EntryType::Link);
+                h.set_size(0);
+                self.note(&h, &format!("{dest} => {first}"), true);
+                return self
+                    .builder
+                    .append_link(&mut h, tar_path(dest), tar_path(&first))
+                    .map_err(io_err("writing", self.path.clone()));
+            }
+            self.links
+                .insert((meta.dev(), meta.ino()), dest.to_string());
         }
         let file = File::open(host).map_err(io_err("opening", host))?;
         h.set_entry_type(tar::EntryType::Regular);

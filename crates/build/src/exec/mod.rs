@@ -72,9 +72,14 @@ pub struct BuildOptions {
     pub timestamp: Option<i64>,
     /// `--network` for every RUN (`none`, `host`, a network name).
     pub network: Option<String>,
-    /// `--cap-add`, `--cap-drop` for every RUN.
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
+    /// What every RUN's container starts from: the runtime and its flags,
+    /// capabilities, ulimits, DNS and hosts entries the build was given.
+    /// The step then sets its command, environment, user, working
+    /// directory, network and mounts.
+    pub run_defaults: hoist_container::CreateOptions,
+    /// `--ignorefile`: the exclusion rules instead of the context's
+    /// `.containerignore`/`.dockerignore`.
+    pub ignore_file: Option<PathBuf>,
     /// `--secret id=ID,src=FILE`: files RUN --mount=type=secret reads.
     pub secrets: BTreeMap<String, PathBuf>,
     /// `-q`: only the image ID is printed (RUN output still shows).
@@ -101,7 +106,11 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
     let wanted = file
         .stages_for_target(o.target.as_deref(), &global)
         .map_err(stage_err)?;
-    let ignore = IgnoreRules::load(&o.context).map_err(|e| BuildError::Step {
+    let ignore = match &o.ignore_file {
+        Some(f) => IgnoreRules::from_file(f),
+        None => IgnoreRules::load(&o.context),
+    }
+    .map_err(|e| BuildError::Step {
         file: o.file_name.clone(),
         line: 0,
         step: "reading .containerignore".into(),
@@ -137,7 +146,7 @@ fn name_result(engine: &Engine, id: &Digest, o: &BuildOptions, out: &mut Output)
     if let Some(first) = o.tags.first() {
         out.say(&format!("COMMIT {first}"));
     }
-    out.say(&format!("--> {}", &id.hex()[..12]));
+    out.say(&format!("--> {}", output::short(id.hex())));
     if !o.tags.is_empty() {
         engine.tag(id.hex(), &o.tags)?;
         for t in &o.tags {

@@ -9,11 +9,16 @@ use std::io::Write;
 /// line is flushed before a container starts).
 pub struct Output {
     quiet: bool,
+    /// The build's last step runs: its image is announced by COMMIT.
+    pub(crate) final_step: bool,
 }
 
 impl Output {
     pub fn new(quiet: bool) -> Output {
-        Output { quiet }
+        Output {
+            quiet,
+            final_step: false,
+        }
     }
 
     /// One announcement line.
@@ -39,10 +44,22 @@ impl Output {
         self.say(&format!("{prefix}STEP {n}/{total}: {text}"));
     }
 
+    /// A step's new image, by its short ID (buildah's 11 digits).
+    pub(crate) fn made(&mut self, id: &str) {
+        if !self.final_step {
+            self.say(&format!("--> {}", short(id)));
+        }
+    }
+
     /// The final image ID (printed even with `-q`).
     pub fn result(&mut self, id: &str) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{id}");
         let _ = out.flush();
     }
+}
+
+/// An image ID as buildah abbreviates it.
+pub(crate) fn short(id: &str) -> &str {
+    &id[..id.len().min(11)]
 }

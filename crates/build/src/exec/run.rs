@@ -62,18 +62,14 @@ pub(crate) fn run_step(
     let mut env = config::env_of(&st.config);
     env.extend(args);
     env.extend(mounts.env.iter().cloned());
-    let options = CreateOptions {
-        command: Some(argv),
-        entrypoint: Some(Vec::new()),
-        env,
-        user: config::str_of(&st.config, "User").map(str::to_string),
-        workdir: config::str_of(&st.config, "WorkingDir").map(str::to_string),
-        networks: network.into_iter().collect(),
-        cap_add: ctx.options.cap_add.clone(),
-        cap_drop: ctx.options.cap_drop.clone(),
-        mounts: mounts.mounts.clone(),
-        ..CreateOptions::default()
-    };
+    let mut options: CreateOptions = ctx.options.run_defaults.clone();
+    options.command = Some(argv);
+    options.entrypoint = Some(Vec::new());
+    options.env = env;
+    options.user = config::str_of(&st.config, "User").map(str::to_string);
+    options.workdir = config::str_of(&st.config, "WorkingDir").map(str::to_string);
+    options.networks = network.into_iter().collect();
+    options.mounts.extend(mounts.mounts.iter().cloned());
     let cs = ctx.builder.containers;
     let made = hoist_container::create(
         ctx.builder.engine,

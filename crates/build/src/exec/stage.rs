@@ -71,6 +71,7 @@ pub(crate) fn run_stage(
     }
     for (i, ins) in stage.instructions.iter().enumerate() {
         out.step(position, i + 2, total, &ins.original);
+        out.final_step = is_last && i + 1 == stage.instructions.len();
         st.apply(ctx, ins, results, out)?;
     }
     if is_last {
@@ -347,7 +348,7 @@ impl StageState {
         let id = engine.create_image_with(layer, &new)?;
         let id = id.hex().to_string();
         ctx.cache.record(&key, &id);
-        out.say(&format!("--> {}", &id[..12]));
+        out.made(&id);
         self.settle(id);
         Ok(())
     }

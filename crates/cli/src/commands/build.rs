@@ -8,14 +8,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use hoist_build::exec::{self, BuildOptions, Builder, Output};
-use hoist_container::Containers;
+use hoist_container::{Containers, CreateOptions};
 use hoist_engine::{Engine, PullOptions, PullPolicy};
 
-use crate::cli::RegistryArgs;
+use crate::cli::{GlobalArgs, RegistryArgs};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The build context: a directory (default: the current one).
+    /// The build context: a directory (default: the current one); `-`
+    /// reads the Containerfile from standard input, with no context.
     pub context: Option<PathBuf>,
     /// The Containerfile (default: CONTEXT/Containerfile, else
     /// CONTEXT/Dockerfile); `-` reads it from standard input.
@@ -36,12 +37,44 @@ pub struct BuildArgs {
     /// Run every step again (the results still fill the cache).
     #[arg(long)]
     pub no_cache: bool,
-    /// Reuse cached steps (the default; --layers=false is --no-cache).
+    /// Reuse cached steps (default: $BUILDAH_LAYERS, else true);
+    /// --layers=false is --no-cache.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    pub layers: Option<bool>,
+    pub layers: Option<String>,
     /// When to pull base images: always, missing (default), never, newer.
     #[arg(long, num_args = 0..=1, default_missing_value = "always", require_equals = true)]
     pub pull: Option<String>,
+    /// --pull=always (buildah's older spelling).
+    #[arg(long, hide = true)]
+    pub pull_always: bool,
+    /// --pull=never (buildah's older spelling).
+    #[arg(long, hide = true)]
+    pub pull_never: bool,
+    /// Stages to build at once (accepted; hoist builds the stages a
+    /// target needs one after another).
+    #[arg(long)]
+    pub jobs: Option<u32>,
+    /// Write everything the build prints to this file instead.
+    #[arg(long, value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Exclusion rules from this file instead of the context's
+    /// .containerignore or .dockerignore.
+    #[arg(long, value_name = "FILE")]
+    pub ignorefile: Option<PathBuf>,
+    /// Resource limits of every RUN: TYPE=SOFT[:HARD].
+    #[arg(long)]
+    pub ulimit: Vec<String>,
+    /// Security options of every RUN (seccomp=..., no-new-privileges).
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+    /// The OCI runtime of every RUN (a name from containers.conf or a path).
+    #[arg(long)]
+    pub runtime: Option<PathBuf>,
+    /// buildx's flag: the image goes to the local store (always so here).
+    #[arg(long, hide = true)]
+    pub load: bool,
+    #[command(flatten)]
+    pub net: super::container::network::NetworkFlags,
     /// A label for the image: KEY=VALUE; may be repeated.
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
@@ -55,7 +88,7 @@ pub struct BuildArgs {
     /// The network of every RUN: none, host or a network name.
     #[arg(long)]
     pub network: Option<String>,
-    /// Capabilities to add to every RUN.
+    /// Capabilities to add to every RUN (comma-separated or repeated).
     #[arg(long = "cap-add", value_delimiter = ',')]
     pub cap_add: Vec<String>,
     /// Capabilities to drop from every RUN.
@@ -78,15 +111,44 @@ pub struct BuildArgs {
     pub registry: RegistryArgs,
 }
 
-pub fn build(engine: &Engine, root: &Path, a: BuildArgs) -> Result<i32> {
-    let context = a.context.clone().unwrap_or_else(|| PathBuf::from("."));
+pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -> Result<i32> {
+    // Checked when given on the command line (podman's check); one from
+    // $REGISTRY_AUTH_FILE may be made later by `login`.
+    let from_env = std::env::var_os("REGISTRY_AUTH_FILE");
+    if let Some(path) = &a.registry.authfile {
+        if !path.exists() && from_env.as_deref() != Some(path.as_os_str()) {
+            bail!(
+                "checking authfile: stat {}: no such file or directory",
+                path.display()
+            );
+        }
+    }
+    if let Some(log) = &a.logfile {
+        redirect_output(log)?;
+    }
+    // `build -`: the Containerfile comes on standard input, with no context.
+    let stdin_context = tempfile::tempdir().context("making an empty build context")?;
+    let from_stdin = a.context.as_deref() == Some(Path::new("-"));
+    let context = match &a.context {
+        Some(c) if from_stdin => {
+            let _ = c;
+            stdin_context.path().to_path_buf()
+        }
+        Some(c) => c.clone(),
+        None => PathBuf::from("."),
+    };
     if !context.is_dir() {
         bail!(
             "the build context {} is not a directory: give the directory whose files COPY reads",
             context.display()
         );
     }
-    let (file_text, file_name) = containerfile(&context, a.file.as_deref())?;
+    let file = if from_stdin {
+        Some("-")
+    } else {
+        a.file.as_deref()
+    };
+    let (file_text, file_name) = containerfile(&context, file)?;
     let mut build_args = BTreeMap::new();
     for f in &a.build_arg_files {
         let text =
@@ -103,11 +165,14 @@ pub fn build(engine: &Engine, root: &Path, a: BuildArgs) -> Result<i32> {
         insert_arg(&mut build_args, arg);
     }
     let pull_policy = match a.pull.as_deref() {
+        None if a.pull_never => PullPolicy::Never,
+        None if a.pull_always => PullPolicy::Always,
         None => PullPolicy::Missing,
         Some("true") => PullPolicy::Always,
         Some("false") => PullPolicy::Missing,
         Some(p) => p.parse::<PullPolicy>()?,
     };
+    let conf = hoist_config::ContainersConf::load()?;
     let options = BuildOptions {
         context: context
             .canonicalize()
@@ -117,7 +182,7 @@ pub fn build(engine: &Engine, root: &Path, a: BuildArgs) -> Result<i32> {
         tags: a.tags.clone(),
         build_args,
         target: a.target.clone(),
-        no_cache: a.no_cache || a.layers == Some(false),
+        no_cache: a.no_cache || !layers(a.layers.as_deref())?,
         pull_policy,
         pull: PullOptions {
             registry: super::registry_options(&a.registry)?,
@@ -134,8 +199,8 @@ pub fn build(engine: &Engine, root: &Path, a: BuildArgs) -> Result<i32> {
         env: a.env.clone(),
         timestamp: a.timestamp,
         network: a.network.clone(),
-        cap_add: a.cap_add.clone(),
-        cap_drop: a.cap_drop.clone(),
+        run_defaults: run_defaults(&a, globals, &conf)?,
+        ignore_file: a.ignorefile.clone(),
         secrets: BTreeMap::new(),
         quiet: a.quiet,
     };
@@ -151,7 +216,7 @@ pub fn build(engine: &Engine, root: &Path, a: BuildArgs) -> Result<i32> {
         engine,
         containers: &containers,
         launcher: super::container::run::launcher()?,
-        conf: hoist_config::ContainersConf::load()?,
+        conf,
     };
     match exec::build(&builder, &options, &mut Output::new(a.quiet)) {
         Ok(id) => {
@@ -166,6 +231,51 @@ pub fn build(engine: &Engine, root: &Path, a: BuildArgs) -> Result<i32> {
             Ok(e.exit_code())
         }
     }
+}
+
+/// What every RUN container starts from.
+fn run_defaults(
+    a: &BuildArgs,
+    globals: &GlobalArgs,
+    conf: &hoist_config::ContainersConf,
+) -> Result<CreateOptions> {
+    use super::container::run;
+    let mut o = CreateOptions {
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        ulimits: a.ulimit.clone(),
+        ..CreateOptions::default()
+    };
+    run::check_ulimits(&a.ulimit)?;
+    run::apply_security_opts(&a.security_opt, &mut o)?;
+    run::apply_runtime(a.runtime.clone(), globals, conf, &mut o)?;
+    a.net.apply(&mut o)?;
+    Ok(o)
+}
+
+/// `--layers` as Go reads booleans; unset: `$BUILDAH_LAYERS`, else true.
+fn layers(flag: Option<&str>) -> Result<bool> {
+    let env = std::env::var("BUILDAH_LAYERS").ok();
+    match flag.or(env.as_deref()) {
+        None => Ok(true),
+        Some("1" | "t" | "T" | "true" | "TRUE" | "True") => Ok(true),
+        Some("0" | "f" | "F" | "false" | "FALSE" | "False") => Ok(false),
+        Some(other) => bail!("invalid --layers {other:?}: use true or false"),
+    }
+}
+
+/// `--logfile`: this process's standard output and error go to `path`
+/// (RUN output included, as the containers inherit them).
+fn redirect_output(path: &Path) -> Result<()> {
+    use std::os::fd::AsFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening the log file {}", path.display()))?;
+    rustix::stdio::dup2_stdout(file.as_fd()).context("redirecting standard output")?;
+    rustix::stdio::dup2_stderr(file.as_fd()).context("redirecting standard error")?;
+    Ok(())
 }
 
 /// `--secret id=ID,src=FILE` or `id=ID,env=VAR` (the variable's value is
@@ -237,7 +347,15 @@ fn containerfile(context: &Path, file: Option<&str>) -> Result<(String, String)>
                 .context("reading the Containerfile from standard input")?;
             return Ok((text, "stdin".into()));
         }
-        Some(f) => PathBuf::from(f),
+        // A relative name not found here is looked for in the context.
+        Some(f) => {
+            let p = PathBuf::from(f);
+            if !p.exists() && p.is_relative() && context.join(&p).exists() {
+                context.join(p)
+            } else {
+                p
+            }
+        }
         None => {
             let found = ["Containerfile", "Dockerfile"]
                 .iter()
@@ -246,8 +364,8 @@ fn containerfile(context: &Path, file: Option<&str>) -> Result<(String, String)>
             match found {
                 Some(p) => p,
                 None => bail!(
-                    "no Containerfile or Dockerfile in {}: name one with --file",
-                    context.display()
+                    "{}: no such file or directory (nor a Containerfile there): name the file with --file",
+                    context.join("Dockerfile").display()
                 ),
             }
         }

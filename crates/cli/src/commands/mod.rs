@@ -99,7 +99,7 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Build(a)
         | Command::Image(ImageCommand::Build(a))
         | Command::Buildx(crate::cli::BuildxCommand::Build(a)) => {
-            build::build(&open(&root)?, &root, *a)
+            build::build(&open(&root)?, &root, globals, *a)
         }
         Command::Commit(a) | Command::Image(ImageCommand::Commit(a)) => {
             commit::commit(&open(&root)?, a)

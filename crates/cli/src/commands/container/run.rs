@@ -157,24 +157,11 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
             .transpose()?,
         ..Default::default()
     };
-    for s in &a.security_opt {
-        match s.split_once(['=', ':']) {
-            Some(("seccomp", v)) => o.seccomp = Some(v.to_string()),
-            Some(("no-new-privileges", v)) => o.no_new_privileges = v != "false",
-            None if s == "no-new-privileges" => o.no_new_privileges = true,
-            Some(("label", _)) | Some(("apparmor", _)) => {}
-            _ => bail!("unsupported --security-opt {s:?}: use seccomp=unconfined|PROFILE or no-new-privileges"),
-        }
-    }
+    apply_security_opts(&a.security_opt, &mut o)?;
     if o.restart != RestartPolicy::No && o.auto_remove {
         bail!("the --rm option conflicts with --restart other than \"no\"");
     }
-    // Checked now, not when the container starts: a bad value is the
-    // user's to fix before anything is created.
-    for u in &a.ulimit {
-        u.parse::<hoist_runtime::spec::Ulimit>()
-            .map_err(|e| invalid(e.to_string()))?;
-    }
+    check_ulimits(&a.ulimit)?;
     for v in &a.volume {
         o.mounts.push(parse_volume_flag(v)?);
     }
@@ -200,6 +187,31 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
         }
     }
     Ok(o)
+}
+
+/// `--security-opt` values into a container's options (`run`, `create`,
+/// `build`).
+pub(crate) fn apply_security_opts(list: &[String], o: &mut CreateOptions) -> Result<()> {
+    for s in list {
+        match s.split_once(['=', ':']) {
+            Some(("seccomp", v)) => o.seccomp = Some(v.to_string()),
+            Some(("no-new-privileges", v)) => o.no_new_privileges = v != "false",
+            None if s == "no-new-privileges" => o.no_new_privileges = true,
+            Some(("label", _)) | Some(("apparmor", _)) => {}
+            _ => bail!("unsupported --security-opt {s:?}: use seccomp=unconfined|PROFILE or no-new-privileges"),
+        }
+    }
+    Ok(())
+}
+
+/// `--ulimit` values, checked now, not when the container starts: a bad
+/// value is the user's to fix before anything is created.
+pub(crate) fn check_ulimits(list: &[String]) -> Result<()> {
+    for u in list {
+        u.parse::<hoist_runtime::spec::Ulimit>()
+            .map_err(|e| invalid(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// `--umask`: octal, at most 0777.
@@ -399,10 +411,19 @@ fn more_options(
     if a.kernel_memory.is_some() {
         tracing::warn!("The --kernel-memory flag is no longer supported. This flag is a noop.");
     }
-    let runtime = a
-        .runtime
-        .clone()
-        .or_else(|| globals.runtime.as_ref().map(std::path::PathBuf::from));
+    apply_runtime(a.runtime.clone(), globals, conf, o)
+}
+
+/// `--runtime` (the command's, else the global one) and the global
+/// `--runtime-flag`s into a container's options: `run`, `create` and every
+/// RUN of `build` go through here.
+pub(crate) fn apply_runtime(
+    runtime: Option<std::path::PathBuf>,
+    globals: &GlobalArgs,
+    conf: &hoist_config::ContainersConf,
+    o: &mut CreateOptions,
+) -> Result<()> {
+    let runtime = runtime.or_else(|| globals.runtime.as_ref().map(std::path::PathBuf::from));
     if let Some(r) = runtime {
         let path = hoist_container::runtime_path(conf, &r.to_string_lossy())?;
         o.runtime_leading_args = hoist_runtime::executor::ExternalRuntime::leading_args_for(&path);
