@@ -46,10 +46,6 @@ struct Pattern {
     /// `!pattern`: re-includes what it matches.
     exception: bool,
     regex: Regex,
-    /// For exceptions: one matcher per `/`-separated component (`None`
-    /// for a component with `**`), to tell whether it can reach inside a
-    /// directory.
-    components: Vec<Option<Regex>>,
 }
 
 /// The rules of one ignore file (empty: nothing is excluded).
@@ -114,23 +110,10 @@ impl IgnoreRules {
                 _ => cleaned,
             };
             let regex = Regex::new(&glob_regex(&text)).map_err(|e| bad(e.to_string()))?;
-            let components = if exception {
-                // A component that is no pattern on its own (a class
-                // spanning `/`) is treated like `**`: it may match anything.
-                text.split('/')
-                    .map(|c| match c.contains("**") {
-                        true => None,
-                        false => Regex::new(&glob_regex(c)).ok(),
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
             patterns.push(Pattern {
                 text,
                 exception,
                 regex,
-                components,
             });
         }
         Ok(IgnoreRules {
@@ -184,34 +167,22 @@ impl IgnoreRules {
     }
 
     /// Whether a walk can skip directory `rel_dir` and everything below
-    /// it: it is excluded and no `!` exception could match anything inside
-    /// it. (What an exception cannot reach inherits the directory's answer.)
+    /// it: it is excluded and no `!` exception is written as a path inside
+    /// it. That is Docker's and buildah's rule: an exception that reaches
+    /// into the directory only through a wildcard (`!*/keep`) does not
+    /// bring back files of an excluded directory.
     pub fn can_skip_dir(&self, rel_dir: &str) -> bool {
         let dir = clean_rel(rel_dir);
         // The context root itself is never skipped.
         if dir == "." || dir.is_empty() || !self.is_excluded(&dir) {
             return false;
         }
-        let dir_parts: Vec<&str> = dir.split('/').collect();
+        let below = format!("{dir}/");
         !self
             .patterns
             .iter()
             .filter(|p| p.exception)
-            .any(|p| may_match_below(&p.components, &dir_parts))
-    }
-}
-
-/// Whether a pattern with components `pat` may match a path strictly below
-/// the directory with components `dir` (conservative: true when unsure).
-fn may_match_below(pat: &[Option<Regex>], dir: &[&str]) -> bool {
-    match (pat.split_first(), dir.split_first()) {
-        (None, _) => false,
-        // `**` can stand for any number of components.
-        (Some((None, _)), _) => true,
-        (Some(_), None) => true,
-        (Some((Some(re), prest)), Some((d, drest))) => {
-            re.is_match(d) && may_match_below(prest, drest)
-        }
+            .any(|p| format!("{}/", p.text).starts_with(&below))
     }
 }
 

@@ -115,11 +115,16 @@ fn exclude_everything_but() {
 }
 
 #[test]
-fn can_skip_dir_respects_wildcard_exceptions() {
+fn wildcard_exceptions_do_not_reopen_an_excluded_directory() {
+    // Docker's and buildah's walk: only an exception spelled as a path
+    // inside the directory makes it walked.
     let r = rules("data\n!**/*.keep\n");
-    assert!(!r.can_skip_dir("data"));
+    assert!(r.can_skip_dir("data"));
     let r = rules("data\n!d*/sub/*.keep\n");
+    assert!(r.can_skip_dir("data"));
+    let r = rules("data\n!data/sub/x.keep\n");
     assert!(!r.can_skip_dir("data"));
+    assert!(!r.can_skip_dir("data/sub"));
     assert!(r.can_skip_dir("data/other"));
     let r = rules("data\n!other/x\n");
     assert!(r.can_skip_dir("data"));

@@ -500,3 +500,141 @@ fn run_mounts_bind_cache_tmpfs_and_secrets_leave_no_trace() {
     assert!(out.stderr.contains("--secret id=token"), "{}", out.stderr);
     std::fs::remove_file(&secret).unwrap();
 }
+
+/// Behaviours podman's own 070-build tests check, one by one.
+#[test]
+fn podman_build_conventions() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    // `build -`: the Containerfile on stdin, no context; the last step's
+    // image is announced by COMMIT, IDs in 11 digits.
+    let out = h
+        .run_stdin(
+            &["build", "-t", "fromstdin", "-"],
+            format!("FROM {img}\nRUN echo from-stdin\n").as_bytes(),
+        )
+        .ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[2], "from-stdin", "{}", out.stdout);
+    assert_eq!(lines[3], "COMMIT fromstdin", "{}", out.stdout);
+    assert!(
+        lines[4].starts_with("--> ") && lines[4].len() == 15,
+        "{}",
+        out.stdout
+    );
+    // --layers=false and BUILDAH_LAYERS=false never use the cache.
+    let again = h
+        .run_stdin(
+            &["build", "--layers=false", "-"],
+            format!("FROM {img}\nRUN echo from-stdin\n").as_bytes(),
+        )
+        .ok();
+    assert!(!again.stdout.contains("Using cache"), "{}", again.stdout);
+    // -f names a file in the context; a missing one is named.
+    let ctx = context(&[("Containerfile1", &format!("FROM {img}\n")), (".keep", "")]);
+    let cwd = tempfile::tempdir().unwrap();
+    let mut cmd = h.command(&[
+        "build",
+        "-f",
+        "Containerfile1",
+        ctx.path().to_str().unwrap(),
+    ]);
+    assert!(cmd.current_dir(cwd.path()).status().unwrap().success());
+    let out = build(&h, ctx.path(), &["-f", "Containerfile2"]).fails_with(125);
+    assert!(
+        out.stderr
+            .contains("Containerfile2: no such file or directory"),
+        "{}",
+        out.stderr
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let out = build(&h, empty.path(), &[]).fails_with(125);
+    assert!(
+        out.stderr.contains("Dockerfile: no such file or directory"),
+        "{}",
+        out.stderr
+    );
+    // --ignorefile, with Docker's rule for exceptions inside excluded
+    // directories: only one spelled as a path inside reopens it.
+    let ctx = context(&[
+        ("test1", "x"),
+        ("test2", "x"),
+        ("sub1/a1", "x"),
+        ("sub1/a3", "x"),
+        ("sub2/a1", "x"),
+        ("Containerfile", &format!("FROM {img}\nCOPY ./ /c/\n")),
+    ]);
+    let rules = ctx.path().join("../rules");
+    std::fs::write(&rules, "test*\n!test2*\nsub1\nsub2\n!*/a1*\n!sub1/a3*\n").unwrap();
+    build(
+        &h,
+        ctx.path(),
+        &["-t", "ignored", "--ignorefile", rules.to_str().unwrap()],
+    )
+    .ok();
+    let found = run_in(&h, "ignored", "cd /c && find . -type f | sort");
+    assert_eq!(found, "./Containerfile\n./sub1/a1\n./sub1/a3\n./test2\n");
+    std::fs::remove_file(&rules).unwrap();
+    // --ulimit and --security-opt reach every RUN, and are part of its
+    // cache key; --logfile takes all the output.
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nRUN grep Seccomp: /proc/self/status | tr -d ' \\t'\nRUN grep 'Max open files' /proc/self/limits | awk '{{print $4\":\"$5}}'\n"),
+    )]);
+    let out = build(&h, ctx.path(), &["--ulimit", "nofile=101:102"]).ok();
+    assert!(
+        out.stdout.contains("Seccomp:2") && out.stdout.contains("101:102"),
+        "{}",
+        out.stdout
+    );
+    let log = ctx.path().join("../build.log");
+    build(
+        &h,
+        ctx.path(),
+        &[
+            "--security-opt",
+            "seccomp=unconfined",
+            "--logfile",
+            log.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("Seccomp:0") && logged.contains("COMMIT"),
+        "{logged}"
+    );
+    std::fs::remove_file(&log).unwrap();
+    // --pull-never: podman's wording for a base image that is not here.
+    let ctx = context(&[(
+        "Containerfile",
+        "FROM quay.io/libpod/nosuchimage:nosuchtag\n",
+    )]);
+    let out = build(&h, ctx.path(), &["--pull-never"]).fails_with(125);
+    assert!(
+        out.stderr.contains("Error: creating build container: "),
+        "{}",
+        out.stderr
+    );
+    // COPY keeps hard links; ADD unpacks xz archives.
+    let ctx = context(&[
+        ("d/a", "linked\n"),
+        (
+            "Containerfile",
+            &format!("FROM {img}\nCOPY d /d\nADD x.tar.xz /x/\n"),
+        ),
+    ]);
+    std::fs::hard_link(ctx.path().join("d/a"), ctx.path().join("d/b")).unwrap();
+    let status = std::process::Command::new("tar")
+        .args(["-cJf", "x.tar.xz", "d"])
+        .current_dir(ctx.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    build(&h, ctx.path(), &["-t", "links"]).ok();
+    let inodes = run_in(
+        &h,
+        "links",
+        "stat -c %i /d/a /d/b | uniq | wc -l; cat /x/d/b",
+    );
+    assert_eq!(inodes, "1\nlinked\n");
+}

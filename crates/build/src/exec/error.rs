@@ -55,6 +55,9 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    /// A FROM image that cannot be had (podman's wording).
+    #[error("creating build container: {0}")]
+    Base(#[source] hoist_engine::EngineError),
     #[error(transparent)]
     Engine(#[from] hoist_engine::EngineError),
     #[error(transparent)]

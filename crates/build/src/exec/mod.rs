@@ -143,8 +143,9 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
 
 /// Tags the result and announces it as podman does.
 fn name_result(engine: &Engine, id: &Digest, o: &BuildOptions, out: &mut Output) -> Result<()> {
-    if let Some(first) = o.tags.first() {
-        out.say(&format!("COMMIT {first}"));
+    match o.tags.first() {
+        Some(first) => out.say(&format!("COMMIT {first}")),
+        None => out.say("COMMIT"),
     }
     out.say(&format!("--> {}", output::short(id.hex())));
     if !o.tags.is_empty() {

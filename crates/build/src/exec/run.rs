@@ -52,7 +52,9 @@ pub(crate) fn run_step(
     let mut key = st
         .key(&created_by)
         .with(ins.full_text())
-        .with(network.clone().unwrap_or_default());
+        .with(network.clone().unwrap_or_default())
+        // The runtime, security options, ulimits, DNS: what it ran under.
+        .with(serde_json::to_string(&ctx.options.run_defaults).unwrap_or_default());
     for part in &mounts.key {
         key = key.with(part.clone());
     }

@@ -122,7 +122,11 @@ impl StageState {
                 (Some(picked.record.id.hex().to_string()), config, author)
             }
             Base::Image(name) => {
-                let picked = image_named(ctx, name, ctx.options.pull_policy)?;
+                let picked =
+                    image_named(ctx, name, ctx.options.pull_policy).map_err(|e| match e {
+                        BuildError::Engine(e) => BuildError::Base(e),
+                        other => other,
+                    })?;
                 let (config, author) = config_of(&picked);
                 (Some(picked.record.id.hex().to_string()), config, author)
             }

@@ -370,6 +370,9 @@ fn containerfile(context: &Path, file: Option<&str>) -> Result<(String, String)>
             }
         }
     };
+    if !path.exists() {
+        bail!("{}: no such file or directory", path.display());
+    }
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading the Containerfile {}", path.display()))?;
     Ok((text, path.display().to_string()))
