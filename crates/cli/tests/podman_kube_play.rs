@@ -558,3 +558,59 @@ fn kube_play_reads_a_url_and_bad_input_leaves_nothing_behind() {
     h.run(&["kube", "play", "--build", good.to_str().unwrap()])
         .fails_with(125);
 }
+
+#[test]
+fn play_builds_images_from_build_directories() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("userimage")).unwrap();
+    std::fs::write(
+        dir.path().join("userimage/Containerfile"),
+        format!("FROM {img}\nUSER daemon\n"),
+    )
+    .unwrap();
+    let yaml = write(
+        &h,
+        "build.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: built\nspec:\n  containers:\n  - name: test\n    image: quay.io/libpod/userimage\n    command: [\"id\", \"-u\"]\n",
+    );
+    let yaml = yaml.to_str().unwrap();
+    // Not found where it looks (the current directory): the image cannot be had.
+    h.run(&["kube", "play", "--build", "--start=false", yaml])
+        .fails_with(125);
+    // With --context-dir it builds, and the container runs as the built USER.
+    let ctx = format!("--context-dir={}", dir.path().display());
+    h.run(&[
+        "kube",
+        "play",
+        "--replace",
+        &ctx,
+        "--build",
+        "--start=false",
+        yaml,
+    ])
+    .ok();
+    assert_eq!(inspect(&h, "built-test", "{{.Config.User}}"), "daemon");
+    // Without --build an image that exists is used as it is.
+    std::fs::write(
+        dir.path().join("userimage/Containerfile"),
+        format!("FROM {img}\nUSER hoist\n"),
+    )
+    .unwrap();
+    h.run(&["kube", "play", "--replace", &ctx, "--start=false", yaml])
+        .ok();
+    assert_eq!(inspect(&h, "built-test", "{{.Config.User}}"), "daemon");
+    // --build rebuilds it.
+    h.run(&[
+        "kube",
+        "play",
+        "--replace",
+        &ctx,
+        "--build",
+        "--start=false",
+        yaml,
+    ])
+    .ok();
+    assert_eq!(inspect(&h, "built-test", "{{.Config.User}}"), "hoist");
+    h.run(&["kube", "down", yaml]).ok();
+}

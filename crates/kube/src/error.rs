@@ -54,6 +54,13 @@ pub enum KubeError {
     #[cfg(feature = "container")]
     #[error(transparent)]
     Secret(#[from] hoist_secrets::SecretError),
+    #[cfg(feature = "container")]
+    #[error("building {image}: {source}")]
+    Build {
+        image: String,
+        #[source]
+        source: Box<hoist_build::exec::BuildError>,
+    },
 }
 
 #[cfg(feature = "container")]

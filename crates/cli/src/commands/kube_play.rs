@@ -177,11 +177,6 @@ fn print_down(r: &DownReport) {
 }
 
 fn options(a: &PlayArgs) -> Result<PlayOptions> {
-    if a.build == Some(true) {
-        return Err(usage(
-            "--build is not supported yet: build the images with `hoist build` first, then play the YAML".into(),
-        ));
-    }
     if !a.ip.is_empty() || !a.mac_address.is_empty() {
         return Err(usage(
             "--ip and --mac-address are not supported by hoist's kube play: leave them out".into(),
@@ -216,6 +211,8 @@ fn options(a: &PlayArgs) -> Result<PlayOptions> {
         progress: Some(Arc::new(crate::progress::Display::new(a.quiet))),
         create_command: std::env::args().collect(),
         plan,
+        build: a.build,
+        context_dir: a.context_dir.clone(),
     })
 }
 

@@ -303,6 +303,7 @@ fn container(
         .progress
         .clone()
         .unwrap_or_else(|| std::sync::Arc::new(hoist_engine::progress::Silent));
+    super::build_image::maybe_build(e, &c.image, opts)?;
     let image = e
         .engine
         .image_for_container(&c.image, c.pull_policy, &opts.pull, &progress)?;

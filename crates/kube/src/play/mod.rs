@@ -6,6 +6,7 @@
 //! [`play`] makes it, taking everything away again on a failure
 //! ([`execute`]); [`down`] removes the pods a YAML names.
 
+mod build_image;
 mod container;
 pub mod down;
 mod env;
@@ -58,6 +59,12 @@ pub struct PlayOptions {
     /// The command line, recorded on the pods and containers.
     pub create_command: Vec<String>,
     pub plan: PlanOptions,
+    /// `--build`: `Some(true)` builds every image that has a build
+    /// directory, `None` only those missing locally, `Some(false)` none.
+    pub build: Option<bool>,
+    /// `--context-dir`: where build directories are looked for (default:
+    /// the current directory, as podman does).
+    pub context_dir: Option<std::path::PathBuf>,
 }
 
 /// One pod made.
