@@ -72,13 +72,7 @@ pub(crate) fn copy_step(
             Some(Mounted::new(&mounts, image_named(ctx, &name, policy)?)?)
         }
     };
-    let below = match &st.image {
-        Some(id) => Some(Mounted::new(
-            &mounts,
-            image_named(ctx, id, PullPolicy::Never)?,
-        )?),
-        None => None,
-    };
+    let below = mount_below(ctx, st, &mounts)?;
     let (root, ignore): (&Path, Option<&IgnoreRules>) = match &from {
         Some(m) => (&m.path, None),
         None => (&ctx.options.context, Some(ctx.ignore)),
@@ -161,13 +155,7 @@ pub(crate) fn ensure_workdir(
         .unwrap_or("/")
         .to_string();
     let mounts = ImageMounts::new(ctx.builder.engine.root());
-    let below = match &st.image {
-        Some(id) => Some(Mounted::new(
-            &mounts,
-            image_named(ctx, id, PullPolicy::Never)?,
-        )?),
-        None => None,
-    };
+    let below = mount_below(ctx, st, &mounts)?;
     let scratch = tempfile_dir(ctx)?;
     let below_root: &Path = below.as_ref().map_or(scratch.path(), |m| m.path.as_path());
     let resolved = resolved_dir(below_root, &dir);
@@ -189,6 +177,22 @@ pub(crate) fn ensure_workdir(
     st.pending.pop();
     let key = st.key(&created_by).with(identity);
     st.commit(ctx, Some(&layer_path), created_by, key, out)
+}
+
+/// The stage's image so far, mounted read-only (none while a scratch
+/// stage has no layer yet).
+fn mount_below<'a>(
+    ctx: &BuildContext<'_>,
+    st: &StageState,
+    mounts: &'a ImageMounts,
+) -> Result<Option<Mounted<'a>>> {
+    match &st.image {
+        Some(id) => Ok(Some(Mounted::new(
+            mounts,
+            image_named(ctx, id, PullPolicy::Never)?,
+        )?)),
+        None => Ok(None),
+    }
 }
 
 /// Whether `--from` names a stage (built here, never pulled).
