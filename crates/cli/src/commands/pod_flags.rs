@@ -7,7 +7,7 @@ use clap::Args;
 use hoist_container::CreateOptions;
 use hoist_pod::Resources;
 
-use crate::exit::{ExitWith, ENGINE_ERROR};
+use super::container::run::invalid;
 
 #[derive(Debug, Args, Default, Clone)]
 pub struct PodResourceArgs {
@@ -99,37 +99,14 @@ pub struct PodNetArgs {
 
 impl PodNetArgs {
     pub fn apply(&self, o: &mut CreateOptions) -> Result<()> {
-        use hoist_container::run_flags as rf;
-        let fail = |e: hoist_container::ContainerError| invalid(e.to_string());
-        let f = &mut o.run_flags;
-        for (v, ip6) in [(&self.ip, false), (&self.ip6, true)] {
-            if let Some(v) = v {
-                f.static_ips
-                    .push(rf::parse_static_ip(v, ip6).map_err(fail)?);
-            }
-        }
-        f.static_mac = self
-            .mac_address
-            .as_deref()
-            .map(rf::parse_mac)
-            .transpose()
-            .map_err(fail)?;
-        f.network_aliases = self.network_alias.clone();
-        f.no_hosts = self.no_hosts;
-        if self.no_hosts && !o.add_hosts.is_empty() {
-            bail!(invalid(
-                "--no-hosts and --add-host cannot be set together".into()
-            ));
-        }
-        Ok(())
+        super::container::run_flags::apply_addressing(
+            [self.ip.as_deref(), self.ip6.as_deref()],
+            self.mac_address.as_deref(),
+            &self.network_alias,
+            self.no_hosts,
+            o,
+        )
     }
-}
-
-fn invalid(message: String) -> anyhow::Error {
-    anyhow::Error::new(ExitWith {
-        code: ENGINE_ERROR,
-        message,
-    })
 }
 
 fn size(flag: &str, v: &str) -> Result<i64> {

@@ -52,7 +52,7 @@ fn env(a: &CreateArgs) -> Result<Vec<String>> {
 }
 
 /// A bad flag value: podman's exit code 125 with the message as is.
-pub(super) fn invalid(message: String) -> anyhow::Error {
+pub(crate) fn invalid(message: String) -> anyhow::Error {
     anyhow::Error::new(ExitWith {
         code: crate::exit::ENGINE_ERROR,
         message,

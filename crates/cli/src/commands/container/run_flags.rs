@@ -71,6 +71,34 @@ pub struct RunFlagArgs {
     pub subgidname: Option<String>,
 }
 
+/// `--ip`/`--ip6` (given as `[ipv4, ipv6]`), `--mac-address`,
+/// `--network-alias` and `--no-hosts`: the network identity of a
+/// container, or of a pod's infra container (`pod create`).
+pub(crate) fn apply_addressing(
+    ips: [Option<&str>; 2],
+    mac: Option<&str>,
+    aliases: &[String],
+    no_hosts: bool,
+    o: &mut hoist_container::CreateOptions,
+) -> Result<()> {
+    let f = &mut o.run_flags;
+    for (v, ip6) in ips.into_iter().zip([false, true]) {
+        if let Some(v) = v {
+            f.static_ips
+                .push(rf::parse_static_ip(v, ip6).map_err(fail)?);
+        }
+    }
+    f.static_mac = mac.map(rf::parse_mac).transpose().map_err(fail)?;
+    f.network_aliases = aliases.to_vec();
+    f.no_hosts = no_hosts;
+    if no_hosts && !o.add_hosts.is_empty() {
+        return Err(super::run::invalid(
+            "--no-hosts and --add-host cannot be set together".into(),
+        ));
+    }
+    Ok(())
+}
+
 impl RunFlagArgs {
     /// Checks the flags and puts them into a new container's options.
     pub fn apply(&self, o: &mut hoist_container::CreateOptions) -> Result<()> {
@@ -90,25 +118,14 @@ impl RunFlagArgs {
         }
         f.cgroups = self.cgroups.clone();
         f.chrootdirs = self.chrootdirs.clone();
-        for (v, ip6) in [(&self.ip, false), (&self.ip6, true)] {
-            if let Some(v) = v {
-                f.static_ips
-                    .push(rf::parse_static_ip(v, ip6).map_err(fail)?);
-            }
-        }
-        f.static_mac = self
-            .mac_address
-            .as_deref()
-            .map(rf::parse_mac)
-            .transpose()
-            .map_err(fail)?;
-        f.network_aliases = self.network_alias.clone();
-        f.no_hosts = self.no_hosts;
-        if self.no_hosts && !o.add_hosts.is_empty() {
-            return Err(super::run::invalid(
-                "--no-hosts and --add-host cannot be set together".into(),
-            ));
-        }
+        apply_addressing(
+            [self.ip.as_deref(), self.ip6.as_deref()],
+            self.mac_address.as_deref(),
+            &self.network_alias,
+            self.no_hosts,
+            o,
+        )?;
+        let f = &mut o.run_flags;
         f.no_passwd = self.passwd == Some(false);
         f.passwd_entry = self.passwd_entry.clone();
         f.hostusers = self.hostuser.clone();
