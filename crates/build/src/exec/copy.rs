@@ -15,8 +15,8 @@ use super::inroot;
 use super::layer::{parent, LayerTar, Stamp, TreeSource};
 use super::mounted::Mounted;
 use super::output::Output;
-use super::stage::{expand_err, image_named, step_err, BuildContext, StageState};
-use crate::containerfile::{Base, Copy, CopySource, Instruction};
+use super::stage::{expand_err, from_image, image_named, step_err, BuildContext, StageState};
+use crate::containerfile::{Copy, CopySource, Instruction};
 use crate::ignore::IgnoreRules;
 
 /// One thing to copy.
@@ -51,25 +51,15 @@ pub(crate) fn copy_step(
         None => None,
         Some(w) => {
             let value = ex(w)?;
-            let base = ctx
-                .file
-                .resolve_from(&value, st.index, ins.line)
-                .map_err(|source| super::BuildError::Stage {
-                    file: ctx.options.file_name.clone(),
-                    source,
-                })?;
-            let name = match base {
-                Base::Stage(i) => results[&i].clone(),
-                Base::Image(name) => name,
-                Base::Scratch => {
-                    return Err(step_err(ctx, ins, "--from=scratch has no files to copy"))
-                }
-            };
-            let policy = match base_is_stage(&c.from, ctx, st, ins) {
-                true => PullPolicy::Never,
-                false => ctx.options.pull_policy,
-            };
-            Some(Mounted::new(&mounts, image_named(ctx, &name, policy)?)?)
+            let image = from_image(
+                ctx,
+                st,
+                ins,
+                &value,
+                results,
+                "--from=scratch has no files to copy",
+            )?;
+            Some(Mounted::new(&mounts, image)?)
         }
     };
     let below = mount_below(ctx, st, &mounts)?;
@@ -193,23 +183,6 @@ fn mount_below<'a>(
         )?)),
         None => Ok(None),
     }
-}
-
-/// Whether `--from` names a stage (built here, never pulled).
-fn base_is_stage(
-    from: &Option<crate::containerfile::Word>,
-    ctx: &BuildContext<'_>,
-    st: &StageState,
-    ins: &Instruction,
-) -> bool {
-    let Some(w) = from else { return false };
-    let Ok(v) = w.expand(&st.scope) else {
-        return false;
-    };
-    matches!(
-        ctx.file.resolve_from(&v, st.index, ins.line),
-        Ok(Base::Stage(_))
-    )
 }
 
 /// The sources of the step, globs expanded, each resolved inside `root`.

@@ -8,14 +8,13 @@ use std::path::{Path, PathBuf};
 
 use hoist_container::snapshot::ImageMounts;
 use hoist_container::MountOption;
-use hoist_engine::PullPolicy;
 use hoist_image::digest::Hasher;
 
 use super::error::{io_err, Result};
 use super::inroot;
 use super::mounted::Mounted;
-use super::stage::{image_named, step_err, BuildContext, StageState};
-use crate::containerfile::{Base, CacheSharing, Instruction, Mount, MountKind};
+use super::stage::{from_image, step_err, BuildContext, StageState};
+use crate::containerfile::{CacheSharing, Instruction, Mount, MountKind};
 
 /// What a RUN's mounts need while it runs; dropped after it.
 #[derive(Default)]
@@ -82,21 +81,14 @@ pub(crate) fn prepare<'a>(
                 let (root, origin) = match &m.from {
                     None => (ctx.options.context.clone(), "the build context".to_string()),
                     Some(from) => {
-                        let base =
-                            ctx.file
-                                .resolve_from(from, st.index, ins.line)
-                                .map_err(|source| super::BuildError::Stage {
-                                    file: ctx.options.file_name.clone(),
-                                    source,
-                                })?;
-                        let (name, policy) = match base {
-                            Base::Stage(i) => (results[&i].clone(), PullPolicy::Never),
-                            Base::Image(n) => (n, ctx.options.pull_policy),
-                            Base::Scratch => {
-                                return Err(step_err(ctx, ins, "from=scratch has no files to bind"))
-                            }
-                        };
-                        let image = image_named(ctx, &name, policy)?;
+                        let image = from_image(
+                            ctx,
+                            st,
+                            ins,
+                            from,
+                            results,
+                            "from=scratch has no files to bind",
+                        )?;
                         out.key.push(image.record.id.to_string());
                         let mounted = Mounted::new(image_mounts, image)?;
                         let root = mounted.path.clone();

@@ -423,6 +423,31 @@ pub(crate) fn image_named(
         .image_for_container(name, policy, &ctx.options.pull, &progress)?)
 }
 
+/// The image a `--from` value (COPY --from, RUN --mount from=) names,
+/// from stage `st`: an earlier stage's result (never pulled) or an image
+/// (pulled per `--pull`); `scratch` has no files: `scratch_error` says so.
+pub(crate) fn from_image(
+    ctx: &BuildContext<'_>,
+    st: &StageState,
+    ins: &Instruction,
+    value: &str,
+    results: &BTreeMap<usize, String>,
+    scratch_error: &str,
+) -> Result<ContainerImage> {
+    let base = ctx
+        .file
+        .resolve_from(value, st.index, ins.line)
+        .map_err(|source| BuildError::Stage {
+            file: ctx.options.file_name.clone(),
+            source,
+        })?;
+    match base {
+        Base::Stage(i) => image_named(ctx, &results[&i], PullPolicy::Never),
+        Base::Image(name) => image_named(ctx, &name, ctx.options.pull_policy),
+        Base::Scratch => Err(step_err(ctx, ins, scratch_error)),
+    }
+}
+
 /// The `config` object and author of an image.
 fn config_of(image: &ContainerImage) -> (Map<String, Value>, Option<String>) {
     let full: Value = serde_json::from_slice(&image.config).unwrap_or(Value::Null);
