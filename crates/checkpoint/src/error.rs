@@ -25,6 +25,8 @@ pub enum CheckpointError {
         #[source]
         source: std::io::Error,
     },
+    #[error("process {pid} was a zombie when checkpointed (it had exited and its parent had not reaped it yet): the checkpoint holds no memory for it")]
+    Zombie { pid: u32 },
     #[error("invalid checkpoint archive {path}: {reason}")]
     BadArchive { path: PathBuf, reason: String },
 }

@@ -83,6 +83,9 @@ pub fn search_memory(
     needle: &[u8],
     context: usize,
 ) -> Result<Vec<MemoryMatch>> {
+    if crate::pstree::is_zombie(images, pid) {
+        return Err(CheckpointError::Zombie { pid });
+    }
     let (pages_id, ranges) = pagemap(images, pid)?;
     let path = images.join(format!("pages-{pages_id}.img"));
     let mut file = std::fs::File::open(&path).map_err(io_err("opening", &path))?;
@@ -120,13 +123,85 @@ pub fn search_memory(
     Ok(out)
 }
 
-/// Bytes of memory dumped for each process: (pid, bytes).
-pub fn memory_sizes(images: &Path, pids: &[u32]) -> Vec<(u32, u64)> {
+/// Bytes of memory dumped for each process: (pid, bytes), with `None`
+/// for a zombie, which has no memory to dump. A live process without its
+/// pagemap is a damaged archive: an error.
+pub fn memory_sizes(images: &Path, pids: &[u32]) -> Result<Vec<(u32, Option<u64>)>> {
     pids.iter()
-        .filter_map(|&pid| {
-            let (_, ranges) = pagemap(images, pid).ok()?;
+        .map(|&pid| {
+            if crate::pstree::is_zombie(images, pid) {
+                return Ok((pid, None));
+            }
+            let (_, ranges) = pagemap(images, pid)?;
             let pages: u64 = ranges.iter().filter(|r| r.present).map(|r| r.pages).sum();
-            Some((pid, pages * PAGE_SIZE))
+            Ok((pid, Some(pages * PAGE_SIZE)))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::build::{bytes, image, int};
+
+    /// core-PID.img of a process named `comm` in CRIU's `task_state`.
+    fn core(comm: &str, task_state: u64) -> Vec<u8> {
+        let tc = [int(1, task_state), int(2, 0), bytes(6, comm.as_bytes())].concat();
+        image(&[[int(1, 1), bytes(3, &tc)].concat()])
+    }
+
+    /// A checkpoint as CRIU writes one of `sh` (pid 1, live: two pages
+    /// holding `needle`) with an unreaped child `sleep` (pid 5): a zombie
+    /// has a core image but no pagemap.
+    fn with_zombie(needle: &[u8]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        let put = |name: &str, data: Vec<u8>| std::fs::write(d.path().join(name), data).unwrap();
+        put(
+            "pstree.img",
+            image(&[
+                [int(1, 1), int(2, 0)].concat(),
+                [int(1, 5), int(2, 1)].concat(),
+            ]),
+        );
+        put("core-1.img", core("sh", 1));
+        put("core-5.img", core("sleep", 2));
+        let present = PE_PRESENT;
+        put(
+            "pagemap-1.img",
+            image(&[
+                int(1, 3),
+                [int(1, 0x7f00_0000_0000), int(2, 2), int(4, present)].concat(),
+            ]),
+        );
+        let mut pages = vec![0u8; 2 * PAGE_SIZE as usize];
+        pages[100..100 + needle.len()].copy_from_slice(needle);
+        put("pages-3.img", pages);
+        d
+    }
+
+    #[test]
+    fn a_zombie_has_no_memory_and_says_so() {
+        let d = with_zombie(b"needle");
+        let procs = crate::pstree::process_tree(d.path()).unwrap();
+        let zombies: Vec<(u32, &str, bool)> = procs
+            .iter()
+            .map(|p| (p.pid, p.comm.as_str(), p.zombie))
+            .collect();
+        assert_eq!(zombies, [(1, "sh", false), (5, "sleep", true)]);
+        assert_eq!(
+            memory_sizes(d.path(), &[1, 5]).unwrap(),
+            [(1, Some(2 * PAGE_SIZE)), (5, None)]
+        );
+        let found = search_memory(d.path(), 1, b"needle", 0).unwrap();
+        assert_eq!(found[0].address, 0x7f00_0000_0000 + 100);
+        let err = search_memory(d.path(), 5, b"needle", 0).unwrap_err();
+        assert!(matches!(err, CheckpointError::Zombie { pid: 5 }), "{err}");
+    }
+
+    #[test]
+    fn a_live_process_without_its_pagemap_is_a_damaged_archive() {
+        let d = with_zombie(b"needle");
+        std::fs::remove_file(d.path().join("pagemap-1.img")).unwrap();
+        assert!(memory_sizes(d.path(), &[1, 5]).is_err());
+    }
 }

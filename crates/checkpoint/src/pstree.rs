@@ -14,7 +14,15 @@ pub struct Process {
     pub pid: u32,
     pub ppid: u32,
     pub comm: String,
+    /// It had exited but its parent had not reaped it yet: CRIU keeps
+    /// such a zombie in the tree (to restore it as one) but dumps no
+    /// memory for it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub zombie: bool,
 }
+
+/// task_core_entry.task_state of a dead (zombie) task: CRIU's TASK_DEAD.
+const TASK_DEAD: u64 = 2;
 
 /// The processes in `images` (a `checkpoint/` directory), parents first.
 pub fn process_tree(images: &Path) -> Result<Vec<Process>> {
@@ -35,26 +43,49 @@ pub fn process_tree(images: &Path) -> Result<Vec<Process>> {
             }
         }
         let pid = pid.ok_or_else(bad)?;
-        let comm = std::fs::read(images.join(format!("core-{pid}.img")))
-            .ok()
-            .and_then(|d| parse_comm(&d))
-            .unwrap_or_default();
-        out.push(Process { pid, ppid, comm });
+        let core = read_core(images, pid).unwrap_or_default();
+        out.push(Process {
+            pid,
+            ppid,
+            comm: core.comm,
+            zombie: core.zombie,
+        });
     }
     Ok(out)
 }
 
-/// core_entry.tc (3) .comm (6).
-fn parse_comm(data: &[u8]) -> Option<String> {
+/// What `core-PID.img` says of a process.
+#[derive(Debug, Default)]
+struct Core {
+    comm: String,
+    zombie: bool,
+}
+
+fn read_core(images: &Path, pid: u32) -> Option<Core> {
+    parse_core(&std::fs::read(images.join(format!("core-{pid}.img"))).ok()?)
+}
+
+/// Whether process `pid` of the checkpoint in `images` was a zombie.
+pub(crate) fn is_zombie(images: &Path, pid: u32) -> bool {
+    read_core(images, pid).is_some_and(|c| c.zombie)
+}
+
+/// core_entry.tc (3): .task_state (1) and .comm (6).
+fn parse_core(data: &[u8]) -> Option<Core> {
     let core = entries(data)?.into_iter().next()?;
     let tc = fields(core)?.into_iter().find_map(|(f, v)| match (f, v) {
         (3, Value::Bytes(b)) => Some(b),
         _ => None,
     })?;
-    fields(tc)?.into_iter().find_map(|(f, v)| match (f, v) {
-        (6, Value::Bytes(b)) => Some(String::from_utf8_lossy(b).into_owned()),
-        _ => None,
-    })
+    let mut out = Core::default();
+    for (f, v) in fields(tc)? {
+        match (f, v) {
+            (1, Value::Int(state)) => out.zombie = state == TASK_DEAD,
+            (6, Value::Bytes(b)) => out.comm = String::from_utf8_lossy(b).into_owned(),
+            _ => {}
+        }
+    }
+    Some(out)
 }
 
 /// The tree as text, one process a line, children indented under their
@@ -91,6 +122,7 @@ mod tests {
             pid,
             ppid,
             comm: comm.into(),
+            zombie: false,
         };
         let t = render_tree(&[p(1, 0, "sh"), p(7, 1, "sleep"), p(8, 1, "httpd")]);
         assert_eq!(t, "└── [1]  sh\n    ├── [7]  sleep\n    └── [8]  httpd\n");

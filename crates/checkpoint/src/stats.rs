@@ -183,6 +183,45 @@ pub(crate) fn fields(data: &[u8]) -> Option<Vec<(u64, Value<'_>)>> {
     (pos == data.len()).then_some(out)
 }
 
+/// Writing CRIU images, for the tests of what reads them.
+#[cfg(test)]
+pub(crate) mod build {
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    /// A varint field.
+    pub(crate) fn int(field: u64, v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        varint(field << 3, &mut out);
+        varint(v, &mut out);
+        out
+    }
+
+    /// A length-delimited field (bytes, string or message).
+    pub(crate) fn bytes(field: u64, b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        varint((field << 3) | 2, &mut out);
+        varint(b.len() as u64, &mut out);
+        out.extend_from_slice(b);
+        out
+    }
+
+    /// An image: two magics, then each message after its size.
+    pub(crate) fn image(messages: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = vec![0u8; 8];
+        for m in messages {
+            out.extend_from_slice(&(m.len() as u32).to_le_bytes());
+            out.extend_from_slice(m);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,8 +15,11 @@ use hoist_testenv::Hoist;
 const TRIXIE_ROOT: &str = "/var/cache/hoist/trixie-root";
 
 /// A shell loop that counts in a variable (process memory), prints each
-/// value and keeps it in /tmp/count (the root filesystem).
-const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i; echo $i > /tmp/count; sleep 0.1; done";
+/// value and keeps it in /tmp/count (the root filesystem). The file is
+/// replaced by a rename, never rewritten in place: `>` empties it first,
+/// and a reader (or a checkpoint) in between would find it empty.
+const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i; echo $i > /tmp/count.new; \
+                       mv /tmp/count.new /tmp/count; sleep 0.1; done";
 
 fn require_criu() {
     let ok = std::process::Command::new("criu")
@@ -276,6 +279,24 @@ fn checkpointctl(args: &[&str], archive: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Waits until the init of container `name` has one child and that child
+/// runs `sleep` (has exec'd; until then it is a copy of the shell).
+fn wait_for_sleeping_child(hoist: &Hoist, name: &str) {
+    let pid = inspect(hoist, name)["State"]["Pid"].as_i64().unwrap();
+    hoist_testenv::wait_until(
+        Duration::from_secs(20),
+        &format!("{name} to run its sleep"),
+        || {
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            let children: Vec<&str> = children.split_whitespace().collect();
+            children.len() == 1
+                && std::fs::read_to_string(format!("/proc/{}/comm", children[0]))
+                    .is_ok_and(|c| c.trim() == "sleep")
+        },
+    );
+}
+
 #[test]
 fn checkpointctl_reads_hoists_archive() {
     let (_reg, hoist, image) = setup();
@@ -289,10 +310,13 @@ fn checkpointctl_reads_hoists_archive() {
             "sh",
             "-c",
             // The needle exists only in the shell's memory once computed.
-            &format!("N=hoist-needle-$((6*7))-found; sleep 1000 & {COUNTER}"),
+            // No process comes or goes after the `sleep`: a child that
+            // exits just as CRIU freezes the tree is dumped as a zombie,
+            // which has no pagemap and makes checkpointctl's memparse fail.
+            "N=hoist-needle-$((6*7))-found; sleep 1000 & wait",
         ])
         .ok();
-    wait_counted(&hoist, "shown", 2);
+    wait_for_sleeping_child(&hoist, "shown");
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("shown.tar");
     hoist
@@ -605,7 +629,8 @@ fn a_listening_server_and_its_volume_travel_unless_ignored() {
         .port();
     let publish = format!("{port}:80");
     let script = "echo served > /vol/page; httpd -p 80 -h /vol; \
-                  i=0; while :; do i=$((i+1)); echo $i > /vol/count; sleep 0.1; done";
+                  i=0; while :; do i=$((i+1)); echo $i > /vol/count.new; \
+                  mv /vol/count.new /vol/count; sleep 0.1; done";
     hoist
         .run(&[
             "run",
@@ -679,12 +704,20 @@ fn an_established_tcp_connection_survives_checkpoint_and_restore() {
         .local_addr()
         .unwrap()
         .port();
+    // A network of its own: its bridge goes away with the checkpoint's
+    // teardown unless the network is kept, and with the bridge the host's
+    // tracking of the connection (127.0.0.1 to a published port is
+    // masqueraded on it). On the default network that depends on whether
+    // another container happens to be on it.
+    hoist.run(&["network", "create", "echonet"]).ok();
     hoist
         .run(&[
             "run",
             "-d",
             "--name",
             "echo",
+            "--network",
+            "echonet",
             "-p",
             &format!("{port}:80"),
             &image,
@@ -722,4 +755,5 @@ fn an_established_tcp_connection_survives_checkpoint_and_restore() {
     BufReader::new(&s).read_line(&mut line).unwrap();
     assert_eq!(line, "two\n");
     hoist.run(&["rm", "-f", "-t", "0", "echo"]).ok();
+    hoist.run(&["network", "rm", "echonet"]).ok();
 }

@@ -87,9 +87,21 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
     write_descriptors(pid, &dir)?;
+    // Established connections outlive the dump only if the host keeps
+    // its side of them too: the monitor then leaves the network set up
+    // (CRIU keeps the namespace locked, dropping what the peers send)
+    // for the restore. Torn down, it would take the host's connection
+    // tracking along whenever the bridge goes with it (the kernel forgets
+    // the masqueraded connections of an interface that goes down, as a
+    // connection to a published port from the host itself is), and the
+    // restored socket's first packet would meet a reset.
+    let keep_network = opts.tcp_established && !opts.leave_running;
     if !opts.leave_running {
         // Its end is the checkpoint's doing: no restart policy.
-        cs.update_state(c.id(), |s| s.stopped_by_user = true)?;
+        cs.update_state(c.id(), |s| {
+            s.stopped_by_user = true;
+            s.network_kept = keep_network && s.netns.is_some();
+        })?;
     }
     let started = Instant::now();
     let dumped = hoist_checkpoint::dump(&DumpRequest {
@@ -106,7 +118,10 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     });
     let runtime_us = started.elapsed().as_micros() as u64;
     if let Err(e) = dumped {
-        cs.update_state(c.id(), |s| s.stopped_by_user = false)?;
+        cs.update_state(c.id(), |s| {
+            s.stopped_by_user = false;
+            s.network_kept = false;
+        })?;
         return Err(e.into());
     }
     write_json(&c.dir.join(CONFIG_DUMP), &config_dump(c, &spec))?;
@@ -117,6 +132,12 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     let _ = std::fs::copy(&stats_src, c.dir.join(STATS_DUMP));
     if !opts.leave_running {
         crate::lifecycle::wait_stopped(cs, c.id(), Some(Duration::from_secs(30)))?;
+        // The monitor records the end before it lets go of its lock and
+        // the published ports: a restore right after needs both.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while cs.load(c.id())?.monitor_alive() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         cs.update_state(c.id(), |s| {
             s.exit_code = Some(0);
             s.checkpointed_at = Some(Utc::now());
@@ -736,6 +757,22 @@ pub(crate) fn restore_network_config(c: &Container) -> Option<ContainerConfig> {
         config.options.run_flags.static_mac = marker.static_mac;
     }
     Some(config)
+}
+
+/// The monitor's side: the network a checkpoint of established TCP
+/// connections left set up, when this start restores that checkpoint.
+pub(crate) fn kept_network(c: &Container) -> Option<crate::netsetup::NetSetup> {
+    let s = &c.state;
+    if !s.network_kept || pending_restore(c).is_none() || c.dir.join(COPY_MARKER).exists() {
+        return None;
+    }
+    Some(crate::netsetup::NetSetup {
+        netns: Some(s.netns.clone()?),
+        request: s.network_request.clone(),
+        status: s.network_status.clone(),
+        host: false,
+        joined: None,
+    })
 }
 
 /// The monitor's side: whether this start is a restore.

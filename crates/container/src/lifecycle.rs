@@ -71,7 +71,11 @@ pub(crate) fn send_signal(pid: i32, sig: i32) -> Result<()> {
 /// The caller must hold the container's monitor lock (so no monitor lives).
 pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
     let st = &c.state;
-    let leftovers = st.status.is_active() || st.mounted || st.netns.is_some() || st.pid.is_some();
+    // A network kept for a restore is no leftover (see release_kept_network).
+    let leftovers = st.status.is_active()
+        || st.mounted
+        || (st.netns.is_some() && !st.network_kept)
+        || st.pid.is_some();
     if !leftovers {
         return Ok(());
     }
@@ -79,7 +83,10 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
     kill_cgroup(&crate::run_flags::cgroups_path(c));
     let rt = runtime_of(c);
     let _ = rt.delete(c.id(), true);
-    netsetup::teardown(st.netns.as_deref(), st.network_request.as_ref());
+    let keep_network = st.network_kept;
+    if !keep_network {
+        netsetup::teardown(st.netns.as_deref(), st.network_request.as_ref());
+    }
     unmount_rootfs(c)?;
     let was_active = st.status.is_active();
     cs.update_state(c.id(), |s| {
@@ -90,8 +97,28 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
         }
         s.pid = None;
         s.mounted = false;
+        if !keep_network {
+            s.netns = None;
+            s.network_request = None;
+            s.network_kept = false;
+        }
+    })?;
+    Ok(())
+}
+
+/// Tears down the network a checkpoint of established TCP connections
+/// kept for its restore (see crate::checkpoint): a start that is no such
+/// restore, and `rm`, do.
+pub(crate) fn release_kept_network(cs: &Containers, c: &Container) -> Result<()> {
+    let st = &c.state;
+    if !st.network_kept {
+        return Ok(());
+    }
+    netsetup::teardown(st.netns.as_deref(), st.network_request.as_ref());
+    cs.update_state(c.id(), |s| {
         s.netns = None;
         s.network_request = None;
+        s.network_kept = false;
     })?;
     Ok(())
 }
@@ -102,6 +129,7 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
 /// The caller must hold the container's monitor lock.
 pub(crate) fn remove_stopped(cs: &Containers, c: &Container) -> Result<()> {
     recover(cs, c)?;
+    release_kept_network(cs, &cs.load(c.id())?)?;
     // Never delete the record of a container whose files are still mounted.
     unmount_rootfs(c)?;
     let removed = crate::events::prepare(c, hoist_events::Status::Remove);

@@ -158,6 +158,9 @@ fn monitor(
         })?;
     let c = cs.load(id)?;
     crate::lifecycle::recover(cs, &c)?;
+    if crate::checkpoint::kept_network(&c).is_none() {
+        crate::lifecycle::release_kept_network(cs, &cs.load(id)?)?;
+    }
     let _ = hoist_runtime::executor::set_child_subreaper();
     cs.update_state(id, |s| {
         s.monitor_pid = Some(std::process::id() as i32);
@@ -270,8 +273,10 @@ fn monitor(
             s.oom_killed = oom;
             s.pid = None;
             s.mounted = false;
-            s.netns = None;
-            s.network_request = None;
+            if !s.network_kept {
+                s.netns = None;
+                s.network_request = None;
+            }
             s.error = lazy_failure.clone();
         })?;
         if st.health_restart {
@@ -464,9 +469,14 @@ fn start_once(
             return Err(e);
         }
     };
-    // A restore asks for the addresses the checkpointed processes had.
+    // A restore takes the network its checkpoint kept, or asks for the
+    // addresses the checkpointed processes had.
     let restoring = crate::checkpoint::restore_network_config(c);
-    let net = match netsetup::setup(cs.root(), restoring.as_ref().unwrap_or(&c.config)) {
+    let set_up = match crate::checkpoint::kept_network(c) {
+        Some(kept) => Ok(kept),
+        None => netsetup::setup(cs.root(), restoring.as_ref().unwrap_or(&c.config)),
+    };
+    let net = match set_up {
         Ok(n) => n,
         Err(e) => {
             let _ = unmount(&rootfs);
@@ -476,6 +486,8 @@ fn start_once(
         }
     };
     cs.update_state(id, |s| {
+        // Now this start's to tear down.
+        s.network_kept = false;
         s.netns = net.netns.clone();
         s.network_request = net.request.clone();
         s.network_status = net.status.clone();
@@ -987,14 +999,16 @@ fn finish(cs: &Containers, c: &Container, net: &NetSetup) {
     }
     // `network connect`/`disconnect` change the request while it runs:
     // the recorded one is the current one.
-    let recorded = cs
-        .load(c.id())
-        .ok()
-        .and_then(|now| now.state.network_request);
-    netsetup::teardown(
-        net.netns.as_deref(),
-        recorded.as_ref().or(net.request.as_ref()),
-    );
+    let now = cs.load(c.id()).ok().map(|now| now.state);
+    // Kept for the restore of a checkpoint (see crate::checkpoint).
+    let keep_network = now.as_ref().is_some_and(|s| s.network_kept);
+    if !keep_network {
+        let recorded = now.and_then(|s| s.network_request);
+        netsetup::teardown(
+            net.netns.as_deref(),
+            recorded.as_ref().or(net.request.as_ref()),
+        );
+    }
     crate::volumes::release_volumes(cs, &c.config);
     crate::snapshot::release_image_mounts(cs, c);
     if let Err(e) = crate::lifecycle::unmount_rootfs(c) {
@@ -1002,8 +1016,10 @@ fn finish(cs: &Containers, c: &Container, net: &NetSetup) {
     }
     let _ = cs.update_state(c.id(), |s| {
         s.mounted = false;
-        s.netns = None;
-        s.network_request = None;
+        if !s.network_kept {
+            s.netns = None;
+            s.network_request = None;
+        }
     });
 }
 

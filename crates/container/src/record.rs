@@ -111,6 +111,11 @@ pub struct ContainerState {
     /// When they were last restored from a checkpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restored_at: Option<DateTime<Utc>>,
+    /// The network (`netns`, `network_request`, `network_status`) stays
+    /// set up after a checkpoint of established TCP connections, for the
+    /// restore (see [`crate::checkpoint::checkpoint`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub network_kept: bool,
 }
 
 impl Default for ContainerState {
@@ -135,6 +140,7 @@ impl Default for ContainerState {
             health_restart: false,
             checkpointed_at: None,
             restored_at: None,
+            network_kept: false,
         }
     }
 }

@@ -345,10 +345,17 @@ fn memparse(a: MemparseArgs) -> Result<i32> {
     hoist_checkpoint::import(&a.archive, dir.path())?;
     let images = dir.path().join(hoist_checkpoint::CHECKPOINT_DIR);
     let procs = hoist_checkpoint::process_tree(&images)?;
+    if let Some(pid) = a.pid.filter(|pid| !procs.iter().any(|p| p.pid == *pid)) {
+        anyhow::bail!("the checkpoint has no process {pid}");
+    }
     if let Some(needle) = &a.search {
         let pid = a
             .pid
             .context("--search needs --pid: the process whose memory to search")?;
+        if procs.iter().any(|p| p.pid == pid && p.zombie) {
+            println!("Process {pid} was a zombie when checkpointed: it has no memory to search");
+            return Ok(0);
+        }
         let found = hoist_checkpoint::search_memory(&images, pid, needle.as_bytes(), a.context)?;
         if found.is_empty() {
             println!("No matches for {needle:?} in the memory of process {pid}");
@@ -363,12 +370,14 @@ fn memparse(a: MemparseArgs) -> Result<i32> {
         None => procs.iter().map(|p| p.pid).collect(),
     };
     println!("PID  PROCESS NAME  MEMORY SIZE");
-    for (pid, bytes) in hoist_checkpoint::memory_sizes(&images, &pids) {
+    for (pid, bytes) in hoist_checkpoint::memory_sizes(&images, &pids)? {
         let comm = procs
             .iter()
             .find(|p| p.pid == pid)
             .map_or("", |p| p.comm.as_str());
-        println!("{pid}  {comm}  {}", hoist_checkpoint::human_bytes(bytes));
+        // A zombie (exited, not yet reaped) is in the tree without memory.
+        let size = bytes.map_or_else(|| "none (zombie)".into(), hoist_checkpoint::human_bytes);
+        println!("{pid}  {comm}  {size}");
     }
     Ok(0)
 }
