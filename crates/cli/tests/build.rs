@@ -357,6 +357,61 @@ fn the_same_inputs_and_timestamp_give_the_same_image() {
 }
 
 #[test]
+fn squash_merges_the_new_layers_and_squash_all_every_layer() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[
+        ("f.txt", "copied\n"),
+        (
+            "Containerfile",
+            &format!(
+                "FROM {img}\n\
+                 RUN mkdir -p /d/sub && echo kept > /d/keep && echo old > /d/sub/old\n\
+                 RUN rm /etc/group && rm -r /d/sub && echo new > /new\n\
+                 COPY f.txt /f.txt\n\
+                 LABEL squashed=yes\n"
+            ),
+        ),
+    ]);
+    let layers = |name: &str| {
+        common::inspect(&h, name)["RootFS"]["Layers"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let check =
+        "cat /d/keep /new /f.txt; test -e /etc/group || test -e /d/sub || echo deletions-kept";
+    let want = "kept\nnew\ncopied\ndeletions-kept\n";
+    build(&h, ctx.path(), &["-t", "plain"]).ok();
+    assert_eq!(layers("plain"), 4);
+    // --squash: the base's one layer, then one for the three new ones,
+    // which still deletes what they deleted from the base.
+    build(&h, ctx.path(), &["--squash", "-t", "new-squashed"]).ok();
+    assert_eq!(layers("new-squashed"), 2);
+    assert_eq!(run_in(&h, "new-squashed", check), want);
+    assert_eq!(config(&h, "new-squashed")["Labels"]["squashed"], "yes");
+    // --squash-all: one layer in all.
+    build(&h, ctx.path(), &["--squash-all", "-t", "all-squashed"]).ok();
+    assert_eq!(layers("all-squashed"), 1);
+    assert_eq!(run_in(&h, "all-squashed", check), want);
+    assert!(run_in(&h, "all-squashed", "cat /etc/passwd").contains("root:"));
+    // The merged layer is as reproducible as the layers it merges.
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let out = build(
+                &h,
+                ctx.path(),
+                &["--no-cache", "--squash", "--timestamp", "1700000000", "-q"],
+            )
+            .ok();
+            out.stdout.lines().last().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1]);
+    let both = build(&h, ctx.path(), &["--squash", "--squash-all"]).fails_with(125);
+    assert!(both.stderr.contains("--squash-all"), "{}", both.stderr);
+}
+
+#[test]
 fn bad_input_says_where_and_tags_nothing() {
     let (_reg, h, img) = common::setup_with_busybox();
     let case = |text: &str, code: i32, needle: &str| {

@@ -54,6 +54,7 @@ pub mod run_flags;
 mod run_setup;
 pub mod secrets;
 pub mod snapshot;
+pub mod squash;
 pub mod stats;
 mod store;
 mod syscall_record;

@@ -14,7 +14,7 @@ use crate::record::Container;
 use crate::store::Containers;
 
 /// overlayfs marks a directory that hides the lower ones with this xattr.
-const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+pub(crate) const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
 /// Files the engine bind-mounts into every container: their empty mount
 /// points in the upper directory are no change of the container's.
@@ -110,7 +110,7 @@ pub fn write_changes(c: &Container, out: impl Write) -> Result<()> {
 
 /// What [`write_tree`] writes.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     /// The tree as it is.
     Tree,
     /// An overlayfs upper directory as a layer: whiteouts in the OCI
@@ -463,7 +463,7 @@ fn release_one(cs: &Containers, dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-fn write_tree(root: &Path, out: impl Write, mode: Mode) -> Result<()> {
+pub(crate) fn write_tree(root: &Path, out: impl Write, mode: Mode) -> Result<()> {
     let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(false);
     let failed = |e: std::io::Error| io_err("writing a tar of", root)(e);
@@ -515,7 +515,7 @@ fn append_dir<W: Write>(
     Ok(())
 }
 
-fn is_opaque(dir: &Path) -> bool {
+pub(crate) fn is_opaque(dir: &Path) -> bool {
     let mut value = [0u8; 4];
     matches!(rustix::fs::lgetxattr(dir, OPAQUE_XATTR, &mut value), Ok(1) if value[0] == b'y')
 }

@@ -115,9 +115,6 @@ impl Engine {
         });
         let diff_id = stored.as_ref().map(|(_, info)| &info.diff_id);
         edit_config(&mut config, new, &changes, diff_id, &now)?;
-        let config_bytes =
-            serde_json::to_vec(&config).map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let config_digest = self.store.add_blob(&config_bytes)?;
         let mut layers: Vec<LayerRef> = base.as_ref().map(|r| r.layers.clone()).unwrap_or_default();
         if let Some((blob, info)) = &stored {
             layers.push(LayerRef {
@@ -128,6 +125,21 @@ impl Engine {
                 lazy: None,
             });
         }
+        self.store_image(&config, layers, name.into_iter().collect(), now)
+    }
+
+    /// Stores `config` and a manifest of `layers` (already in the store) as
+    /// an image named `names`, created at `created`; returns its ID.
+    pub(crate) fn store_image(
+        &self,
+        config: &Value,
+        layers: Vec<LayerRef>,
+        names: Vec<String>,
+        created: String,
+    ) -> Result<Digest> {
+        let config_bytes =
+            serde_json::to_vec(config).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let config_digest = self.store.add_blob(&config_bytes)?;
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": media::OCI_MANIFEST,
@@ -150,10 +162,10 @@ impl Engine {
             id: config_digest.clone(),
             manifest_digest: manifest_digest.clone(),
             manifest_media_type: media::OCI_MANIFEST.to_string(),
-            names: name.into_iter().collect(),
+            names,
             layers,
             config_digest: config_digest.clone(),
-            created: now,
+            created,
             stored_at: String::new(),
             names_history: vec![],
             size,
@@ -167,7 +179,7 @@ impl Engine {
     }
 
     /// Copies an uncompressed layer tar into the store; its digest.
-    fn store_layer_tar(&self, layer: &Path) -> Result<Digest> {
+    pub(crate) fn store_layer_tar(&self, layer: &Path) -> Result<Digest> {
         let open =
             || std::fs::File::open(layer).map_err(io_err(format!("opening {}", layer.display())));
         let mut hasher = Hasher::sha256();

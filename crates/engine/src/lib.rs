@@ -27,6 +27,7 @@ mod push;
 mod resolve;
 mod save;
 mod search;
+mod squash;
 
 use std::path::{Path, PathBuf};
 

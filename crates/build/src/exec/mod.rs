@@ -84,6 +84,21 @@ pub struct BuildOptions {
     pub secrets: BTreeMap<String, PathBuf>,
     /// `-q`: only the image ID is printed (RUN output still shows).
     pub quiet: bool,
+    /// `--squash`/`--squash-all`: which layers of the result are merged.
+    pub squash: Squash,
+}
+
+/// Which layers of the result a build merges into one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Squash {
+    /// Every step that changes files keeps its layer.
+    #[default]
+    No,
+    /// `--squash`: the layers this build made go into one; the final
+    /// stage's base image keeps its layers.
+    New,
+    /// `--squash-all`: the whole image is one layer.
+    All,
 }
 
 /// Builds the image `o` describes and returns its ID; announcements go to
@@ -132,13 +147,38 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
         let image = stage::run_stage(&ctx, index, base, &results, index == last, out)?;
         results.insert(index, image);
     }
-    let id: Digest = format!("sha256:{}", results[&last]).parse().map_err(
-        |e: hoist_image::digest::DigestError| {
-            BuildError::Engine(hoist_engine::EngineError::Invalid(e.to_string()))
-        },
-    )?;
+    let last_base = file.resolve_base(last, &global).map_err(stage_err)?;
+    let result = squashed(b.engine, &results, last, last_base, o.squash)?;
+    let id: Digest =
+        format!("sha256:{result}")
+            .parse()
+            .map_err(|e: hoist_image::digest::DigestError| {
+                BuildError::Engine(hoist_engine::EngineError::Invalid(e.to_string()))
+            })?;
     name_result(b.engine, &id, o, out)?;
     Ok(id)
+}
+
+/// The final stage's image (ID hex), its layers merged as `squash` says.
+fn squashed(
+    engine: &Engine,
+    results: &BTreeMap<usize, String>,
+    last: usize,
+    last_base: containerfile::Base,
+    squash: Squash,
+) -> Result<String> {
+    use containerfile::Base;
+    let keep = match squash {
+        Squash::No => return Ok(results[&last].clone()),
+        Squash::All => 0,
+        Squash::New => match last_base {
+            Base::Scratch => 0,
+            Base::Stage(i) => engine.layer_count(&results[&i])?,
+            Base::Image(name) => engine.layer_count(&name)?,
+        },
+    };
+    let id = hoist_container::squash::squash_image(engine, &results[&last], keep)?;
+    Ok(id.hex().to_string())
 }
 
 /// Tags the result and announces it as podman does.

@@ -107,6 +107,13 @@ pub struct BuildArgs {
     /// Print only the image ID (RUN output still shows).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Merge the layers this build makes into one (the base image's
+    /// layers stay as they are).
+    #[arg(long)]
+    pub squash: bool,
+    /// Merge every layer of the result, the base image's too, into one.
+    #[arg(long)]
+    pub squash_all: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -203,6 +210,7 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         ignore_file: a.ignorefile.clone(),
         secrets: BTreeMap::new(),
         quiet: a.quiet,
+        squash: squash_mode(a.squash, a.squash_all)?,
     };
     let scratch = tempfile::tempdir().context("making a directory for --secret env= values")?;
     let mut secrets = BTreeMap::new();
@@ -376,4 +384,17 @@ fn containerfile(context: &Path, file: Option<&str>) -> Result<(String, String)>
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading the Containerfile {}", path.display()))?;
     Ok((text, path.display().to_string()))
+}
+
+/// `--squash` or `--squash-all` (not both: one already says what to merge).
+fn squash_mode(squash: bool, all: bool) -> Result<exec::Squash> {
+    Ok(match (squash, all) {
+        (true, true) => bail!(
+            "--squash and --squash-all cannot be used together: --squash merges the new layers, \
+             --squash-all every layer; pick one"
+        ),
+        (true, false) => exec::Squash::New,
+        (false, true) => exec::Squash::All,
+        (false, false) => exec::Squash::No,
+    })
 }
