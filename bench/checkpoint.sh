@@ -84,16 +84,6 @@ spec["root"]["readonly"] = False
 json.dump(spec, open(path, "w"))
 EOF
 
-time_us() {
-    local t0 t1
-    t0=${EPOCHREALTIME/[.,]/}
-    "$@" >/dev/null 2>&1
-    t1=${EPOCHREALTIME/[.,]/}
-    echo $((t1 - t0))
-}
-median_ms() {
-    printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print "NaN"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
-}
 
 # Waits until process PID's tree holds the workload's memory (VmRSS).
 wait_touched() {
@@ -149,7 +139,6 @@ for k in "${!TIMES[@]}"; do
     # shellcheck disable=SC2086 # a list of numbers
     R[$k]=$(median_ms ${TIMES[$k]})
 done
-ratio() { awk "BEGIN { if ($2 > 0) printf \"%.2fx\", $1 / $2; else print \"-\" }"; }
 report() {
     echo "checkpoint/restore benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "workload: awk holding ${MB} MB of written memory; $N rounds, interleaved; $(criu --version | head -n 1 | tr -s ' ') $(runc --version | head -n 1)"

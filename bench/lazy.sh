@@ -152,11 +152,6 @@ start_bg() {
 }
 
 # --- the image: debootstrap minbase + python3, one gzip layer ----------------------
-apt_mirror() {
-    { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | sed 's/^URIs:[[:space:]]*//' | tr ' ' '\n'
-      grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'
-    } | grep -v -- '-security' | grep '/debian/\?$' | head -n1 || true
-}
 
 # An OCI layout at $CACHE/py-oci, tag "plain": the tree `debootstrap --variant=minbase
 # --include=python3 bookworm` leaves (apt's downloaded .debs and lists included: that

@@ -31,3 +31,32 @@ start_registry() {
     done
     return 1
 }
+
+# time_us CMD...: runs CMD (output discarded) and prints its wall time in µs,
+# or FAILED when it fails (EPOCHREALTIME: no fork to read the clock).
+time_us() {
+    local t0 t1
+    t0=${EPOCHREALTIME/[.,]/}
+    "$@" >/dev/null 2>&1 || { echo FAILED; return; }
+    t1=${EPOCHREALTIME/[.,]/}
+    echo $((t1 - t0))
+}
+
+# median_ms µs...: the median of its arguments (µs), in ms with one decimal;
+# NaN when there are none or one of them is FAILED.
+median_ms() {
+    case " $* " in *" FAILED "*) echo NaN; return ;; esac
+    printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print "NaN"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
+}
+
+# ratio A B: A/B as "0.42x", or "-" when either is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || b == "NaN" || a == "NaN" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
+
+# The Debian archive apt on this machine is configured with (for debootstrap).
+apt_mirror() {
+    local m
+    m=$({ grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | sed 's/^URIs:[[:space:]]*//' | tr ' ' '\n'
+          grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'
+        } | grep -v -- '-security' | grep '/debian/\?$' | head -n1 || true)
+    echo "${m:-http://deb.debian.org/debian}"
+}

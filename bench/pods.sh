@@ -114,19 +114,7 @@ run_hoist_kube() { kube_up H "$1"; }
 run_podman_kube() { kube_up P "$1"; }
 RUNNERS=(hoist hoist_none podman podman_none hoist_kube podman_kube)
 
-# time_us FN POD: runs FN (output discarded), prints its wall time in µs
-# (EPOCHREALTIME: no fork to read the clock).
-time_us() {
-    local t0 t1
-    t0=${EPOCHREALTIME/[.,]/}
-    "$@" >/dev/null 2>&1 || { echo FAILED; return; }
-    t1=${EPOCHREALTIME/[.,]/}
-    echo $((t1 - t0))
-}
 
-median_ms() {
-    printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print "NaN"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
-}
 
 engine_of() { case $1 in hoist*) echo H ;; *) echo P ;; esac; }
 
@@ -167,7 +155,6 @@ for k in "${RUNNERS[@]}"; do
     fi
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || b == "NaN" || a == "NaN") print "-"; else printf "%.2fx", a / b }'; }
 report() {
     echo "hoist pod benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "pod create + 2 x create --pod + pod start (or kube play of that pod), until both containers are ready; hoist: $HOIST"

@@ -51,21 +51,7 @@ export CONTAINERS_REGISTRIES_CONF=$WORK/registries.conf
 H=("$HOIST" --root "$WORK/root")
 "${H[@]}" pull "$IMG" >/dev/null
 
-# time_us CMD...: runs CMD (output discarded), prints its wall time in µs.
-# EPOCHREALTIME (bash 5) reads the clock without forking: a `date` per
-# timestamp would add a fork and exec (~1-2 ms) to every measurement.
-time_us() {
-    local t0 t1
-    t0=${EPOCHREALTIME/[.,]/}
-    "$@" >/dev/null 2>&1
-    t1=${EPOCHREALTIME/[.,]/}
-    echo $((t1 - t0))
-}
 
-# median_ms US...: the median of the µs values, in ms.
-median_ms() {
-    printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print "NaN"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
-}
 
 # One function per runner; each runs one container to its end.
 run_hoist() { "${H[@]}" run --rm "$IMG" /bin/true; }
@@ -138,7 +124,6 @@ SH
     RESULT[crun]=$(unshare -m bash "$WORK/crun.sh")
 fi
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || b == "NaN" || a == "NaN") print "-"; else printf "%.2fx", a / b }'; }
 report() {
     echo "hoist run benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
     printf '%-31s %10s %14s %20s\n' "runner ($N runs)" "median ms" "vs podman" "vs podman --net none"

@@ -58,17 +58,6 @@ export CONTAINERS_REGISTRIES_CONF=$WORK/registries.conf
 H=("$HOIST" --root "$WORK/root")
 "${H[@]}" pull "$IMG" >/dev/null
 
-# time_us CMD...: runs CMD (output discarded), prints its wall time in µs.
-time_us() {
-    local t0 t1
-    t0=${EPOCHREALTIME/[.,]/}
-    "$@" >/dev/null 2>&1
-    t1=${EPOCHREALTIME/[.,]/}
-    echo $((t1 - t0))
-}
-median_ms() {
-    printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR == 0) {print "NaN"; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f\n", m/1000}'
-}
 
 DD=(dd if=/dev/zero of=/dev/null bs=1 count="$BYTES")
 REC=$WORK/profile.json
