@@ -445,6 +445,30 @@ fn bad_input_says_where_and_tags_nothing() {
         "building at STEP \"RUN echo failing; exit 7\": while running runtime: exit status 7",
     );
     case("RUN true\n", 125, "");
+    // A step whose container never starts fails the build with 1 (126 and
+    // 127 stay the command's own codes).
+    case(
+        &format!("FROM {img}\nRUN [\"/no/such/program\"]\n"),
+        1,
+        "/no/such/program",
+    );
+    case(
+        &format!("FROM {img}\nRUN exit 126\n"),
+        126,
+        "exit status 126",
+    );
+    let ctx = context(&[("Containerfile", &format!("FROM {img}\nRUN true\n"))]);
+    let out = h
+        .run(&[
+            "--runtime-flag",
+            "invalidflag",
+            "build",
+            "-t",
+            "broken",
+            ctx.path().to_str().unwrap(),
+        ])
+        .fails_with(1);
+    assert!(out.stderr.contains("invalidflag"), "{}", out.stderr);
     // A symlink in the context that points out of it is resolved inside it.
     let ctx = context(&[("Containerfile", &format!("FROM {img}\nCOPY link /copied\n"))]);
     std::os::unix::fs::symlink("/etc/hostname", ctx.path().join("link")).unwrap();

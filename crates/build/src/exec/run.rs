@@ -88,7 +88,13 @@ pub(crate) fn run_step(
         cs,
         id: made.id.clone(),
     };
-    let code = ctx.builder.launcher.run_to_exit(cs, &made.id)?;
+    let mut code = ctx.builder.launcher.run_to_exit(cs, &made.id)?;
+    // A RUN whose container never started (the runtime refused it) fails
+    // the build with 1, as buildah's does when its runtime exits 1; `run`'s
+    // 126/127 are for the command a user asked for, not a build step's.
+    if code != 0 && cs.load(&made.id)?.state.started_at.is_none() {
+        code = 1;
+    }
     if code != 0 {
         return Err(BuildError::RunFailed {
             file: ctx.options.file_name.clone(),
