@@ -15,8 +15,31 @@ mod usage;
 use std::ffi::OsString;
 
 fn main() {
+    quiet_on_closed_stdout();
     let args: Vec<OsString> = std::env::args_os().collect();
     std::process::exit(run(&args));
+}
+
+/// The exit status of a process that SIGPIPE ended, as a shell reports it.
+const EXIT_SIGPIPE: i32 = 128 + rustix::process::Signal::PIPE.as_raw();
+
+/// A reader that goes away early (`hoist images | head -1`) ends hoist
+/// quietly, as SIGPIPE ends podman there, instead of with the panic that
+/// `println!` raises on a closed stdout. Other panics keep their report.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_SIGPIPE);
+        }
+        report(info);
+    }));
 }
 
 /// The levels podman's --log-level takes, and what each means here.

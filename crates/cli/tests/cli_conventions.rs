@@ -364,3 +364,19 @@ fn ps_accepts_external() {
     let out = hoist().run(&["ps", "--all", "--external"]).ok();
     assert!(out.stdout.starts_with("CONTAINER ID"), "{out:?}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_hoist_quietly() {
+    // The read end is closed before hoist starts: its first write fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["--root", dir.path().to_str().unwrap(), "version"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
