@@ -471,3 +471,63 @@ fn pause_unpause_all_and_kill_signals() {
         assert!(out.stderr.contains("no such container"), "{out:?}");
     }
 }
+
+/// `h`'s command for `args`, started through nohup (SIGHUP ignored).
+fn under_nohup(h: &Hoist, args: &[&str]) -> std::process::Output {
+    let inner = h.command(args);
+    let mut cmd = std::process::Command::new("nohup");
+    cmd.arg(inner.get_program()).args(inner.get_args());
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    cmd.stdin(std::process::Stdio::null()).output().unwrap()
+}
+
+#[test]
+fn workloads_start_with_every_signal_at_its_default() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    // A caller that ignores SIGHUP (nohup) must not pass that on: a shell
+    // cannot even trap a signal it found ignored.
+    let none = "SigIgn:\t0000000000000000";
+    let out = under_nohup(
+        &h,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &img,
+            "grep",
+            "^SigIgn",
+            "/proc/self/status",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), none);
+    // Nor what a detached container's monitor ignores.
+    let out = under_nohup(
+        &h,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "bg",
+            "--network",
+            "none",
+            &img,
+            "sleep",
+            "1000",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let pid = h
+        .run(&["inspect", "--format", "{{.State.Pid}}", "bg"])
+        .ok()
+        .stdout;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).unwrap();
+    assert!(status.contains(none), "{status}");
+    h.run(&["rm", "-f", "-t", "0", "bg"]).ok();
+}

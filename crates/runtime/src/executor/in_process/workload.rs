@@ -124,16 +124,36 @@ fn set_mask(mask: &libc::sigset_t) {
     }
 }
 
-/// Gives the workload SIGPIPE's default disposition: Rust's runtime
-/// ignores it in this process, and an ignored signal stays ignored across
-/// exec, where a shell can then not even trap it (`trap ... PIPE`), unlike
-/// under runc.
-fn reset_sigpipe() {
-    // SAFETY: sets one signal's disposition to the default; no handler
-    // runs and no memory of ours is touched.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+/// The highest signal number the kernel knows (`_NSIG`).
+const LAST_SIGNAL: i32 = 64;
+
+/// Gives the workload every signal's default disposition. An ignored
+/// signal stays ignored across exec, and a shell cannot even trap one it
+/// found ignored: without this the workload would inherit what hoist's
+/// runtime ignores (SIGPIPE, for Rust) and what the caller's did (`nohup
+/// hoist run ...` ignores SIGHUP), where runc's workloads start clean.
+/// Caught signals are reset by exec itself; this covers the ignored ones.
+fn reset_signal_dispositions() {
+    // The kernel's `struct sigaction` all zero: SIG_DFL, no flags, empty
+    // mask, on every architecture. Larger than any of them needs.
+    let default_action = [0u64; 8];
+    for signal in 1..=LAST_SIGNAL {
+        // SAFETY: rt_sigaction reads `default_action` (valid, big enough)
+        // and writes nothing (null old action); it only changes this
+        // process's disposition of `signal`. Through the raw system call,
+        // as libc refuses the signals it reserves for itself (32, 33),
+        // which a workload must get at their default too. SIGKILL and
+        // SIGSTOP fail with EINVAL, which is fine: they cannot be ignored.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<libc::c_void>(),
+                8usize,
+            );
+        }
     }
 }
 
@@ -177,6 +197,8 @@ impl HoistExecutor {
         spec: &Spec,
         old_mask: &libc::sigset_t,
     ) -> Result<(), ExecutorError> {
+        // Before the seccomp filter, which may not allow rt_sigaction.
+        reset_signal_dispositions();
         if let Some(program) = &self.program {
             program
                 .install()
@@ -196,7 +218,6 @@ impl HoistExecutor {
         if !runs_hoist_init(args) {
             set_mask(old_mask);
         }
-        reset_sigpipe();
         libcontainer::workload::default::get_executor().exec(spec)
     }
 }
