@@ -614,3 +614,77 @@ fn play_builds_images_from_build_directories() {
     assert_eq!(inspect(&h, "built-test", "{{.Config.User}}"), "hoist");
     h.run(&["kube", "down", yaml]).ok();
 }
+
+#[test]
+fn a_service_container_runs_while_its_pods_do() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: served\nspec:\n  containers:\n  - name: main\n    image: {img}\n    command: [\"sleep\", \"1000\"]\n"
+    );
+    let file = write(&h, "served.yaml", &yaml);
+    h.run(&[
+        "kube",
+        "play",
+        "--service-container=true",
+        file.to_str().unwrap(),
+    ])
+    .ok();
+    // podman's name: the YAML's SHA-256, 12 hex digits, and -service.
+    let digest = Command::new("sha256sum").arg(&file).output().unwrap();
+    let service = format!("{}-service", &String::from_utf8_lossy(&digest.stdout)[..12]);
+    assert_eq!(
+        inspect(&h, &service, "{{.State.Running}} {{.IsService}}"),
+        "true true"
+    );
+    assert_eq!(inspect(&h, "served-main", "{{.IsService}}"), "false");
+    // The pod's last container ends: the pod exits, and the service stops.
+    h.run(&["stop", "-t", "0", "served-main"]).ok();
+    wait_until(WAIT, "the service container to stop", || {
+        inspect(&h, &service, "{{.State.Running}}") == "false"
+    });
+    assert_eq!(out(&h, &["pod", "ps", "--format", "{{.Status}}"]), "Exited");
+    // Starting the pod starts it again.
+    h.run(&["pod", "restart", "served"]).ok();
+    assert_eq!(inspect(&h, &service, "{{.State.Running}}"), "true");
+    let refused = h.run(&["rm", "-f", &service]).fails_with(125);
+    assert!(
+        refused
+            .stderr
+            .contains("is the service container of pod(s)"),
+        "{}",
+        refused.stderr
+    );
+    h.run(&["pod", "kill", "served"]).ok();
+    wait_until(WAIT, "the service container to stop", || {
+        inspect(&h, &service, "{{.State.Running}}") == "false"
+    });
+    // It goes with its last pod.
+    h.run(&["pod", "rm", "served"]).ok();
+    h.run(&["container", "exists", &service]).fails_with(1);
+    // `rm -f -a` takes a service container and its pods together.
+    h.run(&[
+        "kube",
+        "play",
+        "--service-container=true",
+        file.to_str().unwrap(),
+    ])
+    .ok();
+    h.run(&["rm", "-f", "-a"]).ok();
+    assert_eq!(out(&h, &["ps", "-a", "-q"]), "");
+    assert_eq!(out(&h, &["pod", "ps", "-q"]), "");
+    // A play that fails leaves no service container behind.
+    let before = snapshot(&h);
+    let bad = write(
+        &h,
+        "bad.yaml",
+        &yaml.replace(&img, "127.0.0.1:1/no/such:image"),
+    );
+    h.run(&[
+        "kube",
+        "play",
+        "--service-container=true",
+        bad.to_str().unwrap(),
+    ])
+    .fails_with(125);
+    assert_eq!(snapshot(&h), before);
+}

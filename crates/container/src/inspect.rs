@@ -49,6 +49,8 @@ pub struct InspectContainer {
     pub driver: String,
     /// The ID of its pod, or empty.
     pub pod: String,
+    /// It is the service container of a `kube play --service-container`.
+    pub is_service: bool,
     /// `CAP_` names, sorted (udica builds its SELinux policy from these).
     pub effective_caps: Vec<String>,
     pub bounding_caps: Vec<String>,
@@ -619,6 +621,7 @@ impl Container {
             name: self.name().to_string(),
             restart_count: self.state.restart_count,
             pod: o.pod.clone().unwrap_or_default(),
+            is_service: o.is_service,
             driver: "overlay".into(),
             effective_caps,
             bounding_caps,

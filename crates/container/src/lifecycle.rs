@@ -345,6 +345,42 @@ pub(crate) fn pod_member_exited(cs: &Containers, c: &Container) {
     }
 }
 
+/// After container `c` exited for good: when it was the last running
+/// container using a `kube play` service container (its pod's infra
+/// container), the service container stops too, as podman stops it when
+/// the last of its pods exits.
+pub(crate) fn service_user_exited(cs: &Containers, c: &Container) {
+    let Some(service) = c.config.options.service_container.as_deref() else {
+        return;
+    };
+    let Ok(users) = service_users(cs, service) else {
+        return;
+    };
+    if users
+        .iter()
+        .any(|u| u.id() != c.id() && u.status().is_active())
+    {
+        return;
+    }
+    if let Ok(s) = cs.load(service) {
+        if s.status().is_active() {
+            if let Err(e) = stop(cs, &s, None) {
+                tracing::warn!(error = %e, "stopping the service container of the pod's kube play");
+            }
+        }
+    }
+}
+
+/// The containers (infra containers of pods) that service container
+/// `service` (an ID) serves.
+pub fn service_users(cs: &Containers, service: &str) -> Result<Vec<Container>> {
+    Ok(cs
+        .list()?
+        .into_iter()
+        .filter(|c| c.config.options.service_container.as_deref() == Some(service))
+        .collect())
+}
+
 /// Whether `other` joins a namespace of container `id` (`--network
 /// container:NAME|ID`).
 fn joins(cs: &Containers, other: &Container, id: &str) -> bool {
@@ -404,6 +440,20 @@ pub fn remove(cs: &Containers, c: &Container, force: bool) -> Result<()> {
             c.id(),
             c.config.options.pod.as_deref().unwrap_or_default()
         )));
+    }
+    if c.config.options.is_service {
+        let users = service_users(cs, c.id())?;
+        if !users.is_empty() {
+            let pods: Vec<&str> = users
+                .iter()
+                .filter_map(|u| u.config.options.pod.as_deref())
+                .collect();
+            return Err(ContainerError::Invalid(format!(
+                "container {} is the service container of pod(s) {} and cannot be removed without removing the pod(s)",
+                c.id(),
+                pods.join(", ")
+            )));
+        }
     }
     remove_member(cs, c, force)
 }

@@ -299,6 +299,7 @@ fn monitor(
     };
     let c = cs.load(id)?;
     crate::lifecycle::pod_member_exited(cs, &c);
+    crate::lifecycle::service_user_exited(cs, &c);
     if c.config.options.auto_remove {
         // `rm -f` may be removing it too; whoever comes last finds it gone.
         crate::lifecycle::remove_stopped(cs, &c).or_else(|e| {

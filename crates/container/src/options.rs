@@ -193,6 +193,12 @@ pub struct CreateOptions {
     /// stops when its last other container exits), applied by the
     /// monitor of that container.
     pub pod_exit_policy: Option<String>,
+    /// On an infra container: the ID of the service container of the
+    /// `kube play --service-container` that made its pod; it runs while
+    /// any of its pods does.
+    pub service_container: Option<String>,
+    /// It is a `kube play` service container (podman's `IsService`).
+    pub is_service: bool,
     /// `--cgroup-parent`, `--ip`, `--no-hosts`, `--personality`, ... (see
     /// [`crate::run_flags`]).
     pub run_flags: crate::run_flags::RunFlags,

@@ -66,5 +66,7 @@ pub fn spec_of(
         infra_options,
         create_command: Vec::new(),
         conf,
+        // A clone is nobody's kube play.
+        service_container: None,
     })
 }

@@ -58,6 +58,9 @@ pub struct PodSpec {
     pub create_command: Vec<String>,
     /// containers.conf (`infra_image`, ...).
     pub conf: hoist_config::ContainersConf,
+    /// `kube play --service-container`: the ID of the service container
+    /// that runs while the pod does.
+    pub service_container: Option<String>,
 }
 
 /// `--share`: the namespaces to share.
@@ -229,6 +232,7 @@ fn create_infra(
     o.pod_name = Some(pod.name.clone());
     o.infra = true;
     o.pod_exit_policy = Some(pod.exit_policy.clone());
+    o.service_container = spec.service_container.clone();
     o.labels.clear();
     o.create_command = pod.create_command.clone();
     if pod.shares("pid") {
@@ -360,6 +364,13 @@ fn ensure_infra_running(cs: &Containers, pod: &Pod, launcher: &MonitorLauncher) 
     if let Some(infra) = &pod.infra_id {
         let c = cs.load(infra)?;
         if !c.status().is_active() {
+            // The service container runs whenever one of its pods does.
+            if let Some(service) = &c.config.options.service_container {
+                let s = cs.load(service)?;
+                if !s.status().is_active() {
+                    launcher.start_detached(cs, service)?;
+                }
+            }
             launcher.start_detached(cs, infra)?;
         }
     }
@@ -480,13 +491,78 @@ pub fn remove(
     if force {
         stop(cs, pod, timeout)?;
     }
+    let service = members
+        .iter()
+        .find(|c| c.config.options.infra)
+        .and_then(|c| c.config.options.service_container.clone());
     for c in members.iter().rev() {
         let Ok(now) = cs.load(c.id()) else { continue };
         ignore_gone(lifecycle::remove_member(cs, &now, true))?;
     }
     pods.delete(pod)?;
     cgroup::remove(pod);
+    if let Some(service) = service {
+        remove_unused_service(cs, &service)?;
+    }
     Ok(())
+}
+
+/// A `kube play` service container goes with the last of its pods.
+fn remove_unused_service(cs: &Containers, service: &str) -> Result<()> {
+    if !lifecycle::service_users(cs, service)?.is_empty() {
+        return Ok(());
+    }
+    match cs.load(service) {
+        Ok(s) => ignore_gone(lifecycle::remove(cs, &s, true)),
+        Err(ContainerError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `kube play --service-container`: a container of the pause image named
+/// `name`, marked as a service container, that runs while any of the pods
+/// made with it (`PodSpec::service_container`) does. Created, not started.
+pub fn create_service_container(
+    engine: &Engine,
+    cs: &Containers,
+    name: &str,
+    conf: hoist_config::ContainersConf,
+) -> Result<hoist_container::ContainerConfig> {
+    let image = match conf.engine().infra_image() {
+        Some(i) => i.to_string(),
+        None => infra::ensure_pause_image(engine)?,
+    };
+    let options = CreateOptions {
+        is_service: true,
+        // It holds nothing the pods use: no network to set up.
+        networks: vec!["none".into()],
+        ..CreateOptions::default()
+    };
+    let req = CreateRequest {
+        image,
+        name: Some(name.to_string()),
+        options,
+        pull_policy: hoist_engine::PullPolicy::Missing,
+        pull: hoist_engine::PullOptions::default(),
+        record_access: None,
+        replace: false,
+        conf,
+        progress: None,
+    };
+    Ok(hoist_container::create(engine, cs, req)?)
+}
+
+/// `rm -f -a` or `rm --depend` of a `kube play` service container: the
+/// pods it serves go first (each whole), then it; returns the container
+/// IDs removed.
+pub fn remove_service(cs: &Containers, service: &Container) -> Result<Vec<String>> {
+    let mut removed = Vec::new();
+    for infra in lifecycle::service_users(cs, service.id())? {
+        removed.extend(remove_by_infra(cs, &infra)?);
+    }
+    remove_unused_service(cs, service.id())?;
+    removed.push(service.id().to_string());
+    Ok(removed)
 }
 
 /// `rm --depend INFRA` (and `rm -f -a`): removes the pod of infra

@@ -59,6 +59,10 @@ pub struct PlayArgs {
     /// Start the pod after creating it
     #[arg(long, default_value = "true", action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub start: bool,
+    /// Start a service container before the pods; it runs while any of
+    /// them does
+    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub service_container: Option<bool>,
     /// Remove the pods the YAML describes (as `kube down`)
     #[arg(long, hide = true)]
     pub down: bool,
@@ -107,7 +111,11 @@ fn usage(message: String) -> anyhow::Error {
 /// out, as podman leaves them.
 fn documents(source: &str) -> Result<Vec<KubeDocument>> {
     let text = play::source::read(source).map_err(fail)?;
-    let parsed = hoist_kube::parse_lenient(&text).map_err(fail)?;
+    parse_documents(&text)
+}
+
+fn parse_documents(text: &str) -> Result<Vec<KubeDocument>> {
+    let parsed = hoist_kube::parse_lenient(text).map_err(fail)?;
     for kind in &parsed.skipped {
         tracing::info!(%kind, "kube play ignores this kind");
     }
@@ -213,6 +221,7 @@ fn options(a: &PlayArgs) -> Result<PlayOptions> {
         plan,
         build: a.build,
         context_dir: a.context_dir.clone(),
+        service_container: None,
     })
 }
 
@@ -220,8 +229,12 @@ pub fn play(root: &Path, a: PlayArgs) -> Result<i32> {
     if a.down {
         return down(root, DownArgs { file: a.file });
     }
-    let opts = options(&a)?;
-    let docs = documents(&a.file)?;
+    let mut opts = options(&a)?;
+    let text = play::source::read(&a.file).map_err(fail)?;
+    let docs = parse_documents(&text)?;
+    if a.service_container == Some(true) {
+        opts.service_container = Some(play::service_container_name(&text));
+    }
     let report = engines_then(root, |e| play::play(e, &docs, &opts).map_err(fail))?;
     print_play(&report);
     Ok(0)

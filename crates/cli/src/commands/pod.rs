@@ -366,6 +366,7 @@ pub fn create_pod(root: &Path, a: PodCreateArgs) -> Result<String> {
         infra_options,
         create_command: std::env::args().collect(),
         conf,
+        service_container: None,
     };
     let engine =
         Engine::open(root).with_context(|| format!("opening the store at {}", root.display()))?;

@@ -20,6 +20,8 @@ use crate::error::{io_err, KubeError, Result};
 #[derive(Debug)]
 enum Made {
     Pod(Box<Pod>),
+    /// A service container (its ID): it goes after the pods.
+    Service(String),
     Volume(String),
     Secret(String),
     HostPath(hostpath::Made),
@@ -52,6 +54,11 @@ impl<'a> Rollback<'a> {
             let r: Result<()> = match &m {
                 Made::Pod(p) => hoist_pod::remove(self.e.cs, self.e.pods, p, true, Some(0))
                     .map_err(KubeError::from),
+                // Gone with its last pod, unless no pod was made yet.
+                Made::Service(id) => match self.e.cs.load(id) {
+                    Ok(c) => lifecycle::remove(self.e.cs, &c, true).map_err(KubeError::from),
+                    Err(_) => Ok(()),
+                },
                 Made::Volume(name) => Volumes::open(self.e.cs.root())
                     .and_then(|v| v.remove(name, &[]))
                     .map_err(KubeError::from),
@@ -91,9 +98,17 @@ pub fn run(rb: &mut Rollback<'_>, plan: &Plan, opts: &PlayOptions) -> Result<Vec
         })?;
         rb.made.push(Made::Secret(s.name.clone()));
     }
+    let service = match &opts.service_container {
+        Some(name) => {
+            let c = hoist_pod::create_service_container(e.engine, e.cs, name, opts.conf.clone())?;
+            rb.made.push(Made::Service(c.id.clone()));
+            Some(c.id)
+        }
+        None => None,
+    };
     let mut played = Vec::new();
     for p in &plan.pods {
-        played.push(pod(rb, p, opts)?);
+        played.push(pod(rb, p, opts, service.as_deref())?);
     }
     if opts.start {
         for (p, out) in plan.pods.iter().zip(&mut played) {
@@ -126,7 +141,7 @@ fn claim(rb: &mut Rollback<'_>, c: &ClaimPlan, replace: bool) -> Result<()> {
     Ok(())
 }
 
-fn pod_spec(p: &PodPlan, opts: &PlayOptions) -> PodSpec {
+fn pod_spec(p: &PodPlan, opts: &PlayOptions, service: Option<&str>) -> PodSpec {
     let mut infra = CreateOptions::default();
     if p.host_network {
         infra.networks = vec!["host".into()];
@@ -145,13 +160,19 @@ fn pod_spec(p: &PodPlan, opts: &PlayOptions) -> PodSpec {
         infra_options: infra,
         create_command: opts.create_command.clone(),
         conf: opts.conf.clone(),
+        service_container: service.map(str::to_string),
         ..Default::default()
     }
 }
 
-fn pod(rb: &mut Rollback<'_>, p: &PodPlan, opts: &PlayOptions) -> Result<PlayedPod> {
+fn pod(
+    rb: &mut Rollback<'_>,
+    p: &PodPlan,
+    opts: &PlayOptions,
+    service: Option<&str>,
+) -> Result<PlayedPod> {
     let e = rb.e;
-    let pod = hoist_pod::create(e.engine, e.cs, e.pods, pod_spec(p, opts))?;
+    let pod = hoist_pod::create(e.engine, e.cs, e.pods, pod_spec(p, opts, service))?;
     rb.made.push(Made::Pod(Box::new(pod.clone())));
     let volumes = volumes(rb, p)?;
     let mut out = PlayedPod {

@@ -65,6 +65,10 @@ pub struct PlayOptions {
     /// `--context-dir`: where build directories are looked for (default:
     /// the current directory, as podman does).
     pub context_dir: Option<std::path::PathBuf>,
+    /// `--service-container`: the name of a service container to make
+    /// (podman's: the first 12 hex digits of the YAML's SHA-256, then
+    /// `-service`), which runs while any of the pods does.
+    pub service_container: Option<String>,
 }
 
 /// One pod made.
@@ -99,6 +103,15 @@ fn store_secret(
     }
     let data = secrets.data(name)?;
     sources::secret_from_store_data(name, &data).map(Some)
+}
+
+/// The name `--service-container` gives the service container of the YAML
+/// `text`: podman's, the first 12 hex digits of its SHA-256 and
+/// `-service`, so the same YAML names the same container.
+pub fn service_container_name(text: &str) -> String {
+    let mut hasher = hoist_image::digest::Hasher::sha256();
+    hasher.update(text.as_bytes());
+    format!("{}-service", &hasher.finish().hex()[..12])
 }
 
 /// Makes the pods, volumes and secrets `docs` describe; on failure nothing
@@ -148,4 +161,16 @@ fn check_names(e: &Engines<'_>, plan: &Plan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod service_name_tests {
+    #[test]
+    fn service_container_names_are_the_yaml_digest() {
+        // sha256 of "a: b\n" starts 52c9693cf3f2.
+        assert_eq!(
+            super::service_container_name("a: b\n"),
+            "52c9693cf3f2-service"
+        );
+    }
 }

@@ -254,6 +254,12 @@ pub fn rm(root: &Path, a: RmArgs) -> Result<i32> {
                 hoist_pod::PodError::Container(e) => anyhow::Error::new(*e),
                 e => anyhow::Error::msg(e.to_string()),
             })?
+        } else if c.config.options.is_service && (a.depend || (a.all && a.force)) {
+            // Its pods go with it, as with an infra container.
+            hoist_pod::remove_service(&cs, &c).map_err(|e| match e {
+                hoist_pod::PodError::Container(e) => anyhow::Error::new(*e),
+                e => anyhow::Error::msg(e.to_string()),
+            })?
         } else if a.depend {
             lifecycle::remove_with_dependents(&cs, &c, a.force)?
         } else {
