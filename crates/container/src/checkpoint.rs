@@ -154,7 +154,12 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
 }
 
 /// `--export FILE`: podman's archive of the checkpoint just taken.
-fn export(cs: &Containers, c: &Container, opts: &CheckpointOptions, file: &Path) -> Result<()> {
+pub(crate) fn export(
+    cs: &Containers,
+    c: &Container,
+    opts: &CheckpointOptions,
+    file: &Path,
+) -> Result<()> {
     let staged = [ROOTFS_DIFF, DELETED_FILES];
     for name in staged {
         let _ = std::fs::remove_file(c.dir.join(name));

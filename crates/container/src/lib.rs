@@ -20,6 +20,7 @@
 pub mod attach;
 mod attach_input;
 pub mod checkpoint;
+pub mod checkpoint_image;
 mod checkpoint_rootfs;
 pub mod clone;
 pub mod commit;

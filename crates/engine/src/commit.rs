@@ -49,6 +49,9 @@ pub struct NewImage {
     /// The creation time to record (RFC 3339) instead of now: `build
     /// --timestamp`, for reproducible images.
     pub created: Option<String>,
+    /// Annotations of the manifest (`checkpoint --create-image` says what
+    /// the image holds this way, as podman does).
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 impl Engine {
@@ -125,7 +128,13 @@ impl Engine {
                 lazy: None,
             });
         }
-        self.store_image(&config, layers, name.into_iter().collect(), now)
+        self.store_image_annotated(
+            &config,
+            layers,
+            name.into_iter().collect(),
+            now,
+            &new.annotations,
+        )
     }
 
     /// Stores `config` and a manifest of `layers` (already in the store) as
@@ -137,6 +146,18 @@ impl Engine {
         names: Vec<String>,
         created: String,
     ) -> Result<Digest> {
+        self.store_image_annotated(config, layers, names, created, &Default::default())
+    }
+
+    /// [`Engine::store_image`] with manifest annotations.
+    fn store_image_annotated(
+        &self,
+        config: &Value,
+        layers: Vec<LayerRef>,
+        names: Vec<String>,
+        created: String,
+        annotations: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Digest> {
         let config_bytes =
             serde_json::to_vec(config).map_err(|e| EngineError::Invalid(e.to_string()))?;
         let config_digest = self.store.add_blob(&config_bytes)?;
@@ -146,6 +167,10 @@ impl Engine {
             "config": Descriptor::new(media::OCI_CONFIG, config_digest.clone(), config_bytes.len() as u64),
             "layers": layers.iter().map(|l| Descriptor::new(&oci_media_type(&l.media_type), l.blob.clone(), l.size)).collect::<Vec<_>>(),
         });
+        let mut manifest = manifest;
+        if !annotations.is_empty() {
+            manifest["annotations"] = json!(annotations);
+        }
         let manifest_bytes =
             serde_json::to_vec(&manifest).map_err(|e| EngineError::Invalid(e.to_string()))?;
         let manifest_digest = self.store.add_blob(&manifest_bytes)?;

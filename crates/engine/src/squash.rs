@@ -1,8 +1,10 @@
-//! `build --squash` and `--squash-all`: an image whose layers above its
-//! first `keep` are replaced by one layer. The caller writes that layer
-//! from the merged tree of the replaced layers (hoist-container knows
-//! overlay trees); the engine swaps it in, keeping the config and the
-//! history, whose squashed steps become empty-layer entries but the last.
+//! Whole layers of an image. Their blobs (a checkpoint image's one layer
+//! is a checkpoint archive), and for `build --squash` and `--squash-all`
+//! an image whose layers above its first `keep` are replaced by one layer:
+//! the caller writes that layer from the merged tree of the replaced ones
+//! (hoist-container knows overlay trees); the engine swaps it in, keeping
+//! the config and the history, whose squashed steps become empty-layer
+//! entries but the last.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +34,27 @@ impl Engine {
                     )));
                 }
                 Ok(self.store.layer_diff_dir(&l.diff_id))
+            })
+            .collect()
+    }
+
+    /// The stored blobs of image `name`'s layers, bottom first (plain or
+    /// compressed tars, as pulled or made). A layer pulled lazily has no
+    /// whole blob here.
+    pub fn layer_blobs(&self, name: &str) -> Result<Vec<PathBuf>> {
+        let record = self.lookup(name)?;
+        record
+            .layers
+            .iter()
+            .map(|l| {
+                let path = self.store.blob_path(&l.blob);
+                if l.lazy.is_some() || !path.is_file() {
+                    return Err(EngineError::Invalid(format!(
+                        "layer {} of {name} is not all here (pulled lazily): pull the image again without lazy pulling",
+                        l.blob
+                    )));
+                }
+                Ok(path)
             })
             .collect()
     }

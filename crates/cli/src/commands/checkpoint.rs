@@ -158,9 +158,6 @@ fn print_stats(key: &str, total_us: u64, stats: &[(String, Timing)], runtime_key
 
 /// `hoist container checkpoint`.
 pub fn checkpoint(root: &Path, a: CheckpointArgs) -> Result<i32> {
-    if a.create_image.is_some() {
-        anyhow::bail!("--create-image is not supported by hoist yet; use --export FILE");
-    }
     let compression: Compression = a.compress.parse().map_err(anyhow::Error::msg)?;
     let cs = open(root)?;
     let list = select(&cs, &a.containers, a.all, a.latest, |c| {
@@ -169,6 +166,16 @@ pub fn checkpoint(root: &Path, a: CheckpointArgs) -> Result<i32> {
     if a.export.is_some() && list.len() != 1 {
         anyhow::bail!("--export can only be used with exactly one container");
     }
+    if a.create_image.is_some() && list.len() != 1 {
+        anyhow::bail!("--create-image can only be used with exactly one container");
+    }
+    let engine = match &a.create_image {
+        Some(_) => Some(
+            hoist_engine::Engine::open(root)
+                .with_context(|| format!("opening the store at {}", root.display()))?,
+        ),
+        None => None,
+    };
     let opts = CheckpointOptions {
         leave_running: a.leave_running,
         keep: a.keep,
@@ -186,6 +193,10 @@ pub fn checkpoint(root: &Path, a: CheckpointArgs) -> Result<i32> {
     for (label, c) in &list {
         let t = hoist_container::checkpoint::checkpoint(&cs, c, &opts)
             .with_context(|| format!("checkpointing container {}", c.id()))?;
+        if let (Some(image), Some(engine)) = (&a.create_image, &engine) {
+            hoist_container::checkpoint_image::create_image(engine, &cs, c, &opts, image)
+                .with_context(|| format!("making checkpoint image {image}"))?;
+        }
         if !a.print_stats {
             println!("{label}");
         }
@@ -208,11 +219,25 @@ pub fn restore(root: &Path, a: RestoreArgs) -> Result<i32> {
     if a.pod.is_some() || a.import_previous.is_some() {
         anyhow::bail!("--pod and --import-previous are not supported by hoist yet");
     }
-    if a.name.is_some() && a.import.is_none() {
-        anyhow::bail!("--name can only be used with --import");
+    let cs = open(root)?;
+    let engine = hoist_engine::Engine::open(root)
+        .with_context(|| format!("opening the store at {}", root.display()))?;
+    // `restore IMAGE`: a name that is no container but a checkpoint image
+    // restores that image's archive, as --import does.
+    let mut images = Vec::new();
+    let mut containers = Vec::new();
+    for name in &a.containers {
+        match checkpoint_image_archive(&cs, &engine, name)? {
+            Some(archive) => images.push((name.clone(), archive)),
+            None => containers.push(name.clone()),
+        }
     }
-    if !a.publish.is_empty() && a.import.is_none() {
-        anyhow::bail!("--publish can only be used with --import");
+    let from_archive = a.import.is_some() || !images.is_empty();
+    if a.name.is_some() && !from_archive {
+        anyhow::bail!("--name can only be used with --import or a checkpoint image");
+    }
+    if !a.publish.is_empty() && !from_archive {
+        anyhow::bail!("--publish can only be used with --import or a checkpoint image");
     }
     let publish = if a.publish.is_empty() {
         None
@@ -230,16 +255,22 @@ pub fn restore(root: &Path, a: RestoreArgs) -> Result<i32> {
         name: a.name.clone(),
         publish,
     };
-    let cs = open(root)?;
     let launcher = super::container::launcher()?;
     let started = Instant::now();
     let mut done = Vec::new();
+    for (image, archive) in &images {
+        let (id, t) =
+            hoist_container::checkpoint::restore_import(&engine, &cs, &launcher, archive, &opts)
+                .with_context(|| format!("restoring checkpoint image {image}"))?;
+        if !a.print_stats {
+            println!("{id}");
+        }
+        done.push((id, t));
+    }
     if let Some(file) = &a.import {
         if a.all || a.latest || !a.containers.is_empty() {
             anyhow::bail!("--import cannot be used with container names, --all or --latest");
         }
-        let engine = hoist_engine::Engine::open(root)
-            .with_context(|| format!("opening the store at {}", root.display()))?;
         let (id, t) =
             hoist_container::checkpoint::restore_import(&engine, &cs, &launcher, file, &opts)
                 .with_context(|| format!("restoring from {}", file.display()))?;
@@ -247,8 +278,8 @@ pub fn restore(root: &Path, a: RestoreArgs) -> Result<i32> {
             println!("{id}");
         }
         done.push((id, t));
-    } else {
-        let list = select(&cs, &a.containers, a.all, a.latest, |c| {
+    } else if !containers.is_empty() || a.all || a.latest || images.is_empty() {
+        let list = select(&cs, &containers, a.all, a.latest, |c| {
             hoist_container::checkpoint::InspectCheckpoint::of(c).checkpointed
         })?;
         for (label, c) in &list {
@@ -270,6 +301,21 @@ pub fn restore(root: &Path, a: RestoreArgs) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// The archive of checkpoint image `name`, when `name` is one and no
+/// container answers to it (a container wins, as in podman).
+fn checkpoint_image_archive(
+    cs: &hoist_container::Containers,
+    engine: &hoist_engine::Engine,
+    name: &str,
+) -> Result<Option<std::path::PathBuf>> {
+    if cs.get(name).is_ok() {
+        return Ok(None);
+    }
+    Ok(hoist_container::checkpoint_image::archive_of_image(
+        engine, name,
+    )?)
 }
 
 /// `info`'s `host.criuVersion`: the CRIU that checkpoint/restore would
