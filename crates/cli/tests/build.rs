@@ -412,6 +412,90 @@ fn squash_merges_the_new_layers_and_squash_all_every_layer() {
 }
 
 #[test]
+fn add_downloads_a_url_and_never_unpacks_it() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("tool.txt"), "fetched over http\n").unwrap();
+    // A tar archive: ADD unpacks local ones, never downloaded ones.
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(3);
+    header.set_mode(0o644);
+    archive
+        .append_data(&mut header, "inner.txt", &b"in\n"[..])
+        .unwrap();
+    std::fs::write(
+        site.path().join("bundle.tar"),
+        archive.into_inner().unwrap(),
+    )
+    .unwrap();
+    let server = hoist_testenv::HttpServer::serve(site.path());
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}\nADD {} /opt/\nADD {} /opt/bundle.tar\n",
+            server.url("tool.txt"),
+            server.url("bundle.tar")
+        ),
+    )]);
+    let first = build(&h, ctx.path(), &["-t", "fetched"]).ok();
+    assert_eq!(first.stdout.matches("Using cache").count(), 0);
+    // Docker's mode for downloaded files; the archive stays a file.
+    assert_eq!(
+        run_in(
+            &h,
+            "fetched",
+            "cat /opt/tool.txt; stat -c %a /opt/tool.txt; test -f /opt/bundle.tar && test ! -e /opt/inner.txt && echo kept"
+        ),
+        "fetched over http\n600\nkept\n"
+    );
+    // Its time is the server's Last-Modified (the file's, to the second).
+    let served = std::fs::metadata(site.path().join("tool.txt"))
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(
+        run_in(&h, "fetched", "stat -c %Y /opt/tool.txt").trim(),
+        served.to_string()
+    );
+    // Unchanged downloads (same content, same Last-Modified) hit the cache.
+    let again = build(&h, ctx.path(), &["-t", "fetched"]).ok();
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        2,
+        "{}",
+        again.stdout
+    );
+    // A changed file is downloaded again and its step reruns.
+    std::fs::write(site.path().join("tool.txt"), "changed upstream\n").unwrap();
+    let changed = build(&h, ctx.path(), &["-t", "fetched"]).ok();
+    assert_eq!(
+        changed.stdout.matches("Using cache").count(),
+        0,
+        "{}",
+        changed.stdout
+    );
+    assert_eq!(
+        run_in(&h, "fetched", "cat /opt/tool.txt"),
+        "changed upstream\n"
+    );
+    // A missing file fails the step with the server's answer.
+    let bad = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nADD {} /opt/\n", server.url("nope.txt")),
+    )]);
+    let out = build(&h, bad.path(), &["-t", "broken"]).fails_with(125);
+    assert!(
+        out.stderr.contains("404") && out.stderr.contains("line 2"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn bad_input_says_where_and_tags_nothing() {
     let (_reg, h, img) = common::setup_with_busybox();
     let case = |text: &str, code: i32, needle: &str| {

@@ -10,10 +10,10 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use hoist_testenv::{free_port, wait_for_tcp, wait_until, Hoist};
+use hoist_testenv::{free_port, wait_for_tcp, wait_until, Hoist, HttpServer};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -426,22 +426,12 @@ fn kube_play_start_false_replace_and_the_generate_round_trip() {
 }
 
 /// A host process serving `dir` over HTTP (busybox's httpd), killed on drop.
-struct HttpServer(Child);
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn kube_play_reads_a_url_and_bad_input_leaves_nothing_behind() {
     let (_reg, h, img) = common::setup_with_busybox();
     // A URL: the YAML from an HTTP server on the host.
     let site = h.base_dir().join("site");
     std::fs::create_dir_all(&site).unwrap();
-    let web_port = free_port();
     std::fs::write(
         site.join("pod.yaml"),
         format!(
@@ -449,25 +439,13 @@ fn kube_play_reads_a_url_and_bad_input_leaves_nothing_behind() {
         ),
     )
     .unwrap();
-    let server = HttpServer(
-        Command::new("busybox")
-            .args(["httpd", "-f", "-p", &format!("127.0.0.1:{web_port}"), "-h"])
-            .arg(&site)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting busybox httpd (Debian package busybox-static)"),
-    );
-    assert!(wait_for_tcp(&format!("127.0.0.1:{web_port}"), WAIT));
-    let url = format!("http://127.0.0.1:{web_port}/pod.yaml");
+    let server = HttpServer::serve(&site);
+    let url = server.url("pod.yaml");
     h.run(&["kube", "play", &url]).ok();
     assert_eq!(inspect(&h, "fromurl-c", "{{.State.Running}}"), "true");
     h.run(&["kube", "down", &url]).ok();
-    h.run(&[
-        "kube",
-        "play",
-        &format!("http://127.0.0.1:{web_port}/nope.yaml"),
-    ])
-    .fails_with(125);
+    h.run(&["kube", "play", &server.url("nope.yaml")])
+        .fails_with(125);
     drop(server);
 
     // A pod that holds a host port, for the clash below.

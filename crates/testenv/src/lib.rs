@@ -37,6 +37,7 @@
 pub mod certs;
 pub mod hoist;
 mod host_copy;
+pub mod http;
 pub mod image;
 pub mod layer;
 pub mod leftovers;
@@ -47,6 +48,7 @@ pub mod wait;
 
 pub use certs::TestCerts;
 pub use hoist::{Hoist, Output};
+pub use http::HttpServer;
 pub use image::{BuiltImage, Compression, ImageBuilder, Layer, ManifestFormat, Platform};
 pub use registry::{DetachedRegistry, Registry};
 pub use require::{require, require_file, require_root, require_root_and, require_root_and_tools};

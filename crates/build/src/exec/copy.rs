@@ -26,6 +26,8 @@ enum Item {
     Host { path: PathBuf, rel: String },
     /// `COPY <<NAME`: a file made of the heredoc's body.
     Inline { name: String, content: String },
+    /// `ADD URL`: a downloaded file (never unpacked, as in Docker).
+    Download(super::download::Downloaded),
 }
 
 /// Runs one `COPY`/`ADD` step (or takes its image from the cache).
@@ -67,7 +69,8 @@ pub(crate) fn copy_step(
         Some(m) => (&m.path, None),
         None => (&ctx.options.context, Some(ctx.ignore)),
     };
-    let items = collect_items(ctx, st, ins, c, is_add, root, ignore)?;
+    let empty = tempfile_dir(ctx)?;
+    let items = collect_items(ctx, st, ins, c, is_add, root, ignore, empty.path())?;
     if items.len() > 1 && !wants_dir {
         return Err(step_err(
             ctx,
@@ -75,7 +78,6 @@ pub(crate) fn copy_step(
             format!("with more than one source the destination must be a directory ending in /: write {dest_raw}/"),
         ));
     }
-    let empty = tempfile_dir(ctx)?;
     let below_root: &Path = below.as_ref().map_or(empty.path(), |m| m.path.as_path());
     let stamp = Stamp {
         owner: match &c.chown {
@@ -105,6 +107,15 @@ pub(crate) fn copy_step(
                     dest.clone()
                 };
                 layer.add_bytes(&resolved(below_root, &to), content.as_bytes())?;
+            }
+            Item::Download(d) => {
+                let to = if dest_is_dir {
+                    format!("{}/{}", dest.trim_end_matches('/'), d.name)
+                } else {
+                    dest.clone()
+                };
+                let plain = TreeSource { ignore: None };
+                layer.add_tree(&plain, &d.path, &d.name, &resolved(below_root, &to))?;
             }
             Item::Host { path, rel } => {
                 if path.is_dir() && !path.is_symlink() {
@@ -185,7 +196,9 @@ fn mount_below<'a>(
     }
 }
 
-/// The sources of the step, globs expanded, each resolved inside `root`.
+/// The sources of the step, globs expanded, each resolved inside `root`;
+/// ADD's URLs downloaded into `downloads`.
+#[allow(clippy::too_many_arguments)]
 fn collect_items(
     ctx: &BuildContext<'_>,
     st: &StageState,
@@ -194,6 +207,7 @@ fn collect_items(
     is_add: bool,
     root: &Path,
     ignore: Option<&IgnoreRules>,
+    downloads: &Path,
 ) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     for source in &c.sources {
@@ -210,13 +224,16 @@ fn collect_items(
             }
             CopySource::Path(w) => {
                 let pattern = w.expand(&st.scope).map_err(|e| expand_err(ctx, ins, e))?;
-                if is_add
-                    && (pattern.starts_with("http://")
-                        || pattern.starts_with("https://")
-                        || pattern.starts_with("git@"))
-                {
+                if is_add && (pattern.starts_with("http://") || pattern.starts_with("https://")) {
+                    let got = super::download::download(&pattern, downloads, items.len()).map_err(
+                        |why| step_err(ctx, ins, format!("downloading {pattern}: {why}")),
+                    )?;
+                    items.push(Item::Download(got));
+                    continue;
+                }
+                if is_add && pattern.starts_with("git@") {
                     return Err(step_err(ctx, ins, format!(
-                        "ADD of the URL {pattern} is not supported: hoist builds without network access to fetch it; download it into the context and COPY it"
+                        "ADD of the git repository {pattern} is not supported: clone it into the context and COPY it"
                     )));
                 }
                 let found = glob(root, &pattern);

@@ -13,6 +13,7 @@ mod archive;
 mod cache;
 mod config;
 mod copy;
+mod download;
 mod error;
 mod inroot;
 mod layer;
