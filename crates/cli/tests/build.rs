@@ -496,6 +496,42 @@ fn add_downloads_a_url_and_never_unpacks_it() {
 }
 
 #[test]
+fn jobs_builds_independent_stages_at_once() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    // Each of two independent stages marks that it runs, then waits (a
+    // bounded while) for the other's mark in a shared cache mount: only
+    // stages that build at the same time both get through.
+    let meet = |me: &str, other: &str| {
+        format!(
+            "RUN --mount=type=cache,id=meet,target=/meet,sharing=shared \\\n\
+             touch /meet/{me}; i=0; until [ -e /meet/{other} ]; do i=$((i+1)); \\\n\
+             [ $i -gt 1200 ] && echo {me} never met {other} && exit 9; sleep 0.05; done; echo {me} > /{me}\n"
+        )
+    };
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img} AS left\n{}FROM {img} AS right\n{}FROM {img}\n\
+             COPY --from=left /left /left\nCOPY --from=right /right /right\n",
+            meet("left", "right"),
+            meet("right", "left")
+        ),
+    )]);
+    // A stage that waited in vain would have failed the build (exit 9).
+    build(&h, ctx.path(), &["--jobs", "2", "-t", "met"]).ok();
+    assert_eq!(run_in(&h, "met", "cat /left /right"), "left\nright\n");
+    // The same image as a build of one stage after another makes: every
+    // step of it comes from the cache.
+    let again = build(&h, ctx.path(), &["--jobs", "0", "-t", "met"]).ok();
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        4,
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
 fn bad_input_says_where_and_tags_nothing() {
     let (_reg, h, img) = common::setup_with_busybox();
     let case = |text: &str, code: i32, needle: &str| {

@@ -187,6 +187,24 @@ impl Containerfile {
         Ok(deps)
     }
 
+    /// [`Containerfile::stage_deps`] for running stages at once: a stage
+    /// whose `--from` words use a variable (a stage-local ARG may change
+    /// what they name) waits for every earlier stage instead.
+    pub fn stage_deps_for_scheduling(
+        &self,
+        stage: usize,
+        global: &dyn Vars,
+    ) -> Result<Vec<usize>, StageError> {
+        let variable = self.stages[stage]
+            .instructions
+            .iter()
+            .any(|ins| from_words_raw(&ins.kind).any(|raw| raw.contains('$')));
+        if variable {
+            return Ok((0..stage).collect());
+        }
+        self.stage_deps(stage, global)
+    }
+
     /// Every stage the target needs (itself included), in file order: the
     /// stages to build. Stages not in the list are skipped, as buildah
     /// does; stages whose dependencies are all built can run in parallel.
@@ -216,6 +234,20 @@ impl Containerfile {
 
 /// The `--from` values of an instruction, expanded with `global`
 /// (`RUN --mount` options are taken literally).
+/// The `--from` words of an instruction as written.
+fn from_words_raw(kind: &InstructionKind) -> impl Iterator<Item = &str> {
+    let copy = match kind {
+        InstructionKind::Copy(c) => c.from.as_ref().map(|w| w.raw.as_str()),
+        _ => None,
+    };
+    let mounts = match kind {
+        InstructionKind::Run(r) => r.mounts.as_slice(),
+        _ => &[],
+    };
+    copy.into_iter()
+        .chain(mounts.iter().filter_map(|m| m.from.as_deref()))
+}
+
 fn from_values(kind: &InstructionKind, global: &dyn Vars) -> Result<Vec<String>, ExpandError> {
     match kind {
         InstructionKind::Copy(c) => c.from.iter().map(|w| w.expand(global)).collect(),

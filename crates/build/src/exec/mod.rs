@@ -20,6 +20,7 @@ mod layer;
 mod mounted;
 mod mounts;
 mod output;
+mod parallel;
 mod run;
 mod stage;
 
@@ -87,6 +88,9 @@ pub struct BuildOptions {
     pub quiet: bool,
     /// `--squash`/`--squash-all`: which layers of the result are merged.
     pub squash: Squash,
+    /// `--jobs`: how many stages may build at once (their dependencies
+    /// built); 0 and 1 build them one after another.
+    pub jobs: usize,
 }
 
 /// Which layers of the result a build merges into one.
@@ -141,13 +145,31 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
         cache: cache::Cache::new(b.engine.root(), !o.no_cache),
         multi_stage: wanted.len() > 1,
     };
-    let mut results: BTreeMap<usize, String> = BTreeMap::new();
     let last = *wanted.last().expect("a target stage");
-    for &index in &wanted {
-        let base = file.resolve_base(index, &global).map_err(stage_err)?;
-        let image = stage::run_stage(&ctx, index, base, &results, index == last, out)?;
-        results.insert(index, image);
-    }
+    let results = if o.jobs <= 1 || wanted.len() == 1 {
+        let mut results: BTreeMap<usize, String> = BTreeMap::new();
+        for (position, &index) in wanted.iter().enumerate() {
+            let base = file.resolve_base(index, &global).map_err(stage_err)?;
+            let image = stage::run_stage(
+                &ctx,
+                index,
+                position + 1,
+                base,
+                &results,
+                index == last,
+                out,
+            )?;
+            results.insert(index, image);
+        }
+        results
+    } else {
+        let deps = wanted
+            .iter()
+            .map(|&i| Ok((i, file.stage_deps_for_scheduling(i, &global)?)))
+            .collect::<std::result::Result<BTreeMap<_, _>, _>>()
+            .map_err(stage_err)?;
+        parallel::run_stages(&ctx, &wanted, &deps, o.jobs, out)?
+    };
     let last_base = file.resolve_base(last, &global).map_err(stage_err)?;
     let result = squashed(b.engine, &results, last, last_base, o.squash)?;
     let id: Digest =

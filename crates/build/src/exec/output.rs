@@ -21,6 +21,11 @@ impl Output {
         }
     }
 
+    /// Announcements of a stage built beside this output's (`--jobs`).
+    pub(crate) fn for_another_stage(&self) -> Output {
+        Output::new(self.quiet)
+    }
+
     /// One announcement line.
     pub fn say(&mut self, line: &str) {
         if !self.quiet {

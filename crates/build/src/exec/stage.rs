@@ -51,9 +51,11 @@ pub(crate) struct StageState {
 
 /// Builds stage `index` from `base`; the ID (hex) of its image.
 /// `results` has the images of the stages built before it.
+/// `position` is its place (from 1) among the stages this build makes.
 pub(crate) fn run_stage(
     ctx: &BuildContext<'_>,
     index: usize,
+    position: usize,
     base: Base,
     results: &BTreeMap<usize, String>,
     is_last: bool,
@@ -61,9 +63,7 @@ pub(crate) fn run_stage(
 ) -> Result<String> {
     let stage = &ctx.file.stages[index];
     let total = stage.instructions.len() + 1;
-    let position = ctx
-        .multi_stage
-        .then(|| (results.len() + 1, ctx.file.stages.len()));
+    let position = ctx.multi_stage.then_some((position, ctx.file.stages.len()));
     out.step(position, 1, total, &stage.from.original);
     let mut st = StageState::start(ctx, index, &base, results)?;
     for trigger in onbuild_triggers(ctx, &st)? {

@@ -50,8 +50,8 @@ pub struct BuildArgs {
     /// --pull=never (buildah's older spelling).
     #[arg(long, hide = true)]
     pub pull_never: bool,
-    /// Stages to build at once (accepted; hoist builds the stages a
-    /// target needs one after another).
+    /// How many stages to build at once once what they need is built
+    /// (default 1: one after another; 0: all that are ready).
     #[arg(long)]
     pub jobs: Option<u32>,
     /// Write everything the build prints to this file instead.
@@ -211,6 +211,12 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         secrets: BTreeMap::new(),
         quiet: a.quiet,
         squash: squash_mode(a.squash, a.squash_all)?,
+        // buildah's --jobs 0: no limit.
+        jobs: match a.jobs {
+            None => 1,
+            Some(0) => usize::MAX,
+            Some(n) => n as usize,
+        },
     };
     let scratch = tempfile::tempdir().context("making a directory for --secret env= values")?;
     let mut secrets = BTreeMap::new();
