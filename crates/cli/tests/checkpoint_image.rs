@@ -6,42 +6,10 @@
 
 mod common;
 
-use std::time::Duration;
-
-use hoist_testenv::Hoist;
+use common::criu::{counted, require_criu, wait_counted};
 
 /// Counts in a variable (process memory) and prints each value.
 const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i; sleep 0.1; done";
-
-fn require_criu() {
-    let ok = std::process::Command::new("criu")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Version: 4"));
-    assert!(
-        ok,
-        "CRIU 4.x is not in PATH: run scripts/install-criu.sh (builds it from Debian trixie's criu source package)"
-    );
-}
-
-/// The numbers the counter printed, in order.
-fn counted(hoist: &Hoist, name: &str) -> Vec<u64> {
-    hoist
-        .run(&["logs", name])
-        .ok()
-        .stdout
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
-}
-
-fn wait_counted(hoist: &Hoist, name: &str, at_least: usize) {
-    hoist_testenv::wait_until(
-        Duration::from_secs(30),
-        &format!("{name} to print {at_least} numbers"),
-        || counted(hoist, name).len() >= at_least,
-    );
-}
 
 #[test]
 fn a_checkpoint_image_travels_through_a_registry_and_restores_by_name() {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod criu;
+
 use hoist_testenv::{require_root_and, Hoist, Registry};
 
 pub const TOOLS: &[&str] = &[
