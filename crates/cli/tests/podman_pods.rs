@@ -761,6 +761,20 @@ fn pod_infra_options_show_as_podman_shows_them() {
         out(&h, &["pod", "inspect", "--format", "{{.Hostname}}", "opts"]),
         "named.example"
     );
+    // Go prints the bindings, a list of structs, as `{HostIp HostPort}`.
+    assert_eq!(
+        out(
+            &h,
+            &[
+                "pod",
+                "inspect",
+                "--format",
+                "{{.InfraConfig.PortBindings}}",
+                "opts"
+            ]
+        ),
+        format!("map[80/tcp:[{{ {port}}}]]")
+    );
     out(
         &h,
         &[

@@ -271,6 +271,10 @@ fn fmt_value(v: &Value, verb: char, spec: &Spec) -> String {
             if verb == 'v' && spec.sharp {
                 return go_syntax(v);
             }
+            if value::is_struct(m) {
+                let inner: Vec<String> = m.values().map(|i| fmt_value(i, verb, spec)).collect();
+                return format!("{{{}}}", inner.join(" "));
+            }
             let inner: Vec<String> = sorted(m)
                 .into_iter()
                 .map(|(k, i)| {

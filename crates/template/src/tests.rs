@@ -62,6 +62,18 @@ fn podman_documented_formats() {
         "42 0 4509681 0.25"
     );
     assert_eq!(run("{{.Labels}}"), "map[a:1 app:hoist z:last]");
+}
+
+#[test]
+fn objects_keyed_by_field_names_print_as_go_structs() {
+    let data = serde_json::json!({
+        "PortBindings": {"5207/tcp": [{"HostIp": "", "HostPort": "5207"}]},
+        "Empty": {},
+    });
+    let t = Template::parse("{{.PortBindings}} {{.Empty}}").unwrap();
+    assert_eq!(t.execute(&data).unwrap(), "map[5207/tcp:[{ 5207}]] map[]");
+    let t = Template::parse(r#"{{printf "%v" .PortBindings}}"#).unwrap();
+    assert_eq!(t.execute(&data).unwrap(), "map[5207/tcp:[{ 5207}]]");
     assert_eq!(run("{{.Names}}"), "[web db]");
     assert_eq!(run("{{.Ports}}"), "<nil>");
     assert_eq!(

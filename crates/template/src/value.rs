@@ -98,6 +98,16 @@ fn print_into(out: &mut String, v: &Value) {
             }
             out.push(']');
         }
+        Value::Object(m) if is_struct(m) => {
+            out.push('{');
+            for (i, item) in m.values().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                print_into(out, item);
+            }
+            out.push('}');
+        }
         Value::Object(m) => {
             out.push_str("map[");
             for (i, (k, item)) in sorted(m).into_iter().enumerate() {
@@ -111,6 +121,21 @@ fn print_into(out: &mut String, v: &Value) {
             out.push(']');
         }
     }
+}
+
+/// Whether an object stands for a Go struct rather than a map. podman's
+/// structs reach a template as JSON objects keyed by their exported field
+/// names (`HostIp`, `HostPort`), its maps keyed by data (`80/tcp`, label
+/// keys); JSON itself does not say which an object was, so the keys are
+/// the tell. Go prints a struct as `{v1 v2}` (hoist: in key order) and a
+/// map as `map[k:v]`.
+pub(crate) fn is_struct(m: &Map<String, Value>) -> bool {
+    !m.is_empty() && m.keys().all(|k| is_exported_field(k))
+}
+
+fn is_exported_field(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
 /// A number as Go prints it: integers exactly, floats as `%v`.
