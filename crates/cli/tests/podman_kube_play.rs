@@ -600,13 +600,16 @@ fn a_service_container_runs_while_its_pods_do() {
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: served\nspec:\n  containers:\n  - name: main\n    image: {img}\n    command: [\"sleep\", \"1000\"]\n"
     );
     let file = write(&h, "served.yaml", &yaml);
-    h.run(&[
-        "kube",
-        "play",
-        "--service-container=true",
-        file.to_str().unwrap(),
-    ])
-    .ok();
+    let play = || {
+        h.run(&[
+            "kube",
+            "play",
+            "--service-container=true",
+            file.to_str().unwrap(),
+        ])
+        .ok()
+    };
+    play();
     // podman's name: the YAML's SHA-256, 12 hex digits, and -service.
     let digest = Command::new("sha256sum").arg(&file).output().unwrap();
     let service = format!("{}-service", &String::from_utf8_lossy(&digest.stdout)[..12]);
@@ -615,11 +618,14 @@ fn a_service_container_runs_while_its_pods_do() {
         "true true"
     );
     assert_eq!(inspect(&h, "served-main", "{{.IsService}}"), "false");
+    let wait_service_stopped = || {
+        wait_until(WAIT, "the service container to stop", || {
+            inspect(&h, &service, "{{.State.Running}}") == "false"
+        })
+    };
     // The pod's last container ends: the pod exits, and the service stops.
     h.run(&["stop", "-t", "0", "served-main"]).ok();
-    wait_until(WAIT, "the service container to stop", || {
-        inspect(&h, &service, "{{.State.Running}}") == "false"
-    });
+    wait_service_stopped();
     assert_eq!(out(&h, &["pod", "ps", "--format", "{{.Status}}"]), "Exited");
     // Starting the pod starts it again.
     h.run(&["pod", "restart", "served"]).ok();
@@ -633,20 +639,12 @@ fn a_service_container_runs_while_its_pods_do() {
         refused.stderr
     );
     h.run(&["pod", "kill", "served"]).ok();
-    wait_until(WAIT, "the service container to stop", || {
-        inspect(&h, &service, "{{.State.Running}}") == "false"
-    });
+    wait_service_stopped();
     // It goes with its last pod.
     h.run(&["pod", "rm", "served"]).ok();
     h.run(&["container", "exists", &service]).fails_with(1);
     // `rm -f -a` takes a service container and its pods together.
-    h.run(&[
-        "kube",
-        "play",
-        "--service-container=true",
-        file.to_str().unwrap(),
-    ])
-    .ok();
+    play();
     h.run(&["rm", "-f", "-a"]).ok();
     assert_eq!(out(&h, &["ps", "-a", "-q"]), "");
     assert_eq!(out(&h, &["pod", "ps", "-q"]), "");
