@@ -417,12 +417,15 @@ fn published_port_and_named_network_dns() {
     let (_reg, hoist, img) = common::setup_with_busybox();
     let port = hoist_testenv::free_port();
     let publish = format!("{port}:80");
+    let web_net = hoist.private_network("webnet");
     hoist
         .run(&[
             "run",
             "-d",
             "--name",
             "web",
+            "--network",
+            &web_net,
             "-p",
             &publish,
             &img,
@@ -433,7 +436,7 @@ fn published_port_and_named_network_dns() {
         .ok();
     assert!(hoist_testenv::wait_for_tcp(
         &format!("127.0.0.1:{port}"),
-        std::time::Duration::from_secs(5)
+        std::time::Duration::from_secs(60)
     ));
     let curl = std::process::Command::new("curl")
         .args([
@@ -450,6 +453,7 @@ fn published_port_and_named_network_dns() {
         format!("80/tcp -> 0.0.0.0:{port}\n")
     );
     hoist.run(&["rm", "-f", "web"]).ok();
+    hoist.run(&["network", "rm", &web_net]).ok();
 
     let net = format!("hn{}", std::process::id() % 100000);
     hoist.run(&["network", "create", &net]).ok();

@@ -127,6 +127,34 @@ impl Hoist {
         h
     }
 
+    /// Creates a bridge network named `name` with a subnet and a bridge of
+    /// its own, for a test that reaches a container by its address (a
+    /// published port). Every test root's default network is `podman` on
+    /// the bridge podman0 with 10.88.0.0/16, each root handing out the
+    /// same addresses: a container of a test running beside it may answer
+    /// for the same IP.
+    pub fn private_network(&self, name: &str) -> String {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        // Test binaries run one after another; within one, the counter
+        // tells the networks apart.
+        let pid = std::process::id();
+        let subnet = format!("10.{}.{}.0/24", 100 + pid % 100, n % 256);
+        let bridge = format!("ht{}n{n}", pid % 100_000);
+        self.run(&[
+            "network",
+            "create",
+            "--subnet",
+            &subnet,
+            "--interface-name",
+            &bridge,
+            name,
+        ])
+        .ok();
+        name.to_string()
+    }
+
     /// The temp dir holding everything below.
     pub fn base_dir(&self) -> &Path {
         &self.base
