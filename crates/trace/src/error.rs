@@ -24,6 +24,10 @@ pub enum TraceError {
         #[source]
         source: std::io::Error,
     },
+    /// The container's process showed the host's PID and mount namespaces:
+    /// following them would record every process of the host.
+    #[error("process {pid} of the container still has the host's PID and mount namespaces: recording it would record the whole host; the container was not started")]
+    HostNamespaces { pid: i32 },
     /// The io.containers.trace-syscall annotation (or --seccomp-record) is malformed.
     #[error("invalid io.containers.trace-syscall value {value:?}: {why}; use of:OUTPUT.json, optionally followed by ;if:INPUT.json")]
     Request { value: String, why: String },

@@ -72,13 +72,7 @@ impl<'obj> Recorder<'obj> {
     /// PID namespace as the one recorded or, when it shares this (the
     /// host's) PID namespace, records its mount namespace instead.
     pub fn follow(&mut self, pid: i32) -> Result<(), TraceError> {
-        let pidns = ns_inode(pid, "pid_for_children")?;
-        let host = ns_inode(0, "pid_for_children")?;
-        let mntns = if pidns == host {
-            ns_inode(pid, "mnt")?
-        } else {
-            0
-        };
+        let (pidns, mntns) = container_namespaces(pid)?;
         let bss = bss(&mut self.skel);
         bss.parent_tgid = 0;
         if mntns != 0 {
@@ -113,6 +107,35 @@ impl<'obj> Recorder<'obj> {
             }
         }
         Ok(out)
+    }
+}
+
+/// How long a created container's process may still show the host's
+/// namespaces (it is between the runtime's clone and its unshare).
+const NAMESPACE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The namespaces to record for the container whose first process is
+/// `pid`: its PID namespace (mount namespace 0), or, when it shares the
+/// host's PID namespace, its mount namespace (PID namespace 0). Never the
+/// host's own pair, which would record every process of the host: while
+/// `pid` shows both, it is waited for, and then refused.
+fn container_namespaces(pid: i32) -> Result<(u32, u32), TraceError> {
+    let host_pidns = ns_inode(0, "pid_for_children")?;
+    let host_mntns = ns_inode(0, "mnt")?;
+    let deadline = std::time::Instant::now() + NAMESPACE_WAIT;
+    loop {
+        let pidns = ns_inode(pid, "pid_for_children")?;
+        if pidns != host_pidns {
+            return Ok((pidns, 0));
+        }
+        let mntns = ns_inode(pid, "mnt")?;
+        if mntns != host_mntns {
+            return Ok((0, mntns));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(TraceError::HostNamespaces { pid });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 
