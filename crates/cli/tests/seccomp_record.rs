@@ -20,16 +20,21 @@ use hoist_testenv::{wait_until, Hoist};
 /// The host's distinctive call (see the module comment).
 const NOISE_CALL: &str = "ioprio_get";
 
-/// A host process calling [`NOISE_CALL`] over and over until dropped.
+/// A host process calling [`NOISE_CALL`] over and over until dropped, and
+/// making PID namespaces one after another whose processes call mkdir: a
+/// namespace's number is reused by the next one made, so one of them soon
+/// carries the number of a recorded container that has just ended.
 struct HostNoise(Child);
 
 impl HostNoise {
     fn start() -> HostNoise {
+        hoist_testenv::require(&["unshare"]);
         let child = Command::new("/bin/busybox")
             .args([
                 "sh",
                 "-c",
-                "while :; do /bin/busybox ionice >/dev/null; done",
+                "while :; do /bin/busybox ionice >/dev/null; \
+                 unshare --pid --fork /bin/busybox mkdir -p /tmp/hoist-noise; done",
             ])
             .stdin(Stdio::null())
             .spawn()

@@ -43,7 +43,7 @@ pub fn package_for(tool: &str) -> &'static str {
         "systemd-analyze" => "systemd",
         "gcc" | "cc" => "gcc",
         "mknod" | "mkfifo" | "cp" | "sha256sum" | "stat" => "coreutils",
-        "setpriv" => "util-linux",
+        "setpriv" | "unshare" => "util-linux",
         _ => "(see scripts/install-deps.sh)",
     }
 }

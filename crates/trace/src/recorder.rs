@@ -65,6 +65,7 @@ impl<'obj> Recorder<'obj> {
         bss.target_pidns = 0;
         bss.target_mntns = 0;
         bss.parent_tgid = pid;
+        bss.target_reaper = 0;
     }
 
     /// Call once the runtime has created the container (its first process
@@ -79,6 +80,9 @@ impl<'obj> Recorder<'obj> {
             bss.target_pidns = 0;
             bss.target_mntns = mntns;
         } else {
+            // Its init reaps its PID namespace: the namespace's number
+            // alone may be another's once the container is gone.
+            bss.target_reaper = pid as u32;
             bss.target_pidns = pidns;
         }
         Ok(())

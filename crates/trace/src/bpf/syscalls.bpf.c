@@ -46,6 +46,11 @@ __u32 target_pidns = 0;
 __u32 target_mntns = 0;
 __u32 host_pidns = 0;
 __u32 parent_tgid = 0;
+/* The container's init (host tgid), the reaper of target_pidns. A PID
+ * namespace's inode number is freed with it and reused by the next one
+ * made: after the container's end, before hoist reads the counts, another
+ * container's namespace may carry the number; its reaper tells it apart. */
+__u32 target_reaper = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -77,8 +82,17 @@ static __always_inline int in_container(struct task_struct *task)
 	if (!ns)
 		return 0;
 	pidns = ns->pid_ns_for_children->ns.inum;
-	if (target)
-		return pidns == target;
+	if (target) {
+		struct task_struct *reaper;
+		__u32 want = target_reaper;
+
+		if (pidns != target)
+			return 0;
+		if (!want)
+			return 1;
+		reaper = ns->pid_ns_for_children->child_reaper;
+		return reaper && (__u32)reaper->tgid == want;
+	}
 	if (mntns)
 		return ns->mnt_ns->ns.inum == mntns;
 	parent = parent_tgid;

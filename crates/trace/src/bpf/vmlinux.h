@@ -40,7 +40,10 @@ struct ns_common {
 	unsigned int inum;
 };
 
+struct task_struct;
+
 struct pid_namespace {
+	struct task_struct *child_reaper;
 	struct ns_common ns;
 };
 
