@@ -9,7 +9,9 @@
 mod archive;
 mod criu;
 mod error;
+mod files;
 mod memory;
+mod mounts;
 mod pstree;
 mod show;
 mod stats;
@@ -23,7 +25,9 @@ pub use criu::{
     DUMP_LOG, RESTORE_LOG,
 };
 pub use error::{CheckpointError, Result};
+pub use files::{open_files, Description, OpenFile, ProcessFiles};
 pub use memory::{memory_sizes, search_memory, MemoryMatch};
+pub use mounts::{mounts, Mount};
 pub use pstree::{process_tree, render_tree, Process};
 pub use show::{human_bytes, show, ShowInfo};
 pub use stats::{core_machine, host_machine, parse_core_machine, CriuStats};

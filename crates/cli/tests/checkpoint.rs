@@ -6,13 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use common::criu::{checkpointctl, counted, require_criu, wait_counted};
 use hoist_testenv::Hoist;
-
-/// Where scripts/install-criu.sh keeps the trixie root with checkpointctl.
-const TRIXIE_ROOT: &str = "/var/cache/hoist/trixie-root";
 
 /// A shell loop that counts in a variable (process memory), prints each
 /// value and keeps it in /tmp/count (the root filesystem). The file is
@@ -20,17 +18,6 @@ const TRIXIE_ROOT: &str = "/var/cache/hoist/trixie-root";
 /// and a reader (or a checkpoint) in between would find it empty.
 const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i; echo $i > /tmp/count.new; \
                        mv /tmp/count.new /tmp/count; sleep 0.1; done";
-
-fn require_criu() {
-    let ok = std::process::Command::new("criu")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Version: 4"));
-    assert!(
-        ok,
-        "CRIU 4.x is not in PATH: run scripts/install-criu.sh (builds it from Debian trixie's criu source package)"
-    );
-}
 
 fn setup() -> (hoist_testenv::Registry, Hoist, String) {
     require_criu();
@@ -51,25 +38,6 @@ fn state(hoist: &Hoist, name: &str) -> String {
         s["Running"],
         s["Checkpointed"]
     )
-}
-
-/// The numbers the counter printed, in order.
-fn counted(hoist: &Hoist, name: &str) -> Vec<u64> {
-    hoist
-        .run(&["logs", name])
-        .ok()
-        .stdout
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
-}
-
-fn wait_counted(hoist: &Hoist, name: &str, at_least: usize) {
-    hoist_testenv::wait_until(
-        Duration::from_secs(20),
-        &format!("{name} to print {at_least} numbers"),
-        || counted(hoist, name).len() >= at_least,
-    );
 }
 
 /// Numbers in a row, each one more than the one before: the counter went
@@ -252,31 +220,6 @@ fn export_import_into_another_root_twice_with_rootfs_changes() {
         .ok();
     other.run(&["rm", "-fa", "-t", "0"]).ok();
     hoist.run(&["rm", "-fa", "-t", "0"]).ok();
-}
-
-/// Runs checkpointctl in the trixie root on `archive` (copied in).
-fn checkpointctl(args: &[&str], archive: &Path) -> String {
-    let root = Path::new(TRIXIE_ROOT);
-    assert!(
-        root.join("usr/bin/checkpointctl").exists(),
-        "{TRIXIE_ROOT} has no checkpointctl: run scripts/install-criu.sh (needs debootstrap)"
-    );
-    let inside = format!("/tmp/hoist-test-{}.tar", std::process::id());
-    std::fs::copy(archive, root.join(inside.trim_start_matches('/'))).unwrap();
-    let out = std::process::Command::new("chroot")
-        .arg(root)
-        .arg("checkpointctl")
-        .args(args)
-        .arg(&inside)
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(root.join(inside.trim_start_matches('/')));
-    assert!(
-        out.status.success(),
-        "checkpointctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Waits until the init of container `name` has one child and that child
@@ -617,6 +560,72 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     (head.split_whitespace().nth(1) == Some("200")).then(|| body.to_string())
 }
 
+/// `checkpoint inspect --all` of the server's archive: the shell's fd 3 on
+/// /etc/hostname, httpd's listening socket, the volume's mount; and
+/// checkpointctl finds the same in the same archive.
+fn assert_forensics(archive: &std::path::Path) {
+    let h = Hoist::new(env!("CARGO_BIN_EXE_hoist"));
+    let out = h
+        .run(&[
+            "checkpoint",
+            "inspect",
+            "--all",
+            "--format",
+            "json",
+            archive.to_str().unwrap(),
+        ])
+        .ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let all = |key: &str| -> Vec<serde_json::Value> {
+        doc[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["files"].as_array().unwrap().clone())
+            .collect()
+    };
+    assert!(
+        all("files")
+            .iter()
+            .any(|f| f["fd"] == "3" && f["path"] == "/etc/hostname"),
+        "{doc}"
+    );
+    assert!(
+        all("sockets").iter().any(|s| s["protocol"] == "TCP"
+            && s["state"] == "LISTEN"
+            && s["source"].as_str().is_some_and(|a| a.ends_with(":80"))),
+        "{doc}"
+    );
+    assert!(
+        doc["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["destination"] == "/vol"),
+        "{doc}"
+    );
+    let text = h
+        .run(&[
+            "checkpoint",
+            "inspect",
+            "--files",
+            "--sockets",
+            "--mounts",
+            archive.to_str().unwrap(),
+        ])
+        .ok()
+        .stdout;
+    assert!(text.contains("[3] /etc/hostname"), "{text}");
+    assert!(text.contains("TCP (LISTEN)"), "{text}");
+    let theirs = checkpointctl(&["inspect", "--files", "--sockets", "--mounts"], archive);
+    for fact in ["/etc/hostname", "LISTEN", "/vol"] {
+        assert!(
+            theirs.contains(fact),
+            "checkpointctl lacks {fact}: {theirs}"
+        );
+    }
+}
+
 #[test]
 fn a_listening_server_and_its_volume_travel_unless_ignored() {
     let (reg, hoist, image) = setup();
@@ -628,7 +637,7 @@ fn a_listening_server_and_its_volume_travel_unless_ignored() {
         .unwrap()
         .port();
     let publish = format!("{port}:80");
-    let script = "echo served > /vol/page; httpd -p 80 -h /vol; \
+    let script = "exec 3</etc/hostname; echo served > /vol/page; httpd -p 80 -h /vol; \
                   i=0; while :; do i=$((i+1)); echo $i > /vol/count.new; \
                   mv /vol/count.new /vol/count; sleep 0.1; done";
     hoist
@@ -661,6 +670,7 @@ fn a_listening_server_and_its_volume_travel_unless_ignored() {
         None,
         "the port is closed meanwhile"
     );
+    assert_forensics(std::path::Path::new(archive));
     other
         .run(&["container", "restore", "--import", archive])
         .ok();

@@ -335,7 +335,7 @@ pub fn add_criu_info(doc: &mut serde_json::Value) {
 pub enum CheckpointCommand {
     /// Show what checkpoint archives hold: container, image, engine, sizes.
     Show(ShowArgs),
-    /// Look into a checkpoint archive: its process tree.
+    /// Look into a checkpoint archive: its process tree, files, sockets, mounts.
     Inspect(InspectArgs),
     /// Analyze the memory of a checkpoint's processes: sizes, or search it.
     Memparse(MemparseArgs),
@@ -360,6 +360,16 @@ pub struct InspectArgs {
     /// Show the process tree (the default).
     #[arg(long)]
     pub ps_tree: bool,
+    /// Each process's open files (not sockets), with its working and root
+    /// directory.
+    #[arg(long)]
+    pub files: bool,
+    /// Each process's sockets: TCP/UDP addresses and state, UNIX names.
+    #[arg(long)]
+    pub sockets: bool,
+    /// The container's mounts.
+    #[arg(long)]
+    pub mounts: bool,
     /// Everything hoist can show.
     #[arg(long)]
     pub all: bool,
@@ -432,11 +442,47 @@ fn inspect(a: InspectArgs) -> Result<i32> {
     let dir = tempfile::tempdir().context("making a temporary directory")?;
     hoist_checkpoint::import(&a.archive, dir.path())?;
     let info = hoist_checkpoint::show(dir.path())?;
-    let procs = hoist_checkpoint::process_tree(&dir.path().join(hoist_checkpoint::CHECKPOINT_DIR))?;
-    let _ = (a.ps_tree, a.all);
+    let images = dir.path().join(hoist_checkpoint::CHECKPOINT_DIR);
+    let procs = hoist_checkpoint::process_tree(&images)?;
+    let (want_files, want_sockets, want_mounts) =
+        (a.files || a.all, a.sockets || a.all, a.mounts || a.all);
+    let files = if want_files || want_sockets {
+        let pids: Vec<u32> = procs.iter().filter(|p| !p.zombie).map(|p| p.pid).collect();
+        hoist_checkpoint::open_files(&images, &pids)?
+    } else {
+        Vec::new()
+    };
+    let only = |sockets: bool| -> Vec<hoist_checkpoint::ProcessFiles> {
+        files
+            .iter()
+            .map(|p| hoist_checkpoint::ProcessFiles {
+                pid: p.pid,
+                files: p
+                    .files
+                    .iter()
+                    .filter(|f| is_socket(&f.what) == sockets)
+                    .cloned()
+                    .collect(),
+            })
+            .collect()
+    };
+    let mounts = if want_mounts {
+        hoist_checkpoint::mounts(dir.path())?
+    } else {
+        Vec::new()
+    };
     match a.format.as_deref() {
         Some("json") => {
-            let doc = serde_json::json!({ "container": info, "processTree": procs });
+            let mut doc = serde_json::json!({ "container": info, "processTree": procs });
+            if want_files {
+                doc["files"] = serde_json::to_value(only(false))?;
+            }
+            if want_sockets {
+                doc["sockets"] = serde_json::to_value(only(true))?;
+            }
+            if want_mounts {
+                doc["mounts"] = serde_json::to_value(&mounts)?;
+            }
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         Some(other) => anyhow::bail!("unknown --format {other:?}: use json"),
@@ -449,9 +495,52 @@ fn inspect(a: InspectArgs) -> Result<i32> {
             println!("Engine: {}", info.engine);
             println!("Process tree:");
             print!("{}", hoist_checkpoint::render_tree(&procs));
+            if want_files {
+                println!("Open files:");
+                print_files(&only(false));
+            }
+            if want_sockets {
+                println!("Open sockets:");
+                print_files(&only(true));
+            }
+            if want_mounts {
+                println!("Mounts:");
+                for m in &mounts {
+                    println!("  {}  {}  {}", m.destination, m.kind, m.source);
+                }
+            }
         }
     }
     Ok(0)
+}
+
+fn is_socket(d: &hoist_checkpoint::Description) -> bool {
+    matches!(
+        d,
+        hoist_checkpoint::Description::Inet { .. } | hoist_checkpoint::Description::Unix { .. }
+    )
+}
+
+/// Each process's files, one line each: `[FD] what`.
+fn print_files(procs: &[hoist_checkpoint::ProcessFiles]) {
+    use hoist_checkpoint::Description;
+    for p in procs {
+        println!("  PID {}:", p.pid);
+        for f in &p.files {
+            let what = match &f.what {
+                Description::Reg { path } => path.clone(),
+                Description::Inet {
+                    protocol,
+                    state,
+                    source,
+                    destination,
+                } => format!("{protocol} ({state}) {source} -> {destination}"),
+                Description::Unix { kind, state, name } => format!("UNIX {kind} ({state}) {name}"),
+                Description::Other { kind } => kind.clone(),
+            };
+            println!("    [{}] {what}", f.fd);
+        }
+    }
 }
 
 fn show(a: ShowArgs) -> Result<i32> {

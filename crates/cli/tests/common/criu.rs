@@ -36,3 +36,32 @@ pub fn wait_counted(hoist: &Hoist, name: &str, at_least: usize) {
         || counted(hoist, name).len() >= at_least,
     );
 }
+
+/// Where scripts/install-criu.sh keeps the trixie root with checkpointctl.
+pub const TRIXIE_ROOT: &str = "/var/cache/hoist/trixie-root";
+
+/// Runs checkpointctl (in the trixie root) with `args` on `archive`,
+/// copied in; its standard output.
+pub fn checkpointctl(args: &[&str], archive: &std::path::Path) -> String {
+    let root = std::path::Path::new(TRIXIE_ROOT);
+    assert!(
+        root.join("usr/bin/checkpointctl").exists(),
+        "{TRIXIE_ROOT} has no checkpointctl: run scripts/install-criu.sh (needs debootstrap)"
+    );
+    let inside = format!("/tmp/hoist-test-{}.tar", std::process::id());
+    std::fs::copy(archive, root.join(inside.trim_start_matches('/'))).unwrap();
+    let out = std::process::Command::new("chroot")
+        .arg(root)
+        .arg("checkpointctl")
+        .args(args)
+        .arg(&inside)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(root.join(inside.trim_start_matches('/')));
+    assert!(
+        out.status.success(),
+        "checkpointctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
