@@ -48,7 +48,10 @@ pub fn checkpointctl(args: &[&str], archive: &std::path::Path) -> String {
         root.join("usr/bin/checkpointctl").exists(),
         "{TRIXIE_ROOT} has no checkpointctl: run scripts/install-criu.sh (needs debootstrap)"
     );
-    let inside = format!("/tmp/hoist-test-{}.tar", std::process::id());
+    // One copy per call: tests running at once must not share one.
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let inside = format!("/tmp/hoist-test-{}-{call}.tar", std::process::id());
     std::fs::copy(archive, root.join(inside.trim_start_matches('/'))).unwrap();
     let out = std::process::Command::new("chroot")
         .arg(root)
