@@ -96,6 +96,15 @@ fn pod_containers_share_namespaces_and_move_together() {
     ])
     .ok();
     h.run(&["exec", "c1", "ls", "/dev/shm/shared"]).ok();
+    // The pod's own tmpfs, not the host's /dev/shm: a name unique to this
+    // test never shows up there.
+    let mark = format!("hoist-pod-shm-{}", std::process::id());
+    h.run(&["exec", "c1", "touch", &format!("/dev/shm/{mark}")])
+        .ok();
+    assert!(
+        !std::path::Path::new("/dev/shm").join(&mark).exists(),
+        "the pod's /dev/shm is the host's"
+    );
     let err = h
         .run(&[
             "run",

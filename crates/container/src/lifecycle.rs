@@ -145,7 +145,9 @@ pub(crate) fn remove_stopped(cs: &Containers, c: &Container) -> Result<()> {
 pub(crate) fn unmount_rootfs(c: &Container) -> Result<()> {
     let rootfs = c.rootfs();
     let copies = crate::copy::copyup::unmount_copies(c);
-    let result = unmount_overlay(&rootfs).and(copies);
+    let result = unmount_overlay(&rootfs)
+        .and(copies)
+        .and(crate::shm::unmount(c));
     if let Ok(entries) = std::fs::read_dir(c.lazy_mount_root()) {
         for e in entries.flatten() {
             hoist_lazy::serve::unmount_stale(&e.path());

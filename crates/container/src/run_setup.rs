@@ -95,7 +95,7 @@ pub(crate) fn apply(
     opts: &mut SpecOptions,
 ) -> Result<()> {
     let o = &c.config.options;
-    namespaces(cs, o, opts)?;
+    namespaces(cs, c, opts)?;
     opts.tuning = tuning(o);
     opts.sysctls = sysctls(o, opts);
     opts.group_add = o.group_add.clone();
@@ -116,34 +116,33 @@ pub(crate) fn apply(
     mounts(c, opts)
 }
 
+fn shm_bind(source: PathBuf) -> MountSpec {
+    MountSpec::Bind {
+        source,
+        destination: "/dev/shm".into(),
+        read_only: false,
+        options: Vec::new(),
+    }
+}
+
 /// `--pid`, `--ipc`, `--uts`, `--cgroupns`.
-fn namespaces(
-    cs: &crate::store::Containers,
-    o: &crate::options::CreateOptions,
-    opts: &mut SpecOptions,
-) -> Result<()> {
+fn namespaces(cs: &crate::store::Containers, c: &Container, opts: &mut SpecOptions) -> Result<()> {
+    let o = &c.config.options;
     opts.pid = namespace(cs, "pid", o.pid.as_deref())?;
     opts.ipc = namespace(cs, "ipc", o.ipc.as_deref())?;
     // `--ipc none`: an IPC namespace of its own and no /dev/shm.
     opts.shm = o.ipc.as_deref() != Some("none");
     // Joining another container's IPC namespace shares its /dev/shm too
-    // (as podman, and as a pod's containers expect).
-    if let NamespaceMode::Path(p) = &opts.ipc {
-        if let Some(pid) = p.strip_prefix("/proc").ok().and_then(|r| r.iter().next()) {
-            let source = Path::new("/proc").join(pid).join("root/dev/shm");
-            if o.ipc
-                .as_deref()
-                .is_some_and(|v| v.starts_with("container:"))
-                && source.is_dir()
-            {
-                opts.mounts.push(MountSpec::Bind {
-                    source,
-                    destination: "/dev/shm".into(),
-                    read_only: false,
-                    options: Vec::new(),
-                });
-            }
+    // (as podman, and as a pod's containers expect) when it has one the
+    // host sees; otherwise the joiner keeps a tmpfs of its own.
+    if let Some(donor) = o.ipc.as_deref().and_then(|v| v.strip_prefix("container:")) {
+        if let Some(source) = crate::shm::of(&cs.get(donor)?) {
+            opts.mounts.push(shm_bind(source));
         }
+    }
+    if crate::shm::is_shareable(o) {
+        opts.mounts
+            .push(shm_bind(crate::shm::mount(c, opts.shm_size)?));
     }
     opts.uts = namespace(cs, "uts", o.uts.as_deref())?;
     if o.cgroupns.is_some() {
