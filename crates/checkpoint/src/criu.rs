@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use rust_criu::{CgMode, Criu};
 
 use crate::error::{io_err, CheckpointError, Result};
+use crate::namespaces::{within, SharedNamespace};
 
 /// CRIU's own log of a dump, in the images directory (podman's name).
 pub const DUMP_LOG: &str = "dump.log";
@@ -49,6 +50,9 @@ pub struct DumpRequest {
     /// The inode of a network namespace made outside the container
     /// (netavark's), which CRIU records as external instead of dumping.
     pub external_netns: Option<u64>,
+    /// Namespaces shared with another container (a pod's): left out of the
+    /// images (see [`crate::namespaces`]).
+    pub shared_namespaces: Vec<SharedNamespace>,
 }
 
 /// What to restore.
@@ -67,6 +71,9 @@ pub struct RestoreRequest {
     /// Descriptors that replace the dumped ones, by CRIU's key for them
     /// (`pipe:[INODE]`): the new stdio of the tree.
     pub inherit: Vec<(OwnedFd, String)>,
+    /// Namespaces to restore the tree into instead of new ones: those of
+    /// the pod the container is restored into.
+    pub shared_namespaces: Vec<SharedNamespace>,
 }
 
 /// The CRIU version in PATH ("4.1.1"), or why there is none.
@@ -167,8 +174,10 @@ pub fn dump(req: &DumpRequest) -> Result<()> {
     if let Some(inode) = req.external_netns {
         criu.add_external(format!("net[{inode}]:{}", NETNS_KEY));
     }
-    criu.dump()
-        .map_err(|e| criu_failed("checkpointing", req.images_dir.join(DUMP_LOG), e))
+    within(&req.shared_namespaces, || {
+        criu.dump()
+            .map_err(|e| criu_failed("checkpointing", req.images_dir.join(DUMP_LOG), e))
+    })
 }
 
 /// The external name of masked files, and what they are bound to.
@@ -213,8 +222,10 @@ pub fn restore(req: RestoreRequest) -> Result<i32> {
             .map_err(|e| criu_failed("restoring", req.images_dir.join(RESTORE_LOG), e))?;
     }
     let before = children();
-    criu.restore()
-        .map_err(|e| criu_failed("restoring", req.images_dir.join(RESTORE_LOG), e))?;
+    within(&req.shared_namespaces, || {
+        criu.restore()
+            .map_err(|e| criu_failed("restoring", req.images_dir.join(RESTORE_LOG), e))
+    })?;
     drop(keep);
     let after = children();
     after

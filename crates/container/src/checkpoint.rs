@@ -22,6 +22,7 @@ use hoist_checkpoint::{
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde::{Deserialize, Serialize};
 
+pub use crate::checkpoint_pod::PodTarget;
 use crate::error::{io_err, ContainerError, Result};
 use crate::record::{Container, ContainerConfig, Status};
 use crate::store::Containers;
@@ -83,6 +84,7 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
         .pid
         .ok_or_else(|| ContainerError::Monitor("no pid recorded".into()))?;
     let spec = hoist_runtime::executor::read_bundle_config(&c.bundle())?;
+    let shared_namespaces = crate::checkpoint_pod::shared_for_dump(c.name(), &spec, pid)?;
     let dir = checkpoint_dir(c);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
@@ -115,6 +117,7 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
         external_mounts: external_destinations(&spec),
         masked_files: masked_files(&spec, &PathBuf::from(format!("/proc/{pid}/root"))),
         external_netns: external_netns_inode(&spec),
+        shared_namespaces,
     });
     let runtime_us = started.elapsed().as_micros() as u64;
     if let Err(e) = dumped {
@@ -418,17 +421,20 @@ fn prepare_cpuset(spec: &Spec) {
     }
 }
 
-fn external_netns_inode(spec: &Spec) -> Option<u64> {
-    let path = spec
-        .linux()
+/// The network namespace `spec` joins (netavark's, or a pod's).
+fn joined_netns(spec: &Spec) -> Option<PathBuf> {
+    spec.linux()
         .as_ref()?
         .namespaces()
         .as_ref()?
         .iter()
         .find(|n| n.typ() == LinuxNamespaceType::Network)?
         .path()
-        .clone()?;
-    std::fs::metadata(path)
+        .clone()
+}
+
+fn external_netns_inode(spec: &Spec) -> Option<u64> {
+    std::fs::metadata(joined_netns(spec)?)
         .ok()
         .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
 }
@@ -460,6 +466,8 @@ pub struct RestoreOptions {
     pub name: Option<String>,
     /// `-p`: replaces the archived port mappings.
     pub publish: Option<Vec<hoist_network::PortMapping>>,
+    /// `--pod`: the pod an archived pod member is restored into.
+    pub pod: Option<PodTarget>,
 }
 
 /// Restores checkpointed container `c` in place: a new monitor restores
@@ -550,7 +558,13 @@ pub fn restore_import(
         });
     }
     let mut options = config.options.clone();
+    crate::checkpoint_pod::apply_pod_target(&mut options, opts.pod.as_ref())?;
     if let Some(ports) = &opts.publish {
+        if options.networks.iter().any(|n| n.starts_with("container:")) {
+            return Err(ContainerError::Invalid(
+                "--publish cannot be used when restoring into a pod that shares its network: the pod publishes the ports".into(),
+            ));
+        }
         options.ports = ports.clone();
     }
     // podman keeps the container's ID, unless it is restored as a copy.
@@ -656,6 +670,7 @@ fn read_config_dump(file: &Path, dir: &Path) -> Result<ContainerConfig> {
     if let Some(ports) = doc.get("newPortMappings").cloned() {
         options.ports = serde_json::from_value(ports).unwrap_or_default();
     }
+    crate::checkpoint_pod::podman_pod_options(text("pod"), &spec, &mut options);
     Ok(ContainerConfig {
         id,
         name,
@@ -788,11 +803,11 @@ pub(crate) fn pending_restore(c: &Container) -> Option<RestoreMarker> {
 
 /// The monitor's side: restores the container's processes as its children
 /// with `stdio` (stdin, stdout, stderr) in place of the dumped pipes, in
-/// the mounted root filesystem and network `netns`. Returns the init pid.
+/// the mounted root filesystem and the network namespace `spec` joins.
+/// Returns the init pid.
 pub(crate) fn restore_in_monitor(
     c: &Container,
     spec: &Spec,
-    netns: Option<&Path>,
     marker: &RestoreMarker,
     stdio: [OwnedFd; 3],
 ) -> Result<i32> {
@@ -850,12 +865,13 @@ pub(crate) fn restore_in_monitor(
             source,
         });
     }
-    let netns = match netns.filter(|_| external_netns_inode(spec).is_some()) {
+    let netns = match joined_netns(spec).as_deref() {
         Some(p) => Some(OwnedFd::from(
             File::open(p).map_err(io_err("opening the network namespace", p))?,
         )),
         None => None,
     };
+    let shared_namespaces = crate::checkpoint_pod::shared_for_restore(&dumped_spec, spec)?;
     let pid = hoist_checkpoint::restore(RestoreRequest {
         images_dir: dir,
         root: c.rootfs(),
@@ -865,6 +881,7 @@ pub(crate) fn restore_in_monitor(
         external_mounts: mounts,
         netns,
         inherit,
+        shared_namespaces,
     })?;
     // So that exec, kill and the clean-up find it as they find a started
     // container. An external runtime has no such record: exec then fails.

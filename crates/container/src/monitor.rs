@@ -758,13 +758,7 @@ fn create_and_start(
     // `container restore`: CRIU brings the checkpointed processes back
     // instead of the runtime creating new ones.
     if let Some(marker) = crate::checkpoint::pending_restore(c) {
-        let pid = crate::checkpoint::restore_in_monitor(
-            c,
-            &spec,
-            net.netns.as_deref(),
-            &marker,
-            [stdin, out_w, err_w],
-        )?;
+        let pid = crate::checkpoint::restore_in_monitor(c, &spec, &marker, [stdin, out_w, err_w])?;
         cs.update_state(c.id(), |s| {
             s.status = Status::Running;
             s.pid = Some(pid);

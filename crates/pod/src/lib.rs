@@ -597,6 +597,33 @@ pub fn remove_by_infra(cs: &Containers, infra: &Container) -> Result<Vec<String>
     }
 }
 
+/// `container restore --pod POD`: the pod an archived pod member is
+/// restored into, with its infra container running (the restored
+/// processes join its namespaces).
+pub fn restore_target(
+    cs: &Containers,
+    pods: &Pods,
+    query: &str,
+    launcher: &MonitorLauncher,
+) -> Result<hoist_container::checkpoint::PodTarget> {
+    let pod = pods.get(query)?;
+    let Some(infra_id) = pod.infra_id.clone() else {
+        return Err(PodError::Invalid(format!(
+            "pod {} has no infra container, which would hold the namespaces to restore into: create the pod with an infra container",
+            pod.name
+        )));
+    };
+    ensure_infra_running(cs, &pod, launcher)?;
+    Ok(hoist_container::checkpoint::PodTarget {
+        cgroup_path: pod.cgroup_path(),
+        id: pod.id,
+        name: pod.name,
+        infra_id,
+        shared: pod.shared,
+        hostname: pod.hostname,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

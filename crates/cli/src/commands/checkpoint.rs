@@ -100,7 +100,7 @@ pub struct RestoreArgs {
     /// Publish these ports instead of the archived ones (with --import).
     #[arg(short, long)]
     pub publish: Vec<String>,
-    /// Restore into this pod (not supported yet).
+    /// Restore into this existing pod (with --import or a checkpoint image).
     #[arg(long)]
     pub pod: Option<String>,
     /// Print restore statistics as JSON.
@@ -216,8 +216,8 @@ pub fn checkpoint(root: &Path, a: CheckpointArgs) -> Result<i32> {
 
 /// `hoist container restore`.
 pub fn restore(root: &Path, a: RestoreArgs) -> Result<i32> {
-    if a.pod.is_some() || a.import_previous.is_some() {
-        anyhow::bail!("--pod and --import-previous are not supported by hoist yet");
+    if a.import_previous.is_some() {
+        anyhow::bail!("--import-previous is not supported by hoist yet");
     }
     let cs = open(root)?;
     let engine = hoist_engine::Engine::open(root)
@@ -239,6 +239,9 @@ pub fn restore(root: &Path, a: RestoreArgs) -> Result<i32> {
     if !a.publish.is_empty() && !from_archive {
         anyhow::bail!("--publish can only be used with --import or a checkpoint image");
     }
+    if a.pod.is_some() && !from_archive {
+        anyhow::bail!("--pod can only be used with --import or a checkpoint image");
+    }
     let publish = if a.publish.is_empty() {
         None
     } else {
@@ -254,8 +257,21 @@ pub fn restore(root: &Path, a: RestoreArgs) -> Result<i32> {
         ignore_static_mac: a.ignore_static_mac,
         name: a.name.clone(),
         publish,
+        pod: None,
     };
     let launcher = super::container::launcher()?;
+    let opts = match &a.pod {
+        Some(query) => {
+            let pods = hoist_pod::Pods::open(root)?;
+            let target = hoist_pod::restore_target(&cs, &pods, query, &launcher)
+                .with_context(|| format!("restoring into pod {query}"))?;
+            RestoreOptions {
+                pod: Some(target),
+                ..opts
+            }
+        }
+        None => opts,
+    };
     let started = Instant::now();
     let mut done = Vec::new();
     for (image, archive) in &images {
@@ -283,6 +299,9 @@ pub fn restore(root: &Path, a: RestoreArgs) -> Result<i32> {
             hoist_container::checkpoint::InspectCheckpoint::of(c).checkpointed
         })?;
         for (label, c) in &list {
+            // A pod member rejoins its pod's namespaces: the infra runs first.
+            hoist_pod::prepare_start(&cs, c, &launcher)
+                .with_context(|| format!("restoring container {}", c.id()))?;
             let t = hoist_container::checkpoint::restore(&cs, &launcher, c, &opts)
                 .with_context(|| format!("restoring container {}", c.id()))?;
             if !a.print_stats {
