@@ -52,9 +52,22 @@ fn containers(h: &Hoist) -> usize {
     out(h, &["ps", "-a", "-q", "--no-trunc"]).lines().count()
 }
 
+/// A pod without a network (none of the tests' pods needs one).
+fn create_pod(h: &Hoist, name: &str, extra: &[&str]) {
+    let mut all = vec!["pod", "create", "--network", "none", "--name", name];
+    all.extend_from_slice(extra);
+    h.run(&all).ok();
+}
+
+/// `container restore ARGS`, which must fail with 125; its error.
+fn refused(h: &Hoist, args: &[&str]) -> String {
+    let mut all = vec!["container", "restore"];
+    all.extend_from_slice(args);
+    h.run(&all).fails_with(125).stderr
+}
+
 fn start_counter_in(h: &Hoist, image: &str, pod: &str, name: &str) {
-    h.run(&["pod", "create", "--network", "none", "--name", pod])
-        .ok();
+    create_pod(h, pod, &[]);
     h.run(&[
         "run", "-d", "--pod", pod, "--name", name, image, "sh", "-c", COUNTER,
     ])
@@ -83,8 +96,7 @@ fn a_pod_member_stays_in_its_pod_and_moves_into_another() {
     h.run(&["container", "checkpoint", "-e", archive, "member"])
         .ok();
     let last = *counted(&h, "member").last().unwrap();
-    h.run(&["pod", "create", "--network", "none", "--name", "p2"])
-        .ok();
+    create_pod(&h, "p2", &[]);
     let id = out(
         &h,
         &[
@@ -131,75 +143,22 @@ fn restore_into_a_pod_refuses_what_cannot_fit_and_creates_nothing() {
     let alone = alone.to_str().unwrap();
     h.run(&["container", "checkpoint", "-e", alone, "alone"])
         .ok();
-    h.run(&["pod", "create", "--network", "none", "--name", "dest"])
-        .ok();
-    h.run(&[
-        "pod",
-        "create",
-        "--network",
-        "none",
-        "--share",
-        "net",
-        "--name",
-        "netonly",
-    ])
-    .ok();
+    create_pod(&h, "dest", &[]);
+    create_pod(&h, "netonly", &["--share", "net"]);
     let count = containers(&h);
 
-    let err = h
-        .run(&["container", "restore", "--import", member, "-n", "x1"])
-        .fails_with(125)
-        .stderr;
+    let err = refused(&h, &["--import", member, "-n", "x1"]);
     assert!(
         err.contains("was in a pod") && err.contains("--pod"),
         "{err}"
     );
-    let err = h
-        .run(&[
-            "container",
-            "restore",
-            "--import",
-            alone,
-            "--pod",
-            "dest",
-            "-n",
-            "x2",
-        ])
-        .fails_with(125)
-        .stderr;
+    let err = refused(&h, &["--import", alone, "--pod", "dest", "-n", "x2"]);
     assert!(err.contains("was not in a pod"), "{err}");
-    let err = h
-        .run(&[
-            "container",
-            "restore",
-            "--import",
-            member,
-            "--pod",
-            "netonly",
-            "-n",
-            "x3",
-        ])
-        .fails_with(125)
-        .stderr;
+    let err = refused(&h, &["--import", member, "--pod", "netonly", "-n", "x3"]);
     assert!(err.contains("does not share the IPC namespace"), "{err}");
-    let err = h
-        .run(&[
-            "container",
-            "restore",
-            "--import",
-            member,
-            "--pod",
-            "nosuch",
-            "-n",
-            "x4",
-        ])
-        .fails_with(125)
-        .stderr;
+    let err = refused(&h, &["--import", member, "--pod", "nosuch", "-n", "x4"]);
     assert!(err.contains("nosuch: no such pod"), "{err}");
-    let err = h
-        .run(&["container", "restore", "--pod", "dest", "member"])
-        .fails_with(125)
-        .stderr;
+    let err = refused(&h, &["--pod", "dest", "member"]);
     assert!(
         err.contains("--pod can only be used with --import"),
         "{err}"
@@ -212,17 +171,7 @@ fn restore_into_a_pod_refuses_what_cannot_fit_and_creates_nothing() {
 
     // A shared PID namespace cannot be dumped: said plainly, and the
     // member keeps running.
-    h.run(&[
-        "pod",
-        "create",
-        "--network",
-        "none",
-        "--share",
-        "+pid",
-        "--name",
-        "pids",
-    ])
-    .ok();
+    create_pod(&h, "pids", &["--share", "+pid"]);
     h.run(&[
         "run",
         "-d",
