@@ -89,14 +89,17 @@ fn descriptors(
     let name = format!("fdinfo-{files_id}.img");
     let path = images.join(&name);
     let data = std::fs::read(&path).map_err(io_err("reading", &path))?;
-    let bad = || bad_image(images, &name);
+    parse_descriptors(&data, table).ok_or_else(|| bad_image(images, &name))
+}
+
+/// An fdinfo image's descriptors against `table`, in fd order; `None`
+/// when the image is damaged.
+fn parse_descriptors(data: &[u8], table: &BTreeMap<u64, Description>) -> Option<Vec<OpenFile>> {
     let mut out: Vec<(u64, OpenFile)> = Vec::new();
-    for entry in entries(&data).ok_or_else(bad)? {
-        let f = fields(entry).ok_or_else(bad)?;
+    for entry in entries(data)? {
+        let f = fields(entry)?;
         // fdinfo_entry { id = 1; flags = 2; type = 3; fd = 4; }
-        let (Some(id), Some(kind), Some(fd)) = (int(&f, 1), int(&f, 3), int(&f, 4)) else {
-            return Err(bad());
-        };
+        let (id, kind, fd) = (int(&f, 1)?, int(&f, 3)?, int(&f, 4)?);
         let what = table.get(&id).cloned().unwrap_or(Description::Other {
             kind: kind_name(kind).into(),
         });
@@ -109,21 +112,30 @@ fn descriptors(
         ));
     }
     out.sort_by_key(|(fd, _)| *fd);
-    Ok(out.into_iter().map(|(_, f)| f).collect())
+    Some(out.into_iter().map(|(_, f)| f).collect())
+}
+
+/// The descriptors one fdinfo image (`fdinfo-ID.img`) lists, described by
+/// a `files.img`: what `open_files` reads for one file table, from bytes
+/// (archives are untrusted: this takes any). `None` when either is damaged.
+pub fn decode_descriptors(files_img: &[u8], fdinfo_img: &[u8]) -> Option<Vec<OpenFile>> {
+    parse_descriptors(fdinfo_img, &parse_file_table(files_img)?)
 }
 
 /// Every file id of `files.img` with what it is.
 fn file_table(images: &Path) -> Result<BTreeMap<u64, Description>> {
     let path = images.join("files.img");
     let data = std::fs::read(&path).map_err(io_err("reading", &path))?;
-    let bad = || bad_image(images, "files.img");
+    parse_file_table(&data).ok_or_else(|| bad_image(images, "files.img"))
+}
+
+/// `files.img`'s file ids with what each is; `None` when damaged.
+fn parse_file_table(data: &[u8]) -> Option<BTreeMap<u64, Description>> {
     let mut table = BTreeMap::new();
-    for entry in entries(&data).ok_or_else(bad)? {
-        let f = fields(entry).ok_or_else(bad)?;
+    for entry in entries(data)? {
+        let f = fields(entry)?;
         // file_entry { type = 1; id = 2; reg = 3; isk = 4; usk = 16; }
-        let (Some(kind), Some(id)) = (int(&f, 1), int(&f, 2)) else {
-            return Err(bad());
-        };
+        let (kind, id) = (int(&f, 1)?, int(&f, 2)?);
         let what = match kind {
             1 => message(&f, 3).map(regular),
             4 => message(&f, 4).map(inet),
@@ -131,13 +143,13 @@ fn file_table(images: &Path) -> Result<BTreeMap<u64, Description>> {
             _ => None,
         }
         .transpose()
-        .map_err(|()| bad())?
+        .ok()?
         .unwrap_or(Description::Other {
             kind: kind_name(kind).into(),
         });
         table.insert(id, what);
     }
-    Ok(table)
+    Some(table)
 }
 
 /// reg_file_entry { name = 6; }
@@ -460,5 +472,40 @@ mod tests {
         .unwrap();
         let err = open_files(dir.path(), &[1]).unwrap_err().to_string();
         assert!(err.contains("files.img"), "{err}");
+    }
+
+    #[test]
+    fn decoding_from_bytes_matches_the_images_and_refuses_damage() {
+        let files = image(&[msg(&[
+            field(1, 1),
+            field(2, 3),
+            bytes(3, &msg(&[field(1, 3), bytes(6, b"/etc/hosts")])),
+        ])]);
+        let fdinfo = image(&[
+            msg(&[field(1, 3), field(3, 1), field(4, 5)]),
+            msg(&[field(1, 9), field(3, 2), field(4, 0)]),
+        ]);
+        let got = decode_descriptors(&files, &fdinfo).unwrap();
+        let shown: Vec<_> = got.iter().map(|f| (f.fd.as_str(), &f.what)).collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "0",
+                    &Description::Other {
+                        kind: "PIPE".into()
+                    }
+                ),
+                (
+                    "5",
+                    &Description::Reg {
+                        path: "/etc/hosts".into()
+                    }
+                ),
+            ]
+        );
+        let damaged = b"\0\0\0\0\0\0\0\0\xff\xff\xff\x7f";
+        assert_eq!(decode_descriptors(damaged, &fdinfo), None);
+        assert_eq!(decode_descriptors(&files, damaged), None);
     }
 }

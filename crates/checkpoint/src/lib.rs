@@ -26,7 +26,7 @@ pub use criu::{
     DUMP_LOG, RESTORE_LOG,
 };
 pub use error::{CheckpointError, Result};
-pub use files::{open_files, Description, OpenFile, ProcessFiles};
+pub use files::{decode_descriptors, open_files, Description, OpenFile, ProcessFiles};
 pub use memory::{memory_sizes, search_memory, MemoryMatch};
 pub use mounts::{mounts, Mount};
 pub use namespaces::{NamespaceKind, SharedNamespace};
