@@ -137,10 +137,7 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
         crate::lifecycle::wait_stopped(cs, c.id(), Some(Duration::from_secs(30)))?;
         // The monitor records the end before it lets go of its lock and
         // the published ports: a restore right after needs both.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while cs.load(c.id())?.monitor_alive() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::lifecycle::wait_monitor_gone(cs, c.id())?;
         cs.update_state(c.id(), |s| {
             s.exit_code = Some(0);
             s.checkpointed_at = Some(Utc::now());

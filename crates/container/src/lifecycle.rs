@@ -289,7 +289,8 @@ pub fn stop(cs: &Containers, c: &Container, timeout: Option<u64>) -> Result<()> 
 }
 
 /// `restart`: stops the container (when it runs) and starts it again
-/// with `launcher`. A monitor still finishing its clean-up keeps it.
+/// with `launcher`, once the old monitor has finished its clean-up (which
+/// would otherwise take the new run's cgroup and mounts with it).
 pub fn restart(
     cs: &Containers,
     c: &Container,
@@ -298,10 +299,29 @@ pub fn restart(
 ) -> Result<()> {
     crate::events::emit(c, hoist_events::Status::Restart);
     stop(cs, c, timeout)?;
-    if !cs.load(c.id())?.monitor_alive() {
-        launcher.start_detached(cs, c.id())?;
-    }
+    wait_monitor_gone(cs, c.id())?;
+    launcher.start_detached(cs, c.id())?;
     Ok(())
+}
+
+/// Waits until the monitor of stopped container `id` has ended: it records
+/// the end first, then unmounts, tears down the network, removes the
+/// cgroup and lets go of its lock last.
+pub(crate) fn wait_monitor_gone(cs: &Containers, id: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = cs.load(id)?;
+        if !c.monitor_alive() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(ContainerError::StateImproper(format!(
+                "the monitor of {} is still cleaning up after its stop 30 s later: try again",
+                c.name()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// An exited container whose monitor lives is waiting to be restarted:
