@@ -27,7 +27,8 @@ pub enum NamespaceKind {
 }
 
 impl NamespaceKind {
-    fn proc_name(self) -> &'static str {
+    /// Its name under `/proc/PID/ns/`.
+    pub fn proc_name(self) -> &'static str {
         match self {
             NamespaceKind::Ipc => "ipc",
             NamespaceKind::Uts => "uts",

@@ -420,14 +420,9 @@ fn prepare_cpuset(spec: &Spec) {
 
 /// The network namespace `spec` joins (netavark's, or a pod's).
 fn joined_netns(spec: &Spec) -> Option<PathBuf> {
-    spec.linux()
-        .as_ref()?
-        .namespaces()
-        .as_ref()?
-        .iter()
-        .find(|n| n.typ() == LinuxNamespaceType::Network)?
-        .path()
-        .clone()
+    crate::checkpoint_pod::joined(spec)
+        .into_iter()
+        .find_map(|(t, path)| (t == LinuxNamespaceType::Network).then_some(path))
 }
 
 fn external_netns_inode(spec: &Spec) -> Option<u64> {

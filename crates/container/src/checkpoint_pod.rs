@@ -27,7 +27,7 @@ pub struct PodTarget {
 }
 
 /// The namespaces of `spec` joined from elsewhere (a path), by kind.
-fn joined(spec: &Spec) -> Vec<(LinuxNamespaceType, PathBuf)> {
+pub(crate) fn joined(spec: &Spec) -> Vec<(LinuxNamespaceType, PathBuf)> {
     spec.linux()
         .as_ref()
         .and_then(|l| l.namespaces().clone())
@@ -62,17 +62,9 @@ pub(crate) fn shared_for_dump(name: &str, spec: &Spec, pid: i32) -> Result<Vec<S
         .filter_map(|(t, _)| kind_of(t))
         .map(|kind| SharedNamespace {
             kind,
-            path: format!("/proc/{pid}/ns/{}", proc_name(kind)).into(),
+            path: format!("/proc/{pid}/ns/{}", kind.proc_name()).into(),
         })
         .collect())
-}
-
-fn proc_name(kind: NamespaceKind) -> &'static str {
-    match kind {
-        NamespaceKind::Ipc => "ipc",
-        NamespaceKind::Uts => "uts",
-        NamespaceKind::Cgroup => "cgroup",
-    }
 }
 
 /// The namespaces a restore must put the tree into: those `spec` (the
@@ -88,7 +80,7 @@ pub(crate) fn shared_for_restore(dumped: &Spec, spec: &Spec) -> Result<Vec<Share
     };
     let (before, now) = (kinds(dumped), kinds(spec));
     let sorted = |mut v: Vec<NamespaceKind>| {
-        v.sort_by_key(|k| proc_name(*k));
+        v.sort_by_key(|k| k.proc_name());
         v
     };
     if sorted(before.clone()) != sorted(now) {
@@ -115,7 +107,7 @@ fn names(kinds: &[NamespaceKind]) -> String {
     }
     kinds
         .iter()
-        .map(|k| proc_name(*k))
+        .map(|k| k.proc_name())
         .collect::<Vec<_>>()
         .join(", ")
 }
