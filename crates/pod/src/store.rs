@@ -122,12 +122,15 @@ impl Pods {
         let dir = self.dir.join(id);
         std::fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
         let path = self.name_file(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(_) => std::fs::write(&path, id).map_err(io_err("writing", &path)),
+        // The name file appears with its owner in it (a hard link of a
+        // written file), never empty: a second claim reading an empty
+        // file took the name for free, and both pods got it.
+        let claim = dir.join("name.claim");
+        std::fs::write(&claim, id).map_err(io_err("writing", &claim))?;
+        let linked = std::fs::hard_link(&claim, &path);
+        let _ = std::fs::remove_file(&claim);
+        match linked {
+            Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 // A name left by a pod whose record is gone is free again.
                 let owner = std::fs::read_to_string(&path).unwrap_or_default();
