@@ -160,10 +160,7 @@ fn unmount_overlay(rootfs: &std::path::Path) -> Result<()> {
     if hoist_runtime::rootfs::unmount(rootfs).is_ok() {
         return Ok(());
     }
-    match rustix::mount::unmount(rootfs, rustix::mount::UnmountFlags::DETACH) {
-        Ok(()) | Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOENT) => Ok(()),
-        Err(e) => Err(crate::error::io_err("unmounting", rootfs)(e.into())),
-    }
+    crate::detach::unmount(rootfs)
 }
 
 /// SIGKILLs every process in the container's cgroup (what is left after

@@ -8,7 +8,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use rustix::mount::{MountFlags, UnmountFlags};
+use rustix::mount::MountFlags;
 
 use crate::error::{io_err, Result};
 use crate::options::CreateOptions;
@@ -72,8 +72,5 @@ pub(crate) fn unmount(c: &Container) -> Result<()> {
     if !is_mounted(&dir) {
         return Ok(());
     }
-    match rustix::mount::unmount(&dir, UnmountFlags::DETACH) {
-        Ok(()) | Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOENT) => Ok(()),
-        Err(e) => Err(io_err("unmounting", &dir)(e.into())),
-    }
+    crate::detach::unmount(&dir)
 }

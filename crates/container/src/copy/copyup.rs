@@ -198,16 +198,7 @@ pub(crate) fn unmount_copies(c: &Container) -> Result<()> {
     };
     for e in entries.flatten() {
         let p = e.path();
-        match rustix::mount::unmount(&p, UnmountFlags::DETACH) {
-            Ok(()) | Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOENT) => {}
-            Err(err) => {
-                return Err(ContainerError::Io {
-                    op: "unmounting",
-                    path: p,
-                    source: err.into(),
-                })
-            }
-        }
+        crate::detach::unmount(&p)?;
         let _ = std::fs::remove_dir(&p);
     }
     Ok(())
