@@ -188,7 +188,9 @@ const NETNS_KEY: &str = "extRootNetNS";
 
 /// Restores the tree dumped in `req.images_dir` as a child of this process
 /// (which must be a child subreaper or the tree's parent) and returns its
-/// init's pid.
+/// init's pid. The tree starts in this process's cgroups, not in the ones
+/// it was dumped from (which may be another container's): join the
+/// container's cgroups before, and apply their limits after.
 pub fn restore(req: RestoreRequest) -> Result<i32> {
     let mut criu = new_criu()?;
     let dir = open_dir(&req.images_dir)?;
@@ -202,8 +204,7 @@ pub fn restore(req: RestoreRequest) -> Result<i32> {
     criu.set_ext_unix_sk(true);
     criu.set_shell_job(false);
     criu.set_orphan_pts_master(req.tty);
-    criu.set_manage_cgroups(true);
-    criu.cgroups_mode(CgMode::SOFT);
+    criu.cgroups_mode(CgMode::IGNORE);
     criu.set_link_remap(true);
     for m in &req.external_mounts {
         criu.set_external_mount(m.destination.clone(), m.source.clone());

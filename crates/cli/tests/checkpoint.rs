@@ -141,7 +141,9 @@ fn export_import_into_another_root_twice_with_rootfs_changes() {
     other.run(&["pull", &image]).ok();
     let script = format!("echo changed > /tmp/added; rm /etc/group; {COUNTER}");
     hoist
-        .run(&["run", "-d", "--name", "mover", &image, "sh", "-c", &script])
+        .run(&[
+            "run", "-d", "--name", "mover", "--memory", "96m", &image, "sh", "-c", &script,
+        ])
         .ok();
     wait_counted(&hoist, "mover", 3);
     let id = inspect(&hoist, "mover")["Id"].as_str().unwrap().to_string();
@@ -200,6 +202,22 @@ fn export_import_into_another_root_twice_with_rootfs_changes() {
         assert!(first > last, "{name} started over: {first} after {last}");
     }
     assert_eq!(state(&other, "copy1"), "running:true:false");
+    // Each copy is in a cgroup of its own, not in the one it was dumped
+    // from: stopping one leaves the other counting.
+    for name in ["copy1", "copy2"] {
+        let cg = memory_cgroup(&other, name);
+        let own = inspect(&other, name)["Id"].as_str().unwrap().to_string();
+        assert!(cg.ends_with(&own), "{name} is in cgroup {cg}, not its own");
+        let limit =
+            std::fs::read_to_string(format!("/sys/fs/cgroup/memory{cg}/memory.limit_in_bytes"))
+                .or_else(|_| std::fs::read_to_string(format!("/sys/fs/cgroup{cg}/memory.max")))
+                .unwrap_or_else(|e| panic!("no memory limit file for {name}'s cgroup {cg}: {e}"));
+        assert_eq!(limit.trim(), "100663296", "{name} lost its --memory");
+    }
+    other.run(&["stop", "-t", "0", "copy1"]).ok();
+    assert_eq!(state(&other, "copy2"), "running:true:false");
+    let before = counted(&other, "copy2").len();
+    wait_counted(&other, "copy2", before + 2);
     // --ignore-rootfs: the copy has the image's files only.
     other
         .run(&[
@@ -220,6 +238,23 @@ fn export_import_into_another_root_twice_with_rootfs_changes() {
         .ok();
     other.run(&["rm", "-fa", "-t", "0"]).ok();
     hoist.run(&["rm", "-fa", "-t", "0"]).ok();
+}
+
+/// The memory cgroup (v1) or the unified cgroup (v2) of container
+/// `name`'s init, as /proc shows it.
+fn memory_cgroup(hoist: &Hoist, name: &str) -> String {
+    let pid = inspect(hoist, name)["State"]["Pid"].to_string();
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let line = cgroups
+        .lines()
+        .find(|l| {
+            l.split(':')
+                .nth(1)
+                .is_some_and(|c| c.split(',').any(|c| c == "memory"))
+        })
+        .or_else(|| cgroups.lines().find(|l| l.starts_with("0::")))
+        .unwrap_or_else(|| panic!("no memory cgroup in {cgroups}"));
+    line.rsplit(':').next().unwrap().to_string()
 }
 
 /// Waits until the init of container `name` has one child and that child

@@ -35,7 +35,21 @@ fn infra_pid(h: &Hoist, pod: &str) -> String {
     pid_of(h, &infra)
 }
 
-/// The member runs in the pod's IPC and UTS namespaces, and has its name.
+/// The cgroup `pid` is in (its pids controller's, or the v2 one) and the
+/// one that holds it: a pod's containers share the pod's parent cgroup.
+fn cgroup_parent(pid: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.split(':').nth(1) == Some("pids"))
+        .or_else(|| text.lines().find(|l| l.starts_with("0::")))
+        .unwrap_or_else(|| panic!("no pids cgroup in {text}"));
+    let path = line.rsplit(':').next().unwrap();
+    path.rsplit_once('/').unwrap().0.to_string()
+}
+
+/// The member runs in the pod's IPC, UTS and network namespaces and its
+/// cgroup, and has its name.
 fn assert_in_pod(h: &Hoist, member: &str, pod: &str) {
     let (mine, infra) = (pid_of(h, member), infra_pid(h, pod));
     for kind in ["ipc", "uts", "net"] {
@@ -45,6 +59,11 @@ fn assert_in_pod(h: &Hoist, member: &str, pod: &str) {
             "{member} {kind} vs pod {pod}"
         );
     }
+    assert_eq!(
+        cgroup_parent(&mine),
+        cgroup_parent(&infra),
+        "{member} is not in pod {pod}'s cgroup"
+    );
     assert_eq!(out(h, &["exec", member, "hostname"]), pod);
 }
 

@@ -389,35 +389,6 @@ fn make_mountpoint(rootfs: &Path, m: &ExternalMount) {
     }
 }
 
-/// Creates the v1 cpuset cgroup of `spec` with its parent's CPUs and
-/// memory nodes at each level (an empty cpuset refuses tasks).
-fn prepare_cpuset(spec: &Spec) {
-    let base = Path::new("/sys/fs/cgroup/cpuset");
-    if !base.join("cpuset.cpus").exists() {
-        return;
-    }
-    let Some(cg) = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone()) else {
-        return;
-    };
-    let mut dir = base.to_path_buf();
-    for part in cg.components().filter_map(|p| match p {
-        std::path::Component::Normal(n) => Some(n),
-        _ => None,
-    }) {
-        let parent = dir.clone();
-        dir.push(part);
-        let _ = std::fs::create_dir(&dir);
-        for file in ["cpuset.cpus", "cpuset.mems"] {
-            let mine = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
-            if mine.trim().is_empty() {
-                if let Ok(v) = std::fs::read_to_string(parent.join(file)) {
-                    let _ = std::fs::write(dir.join(file), v.trim());
-                }
-            }
-        }
-    }
-}
-
 /// The network namespace `spec` joins (netavark's, or a pod's).
 fn joined_netns(spec: &Spec) -> Option<PathBuf> {
     crate::checkpoint_pod::joined(spec)
@@ -825,14 +796,12 @@ pub(crate) fn restore_in_monitor(
             })
         })
         .collect();
-    // CRIU puts the tree back into the cgroup it was dumped from (its
-    // path is in the images); on v1 a new cpuset cgroup needs its CPUs
-    // and memory nodes before it takes a process.
+    // The spec CRIU's images were made with: its mounts are the ones the
+    // images name.
     let dumped_spec: Spec = std::fs::read(c.dir.join(SPEC_DUMP))
         .ok()
         .and_then(|d| serde_json::from_slice(&d).ok())
         .unwrap_or_else(|| spec.clone());
-    prepare_cpuset(&dumped_spec);
     mounts.extend(foreign_binds(c, &dumped_spec, &mounts)?);
     for m in &mounts {
         make_mountpoint(&c.rootfs(), m);
@@ -850,13 +819,7 @@ pub(crate) fn restore_in_monitor(
         };
         make_mountpoint(&c.rootfs(), &dir);
     }
-    for (dest, source) in cgroup_v1_mounts(&dumped_spec) {
-        let _ = std::fs::create_dir_all(&source);
-        mounts.push(ExternalMount {
-            destination: dest,
-            source,
-        });
-    }
+    mounts.extend(cgroup_mounts(&dumped_spec, spec));
     let netns = match joined_netns(spec).as_deref() {
         Some(p) => Some(OwnedFd::from(
             File::open(p).map_err(io_err("opening the network namespace", p))?,
@@ -864,7 +827,12 @@ pub(crate) fn restore_in_monitor(
         None => None,
     };
     let shared_namespaces = crate::checkpoint_pod::shared_for_restore(&dumped_spec, spec)?;
-    let pid = hoist_checkpoint::restore(RestoreRequest {
+    // The tree starts in this container's cgroup, not in the one it was
+    // dumped from (another container's, for a copy): CRIU forks it from
+    // here, so this process is in that cgroup while CRIU runs.
+    let home = hoist_runtime::cgroups::Membership::of_self();
+    hoist_runtime::cgroups::join(spec, c.id())?;
+    let restored = hoist_checkpoint::restore(RestoreRequest {
         images_dir: dir,
         root: c.rootfs(),
         tcp_established: marker.tcp_established,
@@ -874,13 +842,38 @@ pub(crate) fn restore_in_monitor(
         netns,
         inherit,
         shared_namespaces,
-    })?;
+    });
+    home.rejoin()?;
+    let pid = restored?;
+    hoist_runtime::cgroups::apply_limits(spec, c.id())?;
     // So that exec, kill and the clean-up find it as they find a started
     // container. An external runtime has no such record: exec then fails.
     if c.config.options.runtime.is_none() {
-        crate::monitor::in_process_runtime(&c.dir).adopt(c.id(), &c.bundle(), &dumped_spec, pid)?;
+        crate::monitor::in_process_runtime(&c.dir).adopt(c.id(), &c.bundle(), spec, pid)?;
     }
     Ok(pid)
+}
+
+/// The external mounts for the cgroup v1 controller directories the
+/// container saw (bound by the runtime at the destinations `dumped`
+/// names): each now shows the container's own cgroup (`spec`'s), made
+/// here so that CRIU finds it.
+fn cgroup_mounts(dumped: &Spec, spec: &Spec) -> Vec<ExternalMount> {
+    let now = cgroup_v1_mounts(spec);
+    cgroup_v1_mounts(dumped)
+        .into_iter()
+        .map(|(destination, old)| {
+            let source = now
+                .iter()
+                .find(|(d, _)| *d == destination)
+                .map_or(old, |(_, s)| s.clone());
+            let _ = std::fs::create_dir_all(&source);
+            ExternalMount {
+                destination,
+                source,
+            }
+        })
+        .collect()
 }
 
 /// The checkpoint fields of `inspect`'s `State`, as podman names them.

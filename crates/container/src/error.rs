@@ -57,6 +57,11 @@ pub enum ContainerError {
     #[error(transparent)]
     Runtime(#[from] hoist_runtime::executor::RuntimeError),
 
+    /// Joining a container's cgroup or setting its limits by hand (a
+    /// restored tree).
+    #[error(transparent)]
+    Cgroup(#[from] hoist_runtime::cgroups::CgroupError),
+
     /// CRIU and checkpoint archives (see hoist-checkpoint).
     #[error(transparent)]
     Checkpoint(#[from] hoist_checkpoint::CheckpointError),

@@ -28,6 +28,7 @@ pub mod commit;
 mod conf_defaults;
 pub mod copy;
 mod create;
+mod detach;
 mod error;
 mod events;
 pub mod exec;

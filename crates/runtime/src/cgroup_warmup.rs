@@ -37,44 +37,22 @@ pub fn warm_up() {
     }
 }
 
-/// The `cgroup.procs` file of this process's own cgroup in some mounted
-/// hierarchy (a v1 controller, else the v2 hierarchy).
+/// The `cgroup.procs` file of this process's own cgroup in the first
+/// mounted hierarchy: every hierarchy's migrations take the same lock.
 fn own_procs_file() -> Option<CString> {
     let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let file = procs_file_for(&text, Path::new("/sys/fs/cgroup"), |p| p.exists())?;
     CString::new(file.into_os_string().into_encoded_bytes()).ok()
 }
 
-/// Picks the file from `/proc/self/cgroup` text: v1 lines
-/// (`ID:CONTROLLERS:PATH`, a hierarchy mounted at `base/CONTROLLERS`) come
-/// first, then the v2 line (`0::PATH`, `base` itself or `base/unified`).
 fn procs_file_for(
     proc_cgroup: &str,
     base: &Path,
     exists: impl Fn(&Path) -> bool,
 ) -> Option<PathBuf> {
-    let mut v2 = None;
-    for line in proc_cgroup.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-        let path = path.trim_start_matches('/');
-        if controllers.is_empty() {
-            v2 = Some(path);
-            continue;
-        }
-        if controllers.starts_with("name=") {
-            continue;
-        }
-        let file = base.join(controllers).join(path).join("cgroup.procs");
-        if exists(&file) {
-            return Some(file);
-        }
-    }
-    let path = v2?;
-    [base.to_path_buf(), base.join("unified")]
+    crate::cgroups::procs_files(proc_cgroup, base, exists)
         .into_iter()
-        .map(|root| root.join(path).join("cgroup.procs"))
-        .find(|f| exists(f))
+        .next()
 }
 
 /// Forks a child that forks the writer and exits at once, so the writer
@@ -166,9 +144,9 @@ mod tests {
     }
 
     #[test]
-    fn picks_a_v1_controller_then_v2() {
+    fn picks_the_first_mounted_hierarchy() {
         let base = Path::new("/cg");
-        let hybrid = "12:name=systemd:/user.slice\n8:pids:/user.slice/x\n0::/user.slice\n";
+        let hybrid = "8:pids:/user.slice/x\n12:name=systemd:/user.slice\n0::/user.slice\n";
         let all = |_: &Path| true;
         assert_eq!(
             procs_file_for(hybrid, base, all),

@@ -11,6 +11,8 @@
 //! - [`executor`]: running a bundle, in-process with youki's libcontainer
 //!   ([`executor::InProcessRuntime`]) or with any OCI runtime binary such as
 //!   runc or crun ([`executor::ExternalRuntime`]).
+//! - [`cgroups`]: joining a container's cgroup and applying its limits
+//!   for processes the runtime did not start (a tree CRIU restores).
 //! - [`cgroup_warmup`]: taking the kernel's cgroup migration lock early so
 //!   the container's cgroup join does not wait an RCU grace period for it.
 //! - [`oci_cli`]: runc-compatible command semantics (`create`, `start`,
@@ -25,6 +27,7 @@
 //! (not from inside an async runtime's worker threads).
 
 pub mod cgroup_warmup;
+pub mod cgroups;
 pub mod executor;
 pub mod oci_cli;
 pub mod rootfs;
