@@ -60,8 +60,9 @@ pub fn open_files(images: &Path, pids: &[u32]) -> Result<Vec<ProcessFiles>> {
         .map(|&pid| {
             let ids = read_ints(images, &format!("ids-{pid}.img"))?;
             let mut files = Vec::new();
-            // fs_entry { cwd_id = 1; root_id = 2; }
-            if let Ok(fs) = read_ints(images, &format!("fs-{pid}.img")) {
+            // fs_entry { cwd_id = 1; root_id = 2; }. A process may have
+            // none (a thread of a shared fs); a damaged one is an error.
+            if let Some(fs) = read_ints_if_present(images, &format!("fs-{pid}.img"))? {
                 for (field, label) in [(1, "cwd"), (2, "root")] {
                     if let Some(d) = fs.get(&field).and_then(|id| table.get(id)) {
                         files.push(OpenFile {
@@ -284,6 +285,14 @@ fn read_ints(images: &Path, name: &str) -> Result<BTreeMap<u64, u64>> {
         .collect())
 }
 
+/// [`read_ints`] of image `name`, or `None` when the images have none.
+fn read_ints_if_present(images: &Path, name: &str) -> Result<Option<BTreeMap<u64, u64>>> {
+    if !images.join(name).exists() {
+        return Ok(None);
+    }
+    read_ints(images, name).map(Some)
+}
+
 /// The first integer field `number` of a decoded message.
 fn int(f: &[(u64, Value<'_>)], number: u64) -> Option<u64> {
     f.iter().find_map(|(n, v)| match v {
@@ -472,6 +481,19 @@ mod tests {
         .unwrap();
         let err = open_files(dir.path(), &[1]).unwrap_err().to_string();
         assert!(err.contains("files.img"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_fs_image_is_an_error_and_a_missing_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "files.img", &[]);
+        write(d, "ids-1.img", &[msg(&[field(1, 1)])]);
+        let got = open_files(d, &[1]).unwrap();
+        assert!(got[0].files.is_empty(), "{got:?}");
+        std::fs::write(d.join("fs-1.img"), b"\0\0\0\0\0\0\0\0\xff\xff\xff\x7f").unwrap();
+        let err = open_files(d, &[1]).unwrap_err().to_string();
+        assert!(err.contains("fs-1.img"), "{err}");
     }
 
     #[test]
