@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rust_criu::{CgMode, Criu};
 
 use crate::error::{io_err, CheckpointError, Result};
-use crate::namespaces::{within, SharedNamespace};
+use crate::namespaces::{joining, within, SharedNamespace};
 
 /// CRIU's own log of a dump, in the images directory (podman's name).
 pub const DUMP_LOG: &str = "dump.log";
@@ -224,8 +224,10 @@ pub fn restore(req: RestoreRequest) -> Result<i32> {
     }
     let before = children();
     within(&req.shared_namespaces, || {
-        criu.restore()
-            .map_err(|e| criu_failed("restoring", req.images_dir.join(RESTORE_LOG), e))
+        joining(&req.shared_namespaces, || {
+            criu.restore()
+                .map_err(|e| criu_failed("restoring", req.images_dir.join(RESTORE_LOG), e))
+        })
     })?;
     drop(keep);
     let after = children();

@@ -5,8 +5,16 @@
 //! on restore makes new ones. So CRIU is run from inside the shared
 //! namespaces: at dump it takes them for its own and leaves them out of
 //! the images; at restore the tree inherits them from it, which puts the
-//! restored container into the pod it is restored into (CRIU's `--join-ns`,
-//! which the RPC client in use does not offer, has the same effect).
+//! restored container into the pod it is restored into.
+//!
+//! An archive another engine made (podman with runc) does hold the shared
+//! namespaces: CRIU ran outside them. Restoring it, CRIU would make new
+//! ones, so a restore also tells CRIU to join them (`join-ns`). The RPC
+//! client in use has no such option, so it goes in a CRIU options file
+//! named by `CRIU_CONFIG_FILE`, which `criu swrk` reads as the command
+//! line's CRIU does. For a namespace the images do not hold, joining is
+//! what `within` did already. A joined UTS namespace gets the dumped host
+//! and domain names from CRIU; they are the pod's, so they are put back.
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -74,6 +82,90 @@ pub(crate) fn within<T>(shared: &[SharedNamespace], f: impl FnOnce() -> Result<T
     result
 }
 
+/// Runs `f` (which starts a CRIU restore) with CRIU told to join
+/// `shared` rather than make new namespaces from the images. Call it
+/// [`within`] the same namespaces: the UTS names it keeps are this
+/// thread's.
+pub(crate) fn joining<T>(shared: &[SharedNamespace], f: impl FnOnce() -> Result<T>) -> Result<T> {
+    if shared.is_empty() {
+        return f();
+    }
+    let uts = shared.iter().any(|s| s.kind == NamespaceKind::Uts);
+    let names = uts.then(UtsNames::now);
+    let result = with_join_options(shared, f);
+    if let Some(names) = names {
+        names.put_back()?;
+    }
+    result
+}
+
+/// The host and domain name of this thread's UTS namespace.
+struct UtsNames {
+    host: Vec<u8>,
+    domain: Vec<u8>,
+}
+
+impl UtsNames {
+    fn now() -> UtsNames {
+        let u = rustix::system::uname();
+        UtsNames {
+            host: u.nodename().to_bytes().to_vec(),
+            domain: u.domainname().to_bytes().to_vec(),
+        }
+    }
+
+    fn put_back(&self) -> Result<()> {
+        let now = UtsNames::now();
+        let failed = |e: rustix::io::Errno| CheckpointError::Io {
+            op: "setting back the host name of",
+            path: "the shared UTS namespace".into(),
+            source: e.into(),
+        };
+        if now.host != self.host {
+            rustix::system::sethostname(&self.host).map_err(failed)?;
+        }
+        if now.domain != self.domain {
+            rustix::system::setdomainname(&self.domain).map_err(failed)?;
+        }
+        Ok(())
+    }
+}
+
+fn with_join_options<T>(shared: &[SharedNamespace], f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let mut file = tempfile::Builder::new()
+        .prefix("hoist-criu-join-")
+        .suffix(".conf")
+        .tempfile()
+        .map_err(io_err(
+            "creating a CRIU options file in",
+            std::env::temp_dir(),
+        ))?;
+    std::io::Write::write_all(&mut file, join_options(shared).as_bytes())
+        .map_err(io_err("writing", file.path()))?;
+    let before = std::env::var_os(CONFIG_ENV);
+    // The restoring process is the container's monitor, which runs no
+    // other thread that could read the environment meanwhile; CRIU's
+    // swrk child inherits it.
+    std::env::set_var(CONFIG_ENV, file.path());
+    let result = f();
+    match before {
+        Some(v) => std::env::set_var(CONFIG_ENV, v),
+        None => std::env::remove_var(CONFIG_ENV),
+    }
+    result
+}
+
+/// The environment variable naming an options file CRIU reads.
+const CONFIG_ENV: &str = "CRIU_CONFIG_FILE";
+
+/// CRIU options-file lines (`join-ns KIND:PATH`) for `shared`.
+fn join_options(shared: &[SharedNamespace]) -> String {
+    shared
+        .iter()
+        .map(|s| format!("join-ns {}:{}\n", s.kind.proc_name(), s.path.display()))
+        .collect()
+}
+
 fn own_path(kind: NamespaceKind) -> PathBuf {
     PathBuf::from(format!("/proc/thread-self/ns/{}", kind.proc_name()))
 }
@@ -101,6 +193,24 @@ mod tests {
 
     fn ns_inode(path: &str) -> u64 {
         std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
+    }
+
+    #[test]
+    fn join_options_name_each_namespace_by_kind_and_path() {
+        let shared = [
+            SharedNamespace {
+                kind: NamespaceKind::Ipc,
+                path: "/proc/42/ns/ipc".into(),
+            },
+            SharedNamespace {
+                kind: NamespaceKind::Uts,
+                path: "/run/x/uts".into(),
+            },
+        ];
+        assert_eq!(
+            join_options(&shared),
+            "join-ns ipc:/proc/42/ns/ipc\njoin-ns uts:/run/x/uts\n"
+        );
     }
 
     #[test]

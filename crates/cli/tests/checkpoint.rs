@@ -9,7 +9,9 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::criu::{checkpointctl, counted, require_criu, wait_counted};
+use common::criu::{
+    checkpointctl, counted, podman, require_criu, share_image_with_podman, wait_counted,
+};
 use hoist_testenv::Hoist;
 
 /// A shell loop that counts in a variable (process memory), prints each
@@ -448,29 +450,10 @@ fn checkpointctl_reads_hoists_archive() {
 #[test]
 fn podman_archive_restores_in_hoist() {
     let (_reg, hoist, image) = setup();
-    hoist_testenv::require(&["podman"]);
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("podman.tar.gz");
     let name = format!("hoist-ckpt-{}", std::process::id());
-    // podman gets the same image from hoist's store.
-    let saved = dir.path().join("image.tar");
-    hoist
-        .run(&["save", "-o", saved.to_str().unwrap(), &image])
-        .ok();
-    let podman = |args: &[&str]| {
-        let out = std::process::Command::new("podman")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    let loaded = podman(&["load", "-q", "-i", saved.to_str().unwrap()]);
-    assert!(loaded.contains("Loaded image"), "{loaded}");
+    share_image_with_podman(&hoist, &image);
     podman(&["run", "-d", "--name", &name, &image, "sh", "-c", COUNTER]);
     hoist_testenv::wait_until(Duration::from_secs(20), "podman's counter", || {
         podman(&["logs", &name]).lines().count() >= 3
@@ -491,6 +474,7 @@ fn podman_archive_restores_in_hoist() {
         .parse()
         .unwrap();
     podman(&["rm", "-f", &name]);
+    podman(&["rmi", &image]);
     hoist
         .run(&[
             "container",

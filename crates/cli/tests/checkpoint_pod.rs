@@ -1,11 +1,12 @@
 //! Checkpoints of pod members with real CRIU: a member keeps its pod's IPC
 //! and UTS namespaces across an in-place restore, and `restore --pod` puts
-//! an exported member into another pod that shares the same namespaces.
-//! Needs root and CRIU 4.x.
+//! an exported member into another pod that shares the same namespaces,
+//! also a member podman exported from a podman pod.
+//! Needs root, CRIU 4.x and podman (with catatonit, for its pods).
 
 mod common;
 
-use common::criu::{counted, require_criu, wait_counted};
+use common::criu::{counted, podman, require_criu, share_image_with_podman, wait_counted};
 use hoist_testenv::Hoist;
 
 /// Counts in memory and prints each value (see checkpoint.rs).
@@ -221,4 +222,57 @@ fn restore_into_a_pod_refuses_what_cannot_fit_and_creates_nothing() {
         h.run(&["pod", "rm", "-f", "-t", "0", pod]).ok();
     }
     h.run(&["rm", "-f", "-t", "0", "alone"]).ok();
+}
+
+#[test]
+fn a_member_of_a_podman_pod_restores_into_a_hoist_pod() {
+    require_criu();
+    let (_reg, h, image) = common::setup_with_busybox();
+    share_image_with_podman(&h, &image);
+    let pod = format!("hoist-ckpt-pod-{}", std::process::id());
+    let member = format!("{pod}-member");
+    podman(&["pod", "create", "--name", &pod]);
+    podman(&[
+        "run", "-d", "--pod", &pod, "--name", &member, &image, "sh", "-c", COUNTER,
+    ]);
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(20),
+        "podman's counter",
+        || podman(&["logs", &member]).lines().count() >= 3,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("member.tar.gz");
+    let archive = archive.to_str().unwrap();
+    podman(&["container", "checkpoint", "-e", archive, &member]);
+    let last: u64 = podman(&["logs", &member])
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap();
+    podman(&["pod", "rm", "-f", "-t", "0", &pod]);
+    podman(&["rmi", &image]);
+
+    // It was in a pod: hoist asks for one, as podman does.
+    let err = refused(&h, &["--import", archive, "-n", "lost"]);
+    assert!(err.contains("was in a pod"), "{err}");
+    create_pod(&h, "mine", &[]);
+    h.run(&[
+        "container",
+        "restore",
+        "--import",
+        archive,
+        "--pod",
+        "mine",
+        "-n",
+        "moved",
+    ])
+    .ok();
+    assert_in_pod(&h, "moved", "mine");
+    wait_counted(&h, "moved", 2);
+    let first = counted(&h, "moved")[0];
+    assert!(
+        first > last,
+        "restarted from {first}, podman stopped at {last}"
+    );
+    h.run(&["pod", "rm", "-f", "-t", "0", "mine"]).ok();
 }

@@ -68,3 +68,31 @@ pub fn checkpointctl(args: &[&str], archive: &std::path::Path) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Runs podman with `args`; its standard output, trimmed. A podman
+/// failure fails the test, with podman's error.
+pub fn podman(args: &[&str]) -> String {
+    hoist_testenv::require(&["podman"]);
+    let out = std::process::Command::new("podman")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "podman {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Gives podman `image` from hoist's store (`save`, then `podman load`),
+/// so that both engines run the same image under the same name.
+pub fn share_image_with_podman(hoist: &Hoist, image: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("image.tar");
+    hoist
+        .run(&["save", "-o", saved.to_str().unwrap(), image])
+        .ok();
+    let loaded = podman(&["load", "-q", "-i", saved.to_str().unwrap()]);
+    assert!(loaded.contains("Loaded image"), "{loaded}");
+}
