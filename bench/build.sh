@@ -13,8 +13,9 @@
 #
 # Usage (as root):  bench/build.sh [-n ROUNDS] [--no-build]
 # Environment: HOIST_BIN (default: target/release/hoist, built unless
-#   --no-build), HOIST_BENCH_CACHE (default /var/tmp/hoist-bench: the base
-#   image's tarball, made once with debootstrap), BENCH_TMPDIR (default /var/tmp).
+#   --no-build), HOIST_GCC_BASE (default /var/cache/hoist/gcc-bookworm.tar:
+#   the base image's tarball, made once by scripts/make-gcc-base.sh),
+#   BENCH_TMPDIR (default /var/tmp).
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -38,35 +39,13 @@ fi
 [ -x "$HOIST" ] || { echo "no hoist binary at $HOIST" >&2; exit 1; }
 command -v podman >/dev/null || { echo "podman is needed (apt-get install podman)" >&2; exit 1; }
 command -v buildah >/dev/null || apt-get install -y -q buildah
-command -v debootstrap >/dev/null || apt-get install -y -q debootstrap
 [ -f /etc/containers/containers.conf.d/50-hoist-tests.conf ] ||
     echo "warning: /etc/containers/containers.conf.d/50-hoist-tests.conf missing; podman may fail (run scripts/install-deps.sh)" >&2
 
-CACHE=${HOIST_BENCH_CACHE:-/var/tmp/hoist-bench}
-BASE_TAR=$CACHE/gcc-bookworm.tar
+# The base image's tree (Debian bookworm with gcc), made once and kept.
+BASE_TAR=${HOIST_GCC_BASE:-/var/cache/hoist/gcc-bookworm.tar}
 BASE=localhost/bench/gcc:bookworm
-
-# The base image's tree: `debootstrap --variant=minbase --include=gcc,libc6-dev
-# bookworm`, made once and kept as a tarball (/dev, /proc, /sys emptied).
-make_base_tar() {
-    [ -e "$BASE_TAR" ] && return 0
-    local tree=$CACHE/gcc-tree.tmp mirror
-    mirror=$(apt_mirror)
-    mkdir -p "$CACHE"
-    rm -rf "$tree"
-    echo "bench: debootstrap --variant=minbase --include=gcc,libc6-dev bookworm from $mirror (a few minutes, once)" >&2
-    debootstrap --variant=minbase --include=gcc,libc6-dev bookworm "$tree" "$mirror" \
-        >"$CACHE/gcc-debootstrap.log" 2>&1 || {
-        tail -n 20 "$CACHE/gcc-debootstrap.log" >&2
-        exit 1
-    }
-    rm -rf "$tree/var/lib/apt/lists/"* "$tree/var/cache/apt/"*
-    tar --sort=name --numeric-owner --exclude='./dev/*' --exclude='./proc/*' \
-        --exclude='./sys/*' -C "$tree" -cf "$BASE_TAR.tmp" .
-    mv "$BASE_TAR.tmp" "$BASE_TAR"
-    rm -rf "$tree"
-}
-make_base_tar
+"$REPO/scripts/make-gcc-base.sh" "$BASE_TAR"
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/hoist-build-bench.XXXXXX")
 # containers/storage refuses runroot paths over 50 characters.

@@ -133,6 +133,10 @@ fi
 # current kernels) and a cached trixie root with checkpointctl.
 bash "$(dirname "$0")/install-criu.sh"
 
+# build_gcc.rs and bench/build.sh: a Debian bookworm base with gcc, as a tarball.
+bash "$(dirname "$0")/make-gcc-base.sh"
+[ -f /var/cache/hoist/gcc-bookworm.tar ] || die "the gcc base tarball is missing after scripts/make-gcc-base.sh"
+
 # Fail now rather than in the middle of a test run if something did not land.
 for bin in clang bpftool /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc bsdtar setcap cargo-fuzz "$CARGO_DENY" "$KUBE_VALIDATE" "$UDICA" secilc; do
     command -v "$bin" >/dev/null 2>&1 || die "$bin is missing after installation"
