@@ -495,6 +495,98 @@ fn add_downloads_a_url_and_never_unpacks_it() {
     );
 }
 
+/// Runs git with `args` in `dir` (a fixed identity: the tests' commits).
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=hoist test",
+            "-c",
+            "user.email=test@hoist.invalid",
+        ])
+        .args(args)
+        .output()
+        .expect("git (apt-get install git)");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn add_clones_a_git_repository_at_a_ref_into_the_image() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    hoist_testenv::require(&["git"]);
+    // A repository with a tag v1, a later commit on the default branch
+    // and a branch `feature`, served as a bare repository over HTTP.
+    let site = tempfile::tempdir().unwrap();
+    let work = site.path().join("work");
+    std::fs::create_dir_all(work.join("docs")).unwrap();
+    git(&work, &["init", "--quiet", "--initial-branch=main"]);
+    std::fs::write(work.join("README"), "one\n").unwrap();
+    std::fs::write(work.join("docs/guide.txt"), "guide v1\n").unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "--quiet", "-m", "one"]);
+    git(&work, &["tag", "v1"]);
+    std::fs::write(work.join("README"), "two\n").unwrap();
+    git(&work, &["commit", "--quiet", "-am", "two"]);
+    git(&work, &["checkout", "--quiet", "-b", "feature"]);
+    std::fs::write(work.join("docs/feature.txt"), "only on feature\n").unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "--quiet", "-m", "feature"]);
+    git(&work, &["checkout", "--quiet", "main"]);
+    git(
+        site.path(),
+        &["clone", "--quiet", "--bare", "work", "r.git"],
+    );
+    git(&site.path().join("r.git"), &["update-server-info"]);
+    let server = hoist_testenv::HttpServer::serve(site.path());
+    let repo = server.url("r.git");
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}\n\
+             ADD {repo} /head/\n\
+             ADD {repo}#v1 /v1/\n\
+             ADD {repo}#feature:docs /docs/\n\
+             ADD --keep-git-dir=true {repo}#v1 /kept/\n"
+        ),
+    )]);
+    build(&h, ctx.path(), &["-t", "cloned"]).ok();
+    assert_eq!(
+        run_in(
+            &h,
+            "cloned",
+            "cat /head/README /v1/README /docs/feature.txt /docs/guide.txt; \
+             test ! -e /head/.git && test ! -e /docs/README && test -d /kept/.git && echo ok"
+        ),
+        "two\none\nonly on feature\nguide v1\nok\n"
+    );
+    // The same commits give the same layers, from the cache; a kept .git
+    // holds what only that clone has (its index, its logs): made again.
+    let again = build(&h, ctx.path(), &["-t", "cloned"]).ok();
+    assert_eq!(
+        again.stdout.matches("Using cache").count(),
+        3,
+        "{}",
+        again.stdout
+    );
+    // A reference the repository lacks fails the step, saying which.
+    let bad = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nADD {repo}#nosuch /x/\n"),
+    )]);
+    let out = build(&h, bad.path(), &["-t", "broken"]).fails_with(125);
+    assert!(
+        out.stderr.contains("no branch, tag or commit nosuch") && out.stderr.contains("line 2"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn jobs_builds_independent_stages_at_once() {
     let (_reg, h, img) = common::setup_with_busybox();

@@ -26,6 +26,9 @@ enum Item {
     Host { path: PathBuf, rel: String },
     /// `COPY <<NAME`: a file made of the heredoc's body.
     Inline { name: String, content: String },
+    /// `ADD` of a git repository: the checked-out tree (or a directory
+    /// of it), copied like a context directory but without its rules.
+    Git { path: PathBuf },
     /// `ADD URL`: a downloaded file (never unpacked, as in Docker).
     Download(super::download::Downloaded),
 }
@@ -116,6 +119,10 @@ pub(crate) fn copy_step(
                 };
                 let plain = TreeSource { ignore: None };
                 layer.add_tree(&plain, &d.path, &d.name, &resolved(below_root, &to))?;
+            }
+            Item::Git { path } => {
+                let plain = TreeSource { ignore: None };
+                layer.add_dir_contents(&plain, path, "", &resolved_dir(below_root, &dest))?;
             }
             Item::Host { path, rel } => {
                 if path.is_dir() && !path.is_symlink() {
@@ -224,17 +231,18 @@ fn collect_items(
             }
             CopySource::Path(w) => {
                 let pattern = w.expand(&st.scope).map_err(|e| expand_err(ctx, ins, e))?;
+                if let Some(git) = is_add.then(|| super::git::parse(&pattern)).flatten() {
+                    let path = super::git::fetch(&git, downloads, items.len(), c.keep_git_dir)
+                        .map_err(|why| step_err(ctx, ins, format!("adding {pattern}: {why}")))?;
+                    items.push(Item::Git { path });
+                    continue;
+                }
                 if is_add && (pattern.starts_with("http://") || pattern.starts_with("https://")) {
                     let got = super::download::download(&pattern, downloads, items.len()).map_err(
                         |why| step_err(ctx, ins, format!("downloading {pattern}: {why}")),
                     )?;
                     items.push(Item::Download(got));
                     continue;
-                }
-                if is_add && pattern.starts_with("git@") {
-                    return Err(step_err(ctx, ins, format!(
-                        "ADD of the git repository {pattern} is not supported: clone it into the context and COPY it"
-                    )));
                 }
                 let found = glob(root, &pattern);
                 let found: Vec<String> = found

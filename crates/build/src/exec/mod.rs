@@ -15,6 +15,7 @@ mod config;
 mod copy;
 mod download;
 mod error;
+mod git;
 mod inroot;
 mod layer;
 mod mounted;
