@@ -204,6 +204,38 @@ fn containerenv_timezone_devices_and_root_mode() {
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("podman-"), "{out}");
     assert_eq!(&lines[1..], ["envy", img.as_str(), "0"]);
+    // An image without /etc/mtab gets one, a link to /proc/mounts.
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ctx.path().join("Containerfile"),
+        format!("FROM {img}\nRUN rm -f /etc/mtab\n"),
+    )
+    .unwrap();
+    h.run(&["build", "-q", "-t", "nomtab", ctx.path().to_str().unwrap()])
+        .ok();
+    assert_eq!(
+        run(&[
+            "nomtab",
+            "sh",
+            "-c",
+            "readlink /etc/mtab; grep -c ' / ' /etc/mtab"
+        ]),
+        "/proc/mounts\n1\n"
+    );
+    // The engine's link is no change of the container's.
+    h.run(&[
+        "run",
+        "--name",
+        "mtab",
+        "--network",
+        "none",
+        "nomtab",
+        "true",
+    ])
+    .ok();
+    let diff = h.run(&["diff", "mtab"]).ok().stdout;
+    assert!(!diff.contains("/etc/mtab"), "{diff}");
+    h.run(&["rm", "mtab"]).ok();
     // `/` is 0555 whatever the image's layer says, as with podman.
     assert!(run(&[&img, "ls", "-ld", "/"]).starts_with("dr-xr-xr-x"));
     let out = run(&[

@@ -711,6 +711,7 @@ fn create_and_start(
     if let Some(p) = spec.process() {
         crate::run_setup::ensure_workdir(c, p.cwd().to_str().unwrap_or("/"))?;
     }
+    crate::run_setup::ensure_mtab(c)?;
     crate::run_setup::check_runtime_flags(c)?;
     if let Some(p) = spec.process() {
         let args = p.args().clone().unwrap_or_default();

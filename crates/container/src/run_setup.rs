@@ -371,6 +371,40 @@ fn exists_in_root(root: &Path, path: &str) -> bool {
     )
 }
 
+/// `/etc/mtab`, which `mount` and `df` read, as a link to /proc/mounts when
+/// the image has none (as podman makes it); inside the root filesystem
+/// whatever links the image's /etc holds.
+pub(crate) fn ensure_mtab(c: &Container) -> Result<()> {
+    let root = c.rootfs();
+    if exists_in_root(&root, "/etc/mtab") {
+        return Ok(());
+    }
+    if !exists_in_root(&root, "/etc") {
+        mkdir_in_root(&root, "/etc")?;
+    }
+    let rootfd = rustix::fs::open(
+        &root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| io_err("opening", &root)(e.into()))?;
+    // An /etc that is no directory (a link to nowhere, a file) gets no
+    // mtab: it is the image's business, not a reason to fail the start.
+    let Ok(etc) = rustix::fs::openat2(
+        &rootfd,
+        "etc",
+        OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    ) else {
+        return Ok(());
+    };
+    match rustix::fs::symlinkat("/proc/mounts", &etc, "mtab") {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => Ok(()),
+        Err(e) => Err(io_err("creating", root.join("etc/mtab"))(e.into())),
+    }
+}
+
 /// Makes directory `path` (and its parents) inside `root`, every lookup
 /// resolved inside `root`, so an image's symlinks cannot lead outside.
 fn mkdir_in_root(root: &Path, path: &str) -> Result<()> {
@@ -396,7 +430,7 @@ fn mkdir_in_root(root: &Path, path: &str) -> Result<()> {
         .map_err(|e| io_err("opening", root.join(&so_far))(e.into()))?;
         match rustix::fs::mkdirat(&parent, part, Mode::from_raw_mode(0o755)) {
             Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-            Err(e) => return Err(io_err("creating the working directory", path)(e.into())),
+            Err(e) => return Err(io_err("creating the directory", path)(e.into())),
         }
         if !so_far.is_empty() {
             so_far.push('/');

@@ -25,6 +25,20 @@ const MOUNT_POINT_STUBS: [&str; 4] = [
     "run/.containerenv",
 ];
 
+/// What the engine itself put in a container's upper directory, which is
+/// no change of the container's: an empty mount point stub, or the
+/// /etc/mtab link made for an image without one (see
+/// `run_setup::ensure_mtab`).
+fn is_engine_stub(name: &Path, path: &Path, meta: &std::fs::Metadata) -> bool {
+    let kind = meta.file_type();
+    if kind.is_file() && meta.len() == 0 {
+        return MOUNT_POINT_STUBS.iter().any(|s| Path::new(s) == name);
+    }
+    kind.is_symlink()
+        && name == Path::new("etc/mtab")
+        && std::fs::read_link(path).is_ok_and(|t| t == Path::new("/proc/mounts"))
+}
+
 /// Mounts the container's root filesystem (unless it is mounted: a running
 /// container's is) and returns where.
 pub fn mount(cs: &Containers, c: &Container) -> Result<PathBuf> {
@@ -201,10 +215,7 @@ fn walk_changes(
         let meta = std::fs::symlink_metadata(e.path())?;
         let kind = meta.file_type();
         let shown = format!("/{}", name.display());
-        let stub = kind.is_file()
-            && meta.len() == 0
-            && MOUNT_POINT_STUBS.iter().any(|s| Path::new(s) == name);
-        if stub {
+        if is_engine_stub(&name, &e.path(), &meta) {
             continue;
         }
         if kind.is_char_device() && meta.rdev() == 0 {
@@ -254,10 +265,7 @@ fn holds_only_stubs(upper: &Path, rel: &Path) -> std::io::Result<bool> {
         let e = e?;
         let name = rel.join(e.file_name());
         let meta = std::fs::symlink_metadata(e.path())?;
-        let stub = meta.is_file()
-            && meta.len() == 0
-            && MOUNT_POINT_STUBS.iter().any(|s| Path::new(s) == name);
-        if !stub {
+        if !is_engine_stub(&name, &e.path(), &meta) {
             return Ok(false);
         }
     }
@@ -494,10 +502,7 @@ fn append_dir<W: Write>(
         let path = e.path();
         let meta = std::fs::symlink_metadata(&path)?;
         let kind = meta.file_type();
-        let stub = whiteouts
-            && kind.is_file()
-            && meta.len() == 0
-            && MOUNT_POINT_STUBS.iter().any(|s| Path::new(s) == name);
+        let stub = whiteouts && is_engine_stub(&name, &path, &meta);
         if kind.is_socket() || stub {
             continue;
         }
@@ -596,11 +601,16 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("etc")).unwrap();
         std::fs::write(dir.path().join("etc/hosts"), "").unwrap();
         std::fs::write(dir.path().join("etc/hostname"), "written\n").unwrap();
+        std::os::unix::fs::symlink("/proc/mounts", dir.path().join("etc/mtab")).unwrap();
+        std::os::unix::fs::symlink("/proc/mounts", dir.path().join("etc/mounts")).unwrap();
         let mut changes = Vec::new();
         write_tree(dir.path(), &mut changes, Mode::Changes).unwrap();
-        assert_eq!(names(&changes), ["etc", "etc/hostname"]);
+        assert_eq!(names(&changes), ["etc", "etc/hostname", "etc/mounts"]);
         let mut tree = Vec::new();
         write_tree(dir.path(), &mut tree, Mode::Tree).unwrap();
-        assert_eq!(names(&tree), ["etc", "etc/hostname", "etc/hosts"]);
+        assert_eq!(
+            names(&tree),
+            ["etc", "etc/hostname", "etc/hosts", "etc/mounts", "etc/mtab"]
+        );
     }
 }
