@@ -16,6 +16,8 @@ PACKAGES=(
     systemd
     # catatonit: the init of pods' infra image and of --init-path tests; tzdata: --tz.
     catatonit tzdata
+    # ssh-agent, ssh-add, ssh-keygen: build --ssh (build_gcc.rs).
+    openssh-client
     # Building hoist itself: clang compiles the eBPF system call recorder
     # (crates/trace), libbpf (vendored by libbpf-sys, built with make) links libelf and zlib;
     # bpftool and libbpf-dev to inspect and regenerate its vmlinux.h.
@@ -138,7 +140,7 @@ bash "$(dirname "$0")/make-gcc-base.sh"
 [ -f /var/cache/hoist/gcc-bookworm.tar ] || die "the gcc base tarball is missing after scripts/make-gcc-base.sh"
 
 # Fail now rather than in the middle of a test run if something did not land.
-for bin in git clang bpftool /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc bsdtar setcap cargo-fuzz "$CARGO_DENY" "$KUBE_VALIDATE" "$UDICA" secilc; do
+for bin in git ssh-agent clang bpftool /usr/bin/docker-registry /bin/busybox skopeo podman htpasswd openssl umoci runc bsdtar setcap cargo-fuzz "$CARGO_DENY" "$KUBE_VALIDATE" "$UDICA" secilc; do
     command -v "$bin" >/dev/null 2>&1 || die "$bin is missing after installation"
 done
 

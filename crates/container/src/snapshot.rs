@@ -272,6 +272,56 @@ fn holds_only_stubs(upper: &Path, rel: &Path) -> std::io::Result<bool> {
     Ok(true)
 }
 
+/// Removes from stopped container `c`'s upper directory the mount points
+/// the runtime made for `destinations` (an empty file or directory the
+/// image does not have, and the empty directories made on the way to
+/// it): a build step's mounts (secrets, SSH agents) are no change of its.
+/// A path through a symbolic link is left alone, so a step cannot point
+/// this at the host's files.
+pub fn drop_mount_points<'a>(
+    c: &Container,
+    destinations: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    let upper = c.dir.join("upper");
+    for dest in destinations {
+        let rel = Path::new(dest.trim_start_matches('/'));
+        if rel.as_os_str().is_empty() || !no_link_on_the_way(&upper, rel) {
+            continue;
+        }
+        let mut at = Some(rel);
+        while let Some(r) = at.filter(|r| !r.as_os_str().is_empty()) {
+            let path = upper.join(r);
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                break;
+            };
+            let empty = (meta.is_file() && meta.len() == 0)
+                || (meta.is_dir()
+                    && std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none())
+                    && !is_opaque(&path));
+            if !empty || in_lower(&c.config.layer_dirs, r) {
+                break;
+            }
+            let removed = if meta.is_dir() {
+                std::fs::remove_dir(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(io_err("removing the mount point", path.as_path()))?;
+            at = r.parent();
+        }
+    }
+    Ok(())
+}
+
+/// Whether no prefix of `rel` under `root` is a symbolic link.
+fn no_link_on_the_way(root: &Path, rel: &Path) -> bool {
+    let mut at = root.to_path_buf();
+    rel.components().all(|part| {
+        at.push(part);
+        !std::fs::symlink_metadata(&at).is_ok_and(|m| m.is_symlink())
+    })
+}
+
 /// Whether the image (its layer directories, bottom first) has `rel`.
 fn in_lower(layers: &[PathBuf], rel: &Path) -> bool {
     for layer in layers.iter().rev() {
@@ -593,6 +643,15 @@ mod tests {
                 "A /new/dir"
             ]
         );
+    }
+
+    #[test]
+    fn a_link_on_the_way_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("run/x")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("link")).unwrap();
+        assert!(no_link_on_the_way(dir.path(), Path::new("run/x/agent")));
+        assert!(!no_link_on_the_way(dir.path(), Path::new("link/passwd")));
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub enum BuildError {
         step: String,
         code: i32,
     },
+    /// A flag's value that cannot be used (what, and what to give).
+    #[error("{0}")]
+    Invalid(String),
     #[error("the Containerfile has no FROM instruction: a build starts from an image, another stage or `scratch`")]
     NoStages,
     #[error("{what} {}: {source}", path.display())]

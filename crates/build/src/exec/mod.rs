@@ -23,6 +23,7 @@ mod mounts;
 mod output;
 mod parallel;
 mod run;
+pub mod ssh;
 mod stage;
 
 use std::collections::BTreeMap;
@@ -85,6 +86,8 @@ pub struct BuildOptions {
     pub ignore_file: Option<PathBuf>,
     /// `--secret id=ID,src=FILE`: files RUN --mount=type=secret reads.
     pub secrets: BTreeMap<String, PathBuf>,
+    /// `--ssh`: the agents RUN --mount=type=ssh reaches, by id.
+    pub ssh: std::sync::Arc<ssh::SshAgents>,
     /// `-q`: only the image ID is printed (RUN output still shows).
     pub quiet: bool,
     /// `--squash`/`--squash-all`: which layers of the result are merged.

@@ -1,6 +1,7 @@
 //! `RUN --mount`: cache directories kept between builds, read-only binds
-//! of the context or of another stage, tmpfs, and `--secret` files that
-//! never reach a layer, the history or the cache key.
+//! of the context or of another stage, tmpfs, and `--secret` files and
+//! `--ssh` agents' sockets that never reach a layer, the history or the
+//! cache key.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -20,7 +21,8 @@ use crate::containerfile::{CacheSharing, Instruction, Mount, MountKind};
 #[derive(Default)]
 pub(crate) struct RunMounts<'a> {
     pub mounts: Vec<MountOption>,
-    /// Environment from `type=secret,env=NAME`.
+    /// Environment from `type=secret,env=NAME`, and `SSH_AUTH_SOCK` for
+    /// the first `type=ssh`.
     pub env: Vec<String>,
     /// What the cache key must cover: the digest of every bound source.
     pub key: Vec<String>,
@@ -38,10 +40,13 @@ pub(crate) fn prepare<'a>(
     image_mounts: &'a ImageMounts,
 ) -> Result<RunMounts<'a>> {
     let mut out = RunMounts::default();
+    let mut agents = 0;
     for m in list {
-        // A secret goes to /run/secrets/ID unless it says where.
+        // A secret goes to /run/secrets/ID unless it says where; an agent's
+        // socket where BuildKit puts it.
         let default = match &m.kind {
             MountKind::Secret(s) => s.id.as_ref().map(|id| format!("/run/secrets/{id}")),
+            MountKind::Ssh(_) => Some(format!("/run/buildkit/ssh_agent.{agents}")),
             _ => None,
         };
         let target =
@@ -154,8 +159,28 @@ pub(crate) fn prepare<'a>(
                     });
                 }
             }
-            MountKind::Ssh(_) => {
-                return Err(step_err(ctx, ins, "--mount=type=ssh is not supported: hoist build has no SSH agent forwarding; use a type=secret mount"));
+            MountKind::Ssh(s) => {
+                let id = s.id.as_deref().unwrap_or("default");
+                let Some(socket) = ctx.options.ssh.socket(id) else {
+                    if s.required {
+                        return Err(step_err(
+                            ctx,
+                            ins,
+                            format!("the SSH agent {id:?} is required: pass it with --ssh {id}[=SOCKET|KEY]"),
+                        ));
+                    }
+                    continue;
+                };
+                if agents == 0 {
+                    out.env.push(format!("SSH_AUTH_SOCK={target}"));
+                }
+                agents += 1;
+                out.mounts.push(MountOption::Bind {
+                    source: socket.to_path_buf(),
+                    destination: target,
+                    read_only: false,
+                    options: Vec::new(),
+                });
             }
         }
     }

@@ -111,7 +111,9 @@ pub(crate) fn run_step(
         .map_err(hoist_engine::EngineError::from)?;
     let layer = scratch.path().join("layer.tar");
     let file = std::fs::File::create(&layer).map_err(io_err("creating", layer.as_path()))?;
-    snapshot::write_changes(&cs.load(&made.id)?, BufWriter::new(file))?;
+    let ran = cs.load(&made.id)?;
+    snapshot::drop_mount_points(&ran, mounts.mounts.iter().map(|m| m.destination()))?;
+    snapshot::write_changes(&ran, BufWriter::new(file))?;
     if let Some(ts) = ctx.options.timestamp {
         super::layer::restamp(&layer, ts.max(0) as u64)?;
     }

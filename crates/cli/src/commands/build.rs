@@ -98,6 +98,10 @@ pub struct BuildArgs {
     /// id=ID,env=VAR); may be repeated. It never reaches the image.
     #[arg(long = "secret", value_name = "id=ID,src=FILE")]
     pub secrets: Vec<String>,
+    /// An SSH agent for RUN --mount=type=ssh: default (SSH_AUTH_SOCK),
+    /// ID=SOCKET or ID=KEY[,KEY...]; may be repeated.
+    #[arg(long = "ssh", value_name = "default|ID[=SOCKET|KEY[,KEY]]")]
+    pub ssh: Vec<String>,
     /// Write the image ID to this file.
     #[arg(long, value_name = "FILE")]
     pub iidfile: Option<PathBuf>,
@@ -209,6 +213,7 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         run_defaults: run_defaults(&a, globals, &conf)?,
         ignore_file: a.ignorefile.clone(),
         secrets: BTreeMap::new(),
+        ssh: Default::default(),
         quiet: a.quiet,
         squash: squash_mode(a.squash, a.squash_all)?,
         // buildah's --jobs 0: no limit.
@@ -224,7 +229,13 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         let (id, path) = secret(spec, scratch.path())?;
         secrets.insert(id, path);
     }
-    let options = BuildOptions { secrets, ..options };
+    let ssh = exec::ssh::SshAgents::forward(&a.ssh, scratch.path())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let options = BuildOptions {
+        secrets,
+        ssh: std::sync::Arc::new(ssh),
+        ..options
+    };
     let containers = Containers::open(root)?;
     let builder = Builder {
         engine,
