@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::podman::Podman;
 use common::{images, setup};
 use hoist_testenv::{require_root_and, ImageBuilder, Layer};
 
@@ -21,36 +22,6 @@ fn skopeo_inspect(target: &str) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-struct Podman(tempfile::TempDir);
-
-impl Podman {
-    fn new() -> Podman {
-        Podman(tempfile::tempdir().unwrap())
-    }
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        let out = Command::new("podman")
-            .args(["--root", self.0.path().join("root").to_str().unwrap()])
-            .args(["--runroot", self.0.path().join("run").to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .args(["-R", "-l", self.0.path().to_str().unwrap()])
-            .status();
-    }
 }
 
 #[test]
@@ -87,7 +58,7 @@ fn saved_archives_are_read_by_skopeo_and_podman() {
     let info = skopeo_inspect(&format!("docker-archive:{}", docker.display()));
     assert_eq!(info["Layers"].as_array().unwrap().len(), 2);
 
-    let podman = Podman::new();
+    let podman = Podman::isolated();
     let out = podman.run(&["load", "-i", docker.to_str().unwrap()]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("save:1"),
@@ -102,7 +73,7 @@ fn loads_what_podman_saves_and_round_trips_its_own_archives() {
     require_root_and(&["podman"]);
     ImageBuilder::single_layer().push(&reg, "load:1");
     let name = reg.reference("load:1");
-    let podman = Podman::new();
+    let podman = Podman::isolated();
     podman.run(&["pull", "--tls-verify=false", &name]);
     let dir = hoist.base_dir();
     for format in ["docker-archive", "oci-archive"] {

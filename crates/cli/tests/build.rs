@@ -709,26 +709,11 @@ fn podman_runs_what_hoist_built_and_pushed() {
     build(&h, ctx.path(), &["-t", "pushed"]).ok();
     let target = reg.reference("built/pushed:1");
     h.run(&["push", "pushed", &target]).ok();
-    let podman_root = tempfile::tempdir().unwrap();
-    let podman = |args: &[&str]| {
-        let out = std::process::Command::new("podman")
-            .arg("--root")
-            .arg(podman_root.path().join("root"))
-            .arg("--runroot")
-            .arg(podman_root.path().join("run"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let peer = common::podman::Podman::isolated();
+    let podman = |args: &[&str]| peer.out(args);
     podman(&["pull", "--tls-verify=false", &target]);
     let ran = podman(&["run", "--rm", "--network", "none", &target]);
-    assert_eq!(ran, "hello from a hoist build\n");
+    assert_eq!(ran, "hello from a hoist build");
     podman(&["rmi", "-a", "-f"]);
 }
 

@@ -371,21 +371,8 @@ fn push_pull_podman(reg: &Registry, dest: &str, doc: &Value) {
         })
         .unwrap_or(false);
     assert!(annotated, "every layer lists its components: {raw}");
-    let podman = tempfile::tempdir().unwrap();
-    let podman_cmd = |args: &[&str]| {
-        let out = Command::new("podman")
-            .args(["--root", podman.path().join("root").to_str().unwrap()])
-            .args(["--runroot", podman.path().join("run").to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let podman = common::podman::Podman::isolated();
+    let podman_cmd = |args: &[&str]| podman.out(args);
     podman_cmd(&["pull", "--tls-verify=false", dest]);
     let digest = podman_cmd(&["images", "--format", "{{.Digest}}"]);
     assert_eq!(Some(digest.as_str()), doc["Digest"].as_str());
@@ -397,10 +384,6 @@ fn push_pull_podman(reg: &Registry, dest: &str, doc: &Value) {
         dest,
     ]);
     assert_eq!(layers, doc["Layers"].as_array().unwrap().len().to_string());
-    let _ = Command::new("umount")
-        .args(["-R", "-l", podman.path().to_str().unwrap()])
-        .stderr(std::process::Stdio::null())
-        .status();
 }
 
 /// `find | stat` over the OS directories of a tree, as seen from `root`:

@@ -69,20 +69,10 @@ pub fn checkpointctl(args: &[&str], archive: &std::path::Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Runs podman with `args`; its standard output, trimmed. A podman
-/// failure fails the test, with podman's error.
+/// Runs podman (its usual store) with `args`; its standard output,
+/// trimmed. A podman failure fails the test, with podman's error.
 pub fn podman(args: &[&str]) -> String {
-    hoist_testenv::require(&["podman"]);
-    let out = std::process::Command::new("podman")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "podman {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    super::podman::Podman::system().out(args)
 }
 
 /// Gives podman `image` from hoist's store (`save`, then `podman load`),

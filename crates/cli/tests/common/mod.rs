@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod criu;
+pub mod podman;
 
 use hoist_testenv::{require_root_and, Hoist, Registry};
 
