@@ -84,7 +84,13 @@ pub fn export(dir: &Path, file: &Path, compression: Compression) -> Result<()> {
                 .and_then(|e| e.finish().map(|_| ()).map_err(io_err("writing", &tmp)))
         }
         Compression::Zstd => {
-            let enc = zstd::Encoder::new(out, 3).map_err(io_err("compressing", &tmp))?;
+            let mut enc = zstd::Encoder::new(out, 3).map_err(io_err("compressing", &tmp))?;
+            // The memory pages are most of an archive: one worker a core.
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+            if cores > 1 {
+                enc.multithread(cores)
+                    .map_err(io_err("compressing", &tmp))?;
+            }
             write_tar(dir, enc)
                 .and_then(|e| e.finish().map(|_| ()).map_err(io_err("writing", &tmp)))
         }
