@@ -8,6 +8,7 @@ pub mod auth;
 mod blob;
 mod client;
 pub mod error;
+pub mod fetch;
 mod host;
 mod idle;
 mod login;

@@ -4,7 +4,6 @@
 //! the server gives in Last-Modified; without one, the epoch, so that an
 //! unchanged download does not make the step miss the cache.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -25,44 +24,15 @@ const SILENCE: Duration = Duration::from_secs(60);
 pub(crate) fn download(url: &str, dir: &Path, index: usize) -> Result<Downloaded, String> {
     let name = file_name(url);
     let path = dir.join(format!("download-{index}"));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let modified = rt.block_on(fetch_to(url, &path))?;
-    let file = std::fs::File::options()
-        .write(true)
-        .open(&path)
-        .map_err(|e| e.to_string())?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| e.to_string())?);
+    let fetched =
+        hoist_registry::fetch::get(url, &mut out, None, SILENCE).map_err(|e| e.to_string())?;
+    let file = out.into_inner().map_err(|e| e.to_string())?;
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
         .map_err(|e| e.to_string())?;
-    file.set_modified(modified.unwrap_or(SystemTime::UNIX_EPOCH))
+    file.set_modified(fetched.last_modified.unwrap_or(SystemTime::UNIX_EPOCH))
         .map_err(|e| e.to_string())?;
     Ok(Downloaded { path, name })
-}
-
-/// Streams the body of `url` into `path`; the Last-Modified time.
-async fn fetch_to(url: &str, path: &Path) -> Result<Option<SystemTime>, String> {
-    let client = reqwest::Client::builder()
-        .read_timeout(SILENCE)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut resp = client.get(url).send().await.map_err(|e| e.to_string())?;
-    if !resp.status().is_success() {
-        return Err(format!("the server answered {}", resp.status()));
-    }
-    let modified = resp
-        .headers()
-        .get(reqwest::header::LAST_MODIFIED)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
-        .map(SystemTime::from);
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| e.to_string())?);
-    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
-        out.write_all(&chunk).map_err(|e| e.to_string())?;
-    }
-    out.flush().map_err(|e| e.to_string())?;
-    Ok(modified)
 }
 
 /// The last non-empty segment of the URL's path (`download` when it has

@@ -49,30 +49,16 @@ fn fetch(url: &str) -> Result<String> {
         url: url.to_string(),
         message,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .map_err(|e| fail(e.to_string()))?;
-        let mut resp = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        if !resp.status().is_success() {
-            return Err(fail(format!("the server answered {}", resp.status())));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| fail(e.to_string()))? {
-            body.extend_from_slice(&chunk);
-            if body.len() as u64 > MAX_YAML {
-                return Err(too_large(url));
-            }
-        }
-        String::from_utf8(body).map_err(|_| fail("the body is not UTF-8 text".into()))
-    })
+    let mut body = Vec::new();
+    match hoist_registry::fetch::get(
+        url,
+        &mut body,
+        Some(MAX_YAML),
+        std::time::Duration::from_secs(60),
+    ) {
+        Ok(_) => {}
+        Err(hoist_registry::fetch::FetchError::TooLarge(_)) => return Err(too_large(url)),
+        Err(e) => return Err(fail(e.to_string())),
+    }
+    String::from_utf8(body).map_err(|_| fail("the body is not UTF-8 text".into()))
 }
