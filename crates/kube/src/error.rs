@@ -92,6 +92,7 @@ impl KubeError {
 }
 
 /// An I/O error naming what was done to which path.
+#[cfg(feature = "container")]
 pub(crate) fn io_err(
     context: impl Into<String>,
     path: &std::path::Path,
