@@ -827,12 +827,7 @@ pub(crate) fn restore_in_monitor(
         None => None,
     };
     let shared_namespaces = crate::checkpoint_pod::shared_for_restore(&dumped_spec, spec)?;
-    // The tree starts in this container's cgroup, not in the one it was
-    // dumped from (another container's, for a copy): CRIU forks it from
-    // here, so this process is in that cgroup while CRIU runs.
-    let home = hoist_runtime::cgroups::Membership::of_self();
-    hoist_runtime::cgroups::join(spec, c.id())?;
-    let restored = hoist_checkpoint::restore(RestoreRequest {
+    let request = RestoreRequest {
         images_dir: dir,
         root: c.rootfs(),
         tcp_established: marker.tcp_established,
@@ -842,7 +837,16 @@ pub(crate) fn restore_in_monitor(
         netns,
         inherit,
         shared_namespaces,
-    });
+    };
+    // The tree starts in this container's cgroup, not in the one it was
+    // dumped from (another container's, for a copy): CRIU forks it from
+    // here, so this process is in that cgroup while CRIU runs. It goes
+    // back whatever happened: a join that failed half-way may have moved
+    // it into some of the controllers.
+    let home = hoist_runtime::cgroups::Membership::of_self();
+    let restored = hoist_runtime::cgroups::join(spec, c.id())
+        .map_err(ContainerError::from)
+        .and_then(|()| hoist_checkpoint::restore(request).map_err(ContainerError::from));
     home.rejoin()?;
     let pid = restored?;
     hoist_runtime::cgroups::apply_limits(spec, c.id())?;
