@@ -3,8 +3,8 @@
 
 use std::process::Command;
 
-/// podman with a store of its own (unmounted and left when dropped), or
-/// the machine's usual store.
+/// podman with a store of its own (its containers removed and its mounts
+/// undone when dropped), or the machine's usual store.
 pub struct Podman {
     store: Option<tempfile::TempDir>,
 }
@@ -54,6 +54,14 @@ impl Podman {
 impl Drop for Podman {
     fn drop(&mut self) {
         if let Some(dir) = &self.store {
+            // Its containers go with it (a failed test leaves some).
+            let _ = Command::new("podman")
+                .arg("--root")
+                .arg(dir.path().join("root"))
+                .arg("--runroot")
+                .arg(dir.path().join("run"))
+                .args(["rm", "-a", "-f", "-t", "0"])
+                .output();
             let _ = Command::new("umount")
                 .args(["-R", "-l"])
                 .arg(dir.path())
