@@ -636,6 +636,32 @@ fn bad_input_says_where_and_tags_nothing() {
         125,
         "line 2: unknown instruction",
     );
+    // Another architecture's stage is refused before anything runs; the
+    // host's, by name or by $BUILDPLATFORM, builds.
+    let native = hoist_image::platform::Platform::host().to_string();
+    let foreign = if native.starts_with("linux/amd64") {
+        "linux/arm64/v8"
+    } else {
+        "linux/amd64"
+    };
+    case(
+        &format!("FROM --platform={foreign} {img}\nRUN true\n"),
+        125,
+        &format!("not for {foreign}"),
+    );
+    case(
+        &format!("FROM --platform=nonsense {img}\n"),
+        125,
+        "invalid platform \"nonsense\"",
+    );
+    let host = context(&[(
+        "Containerfile",
+        &format!("FROM --platform=$BUILDPLATFORM {img}\nRUN true\n"),
+    )]);
+    build(&h, host.path(), &["--platform", &native, "-q"]).ok();
+    let out = build(&h, host.path(), &["--platform", foreign]).fails_with(125);
+    let said = format!("--platform {foreign}: hoist builds for this host's platform");
+    assert!(out.stderr.contains(&said), "{}", out.stderr);
     case(
         &format!("FROM {img}\nRUN <<EOF\necho never ends\n"),
         125,

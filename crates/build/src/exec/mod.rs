@@ -95,6 +95,8 @@ pub struct BuildOptions {
     /// `--jobs`: how many stages may build at once (their dependencies
     /// built); 0 and 1 build them one after another.
     pub jobs: usize,
+    /// `--platform`: must be this host's (see `check_platforms`).
+    pub platform: Option<hoist_image::platform::Platform>,
 }
 
 /// Which layers of the result a build merges into one.
@@ -130,6 +132,7 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
     let wanted = file
         .stages_for_target(o.target.as_deref(), &global)
         .map_err(stage_err)?;
+    check_platforms(&file, &wanted, &global, o)?;
     let ignore = match &o.ignore_file {
         Some(f) => IgnoreRules::from_file(f),
         None => IgnoreRules::load(&o.context),
@@ -225,6 +228,52 @@ fn name_result(engine: &Engine, id: &Digest, o: &BuildOptions, out: &mut Output)
         }
     }
     out.result(id.hex());
+    Ok(())
+}
+
+/// `--platform` and each wanted stage's `FROM --platform`: this host's
+/// platform, the one hoist builds for (a RUN of another architecture
+/// needs an emulator hoist does not drive); anything else is refused
+/// before a step runs.
+fn check_platforms(
+    file: &containerfile::Containerfile,
+    wanted: &[usize],
+    global: &dyn crate::containerfile::Vars,
+    o: &BuildOptions,
+) -> Result<()> {
+    let host = hoist_image::platform::Platform::host();
+    let refuse = |asked: &str| {
+        format!(
+            "hoist builds for this host's platform, {host}, and not for {asked}: build on a {asked} host, or leave the platform out"
+        )
+    };
+    if let Some(p) = &o.platform {
+        if !host.matches(p) {
+            return Err(BuildError::Invalid(format!(
+                "--platform {p}: {}",
+                refuse(&p.to_string())
+            )));
+        }
+    }
+    for &index in wanted {
+        let from = &file.stages[index].from;
+        let Some(word) = &file.stages[index].from_args().platform else {
+            continue;
+        };
+        let step_err = |message: String| BuildError::Step {
+            file: o.file_name.clone(),
+            line: from.line,
+            step: from.original.clone(),
+            message,
+        };
+        let asked = word.expand(global).map_err(|e| step_err(e.to_string()))?;
+        let platform: hoist_image::platform::Platform = asked
+            .parse()
+            .map_err(|e: hoist_image::platform::PlatformError| step_err(e.to_string()))?;
+        if !host.matches(&platform) {
+            return Err(step_err(refuse(&asked)));
+        }
+    }
     Ok(())
 }
 

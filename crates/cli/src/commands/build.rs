@@ -98,6 +98,10 @@ pub struct BuildArgs {
     /// id=ID,env=VAR); may be repeated. It never reaches the image.
     #[arg(long = "secret", value_name = "id=ID,src=FILE")]
     pub secrets: Vec<String>,
+    /// The platform to build for, OS/ARCH[/VARIANT]: this host's (hoist
+    /// does not emulate other architectures).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
     /// An SSH agent for RUN --mount=type=ssh: default (SSH_AUTH_SOCK),
     /// ID=SOCKET or ID=KEY[,KEY...]; may be repeated.
     #[arg(long = "ssh", value_name = "default|ID[=SOCKET|KEY[,KEY]]")]
@@ -214,6 +218,9 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         ignore_file: a.ignorefile.clone(),
         secrets: BTreeMap::new(),
         ssh: Default::default(),
+        platform: a.platform.as_deref().map(str::parse).transpose().map_err(
+            |e: hoist_image::platform::PlatformError| anyhow::anyhow!("--platform: {e}"),
+        )?,
         quiet: a.quiet,
         squash: squash_mode(a.squash, a.squash_all)?,
         // buildah's --jobs 0: no limit.
