@@ -97,21 +97,24 @@ pub fn criu_version() -> Result<String> {
 }
 
 fn new_criu() -> Result<Criu> {
-    let mut criu = Criu::new().map_err(|_| CheckpointError::CriuMissing)?;
-    let version = criu.get_criu_version().map_err(|e| match e {
-        rust_criu::CriuError::Spawn { .. } => CheckpointError::CriuMissing,
-        other => CheckpointError::Criu {
-            op: "asking CRIU its version",
-            message: other.to_string(),
-            log: PathBuf::new(),
-        },
-    })?;
-    if version < MIN_VERSION {
-        return Err(CheckpointError::CriuTooOld {
-            found: criu_version().unwrap_or_else(|_| version.to_string()),
-        });
-    }
     Criu::new().map_err(|_| CheckpointError::CriuMissing)
+}
+
+/// A CRIU older than [`MIN_VERSION`] in PATH: its version. Asked only
+/// once a dump or restore failed, so that a working one costs no extra
+/// start of CRIU.
+fn too_old() -> Option<String> {
+    let found = criu_version().ok()?;
+    (version_number(&found)? < MIN_VERSION).then_some(found)
+}
+
+/// "3.17.1" as CRIU numbers its versions (31701).
+fn version_number(v: &str) -> Option<u32> {
+    let mut parts = v.split('.').map(|p| p.parse::<u32>());
+    let major = parts.next()?.ok()?;
+    let minor = parts.next().unwrap_or(Ok(0)).ok()?;
+    let patch = parts.next().unwrap_or(Ok(0)).ok()?;
+    Some(major * 10000 + minor * 100 + patch)
 }
 
 fn open_dir(dir: &Path) -> Result<File> {
@@ -137,6 +140,12 @@ fn log_errors(log: &Path) -> String {
 }
 
 fn criu_failed(op: &'static str, log: PathBuf, e: rust_criu::CriuError) -> CheckpointError {
+    if matches!(e, rust_criu::CriuError::Spawn { .. }) {
+        return CheckpointError::CriuMissing;
+    }
+    if let Some(found) = too_old() {
+        return CheckpointError::CriuTooOld { found };
+    }
     let detail = log_errors(&log);
     let message = if detail.is_empty() {
         e.to_string()
@@ -273,4 +282,18 @@ pub fn soft_dirty_supported() -> bool {
         .args(["check", "--feature", "mem_dirty_track"])
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_number_as_criu_numbers_them() {
+        assert_eq!(version_number("4.1.1"), Some(40101));
+        assert_eq!(version_number("3.17"), Some(31700));
+        assert_eq!(version_number("3.15.2"), Some(31502));
+        assert!(version_number("3.15.2").unwrap() < MIN_VERSION);
+        assert_eq!(version_number("x.1"), None);
+    }
 }

@@ -104,7 +104,7 @@ fn counter_continues_after_checkpoint_and_restore_in_place() {
 
 #[test]
 fn leave_running_keeps_the_original_and_pre_checkpoint_says_why_not() {
-    let (_reg, hoist, image) = setup();
+    let (_reg, mut hoist, image) = setup();
     hoist
         .run(&["run", "-d", "--name", "live", &image, "sh", "-c", COUNTER])
         .ok();
@@ -133,6 +133,18 @@ fn leave_running_keeps_the_original_and_pre_checkpoint_says_why_not() {
     } else {
         assert!(out.stderr.contains("not supported"), "{}", out.stderr);
     }
+    // Without CRIU in PATH: said so, and the container runs on.
+    hoist.env("PATH", "/usr/bin:/bin");
+    let out = hoist
+        .run(&["container", "checkpoint", "live"])
+        .fails_with(125);
+    hoist.env("PATH", std::env::var_os("PATH").expect("PATH is set"));
+    assert!(
+        out.stderr.contains("CRIU binary not found"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(state(&hoist, "live"), "running:true:false");
     hoist.run(&["rm", "-f", "-t", "0", "live"]).ok();
 }
 
