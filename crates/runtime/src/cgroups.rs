@@ -17,8 +17,6 @@ use oci_spec::runtime::{LinuxResources, Spec};
 /// What went wrong with a container's cgroup.
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
-    #[error("the spec names no cgroup (linux.cgroupsPath): nothing to join")]
-    NoPath,
     #[error("{op} cgroup {path}: {message}")]
     Manager {
         op: &'static str,
@@ -95,12 +93,12 @@ pub(crate) fn procs_files(
     files
 }
 
-fn manager(spec: &Spec, id: &str) -> Result<(AnyCgroupManager, String), CgroupError> {
-    let path = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.cgroups_path().clone())
-        .ok_or(CgroupError::NoPath)?;
+/// The manager of the cgroup `spec` names, or `None` for a container made
+/// without one (`--cgroups=disabled`): it stays in the caller's cgroups.
+fn manager(spec: &Spec, id: &str) -> Result<Option<(AnyCgroupManager, String)>, CgroupError> {
+    let Some(path) = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone()) else {
+        return Ok(None);
+    };
     let shown = path.display().to_string();
     let manager = create_cgroup_manager(CgroupConfig {
         cgroup_path: path,
@@ -112,13 +110,16 @@ fn manager(spec: &Spec, id: &str) -> Result<(AnyCgroupManager, String), CgroupEr
         path: shown.clone(),
         message: e.to_string(),
     })?;
-    Ok((manager, shown))
+    Ok(Some((manager, shown)))
 }
 
 /// Moves this process into the cgroup `spec` names (creating it), with no
 /// limits applied yet: a process it forks from now on starts there.
+/// Without a cgroup in `spec` there is nothing to join.
 pub fn join(spec: &Spec, id: &str) -> Result<(), CgroupError> {
-    let (manager, path) = manager(spec, id)?;
+    let Some((manager, path)) = manager(spec, id)? else {
+        return Ok(());
+    };
     let me = Pid::from_raw(std::process::id() as i32);
     manager.add_task(me).map_err(|e| CgroupError::Manager {
         op: "joining",
@@ -129,7 +130,9 @@ pub fn join(spec: &Spec, id: &str) -> Result<(), CgroupError> {
 
 /// Applies the limits of `spec` (`linux.resources`) to its cgroup.
 pub fn apply_limits(spec: &Spec, id: &str) -> Result<(), CgroupError> {
-    let (manager, path) = manager(spec, id)?;
+    let Some((manager, path)) = manager(spec, id)? else {
+        return Ok(());
+    };
     let none = LinuxResources::default();
     let resources = spec
         .linux()
@@ -181,5 +184,33 @@ mod tests {
     fn unmounted_hierarchies_and_junk_lines_are_left_out() {
         let files = procs_files("bad line\n3:memory:/x\n", Path::new("/cg"), |_| false);
         assert!(files.is_empty());
+    }
+
+    #[test]
+    fn a_spec_without_a_cgroup_leaves_the_caller_where_it_is() {
+        use oci_spec::runtime::{
+            LinuxBuilder, LinuxMemoryBuilder, LinuxResourcesBuilder, SpecBuilder,
+        };
+        let memory = LinuxMemoryBuilder::default()
+            .limit(64 << 20)
+            .build()
+            .unwrap();
+        let resources = LinuxResourcesBuilder::default()
+            .memory(memory)
+            .build()
+            .unwrap();
+        let linux = LinuxBuilder::default()
+            .resources(resources)
+            .build()
+            .unwrap();
+        let spec = SpecBuilder::default().linux(linux).build().unwrap();
+        assert!(spec.linux().as_ref().unwrap().cgroups_path().is_none());
+        let before = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        join(&spec, "no-cgroup").unwrap();
+        apply_limits(&spec, "no-cgroup").unwrap();
+        assert_eq!(
+            std::fs::read_to_string("/proc/self/cgroup").unwrap(),
+            before
+        );
     }
 }
