@@ -802,6 +802,47 @@ fn run_mounts_bind_cache_tmpfs_and_secrets_leave_no_trace() {
     std::fs::remove_file(&secret).unwrap();
 }
 
+#[test]
+fn proxy_build_args_reach_run_without_an_arg_line_or_a_trace() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nRUN echo \"$HTTP_PROXY $no_proxy\" > /seen\n"),
+    )]);
+    let proxied = |proxy: &str| {
+        let http = format!("HTTP_PROXY={proxy}");
+        build(
+            &h,
+            ctx.path(),
+            &[
+                "-t",
+                "proxied",
+                "--build-arg",
+                &http,
+                "--build-arg",
+                "no_proxy=localhost",
+            ],
+        )
+        .ok()
+        .stdout
+    };
+    proxied("http://user:pw@proxy.invalid:3128");
+    assert_eq!(
+        run_in(&h, "proxied", "cat /seen"),
+        "http://user:pw@proxy.invalid:3128 localhost\n"
+    );
+    // Docker's predefined args: in no history, no config...
+    let history = h.run(&["history", "--no-trunc", "proxied"]).ok().stdout;
+    let inspect = h.run(&["image", "inspect", "proxied"]).ok().stdout;
+    assert!(
+        !history.contains("proxy.invalid") && !inspect.contains("proxy.invalid"),
+        "{history}\n{inspect}"
+    );
+    // ...and no cache key: another proxy makes the same image.
+    let again = proxied("http://other.invalid:8080");
+    assert_eq!(again.matches("Using cache").count(), 1, "{again}");
+}
+
 /// Behaviours podman's own 070-build tests check, one by one.
 #[test]
 fn podman_build_conventions() {

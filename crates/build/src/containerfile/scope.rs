@@ -103,6 +103,21 @@ impl StageScope {
             .collect()
     }
 
+    /// The proxy settings ([`PROXY_ARGS`]) in `build_args` that this
+    /// stage neither declares with ARG nor sets with ENV: Docker's
+    /// predefined args. A RUN sees them without an ARG line, yet they stay
+    /// out of its history and cache key, as in Docker: a proxy URL may
+    /// carry a password, and another proxy does not change what a step
+    /// makes. (Declared, they are ordinary args.)
+    pub fn undeclared_proxy_args(&self, build_args: &dyn Vars) -> Vec<(String, String)> {
+        PROXY_ARGS
+            .iter()
+            .filter(|name| !self.args.iter().any(|(k, _)| k == *name))
+            .filter(|name| !self.env.iter().any(|(k, _)| k == *name))
+            .filter_map(|name| build_args.get(name).map(|v| (name.to_string(), v)))
+            .collect()
+    }
+
     /// The body of a `COPY <<EOF` heredoc in this scope: expanded unless
     /// the delimiter was quoted.
     pub fn heredoc_content(&self, heredoc: &Heredoc, escape: char) -> Result<String, ExpandError> {

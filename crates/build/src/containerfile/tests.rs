@@ -975,6 +975,38 @@ fn scope_arg_rules() {
 }
 
 #[test]
+fn undeclared_proxy_args_are_for_run_only() {
+    let build_args = vars(&[
+        ("HTTP_PROXY", "http://u:pw@proxy:3128"),
+        ("no_proxy", "localhost"),
+        ("https_proxy", "http://declared"),
+        ("FTP_PROXY", "ftp://from-arg"),
+        ("OTHER", "not a proxy"),
+    ]);
+    let global = vars(&[]);
+    let mut s = StageScope::new(&["FTP_PROXY=ftp://from-env".into()]);
+    s.declare_arg(&decl("https_proxy", None), &build_args, &global)
+        .unwrap();
+    // Declared or set by ENV, a proxy arg is an ordinary variable.
+    assert_eq!(
+        s.undeclared_proxy_args(&build_args),
+        vec![
+            (
+                "HTTP_PROXY".to_string(),
+                "http://u:pw@proxy:3128".to_string()
+            ),
+            ("no_proxy".to_string(), "localhost".to_string()),
+        ]
+    );
+    assert_eq!(
+        s.args_in_effect(),
+        vec![("https_proxy".to_string(), "http://declared".to_string())]
+    );
+    // Never visible to expansion without a declaration.
+    assert_eq!(s.get("HTTP_PROXY"), None);
+}
+
+#[test]
 fn heredoc_body_expansion() {
     let f = p(
         "FROM a\nCOPY <<EOF <<'RAW' /d/\nuser=${U:-nobody} 'q' \\$U \"$U\"\nEOF\nkeep $U\nRAW\n",

@@ -63,6 +63,10 @@ pub(crate) fn run_step(
     }
     let mut env = config::env_of(&st.config);
     env.extend(args);
+    // Given but not declared, proxy args reach the command only: they are
+    // in neither `created_by` nor the key above.
+    let proxies = st.scope.undeclared_proxy_args(&ctx.options.build_args);
+    env.extend(proxies.into_iter().map(|(k, v)| format!("{k}={v}")));
     env.extend(mounts.env.iter().cloned());
     let mut options: CreateOptions = ctx.options.run_defaults.clone();
     options.command = Some(argv);
