@@ -565,14 +565,22 @@ fn add_clones_a_git_repository_at_a_ref_into_the_image() {
         ),
         "two\none\nonly on feature\nguide v1\nok\n"
     );
-    // The same commits give the same layers, from the cache; a kept .git
-    // holds what only that clone has (its index, its logs): made again.
+    // The same commits give the same layers, from the cache, a kept .git
+    // too (its clone's own index and logs do not count, its commit does).
     let again = build(&h, ctx.path(), &["-t", "cloned"]).ok();
     assert_eq!(
         again.stdout.matches("Using cache").count(),
-        3,
+        4,
         "{}",
         again.stdout
+    );
+    assert_eq!(
+        run_in(
+            &h,
+            "cloned",
+            "test -f /kept/.git/HEAD && test ! -e /kept/.git/.git && echo kept"
+        ),
+        "kept\n"
     );
     // A reference the repository lacks fails the step, saying which.
     let bad = context(&[(

@@ -28,7 +28,7 @@ enum Item {
     Inline { name: String, content: String },
     /// `ADD` of a git repository: the checked-out tree (or a directory
     /// of it), copied like a context directory but without its rules.
-    Git { path: PathBuf },
+    Git(super::git::Checkout),
     /// `ADD URL`: a downloaded file (never unpacked, as in Docker).
     Download(super::download::Downloaded),
 }
@@ -120,9 +120,15 @@ pub(crate) fn copy_step(
                 let plain = TreeSource { ignore: None };
                 layer.add_tree(&plain, &d.path, &d.name, &resolved(below_root, &to))?;
             }
-            Item::Git { path } => {
+            Item::Git(checkout) => {
                 let plain = TreeSource { ignore: None };
-                layer.add_dir_contents(&plain, path, "", &resolved_dir(below_root, &dest))?;
+                let to = resolved_dir(below_root, &dest);
+                layer.add_dir_contents(&plain, &checkout.tree, "", &to)?;
+                if let Some(git_dir) = &checkout.git_dir {
+                    let git_to = format!("{}/.git", to.trim_end_matches('/'));
+                    let stand_in = format!(".git at commit {}", checkout.commit);
+                    layer.add_unhashed(&stand_in, |l| l.add_tree(&plain, git_dir, "", &git_to))?;
+                }
             }
             Item::Host { path, rel } => {
                 if path.is_dir() && !path.is_symlink() {
@@ -232,9 +238,9 @@ fn collect_items(
             CopySource::Path(w) => {
                 let pattern = w.expand(&st.scope).map_err(|e| expand_err(ctx, ins, e))?;
                 if let Some(git) = is_add.then(|| super::git::parse(&pattern)).flatten() {
-                    let path = super::git::fetch(&git, downloads, items.len(), c.keep_git_dir)
+                    let checkout = super::git::fetch(&git, downloads, items.len(), c.keep_git_dir)
                         .map_err(|why| step_err(ctx, ins, format!("adding {pattern}: {why}")))?;
-                    items.push(Item::Git { path });
+                    items.push(Item::Git(checkout));
                     continue;
                 }
                 if is_add && (pattern.starts_with("http://") || pattern.starts_with("https://")) {

@@ -5,8 +5,9 @@
 //! commit; the remote's default branch without one); the step then copies
 //! the tree (or SUBDIR of it) like a directory of the context, without
 //! `.git` unless `--keep-git-dir`. Every file gets the commit's time, so
-//! that the same commit gives the same layer and the cache holds (not
-//! with `--keep-git-dir`: a clone's `.git` has its own index and logs).
+//! that the same commit gives the same layer and the cache holds. A kept
+//! `.git` holds what only that clone has (its index, its logs), so the
+//! step's cache key takes the commit for it instead of its bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -58,14 +59,26 @@ fn is_git_url(url: &str) -> bool {
         && url.trim_end_matches('/').ends_with(".git")
 }
 
-/// Clones `src` into `dir` (as the step's `index`th clone) and returns
-/// the directory whose contents the step copies; the error says why.
+/// What a clone gives the step to copy.
+#[derive(Debug)]
+pub(crate) struct Checkout {
+    /// The directory whose contents the step copies (without `.git`).
+    pub tree: PathBuf,
+    /// With `--keep-git-dir` (and no SUBDIR): the clone's `.git`, moved
+    /// out of `tree`, which the step copies to `.git` below its destination.
+    pub git_dir: Option<PathBuf>,
+    /// The checked-out commit (full hash).
+    pub commit: String,
+}
+
+/// Clones `src` into `dir` (as the step's `index`th clone) and checks
+/// out what it names; the error says why.
 pub(crate) fn fetch(
     src: &GitSource,
     dir: &Path,
     index: usize,
     keep_git_dir: bool,
-) -> Result<PathBuf, String> {
+) -> Result<Checkout, String> {
     let tree = dir.join(format!("git-{index}"));
     let mut clone = git(None);
     clone.args(["clone", "--quiet"]);
@@ -81,13 +94,19 @@ pub(crate) fn fetch(
         checkout.args(["checkout", "--quiet", "--detach", &commit, "--"]);
         run(checkout, &format!("git checkout {r}"))?;
     }
-    let time = commit_time(&tree)?;
-    if !keep_git_dir {
-        std::fs::remove_dir_all(tree.join(".git")).map_err(|e| e.to_string())?;
-    }
+    let (commit, time) = head(&tree)?;
     stamp(&tree, time)?;
-    match &src.subdir {
-        None => Ok(tree),
+    // Out of the tree, so the tree's bytes depend on the commit alone.
+    let git_dir = if keep_git_dir && src.subdir.is_none() {
+        let moved = dir.join(format!("git-{index}.git"));
+        std::fs::rename(tree.join(".git"), &moved).map_err(|e| e.to_string())?;
+        Some(moved)
+    } else {
+        std::fs::remove_dir_all(tree.join(".git")).map_err(|e| e.to_string())?;
+        None
+    };
+    let tree = match &src.subdir {
+        None => tree,
         Some(sub) => {
             let view = super::inroot::resolve(&tree, sub)
                 .ok_or_else(|| format!("{sub}: too many levels of symbolic links"))?;
@@ -95,9 +114,14 @@ pub(crate) fn fetch(
             if !path.is_dir() {
                 return Err(format!("{sub} is not a directory of {}", src.url));
             }
-            Ok(path)
+            path
         }
-    }
+    };
+    Ok(Checkout {
+        tree,
+        git_dir,
+        commit,
+    })
 }
 
 /// git with prompts off (a build never waits for a password) and only
@@ -147,16 +171,18 @@ fn resolve(tree: &Path, reference: &str) -> Option<String> {
         })
 }
 
-/// The checked-out commit's committer time (seconds since the epoch).
-fn commit_time(tree: &Path) -> Result<i64, String> {
+/// The checked-out commit and its committer time (seconds since the
+/// epoch).
+fn head(tree: &Path) -> Result<(String, i64), String> {
     let out = git(Some(tree))
-        .args(["log", "-1", "--format=%ct"])
+        .args(["log", "-1", "--format=%H %ct"])
         .output()
         .map_err(|e| format!("running git log: {e}"))?;
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .map_err(|_| "git log gave no commit time".to_string())
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .split_once(' ')
+        .and_then(|(commit, time)| Some((commit.to_string(), time.parse().ok()?)))
+        .ok_or_else(|| "git log gave no commit and time".to_string())
 }
 
 /// Gives every path under `root` (and `root`) the modification time `secs`,

@@ -45,6 +45,8 @@ pub(crate) struct LayerTar {
     /// metadata and content, but not the times of directories this layer
     /// makes up (they are "now", and must not make every build a miss).
     identity: Hasher,
+    /// Off while [`LayerTar::add_unhashed`] writes entries.
+    hashing: bool,
 }
 
 /// Where a copied tree comes from (a context, a mounted stage).
@@ -66,6 +68,7 @@ impl LayerTar {
             stamp,
             path: path.to_path_buf(),
             identity: Hasher::sha256(),
+            hashing: true,
             links: Default::default(),
         })
     }
@@ -127,6 +130,23 @@ impl LayerTar {
             self.dirs.insert(path.clone());
         }
         Ok(())
+    }
+
+    /// Writes the entries `add` adds without feeding them to the identity;
+    /// `stand_in` goes there instead: what those entries are known to
+    /// depend on when their bytes differ from one build to the next (a
+    /// kept `.git`: the commit, not the clone's own index and logs).
+    pub fn add_unhashed(
+        &mut self,
+        stand_in: &str,
+        add: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        let line = format!("unhashed\0{stand_in}\n");
+        let _ = std::io::Write::write_all(&mut self.identity, line.as_bytes());
+        self.hashing = false;
+        let added = add(self);
+        self.hashing = true;
+        added
     }
 
     /// A file with `content` at `dest` (`COPY <<EOF`).
@@ -334,6 +354,9 @@ impl LayerTar {
     }
 
     fn append(&mut self, h: &mut tar::Header, dest: &str, data: impl Read) -> Result<()> {
+        if !self.hashing {
+            return self.raw_append(h, dest, data);
+        }
         self.note(h, dest, true);
         let tee = Tee {
             inner: data,
@@ -353,6 +376,9 @@ impl LayerTar {
 
     /// Feeds an entry's name and metadata to the identity.
     fn note(&mut self, h: &tar::Header, dest: &str, with_time: bool) {
+        if !self.hashing {
+            return;
+        }
         let line = format!(
             "{dest}\0{:?}\0{:o}\0{}\0{}\0{}\0{}\n",
             h.entry_type(),
