@@ -764,15 +764,29 @@ fn run_mounts_bind_cache_tmpfs_and_secrets_leave_no_trace() {
                  RUN --mount=type=cache,target=/var/cache/demo echo run >> /var/cache/demo/log && wc -l < /var/cache/demo/log > /cache-lines\n\
                  RUN --mount=type=tmpfs,target=/scratch echo temp > /scratch/t && cat /scratch/t > /from-tmpfs\n\
                  RUN --mount=type=secret,id=token,required=true cat /run/secrets/token | wc -c > /secret-size\n\
-                 RUN --mount=type=secret,id=token,env=TOKEN echo \"$TOKEN\" | md5sum > /secret-env\n"
+                 RUN --mount=type=secret,id=token,env=TOKEN echo \"$TOKEN\" | md5sum > /secret-env\n\
+                 RUN --mount=type=secret,id=token stat -c '%a %u %g' /run/secrets/token > /secret-perm\n\
+                 RUN --mount=type=secret,id=token,target=/s,uid=1000,gid=1001,mode=0440 stat -c '%a %u %g' /s >> /secret-perm\n"
             ),
         ),
     ]);
     let secret = ctx.path().join("../token-file");
     let secret = secret.to_str().unwrap().to_string();
     std::fs::write(&secret, "s3cr3t\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let secret_flag = format!("id=token,src={secret}");
     build(&h, ctx.path(), &["-t", "mounted", "--secret", &secret_flag]).ok();
+    // BuildKit's owner and mode for a secret (root's, 0400) or the
+    // mount's own, never the host file's (0644 here), which stays as it is.
+    assert_eq!(
+        run_in(&h, "mounted", "cat /secret-perm; test -e /s || echo no /s"),
+        "400 0 0\n440 1000 1001\nno /s\n"
+    );
+    let host_mode = std::fs::metadata(&secret).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&host_mode) & 0o7777,
+        0o644
+    );
     assert_eq!(
         run_in(
             &h,

@@ -15,7 +15,7 @@ use super::error::{io_err, Result};
 use super::inroot;
 use super::mounted::Mounted;
 use super::stage::{from_image, step_err, BuildContext, StageState};
-use crate::containerfile::{CacheSharing, Instruction, Mount, MountKind};
+use crate::containerfile::{CacheSharing, Instruction, Mount, MountKind, SecretMount};
 
 /// What a RUN's mounts need while it runs; dropped after it.
 #[derive(Default)]
@@ -28,6 +28,8 @@ pub(crate) struct RunMounts<'a> {
     pub key: Vec<String>,
     images: Vec<Mounted<'a>>,
     locks: Vec<hoist_fsutil::FileLock>,
+    /// Where the step's copies of its secrets are, made on first need.
+    scratch: Option<tempfile::TempDir>,
 }
 
 /// Resolves the `--mount`s of a RUN.
@@ -151,8 +153,9 @@ pub(crate) fn prepare<'a>(
                 }
                 // With env= only, the secret is not also a file.
                 if s.env.is_none() || m.target.is_some() {
+                    let copy = secret_copy(ctx, &mut out, src, s)?;
                     out.mounts.push(MountOption::Bind {
-                        source: src.clone(),
+                        source: copy,
                         destination: target,
                         read_only: true,
                         options: Vec::new(),
@@ -185,6 +188,32 @@ pub(crate) fn prepare<'a>(
         }
     }
     Ok(out)
+}
+
+/// A copy of the secret file `src` with the owner and mode the mount asks
+/// for, BuildKit's defaults being root's and 0400: a bind of `src` itself
+/// would show the step the host file's own, and a chmod of it would change
+/// the host's file. The copy goes when the step's mounts do.
+fn secret_copy(
+    ctx: &BuildContext<'_>,
+    out: &mut RunMounts<'_>,
+    src: &Path,
+    s: &SecretMount,
+) -> Result<PathBuf> {
+    if out.scratch.is_none() {
+        out.scratch = Some(super::copy::tempfile_dir(ctx)?);
+    }
+    let dir = out.scratch.as_ref().expect("made above").path();
+    let copy = dir.join(format!("secret-{}", out.mounts.len()));
+    std::fs::copy(src, &copy).map_err(io_err("copying the secret", src))?;
+    std::os::unix::fs::chown(&copy, Some(s.uid.unwrap_or(0)), Some(s.gid.unwrap_or(0)))
+        .map_err(io_err("setting the owner of", copy.as_path()))?;
+    std::fs::set_permissions(
+        &copy,
+        std::fs::Permissions::from_mode(s.mode.unwrap_or(0o400)),
+    )
+    .map_err(io_err("setting the mode of", copy.as_path()))?;
+    Ok(copy)
 }
 
 /// The host directory of cache mount `id`, made on first use with the
