@@ -29,13 +29,13 @@ fn program(args: &[OsString]) -> String {
 /// Parses `args` (program name first). On a usage error or a request for
 /// help or the version, prints what podman would and returns the exit code.
 pub fn parse(args: &[OsString]) -> Result<Cli, i32> {
-    let cmd = command(args);
+    let mut cmd = command(args);
     if let Some(code) = help_of_help(&cmd, args) {
         return Err(code);
     }
+    // Parsing in place spares a copy of the whole tree on every start.
     let matches = cmd
-        .clone()
-        .try_get_matches_from(args)
+        .try_get_matches_from_mut(args)
         .map_err(|e| report(&cmd, args, e))?;
     if let Some(conflict) = latest_conflict(&cmd, &matches) {
         eprintln!("Error: {conflict}");
@@ -99,16 +99,61 @@ fn latest_conflict(cmd: &Command, matches: &clap::ArgMatches) -> Option<String> 
     Some(format!("--latest and {what} cannot be used together"))
 }
 
-/// The whole command tree in podman's layout. `--remote` is hidden when
-/// the user names a remote service (CONTAINER_HOST, CONTAINER_CONNECTION,
-/// --url, --connection), as podman does.
+/// The command tree with podman's layout and parsing rules on the
+/// commands `args` reach (`hoist image ls` lays out the top level, `image`
+/// and `image ls`, or those `help image ls` names): only they are parsed
+/// or shown, and laying out all of them would cost every start of hoist
+/// (the monitor's too) milliseconds. `--remote` is hidden when the user
+/// names a remote service (CONTAINER_HOST, CONTAINER_CONNECTION, --url,
+/// --connection), as podman does.
 pub fn command(args: &[OsString]) -> Command {
     let mut cmd = Cli::command();
     if remote_named(args) {
         cmd = cmd.mut_arg("remote", |a| a.hide(true));
     }
     let name = program(args);
-    podman_layout(cmd, &name, &name)
+    let path = path_words(&cmd, args);
+    podman_layout(cmd, &name, &name, &path)
+}
+
+/// The subcommand names `args` walk down from the top (aliases resolved);
+/// after `help`, the names it is asked about.
+fn path_words(cmd: &Command, args: &[OsString]) -> Vec<String> {
+    walk(cmd, args, true)
+        .iter()
+        .skip(1)
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
+/// The commands `args` go through, from `cmd` down, skipping options and
+/// their values; `through_help`: a leading `help` is passed over, as it
+/// shows the command named after it.
+fn walk<'a>(cmd: &'a Command, args: &[OsString], through_help: bool) -> Vec<&'a Command> {
+    let mut stack = vec![cmd];
+    let mut i = 1;
+    while i < args.len() {
+        let token = args[i].to_string_lossy();
+        if token == "--" {
+            break;
+        }
+        if token.starts_with('-') && token.len() > 1 {
+            if !token.contains('=') && option_takes_value(&stack, &token) {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        i += 1;
+        if through_help && stack.len() == 1 && token == "help" {
+            continue;
+        }
+        match stack[stack.len() - 1].find_subcommand(token.as_ref()) {
+            Some(sub) => stack.push(sub),
+            None => break,
+        }
+    }
+    stack
 }
 
 /// Prints the top-level help and podman's "missing command" error; the exit code.
@@ -140,8 +185,9 @@ fn remote_named(args: &[OsString]) -> bool {
 }
 
 /// Usage line `PATH [options] ARG [ARG...]` (or `PATH [command]`) and the
-/// Usage:/Options: layout, for `cmd` and every command below it.
-fn podman_layout(mut cmd: Command, path: &str, top: &str) -> Command {
+/// Usage:/Options: layout, for `cmd` and the commands below it that
+/// `below` names one after the other.
+fn podman_layout(mut cmd: Command, path: &str, top: &str, below: &[String]) -> Command {
     let has_subcommands = cmd.get_subcommands().any(|s| !s.is_hide_set());
     let template = if has_subcommands {
         "{about-with-newline}\nUsage:\n  {usage}\n\nAvailable Commands:\n{subcommands}\n\nOptions:\n{options}{after-help}"
@@ -161,13 +207,9 @@ fn podman_layout(mut cmd: Command, path: &str, top: &str) -> Command {
         .disable_help_subcommand(!is_top)
         .args_override_self(true)
         .allow_negative_numbers(true);
-    let names: Vec<String> = cmd
-        .get_subcommands()
-        .map(|s| s.get_name().to_string())
-        .collect();
-    for name in names {
+    if let Some((name, rest)) = below.split_first() {
         let sub_path = format!("{path} {name}");
-        cmd = cmd.mut_subcommand(&name, |s| podman_layout(s, &sub_path, top));
+        cmd = cmd.mut_subcommand(name, |s| podman_layout(s, &sub_path, top, rest));
     }
     cmd
 }
@@ -216,31 +258,11 @@ fn usage_line(cmd: &Command, path: &str, is_top: bool, has_subcommands: bool) ->
 
 /// The subcommand the arguments reached, and its path (`hoist image ls`).
 fn reached<'a>(cmd: &'a Command, args: &[OsString]) -> (&'a Command, String) {
-    let mut stack = vec![cmd];
+    let stack = walk(cmd, args, false);
     let mut path = program(args);
-    let mut i = 1;
-    while i < args.len() {
-        let token = args[i].to_string_lossy();
-        if token == "--" {
-            break;
-        }
-        if token.starts_with('-') && token.len() > 1 {
-            if !token.contains('=') && option_takes_value(&stack, &token) {
-                i += 1;
-            }
-            i += 1;
-            continue;
-        }
-        let current = stack[stack.len() - 1];
-        match current.find_subcommand(token.as_ref()) {
-            Some(sub) => {
-                path.push(' ');
-                path.push_str(sub.get_name());
-                stack.push(sub);
-            }
-            None => break,
-        }
-        i += 1;
+    for sub in &stack[1..] {
+        path.push(' ');
+        path.push_str(sub.get_name());
     }
     (stack[stack.len() - 1], path)
 }
@@ -439,12 +461,13 @@ mod tests {
 
     #[test]
     fn usage_lines_name_options_then_upper_case_arguments() {
-        let cmd = command(&args(&["hoist"]));
+        let cmd = command(&args(&["hoist", "pull"]));
         let pull = cmd.find_subcommand("pull").unwrap();
         assert_eq!(
             pull.clone().render_usage().to_string().trim_end(),
             "Usage: hoist pull [options] IMAGE [IMAGE...]"
         );
+        let cmd = command(&args(&["hoist", "--root", "/x", "image"]));
         let image = cmd.find_subcommand("image").unwrap();
         assert!(image
             .clone()
@@ -454,8 +477,29 @@ mod tests {
     }
 
     #[test]
+    fn the_commands_help_names_are_laid_out_and_others_left_alone() {
+        let cmd = command(&args(&["hoist", "help", "image", "ls"]));
+        let ls = cmd
+            .find_subcommand("image")
+            .and_then(|i| i.find_subcommand("ls"))
+            .unwrap();
+        assert!(ls
+            .clone()
+            .render_usage()
+            .to_string()
+            .contains("hoist image ls [options]"));
+        // `pull` is not reached: clap's own usage line.
+        let pull = cmd.find_subcommand("pull").unwrap();
+        assert!(!pull
+            .clone()
+            .render_usage()
+            .to_string()
+            .contains("[options]"));
+    }
+
+    #[test]
     fn usage_lines_name_the_program_as_invoked() {
-        let cmd = command(&args(&["/usr/local/bin/podman"]));
+        let cmd = command(&args(&["/usr/local/bin/podman", "pull"]));
         let pull = cmd.find_subcommand("pull").unwrap();
         assert_eq!(
             pull.clone().render_usage().to_string().trim_end(),
