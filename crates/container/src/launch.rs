@@ -1,7 +1,8 @@
 //! Starting containers: each runs under its own monitor process (see
-//! [`crate::monitor`]), started from the hoist binary as
-//! `hoist container-monitor ID`, so that it is single threaded when the
-//! runtime forks and outlives the front end that started it.
+//! [`crate::monitor`]), which must be single threaded when the runtime
+//! forks and outlive the front end that started it: forked from a
+//! single-threaded front end, else started from the hoist binary as
+//! `hoist container-monitor ID`.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -62,9 +63,41 @@ impl MonitorLauncher {
     /// container runs; the monitor's own log goes to `monitor.log` in the
     /// container directory.
     pub fn start_detached(&self, cs: &Containers, id: &str) -> Result<()> {
+        self.launch_detached(cs, id)?.wait()
+    }
+
+    /// Starts the detached monitors of `ids` one after the other without
+    /// waiting, then waits for each: their containers start together. The
+    /// first failure is returned once every one has reported.
+    pub fn start_all_detached<'a>(
+        &self,
+        cs: &Containers,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<()> {
+        let launched: Vec<Result<PendingStart>> = ids
+            .into_iter()
+            .map(|id| self.launch_detached(cs, id))
+            .collect();
+        let reports: Vec<Result<()>> = launched
+            .into_iter()
+            .map(|l| l.and_then(PendingStart::wait))
+            .collect();
+        reports.into_iter().find(|r| r.is_err()).unwrap_or(Ok(()))
+    }
+
+    /// Starts the detached monitor of container `id`; its start is
+    /// reported to [`PendingStart::wait`]. A single-threaded caller forks
+    /// it: the monitor then needs no second start of the hoist binary
+    /// (parsing its command line alone takes milliseconds). Otherwise a
+    /// fork would copy locks other threads hold: it runs
+    /// `hoist container-monitor`.
+    pub fn launch_detached(&self, cs: &Containers, id: &str) -> Result<PendingStart> {
         self.start_required(cs, id)?;
         let log_path = cs.dir_of(id).join("monitor.log");
         let log = std::fs::File::create(&log_path).map_err(io_err("creating", &log_path))?;
+        if is_single_threaded() {
+            return crate::fork_monitor::fork(cs, id, log).map(PendingStart);
+        }
         let mut child = self
             .command(cs, id, false)
             .stdin(Stdio::null())
@@ -72,18 +105,10 @@ impl MonitorLauncher {
             .stderr(log)
             .spawn()
             .map_err(io_err("starting the container monitor", &self.exe))?;
-        let report = read_report(child.stdout.take().expect("stdout is piped"));
+        let report = child.stdout.take().expect("stdout is piped");
         // The monitor lives on; it is reaped by init once we exit.
         drop(child);
-        if report.code != 0 {
-            return Err(ContainerError::StartFailed {
-                code: report.code,
-                message: report
-                    .error
-                    .unwrap_or_else(|| "the container did not start".into()),
-            });
-        }
-        Ok(())
+        Ok(PendingStart(report.into()))
     }
 
     /// Runs container `id` under a child monitor attached to this
@@ -149,6 +174,28 @@ impl MonitorLauncher {
         }
         let err = self.command_with(cs, id, true, mode).exec();
         Err(io_err("running the container monitor", &self.exe)(err))
+    }
+}
+
+/// A detached monitor started and not yet heard from: the reading end of
+/// the pipe its report comes through.
+#[derive(Debug)]
+pub struct PendingStart(std::os::fd::OwnedFd);
+
+impl PendingStart {
+    /// Waits until the monitor reports that its container runs, or why
+    /// it could not start it.
+    pub fn wait(self) -> Result<()> {
+        let report = read_report(std::fs::File::from(self.0));
+        if report.code != 0 {
+            return Err(ContainerError::StartFailed {
+                code: report.code,
+                message: report
+                    .error
+                    .unwrap_or_else(|| "the container did not start".into()),
+            });
+        }
+        Ok(())
     }
 }
 

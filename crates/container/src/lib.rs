@@ -6,8 +6,9 @@
 //! - [`monitor`]: the process that runs one container: mounts its root
 //!   filesystem, sets up its network, runs it with the in-process runtime,
 //!   keeps its output in a k8s-file log, records how it ended and cleans up.
-//!   The CLI runs it as `hoist container-monitor ID` (re-executing itself),
-//!   so it is single threaded when libcontainer forks.
+//!   A single-threaded front end forks it (or is it, for an attached run);
+//!   any other runs `hoist container-monitor ID`, so it is single threaded
+//!   when libcontainer forks.
 //! - [`lifecycle`]: stop, kill, remove, wait, pause.
 //! - [`logs`]: podman's k8s-file log format.
 //! - [`copy`]: `cp` between a container's root and the host.
@@ -34,6 +35,7 @@ mod events;
 pub mod exec;
 mod exec_check;
 mod filter;
+mod fork_monitor;
 pub mod health;
 pub mod init;
 pub mod initialize;
@@ -78,7 +80,7 @@ pub use inspect::{
     InspectNetworkSettings, InspectPortBinding, InspectRestartPolicy, InspectState, PsRow,
 };
 pub use inspect_security::InspectDevice;
-pub use launch::{is_single_threaded, MonitorLauncher};
+pub use launch::{is_single_threaded, MonitorLauncher, PendingStart};
 pub use options::{
     parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, BlkioOption, CreateOptions,
     MountOption, RestartPolicy,

@@ -404,20 +404,8 @@ pub fn start(cs: &Containers, pod: &Pod, launcher: &MonitorLauncher) -> Result<(
         .into_iter()
         .filter(|c| !c.config.options.infra && !c.status().is_active())
         .collect();
-    let results: Vec<hoist_container::Result<()>> = std::thread::scope(|s| {
-        let started: Vec<_> = members
-            .iter()
-            .map(|c| s.spawn(move || launcher.start_detached(cs, c.id())))
-            .collect();
-        started
-            .into_iter()
-            .map(|t| t.join().expect("a start thread does not panic"))
-            .collect()
-    });
-    results
-        .into_iter()
-        .find(|r| r.is_err())
-        .unwrap_or(Ok(()))
+    launcher
+        .start_all_detached(cs, members.iter().map(|c| c.id()))
         .map_err(PodError::from)
 }
 

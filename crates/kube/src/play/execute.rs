@@ -383,18 +383,7 @@ fn start(e: &Engines<'_>, p: &PodPlan, out: &mut PlayedPod) -> Result<()> {
     if let Some(first) = members.first() {
         hoist_pod::prepare_start(e.cs, &e.cs.load(first)?, e.launcher)?;
     }
-    let results: Vec<hoist_container::Result<()>> = std::thread::scope(|s| {
-        let started: Vec<_> = members
-            .iter()
-            .map(|id| s.spawn(move || e.launcher.start_detached(e.cs, id)))
-            .collect();
-        started
-            .into_iter()
-            .map(|t| t.join().expect("a start thread does not panic"))
-            .collect()
-    });
-    for r in results {
-        r?;
-    }
+    e.launcher
+        .start_all_detached(e.cs, members.iter().map(|id| id.as_str()))?;
     Ok(())
 }
