@@ -1002,3 +1002,41 @@ fn podman_build_conventions() {
     );
     assert_eq!(inodes, "1\nlinked\n");
 }
+
+#[test]
+fn annotation_goes_on_the_manifest_cached_or_squashed() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nRUN echo one > /one\nRUN echo two > /two\nLABEL done=yes\n"),
+    )]);
+    let annotations = |name: &str| common::inspect(&h, name)["Annotations"].clone();
+    build(&h, ctx.path(), &["-t", "plain"]).ok();
+    assert!(
+        annotations("plain").get("org.example.kind").is_none(),
+        "{}",
+        annotations("plain")
+    );
+    // The same steps with annotations: the cache of the plain build has
+    // no image with them, so they are not lost to it.
+    let flags = [
+        "--annotation",
+        "org.example.kind=demo",
+        "--annotation",
+        "org.example.empty",
+    ];
+    let mut args = flags.to_vec();
+    args.extend(["-t", "annotated"]);
+    build(&h, ctx.path(), &args).ok();
+    let want = serde_json::json!({"org.example.kind": "demo", "org.example.empty": ""});
+    assert_eq!(annotations("annotated"), want);
+    assert_eq!(config(&h, "annotated")["Labels"]["done"], "yes");
+    // A rebuild from the cache keeps them, and so does a squash.
+    let out = build(&h, ctx.path(), &args).ok();
+    assert!(out.stdout.contains("Using cache"), "{}", out.stdout);
+    assert_eq!(annotations("annotated"), want);
+    let mut args = flags.to_vec();
+    args.extend(["--squash-all", "-t", "annotated-squashed"]);
+    build(&h, ctx.path(), &args).ok();
+    assert_eq!(annotations("annotated-squashed"), want);
+}

@@ -137,20 +137,10 @@ impl Engine {
         )
     }
 
-    /// Stores `config` and a manifest of `layers` (already in the store) as
-    /// an image named `names`, created at `created`; returns its ID.
-    pub(crate) fn store_image(
-        &self,
-        config: &Value,
-        layers: Vec<LayerRef>,
-        names: Vec<String>,
-        created: String,
-    ) -> Result<Digest> {
-        self.store_image_annotated(config, layers, names, created, &Default::default())
-    }
-
-    /// [`Engine::store_image`] with manifest annotations.
-    fn store_image_annotated(
+    /// Stores `config` and a manifest of `layers` (already in the store),
+    /// with `annotations`, as an image named `names`, created at
+    /// `created`; returns its ID.
+    pub(crate) fn store_image_annotated(
         &self,
         config: &Value,
         layers: Vec<LayerRef>,

@@ -242,16 +242,25 @@ impl Engine {
         })
     }
 
+    /// The annotations of image `r`'s manifest; `None` when it has none,
+    /// or has them in another shape than expected (they only inform).
+    pub(crate) fn manifest_annotations(
+        &self,
+        r: &ImageRecord,
+    ) -> Result<Option<BTreeMap<String, String>>> {
+        let manifest = self
+            .store
+            .read_blob(&r.manifest_digest, crate::MAX_CONFIG_BYTES)?;
+        Ok(serde_json::from_slice::<ManifestView>(&manifest)
+            .ok()
+            .and_then(|m| m.annotations))
+    }
+
     /// podman's `image inspect` document for `name`.
     pub fn inspect_image(&self, name: &str) -> Result<Value> {
         let r = self.lookup(name)?;
         let config = self.config_json(&r)?;
-        let manifest = self
-            .store
-            .read_blob(&r.manifest_digest, crate::MAX_CONFIG_BYTES)?;
-        let annotations = serde_json::from_slice::<ManifestView>(&manifest)
-            .ok()
-            .and_then(|m| m.annotations);
+        let annotations = self.manifest_annotations(&r)?;
         let run = config.run();
         let lower_dirs: Vec<String> = r
             .layers

@@ -3,8 +3,8 @@
 //! an image whose layers above its first `keep` are replaced by one layer:
 //! the caller writes that layer from the merged tree of the replaced ones
 //! (hoist-container knows overlay trees); the engine swaps it in, keeping
-//! the config and the history, whose squashed steps become empty-layer
-//! entries but the last.
+//! the config, the manifest's annotations and the history, whose squashed
+//! steps become empty-layer entries but the last.
 
 use std::path::{Path, PathBuf};
 
@@ -94,7 +94,15 @@ impl Engine {
         if let Some(history) = config.get_mut("history").and_then(Value::as_array_mut) {
             squash_history(history, keep);
         }
-        self.store_image(&config, layers, Vec::new(), record.created.clone())
+        // The manifest's annotations (`build --annotation`) stay with it.
+        let annotations = self.manifest_annotations(&record)?.unwrap_or_default();
+        self.store_image_annotated(
+            &config,
+            layers,
+            Vec::new(),
+            record.created.clone(),
+            &annotations,
+        )
     }
 }
 

@@ -15,6 +15,9 @@ pub(crate) struct Cache {
     dir: PathBuf,
     /// `--no-cache`: never reuse, still record.
     read: bool,
+    /// Fed before every key: what the whole build commits its images with
+    /// (empty: nothing beyond the steps, and the keys are as they were).
+    salt: String,
 }
 
 /// What a step's key is made of, fed in order.
@@ -29,9 +32,13 @@ impl Key {
         self
     }
 
-    fn hex(&self) -> String {
+    fn hex(&self, salt: &str) -> String {
         let mut h = Hasher::sha256();
-        for p in &self.parts {
+        let salt = (!salt.is_empty()).then_some(salt);
+        for p in salt
+            .into_iter()
+            .chain(self.parts.iter().map(String::as_str))
+        {
             // Length-prefixed, so no two part lists hash alike.
             std::io::Write::write_all(&mut h, format!("{}:", p.len()).as_bytes()).expect("hashing");
             std::io::Write::write_all(&mut h, p.as_bytes()).expect("hashing");
@@ -45,7 +52,13 @@ impl Cache {
         Cache {
             dir: root.join("build-cache").join("steps"),
             read,
+            salt: String::new(),
         }
+    }
+
+    /// The cache with `salt` in every key.
+    pub fn salted(self, salt: String) -> Cache {
+        Cache { salt, ..self }
     }
 
     /// The image a step with `key` made before, if it still exists.
@@ -53,7 +66,7 @@ impl Cache {
         if !self.read {
             return None;
         }
-        let id = std::fs::read_to_string(self.dir.join(key.hex())).ok()?;
+        let id = std::fs::read_to_string(self.dir.join(key.hex(&self.salt))).ok()?;
         let id = id.trim().to_string();
         engine.image_exists(&id).ok()?.then_some(id)
     }
@@ -62,7 +75,8 @@ impl Cache {
     /// only costs the next build time, so this never fails the build.
     pub fn record(&self, key: &Key, id: &str) {
         if std::fs::create_dir_all(&self.dir).is_ok() {
-            let _ = hoist_fsutil::write_file(&self.dir.join(key.hex()), id.as_bytes(), 0o600);
+            let _ =
+                hoist_fsutil::write_file(&self.dir.join(key.hex(&self.salt)), id.as_bytes(), 0o600);
         }
     }
 }

@@ -69,6 +69,9 @@ pub struct BuildOptions {
     pub pull: PullOptions,
     /// `--label`: labels of the result.
     pub labels: Vec<(String, String)>,
+    /// `--annotation`: annotations of the manifest of every image the
+    /// build commits (buildah sets them at each commit), so the result's.
+    pub annotations: BTreeMap<String, String>,
     /// `--env`: environment of the result (and of every RUN after it).
     pub env: Vec<String>,
     /// `--timestamp`: seconds since the epoch for every created time and
@@ -149,7 +152,7 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
         file: &file,
         global: &global,
         ignore: &ignore,
-        cache: cache::Cache::new(b.engine.root(), !o.no_cache),
+        cache: cache::Cache::new(b.engine.root(), !o.no_cache).salted(commit_salt(o)),
         multi_stage: wanted.len() > 1,
     };
     let last = *wanted.last().expect("a target stage");
@@ -187,6 +190,16 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
             })?;
     name_result(b.engine, &id, o, out)?;
     Ok(id)
+}
+
+/// What every image of the build is committed with besides its steps
+/// (`--annotation`): the same steps with other values make other images,
+/// so they must not share cache entries.
+fn commit_salt(o: &BuildOptions) -> String {
+    if o.annotations.is_empty() {
+        return String::new();
+    }
+    serde_json::json!({ "annotations": o.annotations }).to_string()
 }
 
 /// The final stage's image (ID hex), its layers merged as `squash` says.

@@ -347,6 +347,7 @@ impl StageState {
             author: self.author.clone(),
             empty_history: std::mem::take(&mut self.pending),
             created: ctx.options.timestamp.map(rfc3339),
+            annotations: ctx.options.annotations.clone(),
             ..NewImage::default()
         };
         let id = engine.create_image_with(layer, &new)?;

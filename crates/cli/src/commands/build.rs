@@ -78,6 +78,9 @@ pub struct BuildArgs {
     /// A label for the image: KEY=VALUE; may be repeated.
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// An annotation for the image's manifest: KEY=VALUE; may be repeated.
+    #[arg(long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
     /// An environment variable for the image: KEY=VALUE; may be repeated.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
@@ -203,14 +206,8 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
             registry: super::registry_options(&a.registry)?,
             ..PullOptions::default()
         },
-        labels: a
-            .labels
-            .iter()
-            .map(|l| match l.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (l.clone(), String::new()),
-            })
-            .collect(),
+        labels: a.labels.iter().map(|l| key_value(l)).collect(),
+        annotations: a.annotations.iter().map(|l| key_value(l)).collect(),
         env: a.env.clone(),
         timestamp: a.timestamp,
         network: a.network.clone(),
@@ -283,6 +280,15 @@ fn run_defaults(
     run::apply_runtime(a.runtime.clone(), globals, conf, &mut o)?;
     a.net.apply(&mut o)?;
     Ok(o)
+}
+
+/// `--label` and `--annotation`: KEY=VALUE, a bare KEY with an empty value
+/// (as buildah takes them).
+fn key_value(text: &str) -> (String, String) {
+    match text.split_once('=') {
+        Some((k, v)) => (k.to_string(), v.to_string()),
+        None => (text.to_string(), String::new()),
+    }
 }
 
 /// `--layers` as Go reads booleans; unset: `$BUILDAH_LAYERS`, else true.
