@@ -1040,3 +1040,28 @@ fn annotation_goes_on_the_manifest_cached_or_squashed() {
     build(&h, ctx.path(), &args).ok();
     assert_eq!(annotations("annotated-squashed"), want);
 }
+
+#[test]
+fn omit_history_leaves_the_image_history_empty() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nENV A=1\nRUN echo made > /made\nLABEL done=yes\n"),
+    )]);
+    let history = |name: &str| common::inspect(&h, name)["History"].clone();
+    build(&h, ctx.path(), &["-t", "with-history"]).ok();
+    assert!(
+        history("with-history")
+            .as_array()
+            .is_some_and(|h| h.len() >= 3),
+        "{}",
+        history("with-history")
+    );
+    // The same steps, cached above, are made again without history.
+    build(&h, ctx.path(), &["--omit-history", "-t", "no-history"]).ok();
+    assert_eq!(history("no-history"), serde_json::json!([]));
+    assert_eq!(run_in(&h, "no-history", "cat /made"), "made\n");
+    assert_eq!(config(&h, "no-history")["Labels"]["done"], "yes");
+    let steps = h.run(&["history", "--no-trunc", "no-history"]).ok().stdout;
+    assert!(!steps.contains("echo made"), "{steps}");
+}

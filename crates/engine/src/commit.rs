@@ -52,6 +52,10 @@ pub struct NewImage {
     /// Annotations of the manifest (`checkpoint --create-image` says what
     /// the image holds this way, as podman does).
     pub annotations: std::collections::BTreeMap<String, String>,
+    /// `build --omit-history`: the config gets an empty `history`, the
+    /// base image's entries dropped too (buildah's), so no step of the
+    /// build shows.
+    pub omit_history: bool,
 }
 
 impl Engine {
@@ -295,6 +299,10 @@ fn edit_config(
     }
     if let (Some(id), Some(ids)) = (diff_id, rootfs["diff_ids"].as_array_mut()) {
         ids.push(id.to_string().into());
+    }
+    if new.omit_history {
+        top.insert("history".into(), json!([]));
+        return Ok(());
     }
     let mut entries: Vec<Value> = new
         .empty_history
@@ -581,5 +589,24 @@ mod tests {
         assert_eq!(config["history"][1]["comment"], "msg");
         assert_eq!(config["author"], "me");
         assert_eq!(config["comment"], "msg");
+    }
+
+    #[test]
+    fn omit_history_empties_the_history_and_keeps_the_layer() {
+        let mut config = json!({
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:aa"]},
+            "history": [{"created_by": "base"}],
+        });
+        let new = NewImage {
+            created_by: "RUN make".into(),
+            empty_history: vec!["ENV A=1".into()],
+            omit_history: true,
+            ..NewImage::default()
+        };
+        let diff = Digest::sha256_of(b"layer");
+        edit_config(&mut config, &new, &[], Some(&diff), "2024-01-01T00:00:00Z").unwrap();
+        assert_eq!(config["history"], json!([]));
+        assert_eq!(config["rootfs"]["diff_ids"][1], diff.to_string());
     }
 }

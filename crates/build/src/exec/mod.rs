@@ -72,6 +72,9 @@ pub struct BuildOptions {
     /// `--annotation`: annotations of the manifest of every image the
     /// build commits (buildah sets them at each commit), so the result's.
     pub annotations: BTreeMap<String, String>,
+    /// `--omit-history`: every image the build commits has an empty
+    /// `history` (the base image's dropped too), as buildah's.
+    pub omit_history: bool,
     /// `--env`: environment of the result (and of every RUN after it).
     pub env: Vec<String>,
     /// `--timestamp`: seconds since the epoch for every created time and
@@ -193,13 +196,13 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
 }
 
 /// What every image of the build is committed with besides its steps
-/// (`--annotation`): the same steps with other values make other images,
-/// so they must not share cache entries.
+/// (`--annotation`, `--omit-history`): the same steps with other values
+/// make other images, so they must not share cache entries.
 fn commit_salt(o: &BuildOptions) -> String {
-    if o.annotations.is_empty() {
+    if o.annotations.is_empty() && !o.omit_history {
         return String::new();
     }
-    serde_json::json!({ "annotations": o.annotations }).to_string()
+    serde_json::json!({ "annotations": o.annotations, "omit_history": o.omit_history }).to_string()
 }
 
 /// The final stage's image (ID hex), its layers merged as `squash` says.

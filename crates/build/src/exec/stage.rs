@@ -348,6 +348,7 @@ impl StageState {
             empty_history: std::mem::take(&mut self.pending),
             created: ctx.options.timestamp.map(rfc3339),
             annotations: ctx.options.annotations.clone(),
+            omit_history: ctx.options.omit_history,
             ..NewImage::default()
         };
         let id = engine.create_image_with(layer, &new)?;

@@ -81,6 +81,10 @@ pub struct BuildArgs {
     /// An annotation for the image's manifest: KEY=VALUE; may be repeated.
     #[arg(long = "annotation", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
+    /// Leave the image's history empty (no step of the build, nor of its
+    /// base image, shows in `history`).
+    #[arg(long)]
+    pub omit_history: bool,
     /// An environment variable for the image: KEY=VALUE; may be repeated.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
@@ -208,6 +212,7 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         },
         labels: a.labels.iter().map(|l| key_value(l)).collect(),
         annotations: a.annotations.iter().map(|l| key_value(l)).collect(),
+        omit_history: a.omit_history,
         env: a.env.clone(),
         timestamp: a.timestamp,
         network: a.network.clone(),
