@@ -1065,3 +1065,23 @@ fn omit_history_leaves_the_image_history_empty() {
     let steps = h.run(&["history", "--no-trunc", "no-history"]).ok().stdout;
     assert!(!steps.contains("echo made"), "{steps}");
 }
+
+/// The memory limit a container sees in its cgroup (v1 or v2), in bytes.
+const READ_MEMORY_LIMIT: &str = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null \
+     || cat /sys/fs/cgroup/memory.max";
+
+#[test]
+fn memory_limits_every_run() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nRUN ({READ_MEMORY_LIMIT}) > /limit\n"),
+    )]);
+    build(&h, ctx.path(), &["--memory", "96m", "-t", "limited"]).ok();
+    assert_eq!(run_in(&h, "limited", "cat /limit"), "100663296\n");
+    // -m, a cached step of another limit is not reused.
+    build(&h, ctx.path(), &["-m", "64m", "-t", "limited"]).ok();
+    assert_eq!(run_in(&h, "limited", "cat /limit"), "67108864\n");
+    let out = build(&h, ctx.path(), &["--memory", "lots"]).fails_with(125);
+    assert!(out.stderr.contains("invalid --memory"), "{}", out.stderr);
+}

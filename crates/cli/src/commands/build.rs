@@ -61,6 +61,9 @@ pub struct BuildArgs {
     /// .containerignore or .dockerignore.
     #[arg(long, value_name = "FILE")]
     pub ignorefile: Option<PathBuf>,
+    /// The memory limit of every RUN, as `run --memory` takes it (512m, 1g).
+    #[arg(short, long, value_name = "SIZE")]
+    pub memory: Option<String>,
     /// Resource limits of every RUN: TYPE=SOFT[:HARD].
     #[arg(long)]
     pub ulimit: Vec<String>,
@@ -278,6 +281,11 @@ fn run_defaults(
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
         ulimits: a.ulimit.clone(),
+        memory: a
+            .memory
+            .as_deref()
+            .map(|m| run::size_flag("--memory", m))
+            .transpose()?,
         ..CreateOptions::default()
     };
     run::check_ulimits(&a.ulimit)?;

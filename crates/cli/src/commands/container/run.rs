@@ -61,7 +61,7 @@ pub(crate) fn invalid(message: String) -> anyhow::Error {
 
 /// A size flag (`--memory 512m`) in bytes, at most [`i64::MAX`] (what
 /// the kernel takes).
-pub(super) fn size_flag(flag: &str, value: &str) -> Result<i64> {
+pub(crate) fn size_flag(flag: &str, value: &str) -> Result<i64> {
     let bytes = parse_size(value).map_err(|e| invalid(format!("invalid {flag} value: {e}")))?;
     i64::try_from(bytes).map_err(|_| invalid(format!("invalid {flag} value {value:?}: too large")))
 }
