@@ -1085,3 +1085,50 @@ fn memory_limits_every_run() {
     let out = build(&h, ctx.path(), &["--memory", "lots"]).fails_with(125);
     assert!(out.stderr.contains("invalid --memory"), "{}", out.stderr);
 }
+
+#[test]
+fn volume_binds_host_directories_into_every_run_and_not_the_image() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("input.txt"), "from the host\n").unwrap();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}\n\
+             RUN cat /mnt/vol/input.txt > /copied && echo written > /mnt/vol/output.txt\n\
+             RUN mkdir -p /deep/a && echo x > /deep/a/f\n\
+             RUN ls /deep/b/c > /seen-deep\n"
+        ),
+    )]);
+    let vol = format!("{}:/mnt/vol", host.path().display());
+    let deep = format!("{}:/deep/b/c:ro", host.path().display());
+    build(
+        &h,
+        ctx.path(),
+        &["-v", &vol, "--volume", &deep, "-t", "bound"],
+    )
+    .ok();
+    assert_eq!(run_in(&h, "bound", "cat /copied"), "from the host\n");
+    // Each RUN had both binds; the read-only one saw the first's output.
+    assert_eq!(
+        run_in(&h, "bound", "cat /seen-deep"),
+        "input.txt\noutput.txt\n"
+    );
+    // The written file is on the host, and neither it nor the mount
+    // points (nor the directories made on the way to them) are in the
+    // image; a directory the image has stays.
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("output.txt")).unwrap(),
+        "written\n"
+    );
+    assert_eq!(
+        run_in(
+            &h,
+            "bound",
+            "for f in /mnt/vol /deep/b; do test -e $f && echo leaked $f; done; ls /deep"
+        ),
+        "a\n"
+    );
+    let out = build(&h, ctx.path(), &["-v", "relative:/x"]).fails_with(125);
+    assert!(out.stderr.contains("--volume"), "{}", out.stderr);
+}

@@ -83,7 +83,9 @@ pub struct BuildOptions {
     /// `--network` for every RUN (`none`, `host`, a network name).
     pub network: Option<String>,
     /// What every RUN's container starts from: the runtime and its flags,
-    /// capabilities, ulimits, DNS and hosts entries the build was given.
+    /// capabilities, ulimits, memory limit, `--volume` binds (their
+    /// paths in the cache key, not their contents, as buildah's), DNS and
+    /// hosts entries the build was given.
     /// The step then sets its command, environment, user, working
     /// directory, network and mounts.
     pub run_defaults: hoist_container::CreateOptions,

@@ -76,6 +76,13 @@ pub(crate) fn run_step(
     options.workdir = config::str_of(&st.config, "WorkingDir").map(str::to_string);
     options.networks = network.into_iter().collect();
     options.mounts.extend(mounts.mounts.iter().cloned());
+    // `--volume`s and the step's own mounts: their mount points are no
+    // change of the step's.
+    let mount_points: Vec<String> = options
+        .mounts
+        .iter()
+        .map(|m| m.destination().to_string())
+        .collect();
     let cs = ctx.builder.containers;
     let made = hoist_container::create(
         ctx.builder.engine,
@@ -116,7 +123,7 @@ pub(crate) fn run_step(
     let layer = scratch.path().join("layer.tar");
     let file = std::fs::File::create(&layer).map_err(io_err("creating", layer.as_path()))?;
     let ran = cs.load(&made.id)?;
-    snapshot::drop_mount_points(&ran, mounts.mounts.iter().map(|m| m.destination()))?;
+    snapshot::drop_mount_points(&ran, mount_points.iter().map(String::as_str))?;
     snapshot::write_changes(&ran, BufWriter::new(file))?;
     if let Some(ts) = ctx.options.timestamp {
         super::layer::restamp(&layer, ts.max(0) as u64)?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use hoist_build::exec::{self, BuildOptions, Builder, Output};
-use hoist_container::{Containers, CreateOptions};
+use hoist_container::{parse_volume_flag, Containers, CreateOptions, MountOption};
 use hoist_engine::{Engine, PullOptions, PullPolicy};
 
 use crate::cli::{GlobalArgs, RegistryArgs};
@@ -64,6 +64,14 @@ pub struct BuildArgs {
     /// The memory limit of every RUN, as `run --memory` takes it (512m, 1g).
     #[arg(short, long, value_name = "SIZE")]
     pub memory: Option<String>,
+    /// A bind mount for every RUN: HOST-DIR:CONTAINER-DIR[:OPTIONS]; may be
+    /// repeated. What RUN writes there stays on the host, out of the image.
+    #[arg(
+        short,
+        long = "volume",
+        value_name = "HOST-DIR:CONTAINER-DIR[:OPTIONS]"
+    )]
+    pub volumes: Vec<String>,
     /// Resource limits of every RUN: TYPE=SOFT[:HARD].
     #[arg(long)]
     pub ulimit: Vec<String>,
@@ -288,11 +296,33 @@ fn run_defaults(
             .transpose()?,
         ..CreateOptions::default()
     };
+    for v in &a.volumes {
+        o.mounts.push(volume(v)?);
+    }
     run::check_ulimits(&a.ulimit)?;
     run::apply_security_opts(&a.security_opt, &mut o)?;
     run::apply_runtime(a.runtime.clone(), globals, conf, &mut o)?;
     a.net.apply(&mut o)?;
     Ok(o)
+}
+
+/// `-v` as buildah takes it: a bind of a host path that is absolute and
+/// exists; named and anonymous volumes would outlive the build unseen.
+fn volume(spec: &str) -> Result<MountOption> {
+    let mount = parse_volume_flag(spec)?;
+    let MountOption::Bind { source, .. } = &mount else {
+        bail!("invalid --volume {spec:?}: give HOST-DIR:CONTAINER-DIR[:OPTIONS] (a build mounts host paths, not named volumes)");
+    };
+    if !spec.starts_with('/') {
+        bail!("invalid --volume {spec:?}: the host path must be absolute");
+    }
+    if !source.exists() {
+        bail!(
+            "invalid --volume {spec:?}: {}: no such file or directory",
+            source.display()
+        );
+    }
+    Ok(mount)
 }
 
 /// `--label` and `--annotation`: KEY=VALUE, a bare KEY with an empty value
