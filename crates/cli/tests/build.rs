@@ -1132,3 +1132,56 @@ fn volume_binds_host_directories_into_every_run_and_not_the_image() {
     let out = build(&h, ctx.path(), &["-v", "relative:/x"]).fails_with(125);
     assert!(out.stderr.contains("--volume"), "{}", out.stderr);
 }
+
+#[test]
+fn format_docker_makes_a_schema2_image_that_podman_pulls() {
+    let (reg, h, img) = common::setup_with_busybox();
+    hoist_testenv::require_root_and(&["podman"]);
+    const DOCKER: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    let ctx = context(&[
+        ("msg.txt", "docker format\n"),
+        (
+            "Containerfile",
+            &format!(
+                "FROM {img}\nCOPY msg.txt /msg.txt\nRUN echo ran > /ran\nCMD [\"cat\", \"/msg.txt\"]\n"
+            ),
+        ),
+    ]);
+    let manifest_type = |name: &str| common::inspect(&h, name)["ManifestType"].clone();
+    build(&h, ctx.path(), &["-t", "as-oci"]).ok();
+    assert_eq!(
+        manifest_type("as-oci"),
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    // The same steps, cached above as OCI images, are made again.
+    build(&h, ctx.path(), &["--format", "docker", "-t", "as-docker"]).ok();
+    assert_eq!(manifest_type("as-docker"), DOCKER);
+    assert_eq!(
+        run_in(&h, "as-docker", "cat /msg.txt /ran"),
+        "docker format\nran\n"
+    );
+    build(
+        &h,
+        ctx.path(),
+        &[
+            "--format",
+            "docker",
+            "--squash-all",
+            "-t",
+            "squashed-docker",
+        ],
+    )
+    .ok();
+    assert_eq!(manifest_type("squashed-docker"), DOCKER);
+    // A registry and podman take it as what it says it is.
+    let target = reg.reference("built/docker:1");
+    h.run(&["push", "as-docker", &target]).ok();
+    let peer = common::podman::Podman::isolated();
+    let podman = |args: &[&str]| peer.out(args);
+    podman(&["pull", "--tls-verify=false", &target]);
+    let seen = podman(&["image", "inspect", "--format", "{{.ManifestType}}", &target]);
+    assert_eq!(seen, DOCKER);
+    let ran = podman(&["run", "--rm", "--network", "none", &target]);
+    assert_eq!(ran, "docker format");
+    podman(&["rmi", "-a", "-f"]);
+}

@@ -56,7 +56,69 @@ pub struct NewImage {
     /// base image's entries dropped too (buildah's), so no step of the
     /// build shows.
     pub omit_history: bool,
+    /// The manifest's format (`build --format`); Docker's has no
+    /// annotations, so they are left out of it.
+    pub format: ManifestFormat,
 }
+
+/// The manifest an image is stored (and so pushed) with.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestFormat {
+    /// An OCI image manifest with an OCI config.
+    #[default]
+    Oci,
+    /// Docker's schema 2 (`--format docker`), for registries and tools
+    /// that take no OCI images.
+    Docker,
+}
+
+impl ManifestFormat {
+    /// The format of a stored manifest of `media_type`.
+    pub fn of(media_type: &str) -> ManifestFormat {
+        match media_type {
+            media::DOCKER_MANIFEST => ManifestFormat::Docker,
+            _ => ManifestFormat::Oci,
+        }
+    }
+
+    fn manifest_type(self) -> &'static str {
+        match self {
+            ManifestFormat::Oci => media::OCI_MANIFEST,
+            ManifestFormat::Docker => media::DOCKER_MANIFEST,
+        }
+    }
+
+    fn config_type(self) -> &'static str {
+        match self {
+            ManifestFormat::Oci => media::OCI_CONFIG,
+            ManifestFormat::Docker => media::DOCKER_CONFIG,
+        }
+    }
+
+    /// The media type a layer stored as `stored` has in this format's
+    /// manifest; Docker's has no zstd.
+    fn layer_type(self, stored: &str) -> Result<String> {
+        if self == ManifestFormat::Oci {
+            return Ok(oci_media_type(stored));
+        }
+        Ok(match stored {
+            media::OCI_LAYER | "application/vnd.oci.image.layer.nondistributable.v1.tar" => {
+                DOCKER_LAYER.to_string()
+            }
+            media::OCI_LAYER_GZIP => media::DOCKER_LAYER_GZIP.to_string(),
+            media::OCI_LAYER_NONDIST_GZIP => media::DOCKER_LAYER_FOREIGN_GZIP.to_string(),
+            docker if media::is_docker(docker) => docker.to_string(),
+            other => {
+                return Err(EngineError::Invalid(format!(
+                    "a layer of type {other} has no Docker schema 2 media type: use the OCI format"
+                )))
+            }
+        })
+    }
+}
+
+/// An uncompressed layer in a Docker schema 2 manifest.
+const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
 
 impl Engine {
     /// `import`: stores a root filesystem tarball (plain or gzip) as a new
@@ -138,12 +200,13 @@ impl Engine {
             name.into_iter().collect(),
             now,
             &new.annotations,
+            new.format,
         )
     }
 
     /// Stores `config` and a manifest of `layers` (already in the store),
-    /// with `annotations`, as an image named `names`, created at
-    /// `created`; returns its ID.
+    /// in `format`, with `annotations` (OCI only), as an image named
+    /// `names`, created at `created`; returns its ID.
     pub(crate) fn store_image_annotated(
         &self,
         config: &Value,
@@ -151,18 +214,28 @@ impl Engine {
         names: Vec<String>,
         created: String,
         annotations: &std::collections::BTreeMap<String, String>,
+        format: ManifestFormat,
     ) -> Result<Digest> {
         let config_bytes =
             serde_json::to_vec(config).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let layer_descriptors = layers
+            .iter()
+            .map(|l| {
+                Ok(Descriptor::new(
+                    &format.layer_type(&l.media_type)?,
+                    l.blob.clone(),
+                    l.size,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let config_digest = self.store.add_blob(&config_bytes)?;
-        let manifest = json!({
+        let mut manifest = json!({
             "schemaVersion": 2,
-            "mediaType": media::OCI_MANIFEST,
-            "config": Descriptor::new(media::OCI_CONFIG, config_digest.clone(), config_bytes.len() as u64),
-            "layers": layers.iter().map(|l| Descriptor::new(&oci_media_type(&l.media_type), l.blob.clone(), l.size)).collect::<Vec<_>>(),
+            "mediaType": format.manifest_type(),
+            "config": Descriptor::new(format.config_type(), config_digest.clone(), config_bytes.len() as u64),
+            "layers": layer_descriptors,
         });
-        let mut manifest = manifest;
-        if !annotations.is_empty() {
+        if !annotations.is_empty() && format == ManifestFormat::Oci {
             manifest["annotations"] = json!(annotations);
         }
         let manifest_bytes =
@@ -180,7 +253,7 @@ impl Engine {
         let record = ImageRecord {
             id: config_digest.clone(),
             manifest_digest: manifest_digest.clone(),
-            manifest_media_type: media::OCI_MANIFEST.to_string(),
+            manifest_media_type: format.manifest_type().to_string(),
             names,
             layers,
             config_digest: config_digest.clone(),
@@ -589,6 +662,30 @@ mod tests {
         assert_eq!(config["history"][1]["comment"], "msg");
         assert_eq!(config["author"], "me");
         assert_eq!(config["comment"], "msg");
+    }
+
+    #[test]
+    fn docker_format_names_layers_as_schema2_does_and_refuses_zstd() {
+        let docker = ManifestFormat::Docker;
+        assert_eq!(docker.layer_type(media::OCI_LAYER).unwrap(), DOCKER_LAYER);
+        assert_eq!(
+            docker.layer_type(media::OCI_LAYER_GZIP).unwrap(),
+            media::DOCKER_LAYER_GZIP
+        );
+        assert_eq!(
+            docker.layer_type(media::DOCKER_LAYER_GZIP).unwrap(),
+            media::DOCKER_LAYER_GZIP
+        );
+        assert!(docker.layer_type(media::OCI_LAYER_ZSTD).is_err());
+        assert_eq!(
+            ManifestFormat::Oci.layer_type(DOCKER_LAYER).unwrap(),
+            media::OCI_LAYER
+        );
+        assert_eq!(
+            ManifestFormat::of(media::DOCKER_MANIFEST),
+            ManifestFormat::Docker
+        );
+        assert_eq!(ManifestFormat::of(media::OCI_MANIFEST), ManifestFormat::Oci);
     }
 
     #[test]

@@ -31,7 +31,7 @@ mod squash;
 
 use std::path::{Path, PathBuf};
 
-pub use commit::NewImage;
+pub use commit::{ManifestFormat, NewImage};
 pub use containers::{ContainerImage, ContainerUsage, ImageUse, NoContainers, PullPolicy};
 pub use convert::EstargzOptions;
 pub use error::{EngineError, Result};

@@ -3,8 +3,8 @@
 //! an image whose layers above its first `keep` are replaced by one layer:
 //! the caller writes that layer from the merged tree of the replaced ones
 //! (hoist-container knows overlay trees); the engine swaps it in, keeping
-//! the config, the manifest's annotations and the history, whose squashed
-//! steps become empty-layer entries but the last.
+//! the config, the manifest's format and annotations and the history,
+//! whose squashed steps become empty-layer entries but the last.
 
 use std::path::{Path, PathBuf};
 
@@ -102,6 +102,7 @@ impl Engine {
             Vec::new(),
             record.created.clone(),
             &annotations,
+            crate::commit::ManifestFormat::of(&record.manifest_media_type),
         )
     }
 }

@@ -75,6 +75,8 @@ pub struct BuildOptions {
     /// `--omit-history`: every image the build commits has an empty
     /// `history` (the base image's dropped too), as buildah's.
     pub omit_history: bool,
+    /// `--format`: the manifest format of every image the build commits.
+    pub format: hoist_engine::ManifestFormat,
     /// `--env`: environment of the result (and of every RUN after it).
     pub env: Vec<String>,
     /// `--timestamp`: seconds since the epoch for every created time and
@@ -198,13 +200,19 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
 }
 
 /// What every image of the build is committed with besides its steps
-/// (`--annotation`, `--omit-history`): the same steps with other values
-/// make other images, so they must not share cache entries.
+/// (`--annotation`, `--omit-history`, `--format`): the same steps with
+/// other values make other images, so they must not share cache entries.
 fn commit_salt(o: &BuildOptions) -> String {
-    if o.annotations.is_empty() && !o.omit_history {
+    let docker = o.format == hoist_engine::ManifestFormat::Docker;
+    if o.annotations.is_empty() && !o.omit_history && !docker {
         return String::new();
     }
-    serde_json::json!({ "annotations": o.annotations, "omit_history": o.omit_history }).to_string()
+    serde_json::json!({
+        "annotations": o.annotations,
+        "omit_history": o.omit_history,
+        "docker": docker,
+    })
+    .to_string()
 }
 
 /// The final stage's image (ID hex), its layers merged as `squash` says.

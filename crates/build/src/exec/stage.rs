@@ -349,6 +349,7 @@ impl StageState {
             created: ctx.options.timestamp.map(rfc3339),
             annotations: ctx.options.annotations.clone(),
             omit_history: ctx.options.omit_history,
+            format: ctx.options.format,
             ..NewImage::default()
         };
         let id = engine.create_image_with(layer, &new)?;

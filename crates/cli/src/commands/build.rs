@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use hoist_build::exec::{self, BuildOptions, Builder, Output};
 use hoist_container::{parse_volume_flag, Containers, CreateOptions, MountOption};
-use hoist_engine::{Engine, PullOptions, PullPolicy};
+use hoist_engine::{Engine, ManifestFormat, PullOptions, PullPolicy};
 
 use crate::cli::{GlobalArgs, RegistryArgs};
 
@@ -127,7 +127,7 @@ pub struct BuildArgs {
     /// Write the image ID to this file.
     #[arg(long, value_name = "FILE")]
     pub iidfile: Option<PathBuf>,
-    /// Image format: oci or docker (hoist writes OCI images; accepted).
+    /// Image format: oci or docker (schema 2, without annotations).
     #[arg(long, default_value = "oci", value_parser = ["oci", "docker"])]
     pub format: String,
     /// Print only the image ID (RUN output still shows).
@@ -205,6 +205,9 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         Some("false") => PullPolicy::Missing,
         Some(p) => p.parse::<PullPolicy>()?,
     };
+    if a.format == "docker" && !a.annotations.is_empty() {
+        tracing::warn!("annotations are not supported by the docker image format and are dropped: build with --format oci to keep them");
+    }
     let conf = hoist_config::ContainersConf::load()?;
     let options = BuildOptions {
         context: context
@@ -224,6 +227,10 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         labels: a.labels.iter().map(|l| key_value(l)).collect(),
         annotations: a.annotations.iter().map(|l| key_value(l)).collect(),
         omit_history: a.omit_history,
+        format: match a.format.as_str() {
+            "docker" => ManifestFormat::Docker,
+            _ => ManifestFormat::Oci,
+        },
         env: a.env.clone(),
         timestamp: a.timestamp,
         network: a.network.clone(),
