@@ -410,6 +410,21 @@ pub struct PlatformArgs {
     pub variant: Option<String>,
 }
 
+/// Docker's `--disable-content-trust`: podman accepts it and does nothing
+/// with it, and so does hoist, so that scripts written for docker run.
+#[derive(Debug, Clone, Args)]
+pub struct ContentTrustArgs {
+    /// Docker's switch for image verification; accepted, no effect (as in podman).
+    #[arg(
+        long,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        require_equals = true,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub disable_content_trust: Option<bool>,
+}
+
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// Images to pull.
@@ -423,6 +438,8 @@ pub struct PullArgs {
     /// full.
     #[arg(long, default_value = "lazy", value_parser = ["lazy", "full"])]
     pub pull_mode: String,
+    #[command(flatten)]
+    pub content_trust: ContentTrustArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -439,6 +456,8 @@ pub struct PushArgs {
     /// Write the digest of the pushed manifest to this file.
     #[arg(long)]
     pub digestfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub content_trust: ContentTrustArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

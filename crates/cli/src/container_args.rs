@@ -303,9 +303,9 @@ pub struct CreateArgs {
     /// Which seccomp profile to use: default (image annotations are not read).
     #[arg(long, value_parser = ["default", "image"])]
     pub seccomp_policy: Option<String>,
-    /// Accepted for docker compatibility; does nothing (as in podman).
-    #[arg(long, hide = true)]
-    pub disable_content_trust: bool,
+    /// --disable-content-trust (docker's; no effect, as in podman).
+    #[command(flatten)]
+    pub content_trust: crate::cli::ContentTrustArgs,
     #[command(flatten)]
     pub platform: crate::cli::PlatformArgs,
     #[command(flatten)]
@@ -350,10 +350,25 @@ pub struct ExecArgs {
     /// Working directory inside the container.
     #[arg(short, long)]
     pub workdir: Option<String>,
+    /// Read environment variables from a file (KEY=VALUE lines, # comments).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Give the process every capability (the container's own set stays).
+    #[arg(long)]
+    pub privileged: bool,
+    /// Pass on N file descriptors after stdin, stdout and stderr (3 to 2+N).
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
+    pub preserve_fds: u32,
+    /// Key sequence to detach (checked; an exec is not attached to a terminal it could leave).
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Run in the latest container (then the first argument is the command).
+    #[arg(short, long)]
+    pub latest: bool,
     /// The container (name or ID).
-    pub container: String,
+    pub container: Option<String>,
     /// The command and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
 

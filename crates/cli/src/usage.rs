@@ -86,6 +86,10 @@ fn latest_conflict(cmd: &Command, matches: &clap::ArgMatches) -> Option<String> 
     if !given("latest") {
         return None;
     }
+    // `exec -l CMD ARGS`: with --latest every argument is the command's.
+    if cmd.get_positionals().any(|a| a.get_id() == "command") && !given("all") {
+        return None;
+    }
     if given("all") {
         return Some("--all and --latest cannot be used together".into());
     }

@@ -223,3 +223,147 @@ fn terminals_for_run_and_exec() {
     assert!(out.contains("not a tty"), "{out:?}");
     hoist.run(&["rm", "-f", "t1"]).ok();
 }
+
+/// Runs `hoist args` from a shell that opens `file` as descriptor 3.
+fn with_fd3(hoist: &Hoist, file: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let inner = hoist.command(args);
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "exec \"$0\" \"$@\" 3<{}",
+            quote(file.to_str().unwrap())
+        ))
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.stdin(std::process::Stdio::null())
+        .output()
+        .expect("running hoist from sh")
+}
+
+#[test]
+fn exec_takes_env_files_privileges_passed_descriptors_and_latest() {
+    let (_reg, hoist, img) = common::setup_with_busybox();
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "x1",
+            "--network",
+            "none",
+            &img,
+            "sleep",
+            "600",
+        ])
+        .ok();
+    let dir = tempfile::tempdir().unwrap();
+    // --env-file lines, then -e over them; comments and blank lines skipped.
+    let env_file = dir.path().join("env");
+    std::fs::write(&env_file, "A=from-file\n# a comment\n\nB=two words\n").unwrap();
+    let out = hoist
+        .run(&[
+            "exec",
+            "--env-file",
+            env_file.to_str().unwrap(),
+            "-e",
+            "A=from-flag",
+            "x1",
+            "sh",
+            "-c",
+            "echo \"$A|$B\"",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "from-flag|two words\n");
+    // --privileged: every capability of the host's bounding set, where the
+    // container's own processes keep podman's default set.
+    let caps = |args: &[&str]| {
+        let mut all = vec!["exec"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["x1", "grep", "^CapEff:", "/proc/self/status"]);
+        hoist.run(&all).ok().stdout
+    };
+    assert_eq!(caps(&[]), "CapEff:\t00000000800405fb\n");
+    let host_bounding = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string()))
+        .unwrap();
+    assert_eq!(
+        caps(&["--privileged"]),
+        format!("CapEff:\t{host_bounding}\n")
+    );
+    // --preserve-fds 1: descriptor 3 reaches the process as it is.
+    let given = dir.path().join("given");
+    std::fs::write(&given, "through fd 3\n").unwrap();
+    let out = with_fd3(
+        &hoist,
+        &given,
+        &[
+            "exec",
+            "--preserve-fds",
+            "1",
+            "x1",
+            "cat",
+            "/proc/self/fd/3",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "through fd 3\n",
+        "{out:?}"
+    );
+    // Without the flag the process does not get it; asking for one more
+    // than was opened is podman's usage error.
+    let out = with_fd3(&hoist, &given, &["exec", "x1", "cat", "/proc/self/fd/3"]);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    let out = with_fd3(
+        &hoist,
+        &given,
+        &["exec", "--preserve-fds", "2", "x1", "true"],
+    );
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("descriptor 4"),
+        "{out:?}"
+    );
+    // -l: the newest container; every argument is the command's.
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "x2",
+            "--network",
+            "none",
+            &img,
+            "sleep",
+            "600",
+        ])
+        .ok();
+    let out = hoist
+        .run(&["exec", "-l", "sh", "-c", "hostname; echo $0", "zero"])
+        .ok();
+    let x2_host = hoist
+        .run(&["inspect", "-f", "{{.Config.Hostname}}", "x2"])
+        .ok()
+        .stdout;
+    assert_eq!(out.stdout, format!("{}zero\n", x2_host));
+    // podman's messages for what cannot work.
+    let out = hoist.run(&["exec"]).fails_with(125);
+    assert!(
+        out.stderr
+            .contains("requires the name or ID of a container or the --latest flag"),
+        "{out:?}"
+    );
+    let out = hoist
+        .run(&["exec", "--detach-keys", "bogus", "x1", "true"])
+        .fails_with(125);
+    assert!(out.stderr.contains("detach keys"), "{out:?}");
+    hoist.run(&["rm", "-f", "-t", "0", "x1", "x2"]).ok();
+}

@@ -399,3 +399,41 @@ fn unsupported_values_are_refused_like_podman() {
         .ok();
     assert_eq!(out.stdout.trim(), "/p3x split");
 }
+
+#[test]
+fn dockers_content_trust_switch_is_accepted_and_changes_nothing() {
+    require_root();
+    let (_reg, h, img) = common::setup_with_busybox();
+    h.run(&["pull", "-q", "--disable-content-trust", &img]).ok();
+    let out = run_out(
+        &h,
+        &[
+            "--disable-content-trust",
+            "--network",
+            "none",
+            &img,
+            "echo",
+            "ran",
+        ],
+    );
+    assert_eq!(out, "ran\n");
+    h.run(&[
+        "create",
+        "--disable-content-trust=false",
+        "--name",
+        "ct",
+        &img,
+        "true",
+    ])
+    .ok();
+    let pushed = format!("{img}-trust");
+    h.run(&["tag", &img, &pushed]).ok();
+    h.run(&["push", "-q", "--disable-content-trust", &pushed])
+        .ok();
+    // A value that is no boolean is podman's usage error.
+    let out = h
+        .run(&["pull", "--disable-content-trust=maybe", &img])
+        .fails_with(125);
+    assert!(out.stderr.contains("disable-content-trust"), "{out:?}");
+    h.run(&["rm", "ct"]).ok();
+}

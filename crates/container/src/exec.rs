@@ -29,6 +29,10 @@ pub struct ExecOptions {
     pub tty: bool,
     /// Do not wait for it.
     pub detach: bool,
+    /// Every capability for this process, whatever the container's.
+    pub privileged: bool,
+    /// Descriptors 3 to 2+N of this process, passed on as they are.
+    pub preserve_fds: u32,
 }
 
 /// `env` with `overrides` applied by key.
@@ -80,6 +84,9 @@ pub(crate) fn prepared_process(
     if let Some(w) = &opts.workdir {
         process.set_cwd(w.into());
     }
+    if opts.privileged {
+        process.set_capabilities(Some(hoist_runtime::spec::every_capability()?));
+    }
     let path = env
         .iter()
         .find_map(|v| v.strip_prefix("PATH="))
@@ -114,6 +121,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
             "exec needs a command to run in the container".into(),
         ));
     }
+    crate::run_setup::check_preserved_fds(opts.preserve_fds)?;
     let process = prepared_process(c, opts)?;
 
     let console = if opts.tty {
@@ -144,6 +152,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
             dup(std::io::stderr().as_fd(), "stderr")?,
         )
     };
+    let stdio = stdio.with_preserved_fds(opts.preserve_fds);
     let rt = runtime_of(c);
     let pid = rt.exec(c.id(), &process, stdio, console.as_ref().map(|s| s.path()))?;
     crate::events::emit(c, hoist_events::Status::Exec);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use oci_spec::runtime::Capability;
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, LinuxCapabilitiesBuilder};
 
 use super::SpecError;
 
@@ -173,6 +173,26 @@ pub fn capability_set(
 ) -> Result<Vec<String>, SpecError> {
     let set = resolve(privileged, None, add, drop, current_bounding_set())?;
     Ok(set.into_iter().map(full_name).collect())
+}
+
+/// The capabilities of a process given every one (`exec --privileged`):
+/// this host's whole bounding set as its bounding, effective and
+/// permitted sets, whatever its container was given.
+pub fn every_capability() -> Result<LinuxCapabilities, SpecError> {
+    let bounding = current_bounding_set();
+    let all: Capabilities = ALL
+        .iter()
+        .copied()
+        .filter(|c| in_set(bounding, c))
+        .map(to_oci)
+        .collect();
+    Ok(LinuxCapabilitiesBuilder::default()
+        .bounding(all.clone())
+        .effective(all.clone())
+        .permitted(all)
+        .inheritable(Capabilities::new())
+        .ambient(Capabilities::new())
+        .build()?)
 }
 
 /// The OCI enum value of a canonical capability name.

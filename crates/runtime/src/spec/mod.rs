@@ -20,7 +20,7 @@ use oci_spec::runtime::{
     LinuxNamespaceType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
-pub use caps::{capability_set, DEFAULT_CAPABILITIES};
+pub use caps::{capability_set, every_capability, DEFAULT_CAPABILITIES};
 pub use defaults::{DEFAULT_NOFILE, DEFAULT_NPROC, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS};
 pub use devices::{host_device, host_devices};
 pub use error::SpecError;

@@ -19,25 +19,42 @@ pub fn exec(root: &Path, a: ExecArgs) -> Result<i32> {
             message: e.to_string(),
         })
     };
-    let c = cs.get(&a.container).map_err(fail)?;
-    let mut env = Vec::new();
-    for e in &a.env {
-        let value = super::env_value(e).map_err(|message| {
-            anyhow::Error::new(ExitWith {
-                code: crate::exit::ENGINE_ERROR,
-                message,
-            })
-        })?;
-        env.extend(value);
+    if let Some(keys) = &a.detach_keys {
+        hoist_container::attach::parse_detach_keys(keys).map_err(fail)?;
     }
+    let (c, command) = target_and_command(&cs, &a).map_err(fail)?;
     let opts = ExecOptions {
-        command: a.command,
-        env,
+        command,
+        env: super::env_entries(&a.env_file, &a.env)?,
         user: a.user,
         workdir: a.workdir,
         interactive: a.interactive,
         tty: a.tty,
         detach: a.detach,
+        privileged: a.privileged,
+        preserve_fds: a.preserve_fds,
     };
     hoist_container::exec::exec(&c, &opts).map_err(fail)
+}
+
+/// The container to run in and the command: with `--latest` the newest
+/// container, and every argument is the command's.
+fn target_and_command(
+    cs: &hoist_container::Containers,
+    a: &ExecArgs,
+) -> hoist_container::Result<(hoist_container::Container, Vec<String>)> {
+    use hoist_container::ContainerError::Invalid;
+    if !a.latest {
+        let name = a.container.as_deref().ok_or_else(|| {
+            Invalid("exec requires the name or ID of a container or the --latest flag".into())
+        })?;
+        return Ok((cs.get(name)?, a.command.clone()));
+    }
+    let newest = cs
+        .list()?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Invalid("no such container".into()))?;
+    let command = a.container.iter().chain(&a.command).cloned().collect();
+    Ok((newest, command))
 }

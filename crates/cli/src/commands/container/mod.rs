@@ -36,6 +36,31 @@ pub fn open(root: &Path) -> Result<Containers> {
     Containers::open(root).with_context(|| format!("opening the containers of {}", root.display()))
 }
 
+/// The environment `--env-file FILE` lines and `-e` values give, in that
+/// order (a later entry wins); `-e KEY` takes KEY from our environment.
+pub(crate) fn env_entries(
+    files: &[std::path::PathBuf],
+    env: &[String],
+) -> anyhow::Result<Vec<String>> {
+    use anyhow::Context;
+    let mut entries = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading --env-file {}", f.display()))?;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            entries.push(env_value(line).map_err(run::invalid)?);
+        }
+    }
+    for e in env {
+        entries.push(env_value(e).map_err(run::invalid)?);
+    }
+    Ok(entries.into_iter().flatten().collect())
+}
+
 /// One `-e`/`--env-file` entry: `KEY=VALUE` as is, a lone `KEY` from our
 /// environment (`None` when we do not have it). An entry without a name
 /// (`=x`) is refused with podman's message.

@@ -31,24 +31,9 @@ pub(super) fn fail(e: ContainerError) -> anyhow::Error {
     }
 }
 
-/// `--env-file` lines and `-e` values; `-e KEY` takes KEY from our environment.
+/// `--env-file` lines and `-e` values.
 fn env(a: &CreateArgs) -> Result<Vec<String>> {
-    let mut env = Vec::new();
-    for f in &a.env_file {
-        let text = std::fs::read_to_string(f)
-            .with_context(|| format!("reading --env-file {}", f.display()))?;
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            env.push(super::env_value(line).map_err(invalid)?);
-        }
-    }
-    for e in &a.env {
-        env.push(super::env_value(e).map_err(invalid)?);
-    }
-    Ok(env.into_iter().flatten().collect())
+    super::env_entries(&a.env_file, &a.env)
 }
 
 /// A bad flag value: podman's exit code 125 with the message as is.
