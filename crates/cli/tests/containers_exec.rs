@@ -246,22 +246,26 @@ fn with_fd3(hoist: &Hoist, file: &std::path::Path, args: &[&str]) -> std::proces
         .expect("running hoist from sh")
 }
 
+/// Starts container `name` of `img`, detached, sleeping for ten minutes.
+fn start_sleeper(hoist: &Hoist, img: &str, name: &str) {
+    let args = [
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "none",
+        img,
+        "sleep",
+        "600",
+    ];
+    hoist.run(&args).ok();
+}
+
 #[test]
 fn exec_takes_env_files_privileges_passed_descriptors_and_latest() {
     let (_reg, hoist, img) = common::setup_with_busybox();
-    hoist
-        .run(&[
-            "run",
-            "-d",
-            "--name",
-            "x1",
-            "--network",
-            "none",
-            &img,
-            "sleep",
-            "600",
-        ])
-        .ok();
+    start_sleeper(&hoist, &img, "x1");
     let dir = tempfile::tempdir().unwrap();
     // --env-file lines, then -e over them; comments and blank lines skipped.
     let env_file = dir.path().join("env");
@@ -333,19 +337,7 @@ fn exec_takes_env_files_privileges_passed_descriptors_and_latest() {
         "{out:?}"
     );
     // -l: the newest container; every argument is the command's.
-    hoist
-        .run(&[
-            "run",
-            "-d",
-            "--name",
-            "x2",
-            "--network",
-            "none",
-            &img,
-            "sleep",
-            "600",
-        ])
-        .ok();
+    start_sleeper(&hoist, &img, "x2");
     let out = hoist
         .run(&["exec", "-l", "sh", "-c", "hostname; echo $0", "zero"])
         .ok();
