@@ -57,7 +57,12 @@ fn become_monitor(cs: &Containers, id: &str, null: &File, report: &OwnedFd, log:
                 detached: true,
                 ..MonitorMode::default()
             };
-            crate::monitor::run(cs, id, mode)
+            // A panic must end here: unwinding on would run the front
+            // end's code and destructors in this process.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::monitor::run(cs, id, mode)
+            }))
+            .unwrap_or(crate::EXIT_ENGINE)
         }
         Err(_) => crate::EXIT_ENGINE,
     };
