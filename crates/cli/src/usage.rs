@@ -41,7 +41,13 @@ pub fn parse(args: &[OsString]) -> Result<Cli, i32> {
         eprintln!("Error: {conflict}");
         return Err(ENGINE_ERROR);
     }
-    Cli::from_arg_matches(&matches).map_err(|e| report(&cmd, args, e))
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| report(&cmd, args, e))?;
+    // The tree is built once per process and needed no more: freeing its
+    // thousands of allocations one by one costs every command more than
+    // leaving them to the process's end.
+    std::mem::forget(cmd);
+    std::mem::forget(matches);
+    Ok(cli)
 }
 
 /// `hoist help --help`: the `help` command's own help (clap has none).
