@@ -495,6 +495,57 @@ fn add_downloads_a_url_and_never_unpacks_it() {
     );
 }
 
+#[test]
+fn add_checksum_verifies_the_download_and_tags_nothing_on_a_mismatch() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("tool.txt"), "fetched over http\n").unwrap();
+    let server = hoist_testenv::HttpServer::serve(site.path());
+    let url = server.url("tool.txt");
+    let right = hoist_image::digest::Digest::sha256_of(b"fetched over http\n").to_string();
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let with = |checksum: &str, source: &str| {
+        context(&[
+            (
+                "Containerfile",
+                &format!("FROM {img}\nADD --checksum={checksum} {source} /opt/\n"),
+            ),
+            ("local.txt", "x\n"),
+        ])
+    };
+    let ok = with(&right, &url);
+    build(&h, ok.path(), &["-t", "verified"]).ok();
+    assert_eq!(
+        run_in(&h, "verified", "cat /opt/tool.txt"),
+        "fetched over http\n"
+    );
+    let bad = with(&wrong, &url);
+    let out = build(&h, bad.path(), &["-t", "unverified"]).fails_with(125);
+    let said = format!("checksum mismatch for {url}: expected {wrong}, got {right}");
+    assert!(
+        out.stderr.contains(&said) && out.stderr.contains("line 2"),
+        "{}",
+        out.stderr
+    );
+    // As in BuildKit and buildah, only a URL's checksum is verified; a
+    // local source or a malformed digest is refused, not ignored.
+    let local = with(&right, "local.txt");
+    let out = build(&h, local.path(), &["-t", "unverified"]).fails_with(125);
+    assert!(
+        out.stderr.contains("--checksum verifies http(s) URLs only"),
+        "{}",
+        out.stderr
+    );
+    let malformed = with("sha256:abc", &url);
+    let out = build(&h, malformed.path(), &["-t", "unverified"]).fails_with(125);
+    assert!(
+        out.stderr.contains("--checksum=sha256:abc"),
+        "{}",
+        out.stderr
+    );
+    h.run(&["image", "exists", "unverified"]).fails_with(1);
+}
+
 /// Runs git with `args` in `dir` (a fixed identity: the tests' commits).
 fn git(dir: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")

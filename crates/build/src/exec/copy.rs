@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use hoist_container::snapshot::ImageMounts;
 use hoist_engine::PullPolicy;
+use hoist_image::digest::Digest;
 
-use super::error::Result;
+use super::error::{BuildError, ChecksumMismatch, Result};
 use super::inroot;
 use super::layer::{parent, LayerTar, Stamp, TreeSource};
 use super::mounted::Mounted;
@@ -73,7 +74,11 @@ pub(crate) fn copy_step(
         None => (&ctx.options.context, Some(ctx.ignore)),
     };
     let empty = tempfile_dir(ctx)?;
+    let checksum = wanted_checksum(ctx, st, ins, c)?;
     let items = collect_items(ctx, st, ins, c, is_add, root, ignore, empty.path())?;
+    if let Some(wanted) = &checksum {
+        verify_checksum(ctx, ins, &items, wanted)?;
+    }
     if items.len() > 1 && !wants_dir {
         return Err(step_err(
             ctx,
@@ -207,6 +212,82 @@ fn mount_below<'a>(
         )?)),
         None => Ok(None),
     }
+}
+
+/// `ADD --checksum=`: the URL it applies to and the digest it must have.
+struct Checksum {
+    url: String,
+    digest: Digest,
+}
+
+/// The checksum the step asks for, checked before anything is fetched:
+/// a valid digest and a single http(s) URL source, which is all BuildKit
+/// and buildah verify (a local file's or a repository's would be ignored,
+/// so it is refused as they refuse it).
+fn wanted_checksum(
+    ctx: &BuildContext<'_>,
+    st: &StageState,
+    ins: &Instruction,
+    c: &Copy,
+) -> Result<Option<Checksum>> {
+    let Some(word) = &c.checksum else {
+        return Ok(None);
+    };
+    let ex = |w: &crate::containerfile::Word| {
+        w.expand(&st.scope)
+            .map_err(|source| expand_err(ctx, ins, source))
+    };
+    let text = ex(word)?;
+    let digest: Digest = text.parse().map_err(|e| {
+        step_err(
+            ctx,
+            ins,
+            format!("--checksum={text}: {e}: write sha256:<64 hex digits>"),
+        )
+    })?;
+    let url = match c.sources.as_slice() {
+        [CopySource::Path(w)] => ex(w)?,
+        _ => {
+            return Err(step_err(
+                ctx,
+                ins,
+                "--checksum can be given for a single source only",
+            ))
+        }
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(step_err(
+            ctx,
+            ins,
+            format!("--checksum verifies http(s) URLs only, and {url} is not one"),
+        ));
+    }
+    Ok(Some(Checksum { url, digest }))
+}
+
+/// Fails the step unless the download has the digest `--checksum` wants.
+fn verify_checksum(
+    ctx: &BuildContext<'_>,
+    ins: &Instruction,
+    items: &[Item],
+    wanted: &Checksum,
+) -> Result<()> {
+    for item in items {
+        let Item::Download(d) = item else { continue };
+        let actual = super::download::digest_of(&d.path, &wanted.digest)
+            .map_err(super::error::io_err("reading", d.path.clone()))?;
+        if actual != wanted.digest {
+            return Err(BuildError::ChecksumMismatch(Box::new(ChecksumMismatch {
+                file: ctx.options.file_name.clone(),
+                line: ins.line,
+                step: ins.original.clone(),
+                url: wanted.url.clone(),
+                expected: wanted.digest.to_string(),
+                actual: actual.to_string(),
+            })));
+        }
+    }
+    Ok(())
 }
 
 /// The sources of the step, globs expanded, each resolved inside `root`;

@@ -35,6 +35,17 @@ pub(crate) fn download(url: &str, dir: &Path, index: usize) -> Result<Downloaded
     Ok(Downloaded { path, name })
 }
 
+/// The digest of the file at `path` in `expected`'s algorithm, to check
+/// `ADD --checksum=` against.
+pub(crate) fn digest_of(
+    path: &Path,
+    expected: &hoist_image::digest::Digest,
+) -> std::io::Result<hoist_image::digest::Digest> {
+    let mut hasher = hoist_image::digest::Hasher::new(expected.algorithm());
+    std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
+    Ok(hasher.finish())
+}
+
 /// The last non-empty segment of the URL's path (`download` when it has
 /// none), without query or fragment.
 fn file_name(url: &str) -> String {

@@ -46,6 +46,9 @@ pub enum BuildError {
         step: String,
         code: i32,
     },
+    /// `ADD --checksum=`: the download's digest is not the one written.
+    #[error(transparent)]
+    ChecksumMismatch(Box<ChecksumMismatch>),
     /// A flag's value that cannot be used (what, and what to give).
     #[error("{0}")]
     Invalid(String),
@@ -65,6 +68,19 @@ pub enum BuildError {
     Engine(#[from] hoist_engine::EngineError),
     #[error(transparent)]
     Container(#[from] hoist_container::ContainerError),
+}
+
+/// The details of [`BuildError::ChecksumMismatch`] (boxed: they would
+/// make every `Result` of the builder larger).
+#[derive(Debug, Error)]
+#[error("building at STEP \"{step}\": checksum mismatch for {url}: expected {expected}, got {actual} ({file}, line {line})")]
+pub struct ChecksumMismatch {
+    pub file: String,
+    pub line: usize,
+    pub step: String,
+    pub url: String,
+    pub expected: String,
+    pub actual: String,
 }
 
 impl BuildError {

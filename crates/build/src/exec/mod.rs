@@ -33,7 +33,7 @@ use hoist_container::{Containers, MonitorLauncher};
 use hoist_engine::{Engine, PullOptions, PullPolicy};
 use hoist_image::Digest;
 
-pub use error::{BuildError, Result};
+pub use error::{BuildError, ChecksumMismatch, Result};
 pub use output::Output;
 
 use crate::containerfile;
