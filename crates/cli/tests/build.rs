@@ -546,6 +546,55 @@ fn add_checksum_verifies_the_download_and_tags_nothing_on_a_mismatch() {
     h.run(&["image", "exists", "unverified"]).fails_with(1);
 }
 
+#[test]
+fn copy_exclude_leaves_out_matches_and_parents_keeps_source_paths() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[
+        (
+            "Containerfile",
+            &format!(
+                "FROM {img}\n\
+                 COPY --exclude=*.md --exclude=tmp docs /docs/\n\
+                 COPY --exclude=*.txt hom* /hom/\n\
+                 COPY --parents a/b/one.txt a/c /p/\n\
+                 COPY --parents */*.cfg /g/\n"
+            ),
+        ),
+        ("docs/guide.md", "x"),
+        ("docs/guide.html", "x"),
+        ("docs/tmp/scratch", "x"),
+        // `*` stops at `/`: a nested .md is not matched by `*.md`.
+        ("docs/sub/nested.md", "x"),
+        ("home.txt", "x"),
+        ("home.bin", "x"),
+        ("a/b/one.txt", "x"),
+        ("a/b/two.txt", "x"),
+        ("a/c/three.txt", "x"),
+        ("x/y.cfg", "x"),
+        ("z/w.cfg", "x"),
+    ]);
+    build(&h, ctx.path(), &["-t", "filtered"]).ok();
+    assert_eq!(
+        run_in(&h, "filtered", "find /docs /hom /p /g -type f | sort"),
+        "/docs/guide.html\n/docs/sub/nested.md\n/g/x/y.cfg\n/g/z/w.cfg\n\
+         /hom/home.bin\n/p/a/b/one.txt\n/p/a/c/three.txt\n"
+    );
+    // BuildKit's `/./` pivot is refused, not ignored.
+    let pivot = context(&[
+        (
+            "Containerfile",
+            &format!("FROM {img}\nCOPY --parents a/./b/one.txt /p/\n"),
+        ),
+        ("a/b/one.txt", "x"),
+    ]);
+    let out = build(&h, pivot.path(), &["-t", "pivoted"]).fails_with(125);
+    assert!(
+        out.stderr.contains("is not supported by hoist yet") && out.stderr.contains("line 2"),
+        "{}",
+        out.stderr
+    );
+}
+
 /// Runs git with `args` in `dir` (a fixed identity: the tests' commits).
 fn git(dir: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")

@@ -75,7 +75,13 @@ pub(crate) fn copy_step(
     };
     let empty = tempfile_dir(ctx)?;
     let checksum = wanted_checksum(ctx, st, ins, c)?;
-    let items = collect_items(ctx, st, ins, c, is_add, root, ignore, empty.path())?;
+    let exclude = exclude_rules(ctx, st, ins, c)?;
+    let sources = Sources {
+        root,
+        ignore,
+        exclude: exclude.as_ref(),
+    };
+    let items = collect_items(ctx, st, ins, c, is_add, &sources, empty.path())?;
     if let Some(wanted) = &checksum {
         verify_checksum(ctx, ins, &items, wanted)?;
     }
@@ -103,9 +109,9 @@ pub(crate) fn copy_step(
     let mut layer = LayerTar::create(&layer_path, below.as_ref().map(|m| m.path.as_path()), stamp)?;
     let dest_is_dir = wants_dir
         || items.len() > 1
+        || c.parents
         || inroot::resolve(below_root, &dest)
             .is_some_and(|d| inroot::on_host(below_root, &d).is_dir());
-    let tree = TreeSource { ignore };
     for item in &items {
         match item {
             Item::Inline { name, content } => {
@@ -122,13 +128,17 @@ pub(crate) fn copy_step(
                 } else {
                     dest.clone()
                 };
-                let plain = TreeSource { ignore: None };
+                let plain = TreeSource::default();
                 layer.add_tree(&plain, &d.path, &d.name, &resolved(below_root, &to))?;
             }
             Item::Git(checkout) => {
-                let plain = TreeSource { ignore: None };
+                let plain = TreeSource::default();
+                let tree = TreeSource {
+                    exclude: sources.exclude,
+                    ..TreeSource::default()
+                };
                 let to = resolved_dir(below_root, &dest);
-                layer.add_dir_contents(&plain, &checkout.tree, "", &to)?;
+                layer.add_dir_contents(&tree, &checkout.tree, "", &to)?;
                 if let Some(git_dir) = &checkout.git_dir {
                     let git_to = format!("{}/.git", to.trim_end_matches('/'));
                     let stand_in = format!(".git at commit {}", checkout.commit);
@@ -136,7 +146,18 @@ pub(crate) fn copy_step(
                 }
             }
             Item::Host { path, rel } => {
-                if path.is_dir() && !path.is_symlink() {
+                let tree = TreeSource {
+                    ignore,
+                    exclude: sources.exclude,
+                    base: rel,
+                };
+                let is_dir = path.is_dir() && !path.is_symlink();
+                let dest = if c.parents {
+                    parents_dest(&dest, rel, is_dir)
+                } else {
+                    dest.clone()
+                };
+                if is_dir {
                     layer.add_dir_contents(&tree, path, rel, &resolved_dir(below_root, &dest))?;
                 } else if is_add && from.is_none() && super::archive::is_tar(path) {
                     layer.add_archive(path, &resolved_dir(below_root, &dest))?;
@@ -211,6 +232,58 @@ fn mount_below<'a>(
             image_named(ctx, id, PullPolicy::Never)?,
         )?)),
         None => Ok(None),
+    }
+}
+
+/// Where a step's sources are found and which of them it leaves out.
+#[derive(Clone, Copy)]
+struct Sources<'a> {
+    /// The build context or a mounted `--from` image.
+    root: &'a Path,
+    /// `.containerignore` (the context only).
+    ignore: Option<&'a IgnoreRules>,
+    /// `--exclude=` patterns.
+    exclude: Option<&'a IgnoreRules>,
+}
+
+/// `--exclude=` patterns as rules (Go `filepath.Match` globs, `**`, as in
+/// `.containerignore`); none when the step has none.
+fn exclude_rules(
+    ctx: &BuildContext<'_>,
+    st: &StageState,
+    ins: &Instruction,
+    c: &Copy,
+) -> Result<Option<IgnoreRules>> {
+    if c.excludes.is_empty() {
+        return Ok(None);
+    }
+    let mut lines = Vec::new();
+    for w in &c.excludes {
+        let pattern = w.expand(&st.scope).map_err(|e| expand_err(ctx, ins, e))?;
+        // A leading `#` would make the line a comment of an ignore file.
+        lines.push(match pattern.strip_prefix('#') {
+            Some(rest) => format!("\\#{rest}"),
+            None => pattern,
+        });
+    }
+    IgnoreRules::parse(&lines.join("\n"))
+        .map(Some)
+        .map_err(|e| step_err(ctx, ins, format!("--exclude: {e}")))
+}
+
+/// With `--parents`, a source keeps its path below the root under the
+/// destination: a directory's contents go to `dest/rel`, a file into
+/// `dest/<rel's parent>`.
+fn parents_dest(dest: &str, rel: &str, is_dir: bool) -> String {
+    let keep = if is_dir {
+        rel
+    } else {
+        rel.rsplit_once('/').map_or("", |(dir, _)| dir)
+    };
+    if keep.is_empty() {
+        dest.to_string()
+    } else {
+        format!("{}/{keep}", dest.trim_end_matches('/'))
     }
 }
 
@@ -292,17 +365,20 @@ fn verify_checksum(
 
 /// The sources of the step, globs expanded, each resolved inside `root`;
 /// ADD's URLs downloaded into `downloads`.
-#[allow(clippy::too_many_arguments)]
 fn collect_items(
     ctx: &BuildContext<'_>,
     st: &StageState,
     ins: &Instruction,
     c: &Copy,
     is_add: bool,
-    root: &Path,
-    ignore: Option<&IgnoreRules>,
+    sources: &Sources<'_>,
     downloads: &Path,
 ) -> Result<Vec<Item>> {
+    let Sources {
+        root,
+        ignore,
+        exclude,
+    } = *sources;
     let mut items = Vec::new();
     for source in &c.sources {
         match source {
@@ -331,10 +407,21 @@ fn collect_items(
                     items.push(Item::Download(got));
                     continue;
                 }
-                let found = glob(root, &pattern);
-                let found: Vec<String> = found
+                if c.parents && pattern.trim_start_matches("./").contains("/./") {
+                    return Err(step_err(
+                        ctx,
+                        ins,
+                        format!(
+                            "--parents with a /./ pivot ({pattern}) is not supported by hoist yet"
+                        ),
+                    ));
+                }
+                let kept = |rules: Option<&IgnoreRules>, rel: &str| {
+                    rel.is_empty() || rules.is_none_or(|r| !r.is_excluded(rel))
+                };
+                let found: Vec<String> = glob(root, &pattern)
                     .into_iter()
-                    .filter(|rel| ignore.is_none_or(|r| rel.is_empty() || !r.is_excluded(rel)))
+                    .filter(|rel| kept(ignore, rel) && kept(exclude, rel))
                     .collect();
                 if found.is_empty() {
                     let place = if ignore.is_some() {
@@ -343,7 +430,7 @@ fn collect_items(
                         "the --from image"
                     };
                     return Err(step_err(ctx, ins, format!(
-                        "no source file matches {pattern:?} in {place} (or .containerignore excludes it)"
+                        "no source file matches {pattern:?} in {place} (or .containerignore or --exclude excludes it)"
                     )));
                 }
                 for rel in found {

@@ -50,9 +50,34 @@ pub(crate) struct LayerTar {
 }
 
 /// Where a copied tree comes from (a context, a mounted stage).
+#[derive(Default)]
 pub(crate) struct TreeSource<'a> {
     /// The `.containerignore` rules when it is the build context.
     pub ignore: Option<&'a IgnoreRules>,
+    /// `COPY --exclude=` patterns.
+    pub exclude: Option<&'a IgnoreRules>,
+    /// The copied source's path relative to the root: `--exclude`
+    /// patterns match below it (as BuildKit matches them below each
+    /// source), the ignore rules the whole path.
+    pub base: &'a str,
+}
+
+impl TreeSource<'_> {
+    /// Whether the walk leaves out `rel` (relative to the root), a
+    /// directory with everything below it when `is_dir`.
+    fn skips(&self, rel: &str, is_dir: bool) -> bool {
+        let skips = |rules: &IgnoreRules, path: &str| {
+            if is_dir {
+                rules.can_skip_dir(path)
+            } else {
+                rules.is_excluded(path)
+            }
+        };
+        let below = rel
+            .strip_prefix(self.base)
+            .map_or(rel, |r| r.trim_start_matches('/'));
+        self.ignore.is_some_and(|r| skips(r, rel)) || self.exclude.is_some_and(|r| skips(r, below))
+    }
 }
 
 impl LayerTar {
@@ -251,14 +276,9 @@ impl LayerTar {
             let name = name.to_string_lossy().into_owned();
             let child_rel = join_rel(rel, &name);
             let child_host = host.join(&name);
-            if let Some(rules) = src.ignore {
-                let is_dir = child_host.symlink_metadata().is_ok_and(|m| m.is_dir());
-                if is_dir && rules.can_skip_dir(&child_rel) {
-                    continue;
-                }
-                if !is_dir && rules.is_excluded(&child_rel) {
-                    continue;
-                }
+            let is_dir = child_host.symlink_metadata().is_ok_and(|m| m.is_dir());
+            if src.skips(&child_rel, is_dir) {
+                continue;
             }
             let child_dest = format!("{}/{name}", dest.trim_end_matches('/'));
             self.add_tree(src, &child_host, &child_rel, &child_dest)?;
