@@ -595,6 +595,38 @@ fn copy_exclude_leaves_out_matches_and_parents_keeps_source_paths() {
     );
 }
 
+#[test]
+fn run_security_insecure_runs_the_step_privileged() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}\n\
+             RUN --security=insecure grep CapEff /proc/self/status > /insecure\n\
+             RUN --security=sandbox grep CapEff /proc/self/status > /sandbox\n"
+        ),
+    )]);
+    build(&h, ctx.path(), &["-t", "insecure"]).ok();
+    let privileged = h
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--privileged",
+            &img,
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ])
+        .ok()
+        .stdout;
+    let default = run_in(&h, &img, "grep CapEff /proc/self/status");
+    assert_ne!(privileged, default);
+    assert_eq!(run_in(&h, "insecure", "cat /insecure"), privileged);
+    assert_eq!(run_in(&h, "insecure", "cat /sandbox"), default);
+}
+
 /// Runs git with `args` in `dir` (a fixed identity: the tests' commits).
 fn git(dir: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")

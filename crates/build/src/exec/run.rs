@@ -75,6 +75,12 @@ pub(crate) fn run_step(
     options.user = config::str_of(&st.config, "User").map(str::to_string);
     options.workdir = config::str_of(&st.config, "WorkingDir").map(str::to_string);
     options.networks = network.into_iter().collect();
+    // `--security=insecure` runs the step privileged, as BuildKit does (it
+    // is in the instruction text, so in the cache key); `sandbox` is the
+    // default.
+    if r.security.as_deref() == Some("insecure") {
+        options.privileged = true;
+    }
     options.mounts.extend(mounts.mounts.iter().cloned());
     // `--volume`s and the step's own mounts: their mount points are no
     // change of the step's.
