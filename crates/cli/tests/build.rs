@@ -627,6 +627,30 @@ fn run_security_insecure_runs_the_step_privileged() {
     assert_eq!(run_in(&h, "insecure", "cat /sandbox"), default);
 }
 
+#[test]
+fn private_cache_mounts_give_concurrent_steps_their_own_copy() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    // Two stages built at once mark the cache, wait, and list it: with
+    // sharing=private neither sees the other's mark.
+    let step = |me: &str| {
+        format!(
+            "FROM {img} AS {me}\n\
+             RUN --mount=type=cache,id=priv,target=/c,sharing=private \\\n\
+             touch /c/{me}; sleep 2; ls /c > /seen\n"
+        )
+    };
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "{}{}FROM {img}\nCOPY --from=left /seen /left\nCOPY --from=right /seen /right\n",
+            step("left"),
+            step("right")
+        ),
+    )]);
+    build(&h, ctx.path(), &["--jobs", "2", "-t", "private"]).ok();
+    assert_eq!(run_in(&h, "private", "cat /left /right"), "left\nright\n");
+}
+
 /// Runs git with `args` in `dir` (a fixed identity: the tests' commits).
 fn git(dir: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")

@@ -65,12 +65,26 @@ pub(crate) fn prepare<'a>(
             }),
             MountKind::Cache(c) => {
                 let id = c.id.clone().unwrap_or_else(|| target.clone());
-                let dir = cache_dir(ctx, &id, c.mode, c.uid, c.gid)?;
-                if c.sharing == CacheSharing::Locked {
-                    let lock = hoist_fsutil::FileLock::exclusive(&dir.with_extension("lock"))
-                        .map_err(|e| step_err(ctx, ins, format!("locking cache {id}: {e}")))?;
-                    out.locks.push(lock);
-                }
+                let base = cache_path(ctx, &id);
+                // Made first: its lock file goes next to it.
+                make_cache_dir(&base, c.mode, c.uid, c.gid)?;
+                let locking =
+                    |e: hoist_fsutil::Error| step_err(ctx, ins, format!("locking cache {id}: {e}"));
+                let dir = match c.sharing {
+                    CacheSharing::Shared => base,
+                    CacheSharing::Locked => {
+                        let lock = hoist_fsutil::FileLock::exclusive(&lock_path(&base))
+                            .map_err(locking)?;
+                        out.locks.push(lock);
+                        base
+                    }
+                    CacheSharing::Private => {
+                        let (dir, lock) = private_instance(&base).map_err(locking)?;
+                        out.locks.push(lock);
+                        dir
+                    }
+                };
+                make_cache_dir(&dir, c.mode, c.uid, c.gid)?;
                 out.mounts.push(MountOption::Bind {
                     source: dir,
                     destination: target,
@@ -216,32 +230,57 @@ fn secret_copy(
     Ok(copy)
 }
 
-/// The host directory of cache mount `id`, made on first use with the
-/// mode and owner asked for.
-fn cache_dir(
-    ctx: &BuildContext<'_>,
-    id: &str,
-    mode: Option<u32>,
-    uid: Option<u32>,
-    gid: Option<u32>,
-) -> Result<PathBuf> {
+/// The host directory of cache mount `id` (shared by every build of the
+/// store).
+fn cache_path(ctx: &BuildContext<'_>, id: &str) -> PathBuf {
     let mut h = Hasher::sha256();
     h.update(id.as_bytes());
-    let dir = ctx
-        .builder
+    ctx.builder
         .engine
         .root()
         .join("build-cache")
         .join("mounts")
-        .join(h.finish().hex());
-    if !dir.is_dir() {
-        std::fs::create_dir_all(&dir).map_err(io_err("creating", dir.as_path()))?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode.unwrap_or(0o755)))
-            .map_err(io_err("setting the mode of", dir.as_path()))?;
-        std::os::unix::fs::chown(&dir, Some(uid.unwrap_or(0)), Some(gid.unwrap_or(0)))
-            .map_err(io_err("setting the owner of", dir.as_path()))?;
+        .join(h.finish().hex())
+}
+
+/// The lock file that `sharing=locked` and `sharing=private` users of a
+/// cache directory hold while they run.
+fn lock_path(dir: &Path) -> PathBuf {
+    dir.with_extension("lock")
+}
+
+/// `sharing=private`: the cache directory itself when no other locked or
+/// private user holds it, else the first free one of its private copies
+/// (`<dir>-private-N`, kept for later builds as BuildKit keeps them), with
+/// its lock held.
+fn private_instance(base: &Path) -> hoist_fsutil::Result<(PathBuf, hoist_fsutil::FileLock)> {
+    let name = base.file_name().unwrap_or_default().to_string_lossy();
+    let mut n = 0;
+    loop {
+        let dir = match n {
+            0 => base.to_path_buf(),
+            n => base.with_file_name(format!("{name}-private-{n}")),
+        };
+        if let Some(lock) = hoist_fsutil::FileLock::try_exclusive(&lock_path(&dir))? {
+            return Ok((dir, lock));
+        }
+        // Every copy in use belongs to a running step: there are at most
+        // as many as steps run at once.
+        n += 1;
     }
-    Ok(dir)
+}
+
+/// Makes a cache directory the first time it is used, with the mount's
+/// mode and owner.
+fn make_cache_dir(dir: &Path, mode: Option<u32>, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode.unwrap_or(0o755)))
+            .map_err(io_err("setting the mode of", dir))?;
+        std::os::unix::fs::chown(dir, Some(uid.unwrap_or(0)), Some(gid.unwrap_or(0)))
+            .map_err(io_err("setting the owner of", dir))?;
+    }
+    Ok(())
 }
 
 /// A digest of a file tree's names, kinds, modes and contents: a bind
