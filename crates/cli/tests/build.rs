@@ -651,6 +651,154 @@ fn private_cache_mounts_give_concurrent_steps_their_own_copy() {
     assert_eq!(run_in(&h, "private", "cat /left /right"), "left\nright\n");
 }
 
+/// Whether capability `bit` is in a `CapEff:\t<hex>` line.
+fn has_cap(capeff_line: &str, bit: u32) -> bool {
+    let hex = capeff_line.trim().rsplit('\t').next().unwrap();
+    u64::from_str_radix(hex, 16).unwrap() & (1 << bit) != 0
+}
+
+#[test]
+fn build_flags_reach_the_image_and_its_steps() {
+    let (_reg, mut h, img) = common::setup_with_busybox();
+    h.env("HOIST_TEST_TOKEN", "s3cret");
+    let ctx = context(&[
+        (
+            "Containerfile",
+            &format!(
+                "FROM {img}\n\
+                 ARG GREETING\n\
+                 ARG OTHER\n\
+                 COPY *.txt /texts/\n\
+                 RUN echo \"$GREETING $OTHER\" > /greeting\n\
+                 RUN grep CapEff /proc/self/status > /capeff\n\
+                 RUN --mount=type=secret,id=tok test \"$(cat /run/secrets/tok)\" = s3cret && echo ok > /secret\n\
+                 SHELL [\"/bin/busybox\", \"env\", \"MARK=changed-shell\", \"/bin/sh\", \"-c\"]\n\
+                 RUN echo \"$MARK\" > /shell\n"
+            ),
+        ),
+        ("a.txt", "a\n"),
+        ("b.txt", "b\n"),
+        ("c.md", "c\n"),
+        // Comments and blank lines are skipped; --build-arg wins over it.
+        ("args.env", "# defaults\nGREETING=from-file\n\nOTHER=also-from-file\n"),
+    ]);
+    let iid = ctx.path().join("iid");
+    let args_file = ctx.path().join("args.env");
+    let flags = |greeting: Option<&str>| {
+        let mut f = vec![
+            "--build-arg-file".to_string(),
+            args_file.to_str().unwrap().to_string(),
+            "--iidfile".into(),
+            iid.to_str().unwrap().to_string(),
+            "--label".into(),
+            "built.by=hoist-test".into(),
+            "--env".into(),
+            "BUILT_ENV=yes".into(),
+            "--cap-add".into(),
+            "NET_ADMIN".into(),
+            "--cap-drop".into(),
+            "CHOWN".into(),
+            "--secret".into(),
+            "id=tok,env=HOIST_TEST_TOKEN".into(),
+            "-t".into(),
+            "first".into(),
+            "-t".into(),
+            "second:v2".into(),
+        ];
+        if let Some(g) = greeting {
+            f.extend(["--build-arg".to_string(), format!("GREETING={g}")]);
+        }
+        f
+    };
+    let run_build = |greeting: Option<&str>| {
+        let f = flags(greeting);
+        let f: Vec<&str> = f.iter().map(String::as_str).collect();
+        build(&h, ctx.path(), &f).ok()
+    };
+    run_build(None);
+    let id = common::inspect(&h, "first")["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // podman's --iidfile: `sha256:<ID>`, no newline.
+    assert_eq!(
+        std::fs::read_to_string(&iid).unwrap(),
+        format!("sha256:{id}")
+    );
+    assert_eq!(common::inspect(&h, "second:v2")["Id"], id.as_str());
+    let c = config(&h, "first");
+    assert_eq!(c["Labels"]["built.by"], "hoist-test");
+    assert!(
+        c["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "BUILT_ENV=yes"),
+        "{c}"
+    );
+    let seen = run_in(
+        &h,
+        "first",
+        "cat /greeting; ls /texts; cat /secret /shell /capeff",
+    );
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "from-file also-from-file",
+            "a.txt",
+            "b.txt",
+            "ok",
+            "changed-shell"
+        ],
+        "{seen}"
+    );
+    // CAP_CHOWN is bit 0, CAP_NET_ADMIN bit 12.
+    assert!(!has_cap(lines[5], 0) && has_cap(lines[5], 12), "{seen}");
+    // Unchanged: the same image. A changed build arg reruns the RUN that
+    // uses it.
+    run_build(None);
+    assert_eq!(common::inspect(&h, "first")["Id"], id.as_str());
+    run_build(Some("from-flag"));
+    assert_ne!(common::inspect(&h, "first")["Id"], id.as_str());
+    assert_eq!(
+        run_in(&h, "first", "cat /greeting"),
+        "from-flag also-from-file\n"
+    );
+}
+
+#[test]
+fn containerfile_from_stdin_or_preferred_and_build_aliases() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[
+        (
+            "Containerfile",
+            &format!("FROM {img}\nLABEL which=containerfile\n"),
+        ),
+        (
+            "Dockerfile",
+            &format!("FROM {img}\nLABEL which=dockerfile\n"),
+        ),
+    ]);
+    let which = |image: &str| config(&h, image)["Labels"]["which"].clone();
+    build(&h, ctx.path(), &["-t", "preferred"]).ok();
+    assert_eq!(which("preferred"), "containerfile");
+    let dir = ctx.path().to_str().unwrap();
+    let stdin = format!("FROM {img}\nLABEL which=stdin\n");
+    h.run_stdin(&["build", "-f", "-", "-t", "piped", dir], stdin.as_bytes())
+        .ok();
+    assert_eq!(which("piped"), "stdin");
+    for (alias, tag) in [
+        (&["image", "build"], "via-image"),
+        (&["buildx", "build"], "via-buildx"),
+    ] {
+        let mut args = alias.to_vec();
+        args.extend(["-f", "Dockerfile", "-t", tag, dir]);
+        h.run(&args).ok();
+        assert_eq!(which(tag), "dockerfile", "{alias:?}");
+    }
+}
+
 /// Runs git with `args` in `dir` (a fixed identity: the tests' commits).
 fn git(dir: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")
