@@ -564,3 +564,16 @@ pub(crate) fn tempfile_dir(ctx: &BuildContext<'_>) -> Result<tempfile::TempDir> 
         .temp_dir()
         .map_err(hoist_engine::EngineError::from)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parents_dest;
+
+    #[test]
+    fn parents_keep_the_source_path_under_the_destination() {
+        assert_eq!(parents_dest("/p/", "a/b/one.txt", false), "/p/a/b");
+        assert_eq!(parents_dest("/p", "a/c", true), "/p/a/c");
+        assert_eq!(parents_dest("/p/", "top.txt", false), "/p/");
+        assert_eq!(parents_dest("/p/", "", true), "/p/");
+    }
+}

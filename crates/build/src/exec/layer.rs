@@ -535,4 +535,20 @@ mod tests {
         assert_eq!(parent("/a/b"), "/a");
         assert_eq!(parent("/a"), "/");
     }
+
+    #[test]
+    fn excludes_match_below_the_source_and_ignore_rules_the_whole_path() {
+        let ignore = IgnoreRules::parse("docs/secret").unwrap();
+        let exclude = IgnoreRules::parse("*.md\ntmp").unwrap();
+        let src = TreeSource {
+            ignore: Some(&ignore),
+            exclude: Some(&exclude),
+            base: "docs",
+        };
+        assert!(src.skips("docs/guide.md", false));
+        assert!(!src.skips("docs/sub/nested.md", false));
+        assert!(src.skips("docs/tmp", true));
+        assert!(src.skips("docs/secret", false));
+        assert!(!src.skips("docs/guide.html", false));
+    }
 }
