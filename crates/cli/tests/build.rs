@@ -630,21 +630,27 @@ fn run_security_insecure_runs_the_step_privileged() {
 #[test]
 fn private_cache_mounts_give_concurrent_steps_their_own_copy() {
     let (_reg, h, img) = common::setup_with_busybox();
-    // Two stages built at once mark the cache, wait, and list it: with
-    // sharing=private neither sees the other's mark.
-    let step = |me: &str| {
+    // Two stages built at once each mark the private cache, then meet in
+    // a shared one (each says it is in, then waits for the other), and
+    // only then list the private cache: while both hold it, neither may
+    // see the other's mark. A bounded wait: a build that runs the stages
+    // one after the other fails instead of hanging.
+    let step = |me: &str, other: &str| {
         format!(
             "FROM {img} AS {me}\n\
              RUN --mount=type=cache,id=priv,target=/c,sharing=private \\\n\
-             touch /c/{me}; sleep 2; ls /c > /seen\n"
+                 --mount=type=cache,id=meet,target=/meet,sharing=shared \\\n\
+             touch /c/{me} /meet/{me}; n=0; \\\n\
+             while [ ! -e /meet/{other} ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done; \\\n\
+             test -e /meet/{other} && ls /c > /seen\n"
         )
     };
     let ctx = context(&[(
         "Containerfile",
         &format!(
             "{}{}FROM {img}\nCOPY --from=left /seen /left\nCOPY --from=right /seen /right\n",
-            step("left"),
-            step("right")
+            step("left", "right"),
+            step("right", "left")
         ),
     )]);
     build(&h, ctx.path(), &["--jobs", "2", "-t", "private"]).ok();
@@ -1488,4 +1494,53 @@ fn format_docker_makes_a_schema2_image_that_podman_pulls() {
     let ran = podman(&["run", "--rm", "--network", "none", &target]);
     assert_eq!(ran, "docker format");
     podman(&["rmi", "-a", "-f"]);
+}
+
+#[test]
+fn a_run_heredoc_with_a_shebang_runs_as_a_script_file() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    // The body is a file run directly: its interpreter line's argument
+    // (-e) applies, $0 is the file, and the shell does not see the body as
+    // a command line (`#!` lines would be comments to it).
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}\n\
+             RUN <<EOT\n\
+             #!/bin/sh -e\n\
+             echo \"$0 $#\" > /ran\n\
+             false\n\
+             echo not reached >> /ran\n\
+             EOT\n"
+        ),
+    )]);
+    let out = build(&h, ctx.path(), &["-t", "script"]);
+    // `sh -e` stops at `false`: the step fails with its code, nothing tagged.
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    h.run(&["image", "exists", "script"]).fails_with(1);
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}\n\
+             RUN <<EOT\n\
+             #!/bin/sh -e\n\
+             echo \"$0 $#\" > /ran\n\
+             EOT\n\
+             RUN <<EOT\n\
+             echo by the shell > /shell\n\
+             EOT\n"
+        ),
+    )]);
+    build(&h, ctx.path(), &["-t", "script"]).ok();
+    assert_eq!(
+        run_in(&h, "script", "cat /ran /shell"),
+        "/dev/pipes/EOT 0\nby the shell\n"
+    );
+    // The script's mount point is in the container's own /dev, not the image.
+    assert_eq!(
+        run_in(&h, "script", "test -e /dev/pipes || echo gone"),
+        "gone\n"
+    );
+    let again = build(&h, ctx.path(), &["-t", "script"]).ok();
+    assert_eq!(again.stdout.matches("Using cache").count(), 2, "{again:?}");
 }

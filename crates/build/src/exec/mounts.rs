@@ -204,6 +204,48 @@ pub(crate) fn prepare<'a>(
     Ok(out)
 }
 
+impl RunMounts<'_> {
+    /// Binds the body of a `RUN <<EOF` heredoc that starts with `#!` as
+    /// an executable file at `/dev/pipes/NAME` (where BuildKit puts it; /dev
+    /// is the container's own tmpfs, so nothing reaches the layer) and
+    /// returns that path, the step's command.
+    pub(crate) fn script(
+        &mut self,
+        ctx: &BuildContext<'_>,
+        name: &str,
+        body: &str,
+    ) -> Result<String> {
+        let dir = self.scratch_dir(ctx)?;
+        let file = dir.join(format!("script-{}", self.mounts.len()));
+        std::fs::write(&file, body)
+            .map_err(io_err("writing the heredoc script", file.as_path()))?;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
+            .map_err(io_err("setting the mode of", file.as_path()))?;
+        let destination = format!("/dev/pipes/{name}");
+        self.mounts.push(MountOption::Bind {
+            source: file,
+            destination: destination.clone(),
+            read_only: true,
+            options: Vec::new(),
+        });
+        Ok(destination)
+    }
+
+    /// The step's own scratch directory, made on first need; it goes when
+    /// the step's mounts do.
+    fn scratch_dir(&mut self, ctx: &BuildContext<'_>) -> Result<PathBuf> {
+        if self.scratch.is_none() {
+            self.scratch = Some(super::copy::tempfile_dir(ctx)?);
+        }
+        Ok(self
+            .scratch
+            .as_ref()
+            .expect("made above")
+            .path()
+            .to_path_buf())
+    }
+}
+
 /// A copy of the secret file `src` with the owner and mode the mount asks
 /// for, BuildKit's defaults being root's and 0400: a bind of `src` itself
 /// would show the step the host file's own, and a chmod of it would change
@@ -214,10 +256,7 @@ fn secret_copy(
     src: &Path,
     s: &SecretMount,
 ) -> Result<PathBuf> {
-    if out.scratch.is_none() {
-        out.scratch = Some(super::copy::tempfile_dir(ctx)?);
-    }
-    let dir = out.scratch.as_ref().expect("made above").path();
+    let dir = out.scratch_dir(ctx)?;
     let copy = dir.join(format!("secret-{}", out.mounts.len()));
     std::fs::copy(src, &copy).map_err(io_err("copying the secret", src))?;
     std::os::unix::fs::chown(&copy, Some(s.uid.unwrap_or(0)), Some(s.gid.unwrap_or(0)))

@@ -31,14 +31,7 @@ pub(crate) fn run_step(
             "this stage starts FROM scratch and has no files yet: there is nothing to run (COPY a program in first)",
         ));
     };
-    if r.script().is_some() {
-        return Err(step_err(
-            ctx,
-            ins,
-            "a RUN heredoc with a #! line is not supported by hoist build yet: name the interpreter instead (RUN python3 <<EOF)",
-        ));
-    }
-    let argv = config::argv(&r.command, &st.shell);
+    let mut argv = config::argv(&r.command, &st.shell);
     let args: Vec<String> = st
         .scope
         .args_in_effect()
@@ -48,7 +41,12 @@ pub(crate) fn run_step(
     let created_by = history_text(&r.command, &st.shell, &args);
     let network = r.network.clone().or_else(|| ctx.options.network.clone());
     let image_mounts = ImageMounts::new(ctx.builder.engine.root());
-    let mounts = super::mounts::prepare(ctx, st, ins, &r.mounts, results, &image_mounts)?;
+    let mut mounts = super::mounts::prepare(ctx, st, ins, &r.mounts, results, &image_mounts)?;
+    // `RUN <<EOF` starting with `#!`: the body runs as a file, by the
+    // interpreter it names, not by the shell.
+    if let Some(h) = r.script() {
+        argv = vec![mounts.script(ctx, &h.name, &h.content)?];
+    }
     let mut key = st
         .key(&created_by)
         .with(ins.full_text())
