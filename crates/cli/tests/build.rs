@@ -1544,3 +1544,49 @@ fn a_run_heredoc_with_a_shebang_runs_as_a_script_file() {
     let again = build(&h, ctx.path(), &["-t", "script"]).ok();
     assert_eq!(again.stdout.matches("Using cache").count(), 2, "{again:?}");
 }
+
+#[test]
+fn pull_policies_choose_between_the_local_base_and_the_registrys() {
+    let (reg, h, img) = common::setup_with_busybox();
+    let base = reg.reference("pulltest:1");
+    // The registry's base, v1 (no /version), then not kept locally.
+    h.run(&["tag", &img, &base]).ok();
+    h.run(&["push", "-q", &base]).ok();
+    h.run(&["rmi", &base]).ok();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {base}\nRUN cat /version 2>/dev/null > /seen; true\n"),
+    )]);
+    // never: no local base is an error; missing: pulls it.
+    build(&h, ctx.path(), &["--pull=never", "-t", "p"]).fails_with(125);
+    build(&h, ctx.path(), &["--pull=missing", "-t", "p"]).ok();
+    assert_eq!(run_in(&h, "p", "cat /seen"), "");
+    // The registry's base becomes v2; the local one stays v1.
+    h.run(&[
+        "run",
+        "--name",
+        "v2",
+        "--network",
+        "none",
+        &img,
+        "sh",
+        "-c",
+        "echo v2 > /version",
+    ])
+    .ok();
+    let v2 = reg.reference("pulltest:v2");
+    h.run(&["commit", "-q", "v2", &v2]).ok();
+    h.run(&["push", "-q", &v2, &base]).ok();
+    h.run(&["rm", "v2"]).ok();
+    // missing and never keep the local v1 base (the step comes from the cache).
+    build(&h, ctx.path(), &["--pull=missing", "-t", "p"]).ok();
+    assert_eq!(run_in(&h, "p", "cat /seen"), "");
+    build(&h, ctx.path(), &["--pull=never", "-t", "p"]).ok();
+    assert_eq!(run_in(&h, "p", "cat /seen"), "");
+    // newer and always take the registry's v2.
+    build(&h, ctx.path(), &["--pull=newer", "-t", "p"]).ok();
+    assert_eq!(run_in(&h, "p", "cat /seen"), "v2\n");
+    h.run(&["tag", &img, &base]).ok();
+    build(&h, ctx.path(), &["--pull=always", "-t", "p"]).ok();
+    assert_eq!(run_in(&h, "p", "cat /seen"), "v2\n");
+}
