@@ -1590,3 +1590,27 @@ fn pull_policies_choose_between_the_local_base_and_the_registrys() {
     build(&h, ctx.path(), &["--pull=always", "-t", "p"]).ok();
     assert_eq!(run_in(&h, "p", "cat /seen"), "v2\n");
 }
+
+#[test]
+fn maintainer_sets_the_author_and_dockerignore_applies_without_containerignore() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[
+        (
+            "Containerfile",
+            &format!("FROM {img}\nMAINTAINER Ada <ada@example.org>\nCOPY . /ctx/\n"),
+        ),
+        (".dockerignore", "secret.txt\n*.log\n!keep.log\n"),
+        ("secret.txt", "no\n"),
+        ("a.log", "no\n"),
+        ("keep.log", "yes\n"),
+        ("main.c", "int main(void) { return 0; }\n"),
+    ]);
+    build(&h, ctx.path(), &["-t", "authored"]).ok();
+    let author = h
+        .run(&["image", "inspect", "-f", "{{.Author}}", "authored"])
+        .ok()
+        .stdout;
+    assert_eq!(author, "Ada <ada@example.org>\n");
+    let listed = run_in(&h, "authored", "ls /ctx");
+    assert_eq!(listed, "Containerfile\nkeep.log\nmain.c\n");
+}
