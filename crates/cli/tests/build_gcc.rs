@@ -267,9 +267,24 @@ fn ssh_mounts_reach_the_forwarded_agent_and_leave_no_trace() {
 
     // An agent's socket, under an id of its own.
     let agent = Agent::with(&keypair(keys.path(), "agent-key"), keys.path());
-    containerfile("RUN --mount=type=ssh,id=work /agentq > /work\n");
+    // The step's socket has the owner and mode the mount names (BuildKit's
+    // defaults root and 0600), not the agent's; the agent's stays as it is.
+    let host_mode = || {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(&agent.socket).unwrap();
+        (m.mode() & 0o777, m.uid(), m.gid())
+    };
+    let before = host_mode();
+    containerfile(
+        "RUN --mount=type=ssh,id=work /agentq > /work; stat -c '%a %u %g' \"$SSH_AUTH_SOCK\" >> /work\n\
+         RUN --mount=type=ssh,id=work,uid=1000,gid=1001,mode=0640 stat -c '%a %u %g' \"$SSH_AUTH_SOCK\" > /access\n",
+    );
     build(&["--ssh", &format!("work={}", agent.socket.display())]).ok();
-    assert_eq!(show("cat /work"), "1 agent-key\n");
+    assert_eq!(
+        show("cat /work /access"),
+        "1 agent-key\n600 0 0\n640 1000 1001\n"
+    );
+    assert_eq!(host_mode(), before);
 
     // Required but not given: the step fails, saying how to give it.
     containerfile("RUN --mount=type=ssh,id=deploy,required=true /agentq\n");

@@ -24,6 +24,7 @@ mod output;
 mod parallel;
 mod run;
 pub mod ssh;
+mod ssh_proxy;
 mod stage;
 
 use std::collections::BTreeMap;

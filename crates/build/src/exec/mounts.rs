@@ -14,6 +14,7 @@ use hoist_image::digest::Hasher;
 use super::error::{io_err, Result};
 use super::inroot;
 use super::mounted::Mounted;
+use super::ssh_proxy::{Access, AgentProxy};
 use super::stage::{from_image, step_err, BuildContext, StageState};
 use crate::containerfile::{CacheSharing, Instruction, Mount, MountKind, SecretMount};
 
@@ -28,6 +29,8 @@ pub(crate) struct RunMounts<'a> {
     pub key: Vec<String>,
     images: Vec<Mounted<'a>>,
     locks: Vec<hoist_fsutil::FileLock>,
+    /// The step's own sockets to the build's SSH agents.
+    proxies: Vec<AgentProxy>,
     /// Where the step's copies of its secrets are, made on first need.
     scratch: Option<tempfile::TempDir>,
 }
@@ -192,8 +195,15 @@ pub(crate) fn prepare<'a>(
                     out.env.push(format!("SSH_AUTH_SOCK={target}"));
                 }
                 agents += 1;
+                let access = Access {
+                    uid: s.uid.unwrap_or(0),
+                    gid: s.gid.unwrap_or(0),
+                    mode: s.mode.unwrap_or(0o600),
+                };
+                let at = out.scratch_dir(ctx)?.join(format!("ssh-{agents}.sock"));
+                out.proxies.push(AgentProxy::start(socket, &at, access)?);
                 out.mounts.push(MountOption::Bind {
-                    source: socket.to_path_buf(),
+                    source: at,
                     destination: target,
                     read_only: false,
                     options: Vec::new(),
