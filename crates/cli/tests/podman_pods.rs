@@ -816,3 +816,55 @@ fn pod_infra_options_show_as_podman_shows_them() {
     );
     h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
 }
+
+#[test]
+fn pod_label_file_reads_labels_as_podman() {
+    let (_reg, h, _img) = common::setup_with_busybox();
+    let file = h.base_dir().join("pod-labels");
+    // Leading blanks go, trailing ones stay; comments, blank lines and a
+    // line without `=` are skipped; --label wins over the file.
+    std::fs::write(&file, "a=1\n# note\n\n  e=f g \nbare\nd=\nb=file\n").unwrap();
+    let f = file.to_str().unwrap();
+    out(
+        &h,
+        &[
+            "pod",
+            "create",
+            "--name",
+            "lf",
+            "--label-file",
+            f,
+            "--label",
+            "b=flag",
+        ],
+    );
+    assert_eq!(
+        json(
+            &h,
+            &["pod", "inspect", "--format", "{{json .Labels}}", "lf"]
+        ),
+        serde_json::json!({"a": "1", "b": "flag", "d": "", "e": "f g "})
+    );
+    // A key with blanks, or a missing file: refused, and no pod is made.
+    std::fs::write(&file, "e =f\n").unwrap();
+    let bad = h
+        .run(&["pod", "create", "--name", "bad", "--label-file", f])
+        .fails_with(125);
+    assert!(
+        bad.stderr.contains("poorly formatted name"),
+        "{}",
+        bad.stderr
+    );
+    let missing = h.base_dir().join("none");
+    h.run(&[
+        "pod",
+        "create",
+        "--name",
+        "bad",
+        "--label-file",
+        missing.to_str().unwrap(),
+    ])
+    .fails_with(125);
+    h.run(&["pod", "exists", "bad"]).fails_with(1);
+    h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
+}

@@ -8,6 +8,7 @@ pub mod cgroup;
 pub mod clone;
 mod error;
 pub mod infra;
+pub mod labels;
 mod store;
 
 use std::collections::BTreeMap;

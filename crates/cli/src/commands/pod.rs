@@ -86,6 +86,9 @@ pub struct PodCreateArgs {
     /// Set metadata: KEY=VALUE.
     #[arg(short, long)]
     pub label: Vec<String>,
+    /// Read labels from a file of KEY=VALUE lines (--label wins).
+    #[arg(long)]
+    pub label_file: Vec<std::path::PathBuf>,
     /// Write the pod ID to this file.
     #[arg(long)]
     pub pod_id_file: Option<std::path::PathBuf>,
@@ -343,14 +346,8 @@ pub fn create_pod(root: &Path, a: PodCreateArgs) -> Result<String> {
     a.net_iface.apply(&mut infra_options)?;
     let spec = PodSpec {
         name: a.name.clone().or(a.pod_name.clone()),
-        labels: a
-            .label
-            .iter()
-            .map(|l| match l.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (l.to_string(), String::new()),
-            })
-            .collect(),
+        labels: hoist_pod::labels::merge_label_files(&a.label_file, flag_labels(&a.label))
+            .map_err(fail)?,
         infra: a.infra,
         infra_image: a.infra_image.clone(),
         infra_command: a.infra_command.as_deref().map(infra_command),
@@ -377,6 +374,16 @@ pub fn create_pod(root: &Path, a: PodCreateArgs) -> Result<String> {
             .with_context(|| format!("writing the pod ID to {}", p.display()))?;
     }
     Ok(pod.id)
+}
+
+/// `--label KEY=VALUE` (a bare KEY has an empty value).
+fn flag_labels(list: &[String]) -> BTreeMap<String, String> {
+    list.iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
 }
 
 /// `--infra-command`: a JSON array or one word.
@@ -408,6 +415,7 @@ pub fn pod_for_container(root: &Path, value: &str, hostname: Option<&str>) -> Re
                 },
                 hostname: hostname.map(String::from),
                 label: Vec::new(),
+                label_file: Vec::new(),
                 pod_id_file: None,
                 replace: false,
                 exit_policy: None,
