@@ -868,3 +868,98 @@ fn pod_label_file_reads_labels_as_podman() {
     h.run(&["pod", "exists", "bad"]).fails_with(1);
     h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
 }
+
+/// The namespace `kind` of this (the host's) process, as `readlink` shows it.
+fn host_ns(kind: &str) -> String {
+    std::fs::read_link(format!("/proc/self/ns/{kind}"))
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+#[test]
+fn pod_pid_and_uts_modes_reach_its_infra_and_shared_members() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let ns_of = |pod: &str| {
+        out(
+            &h,
+            &[
+                "run",
+                "--rm",
+                "--pod",
+                pod,
+                &img,
+                "sh",
+                "-c",
+                "readlink /proc/self/ns/pid; readlink /proc/self/ns/uts; hostname",
+            ],
+        )
+    };
+    let modes = |pod: &str| {
+        let doc = json(&h, &["pod", "inspect", pod]);
+        let ic = &doc["InfraConfig"];
+        format!("{} {}", ic["pid_ns"], ic["uts_ns"])
+    };
+
+    // Host PID and UTS for the infra container; the pod shares UTS (by
+    // default) but not PID: a member has the host's UTS namespace and
+    // name, and a PID namespace of its own.
+    out(
+        &h,
+        &[
+            "pod", "create", "--name", "ph", "--pid", "host", "--uts", "host",
+        ],
+    );
+    assert_eq!(modes("ph"), r#""host" "host""#);
+    let got = ns_of("ph");
+    let lines: Vec<&str> = got.lines().collect();
+    assert_ne!(lines[0], host_ns("pid"), "{got}");
+    assert_eq!(lines[1], host_ns("uts"), "{got}");
+    assert_eq!(lines[2], host_name.trim(), "{got}");
+    // Sharing PID too: members are in the host's PID namespace.
+    out(
+        &h,
+        &[
+            "pod", "create", "--name", "php", "--share", "+pid", "--pid", "host",
+        ],
+    );
+    assert_eq!(modes("php"), r#""host" "private""#);
+    let got = ns_of("php");
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines[0], host_ns("pid"), "{got}");
+    assert_ne!(lines[1], host_ns("uts"), "{got}");
+    assert_eq!(lines[2], "php", "{got}");
+    // The defaults, as podman prints them.
+    out(&h, &["pod", "create", "--name", "plain"]);
+    assert_eq!(modes("plain"), r#""private" "private""#);
+    // Bad values: podman's errors, and no pod.
+    let bad = h
+        .run(&["pod", "create", "--name", "bad", "--pid", "bogus"])
+        .fails_with(125);
+    assert!(
+        bad.stderr.contains("unrecognized namespace mode bogus"),
+        "{}",
+        bad.stderr
+    );
+    let bad = h
+        .run(&[
+            "pod",
+            "create",
+            "--name",
+            "bad",
+            "--uts",
+            "host",
+            "--hostname",
+            "x",
+        ])
+        .fails_with(125);
+    assert!(bad.stderr.contains("cannot set hostname"), "{}", bad.stderr);
+    h.run(&["pod", "exists", "bad"]).fails_with(1);
+    // Nothing above renamed the host.
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host_name
+    );
+    h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
+}

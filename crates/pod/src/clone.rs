@@ -55,6 +55,8 @@ pub fn spec_of(
             .as_ref()
             .map(|c| free_name(c.name(), |n| cs.id_of_name(n).is_some())),
         share: Some(share),
+        pid: pod.pid.clone(),
+        uts: pod.uts.clone(),
         // A host name that was the old pod's name follows the new name.
         hostname: (pod.hostname != pod.name).then(|| pod.hostname.clone()),
         exit_policy: Some(pod.exit_policy.clone()),

@@ -9,6 +9,7 @@ pub mod clone;
 mod error;
 pub mod infra;
 pub mod labels;
+pub mod namespaces;
 mod store;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,10 @@ pub struct PodSpec {
     pub infra_name: Option<String>,
     /// `--share`: a list, or `+ns` to add to the default.
     pub share: Option<String>,
+    /// `--pid` (`host`, `private` or `ns:PATH`) and `--uts` (`host` or
+    /// `private`).
+    pub pid: Option<String>,
+    pub uts: Option<String>,
     pub hostname: Option<String>,
     pub exit_policy: Option<String>,
     pub cgroup_parent: Option<String>,
@@ -124,6 +129,14 @@ fn random_name(id: &str) -> String {
 pub fn create(engine: &Engine, cs: &Containers, pods: &Pods, spec: PodSpec) -> Result<Pod> {
     let shared = parse_share(spec.share.as_deref())?;
     let exit_policy = parse_exit_policy(spec.exit_policy.as_deref())?;
+    let pid = namespaces::parse_mode("pid", spec.pid.as_deref())?;
+    let uts = namespaces::parse_mode("uts", spec.uts.as_deref())?;
+    if uts.as_deref() == Some("host") && spec.hostname.is_some() {
+        // podman's wording.
+        return Err(PodError::Invalid(
+            "invalid config provided: cannot set hostname when running in the host UTS namespace: invalid configuration".into(),
+        ));
+    }
     if let Some(p) = &spec.cgroup_parent {
         cgroup::check_parent(p)?;
     }
@@ -159,6 +172,8 @@ pub fn create(engine: &Engine, cs: &Containers, pods: &Pods, spec: PodSpec) -> R
         devices: spec.infra_options.devices.clone(),
         security_opt: spec.security_opt.clone(),
         infra_image: spec.infra_image.clone(),
+        pid,
+        uts,
         ..Default::default()
     };
     let undo = |pod: &Pod| {
@@ -228,7 +243,10 @@ fn create_infra(
     if spec.infra_command.is_some() {
         o.command = Some(Vec::new());
     }
-    o.hostname = Some(pod.hostname.clone());
+    // A namespace that is not the pod's own keeps the host name it has.
+    o.hostname = pod.uts.is_none().then(|| pod.hostname.clone());
+    o.pid = pod.pid.clone();
+    o.uts = pod.uts.clone();
     o.pod = Some(pod.id.clone());
     o.pod_name = Some(pod.name.clone());
     o.infra = true;
@@ -236,9 +254,6 @@ fn create_infra(
     o.service_container = spec.service_container.clone();
     o.labels.clear();
     o.create_command = pod.create_command.clone();
-    if pod.shares("pid") {
-        o.pid = None;
-    }
     if let Some(path) = pod.cgroup_path() {
         o.run_flags.cgroup_parent = Some(path);
     }
@@ -283,8 +298,16 @@ pub fn join_pod(pod: &Pod, o: &mut CreateOptions) -> Result<()> {
                 "invalid config provided: cannot set hostname when joining the pod UTS namespace: invalid configuration".into(),
             ));
         }
-        o.uts = Some(target.clone());
-        o.hostname = Some(pod.hostname.clone());
+        match &pod.uts {
+            None => {
+                o.uts = Some(target.clone());
+                o.hostname = Some(pod.hostname.clone());
+            }
+            // The infra container is in the host's UTS namespace: members
+            // name it directly, so none sets a host name in it (podman
+            // leaves the host's name alone).
+            Some(mode) => o.uts = Some(mode.clone()),
+        }
     }
     if pod.shares("ipc") {
         o.ipc = Some(target.clone());

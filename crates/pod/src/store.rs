@@ -45,6 +45,10 @@ pub struct Pod {
     pub security_opt: Vec<String>,
     /// The image of the infra container, as given (for `pod clone`).
     pub infra_image: Option<String>,
+    /// `--pid` (`host` or `ns:PATH`) and `--uts` (`host`) of the infra
+    /// container; `None` for its own (podman's `private`).
+    pub pid: Option<String>,
+    pub uts: Option<String>,
 }
 
 impl Default for Pod {
@@ -67,6 +71,8 @@ impl Default for Pod {
             devices: Vec::new(),
             security_opt: Vec::new(),
             infra_image: None,
+            pid: None,
+            uts: None,
         }
     }
 }

@@ -71,6 +71,12 @@ pub struct PodCreateArgs {
     /// Namespaces to share: cgroup, ipc, net, pid, uts or none (default ipc,net,uts; +NS adds to it).
     #[arg(long)]
     pub share: Option<String>,
+    /// PID namespace of the pod's infra container: host, private or ns:PATH.
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// UTS namespace of the pod: host or private.
+    #[arg(long)]
+    pub uts: Option<String>,
     /// Publish ports of the pod: [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO].
     #[arg(short, long = "publish")]
     pub publish: Vec<String>,
@@ -353,6 +359,8 @@ pub fn create_pod(root: &Path, a: PodCreateArgs) -> Result<String> {
         infra_command: a.infra_command.as_deref().map(infra_command),
         infra_name: a.infra_name.clone(),
         share: a.share.clone(),
+        pid: a.pid.clone(),
+        uts: a.uts.clone(),
         hostname: a.hostname.clone(),
         exit_policy: a.exit_policy.clone(),
         cgroup_parent: a.cgroup_parent.clone(),
@@ -404,6 +412,8 @@ pub fn pod_for_container(root: &Path, value: &str, hostname: Option<&str>) -> Re
                 infra_command: None,
                 infra_name: None,
                 share: None,
+                pid: None,
+                uts: None,
                 publish: Vec::new(),
                 network: Vec::new(),
                 net: crate::commands::container::network::NetworkFlags {
@@ -524,9 +534,10 @@ fn inspect_doc(cs: &Containers, p: &Pod) -> Result<Value> {
             "HostAdd": infra.as_ref().map(|c| c.config.options.add_hosts.iter().map(|(h, ip)| format!("{h}:{ip}")).collect::<Vec<_>>()).unwrap_or_default(),
             "Networks": infra.as_ref().map(|c| c.config.options.networks.clone()).unwrap_or_default(),
             "NetworkOptions": null,
-            "pid_ns": if p.shares("pid") { "pod" } else { "private" },
+            // The infra container's modes, whether or not shared.
+            "pid_ns": p.pid.as_deref().unwrap_or("private"),
             "userns": "host",
-            "uts_ns": if p.shares("uts") { "pod" } else { "private" },
+            "uts_ns": p.uts.as_deref().unwrap_or("private"),
         },
         "SharedNamespaces": p.shared,
         "NumContainers": members.len(),
