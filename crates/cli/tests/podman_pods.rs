@@ -963,3 +963,79 @@ fn pod_pid_and_uts_modes_reach_its_infra_and_shared_members() {
     );
     h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
 }
+
+/// A block device of this machine (`/dev/vda`, `/dev/sda`, ...).
+fn block_device() -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    [
+        "/dev/vda",
+        "/dev/sda",
+        "/dev/nvme0n1",
+        "/dev/xvda",
+        "/dev/loop0",
+    ]
+    .into_iter()
+    .find(|d| std::fs::metadata(d).is_ok_and(|m| m.file_type().is_block_device()))
+    .map(String::from)
+}
+
+#[test]
+fn pod_blkio_weight_device_is_set_on_its_cgroup_or_refused() {
+    let (_reg, h, _img) = common::setup_with_busybox();
+    let Some(dev) = block_device() else {
+        eprintln!("skipped: no block device");
+        return;
+    };
+    // podman's checks of the value, before anything is made.
+    for (value, says) in [
+        (format!("{dev}:5"), "invalid weight for device"),
+        ("vda".to_string(), "bad format"),
+        (
+            "/dev/no-such:300".to_string(),
+            "failed to inspect '/dev/no-such'",
+        ),
+    ] {
+        let bad = h
+            .run(&[
+                "pod",
+                "create",
+                "--name",
+                "w",
+                "--blkio-weight-device",
+                &value,
+            ])
+            .fails_with(125);
+        assert!(bad.stderr.contains(says), "{value}: {}", bad.stderr);
+    }
+    let value = format!("{dev}:300");
+    let v1 = std::path::Path::new("/sys/fs/cgroup/blkio");
+    let weight_file = ["blkio.bfq.weight_device", "blkio.weight_device"]
+        .into_iter()
+        .find(|f| v1.join(f).exists());
+    let unified = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let created = h.run(&[
+        "pod",
+        "create",
+        "--name",
+        "w",
+        "--blkio-weight-device",
+        &value,
+    ]);
+    match (unified, weight_file) {
+        (false, Some(file)) => {
+            created.ok();
+            let cgroup = out(&h, &["pod", "inspect", "--format", "{{.CgroupPath}}", "w"]);
+            let path = v1.join(cgroup.trim_start_matches('/')).join(file);
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.contains(" 300"), "{}: {text}", path.display());
+        }
+        (false, None) => {
+            // As podman on such a kernel: refused, and nothing left.
+            let bad = created.fails_with(125);
+            assert!(bad.stderr.contains("weight_device"), "{}", bad.stderr);
+            h.run(&["pod", "exists", "w"]).fails_with(1);
+        }
+        (true, _) => eprintln!("cgroup v2: creation {}", created.success()),
+    }
+    h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
+}

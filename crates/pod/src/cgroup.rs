@@ -17,6 +17,9 @@ pub const DEFAULT_PARENT: &str = "/hoist";
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
+/// Stands for the v1 per-device weight file, which differs by scheduler.
+const WEIGHT_DEVICE: &str = "blkio.weight_device";
+
 /// podman's CPU period for `--cpus`.
 pub const CPU_PERIOD: u64 = 100_000;
 
@@ -37,6 +40,74 @@ pub struct Resources {
     pub blkio_weight: Option<u16>,
     /// `--device-read-bps` and `--device-write-bps`.
     pub throttle: Vec<Throttle>,
+    /// `--blkio-weight-device`.
+    pub weight_device: Vec<WeightDevice>,
+}
+
+/// One block device's I/O weight in the pod (`DEVICE:WEIGHT`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightDevice {
+    pub device: PathBuf,
+    pub weight: u16,
+}
+
+impl std::str::FromStr for WeightDevice {
+    type Err = PodError;
+
+    /// `--blkio-weight-device DEVICE:WEIGHT`, checked as podman checks it
+    /// (the device must exist now, the weight be 10 to 1000).
+    fn from_str(v: &str) -> Result<WeightDevice> {
+        let (device, weight) = v
+            .rsplit_once(':')
+            .filter(|(d, _)| d.starts_with('/'))
+            .ok_or_else(|| {
+                PodError::Invalid(format!(
+                    "bad format: {v} (use --blkio-weight-device DEVICE:WEIGHT, e.g. /dev/sda:200)"
+                ))
+            })?;
+        let weight = weight
+            .parse::<u16>()
+            .ok()
+            .filter(|w| (10..=1000).contains(w))
+            .ok_or_else(|| {
+                PodError::Invalid(format!(
+                    "invalid weight for device: {v} (use a weight from 10 to 1000)"
+                ))
+            })?;
+        std::fs::metadata(device).map_err(|e| {
+            PodError::Invalid(format!(
+                "failed to inspect '{device}' in --blkio-weight-device: {e}"
+            ))
+        })?;
+        Ok(WeightDevice {
+            device: device.into(),
+            weight,
+        })
+    }
+}
+
+/// The `MAJOR:MINOR` of device node `path`.
+fn device_numbers(path: &Path) -> Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(io_err("reading", path))?;
+    let rdev = meta.rdev();
+    Ok(format!("{}:{}", libc::major(rdev), libc::minor(rdev)))
+}
+
+/// The v1 file for per-device weights: BFQ's when the kernel has it, else
+/// CFQ's. With neither (no proportional I/O scheduler), the weight cannot
+/// be set, and the pod is refused as podman refuses it.
+fn v1_weight_device_file(dir: &Path) -> Result<PathBuf> {
+    ["blkio.bfq.weight_device", "blkio.weight_device"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            PodError::Invalid(format!(
+                "setting --blkio-weight-device on the pod's cgroup {}: this kernel has neither blkio.bfq.weight_device nor blkio.weight_device (no BFQ or CFQ I/O scheduler); leave the flag out",
+                dir.display()
+            ))
+        })
 }
 
 /// One block device rate limit of the pod.
@@ -54,10 +125,7 @@ pub struct Throttle {
 impl Throttle {
     /// The device's `MAJOR:MINOR`.
     fn numbers(&self) -> Result<String> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(&self.device).map_err(io_err("reading", &self.device))?;
-        let rdev = meta.rdev();
-        Ok(format!("{}:{}", libc::major(rdev), libc::minor(rdev)))
+        device_numbers(&self.device)
     }
 }
 
@@ -94,6 +162,9 @@ impl Resources {
         self.blkio_weight = other.blkio_weight.or(self.blkio_weight);
         if !other.throttle.is_empty() {
             self.throttle = other.throttle.clone();
+        }
+        if !other.weight_device.is_empty() {
+            self.weight_device = other.weight_device.clone();
         }
     }
 
@@ -137,6 +208,11 @@ impl Resources {
             };
             w.push(("blkio", file, format!("{} {}", t.numbers()?, t.rate)));
         }
+        for d in &self.weight_device {
+            // The file is picked per cgroup by `ensure`.
+            let line = format!("{} {}", device_numbers(&d.device)?, d.weight);
+            w.push(("blkio", WEIGHT_DEVICE, line));
+        }
         Ok(w)
     }
 
@@ -175,6 +251,10 @@ impl Resources {
         for t in &self.throttle {
             let key = if t.kind == "read" { "rbps" } else { "wbps" };
             w.push(("io.max", format!("{} {key}={}", t.numbers()?, t.rate)));
+        }
+        for d in &self.weight_device {
+            let line = format!("{} {}", device_numbers(&d.device)?, d.weight);
+            w.push(("io.bfq.weight", line));
         }
         Ok(w)
     }
@@ -261,7 +341,11 @@ pub fn ensure(pod: &Pod) -> Result<()> {
     for (name, base) in v1_hierarchies() {
         let dir = make_dirs(&base, &rel, name == "cpuset")?;
         for (_, file, value) in writes.iter().filter(|(c, _, _)| *c == name) {
-            let path = dir.join(file);
+            let path = if *file == WEIGHT_DEVICE {
+                v1_weight_device_file(&dir)?
+            } else {
+                dir.join(file)
+            };
             // Swap accounting may be off (no memsw files): podman then
             // ignores the swap limit too.
             if *file == "memory.memsw.limit_in_bytes" && !path.exists() {
@@ -352,5 +436,26 @@ mod tests {
             "blkio.throttle.read_bps_device",
             "1:3 1048576".into()
         )));
+    }
+
+    #[test]
+    fn weight_devices_as_podman_checks_them() {
+        let d: WeightDevice = "/dev/null:300".parse().unwrap();
+        assert_eq!(d.weight, 300);
+        let r = Resources {
+            weight_device: vec![d],
+            ..Default::default()
+        };
+        assert!(r
+            .v1_writes()
+            .unwrap()
+            .contains(&("blkio", WEIGHT_DEVICE, "1:3 300".into())));
+        assert!(r
+            .v2_writes()
+            .unwrap()
+            .contains(&("io.bfq.weight", "1:3 300".into())));
+        for bad in ["/dev/null:5", "/dev/null:x", "null", "/dev/no-such:300"] {
+            assert!(bad.parse::<WeightDevice>().is_err(), "{bad}");
+        }
     }
 }

@@ -35,6 +35,9 @@ pub struct PodResourceArgs {
     /// Block IO weight (10 to 1000).
     #[arg(long)]
     pub blkio_weight: Option<String>,
+    /// Block IO weight of a device in the pod: DEVICE_NAME:WEIGHT.
+    #[arg(long)]
+    pub blkio_weight_device: Vec<String>,
     /// Limit the pod's read rate from a device (e.g. /dev/sda:1mb).
     #[arg(long)]
     pub device_read_bps: Vec<String>,
@@ -182,6 +185,12 @@ impl PodResourceArgs {
             for v in list {
                 r.throttle.push(throttle(kind, v)?);
             }
+        }
+        for v in &self.blkio_weight_device {
+            r.weight_device.push(
+                v.parse()
+                    .map_err(|e: hoist_pod::PodError| invalid(e.to_string()))?,
+            );
         }
         Ok(r)
     }
