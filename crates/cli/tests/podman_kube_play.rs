@@ -664,3 +664,70 @@ fn a_service_container_runs_while_its_pods_do() {
     .fails_with(125);
     assert_eq!(snapshot(&h), before);
 }
+
+/// Two pods of one container each, sleeping.
+fn two_pods(image: &str) -> String {
+    let pod = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: c\n    image: {image}\n    command: [sleep, \"1000\"]\n"
+        )
+    };
+    format!("{}---\n{}", pod("first"), pod("second"))
+}
+
+/// The addresses (IPv4 and MAC) of a container's eth0.
+fn eth0(h: &Hoist, container: &str) -> String {
+    out(h, &["exec", container, "ip", "addr", "show", "eth0"])
+}
+
+#[test]
+fn kube_play_ip_and_mac_address_go_to_the_pods_in_order() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let net = h.private_network("kubeips");
+    let subnet = out(
+        &h,
+        &[
+            "network",
+            "inspect",
+            "--format",
+            "{{range .Subnets}}{{.Subnet}}{{end}}",
+            &net,
+        ],
+    );
+    let prefix = subnet
+        .strip_suffix(".0/24")
+        .unwrap_or_else(|| panic!("a /24 subnet: {subnet}"));
+    let (ip1, ip2) = (format!("{prefix}.41"), format!("{prefix}.42"));
+    let mac = "92:d0:c6:0a:29:44";
+    let file = write(&h, "two.yaml", &two_pods(&img));
+    out(
+        &h,
+        &[
+            "kube",
+            "play",
+            "--network",
+            &net,
+            "--ip",
+            &ip1,
+            "--ip",
+            &ip2,
+            "--mac-address",
+            mac,
+            file.to_str().unwrap(),
+        ],
+    );
+    let first = eth0(&h, "first-c");
+    assert!(first.contains(&format!("{ip1}/24")), "{first}");
+    assert!(first.contains(mac), "{first}");
+    // The second pod gets the second address; no MAC was left for it.
+    let second = eth0(&h, "second-c");
+    assert!(second.contains(&format!("{ip2}/24")), "{second}");
+    assert!(!second.contains(mac), "{second}");
+    // Not an address: refused before anything is made.
+    out(&h, &["kube", "down", file.to_str().unwrap()]);
+    let before = snapshot(&h);
+    h.run(&["kube", "play", "--ip", "10.1.1", file.to_str().unwrap()])
+        .fails_with(125);
+    assert_eq!(snapshot(&h), before);
+    h.run(&["network", "rm", "-f", &net]).ok();
+}

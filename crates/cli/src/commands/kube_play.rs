@@ -66,11 +66,11 @@ pub struct PlayArgs {
     /// Remove the pods the YAML describes (as `kube down`)
     #[arg(long, hide = true)]
     pub down: bool,
-    /// Static IP addresses to assign to the pods (not supported)
-    #[arg(long, hide = true)]
+    /// Static IP addresses to assign to the pods, in order
+    #[arg(long, value_delimiter = ',')]
     pub ip: Vec<String>,
-    /// Static MAC addresses to assign to the pods (not supported)
-    #[arg(long, hide = true)]
+    /// Static MAC addresses to assign to the pods, in order
+    #[arg(long, value_delimiter = ',')]
     pub mac_address: Vec<String>,
     /// Directory path for seccomp profiles (accepted)
     #[arg(long, hide = true)]
@@ -185,11 +185,16 @@ fn print_down(r: &DownReport) {
 }
 
 fn options(a: &PlayArgs) -> Result<PlayOptions> {
-    if !a.ip.is_empty() || !a.mac_address.is_empty() {
-        return Err(usage(
-            "--ip and --mac-address are not supported by hoist's kube play: leave them out".into(),
-        ));
-    }
+    let rf = |e: hoist_container::ContainerError| usage(e.to_string());
+    let static_ips =
+        a.ip.iter()
+            .map(|v| hoist_container::run_flags::parse_static_ip(v, false).map_err(rf))
+            .collect::<Result<Vec<_>>>()?;
+    let static_macs = a
+        .mac_address
+        .iter()
+        .map(|v| hoist_container::run_flags::parse_mac(v).map_err(rf))
+        .collect::<Result<Vec<_>>>()?;
     if let Some(u) = &a.userns {
         hoist_container::run_flags::check_userns(u).map_err(|e| usage(e.to_string()))?;
     }
@@ -211,6 +216,8 @@ fn options(a: &PlayArgs) -> Result<PlayOptions> {
         replace: a.replace,
         networks: a.network.clone(),
         no_hosts: a.no_hosts,
+        static_ips,
+        static_macs,
         conf: hoist_config::ContainersConf::load()?,
         pull: hoist_engine::PullOptions {
             registry: super::registry_options(&a.registry)?,

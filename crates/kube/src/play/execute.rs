@@ -107,8 +107,8 @@ pub fn run(rb: &mut Rollback<'_>, plan: &Plan, opts: &PlayOptions) -> Result<Vec
         None => None,
     };
     let mut played = Vec::new();
-    for p in &plan.pods {
-        played.push(pod(rb, p, opts, service.as_deref())?);
+    for (index, p) in plan.pods.iter().enumerate() {
+        played.push(pod(rb, p, opts, service.as_deref(), index)?);
     }
     if opts.start {
         for (p, out) in plan.pods.iter().zip(&mut played) {
@@ -141,7 +141,28 @@ fn claim(rb: &mut Rollback<'_>, c: &ClaimPlan, replace: bool) -> Result<()> {
     Ok(())
 }
 
-fn pod_spec(p: &PodPlan, opts: &PlayOptions, service: Option<&str>) -> PodSpec {
+/// The static address and MAC of the `index`th pod of the play, on its
+/// infra container (podman hands `--ip` and `--mac-address` out in order;
+/// pods past the end get what the network picks).
+fn addressing(infra: &mut CreateOptions, opts: &PlayOptions, index: usize) {
+    let f = &mut infra.run_flags;
+    match opts.static_ips.get(index) {
+        Some(ip) => f.static_ips = vec![*ip],
+        None if !opts.static_ips.is_empty() => {
+            tracing::warn!("No more static ips left using a random one")
+        }
+        None => {}
+    }
+    match opts.static_macs.get(index) {
+        Some(mac) => f.static_mac = Some(mac.clone()),
+        None if !opts.static_macs.is_empty() => {
+            tracing::warn!("No more static macs left using a random one")
+        }
+        None => {}
+    }
+}
+
+fn pod_spec(p: &PodPlan, opts: &PlayOptions, service: Option<&str>, index: usize) -> PodSpec {
     let mut infra = CreateOptions::default();
     if p.host_network {
         infra.networks = vec!["host".into()];
@@ -150,6 +171,7 @@ fn pod_spec(p: &PodPlan, opts: &PlayOptions, service: Option<&str>) -> PodSpec {
         infra.ports = p.ports.clone();
     }
     infra.run_flags.no_hosts = opts.no_hosts;
+    addressing(&mut infra, opts, index);
     PodSpec {
         name: Some(p.name.clone()),
         labels: p.labels.clone(),
@@ -170,9 +192,11 @@ fn pod(
     p: &PodPlan,
     opts: &PlayOptions,
     service: Option<&str>,
+    index: usize,
 ) -> Result<PlayedPod> {
     let e = rb.e;
-    let pod = hoist_pod::create(e.engine, e.cs, e.pods, pod_spec(p, opts, service))?;
+    let spec = pod_spec(p, opts, service, index);
+    let pod = hoist_pod::create(e.engine, e.cs, e.pods, spec)?;
     rb.made.push(Made::Pod(Box::new(pod.clone())));
     let volumes = volumes(rb, p)?;
     let mut out = PlayedPod {

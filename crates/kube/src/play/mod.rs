@@ -51,6 +51,10 @@ pub struct PlayOptions {
     pub networks: Vec<String>,
     /// `--no-hosts`.
     pub no_hosts: bool,
+    /// `--ip` and `--mac-address`: the first pod made gets the first of
+    /// each, the second the second, and so on.
+    pub static_ips: Vec<std::net::IpAddr>,
+    pub static_macs: Vec<String>,
     pub conf: hoist_config::ContainersConf,
     /// How images are pulled (registry options).
     pub pull: hoist_engine::PullOptions,
