@@ -731,3 +731,50 @@ fn kube_play_ip_and_mac_address_go_to_the_pods_in_order() {
     assert_eq!(snapshot(&h), before);
     h.run(&["network", "rm", "-f", &net]).ok();
 }
+
+/// A profile that lets everything but mkdir through.
+const DENY_MKDIR: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#;
+
+#[test]
+fn kube_play_finds_localhost_seccomp_profiles_below_the_profile_root() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let root = h.base_dir().join("profiles");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("deny-mkdir.json"), DENY_MKDIR).unwrap();
+    let try_mkdir =
+        r#"[sh, -c, "if mkdir /tmp/d; then echo made; else echo denied; fi; sleep 1000"]"#;
+    let yaml = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sc\n  annotations:\n    container.seccomp.security.alpha.kubernetes.io/locked: localhost/deny-mkdir.json\nspec:\n  containers:\n  - name: locked\n    image: {img}\n    command: {try_mkdir}\n  - name: free\n    image: {img}\n    command: {try_mkdir}\n"
+    );
+    let file = write(&h, "sc.yaml", &yaml);
+    let file = file.to_str().unwrap();
+    // Without the flag the profile is looked for in the kubelet's
+    // directory, where it is not: nothing is made.
+    let before = snapshot(&h);
+    let missing = h.run(&["kube", "play", file]).fails_with(125);
+    assert!(
+        missing
+            .stderr
+            .contains("/var/lib/kubelet/seccomp/deny-mkdir.json"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(snapshot(&h), before);
+    let root_flag = root.to_str().unwrap();
+    out(
+        &h,
+        &["kube", "play", "--seccomp-profile-root", root_flag, file],
+    );
+    let said = |c: &str| {
+        let mut text = String::new();
+        wait_until(WAIT, "the container's first line", || {
+            text = out(&h, &["logs", c]);
+            !text.is_empty()
+        });
+        text
+    };
+    // Only the container the annotation names runs under the profile.
+    assert_eq!(said("sc-locked"), "denied");
+    assert_eq!(said("sc-free"), "made");
+    out(&h, &["kube", "down", file]);
+}

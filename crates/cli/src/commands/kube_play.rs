@@ -72,8 +72,8 @@ pub struct PlayArgs {
     /// Static MAC addresses to assign to the pods, in order
     #[arg(long, value_delimiter = ',')]
     pub mac_address: Vec<String>,
-    /// Directory path for seccomp profiles (accepted)
-    #[arg(long, hide = true)]
+    /// Directory path for seccomp profiles (default "/var/lib/kubelet/seccomp")
+    #[arg(long)]
     pub seccomp_profile_root: Option<PathBuf>,
     /// User namespace to use (only the host's)
     #[arg(long)]
@@ -204,6 +204,7 @@ fn options(a: &PlayArgs) -> Result<PlayOptions> {
         plan.annotations.insert(k, v);
     }
     plan.configmaps = configmaps(&a.configmap)?;
+    plan.seccomp_profile_root = a.seccomp_profile_root.clone();
     plan.publish = hoist_network::parse_port_specs(&a.publish)?;
     if a.log_driver.is_some() || !a.log_opt.is_empty() {
         plan.log = Some(

@@ -54,6 +54,8 @@ pub struct PodContext<'a> {
     pub sources: &'a Sources<'a>,
     /// The pod's SELinux MCS level (`seLinuxOptions.level`), for `:Z`.
     pub level: Option<&'a str>,
+    /// Where `localhost/` seccomp profiles of the annotations are.
+    pub seccomp_root: &'a std::path::Path,
 }
 
 pub fn plan(c: &Container, pod: &PodContext<'_>) -> Result<ContainerPlan> {
@@ -95,6 +97,7 @@ pub fn plan(c: &Container, pod: &PodContext<'_>) -> Result<ContainerPlan> {
         o.log = log.clone();
     }
     security(c, pod.security, &mut o)?;
+    o.seccomp = super::seccomp::for_container(pod.annotations, &c.name, pod.seccomp_root)?;
     resources(c, &what, &mut o)?;
     let mounts = c
         .volume_mounts

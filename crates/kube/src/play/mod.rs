@@ -14,6 +14,7 @@ mod execute;
 pub mod hostpath;
 pub mod plan;
 mod quantity;
+pub mod seccomp;
 pub mod source;
 pub mod sources;
 pub mod volumes;

@@ -72,6 +72,9 @@ pub struct PlanOptions {
     pub publish: Vec<PortMapping>,
     /// `--log-driver` / `--log-opt`.
     pub log: Option<hoist_container::logs::LogConfig>,
+    /// `--seccomp-profile-root` (`None`: podman's default, the kubelet's
+    /// directory).
+    pub seccomp_profile_root: Option<std::path::PathBuf>,
 }
 
 /// `--annotation KEY=VALUE`, with podman's limit on the value.
@@ -272,6 +275,10 @@ fn pod(
         log: opts.log.as_ref(),
         volumes: &volumes,
         sources,
+        seccomp_root: opts
+            .seccomp_profile_root
+            .as_deref()
+            .unwrap_or(std::path::Path::new(super::seccomp::DEFAULT_PROFILE_ROOT)),
         level: spec
             .security_context
             .as_ref()
