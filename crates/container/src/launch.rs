@@ -1,8 +1,7 @@
 //! Starting containers: each runs under its own monitor process (see
-//! [`crate::monitor`]), which must be single threaded when the runtime
-//! forks and outlive the front end that started it: forked from a
-//! single-threaded front end, else started from the hoist binary as
-//! `hoist container-monitor ID`.
+//! [`crate::monitor`]), started from the hoist binary as
+//! `hoist container-monitor ID`, so that it is single threaded when the
+//! runtime forks and outlives the front end that started it.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -86,18 +85,11 @@ impl MonitorLauncher {
     }
 
     /// Starts the detached monitor of container `id`; its start is
-    /// reported to [`PendingStart::wait`]. A single-threaded caller forks
-    /// it: the monitor then needs no second start of the hoist binary
-    /// (parsing its command line alone takes milliseconds). Otherwise a
-    /// fork would copy locks other threads hold: it runs
-    /// `hoist container-monitor`.
+    /// reported to [`PendingStart::wait`].
     pub fn launch_detached(&self, cs: &Containers, id: &str) -> Result<PendingStart> {
         self.start_required(cs, id)?;
         let log_path = cs.dir_of(id).join("monitor.log");
         let log = std::fs::File::create(&log_path).map_err(io_err("creating", &log_path))?;
-        if is_single_threaded() {
-            return crate::fork_monitor::fork(cs, id, log).map(PendingStart);
-        }
         let mut child = self
             .command(cs, id, false)
             .stdin(Stdio::null())

@@ -6,9 +6,8 @@
 //! - [`monitor`]: the process that runs one container: mounts its root
 //!   filesystem, sets up its network, runs it with the in-process runtime,
 //!   keeps its output in a k8s-file log, records how it ended and cleans up.
-//!   A single-threaded front end forks it (or is it, for an attached run);
-//!   any other runs `hoist container-monitor ID`, so it is single threaded
-//!   when libcontainer forks.
+//!   The CLI runs it as `hoist container-monitor ID` (re-executing itself),
+//!   so it is single threaded when libcontainer forks.
 //! - [`lifecycle`]: stop, kill, remove, wait, pause.
 //! - [`logs`]: podman's k8s-file log format.
 //! - [`copy`]: `cp` between a container's root and the host.
@@ -35,7 +34,6 @@ mod events;
 pub mod exec;
 mod exec_check;
 mod filter;
-mod fork_monitor;
 pub mod health;
 pub mod init;
 pub mod initialize;

@@ -1,8 +1,7 @@
 //! The monitor: the process that runs one container from start to exit,
-//! podman's conmon folded into hoist. The CLI forks it (detached, in its
-//! own session, for `-d` and `start`; see [`crate::fork_monitor`]), or is
-//! it (an attached `run`); a front end with threads runs
-//! `hoist container-monitor ID` instead.
+//! podman's conmon folded into hoist. The CLI starts it as
+//! `hoist container-monitor ID` (detached, in its own session, for `-d` and
+//! `start`; in the CLI's own process, via exec, for an attached `run`).
 //!
 //! It holds `monitor.lock` for its whole life, so any other process can
 //! tell whether it is alive, whatever happened to it. It must be single
