@@ -433,6 +433,9 @@ pub struct PullArgs {
     /// Print only the image ID.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Pull every tag of the repository (a tag or digest given is ignored).
+    #[arg(short, long)]
+    pub all_tags: bool,
     /// How to pull layers with an eStargz table of contents: lazy (fetch the
     /// table of contents now, file contents when a container reads them) or
     /// full.

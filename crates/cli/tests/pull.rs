@@ -245,3 +245,31 @@ fn nested_indexes_are_followed_and_unknown_layer_types_are_named() {
     );
     assert!(!out.stderr.contains("manifest media type"), "{out:?}");
 }
+
+#[test]
+fn all_tags_pulls_every_tag_of_the_repository_and_ignores_the_tag_given() {
+    let (reg, hoist) = setup();
+    ImageBuilder::single_layer().push(&reg, "many/tags:1");
+    ImageBuilder::multi_layer(2).push(&reg, "many/tags:2");
+    ImageBuilder::single_layer().push(&reg, "other/repo:1");
+    // podman 4.3 pulls the whole repository whatever tag the name carries.
+    let out = hoist
+        .run(&["pull", "-q", "--all-tags", &reg.reference("many/tags:1")])
+        .ok();
+    assert_eq!(out.stdout.lines().count(), 2, "one ID per tag: {out:?}");
+    let mut names: Vec<String> = images(&hoist)
+        .iter()
+        .flat_map(|row| row["Names"].as_array().cloned().unwrap_or_default())
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [reg.reference("many/tags:1"), reg.reference("many/tags:2")]
+    );
+    // A short name resolves through registries.conf, as a plain pull's does.
+    hoist.run(&["pull", "-a", "other/repo"]).ok();
+    hoist
+        .run(&["image", "exists", &reg.reference("other/repo:1")])
+        .ok();
+}

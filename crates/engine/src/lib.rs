@@ -23,6 +23,7 @@ mod manifest;
 mod pack;
 pub mod progress;
 mod pull;
+mod pull_all;
 mod push;
 mod resolve;
 mod save;

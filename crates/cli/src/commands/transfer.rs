@@ -18,8 +18,14 @@ pub fn pull(engine: &Engine, a: PullArgs) -> Result<i32> {
     };
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
     for image in &a.images {
-        let pulled = engine.pull(image, &opts, &display)?;
-        println!("{}", pulled.id.hex());
+        let pulled = if a.all_tags {
+            engine.pull_all_tags(image, &opts, &display)?
+        } else {
+            vec![engine.pull(image, &opts, &display)?]
+        };
+        for p in pulled {
+            println!("{}", p.id.hex());
+        }
     }
     Ok(0)
 }
