@@ -459,6 +459,10 @@ pub struct PushArgs {
     /// Write the digest of the pushed manifest to this file.
     #[arg(long)]
     pub digestfile: Option<PathBuf>,
+    /// Manifest type (oci, v2s2, or v2s1) to use in the destination (default
+    /// is manifest type of source); v2s1 is refused as deprecated.
+    #[arg(short, long)]
+    pub format: Option<String>,
     #[command(flatten)]
     pub content_trust: ContentTrustArgs,
     #[command(flatten)]

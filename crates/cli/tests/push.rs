@@ -90,3 +90,102 @@ fn pushed_images_are_pulled_by_skopeo_and_podman_with_the_same_digest() {
         .status();
     assert_eq!(images(&hoist).len(), 1);
 }
+
+#[test]
+fn format_converts_the_manifest_between_oci_and_docker_schema_2() {
+    let (reg, hoist) = setup();
+    ImageBuilder::multi_layer(2).push(&reg, "fmt/oci:1");
+    let src = reg.reference("fmt/oci:1");
+    hoist.run(&["pull", &src]).ok();
+    let oci = reg.inspect_raw("fmt/oci:1");
+
+    hoist
+        .run(&[
+            "push",
+            "--format",
+            "v2s2",
+            &src,
+            &reg.reference("fmt/docker:1"),
+        ])
+        .ok();
+    let docker = reg.inspect_raw("fmt/docker:1");
+    assert_eq!(
+        docker["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(
+        docker["config"]["mediaType"],
+        "application/vnd.docker.container.image.v1+json"
+    );
+    // Same blobs, in Docker's media types: nothing was recompressed.
+    assert_eq!(docker["config"]["digest"], oci["config"]["digest"]);
+    for (d, o) in docker["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(oci["layers"].as_array().unwrap())
+    {
+        assert_eq!(
+            d["mediaType"],
+            "application/vnd.docker.image.rootfs.diff.tar.gzip"
+        );
+        assert_eq!(d["digest"], o["digest"]);
+    }
+
+    // And back: the Docker image pushed as OCI has the original manifest's types.
+    let docker_src = reg.reference("fmt/docker:1");
+    hoist.run(&["pull", &docker_src]).ok();
+    hoist
+        .run(&[
+            "push",
+            "-f",
+            "oci",
+            &docker_src,
+            &reg.reference("fmt/back:1"),
+        ])
+        .ok();
+    let back = reg.inspect_raw("fmt/back:1");
+    assert_eq!(back["mediaType"], oci["mediaType"]);
+    assert_eq!(back["config"], oci["config"]);
+    assert_eq!(back["layers"], oci["layers"]);
+}
+
+#[test]
+fn format_v2s1_and_unknown_formats_are_refused_before_anything_is_pushed() {
+    let (reg, hoist) = setup();
+    ImageBuilder::single_layer().push(&reg, "fmt/src:1");
+    let src = reg.reference("fmt/src:1");
+    hoist.run(&["pull", &src]).ok();
+    let dest = reg.reference("fmt/v1:1");
+    let out = hoist
+        .run(&["push", "--format", "v2s1", &src, &dest])
+        .fails_with(125);
+    assert!(out.stderr.contains("schema 1 is deprecated"), "{out:?}");
+    let out = hoist
+        .run(&["push", "--format", "v3", &src, &dest])
+        .fails_with(125);
+    assert_eq!(
+        common::error_line(&out.stderr),
+        "Error: unknown format \"v3\". Choose on of the supported formats: 'oci', 'v2s1', or 'v2s2'"
+    );
+    assert!(!reg.has_manifest("fmt/v1:1"));
+}
+
+#[test]
+fn format_is_refused_for_a_local_destination_it_would_change() {
+    let (reg, hoist) = setup();
+    ImageBuilder::single_layer().push(&reg, "fmt/local:1");
+    let src = reg.reference("fmt/local:1");
+    hoist.run(&["pull", &src]).ok();
+    let layout = hoist.base_dir().join("layout");
+    let dest = format!("oci:{}", layout.display());
+    let out = hoist
+        .run(&["push", "--format", "v2s2", &src, &dest])
+        .fails_with(125);
+    assert!(
+        out.stderr.contains("only when pushing to a registry"),
+        "{out:?}"
+    );
+    // The stored format asked for explicitly changes nothing: allowed.
+    hoist.run(&["push", "--format", "oci", &src, &dest]).ok();
+}

@@ -81,14 +81,14 @@ impl ManifestFormat {
         }
     }
 
-    fn manifest_type(self) -> &'static str {
+    pub(crate) fn manifest_type(self) -> &'static str {
         match self {
             ManifestFormat::Oci => media::OCI_MANIFEST,
             ManifestFormat::Docker => media::DOCKER_MANIFEST,
         }
     }
 
-    fn config_type(self) -> &'static str {
+    pub(crate) fn config_type(self) -> &'static str {
         match self {
             ManifestFormat::Oci => media::OCI_CONFIG,
             ManifestFormat::Docker => media::DOCKER_CONFIG,
@@ -97,7 +97,7 @@ impl ManifestFormat {
 
     /// The media type a layer stored as `stored` has in this format's
     /// manifest; Docker's has no zstd.
-    fn layer_type(self, stored: &str) -> Result<String> {
+    pub(crate) fn layer_type(self, stored: &str) -> Result<String> {
         if self == ManifestFormat::Oci {
             return Ok(oci_media_type(stored));
         }

@@ -25,6 +25,7 @@ pub mod progress;
 mod pull;
 mod pull_all;
 mod push;
+mod push_plan;
 mod resolve;
 mod save;
 mod search;
@@ -91,6 +92,9 @@ impl Default for PullOptions {
 #[derive(Debug, Clone, Default)]
 pub struct PushOptions {
     pub registry: RegistryOptions,
+    /// `--format`: the manifest type at the destination; `None` pushes the
+    /// stored manifest unchanged.
+    pub format: Option<ManifestFormat>,
 }
 
 /// What a pull or load produced.

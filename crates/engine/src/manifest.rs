@@ -176,7 +176,8 @@ impl Engine {
                     })?;
                 self.complete_lazy_layers(image, &opts.registry, progress)?;
                 let by_digest = dest.with_digest(image.manifest_digest.clone());
-                block_on(self.push_to_registry(image, &by_digest, opts, progress))??;
+                let plan = self.push_plan(image, opts)?;
+                block_on(self.push_to_registry(image, &plan, &by_digest, opts, progress))??;
             }
         }
         let bytes = self

@@ -3,7 +3,6 @@
 //! then the manifest, byte for byte as stored so its digest is unchanged.
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use hoist_image::manifest::Descriptor;
 use hoist_image::registries::RegistriesConf;
 use hoist_image::transport::ImageName;
 use hoist_image::{Digest, Reference};
@@ -14,6 +13,7 @@ use tracing::{debug, info_span, Instrument};
 
 use crate::error::{io_err, EngineError, Result};
 use crate::progress::{BlobOutcome, Progress};
+use crate::push_plan::{PlannedBlob, PushPlan};
 use crate::{block_on, Engine, PushOptions};
 
 const PARALLEL_BLOBS: usize = 4;
@@ -37,12 +37,23 @@ impl Engine {
             ImageName::Registry(r) => {
                 let reference = Reference::parse(&r)?;
                 let span = info_span!("push", image = %reference);
+                let plan = self.push_plan(&record, opts)?;
                 block_on(
-                    self.push_to_registry(&record, &reference, opts, progress)
+                    self.push_to_registry(&record, &plan, &reference, opts, progress)
                         .instrument(span),
                 )?
             }
-            other => self.export(&record, &other, progress),
+            other => {
+                let plan = self.push_plan(&record, opts)?;
+                if plan.digest != record.manifest_digest {
+                    return Err(EngineError::Unsupported {
+                        what: format!("converting the image for {dest}"),
+                        why: "hoist rewrites manifests and layers only when pushing to a registry"
+                            .into(),
+                    });
+                }
+                self.export(&record, &other, progress)
+            }
         }?;
         crate::images::image_event(hoist_events::Status::Push, &record.id, dest);
         Ok(digest)
@@ -51,34 +62,24 @@ impl Engine {
     pub(crate) async fn push_to_registry(
         &self,
         record: &ImageRecord,
+        plan: &PushPlan,
         dest: &Reference,
         opts: &PushOptions,
         progress: &Arc<dyn Progress>,
     ) -> Result<Digest> {
         let conf = RegistriesConf::load_default()?;
         let client = crate::auth::client(&opts.registry, &conf)?;
-        let manifest_bytes = self
-            .store
-            .read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
-        let config = self
-            .store
-            .read_blob(&record.config_digest, crate::MAX_CONFIG_BYTES)?;
         let mount_from = mount_sources(record, dest);
-        let layers = record
-            .layers
-            .iter()
-            .map(|l| Descriptor::new(&l.media_type, l.blob.clone(), l.size));
         progress.message("Copying blobs");
-        stream::iter(layers.map(|d| self.push_blob(&client, dest, d, &mount_from, progress)))
-            .buffer_unordered(PARALLEL_BLOBS)
-            .try_collect::<Vec<()>>()
-            .await?;
-        let config_desc = Descriptor::new(
-            hoist_image::media::OCI_CONFIG,
-            record.config_digest.clone(),
-            config.len() as u64,
-        );
-        self.push_blob(&client, dest, config_desc, &mount_from, progress)
+        stream::iter(
+            plan.layers
+                .iter()
+                .map(|b| self.push_blob(&client, dest, b, &mount_from, progress)),
+        )
+        .buffer_unordered(PARALLEL_BLOBS)
+        .try_collect::<Vec<()>>()
+        .await?;
+        self.push_blob(&client, dest, &plan.config, &mount_from, progress)
             .await?;
         progress.message("Writing manifest to image destination");
         let tagged = if dest.tag.is_none() && dest.digest.is_none() {
@@ -87,12 +88,12 @@ impl Engine {
             dest.clone()
         };
         let digest = client
-            .put_manifest(&tagged, &manifest_bytes, &record.manifest_media_type)
+            .put_manifest(&tagged, &plan.manifest, &plan.manifest_type)
             .await?;
-        if digest != record.manifest_digest {
+        if digest != plan.digest {
             return Err(EngineError::Invalid(format!(
                 "the registry stored the manifest of {tagged} as {digest}, not {}: the push is not trustworthy",
-                record.manifest_digest
+                plan.digest
             )));
         }
         Ok(digest)
@@ -102,10 +103,11 @@ impl Engine {
         &self,
         client: &RegistryClient,
         dest: &Reference,
-        desc: Descriptor,
+        blob: &PlannedBlob,
         mount_from: &[String],
         progress: &Arc<dyn Progress>,
     ) -> Result<()> {
+        let desc = &blob.desc;
         if client
             .blob_exists(&dest.registry, &dest.repository, &desc.digest)
             .await?
@@ -127,8 +129,11 @@ impl Engine {
                 Err(e) => debug!(from, error = %e, "cross-repository mount failed; uploading"),
             }
         }
-        let path = self.store.blob_path(&desc.digest);
-        let size = self.store.blob_size(&desc.digest)?;
+        let path = &blob.path;
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(io_err(format!("reading the size of blob {}", desc.digest)))?
+            .len();
         progress.blob_started(&desc.digest, size);
         let reporter = {
             let (progress, digest) = (progress.clone(), desc.digest.clone());
@@ -139,7 +144,7 @@ impl Engine {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let file = tokio::fs::File::open(&path)
+            let file = tokio::fs::File::open(path)
                 .await
                 .map_err(io_err(format!("opening blob {}", desc.digest)))?;
             match client

@@ -162,6 +162,7 @@ fn push(engine: &Engine, a: PushArgs) -> Result<i32> {
     use anyhow::Context;
     let opts = hoist_engine::PushOptions {
         registry: super::registry_options(&a.registry)?,
+        ..Default::default()
     };
     let display: std::sync::Arc<dyn hoist_engine::progress::Progress> =
         std::sync::Arc::new(crate::progress::Display::new(a.quiet));

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use hoist_engine::progress::Progress;
-use hoist_engine::{Engine, PullOptions, PushOptions};
+use hoist_engine::{Engine, ManifestFormat, PullOptions, PushOptions};
 
 use super::{platform, registry_options};
 use crate::cli::{PullArgs, PushArgs};
@@ -33,6 +33,11 @@ pub fn pull(engine: &Engine, a: PullArgs) -> Result<i32> {
 pub fn push(engine: &Engine, a: PushArgs) -> Result<i32> {
     let opts = PushOptions {
         registry: registry_options(&a.registry)?,
+        format: a
+            .format
+            .as_deref()
+            .map(ManifestFormat::from_push_flag)
+            .transpose()?,
     };
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
     let digest = engine.push(&a.image, a.destination.as_deref(), &opts, &display)?;
