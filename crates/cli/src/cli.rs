@@ -463,6 +463,15 @@ pub struct PushArgs {
     /// is manifest type of source); v2s1 is refused as deprecated.
     #[arg(short, long)]
     pub format: Option<String>,
+    /// Compression of the pushed layers (gzip or zstd); layers stored in
+    /// another compression are recompressed (zstd needs an OCI manifest).
+    #[arg(long, value_name = "FORMAT")]
+    pub compression_format: Option<String>,
+    /// Compress layers stored uncompressed (built or committed images), with
+    /// gzip unless --compression-format says otherwise (default: push layers
+    /// as stored).
+    #[arg(long)]
+    pub compress: bool,
     #[command(flatten)]
     pub content_trust: ContentTrustArgs,
     #[command(flatten)]

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{images, setup};
-use hoist_testenv::{require_root_and, ImageBuilder};
+use hoist_testenv::{require_root_and, Compression, ImageBuilder};
 
 #[test]
 fn push_keeps_the_digest_skips_existing_blobs_and_mounts_across_repositories() {
@@ -183,9 +183,166 @@ fn format_is_refused_for_a_local_destination_it_would_change() {
         .run(&["push", "--format", "v2s2", &src, &dest])
         .fails_with(125);
     assert!(
-        out.stderr.contains("only when pushing to a registry"),
+        out.stderr
+            .contains("only when pushing to a registry or a dir: destination"),
         "{out:?}"
     );
     // The stored format asked for explicitly changes nothing: allowed.
     hoist.run(&["push", "--format", "oci", &src, &dest]).ok();
+}
+
+/// The first bytes of blob `digest` of `repo` in `reg`.
+fn blob_magic(reg: &hoist_testenv::Registry, repo: &str, digest: &str) -> Vec<u8> {
+    let (status, body) = reg.get(&format!("/v2/{repo}/blobs/{digest}"));
+    assert_eq!(status, 200, "blob {digest} of {repo}");
+    body[..4].to_vec()
+}
+
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+#[test]
+fn compression_format_zstd_recompresses_gzip_layers_and_back() {
+    let (reg, hoist) = setup();
+    ImageBuilder::multi_layer(2).push(&reg, "comp/src:1");
+    let src = reg.reference("comp/src:1");
+    hoist.run(&["pull", &src]).ok();
+    let id = common::inspect(&hoist, &src)["Id"].clone();
+
+    // Same registry, blobs there in gzip: they must not be reused as they are.
+    hoist
+        .run(&[
+            "push",
+            "--compression-format",
+            "zstd",
+            &src,
+            &reg.reference("comp/zstd:1"),
+        ])
+        .ok();
+    let m = reg.inspect_raw("comp/zstd:1");
+    assert_eq!(m["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    for l in m["layers"].as_array().unwrap() {
+        assert_eq!(
+            l["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+        );
+        let digest = l["digest"].as_str().unwrap();
+        assert_eq!(blob_magic(&reg, "comp/zstd", digest), ZSTD_MAGIC);
+    }
+
+    // Another hoist pulls it (checking each layer against the config's
+    // diff IDs): the same image.
+    let other = common::hoist_for(&reg);
+    let zstd = reg.reference("comp/zstd:1");
+    other.run(&["pull", &zstd]).ok();
+    assert_eq!(common::inspect(&other, &zstd)["Id"], id);
+
+    // And from zstd back to gzip.
+    other
+        .run(&[
+            "push",
+            "--compression-format",
+            "gzip",
+            &zstd,
+            &reg.reference("comp/gz:1"),
+        ])
+        .ok();
+    for l in reg.inspect_raw("comp/gz:1")["layers"].as_array().unwrap() {
+        assert_eq!(
+            l["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        );
+        let digest = l["digest"].as_str().unwrap();
+        assert_eq!(blob_magic(&reg, "comp/gz", digest)[..2], GZIP_MAGIC);
+    }
+}
+
+#[test]
+fn zstd_in_a_docker_manifest_and_unknown_compressions_are_refused() {
+    let (reg, hoist) = setup();
+    ImageBuilder::single_layer().push(&reg, "comp/refuse:1");
+    let src = reg.reference("comp/refuse:1");
+    hoist.run(&["pull", &src]).ok();
+    let dest = reg.reference("comp/refused:1");
+    let out = hoist
+        .run(&[
+            "push",
+            "--format",
+            "v2s2",
+            "--compression-format",
+            "zstd",
+            &src,
+            &dest,
+        ])
+        .fails_with(125);
+    assert!(
+        out.stderr.contains("schema 2 has no media type for zstd"),
+        "{out:?}"
+    );
+    let out = hoist
+        .run(&["push", "--compression-format", "zstd:chunked", &src, &dest])
+        .fails_with(125);
+    assert!(out.stderr.contains("zstd:chunked"), "{out:?}");
+    let out = hoist
+        .run(&["push", "--compression-format", "lz4", &src, &dest])
+        .fails_with(125);
+    assert_eq!(
+        common::error_line(&out.stderr),
+        "Error: cannot find compressor for \"lz4\""
+    );
+    assert!(!reg.has_manifest("comp/refused:1"));
+}
+
+#[test]
+fn compress_gzips_layers_stored_uncompressed_for_a_registry_and_a_dir() {
+    let (reg, hoist) = setup();
+    ImageBuilder::single_layer()
+        .with_layer_compression(Compression::None)
+        .push(&reg, "comp/plain:1");
+    let src = reg.reference("comp/plain:1");
+    hoist.run(&["pull", &src]).ok();
+
+    // Without --compress the layer goes as stored.
+    hoist
+        .run(&["push", &src, &reg.reference("comp/asis:1")])
+        .ok();
+    assert_eq!(
+        reg.inspect_raw("comp/asis:1")["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar"
+    );
+
+    hoist
+        .run(&["push", "--compress", &src, &reg.reference("comp/gz:1")])
+        .ok();
+    let layer = &reg.inspect_raw("comp/gz:1")["layers"][0];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
+    assert_eq!(
+        blob_magic(&reg, "comp/gz", layer["digest"].as_str().unwrap())[..2],
+        GZIP_MAGIC
+    );
+
+    // podman documents --compress for the dir: transport.
+    let dir = hoist.base_dir().join("dir");
+    hoist
+        .run(&[
+            "push",
+            "--compress",
+            &src,
+            &format!("dir:{}", dir.display()),
+        ])
+        .ok();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let layer = &manifest["layers"][0];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
+    let digest = layer["digest"].as_str().unwrap();
+    let blob = std::fs::read(dir.join(digest.trim_start_matches("sha256:"))).unwrap();
+    assert_eq!(blob[..2], GZIP_MAGIC);
+    assert_eq!(blob.len() as u64, layer["size"].as_u64().unwrap());
 }

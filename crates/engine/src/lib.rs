@@ -44,6 +44,7 @@ pub use info::{version_info, InfoOptions, PODMAN_API_VERSION};
 pub use lazy::PullMode;
 pub use manifest::ManifestAnnotation;
 pub use pack::{PackOptions, PackReport, PackedLayer, UpdateCost};
+pub use push_plan::LayerCompression;
 pub use save::{SaveFormat, SaveOptions};
 pub use search::{
     search, search_tags, SearchFilter, SearchOptions, SearchResult, DEFAULT_SEARCH_LIMIT,
@@ -95,6 +96,11 @@ pub struct PushOptions {
     /// `--format`: the manifest type at the destination; `None` pushes the
     /// stored manifest unchanged.
     pub format: Option<ManifestFormat>,
+    /// `--compression-format`: layers not compressed so are recompressed.
+    pub compression: Option<LayerCompression>,
+    /// `--compress`: layers stored uncompressed are compressed (gzip, or as
+    /// `compression` says).
+    pub compress: bool,
 }
 
 /// What a pull or load produced.

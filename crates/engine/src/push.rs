@@ -43,12 +43,17 @@ impl Engine {
                         .instrument(span),
                 )?
             }
+            ImageName::Dir { dir } => {
+                let plan = self.push_plan(&record, opts)?;
+                self.write_dir(&plan, &dir, progress)?;
+                Ok(plan.digest)
+            }
             other => {
                 let plan = self.push_plan(&record, opts)?;
                 if plan.digest != record.manifest_digest {
                     return Err(EngineError::Unsupported {
                         what: format!("converting the image for {dest}"),
-                        why: "hoist rewrites manifests and layers only when pushing to a registry"
+                        why: "hoist rewrites manifests and layers only when pushing to a registry or a dir: destination"
                             .into(),
                     });
                 }

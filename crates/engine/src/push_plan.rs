@@ -1,16 +1,20 @@
-//! What a push sends. Without `--format` the stored manifest goes byte for
-//! byte, so its digest is the one the image was pulled by; with a format
-//! other than the stored one the manifest is rewritten (media types only:
-//! an OCI config and a Docker schema 2 config are the same JSON).
+//! What a push sends. Without `--format` or `--compression-format` the
+//! stored manifest goes byte for byte, so its digest is the one the image
+//! was pulled by; otherwise the manifest is rewritten: media types (an OCI
+//! config and a Docker schema 2 config are the same JSON) and, for layers
+//! recompressed into a scratch directory, their digests and sizes.
 
-use std::path::PathBuf;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
+use hoist_image::digest::Hasher;
 use hoist_image::manifest::Descriptor;
+use hoist_image::media::{self, layer_compression, Compression};
 use hoist_image::Digest;
 use hoist_store::{ImageRecord, LayerRef};
 use serde_json::Value;
 
-use crate::error::{EngineError, Result};
+use crate::error::{io_err, EngineError, Result};
 use crate::{Engine, ManifestFormat, PushOptions};
 
 /// A blob to push and the file it is read from.
@@ -29,6 +33,53 @@ pub(crate) struct PushPlan {
     pub digest: Digest,
     pub config: PlannedBlob,
     pub layers: Vec<PlannedBlob>,
+    /// Holds the recompressed layers until the push is over.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+/// A compression `push --compression-format` can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerCompression {
+    Gzip,
+    Zstd,
+}
+
+impl std::str::FromStr for LayerCompression {
+    type Err = EngineError;
+
+    fn from_str(name: &str) -> Result<LayerCompression> {
+        match name {
+            "gzip" => Ok(LayerCompression::Gzip),
+            "zstd" => Ok(LayerCompression::Zstd),
+            // Its table of contents is a format of its own that hoist does
+            // not write; plain zstd is what to ask for instead.
+            "zstd:chunked" => Err(EngineError::Unsupported {
+                what: "--compression-format zstd:chunked".into(),
+                why: "hoist does not write zstd:chunked layers; use zstd or gzip".into(),
+            }),
+            // podman's wording.
+            other => Err(EngineError::Invalid(format!(
+                "cannot find compressor for {other:?}"
+            ))),
+        }
+    }
+}
+
+impl LayerCompression {
+    fn as_media(self) -> Compression {
+        match self {
+            LayerCompression::Gzip => Compression::Gzip,
+            LayerCompression::Zstd => Compression::Zstd,
+        }
+    }
+
+    /// The OCI media type of a layer compressed so.
+    fn oci_layer_type(self) -> &'static str {
+        match self {
+            LayerCompression::Gzip => media::OCI_LAYER_GZIP,
+            LayerCompression::Zstd => media::OCI_LAYER_ZSTD,
+        }
+    }
 }
 
 impl ManifestFormat {
@@ -56,12 +107,48 @@ impl Engine {
     /// What pushing `record` with `opts` sends.
     pub(crate) fn push_plan(&self, record: &ImageRecord, opts: &PushOptions) -> Result<PushPlan> {
         let stored = ManifestFormat::of(&record.manifest_media_type);
-        let format = opts.format.unwrap_or(stored);
+        let targets: Vec<Option<LayerCompression>> = record
+            .layers
+            .iter()
+            .map(|l| target_compression(l, opts))
+            .collect();
+        let wants_zstd = targets.contains(&Some(LayerCompression::Zstd));
+        let format = match opts.format {
+            Some(ManifestFormat::Docker) if wants_zstd => {
+                return Err(EngineError::Unsupported {
+                    what: "zstd-compressed layers in a Docker schema 2 manifest (--format v2s2)"
+                        .into(),
+                    why: "schema 2 has no media type for zstd; push with --format oci or --compression-format gzip"
+                        .into(),
+                })
+            }
+            Some(f) => f,
+            // As podman falls back to OCI when the source's type cannot
+            // carry the layers.
+            None if wants_zstd => ManifestFormat::Oci,
+            None => stored,
+        };
+        let scratch = if targets.iter().any(Option::is_some) {
+            Some(self.store.temp_dir()?)
+        } else {
+            None
+        };
+        let layers = record
+            .layers
+            .iter()
+            .zip(&targets)
+            .enumerate()
+            .map(|(i, (l, target))| match (target, &scratch) {
+                (Some(to), Some(dir)) => {
+                    recompressed_layer(self, l, *to, &dir.path().join(format!("layer-{i}")))
+                }
+                _ => Ok(self.stored_layer(l)),
+            })
+            .collect::<Result<Vec<_>>>()?;
         let stored_bytes = self
             .store
             .read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
-        let layers: Vec<PlannedBlob> = record.layers.iter().map(|l| self.stored_layer(l)).collect();
-        let (manifest, manifest_type) = if format == stored {
+        let (manifest, manifest_type) = if format == stored && scratch.is_none() {
             (stored_bytes, record.manifest_media_type.clone())
         } else {
             let rewritten =
@@ -82,6 +169,7 @@ impl Engine {
                 path: self.store.blob_path(&record.config_digest),
             },
             layers,
+            _scratch: scratch,
         })
     }
 
@@ -147,4 +235,85 @@ fn rewrite_manifest(
         }
     }
     serde_json::to_vec(&manifest).map_err(|e| invalid(&e.to_string()))
+}
+
+/// The compression `opts` want layer `l` pushed in, if it is not stored so:
+/// `--compression-format` for every layer, `--compress` (gzip by default)
+/// for layers stored uncompressed. Layers of a type hoist cannot read are
+/// left alone (pushed as stored).
+fn target_compression(l: &LayerRef, opts: &PushOptions) -> Option<LayerCompression> {
+    let stored = layer_compression(&l.media_type)?;
+    let wanted = match opts.compression {
+        Some(c) => c,
+        None if opts.compress && stored == Compression::None => LayerCompression::Gzip,
+        None => return None,
+    };
+    (stored != wanted.as_media()).then_some(wanted)
+}
+
+/// Layer `l` decompressed and compressed again as `to`, into `path`.
+fn recompressed_layer(
+    engine: &Engine,
+    l: &LayerRef,
+    to: LayerCompression,
+    path: &Path,
+) -> Result<PlannedBlob> {
+    let (mut tar, _) = engine.uncompressed_layer(l)?;
+    let what = format!("recompressing layer {} as {to:?}", l.blob);
+    let file = std::fs::File::create(path).map_err(io_err(what.clone()))?;
+    let mut out = HashingWriter::new(BufWriter::new(file));
+    match to {
+        LayerCompression::Gzip => {
+            let mut enc = flate2::write::GzEncoder::new(&mut out, flate2::Compression::default());
+            std::io::copy(&mut tar, &mut enc).map_err(io_err(what.clone()))?;
+            enc.finish().map_err(io_err(what.clone()))?;
+        }
+        LayerCompression::Zstd => {
+            let mut enc = zstd::Encoder::new(&mut out, 0).map_err(io_err(what.clone()))?;
+            std::io::copy(&mut tar, &mut enc).map_err(io_err(what.clone()))?;
+            enc.finish().map_err(io_err(what.clone()))?;
+        }
+    }
+    let (digest, size) = out.finish().map_err(io_err(what))?;
+    Ok(PlannedBlob {
+        desc: Descriptor::new(to.oci_layer_type(), digest, size),
+        path: path.to_path_buf(),
+    })
+}
+
+/// Passes bytes on to `inner`, hashing and counting them: the digest and
+/// size of a blob as it is written.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Hasher,
+    written: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Hasher::sha256(),
+            written: 0,
+        }
+    }
+
+    /// Flushes `inner`; the digest and size of everything written.
+    fn finish(mut self) -> std::io::Result<(Digest, u64)> {
+        self.inner.flush()?;
+        Ok((self.hasher.finish(), self.written))
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.write_all(&buf[..n])?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

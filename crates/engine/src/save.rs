@@ -14,6 +14,7 @@ use hoist_store::ImageRecord;
 
 use crate::error::{io_err, EngineError, Result};
 use crate::progress::{BlobOutcome, Progress};
+use crate::push_plan::PushPlan;
 use crate::Engine;
 
 /// The `version` file of a `dir:` image, as containers/image writes it.
@@ -134,27 +135,29 @@ impl Engine {
         dir: &Path,
         progress: &Arc<dyn Progress>,
     ) -> Result<()> {
+        let plan = self.push_plan(record, &crate::PushOptions::default())?;
+        self.write_dir(&plan, dir, progress)
+    }
+
+    /// Writes what `plan` pushes in the `dir:` layout (`push --compress`
+    /// and `--compression-format` change the layers it holds).
+    pub(crate) fn write_dir(
+        &self,
+        plan: &PushPlan,
+        dir: &Path,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
-        let mut blobs: Vec<(Digest, u64)> = record
-            .layers
-            .iter()
-            .map(|l| (l.blob.clone(), l.size))
-            .collect();
-        blobs.push((record.config_digest.clone(), 0));
-        for (digest, size) in blobs {
-            progress.blob_started(&digest, size);
+        for blob in plan.layers.iter().chain([&plan.config]) {
+            let digest = &blob.desc.digest;
+            progress.blob_started(digest, blob.desc.size);
             let path = dir.join(digest.hex());
-            let mut out = std::fs::File::create(&path)
-                .map_err(io_err(format!("creating {}", path.display())))?;
-            std::io::copy(&mut self.store.open_blob(&digest)?, &mut out)
+            std::fs::copy(&blob.path, &path)
                 .map_err(io_err(format!("writing {}", path.display())))?;
-            progress.blob_finished(&digest, BlobOutcome::Copied);
+            progress.blob_finished(digest, BlobOutcome::Copied);
         }
-        let manifest = self
-            .store
-            .read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
         let path = dir.join("manifest.json");
-        std::fs::write(&path, &manifest[..])
+        std::fs::write(&path, &plan.manifest)
             .map_err(io_err(format!("writing {}", path.display())))?;
         let path = dir.join("version");
         std::fs::write(&path, DIR_VERSION)
@@ -223,7 +226,10 @@ impl Engine {
     }
 
     /// A layer's uncompressed tar stream and its size.
-    fn uncompressed_layer(&self, l: &hoist_store::LayerRef) -> Result<(Box<dyn Read>, u64)> {
+    pub(crate) fn uncompressed_layer(
+        &self,
+        l: &hoist_store::LayerRef,
+    ) -> Result<(Box<dyn Read>, u64)> {
         let compression =
             layer_compression(&l.media_type).ok_or_else(|| EngineError::Unsupported {
                 what: format!("layer media type {}", l.media_type),

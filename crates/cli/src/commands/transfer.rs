@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use hoist_engine::progress::Progress;
-use hoist_engine::{Engine, ManifestFormat, PullOptions, PushOptions};
+use hoist_engine::{Engine, LayerCompression, ManifestFormat, PullOptions, PushOptions};
 
 use super::{platform, registry_options};
 use crate::cli::{PullArgs, PushArgs};
@@ -38,6 +38,12 @@ pub fn push(engine: &Engine, a: PushArgs) -> Result<i32> {
             .as_deref()
             .map(ManifestFormat::from_push_flag)
             .transpose()?,
+        compression: a
+            .compression_format
+            .as_deref()
+            .map(str::parse::<LayerCompression>)
+            .transpose()?,
+        compress: a.compress,
     };
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
     let digest = engine.push(&a.image, a.destination.as_deref(), &opts, &display)?;
