@@ -410,6 +410,37 @@ pub struct PlatformArgs {
     pub variant: Option<String>,
 }
 
+/// podman's signing flags of `push`. hoist cannot sign; they are parsed so
+/// that using one fails with a clear error instead of "unknown flag".
+#[derive(Debug, Clone, Args)]
+pub struct SigningArgs {
+    /// Add a signature at the destination using the specified key (not
+    /// supported: hoist cannot sign images).
+    #[arg(long, value_name = "KEY")]
+    pub sign_by: Option<String>,
+    /// Sign the image using a sigstore private key at PATH (not supported).
+    #[arg(long, value_name = "PATH")]
+    pub sign_by_sigstore_private_key: Option<PathBuf>,
+    /// Read a passphrase for signing an image from PATH (not supported).
+    #[arg(long, value_name = "PATH")]
+    pub sign_passphrase_file: Option<PathBuf>,
+}
+
+impl SigningArgs {
+    /// The first signing flag given, as typed.
+    pub fn first_given(&self) -> Option<&'static str> {
+        if self.sign_by.is_some() {
+            Some("--sign-by")
+        } else if self.sign_by_sigstore_private_key.is_some() {
+            Some("--sign-by-sigstore-private-key")
+        } else if self.sign_passphrase_file.is_some() {
+            Some("--sign-passphrase-file")
+        } else {
+            None
+        }
+    }
+}
+
 /// Docker's `--disable-content-trust`: podman accepts it and does nothing
 /// with it, and so does hoist, so that scripts written for docker run.
 #[derive(Debug, Clone, Args)]
@@ -472,6 +503,12 @@ pub struct PushArgs {
     /// as stored).
     #[arg(long)]
     pub compress: bool,
+    /// Discard any pre-existing signatures in the image (accepted, no
+    /// effect: hoist stores no signatures).
+    #[arg(long)]
+    pub remove_signatures: bool,
+    #[command(flatten)]
+    pub signing: SigningArgs,
     #[command(flatten)]
     pub content_trust: ContentTrustArgs,
     #[command(flatten)]

@@ -31,6 +31,12 @@ pub fn pull(engine: &Engine, a: PullArgs) -> Result<i32> {
 }
 
 pub fn push(engine: &Engine, a: PushArgs) -> Result<i32> {
+    if let Some(flag) = a.signing.first_given() {
+        anyhow::bail!(
+            "{flag}: signing images is not supported by hoist; push without it and sign with a tool that does (skopeo, cosign)"
+        );
+    }
+    // --remove-signatures needs nothing done: hoist keeps no signatures.
     let opts = PushOptions {
         registry: registry_options(&a.registry)?,
         format: a
