@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
+# A fresh clone builds everything once: incremental state would only add
+# gigabytes to the target directory (a full disk has failed CI before).
+export CARGO_INCREMENTAL=0
+df -h . /var/tmp /tmp || true
+
 echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
