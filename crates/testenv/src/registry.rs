@@ -596,12 +596,50 @@ fn wait_ready(child: &mut Child, addr: &str, certs: Option<&TestCerts>) -> Resul
         if Instant::now() >= deadline {
             let last = String::from_utf8_lossy(&out.stderr);
             return Err(format!(
-                "GET {url} got no answer within {STARTUP_TIMEOUT:?} (last curl error: {})",
-                last.trim()
+                "GET {url} got no answer within {STARTUP_TIMEOUT:?} (last curl error: {})\n{}",
+                last.trim(),
+                stuck_process_report(child.id())
             ));
         }
         thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// What a process that neither answered nor exited was doing: each thread's
+/// state and the system call it is in (number first, "running" if none),
+/// and its cgroups with the v1 freezer's state (a test that froze the wrong
+/// cgroup would stop it without a trace in its log).
+fn stuck_process_report(pid: u32) -> String {
+    let read = |path: String| std::fs::read_to_string(path).unwrap_or_else(|e| format!("({e})"));
+    let mut report = format!("pid {pid} threads (state/syscall):");
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let stat = read(format!("{}/stat", task.path().display()));
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .unwrap_or("?")
+                .to_string();
+            let syscall = read(format!("{}/syscall", task.path().display()));
+            let call = syscall.split_whitespace().next().unwrap_or("?").to_string();
+            report.push_str(&format!(" {state}/{call}"));
+        }
+    }
+    let cgroups = read(format!("/proc/{pid}/cgroup"));
+    report.push_str(&format!("\ncgroups:\n{cgroups}"));
+    if let Some(path) = cgroups
+        .lines()
+        .find_map(|l| l.split_once(":freezer:").map(|(_, p)| p.to_string()))
+    {
+        // The root cgroup cannot be frozen and has no state file.
+        let state = if path == "/" {
+            "THAWED (root)".to_string()
+        } else {
+            read(format!("/sys/fs/cgroup/freezer{path}/freezer.state"))
+        };
+        report.push_str(&format!("freezer.state: {}", state.trim()));
+    }
+    report
 }
 
 /// Writes `<dir>/certs.d/<addr>/ca.crt` and returns `<dir>/certs.d`.
@@ -618,6 +656,20 @@ fn make_certs_d(dir: &Path, addr: &str, ca_cert: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stuck_process_report_shows_a_sleeping_process_and_its_cgroups() {
+        let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+        let report = stuck_process_report(sleeper.id());
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        // Just spawned, it may still be running towards its nanosleep.
+        assert!(
+            [" S/", " R/", " D/"].iter().any(|s| report.contains(s)),
+            "{report}"
+        );
+        assert!(report.contains("freezer.state: THAWED"), "{report}");
+    }
 
     #[test]
     fn wait_ready_reports_a_registry_that_exits() {
