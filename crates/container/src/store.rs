@@ -281,6 +281,11 @@ impl Containers {
         Ok(all)
     }
 
+    /// The most recently created container (`--latest`), if there is one.
+    pub fn newest(&self) -> Result<Option<Container>> {
+        Ok(self.list()?.into_iter().next())
+    }
+
     /// Takes the container's state lock: no other process changes its
     /// state until the guard is dropped.
     pub(crate) fn lock(&self, id: &str) -> Result<Lock> {

@@ -246,11 +246,7 @@ pub fn diff(engine: &Engine, a: DiffArgs) -> Result<i32> {
     let cs = super::container::open(engine.root())?;
     let changes = match (&a.name, a.latest) {
         (None, true) => {
-            let c = cs
-                .list()?
-                .into_iter()
-                .next()
-                .context("no containers to diff")?;
+            let c = cs.newest()?.context("no containers to diff")?;
             snapshot::changes(&c)?
         }
         (None, false) => anyhow::bail!("`diff` requires a container or image name, or --latest"),

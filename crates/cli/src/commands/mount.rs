@@ -131,8 +131,7 @@ pub fn umount(engine: &Engine, a: UmountArgs) -> Result<i32> {
 
 /// `--latest`: the newest container, as a one-element list.
 fn latest(cs: &hoist_container::Containers) -> Result<Vec<String>> {
-    let newest = cs.list()?.into_iter().next();
-    match newest {
+    match cs.newest()? {
         Some(c) => Ok(vec![c.id().to_string()]),
         None => anyhow::bail!("no containers to choose the latest of"),
     }

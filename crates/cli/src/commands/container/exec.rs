@@ -51,9 +51,7 @@ fn target_and_command(
         return Ok((cs.get(name)?, a.command.clone()));
     }
     let newest = cs
-        .list()?
-        .into_iter()
-        .next()
+        .newest()?
         .ok_or_else(|| Invalid("no such container".into()))?;
     let command = a.container.iter().chain(&a.command).cloned().collect();
     Ok((newest, command))

@@ -234,9 +234,7 @@ pub fn attach(root: &Path, a: AttachArgs) -> Result<i32> {
         }
         (Some(name), false) => cs.get(name).map_err(fail)?,
         (None, true) => cs
-            .list()?
-            .into_iter()
-            .next()
+            .newest()?
             .ok_or_else(|| usage_error("no containers to attach to"))?,
         (None, false) => {
             return Err(usage_error(&format!(

@@ -264,11 +264,8 @@ pub fn inspect(root: &Path, a: ContainerInspectArgs) -> Result<i32> {
     let cs = open(root)?;
     let mut containers = super::lookup_all(&cs, &a.containers)?;
     if a.latest {
-        // `list` is newest first.
         let latest = cs
-            .list()?
-            .into_iter()
-            .next()
+            .newest()?
             .ok_or_else(|| anyhow::anyhow!("no containers to inspect: --latest found none"))?;
         containers.push(latest);
     }

@@ -40,8 +40,7 @@ pub fn logs(root: &Path, a: LogsArgs) -> Result<i32> {
         follow: a.follow,
     };
     let containers = if a.latest {
-        // `list` is newest first.
-        match cs.list()?.into_iter().next() {
+        match cs.newest()? {
             Some(c) => vec![c],
             None => bail!("no containers to show the logs of: --latest found none"),
         }
