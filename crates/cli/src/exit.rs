@@ -38,6 +38,9 @@ pub fn report(err: &anyhow::Error) -> i32 {
             text.push_str(&format!(": {c}"));
         }
     }
+    if disk_full(err) {
+        text.push_str(&format!("\n{DISK_FULL_HINT}"));
+    }
     eprintln!("{text}");
     if let Some(e) = err.downcast_ref::<ExitWith>() {
         return e.code;
@@ -46,6 +49,18 @@ pub fn report(err: &anyhow::Error) -> i32 {
         return ENGINE_ERROR;
     }
     ENGINE_ERROR
+}
+
+/// What to do when a write found the disk full; nothing half-written is kept,
+/// so the same command can simply run again.
+const DISK_FULL_HINT: &str =
+    "The disk is full: free space on the filesystem holding hoist's store \
+(`hoist system df` shows what hoist uses, `hoist system prune` removes what nothing uses) and run \
+the command again.";
+
+/// Whether any cause of `err` is a full disk.
+fn disk_full(err: &anyhow::Error) -> bool {
+    err.chain().any(hoist_fsutil::is_disk_full)
 }
 
 /// Points standard output at /dev/null (`--noout`), for the whole process

@@ -415,3 +415,123 @@ fn layers_written_by_gnu_tar_and_umoci_are_pulled() {
     assert_eq!(std::fs::read(dirs[1].join("d/f")).unwrap(), b"gnu\n");
     assert_store_clean(&hoist);
 }
+
+/// Bytes in use on the filesystem holding `path` (`stat -f`: blocks minus free blocks).
+fn used_bytes(path: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("stat")
+        .args(["-f", "-c", "%b %f %S"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let n: Vec<u64> = text
+        .split_whitespace()
+        .map(|w| w.parse().unwrap())
+        .collect();
+    (n[0] - n[1]) * n[2]
+}
+
+/// The files below `dir` larger than 4 KiB, with their sizes (what a failed
+/// write left behind).
+fn files_over_4k(dir: &std::path::Path) -> String {
+    let out = std::process::Command::new("find")
+        .arg(dir)
+        .args(["-type", "f", "-size", "+4k", "-printf", "%s %p\\n"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `len` bytes that gzip cannot shrink (xorshift), so the blob itself is large.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Mounts a tmpfs of `size` at the test's (still empty) store root; the
+/// harness unmounts it with everything else below its temp dir.
+fn small_store(hoist: &hoist_testenv::Hoist, size: &str) {
+    let root = hoist.root();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "cannot mount a tmpfs on {}",
+        root.display()
+    );
+}
+
+/// A full disk, whether it strikes while a blob downloads or while a small
+/// blob unpacks into a large layer, fails the pull with an error that names
+/// the cause and the way out; it leaves no image, no half object and no
+/// temporary file behind, and once there is room the same pull completes.
+#[test]
+fn a_full_disk_fails_a_pull_cleanly_and_the_pull_completes_once_there_is_room() {
+    let (reg, hoist) = setup();
+    // "blob" also has a small layer that fits: it is done (and would stay,
+    // unused) by the time the big one fills the disk.
+    let small = Layer::new().file("/small", incompressible(1 << 20), 0o644);
+    ImageBuilder::single_layer()
+        .layer(small, "small file")
+        .layer(
+            Layer::new().file("/big", incompressible(8 << 20), 0o644),
+            "big file",
+        )
+        .push(&reg, "full:blob");
+    ImageBuilder::single_layer()
+        .layer(
+            Layer::new().file("/big", vec![0u8; 24 << 20], 0o644),
+            "big file",
+        )
+        .push(&reg, "full:unpack");
+    // Room for the base image (a 1 MB blob, 2 MB unpacked) and not much
+    // more: the big blob fills the disk while it downloads, the small one
+    // that unpacks to 24 MB while it unpacks.
+    ImageBuilder::single_layer().push(&reg, "base:1");
+    small_store(&hoist, "7m");
+    hoist.run(&["pull", "-q", &reg.reference("base:1")]).ok();
+    let baseline = used_bytes(&hoist.root());
+
+    for tag in ["blob", "unpack"] {
+        let name = reg.reference(&format!("full:{tag}"));
+        let out = hoist.run(&["pull", "-q", &name]).fails_with(125);
+        let err = out.stderr.to_lowercase();
+        assert!(err.contains("no space left on device"), "{tag}: {out:?}");
+        assert!(
+            err.contains("free space on the filesystem"),
+            "{tag}: {out:?}"
+        );
+        assert_eq!(images(&hoist).len(), 1, "{tag}");
+        assert_store_clean(&hoist);
+        let left = used_bytes(&hoist.root()).saturating_sub(baseline);
+        assert!(
+            left < 64 << 10,
+            "{tag}: {left} bytes left behind:\n{}",
+            files_over_4k(&hoist.root())
+        );
+    }
+
+    let status = std::process::Command::new("mount")
+        .args(["-o", "remount,size=64m"])
+        .arg(hoist.root())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for tag in ["blob", "unpack"] {
+        hoist
+            .run(&["pull", "-q", &reg.reference(&format!("full:{tag}"))])
+            .ok();
+    }
+    assert_eq!(images(&hoist).len(), 3);
+    assert_store_clean(&hoist);
+}

@@ -38,7 +38,8 @@ impl Engine {
                 block_on(self.pull_from_registry(&reference, opts, progress))?
             }
             other => self.import(&other, progress),
-        }?;
+        };
+        let pulled = pulled.inspect_err(|e| self.free_space_after_disk_full(e))?;
         // podman's pull event names what was asked for, without an id.
         hoist_events::emit(hoist_events::Event::image(
             hoist_events::Status::Pull,
@@ -46,6 +47,29 @@ impl Engine {
             name,
         ));
         Ok(pulled)
+    }
+
+    /// A pull that filled the disk leaves the blobs and layers it finished
+    /// on disk; no image uses them, and keeping them for a retry only keeps
+    /// the disk full, so they go (other failures keep them: the next pull
+    /// of the image then resumes where this one stopped).
+    fn free_space_after_disk_full(&self, err: &EngineError) {
+        if !hoist_fsutil::is_disk_full(err) {
+            return;
+        }
+        let freed = self
+            .store
+            .release_pins()
+            .and_then(|()| self.store.garbage_collect());
+        match freed {
+            Ok(report) => debug!(
+                bytes = report.freed_bytes,
+                "removed what the failed pull wrote"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not remove what the failed pull wrote; `hoist system check --repair` will")
+            }
+        }
     }
 
     async fn pull_from_registry(

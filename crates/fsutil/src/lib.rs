@@ -12,5 +12,5 @@ mod lock;
 pub mod mountinfo;
 
 pub use atomic::{fsync_dir, write_file, write_file_unsynced, AtomicFile};
-pub use error::{Error, Result};
+pub use error::{is_disk_full, Error, Result};
 pub use lock::{is_locked, lock_held, FileLock};
