@@ -53,7 +53,7 @@ pub fn report(err: &anyhow::Error) -> i32 {
 
 /// What to do when a write found the disk full; nothing half-written is kept,
 /// so the same command can simply run again.
-const DISK_FULL_HINT: &str =
+pub const DISK_FULL_HINT: &str =
     "The disk is full: free space on the filesystem holding hoist's store \
 (`hoist system df` shows what hoist uses, `hoist system prune` removes what nothing uses) and run \
 the command again.";

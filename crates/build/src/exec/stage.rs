@@ -67,12 +67,14 @@ pub(crate) fn run_stage(
     out.step(position, 1, total, &stage.from.original);
     let mut st = StageState::start(ctx, index, &base, results)?;
     for trigger in onbuild_triggers(ctx, &st)? {
-        st.apply(ctx, &trigger, results, out)?;
+        st.apply(ctx, &trigger, results, out)
+            .map_err(|e| at_step(ctx, &trigger, e))?;
     }
     for (i, ins) in stage.instructions.iter().enumerate() {
         out.step(position, i + 2, total, &ins.original);
         out.final_step = is_last && i + 1 == stage.instructions.len();
-        st.apply(ctx, ins, results, out)?;
+        st.apply(ctx, ins, results, out)
+            .map_err(|e| at_step(ctx, ins, e))?;
     }
     if is_last {
         for (k, v) in &ctx.options.labels {
@@ -395,6 +397,15 @@ pub(crate) fn expand_err(
         file: ctx.options.file_name.clone(),
         line: ins.line,
         source,
+    }
+}
+
+/// A file error of a step (a full disk, an unreadable source) says which
+/// step it was; errors that already name their step are kept as they are.
+fn at_step(ctx: &BuildContext<'_>, ins: &Instruction, e: BuildError) -> BuildError {
+    match e {
+        BuildError::Io { .. } => step_err(ctx, ins, e.to_string()),
+        other => other,
     }
 }
 

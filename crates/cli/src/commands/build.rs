@@ -280,6 +280,9 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         }
         Err(e) => {
             eprintln!("Error: {e}");
+            if hoist_fsutil::is_disk_full(&e) {
+                eprintln!("{}", crate::exit::DISK_FULL_HINT);
+            }
             Ok(e.exit_code())
         }
     }
