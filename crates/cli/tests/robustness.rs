@@ -521,6 +521,32 @@ fn a_full_disk_fails_a_pull_cleanly_and_the_pull_completes_once_there_is_room() 
         );
     }
 
+    // The same image from an archive (`load` unpacks as a pull does).
+    let roomy = common::hoist_for(&reg);
+    let name = reg.reference("full:blob");
+    roomy.run(&["pull", "-q", &name]).ok();
+    let archive = roomy.base_dir().join("full.tar");
+    roomy
+        .run(&["save", "-o", archive.to_str().unwrap(), &name])
+        .ok();
+    let out = hoist
+        .run(&["load", "-q", "-i", archive.to_str().unwrap()])
+        .fails_with(125);
+    let err = out.stderr.to_lowercase();
+    assert!(err.contains("no space left on device"), "load: {out:?}");
+    assert!(
+        err.contains("free space on the filesystem"),
+        "load: {out:?}"
+    );
+    assert_eq!(images(&hoist).len(), 1, "load");
+    assert_store_clean(&hoist);
+    let left = used_bytes(&hoist.root()).saturating_sub(baseline);
+    assert!(
+        left < 64 << 10,
+        "load: {left} bytes left behind:\n{}",
+        files_over_4k(&hoist.root())
+    );
+
     let status = std::process::Command::new("mount")
         .args(["-o", "remount,size=64m"])
         .arg(hoist.root())
@@ -533,5 +559,119 @@ fn a_full_disk_fails_a_pull_cleanly_and_the_pull_completes_once_there_is_room() 
             .ok();
     }
     assert_eq!(images(&hoist).len(), 3);
+    assert_store_clean(&hoist);
+}
+
+/// A build that fills the disk, from inside a RUN or while COPY writes its
+/// layer, fails; what the failed step wrote is gone, no container is left
+/// and the store is as it was.
+#[test]
+fn a_build_that_fills_the_disk_leaves_the_store_as_it_was() {
+    let (reg, hoist) = setup();
+    ImageBuilder::single_layer().push(&reg, "base:1");
+    small_store(&hoist, "7m");
+    let base = reg.reference("base:1");
+    hoist.run(&["pull", "-q", &base]).ok();
+    let baseline = used_bytes(&hoist.root());
+
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("big"), incompressible(8 << 20)).unwrap();
+    let steps = [
+        (
+            "run",
+            "RUN dd if=/dev/zero of=/filler bs=1M count=16".to_string(),
+        ),
+        ("copy", "COPY big /big".to_string()),
+    ];
+    for (tag, step) in steps {
+        let file = ctx.path().join("Containerfile");
+        std::fs::write(&file, format!("FROM {base}\n{step}\n")).unwrap();
+        let out = hoist
+            .run(&["build", "-q", "-t", "full", ctx.path().to_str().unwrap()])
+            .fails_with(if tag == "run" { 1 } else { 125 });
+        let err = out.stderr.to_lowercase();
+        assert!(err.contains("no space left on device"), "{tag}: {out:?}");
+        // hoist's own write failed (not a program in the RUN): say what to do.
+        if tag == "copy" {
+            assert!(err.contains("free space on the filesystem"), "{out:?}");
+        }
+        assert_eq!(images(&hoist).len(), 1, "{tag}");
+        let ps = hoist.run(&["ps", "-a", "-q"]).ok();
+        assert!(ps.stdout.trim().is_empty(), "{tag}: {ps:?}");
+        assert_store_clean(&hoist);
+        let left = used_bytes(&hoist.root()).saturating_sub(baseline);
+        assert!(
+            left < 64 << 10,
+            "{tag}: {left} bytes left behind:\n{}",
+            files_over_4k(&hoist.root())
+        );
+    }
+}
+
+/// Writing an archive (`save`, `export`) onto a full filesystem fails with
+/// the cause, and leaves no partial archive where the complete one was
+/// asked for; the store is untouched, and `load` of an archive that a full
+/// store cannot hold leaves no image and nothing of it behind.
+#[test]
+fn archives_on_a_full_disk_fail_without_leaving_partial_files() {
+    let (reg, hoist, image) = common::setup_with_busybox();
+    let _ = reg;
+    let full = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(full.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(full.path());
+    hoist.run(&["create", "--name", "c", &image, "true"]).ok();
+
+    let cases: [(&str, Vec<String>); 3] = [
+        (
+            "save",
+            vec!["save".into(), "-o".into(), "{out}".into(), image.clone()],
+        ),
+        (
+            "save-oci",
+            vec![
+                "save".into(),
+                "--format".into(),
+                "oci-archive".into(),
+                "-o".into(),
+                "{out}".into(),
+                image.clone(),
+            ],
+        ),
+        (
+            "export",
+            vec!["export".into(), "-o".into(), "{out}".into(), "c".into()],
+        ),
+    ];
+    for (tag, args) in cases {
+        let out_path = full.path().join(format!("{tag}.tar"));
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("{out}", out_path.to_str().unwrap()))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = hoist.run(&args).fails_with(125);
+        assert!(
+            out.stderr
+                .to_lowercase()
+                .contains("no space left on device"),
+            "{tag}: {out:?}"
+        );
+        assert!(
+            files_over_4k(full.path()).is_empty() && !out_path.exists(),
+            "{tag}: a partial archive was left:\n{}",
+            files_over_4k(full.path())
+        );
+    }
     assert_store_clean(&hoist);
 }

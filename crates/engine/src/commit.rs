@@ -124,7 +124,9 @@ impl Engine {
     /// `import`: stores a root filesystem tarball (plain or gzip) as a new
     /// one-layer image and records an `import` event; returns its ID.
     pub fn import_tarball(&self, tarball: &Path, new: &NewImage) -> Result<Digest> {
-        let id = self.create_image(tarball, new)?;
+        let id = self
+            .create_image(tarball, new)
+            .inspect_err(|e| self.free_space_after_disk_full(e))?;
         let name = new.name.clone().unwrap_or_default();
         hoist_events::emit(hoist_events::Event::image(
             hoist_events::Status::Import,

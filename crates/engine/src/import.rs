@@ -124,7 +124,9 @@ impl Engine {
 
     /// `load`: every image of an archive, whichever of the two formats it is.
     pub fn load(&self, input: &Path, progress: &Arc<dyn Progress>) -> Result<Vec<String>> {
-        let loaded = self.load_archive(input, progress)?;
+        let loaded = self
+            .load_archive(input, progress)
+            .inspect_err(|e| self.free_space_after_disk_full(e))?;
         hoist_events::emit(hoist_events::Event::image(
             hoist_events::Status::LoadFromArchive,
             "",

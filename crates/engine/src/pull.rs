@@ -49,11 +49,11 @@ impl Engine {
         Ok(pulled)
     }
 
-    /// A pull that filled the disk leaves the blobs and layers it finished
-    /// on disk; no image uses them, and keeping them for a retry only keeps
-    /// the disk full, so they go (other failures keep them: the next pull
-    /// of the image then resumes where this one stopped).
-    fn free_space_after_disk_full(&self, err: &EngineError) {
+    /// A pull (or `load`, `import`) that filled the disk leaves the blobs
+    /// and layers it finished on disk; no image uses them, and keeping them
+    /// for a retry only keeps the disk full, so they go (other failures keep
+    /// them: the next pull of the image then resumes where this one stopped).
+    pub(crate) fn free_space_after_disk_full(&self, err: &EngineError) {
         if !hoist_fsutil::is_disk_full(err) {
             return;
         }
