@@ -54,9 +54,9 @@ pub fn report(err: &anyhow::Error) -> i32 {
 /// What to do when a write found the disk full; nothing half-written is kept,
 /// so the same command can simply run again.
 pub const DISK_FULL_HINT: &str =
-    "The disk is full: free space on the filesystem holding hoist's store \
-(`hoist system df` shows what hoist uses, `hoist system prune` removes what nothing uses) and run \
-the command again.";
+    "The disk is full: free space on the filesystem of the path above \
+(for hoist's store, `hoist system df` shows what hoist uses and `hoist system prune` removes \
+what nothing uses) and run the command again.";
 
 /// Whether any cause of `err` is a full disk.
 fn disk_full(err: &anyhow::Error) -> bool {

@@ -798,3 +798,49 @@ fn an_established_tcp_connection_survives_checkpoint_and_restore() {
     hoist.run(&["rm", "-f", "-t", "0", "echo"]).ok();
     hoist.run(&["network", "rm", "echonet"]).ok();
 }
+
+/// An export onto a full filesystem fails with the cause and leaves no
+/// partial archive; the container is not lost: the checkpoint stays with
+/// it and an in-place restore continues the counter.
+#[test]
+fn an_export_onto_a_full_disk_loses_nothing() {
+    let (_reg, hoist, image) = setup();
+    let full = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(full.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(full.path());
+    hoist
+        .run(&["run", "-d", "--name", "count", &image, "sh", "-c", COUNTER])
+        .ok();
+    wait_counted(&hoist, "count", 3);
+    let archive = full.path().join("count.tar.gz");
+    let out = hoist
+        .run(&[
+            "container",
+            "checkpoint",
+            "--export",
+            archive.to_str().unwrap(),
+            "count",
+        ])
+        .fails_with(125);
+    let err = out.stderr.to_lowercase();
+    assert!(err.contains("no space left on device"), "{out:?}");
+    assert!(err.contains("container restore"), "{out:?}");
+    assert!(!archive.exists(), "a partial archive was left");
+    assert_eq!(state(&hoist, "count"), "exited:false:true");
+    let before = counted(&hoist, "count");
+    hoist.run(&["container", "restore", "count"]).ok();
+    wait_counted(&hoist, "count", before.len() + 3);
+    assert_continuous(&counted(&hoist, "count"));
+    hoist.run(&["rm", "-f", "-t", "0", "count"]).ok();
+}

@@ -508,7 +508,7 @@ fn a_full_disk_fails_a_pull_cleanly_and_the_pull_completes_once_there_is_room() 
         let err = out.stderr.to_lowercase();
         assert!(err.contains("no space left on device"), "{tag}: {out:?}");
         assert!(
-            err.contains("free space on the filesystem"),
+            err.contains("free space on the filesystem of the path"),
             "{tag}: {out:?}"
         );
         assert_eq!(images(&hoist).len(), 1, "{tag}");
@@ -535,7 +535,7 @@ fn a_full_disk_fails_a_pull_cleanly_and_the_pull_completes_once_there_is_room() 
     let err = out.stderr.to_lowercase();
     assert!(err.contains("no space left on device"), "load: {out:?}");
     assert!(
-        err.contains("free space on the filesystem"),
+        err.contains("free space on the filesystem of the path"),
         "load: {out:?}"
     );
     assert_eq!(images(&hoist).len(), 1, "load");
@@ -593,7 +593,10 @@ fn a_build_that_fills_the_disk_leaves_the_store_as_it_was() {
         assert!(err.contains("no space left on device"), "{tag}: {out:?}");
         // hoist's own write failed (not a program in the RUN): say what to do.
         if tag == "copy" {
-            assert!(err.contains("free space on the filesystem"), "{out:?}");
+            assert!(
+                err.contains("free space on the filesystem of the path"),
+                "{out:?}"
+            );
         }
         assert_eq!(images(&hoist).len(), 1, "{tag}");
         let ps = hoist.run(&["ps", "-a", "-q"]).ok();

@@ -148,7 +148,17 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     }
     crate::events::emit(c, hoist_events::Status::Checkpoint);
     if let Some(file) = &opts.export {
-        export(cs, c, opts, file)?;
+        export(cs, c, opts, file).map_err(|e| ContainerError::NotExported {
+            source: Box::new(e),
+            kept: if opts.leave_running {
+                "the container is still running".into()
+            } else {
+                format!(
+                    "it is kept with the container: `hoist container restore {}` brings it back where it stopped",
+                    c.config.name
+                )
+            },
+        })?;
     }
     Ok(Timing { runtime_us, criu })
 }

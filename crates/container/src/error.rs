@@ -104,6 +104,15 @@ pub enum ContainerError {
         source: io::Error,
     },
 
+    /// The checkpoint was taken, the archive could not be written (a full
+    /// disk): what was checkpointed is kept with the container.
+    #[error("{source}: the checkpoint was taken but not exported; {kept}")]
+    NotExported {
+        #[source]
+        source: Box<ContainerError>,
+        kept: String,
+    },
+
     #[error("the container monitor failed: {0}")]
     Monitor(String),
 
