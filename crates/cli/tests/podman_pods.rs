@@ -1039,3 +1039,70 @@ fn pod_blkio_weight_device_is_set_on_its_cgroup_or_refused() {
     }
     h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
 }
+
+#[test]
+fn pod_clone_takes_label_files_and_namespace_modes() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    out(
+        &h,
+        &[
+            "pod", "create", "--name", "src", "--pid", "host", "--label", "a=1",
+        ],
+    );
+    let labels = h.base_dir().join("labels");
+    std::fs::write(&labels, "# from a file\nb=2\nc=3\n").unwrap();
+    out(
+        &h,
+        &[
+            "pod",
+            "clone",
+            "--name",
+            "copy",
+            "--label-file",
+            labels.to_str().unwrap(),
+            "--label",
+            "c=4",
+            "--pid",
+            "private",
+            "--uts",
+            "host",
+            "src",
+        ],
+    );
+    let doc = json(&h, &["pod", "inspect", "copy"]);
+    let got = &doc["Labels"];
+    assert_eq!(
+        (&got["a"], &got["b"], &got["c"]),
+        (&"1".into(), &"2".into(), &"4".into()),
+        "{doc}"
+    );
+    let ic = &doc["InfraConfig"];
+    assert_eq!(
+        (&ic["pid_ns"], &ic["uts_ns"]),
+        (&"private".into(), &"host".into())
+    );
+    // The pod shares UTS by default: a member has the host's.
+    let uts = out(
+        &h,
+        &[
+            "run",
+            "--rm",
+            "--pod",
+            "copy",
+            &img,
+            "readlink",
+            "/proc/self/ns/uts",
+        ],
+    );
+    assert_eq!(uts, host_ns("uts"));
+    let bad = h
+        .run(&["pod", "clone", "--name", "bad", "--pid", "bogus", "src"])
+        .fails_with(125);
+    assert!(
+        bad.stderr.contains("unrecognized namespace mode bogus"),
+        "{}",
+        bad.stderr
+    );
+    h.run(&["pod", "exists", "bad"]).fails_with(1);
+    h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
+}

@@ -40,6 +40,16 @@ pub struct PodCloneArgs {
     /// Add metadata: KEY=VALUE.
     #[arg(short, long)]
     pub label: Vec<String>,
+    /// Labels from files of KEY=VALUE lines, added to the copied ones
+    /// (--label wins over the files).
+    #[arg(long)]
+    pub label_file: Vec<std::path::PathBuf>,
+    /// The new pod's PID namespace: host, private or ns:PATH.
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// The new pod's UTS namespace: host or private.
+    #[arg(long)]
+    pub uts: Option<String>,
     /// --memory, --cpus, --volume, --device, --sysctl, --security-opt, ...
     #[command(flatten)]
     pub resources: PodResourceArgs,
@@ -75,9 +85,22 @@ fn override_spec(spec: &mut PodSpec, a: &PodCloneArgs) -> Result<()> {
     if a.infra_name.is_some() {
         spec.infra_name = a.infra_name.clone();
     }
-    for l in &a.label {
-        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
-        spec.labels.insert(k.to_string(), v.to_string());
+    let given = a
+        .label
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let labels = hoist_pod::labels::merge_label_files(&a.label_file, given).map_err(fail)?;
+    spec.labels.extend(labels);
+    // `private` is a choice too: it replaces a copied `host`.
+    if let Some(pid) = &a.pid {
+        spec.pid = Some(pid.clone());
+    }
+    if let Some(uts) = &a.uts {
+        spec.uts = Some(uts.clone());
     }
     spec.resources.merge(&a.resources.resources()?);
     let mut extra = CreateOptions::default();
