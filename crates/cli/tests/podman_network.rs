@@ -312,6 +312,111 @@ fn connect_disconnect_and_reload_a_running_container() {
     h.run(&["rm", &created]).ok();
 }
 
+/// What `network connect` gives (address, MAC, alias) is kept in the
+/// container's record: a stopped container gets it at its start, a running
+/// one keeps it across a restart, and disconnecting forgets it.
+#[test]
+fn connect_options_last_across_starts_and_restarts() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    h.run(&["network", "create", "--subnet", "10.231.78.0/24", "kept"])
+        .ok();
+    let mac = "92:d0:c6:0a:29:44";
+    let mac_of = |cid: &str| {
+        let fmt = "{{(index .NetworkSettings.Networks \"kept\").MacAddress}}";
+        h.run(&["inspect", "--format", fmt, cid])
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    };
+    let aliases_of = |cid: &str| {
+        let fmt = "{{(index .NetworkSettings.Networks \"kept\").Aliases}}";
+        h.run(&["inspect", "--format", fmt, cid])
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    };
+
+    let later = h
+        .run(&["create", "--name", "later", &img, "top"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    h.run(&[
+        "network",
+        "connect",
+        "--ip",
+        "10.231.78.20",
+        "--mac-address",
+        mac,
+        "--alias",
+        "web",
+        "kept",
+        "later",
+    ])
+    .ok();
+    h.run(&["start", "later"]).ok();
+    let want = "eth1 10.231.78.20/24".to_string();
+    assert!(
+        interfaces(&h, &later).contains(&want),
+        "{:?}",
+        interfaces(&h, &later)
+    );
+    assert_eq!(mac_of(&later), mac);
+    assert!(aliases_of(&later).contains("web"), "{}", aliases_of(&later));
+    h.run(&["restart", "-t", "0", "later"]).ok();
+    assert!(interfaces(&h, &later).contains(&want));
+    assert_eq!(mac_of(&later), mac);
+
+    // Connected while running: the address survives a restart.
+    let running = h
+        .run(&["run", "-d", &img, "top"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    h.run(&[
+        "network",
+        "connect",
+        "--ip",
+        "10.231.78.21",
+        "kept",
+        &running,
+    ])
+    .ok();
+    h.run(&["restart", "-t", "0", &running]).ok();
+    let now = interfaces(&h, &running);
+    assert!(now.contains(&"eth1 10.231.78.21/24".to_string()), "{now:?}");
+
+    // Disconnected and connected again without options: nothing fixed.
+    h.run(&["stop", "-t", "0", "later"]).ok();
+    h.run(&["network", "disconnect", "kept", "later"]).ok();
+    h.run(&["network", "connect", "kept", "later"]).ok();
+    h.run(&["start", "later"]).ok();
+    let now = interfaces(&h, &later);
+    assert!(
+        now.iter().any(|i| i.starts_with("eth1 10.231.78.")),
+        "{now:?}"
+    );
+    assert!(!now.contains(&want), "{now:?}");
+    assert_ne!(mac_of(&later), mac);
+
+    let bad = h
+        .run(&[
+            "network",
+            "connect",
+            "--mac-address",
+            "92:d0:zz",
+            "kept",
+            &running,
+        ])
+        .fails_with(125);
+    assert!(bad.stderr.contains("invalid MAC address"), "{bad:?}");
+    h.run(&["rm", "-f", "-t", "0", "-a"]).ok();
+}
+
 #[test]
 fn etc_hosts_follows_podmans_layout_and_containers_conf() {
     let (_reg, mut h, img) = common::setup_with_busybox();

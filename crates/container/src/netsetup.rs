@@ -85,6 +85,9 @@ pub(crate) fn setup(root: &Path, config: &ContainerConfig) -> Result<NetSetup> {
             a = a.with_aliases([crate::short_id(&config.id).to_string()]);
         }
         crate::run_flags::apply_to_attachment(&config.options.run_flags, &mut a);
+        if let Some(given) = config.options.network_options.get(&a.network.name) {
+            given.apply(&mut a);
+        }
         request.networks.push(a);
     }
     let mut ports = config.options.ports.clone();

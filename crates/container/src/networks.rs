@@ -236,8 +236,14 @@ fn joined_names(store: &NetworkStore, c: &Container) -> Result<Vec<String>> {
 }
 
 /// Writes `c`'s `config.json` with its networks set to `names` (`none`
-/// when it leaves the last one), under the container's lock.
-fn set_networks(cs: &Containers, c: &Container, names: Vec<String>) -> Result<()> {
+/// when it leaves the last one) and its per-network options changed by
+/// `edit`, under the container's lock.
+fn set_networks(
+    cs: &Containers,
+    c: &Container,
+    names: Vec<String>,
+    edit: impl FnOnce(&mut std::collections::BTreeMap<String, crate::run_flags::NetworkOptions>),
+) -> Result<()> {
     let _l = cs.lock(c.id())?;
     let mut fresh = cs.load(c.id())?;
     fresh.config.options.networks = if names.is_empty() {
@@ -245,6 +251,7 @@ fn set_networks(cs: &Containers, c: &Container, names: Vec<String>) -> Result<()
     } else {
         names
     };
+    edit(&mut fresh.config.options.network_options);
     let path = fresh.dir.join(crate::store::CONFIG);
     crate::store::write_atomic(
         &path,
@@ -261,16 +268,16 @@ fn live_setup(c: &Container) -> Option<(std::path::PathBuf, hoist_network::Setup
     Some((c.state.netns.clone()?, c.state.network_request.clone()?))
 }
 
-/// `network connect`: joins container `c` to network `query` with extra
-/// DNS `aliases` and, if given, fixed addresses `ips`; a running container
-/// gets the interface right away. Joining a network it is on already
-/// changes nothing.
+/// `network connect`: joins container `c` to network `query` with the
+/// extra DNS aliases, fixed addresses and MAC address of `given`, which
+/// its record keeps for every later start; a running container gets the
+/// interface right away. Joining a network it is on already changes
+/// nothing.
 pub fn connect(
     cs: &Containers,
     c: &Container,
     query: &str,
-    aliases: &[String],
-    ips: &[std::net::IpAddr],
+    given: &crate::run_flags::NetworkOptions,
 ) -> Result<()> {
     let store = network_store(cs.root())?;
     let net = store.get(query)?;
@@ -280,11 +287,10 @@ pub fn connect(
     }
     if let Some((netns, mut request)) = live_setup(c) {
         let index = request.networks.len();
-        let mut attachment = hoist_network::NetworkAttachment::new(net.clone()).with_aliases(
-            std::iter::once(crate::short_id(c.id()).to_string()).chain(aliases.iter().cloned()),
-        );
+        let mut attachment = hoist_network::NetworkAttachment::new(net.clone())
+            .with_aliases([crate::short_id(c.id()).to_string()]);
         attachment.interface_name = Some(format!("eth{index}"));
-        attachment.static_ips = ips.to_vec();
+        given.apply(&mut attachment);
         let mut one = hoist_network::SetupRequest::new(c.id(), c.name());
         one.networks.push(attachment.clone());
         one.dns_servers = request.dns_servers.clone();
@@ -302,8 +308,13 @@ pub fn connect(
     }
     let event =
         hoist_events::Event::network(hoist_events::Status::Connect, c.id(), c.name(), &net.name);
+    let name = net.name.clone();
     names.push(net.name);
-    set_networks(cs, c, names)?;
+    set_networks(cs, c, names, |o| {
+        if *given != Default::default() {
+            o.insert(name, given.clone());
+        }
+    })?;
     hoist_events::emit(event);
     Ok(())
 }
@@ -347,7 +358,9 @@ pub fn disconnect(cs: &Containers, c: &Container, query: &str) -> Result<()> {
         }
     }
     names.retain(|n| n != &net.name);
-    set_networks(cs, c, names)?;
+    set_networks(cs, c, names, |o| {
+        o.remove(&net.name);
+    })?;
     hoist_events::emit(hoist_events::Event::network(
         hoist_events::Status::Disconnect,
         c.id(),

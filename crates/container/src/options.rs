@@ -43,6 +43,10 @@ pub struct CreateOptions {
     pub mounts: Vec<MountOption>,
     /// `--network` values; empty means the default network.
     pub networks: Vec<String>,
+    /// Per network joined with `network connect`: its aliases, addresses
+    /// and MAC address, by network name.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub network_options: std::collections::BTreeMap<String, crate::run_flags::NetworkOptions>,
     /// `-p` mappings (host ports 0 until the container starts).
     pub ports: Vec<PortMapping>,
     /// `--dns`: name servers instead of the network's or the host's.

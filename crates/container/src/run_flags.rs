@@ -254,6 +254,28 @@ pub(crate) fn apply_to_attachment(f: &RunFlags, a: &mut hoist_network::NetworkAt
     }
 }
 
+/// What `network connect` gave for one network (`--alias`, `--ip`,
+/// `--ip6`, `--mac-address`). Kept in the container's record, so every
+/// later start (and a restart) sets the network up the same way.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct NetworkOptions {
+    pub aliases: Vec<String>,
+    pub static_ips: Vec<IpAddr>,
+    pub static_mac: Option<String>,
+}
+
+impl NetworkOptions {
+    /// Puts these options on the attachment of their network.
+    pub(crate) fn apply(&self, a: &mut hoist_network::NetworkAttachment) {
+        a.aliases.extend(self.aliases.iter().cloned());
+        a.static_ips.extend(self.static_ips.iter().copied());
+        if self.static_mac.is_some() {
+            a.static_mac = self.static_mac.clone();
+        }
+    }
+}
+
 /// `--cgroup-conf` needs cgroup v2 (the v1 manager would skip it without
 /// a word).
 fn check_cgroup_conf(f: &RunFlags) -> Result<()> {

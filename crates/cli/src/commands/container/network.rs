@@ -93,6 +93,9 @@ pub struct NetworkConnectArgs {
     /// A static IPv6 address for the container on this network.
     #[arg(long)]
     pub ip6: Option<String>,
+    /// A fixed MAC address for the container's interface on this network.
+    #[arg(long)]
+    pub mac_address: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -233,17 +236,7 @@ pub fn dispatch(root: &Path, cmd: NetworkCommand) -> Result<i32> {
         NetworkCommand::Exists(a) => return Ok(i32::from(store.get(&a.name).is_err())),
         NetworkCommand::Connect(a) => {
             let c = cs.get(&a.container)?;
-            let mut ips = Vec::new();
-            for (flag, v) in [("--ip", &a.ip), ("--ip6", &a.ip6)] {
-                if let Some(v) = v {
-                    ips.push(
-                        v.parse().map_err(|_| {
-                            anyhow::anyhow!("invalid {flag} {v:?}: not an IP address")
-                        })?,
-                    );
-                }
-            }
-            networks::connect(&cs, &c, &a.network, &a.alias, &ips)?;
+            networks::connect(&cs, &c, &a.network, &connect_options(&a)?)?;
         }
         NetworkCommand::Disconnect(a) => {
             let c = cs.get(&a.container)?;
@@ -400,4 +393,20 @@ fn rm(cs: &hoist_container::Containers, a: NetworkRmArgs) -> Result<i32> {
         }
     }
     crate::exit::last_failure(failures)
+}
+
+/// `network connect`'s --alias, --ip, --ip6 and --mac-address.
+fn connect_options(a: &NetworkConnectArgs) -> Result<hoist_container::run_flags::NetworkOptions> {
+    use hoist_container::run_flags::{parse_mac, parse_static_ip};
+    let mut static_ips = Vec::new();
+    for (v, ip6) in [(&a.ip, false), (&a.ip6, true)] {
+        if let Some(v) = v {
+            static_ips.push(parse_static_ip(v, ip6)?);
+        }
+    }
+    Ok(hoist_container::run_flags::NetworkOptions {
+        aliases: a.alias.clone(),
+        static_ips,
+        static_mac: a.mac_address.as_deref().map(parse_mac).transpose()?,
+    })
 }
