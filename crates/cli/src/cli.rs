@@ -656,9 +656,19 @@ pub struct PruneArgs {
     /// Remove all unused images, not only dangling ones.
     #[arg(short, long)]
     pub all: bool,
-    /// Do not ask for confirmation (hoist never asks; accepted for podman compatibility).
+    /// Remove without asking first.
     #[arg(short, long)]
     pub force: bool,
+    /// Only images that match: label=KEY[=VALUE], label!=KEY[=VALUE],
+    /// until=TIME (created before it: RFC 3339, Unix seconds or a duration
+    /// such as 24h); may be repeated, all must match.
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Also remove images that containers outside hoist's store use: there
+    /// are none (build steps run as hoist's own containers), so this
+    /// changes nothing.
+    #[arg(long)]
+    pub external: bool,
 }
 
 #[derive(Debug, Args)]

@@ -151,3 +151,90 @@ fn rmi_all_untags_tags_but_not_digest_references() {
     );
     assert_store_clean(&hoist);
 }
+
+/// `image prune` asks unless --force, and --filter narrows what goes:
+/// label=, label!= and until= (all must match).
+#[test]
+fn image_prune_asks_and_filters_by_label_and_age() {
+    let (reg, hoist) = setup();
+    let mut ids = std::collections::BTreeMap::new();
+    for (tag, tier) in [
+        ("low", Some("low")),
+        ("high", Some("high")),
+        ("plain", None),
+    ] {
+        let mut b = ImageBuilder::single_layer();
+        if let Some(t) = tier {
+            b = b.label("tier", t);
+        }
+        let name = reg.reference(&format!("{tag}:1"));
+        b.push(&reg, &format!("{tag}:1"));
+        let id = hoist
+            .run(&["pull", "-q", &name])
+            .ok()
+            .stdout
+            .trim()
+            .to_string();
+        hoist.run(&["untag", &name]).ok();
+        ids.insert(tag, id);
+    }
+    // A dangling image made now (the pushed ones say 2024).
+    let base = reg.reference("base:1");
+    ImageBuilder::single_layer()
+        .env("ROLE=base")
+        .push(&reg, "base:1");
+    hoist.run(&["create", "--name", "c", &base, "true"]).ok();
+    let fresh = hoist
+        .run(&["commit", "-q", "c"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let dangling = |h: &hoist_testenv::Hoist| {
+        let out = h
+            .run(&["images", "-q", "--no-trunc", "--filter", "dangling=true"])
+            .ok();
+        out.stdout.lines().count()
+    };
+    assert_eq!(dangling(&hoist), 4);
+
+    let out = hoist.run_stdin(&["image", "prune"], b"n\n").ok();
+    assert!(
+        out.stdout.contains("removes all dangling images"),
+        "{out:?}"
+    );
+    assert_eq!(dangling(&hoist), 4);
+
+    let out = hoist
+        .run(&["image", "prune", "-f", "--filter", "label=tier=low"])
+        .ok();
+    assert_eq!(out.stdout.trim(), ids["low"].trim_start_matches("sha256:"));
+    let out = hoist
+        .run(&[
+            "image",
+            "prune",
+            "-f",
+            "--filter",
+            "label!=tier=high",
+            "--filter",
+            "until=1h",
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout.trim(),
+        ids["plain"].trim_start_matches("sha256:")
+    );
+    let bad = hoist
+        .run(&["image", "prune", "-f", "--filter", "bogus=1"])
+        .fails_with(125);
+    assert!(bad.stderr.contains("invalid image prune filter"), "{bad:?}");
+
+    let out = hoist.run_stdin(&["image", "prune"], b"y\n").ok();
+    let removed: Vec<&str> = out.stdout.lines().skip(1).collect();
+    assert_eq!(removed.len(), 2, "{out:?}");
+    assert!(
+        out.stdout.contains(fresh.trim_start_matches("sha256:")),
+        "{out:?}"
+    );
+    assert_eq!(dangling(&hoist), 0);
+}

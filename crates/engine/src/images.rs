@@ -68,6 +68,12 @@ pub enum ImageFilter {
     Dangling(bool),
     /// `label=KEY` or `label=KEY=VALUE`.
     Label(String, Option<String>),
+    /// `label!=KEY` or `label!=KEY=VALUE`: the label is absent, or has
+    /// another value.
+    NotLabel(String, Option<String>),
+    /// `until=TIME`: created before this many nanoseconds since the epoch
+    /// (the front end reads podman's time forms into it).
+    Until(i128),
     /// `reference=NAME`: a name matches (`*` as a wildcard).
     Reference(String),
     /// `id=PREFIX`.
@@ -98,15 +104,27 @@ impl std::str::FromStr for ImageFilter {
                 Some((k, v)) => ImageFilter::Label(k.to_string(), Some(v.to_string())),
                 None => ImageFilter::Label(value.to_string(), None),
             },
+            "label!" => match value.split_once('=') {
+                Some((k, v)) => ImageFilter::NotLabel(k.to_string(), Some(v.to_string())),
+                None => ImageFilter::NotLabel(value.to_string(), None),
+            },
             "reference" => ImageFilter::Reference(value.to_string()),
             "id" => ImageFilter::Id(value.trim_start_matches("sha256:").to_string()),
             _ => {
                 return Err(EngineError::Invalid(format!(
-                    "invalid image filter {key:?}: use before, after, since, dangling, label, reference, id or readonly"
+                    "invalid image filter {key:?}: use before, after, since, dangling, label, label!, reference, id or readonly"
                 )))
             }
         })
     }
+}
+
+/// Whether image `i` has label `key` (with value `want`, when given).
+fn has_label(i: &ImageSummary, key: &str, want: Option<&str>) -> bool {
+    i.labels
+        .as_ref()
+        .and_then(|l| l.get(key))
+        .is_some_and(|have| want.is_none_or(|want| want == have))
 }
 
 /// One step of an image's history (`history`), newest first; serialized
@@ -176,11 +194,9 @@ impl Engine {
                 ImageFilter::After(_) => i.created_nanos > pivot,
                 ImageFilter::Dangling(d) => i.dangling == *d,
                 ImageFilter::ReadOnly(r) => i.read_only == *r,
-                ImageFilter::Label(k, v) => i
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(k))
-                    .is_some_and(|have| v.as_ref().is_none_or(|want| want == have)),
+                ImageFilter::Label(k, v) => has_label(i, k, v.as_deref()),
+                ImageFilter::NotLabel(k, v) => !has_label(i, k, v.as_deref()),
+                ImageFilter::Until(nanos) => i.created_nanos < *nanos,
                 ImageFilter::Id(prefix) => i.id.starts_with(prefix.as_str()),
                 ImageFilter::Reference(pattern) => {
                     i.repo_tags.retain(|n| reference_matches(n, pattern));

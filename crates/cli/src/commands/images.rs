@@ -258,12 +258,62 @@ pub fn exists(engine: &Engine, image: &str) -> Result<i32> {
     Ok(if engine.image_exists(image)? { 0 } else { 1 })
 }
 
+/// `image prune`: asks first unless --force; prints the removed IDs.
 pub fn prune(engine: &Engine, a: PruneArgs) -> Result<i32> {
+    let filters = a
+        .filter
+        .iter()
+        .map(|f| prune_filter(f))
+        .collect::<Result<Vec<_>>>()?;
+    if !a.force {
+        println!(
+            "{}",
+            if a.all {
+                "WARNING! This command removes all images without at least one container associated with them."
+            } else {
+                "WARNING! This command removes all dangling images."
+            }
+        );
+        if !super::container::volume::confirm("Are you sure you want to continue? [y/N] ")? {
+            return Ok(0);
+        }
+    }
     let containers = super::container::open(engine.root())?;
-    for d in engine.prune_images(a.all, &containers)? {
+    // The filters pick what may go; every other image is kept.
+    let chosen: std::collections::HashSet<String> = engine
+        .list_images_filtered(&filters)?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    let keep = engine
+        .list_images()?
+        .into_iter()
+        .map(|i| i.id)
+        .filter(|id| !chosen.contains(id))
+        .collect();
+    for d in engine.prune_images_except(a.all, &containers, &keep)? {
         println!("{}", d.hex());
     }
     Ok(0)
+}
+
+/// One `image prune --filter`: podman's label, label! and until.
+fn prune_filter(text: &str) -> Result<ImageFilter> {
+    let (key, value) = text.split_once('=').unwrap_or((text, ""));
+    match key {
+        "until" => {
+            let t = hoist_container::logs::parse_time(value).ok_or_else(|| {
+                anyhow::anyhow!("invalid until filter {value:?}: use a time (RFC 3339, Unix seconds) or a duration like 24h")
+            })?;
+            Ok(ImageFilter::Until(
+                t.timestamp_nanos_opt().unwrap_or(i64::MAX) as i128,
+            ))
+        }
+        "label" | "label!" => Ok(text.parse()?),
+        _ => anyhow::bail!(
+            "invalid image prune filter {key:?}: use label=KEY[=VALUE], label!=KEY[=VALUE] or until=TIME"
+        ),
+    }
 }
 
 #[cfg(test)]

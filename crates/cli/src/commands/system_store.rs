@@ -1,7 +1,6 @@
 //! `system df`, `system prune`, `system reset`: flags, questions and
 //! podman's output over `hoist_container::system`.
 
-use std::io::{BufRead, Write};
 use std::path::Path;
 
 use anyhow::Result;
@@ -282,14 +281,6 @@ fn verbose_json(u: &DiskUsage) -> Value {
 }
 
 /// podman's question; any answer but y/Y/yes is no.
-fn confirm(warning: &str) -> Result<bool> {
-    print!("{warning}Are you sure you want to continue? [y/N] ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim_start().starts_with(['y', 'Y']))
-}
-
 pub fn prune(root: &Path, a: SystemPruneArgs) -> Result<i32> {
     if !a.force {
         let mut what = String::from(
@@ -303,7 +294,8 @@ pub fn prune(root: &Path, a: SystemPruneArgs) -> Result<i32> {
         } else {
             "\t- all dangling images\n\t- all dangling build cache\n\n"
         });
-        if !confirm(&what)? {
+        let question = format!("{what}Are you sure you want to continue? [y/N] ");
+        if !super::container::volume::confirm(&question)? {
             return Ok(0);
         }
     }
@@ -353,7 +345,8 @@ pub fn reset(root: &Path, a: ResetArgs) -> Result<i32> {
             "WARNING! This will remove:\n        - all containers\n        - all pods\n        - all images\n        - all networks\n        - all build cache\n        - all machines\n        - all volumes\n        - the graphRoot directory: {:?}\n",
             root.display().to_string()
         );
-        if !confirm(&warning)? {
+        let question = format!("{warning}Are you sure you want to continue? [y/N] ");
+        if !super::container::volume::confirm(&question)? {
             return Ok(0);
         }
     }

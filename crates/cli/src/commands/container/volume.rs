@@ -431,7 +431,7 @@ fn prune(cs: &hoist_container::Containers, a: VolumePruneArgs) -> Result<()> {
 }
 
 /// Asks `question` on standard output; true only for an answer of y or yes.
-pub(super) fn confirm(question: &str) -> Result<bool> {
+pub(crate) fn confirm(question: &str) -> Result<bool> {
     print!("{question}");
     std::io::stdout()
         .flush()
