@@ -414,14 +414,13 @@ pub struct PlatformArgs {
 /// that using one fails with a clear error instead of "unknown flag".
 #[derive(Debug, Clone, Args)]
 pub struct SigningArgs {
-    /// Add a signature at the destination using the specified key (not
-    /// supported: hoist cannot sign images).
+    /// A GPG key to sign the pushed image with: refused, hoist does not sign.
     #[arg(long, value_name = "KEY")]
     pub sign_by: Option<String>,
-    /// Sign the image using a sigstore private key at PATH (not supported).
+    /// A sigstore private key to sign with: refused, hoist does not sign.
     #[arg(long, value_name = "PATH")]
     pub sign_by_sigstore_private_key: Option<PathBuf>,
-    /// Read a passphrase for signing an image from PATH (not supported).
+    /// The file holding a signing key's passphrase: refused, hoist does not sign.
     #[arg(long, value_name = "PATH")]
     pub sign_passphrase_file: Option<PathBuf>,
 }
@@ -490,8 +489,8 @@ pub struct PushArgs {
     /// Write the digest of the pushed manifest to this file.
     #[arg(long)]
     pub digestfile: Option<PathBuf>,
-    /// Manifest type (oci, v2s2, or v2s1) to use in the destination (default
-    /// is manifest type of source); v2s1 is refused as deprecated.
+    /// The manifest type pushed: oci or v2s2 (the stored type when not
+    /// given); v2s1, long deprecated, is refused.
     #[arg(short, long)]
     pub format: Option<String>,
     /// Compression of the pushed layers (gzip or zstd); layers stored in
@@ -503,8 +502,8 @@ pub struct PushArgs {
     /// as stored).
     #[arg(long)]
     pub compress: bool,
-    /// Discard any pre-existing signatures in the image (accepted, no
-    /// effect: hoist stores no signatures).
+    /// Drop the image's signatures when copying: hoist keeps none, so there
+    /// is nothing to drop.
     #[arg(long)]
     pub remove_signatures: bool,
     #[command(flatten)]

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 /// Flags shared by `run` and `create`.
 #[derive(Debug, Args, Clone)]
 pub struct CreateArgs {
-    /// Assign a name to the container.
+    /// The container's name (default: a generated one).
     #[arg(long)]
     pub name: Option<String>,
     /// Run the container in this pod (NAME or ID; new:NAME creates it).
@@ -282,7 +282,7 @@ pub struct CreateArgs {
     /// to keep changes in the container's own layer), not an image.
     #[arg(long)]
     pub rootfs: bool,
-    /// Attach to STDIN, STDOUT or STDERR (run: the streams to copy).
+    /// Which of the container's streams to connect: stdin, stdout, stderr; may be repeated.
     #[arg(short, long, value_parser = ["stdin", "stdout", "stderr"], ignore_case = true)]
     pub attach: Vec<String>,
     /// Write the container process's pid to this file.
@@ -374,7 +374,7 @@ pub struct ExecArgs {
 
 #[derive(Debug, Args)]
 pub struct CpArgs {
-    /// Chown copied files to the primary uid/gid of the destination container (default true; -a=false keeps their owners).
+    /// Give copied files to the destination container's main user and group (default true; -a=false keeps the owners they have).
     #[arg(
         short,
         long,
@@ -388,7 +388,7 @@ pub struct CpArgs {
         hide_possible_values = true
     )]
     pub archive: bool,
-    /// Allow to overwrite directories with non-directories and vice versa.
+    /// Let a file replace a directory at the destination, or a directory a file.
     #[arg(long)]
     pub overwrite: bool,
     /// Accepted as podman's (hidden there too): every path is resolved

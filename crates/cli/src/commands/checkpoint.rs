@@ -22,13 +22,13 @@ pub struct CheckpointArgs {
     /// Keep the container running after checkpointing it.
     #[arg(short = 'R', long)]
     pub leave_running: bool,
-    /// Keep all temporary checkpoint files.
+    /// Keep CRIU's image and log files after the step, not only on failure.
     #[arg(short, long)]
     pub keep: bool,
-    /// Checkpoint a container with established TCP connections.
+    /// Include open TCP connections (they resume after the restore).
     #[arg(long)]
     pub tcp_established: bool,
-    /// Checkpoint a container with file locks.
+    /// Include the file locks the processes hold.
     #[arg(long)]
     pub file_locks: bool,
     /// Export the checkpoint image to a tar file for `restore --import`.
@@ -67,13 +67,13 @@ pub struct RestoreArgs {
     /// Act on the latest container.
     #[arg(short, long)]
     pub latest: bool,
-    /// Keep all temporary checkpoint files.
+    /// Keep CRIU's image and log files after the step, not only on failure.
     #[arg(short, long)]
     pub keep: bool,
-    /// Restore a container with established TCP connections.
+    /// Bring back the TCP connections the checkpoint holds.
     #[arg(long)]
     pub tcp_established: bool,
-    /// Restore a container with file locks.
+    /// Bring back the file locks the checkpoint holds.
     #[arg(long)]
     pub file_locks: bool,
     /// Restore from a checkpoint archive made by `checkpoint --export`.

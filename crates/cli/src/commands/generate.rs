@@ -24,55 +24,55 @@ pub struct SystemdArgs {
     /// The container (name or ID).
     #[arg(value_name = "CONTAINER")]
     pub container: String,
-    /// Add dependencies order to the generated unit file
+    /// A unit the service starts after (After=); may be repeated.
     #[arg(long, value_name = "UNIT")]
     pub after: Vec<String>,
-    /// Systemd unit name prefix for containers
+    /// The prefix of a container's unit name.
     #[arg(long, default_value = "container", value_name = "PREFIX")]
     pub container_prefix: String,
-    /// Set environment variables to the systemd unit files
+    /// KEY=VALUE for the unit's Environment=; may be repeated.
     #[arg(short, long, value_name = "ENV")]
     pub env: Vec<String>,
-    /// Generate .service files instead of printing to stdout
+    /// Write the unit to a .service file in the current directory and print its path.
     #[arg(short, long)]
     pub files: bool,
-    /// Print the created units in specified format (json)
+    /// json: print the units as a JSON object of name to text.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Use container/pod names instead of IDs
+    /// Name the unit after the container's name, not its ID.
     #[arg(short, long)]
     pub name: bool,
-    /// Create a new container or pod instead of starting an existing one
+    /// The unit creates the container afresh on every start (its create command) and removes it at stop.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub new: Option<bool>,
-    /// Skip header generation
+    /// Leave out the comment block at the top of the unit.
     #[arg(long)]
     pub no_header: bool,
-    /// Systemd unit name prefix for pods (hoist has no pods: accepted)
+    /// The prefix of a pod's unit name.
     #[arg(long, default_value = "pod", value_name = "PREFIX")]
     pub pod_prefix: String,
-    /// Similar to wants, but declares stronger requirement dependencies
+    /// A unit the service needs (Requires=): if it fails, so does the service.
     #[arg(long, value_name = "UNIT")]
     pub requires: Vec<String>,
-    /// Systemd restart-policy
+    /// The unit's Restart= policy (on-failure unless given).
     #[arg(long, value_name = "POLICY")]
     pub restart_policy: Option<String>,
-    /// Systemd restart-sec
+    /// Seconds systemd waits before restarting (RestartSec=).
     #[arg(long, value_name = "SECONDS")]
     pub restart_sec: Option<u64>,
-    /// Systemd unit name separator between name/id and prefix
+    /// What joins the prefix and the name or ID in the unit's name.
     #[arg(long, default_value = "-", value_name = "SEPARATOR")]
     pub separator: String,
-    /// Start timeout override
+    /// Seconds systemd allows the start to take (TimeoutStartSec=).
     #[arg(long, value_name = "SECONDS")]
     pub start_timeout: Option<u64>,
-    /// Stop timeout override (default 10)
+    /// Seconds the stop waits before killing (the container's own when not given, else 10).
     #[arg(long, alias = "time", short = 't', value_name = "SECONDS")]
     pub stop_timeout: Option<u64>,
-    /// Make it a template file and use %i and %I specifiers. Working only for containers
+    /// Write a template unit (NAME@.service) using %i and %I; containers only.
     #[arg(long)]
     pub template: bool,
-    /// Add (weak) requirement dependencies to the generated unit file
+    /// A unit the service would like started with it (Wants=); may be repeated.
     #[arg(long, value_name = "UNIT")]
     pub wants: Vec<String>,
 }

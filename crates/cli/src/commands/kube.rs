@@ -29,10 +29,10 @@ pub struct GenerateArgs {
     /// The containers to describe.
     #[arg(value_name = "{CONTAINER...|POD...|VOLUME...}", required = true)]
     pub names: Vec<String>,
-    /// Write output to the specified path
+    /// Write the YAML to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub filename: Option<PathBuf>,
-    /// Generate YAML for a Kubernetes service object
+    /// Add a Service exposing the published ports.
     #[arg(short, long)]
     pub service: bool,
     /// Generate YAML for the given Kubernetes kind (pod or deployment)

@@ -23,16 +23,16 @@ pub struct PlayArgs {
     /// The YAML: a file, `-` (standard input) or an http(s) URL.
     #[arg(value_name = "KUBEFILE")]
     pub file: String,
-    /// Add annotations to pods (key=value)
+    /// An annotation for every pod made: KEY=VALUE; may be repeated.
     #[arg(long, value_delimiter = ',')]
     pub annotation: Vec<String>,
-    /// Build all images in a YAML (given Containerfiles exist)
+    /// Build an image the YAML names from a directory of that name holding a Containerfile, even when the image exists.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub build: Option<bool>,
-    /// Path to top level of context directory (for --build)
+    /// Where the build directories of --build are looked for (default: the YAML's directory).
     #[arg(long)]
     pub context_dir: Option<PathBuf>,
-    /// Pathname of a YAML file containing a kubernetes configmap
+    /// A file of ConfigMaps the pods' env and volumes may refer to; may be repeated.
     #[arg(long, value_delimiter = ',')]
     pub configmap: Vec<PathBuf>,
     /// Logging driver for the containers (default: containers.conf's, k8s-file)
@@ -41,19 +41,19 @@ pub struct PlayArgs {
     /// Logging driver options
     #[arg(long)]
     pub log_opt: Vec<String>,
-    /// Connect pod to network(s) or network mode
+    /// The network(s) or mode of every pod made (none, host, NAME[,NAME]).
     #[arg(long, alias = "net")]
     pub network: Vec<String>,
-    /// Publish a container's port, or a range of ports, to the host
+    /// Publish a port (or a range) on the host: [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO].
     #[arg(long)]
     pub publish: Vec<String>,
-    /// Do not create /etc/hosts within the pod's containers, instead use the version from the image
+    /// Leave each image's own /etc/hosts in place instead of writing one.
     #[arg(long)]
     pub no_hosts: bool,
-    /// Suppress output information when pulling images
+    /// Print no pull progress.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Delete and recreate pods defined in the YAML file
+    /// Remove pods of the YAML that exist already, then make them again.
     #[arg(long)]
     pub replace: bool,
     /// Start the pod after creating it
@@ -69,10 +69,10 @@ pub struct PlayArgs {
     /// Static IP addresses to assign to the pods, in order
     #[arg(long, value_delimiter = ',')]
     pub ip: Vec<String>,
-    /// Static MAC addresses to assign to the pods, in order
+    /// A fixed MAC address for each pod, in the YAML's order.
     #[arg(long, value_delimiter = ',')]
     pub mac_address: Vec<String>,
-    /// Directory path for seccomp profiles (default "/var/lib/kubelet/seccomp")
+    /// Where localhost/ seccomp profiles of the YAML are read from (default /var/lib/kubelet/seccomp).
     #[arg(long)]
     pub seccomp_profile_root: Option<PathBuf>,
     /// User namespace to use (only the host's)

@@ -29,16 +29,17 @@ pub enum ManifestCommand {
 pub struct PushArgs {
     pub list: String,
     pub destination: String,
-    /// Also push the images in the list
+    /// Push the images the list names too (default); --all=false pushes
+    /// only the list, for images the registry already has.
     #[arg(long, num_args = 0..=1, default_value = "true", default_missing_value = "true", require_equals = true)]
     pub all: bool,
-    /// After copying the image, write the digest of the resulting list to the file
+    /// Write the digest of the pushed list to this file.
     #[arg(long, value_name = "PATH")]
     pub digestfile: Option<std::path::PathBuf>,
-    /// Don't output progress information when pushing lists
+    /// Print no progress, only the digest.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Remove the manifest list if push succeeds
+    /// Remove the local list once it is pushed.
     #[arg(long)]
     pub rm: bool,
     #[command(flatten)]
@@ -49,22 +50,22 @@ pub struct PushArgs {
 pub struct AnnotateArgs {
     pub list: String,
     pub image: String,
-    /// Set an annotation KEY=VALUE for the specified image
+    /// An annotation of the image's entry: KEY=VALUE; may be repeated.
     #[arg(long, value_name = "ANNOTATION")]
     pub annotation: Vec<String>,
-    /// Override the architecture of the specified image
+    /// The architecture the entry records for the image.
     #[arg(long, value_name = "ARCH")]
     pub arch: Option<String>,
-    /// Override the OS of the specified image
+    /// The operating system the entry records for the image.
     #[arg(long, value_name = "OS")]
     pub os: Option<String>,
-    /// Override the OS features of the specified image
+    /// OS features the entry records (comma-separated).
     #[arg(long, value_name = "FEATURES", value_delimiter = ',')]
     pub os_features: Vec<String>,
-    /// Override the OS version of the specified image
+    /// The OS version the entry records.
     #[arg(long, value_name = "VERSION")]
     pub os_version: Option<String>,
-    /// Override the Variant of the specified image
+    /// The architecture variant the entry records (v7, v8, ...).
     #[arg(long, value_name = "VARIANT")]
     pub variant: Option<String>,
 }

@@ -56,7 +56,7 @@ pub struct PodCreateArgs {
     /// Assign a name to the pod.
     #[arg(short, long)]
     pub name: Option<String>,
-    /// Create an infra container associated with the pod to share namespaces with.
+    /// Give the pod an infra container that holds the namespaces its members share (default true).
     #[arg(long, default_value = "true", action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub infra: bool,
     /// The image of the infra container (default: a local pause image around catatonit).

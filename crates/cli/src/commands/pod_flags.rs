@@ -23,7 +23,7 @@ pub struct PodResourceArgs {
     /// Number of CPUs of the pod.
     #[arg(long)]
     pub cpus: Option<f64>,
-    /// CPU shares (relative weight) of the pod.
+    /// The pod's CPU weight against others (cpu.shares; 1024 is the default).
     #[arg(short = 'c', long)]
     pub cpu_shares: Option<u64>,
     /// CPUs in which the pod may run (0-3, 0,1).

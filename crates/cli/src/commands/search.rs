@@ -15,34 +15,34 @@ pub struct SearchArgs {
     /// What to look for: TERM, or REGISTRY/TERM for one registry.
     #[arg(value_name = "TERM")]
     pub term: String,
-    /// Path of the authentication file. Use REGISTRY_AUTH_FILE environment variable to override
+    /// The credentials file (also $REGISTRY_AUTH_FILE).
     #[arg(long, env = "REGISTRY_AUTH_FILE", value_name = "PATH")]
     pub authfile: Option<PathBuf>,
-    /// Use certificates at the specified path to access the registry
+    /// A directory of TLS certificates (*.crt, *.cert, *.key) for the registry.
     #[arg(long, value_name = "DIR")]
     pub cert_dir: Option<PathBuf>,
     /// Use USER[:PASSWORD] for accessing the registry
     #[arg(long, value_name = "CREDS")]
     pub creds: Option<String>,
-    /// List stars, official and automated columns (Docker compatibility)
+    /// Add the STARS, OFFICIAL and AUTOMATED columns docker prints.
     #[arg(long)]
     pub compatible: bool,
     /// Filter output based on conditions provided (stars=N, is-official=BOOL, is-automated=BOOL)
     #[arg(short, long, value_name = "FILTER", value_delimiter = ',')]
     pub filter: Vec<String>,
-    /// Change the output format to JSON or a Go template
+    /// json, or a Go template over each result.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Limit the number of results
+    /// At most this many results per registry.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// List the tags of the input registry
+    /// List the tags of the named repository instead of searching.
     #[arg(long)]
     pub list_tags: bool,
-    /// Do not truncate the output
+    /// Print descriptions in full.
     #[arg(long)]
     pub no_trunc: bool,
-    /// Require HTTPS and verify certificates when contacting registries (default true)
+    /// Use HTTPS and check the registry's certificate (default true).
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub tls_verify: Option<bool>,
 }

@@ -27,10 +27,10 @@ pub struct SystemPruneArgs {
     /// Remove all unused data
     #[arg(short, long)]
     pub all: bool,
-    /// Provide filter values (e.g. 'label=<key>=<value>')
+    /// Only what matches: label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME; may be repeated.
     #[arg(long, value_name = "FILTER")]
     pub filter: Vec<String>,
-    /// Do not prompt for confirmation.  The default is false
+    /// Remove without asking first.
     #[arg(short, long)]
     pub force: bool,
     /// Prune volumes

@@ -81,7 +81,7 @@ pub struct ResourceArgs {
     /// CPU real-time runtime, microseconds.
     #[arg(long)]
     pub cpu_rt_runtime: Option<i64>,
-    /// CPU shares (relative weight).
+    /// The container's CPU weight against others (cpu.shares; 1024 is the default).
     #[arg(short = 'c', long)]
     pub cpu_shares: Option<u64>,
     /// Number of CPUs.

@@ -25,10 +25,10 @@ pub struct NetworkFlags {
     /// Set custom DNS options.
     #[arg(long = "dns-option", visible_alias = "dns-opt")]
     pub dns_option: Vec<String>,
-    /// Set custom DNS search domains.
+    /// Search domains for short host names, instead of the host's.
     #[arg(long)]
     pub dns_search: Vec<String>,
-    /// Set proxy environment variables in the container based on the host proxy vars.
+    /// Pass the host's proxy variables (http_proxy, https_proxy, ftp_proxy, no_proxy) to the container (default true).
     #[arg(
         long,
         num_args = 0..=1,
