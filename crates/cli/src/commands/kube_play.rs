@@ -66,7 +66,7 @@ pub struct PlayArgs {
     /// Remove the pods the YAML describes (as `kube down`)
     #[arg(long, hide = true)]
     pub down: bool,
-    /// Static IP addresses to assign to the pods, in order
+    /// A fixed address for each pod, in the YAML's order.
     #[arg(long, value_delimiter = ',')]
     pub ip: Vec<String>,
     /// A fixed MAC address for each pod, in the YAML's order.

@@ -11,7 +11,7 @@ use super::container::run::invalid;
 
 #[derive(Debug, Args, Default, Clone)]
 pub struct PodResourceArgs {
-    /// Set the pod's cgroup as the cgroup parent of all its containers.
+    /// Make the pod's cgroup the parent of its members' cgroups (default true).
     #[arg(long, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub share_parent: Option<bool>,
     /// Memory limit of the pod: <number>[<unit>] (b, k, m, g).

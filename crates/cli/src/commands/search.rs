@@ -27,7 +27,7 @@ pub struct SearchArgs {
     /// Add the STARS, OFFICIAL and AUTOMATED columns docker prints.
     #[arg(long)]
     pub compatible: bool,
-    /// Filter output based on conditions provided (stars=N, is-official=BOOL, is-automated=BOOL)
+    /// Only results that match: stars=N (at least), is-official=BOOL, is-automated=BOOL.
     #[arg(short, long, value_name = "FILTER", value_delimiter = ',')]
     pub filter: Vec<String>,
     /// json, or a Go template over each result.

@@ -14,10 +14,10 @@ use crate::output::{self, Format};
 
 #[derive(Debug, Args)]
 pub struct DfArgs {
-    /// Pretty-print images using a Go template
+    /// json, or a Go template over the summary (or each row with -v).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// Show detailed information on disk usage
+    /// List every image, container and volume with its size.
     #[arg(short, long)]
     pub verbose: bool,
 }
@@ -40,7 +40,7 @@ pub struct SystemPruneArgs {
 
 #[derive(Debug, Args)]
 pub struct ResetArgs {
-    /// Do not prompt for confirmation
+    /// Go ahead without asking.
     #[arg(short, long)]
     pub force: bool,
 }

@@ -166,7 +166,7 @@ pub struct NetworkLsArgs {
     /// Do not print the column headings.
     #[arg(long, short = 'n')]
     pub noheading: bool,
-    /// Do not truncate the network ID.
+    /// Print network IDs in full.
     #[arg(long)]
     pub no_trunc: bool,
     /// Print only the network names.
@@ -179,7 +179,7 @@ pub struct NetworkRmArgs {
     /// Remove the containers that use the network too; no error for a network that does not exist.
     #[arg(short, long)]
     pub force: bool,
-    /// Seconds to wait for running containers to stop before killing them (needs --force).
+    /// With --force: how long containers on the network get to stop before they are killed.
     #[arg(short, long, allow_hyphen_values = true)]
     pub time: Option<i64>,
     #[arg(required = true, value_name = "NETWORK")]

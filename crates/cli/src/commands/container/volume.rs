@@ -128,7 +128,7 @@ pub struct VolumeRmArgs {
     /// Remove the containers that use the volume too; no error for a volume that does not exist.
     #[arg(short, long)]
     pub force: bool,
-    /// Seconds to wait for running containers to stop before killing them (needs --force).
+    /// With --force: how long containers using the volume get to stop before they are killed.
     #[arg(short, long, allow_hyphen_values = true, default_value_t = -1)]
     pub time: i64,
     #[arg(value_name = "VOLUME")]
