@@ -157,7 +157,7 @@ pub enum Command {
     Pull(PullArgs),
     /// Push an image to a registry or a local transport.
     Push(PushArgs),
-    /// List images in local storage.
+    /// List the images in hoist's store.
     #[command(alias = "list")]
     Images(ImagesArgs),
     /// Remove one or more images.
@@ -179,7 +179,7 @@ pub enum Command {
     Buildx(BuildxCommand),
     /// Create a new image from a container's changes.
     Commit(crate::commands::commit::CommitArgs),
-    /// Import a tarball to create a filesystem image.
+    /// Make a one-layer image from a root filesystem tarball.
     Import(crate::commands::commit::ImportArgs),
     /// Export a container's filesystem contents as a tar archive.
     Export(crate::commands::commit::ExportArgs),
@@ -200,10 +200,10 @@ pub enum Command {
     /// Generate structured data (systemd units, Kubernetes YAML) from containers.
     #[command(subcommand)]
     Generate(crate::commands::generate::GenerateCommand),
-    /// Play containers, pods or volumes from a structured file (Kubernetes YAML), or generate it.
+    /// Kubernetes YAML: make pods and volumes from it, describe them in it, tear them down.
     #[command(subcommand)]
     Kube(crate::commands::kube::KubeCommand),
-    /// Play containers, pods or volumes from a structured file.
+    /// Kubernetes YAML: make pods and volumes from it, describe them in it, tear them down.
     #[command(subcommand)]
     Play(PlayCommand),
     /// Log in to a registry; credentials go to the same auth.json podman uses.
@@ -224,11 +224,11 @@ pub enum Command {
     System(SystemCommand),
     /// hoist's own OCI runtime, with runc's command line.
     Oci(crate::oci_args::OciArgs),
-    /// Run a command in a new container.
+    /// Make a container from an image and run its command.
     Run(crate::container_args::RunArgs),
     /// Run a command in a running container.
     Exec(crate::container_args::ExecArgs),
-    /// Copy files/folders between a container and the local filesystem.
+    /// Copy files or directories into or out of a container (or between two).
     Cp(crate::container_args::CpArgs),
     /// Show a container's processes.
     Top(crate::container_args::TopArgs),
@@ -262,9 +262,9 @@ pub enum Command {
     Port(crate::container_args::PortArgs),
     /// Initialize containers: make them ready so that start only starts them.
     Init(crate::commands::container::extra::InitArgs),
-    /// Rename an existing container.
+    /// Give a container a new name.
     Rename(crate::commands::container::extra::RenameArgs),
-    /// Attach to a running container.
+    /// Connect the terminal to a running container's streams.
     Attach(crate::commands::container::extra::AttachArgs),
     /// Update the cgroup limits of an existing container.
     Update(crate::commands::container::extra::UpdateArgs),
@@ -289,7 +289,7 @@ pub enum Command {
     /// Manage pods: groups of containers sharing namespaces.
     #[command(subcommand)]
     Pod(crate::commands::pod::PodCommand),
-    /// Manage health checks on containers.
+    /// Run a container's health check by hand.
     #[command(subcommand)]
     Healthcheck(crate::commands::healthcheck::HealthcheckCommand),
     /// The process that looks after one container (started by hoist itself).
@@ -347,7 +347,7 @@ pub enum ImageCommand {
     Build(Box<crate::commands::build::BuildArgs>),
     /// Create a new image from a container's changes.
     Commit(crate::commands::commit::CommitArgs),
-    /// Import a tarball to create a filesystem image.
+    /// Make a one-layer image from a root filesystem tarball.
     Import(crate::commands::commit::ImportArgs),
     /// Show the history of an image.
     History(crate::commands::commit::HistoryArgs),
@@ -357,7 +357,7 @@ pub enum ImageCommand {
     Tree(crate::commands::commit::TreeArgs),
     /// Mount an image's root filesystem, read-only (none: list the mounted ones).
     Mount(crate::commands::mount::ImageMountArgs),
-    /// Unmount an image's root filesystem.
+    /// Undo an image mount.
     #[command(alias = "unmount")]
     Umount(crate::commands::mount::ImageUmountArgs),
 }

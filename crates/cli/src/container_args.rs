@@ -704,7 +704,7 @@ pub enum ContainerCommand {
     Run(RunArgs),
     Create(CreateArgs),
     Exec(ExecArgs),
-    /// Copy files/folders between a container and the local filesystem.
+    /// Copy files or directories into or out of a container (or between two).
     Cp(CpArgs),
     Top(TopArgs),
     Stats(StatsArgs),
@@ -743,13 +743,13 @@ pub enum ContainerCommand {
     Umount(crate::commands::mount::UmountArgs),
     /// Initialize containers: make them ready so that start only starts them.
     Init(crate::commands::container::extra::InitArgs),
-    /// Rename an existing container.
+    /// Give a container a new name.
     Rename(crate::commands::container::extra::RenameArgs),
-    /// Attach to a running container.
+    /// Connect the terminal to a running container's streams.
     Attach(crate::commands::container::extra::AttachArgs),
-    /// Remove all non running containers.
+    /// Remove every container that is not running.
     Prune(crate::commands::container::extra::ContainerPruneArgs),
-    /// Clone an existing container.
+    /// Make a new container with another's configuration.
     Clone(crate::commands::container::extra::CloneArgs),
     /// Update the cgroup limits of an existing container.
     Update(crate::commands::container::extra::UpdateArgs),

@@ -10,7 +10,7 @@ use crate::exit::ExitWith;
 
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
-    /// Generate systemd units.
+    /// Write systemd unit files that run containers or pods.
     // Boxed: its many flags dwarf the other commands'.
     Systemd(Box<SystemdArgs>),
     // The help text is GenerateArgs' own.

@@ -57,7 +57,7 @@ impl HealthFlags {
 
 #[derive(Debug, Subcommand)]
 pub enum HealthcheckCommand {
-    /// Run the health check of a container.
+    /// Run a container's health check now and print its result.
     Run(HealthcheckRunArgs),
 }
 

@@ -18,7 +18,7 @@ pub enum KubeCommand {
     Down(super::kube_play::DownArgs),
 }
 
-/// Generate Kubernetes YAML from containers, pods or volumes.
+/// Describe containers, pods or volumes as Kubernetes YAML.
 ///
 /// Writes a Kubernetes Pod (or, with --type deployment, a Deployment) and,
 /// with --service, a NodePort Service for the published ports. Containers

@@ -11,7 +11,7 @@ use hoist_kube::KubeDocument;
 
 use crate::exit::ExitWith;
 
-/// Play a pod or volume based on Kubernetes YAML.
+/// Make and start the pods and volumes a Kubernetes YAML describes.
 ///
 /// Creates pods, volumes and secrets from the Kubernetes kinds in the
 /// YAML: Pod, Deployment, PersistentVolumeClaim, ConfigMap and Secret
@@ -82,7 +82,7 @@ pub struct PlayArgs {
     pub registry: crate::cli::RegistryArgs,
 }
 
-/// Remove pods based on Kubernetes YAML.
+/// Stop and remove the pods and volumes a Kubernetes YAML made.
 #[derive(Debug, Args)]
 pub struct DownArgs {
     /// The YAML: a file, `-` (standard input) or an http(s) URL.

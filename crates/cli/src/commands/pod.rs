@@ -18,11 +18,11 @@ use crate::output::{self, Format};
 pub enum PodCommand {
     /// Create a copy of an existing pod.
     Clone(Box<crate::commands::pod_clone::PodCloneArgs>),
-    /// Create a new empty pod.
+    /// Make a pod (with its infra container unless --infra=false).
     Create(Box<PodCreateArgs>),
     /// Check if a pod exists (exit 0 if it does, 1 if not).
     Exists { pod: String },
-    /// Display detailed information on one or more pods.
+    /// Print the full record of pods as JSON.
     Inspect(PodInspectArgs),
     /// Fetch the logs of the containers of a pod.
     Logs(crate::commands::pod_logs::PodLogsArgs),
@@ -30,22 +30,22 @@ pub enum PodCommand {
     Stats(crate::commands::pod_stats::PodStatsArgs),
     /// Kill the main process of every container in one or more pods.
     Kill(PodKillArgs),
-    /// Pause one or more pods.
+    /// Freeze every container of pods.
     Pause(PodNamesArgs),
-    /// Unpause one or more pods.
+    /// Thaw the containers of paused pods.
     Unpause(PodNamesArgs),
     /// List pods.
     #[command(alias = "ls", alias = "list")]
     Ps(PodPsArgs),
-    /// Remove all stopped pods and their containers.
+    /// Remove every pod that is not running, with its containers.
     Prune(PodPruneArgs),
-    /// Restart one or more pods.
+    /// Stop and start pods again.
     Restart(PodNamesArgs),
     /// Remove one or more stopped pods and their containers.
     Rm(PodRmArgs),
-    /// Start one or more pods.
+    /// Start pods (their infra container first).
     Start(PodNamesArgs),
-    /// Stop one or more pods.
+    /// Stop every container of pods.
     Stop(PodStopArgs),
     /// Display the running processes of the containers in a pod.
     Top(PodTopArgs),

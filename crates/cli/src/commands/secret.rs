@@ -44,7 +44,7 @@ pub enum SecretCommand {
     /// List secrets.
     #[command(alias = "list")]
     Ls(SecretLsArgs),
-    /// Remove one or more secrets.
+    /// Delete secrets.
     Rm(SecretRmArgs),
 }
 

@@ -40,16 +40,16 @@ pub enum VolumeCommand {
     Export(VolumeExportArgs),
     /// Import a tar archive into a volume.
     Import(VolumeImportArgs),
-    /// Display detailed information on one or more volumes.
+    /// Print the full record of volumes as JSON.
     Inspect(VolumeInspectArgs),
     /// List volumes.
     #[command(alias = "list")]
     Ls(VolumeLsArgs),
     /// Mount volumes and print where.
     Mount(VolumeNamesArg),
-    /// Remove all unused volumes.
+    /// Remove every volume no container uses.
     Prune(VolumePruneArgs),
-    /// Remove one or more volumes.
+    /// Delete volumes.
     #[command(alias = "remove")]
     Rm(VolumeRmArgs),
     /// Unmount volumes.
