@@ -492,3 +492,100 @@ fn etc_hosts_follows_podmans_layout_and_containers_conf() {
         .ok();
     assert_eq!(out.stdout.lines().count(), 5, "{out:?}");
 }
+
+/// `--ip-range` limits the addresses handed out (recorded as podman
+/// records it), `--ipv6` makes a dual-stack network whose containers get
+/// an address of each family.
+#[test]
+fn ip_range_and_dual_stack_networks() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    h.run(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.231.79.0/24",
+        "--ip-range",
+        "10.231.79.128/25",
+        "ranged",
+    ])
+    .ok();
+    let doc: serde_json::Value =
+        serde_json::from_str(&h.run(&["network", "inspect", "ranged"]).ok().stdout).unwrap();
+    let range = &doc[0]["subnets"][0]["lease_range"];
+    assert_eq!(range["start_ip"], "10.231.79.129", "{doc}");
+    assert_eq!(range["end_ip"], "10.231.79.255", "{doc}");
+    let addr = h
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "ranged",
+            &img,
+            "ip",
+            "-4",
+            "-o",
+            "addr",
+            "show",
+            "eth0",
+        ])
+        .ok()
+        .stdout;
+    assert!(addr.contains("10.231.79.129/24"), "{addr}");
+
+    h.run(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.231.80.0/24",
+        "--ipv6",
+        "dual",
+    ])
+    .ok();
+    let doc: serde_json::Value =
+        serde_json::from_str(&h.run(&["network", "inspect", "dual"]).ok().stdout).unwrap();
+    assert_eq!(doc[0]["ipv6_enabled"], true, "{doc}");
+    let v6 = doc[0]["subnets"][1]["subnet"].as_str().unwrap().to_string();
+    assert!(v6.starts_with("fd") && v6.ends_with("::/64"), "{doc}");
+    let prefix = v6.trim_end_matches("::/64");
+    let out = h
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "dual",
+            &img,
+            "ip",
+            "-o",
+            "addr",
+            "show",
+            "eth0",
+        ])
+        .ok()
+        .stdout;
+    assert!(out.contains("10.231.80."), "{out}");
+    assert!(out.contains(&format!("{prefix}::")), "{out}");
+
+    let bad = h
+        .run(&[
+            "network",
+            "create",
+            "--ip-range",
+            "10.231.81.0/25",
+            "nosubnet",
+        ])
+        .fails_with(125);
+    assert!(bad.stderr.contains("--ip-range needs --subnet"), "{bad:?}");
+    let bad = h
+        .run(&[
+            "network",
+            "create",
+            "--subnet",
+            "10.231.82.0/24",
+            "--ip-range",
+            "10.231.83.0/25",
+            "outside",
+        ])
+        .fails_with(125);
+    assert!(bad.stderr.contains("outside it"), "{bad:?}");
+    h.run(&["network", "exists", "outside"]).fails_with(1);
+}

@@ -106,8 +106,9 @@ impl Ipam {
                 continue;
             }
             let last = read_last(&net_dir, index);
+            let range = subnet.lease_range.as_ref();
             let ip = pick(&subnet.subnet, subnet.gateway, last, |ip| {
-                taken.contains_key(&ip)
+                taken.contains_key(&ip) || range.is_some_and(|r| !r.contains(ip))
             })
             .ok_or_else(|| Error::NoFreeIp {
                 network: network.name.clone(),
@@ -304,6 +305,33 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn picks_stay_in_the_lease_range_and_fixed_addresses_need_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let ipam = Ipam::open(dir.path()).unwrap();
+        let mut net = network("r", &[("10.2.0.0/24", "10.2.0.1")]);
+        net.subnets[0].lease_range = Some(crate::LeaseRange {
+            start_ip: Some(ip("10.2.0.200")),
+            end_ip: Some(ip("10.2.0.201")),
+        });
+        assert_eq!(
+            ipam.allocate(&net, "c1", &[]).unwrap(),
+            vec![ip("10.2.0.200")]
+        );
+        assert_eq!(
+            ipam.allocate(&net, "c2", &[]).unwrap(),
+            vec![ip("10.2.0.201")]
+        );
+        assert!(matches!(
+            ipam.allocate(&net, "c3", &[]),
+            Err(Error::NoFreeIp { .. })
+        ));
+        assert_eq!(
+            ipam.allocate(&net, "c4", &[ip("10.2.0.5")]).unwrap(),
+            vec![ip("10.2.0.5")]
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use netavark::{
     NetworkAttachment, NetworkStatus, SetupRequest, StatusBlock,
 };
 pub use netns::{Netns, DEFAULT_NETNS_DIR};
-pub use network::{Network, Subnet, BRIDGE_DRIVER, HOST_LOCAL_IPAM};
+pub use network::{LeaseRange, Network, Subnet, BRIDGE_DRIVER, HOST_LOCAL_IPAM};
 pub use ports::{assign_host_ports, check_conflicts, parse_port_specs, PortMapping, Protocol};
 pub use resolv::resolv_conf;
 pub use store::{CreateOptions, NetworkStore, DEFAULT_BRIDGE, DEFAULT_NETWORK_NAME};

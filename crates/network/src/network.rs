@@ -55,9 +55,27 @@ pub struct Subnet {
     pub subnet: IpNet,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<IpAddr>,
-    /// Kept verbatim; hoist's allocator does not restrict itself to it.
+    /// `--ip-range`: the addresses the allocator hands out (a fixed `--ip`
+    /// may lie outside it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lease_range: Option<serde_json::Value>,
+    pub lease_range: Option<LeaseRange>,
+}
+
+/// The first and last address a subnet's allocator may hand out (either
+/// end open when missing).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ip: Option<IpAddr>,
+}
+
+impl LeaseRange {
+    /// Whether `ip` lies within the range.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.start_ip.is_none_or(|s| ip >= s) && self.end_ip.is_none_or(|e| ip <= e)
+    }
 }
 
 impl Network {

@@ -57,6 +57,11 @@ pub struct CreateOptions {
     pub options: BTreeMap<String, String>,
     /// `--ipam-driver`: `None` or `host-local` (the only one hoist has).
     pub ipam_driver: Option<String>,
+    /// `--ip-range`: the part of `subnet` addresses are handed out from.
+    pub ip_range: Option<IpNet>,
+    /// `--ipv6`: dual stack; the family `subnet` lacks gets a subnet of
+    /// its own (a unique local /64 for IPv6, the pool's next /24 for IPv4).
+    pub ipv6: bool,
 }
 
 impl CreateOptions {
@@ -213,6 +218,40 @@ impl NetworkStore {
             }
             None => default_gateway(&subnet),
         };
+        let lease_range = match opts.ip_range {
+            Some(_) if opts.subnet.is_none() => {
+                return Err(Error::InvalidSubnet {
+                    subnet: String::new(),
+                    reason: "--ip-range needs --subnet: give the subnet the range is part of"
+                        .into(),
+                })
+            }
+            Some(range) => Some(crate::subnets::lease_range(&subnet, range)?),
+            None => None,
+        };
+        let mut subnets = vec![Subnet {
+            subnet,
+            gateway: Some(gateway),
+            lease_range,
+        }];
+        if opts.ipv6 {
+            let used: Vec<IpNet> = existing
+                .iter()
+                .flat_map(|n| n.subnets.iter().map(|s| s.subnet))
+                .chain(host_routes().into_iter().map(|(net, _)| net))
+                .chain([subnet])
+                .collect();
+            let other = if subnet.addr().is_ipv4() {
+                crate::subnets::pick_free_ula(&used)?
+            } else {
+                pick_free_subnet(&used)?
+            };
+            subnets.push(Subnet {
+                subnet: other,
+                gateway: Some(default_gateway(&other)),
+                lease_range: None,
+            });
+        }
 
         let mut id = random_id();
         while existing.iter().any(|n| n.id == id) {
@@ -224,12 +263,8 @@ impl NetworkStore {
             driver: BRIDGE_DRIVER.to_string(),
             network_interface: interface,
             created: chrono::Local::now().fixed_offset(),
-            subnets: vec![Subnet {
-                subnet,
-                gateway: Some(gateway),
-                lease_range: None,
-            }],
-            ipv6_enabled: subnet.addr().is_ipv6(),
+            ipv6_enabled: subnets.iter().any(|s| s.subnet.addr().is_ipv6()),
+            subnets,
             internal: opts.internal,
             dns_enabled: opts.dns.unwrap_or(true),
             labels: opts.labels,

@@ -147,6 +147,14 @@ pub struct NetworkCreateArgs {
     /// IP address management driver (host-local).
     #[arg(long)]
     pub ipam_driver: Option<String>,
+    /// Hand out container addresses only from this part of the subnet
+    /// (CIDR; needs --subnet).
+    #[arg(long, value_name = "CIDR")]
+    pub ip_range: Option<String>,
+    /// Dual stack: add an IPv6 subnet (a unique local /64) to an IPv4 one,
+    /// or an IPv4 subnet to an IPv6 --subnet.
+    #[arg(long)]
+    pub ipv6: bool,
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +238,16 @@ pub fn dispatch(root: &Path, cmd: NetworkCommand) -> Result<i32> {
                 labels: super::labels(&a.label),
                 options: super::labels(&a.opt),
                 ipam_driver: a.ipam_driver,
+                ip_range: a
+                    .ip_range
+                    .as_deref()
+                    .map(|r| {
+                        r.parse::<hoist_network::IpNet>().map_err(|_| {
+                            anyhow::anyhow!("invalid --ip-range {r:?}: give a CIDR range such as 10.89.0.128/25")
+                        })
+                    })
+                    .transpose()?,
+                ipv6: a.ipv6,
             };
             println!("{}", store.create(opts)?.name);
         }
