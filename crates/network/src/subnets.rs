@@ -124,6 +124,47 @@ fn parse_proc_net_route(text: &str) -> Vec<(IpNet, String)> {
         .collect()
 }
 
+/// `--ip-range RANGE` within `subnet`: the addresses from the one after
+/// RANGE's first to its last, as podman records them.
+pub(crate) fn lease_range(subnet: &IpNet, range: IpNet) -> Result<crate::LeaseRange> {
+    let range = range.trunc();
+    let start = offset(range.network(), 1);
+    let end = range.broadcast();
+    for (which, ip) in [("start", start), ("end", end)] {
+        if !subnet.contains(&ip) {
+            return Err(Error::InvalidSubnet {
+                subnet: subnet.to_string(),
+                reason: format!(
+                    "the lease range {which} address {ip} (of --ip-range {range}) is outside it: give a range inside the subnet"
+                ),
+            });
+        }
+    }
+    Ok(crate::LeaseRange {
+        start_ip: Some(start),
+        end_ip: Some(end),
+    })
+}
+
+/// A unique local IPv6 /64 (fd00::/8 with 56 random bits, as RFC 4193
+/// asks) that overlaps none of `used`.
+pub(crate) fn pick_free_ula(used: &[IpNet]) -> Result<IpNet> {
+    for _ in 0..64 {
+        let random: [u8; 7] = rand::random();
+        let mut octets = [0u8; 16];
+        octets[0] = 0xfd;
+        octets[1..8].copy_from_slice(&random);
+        let net =
+            IpNet::V6(ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(octets), 64).expect("/64"));
+        if !used.iter().any(|u| overlaps(&net, u)) {
+            return Ok(net);
+        }
+    }
+    Err(Error::NoFreeSubnet {
+        pool: "fd00::/8".into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,45 +235,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// `--ip-range RANGE` within `subnet`: the addresses from the one after
-/// RANGE's first to its last, as podman records them.
-pub(crate) fn lease_range(subnet: &IpNet, range: IpNet) -> Result<crate::LeaseRange> {
-    let range = range.trunc();
-    let start = offset(range.network(), 1);
-    let end = range.broadcast();
-    for (which, ip) in [("start", start), ("end", end)] {
-        if !subnet.contains(&ip) {
-            return Err(Error::InvalidSubnet {
-                subnet: subnet.to_string(),
-                reason: format!(
-                    "the lease range {which} address {ip} (of --ip-range {range}) is outside it: give a range inside the subnet"
-                ),
-            });
-        }
-    }
-    Ok(crate::LeaseRange {
-        start_ip: Some(start),
-        end_ip: Some(end),
-    })
-}
-
-/// A unique local IPv6 /64 (fd00::/8 with 56 random bits, as RFC 4193
-/// asks) that overlaps none of `used`.
-pub(crate) fn pick_free_ula(used: &[IpNet]) -> Result<IpNet> {
-    for _ in 0..64 {
-        let random: [u8; 7] = rand::random();
-        let mut octets = [0u8; 16];
-        octets[0] = 0xfd;
-        octets[1..8].copy_from_slice(&random);
-        let net =
-            IpNet::V6(ipnet::Ipv6Net::new(std::net::Ipv6Addr::from(octets), 64).expect("/64"));
-        if !used.iter().any(|u| overlaps(&net, u)) {
-            return Ok(net);
-        }
-    }
-    Err(Error::NoFreeSubnet {
-        pool: "fd00::/8".into(),
-    })
 }
