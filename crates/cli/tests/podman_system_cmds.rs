@@ -591,3 +591,42 @@ fn manifest_push_sends_the_images_then_the_list() {
     );
     h.run(&["manifest", "exists", "mylist"]).fails_with(1);
 }
+
+/// `manifest create --amend` adds to a list that exists (without it the
+/// name in use is an error); a list changed keeps every name it had.
+#[test]
+fn manifest_create_amend_adds_to_the_existing_list() {
+    let (reg, h) = setup();
+    for (name, value) in [("a:1", "1"), ("b:1", "2"), ("c:1", "3")] {
+        ImageBuilder::single_layer()
+            .label("n", value)
+            .push(&reg, name);
+        h.run(&["pull", &reg.reference(name)]).ok();
+    }
+    h.run(&["manifest", "create", "amended", &reg.reference("a:1")])
+        .ok();
+    h.run(&["tag", "amended", "localhost/also:1"]).ok();
+    let err = h
+        .run(&["manifest", "create", "amended", &reg.reference("b:1")])
+        .fails_with(125);
+    assert!(err.stderr.contains("--amend"), "{err:?}");
+    h.run(&[
+        "manifest",
+        "create",
+        "--amend",
+        "amended",
+        &reg.reference("b:1"),
+        &reg.reference("c:1"),
+    ])
+    .ok();
+    let listed = json(&h, &["manifest", "inspect", "amended"]);
+    assert_eq!(listed["manifests"].as_array().unwrap().len(), 3, "{listed}");
+    let also = json(&h, &["manifest", "inspect", "localhost/also:1"]);
+    assert_eq!(also, listed);
+    // The old list record is gone, not left beside the new one.
+    let lists = h
+        .run(&["images", "-q", "--filter", "dangling=true"])
+        .ok()
+        .stdout;
+    assert!(lists.trim().is_empty(), "{lists}");
+}

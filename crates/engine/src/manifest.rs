@@ -30,29 +30,38 @@ pub struct ManifestAnnotation {
 
 impl Engine {
     /// Creates the list `name` of the local `images`; its ID.
-    pub fn manifest_create(&self, name: &str, images: &[String]) -> Result<Digest> {
+    pub fn manifest_create(&self, name: &str, images: &[String], amend: bool) -> Result<Digest> {
         let name = local_name(name)?;
         if self.image_exists(&name)? {
+            if amend {
+                return self.manifest_add_all(&name, images);
+            }
             return Err(EngineError::Invalid(format!(
-                "{name}: image name is already in use: remove it (hoist rmi {name}) or choose another"
+                "{name}: image name is already in use: remove it (hoist rmi {name}), choose another, or add to the list with --amend"
             )));
         }
         let mut entries = Vec::new();
         for image in images {
             entries.push(self.list_entry(image)?);
         }
-        self.store_list(&name, entries)
+        self.store_list(std::slice::from_ref(&name), entries)
+    }
+
+    /// `manifest create --amend`: the local `images` added to the existing
+    /// list `list` (one replaced if it lists the same manifest).
+    fn manifest_add_all(&self, list: &str, images: &[String]) -> Result<Digest> {
+        let (record, mut entries) = self.read_list(list)?;
+        for image in images {
+            let entry = self.list_entry(image)?;
+            entries.retain(|d| d.digest != entry.digest);
+            entries.push(entry);
+        }
+        self.replace_list(&record, entries)
     }
 
     /// Adds the local `image` to the list `list`; the list's new ID.
     pub fn manifest_add(&self, list: &str, image: &str) -> Result<Digest> {
-        let (record, mut entries) = self.read_list(list)?;
-        let entry = self.list_entry(image)?;
-        entries.retain(|d| d.digest != entry.digest);
-        entries.push(entry);
-        let name = record.names.first().cloned().unwrap_or_default();
-        self.store.remove_image(&record.id)?;
-        self.store_list(&name, entries)
+        self.manifest_add_all(list, &[image.to_string()])
     }
 
     /// The list's index document.
@@ -226,9 +235,13 @@ impl Engine {
 
     /// Stores `entries` as the new content of list `record`, under its name.
     fn replace_list(&self, record: &ImageRecord, entries: Vec<Descriptor>) -> Result<Digest> {
-        let name = record.names.first().cloned().unwrap_or_default();
-        self.store.remove_image(&record.id)?;
-        self.store_list(&name, entries)
+        // The new list takes the names before the old record goes: a kill
+        // in between leaves the old list unnamed, never no list at all.
+        let id = self.store_list(&record.names, entries)?;
+        if id != record.id {
+            self.store.remove_image(&record.id)?;
+        }
+        Ok(id)
     }
 
     fn read_list(&self, list: &str) -> Result<(ImageRecord, Vec<Descriptor>)> {
@@ -263,7 +276,7 @@ impl Engine {
         Ok(d)
     }
 
-    fn store_list(&self, name: &str, manifests: Vec<Descriptor>) -> Result<Digest> {
+    fn store_list(&self, names: &[String], manifests: Vec<Descriptor>) -> Result<Digest> {
         let index = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": media::OCI_INDEX,
@@ -275,7 +288,7 @@ impl Engine {
             id: digest.clone(),
             manifest_digest: digest.clone(),
             manifest_media_type: media::OCI_INDEX.to_string(),
-            names: vec![name.to_string()],
+            names: names.to_vec(),
             layers: vec![],
             config_digest: digest.clone(),
             created: hoist_store::now_rfc3339(),

@@ -85,6 +85,10 @@ pub struct CreateArgs {
     /// Add every image of a list given (hoist lists local images: accepted).
     #[arg(long)]
     pub all: bool,
+    /// When the list exists already, add the images to it instead of
+    /// failing.
+    #[arg(long)]
+    pub amend: bool,
 }
 
 #[derive(Debug, Args)]
@@ -109,7 +113,10 @@ pub struct ListsArg {
 pub fn run(engine: &Engine, cmd: ManifestCommand) -> Result<i32> {
     match cmd {
         ManifestCommand::Create(a) => {
-            println!("{}", engine.manifest_create(&a.list, &a.images)?.hex());
+            println!(
+                "{}",
+                engine.manifest_create(&a.list, &a.images, a.amend)?.hex()
+            );
         }
         ManifestCommand::Add(a) => {
             println!("{}", engine.manifest_add(&a.list, &a.image)?.hex());
