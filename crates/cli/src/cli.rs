@@ -412,6 +412,57 @@ pub struct PlatformArgs {
 
 /// podman's signing flags of `push`. hoist cannot sign; they are parsed so
 /// that using one fails with a clear error instead of "unknown flag".
+/// How `push` and `manifest push` rewrite what they send: the manifest
+/// type, the layers' compression; and the signing flags, refused.
+#[derive(Debug, Clone, Args)]
+pub struct PushConversionArgs {
+    /// The manifest type pushed: oci or v2s2 (the stored type when not
+    /// given); v2s1, long deprecated, is refused.
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Compression of the pushed layers (gzip or zstd); layers stored in
+    /// another compression are recompressed (zstd needs an OCI manifest).
+    #[arg(long, value_name = "FORMAT")]
+    pub compression_format: Option<String>,
+    /// Drop the image's signatures when copying: hoist keeps none, so there
+    /// is nothing to drop.
+    #[arg(long)]
+    pub remove_signatures: bool,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+impl PushConversionArgs {
+    /// The push options these flags give over `registry`, `compress`
+    /// (--compress, which `manifest push` lacks); a signing flag is an error.
+    pub fn options(
+        &self,
+        registry: hoist_engine::RegistryOptions,
+        compress: bool,
+    ) -> anyhow::Result<hoist_engine::PushOptions> {
+        if let Some(flag) = self.signing.first_given() {
+            anyhow::bail!(
+                "{flag}: signing images is not supported by hoist; push without it and sign with a tool that does (skopeo, cosign)"
+            );
+        }
+        // --remove-signatures needs nothing done: hoist keeps no signatures.
+        Ok(hoist_engine::PushOptions {
+            registry,
+            format: self
+                .format
+                .as_deref()
+                .map(hoist_engine::ManifestFormat::from_push_flag)
+                .transpose()?,
+            compression: self
+                .compression_format
+                .as_deref()
+                .map(str::parse::<hoist_engine::LayerCompression>)
+                .transpose()?,
+            compress,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct SigningArgs {
     /// A GPG key to sign the pushed image with: refused, hoist does not sign.
@@ -489,25 +540,13 @@ pub struct PushArgs {
     /// Write the digest of the pushed manifest to this file.
     #[arg(long)]
     pub digestfile: Option<PathBuf>,
-    /// The manifest type pushed: oci or v2s2 (the stored type when not
-    /// given); v2s1, long deprecated, is refused.
-    #[arg(short, long)]
-    pub format: Option<String>,
-    /// Compression of the pushed layers (gzip or zstd); layers stored in
-    /// another compression are recompressed (zstd needs an OCI manifest).
-    #[arg(long, value_name = "FORMAT")]
-    pub compression_format: Option<String>,
+    #[command(flatten)]
+    pub conversion: PushConversionArgs,
     /// Compress layers stored uncompressed (built or committed images), with
     /// gzip unless --compression-format says otherwise (default: push layers
     /// as stored).
     #[arg(long)]
     pub compress: bool,
-    /// Drop the image's signatures when copying: hoist keeps none, so there
-    /// is nothing to drop.
-    #[arg(long)]
-    pub remove_signatures: bool,
-    #[command(flatten)]
-    pub signing: SigningArgs,
     #[command(flatten)]
     pub content_trust: ContentTrustArgs,
     #[command(flatten)]

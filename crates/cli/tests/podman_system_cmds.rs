@@ -630,3 +630,74 @@ fn manifest_create_amend_adds_to_the_existing_list() {
         .stdout;
     assert!(lists.trim().is_empty(), "{lists}");
 }
+
+/// `manifest push --format v2s2` sends a Docker manifest list whose entries
+/// are the schema 2 manifests its images were pushed as; signing is
+/// refused, and zstd cannot go in a schema 2 list.
+#[test]
+fn manifest_push_converts_the_list_and_its_images() {
+    let (reg, h) = setup();
+    for (name, value) in [("x:1", "1"), ("y:1", "2")] {
+        ImageBuilder::single_layer()
+            .label("n", value)
+            .push(&reg, name);
+        h.run(&["pull", &reg.reference(name)]).ok();
+    }
+    h.run(&[
+        "manifest",
+        "create",
+        "conv",
+        &reg.reference("x:1"),
+        &reg.reference("y:1"),
+    ])
+    .ok();
+    h.run(&[
+        "manifest",
+        "push",
+        "--format",
+        "v2s2",
+        "conv",
+        &reg.reference("conv/list:1"),
+    ])
+    .ok();
+    let list = reg.inspect_raw("conv/list:1");
+    assert_eq!(
+        list["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json",
+        "{list}"
+    );
+    for m in list["manifests"].as_array().unwrap() {
+        assert_eq!(
+            m["mediaType"], "application/vnd.docker.distribution.manifest.v2+json",
+            "{list}"
+        );
+        let image = reg.inspect_raw(&format!("conv/list@{}", m["digest"].as_str().unwrap()));
+        assert_eq!(image["mediaType"], m["mediaType"], "{image}");
+    }
+    let err = h
+        .run(&[
+            "manifest",
+            "push",
+            "--format",
+            "v2s2",
+            "--compression-format",
+            "zstd",
+            "conv",
+            &reg.reference("conv/list:2"),
+        ])
+        .fails_with(125);
+    assert!(err.stderr.contains("zstd"), "{err:?}");
+    let err = h
+        .run(&[
+            "manifest",
+            "push",
+            "--sign-by",
+            "me@example.com",
+            "conv",
+            &reg.reference("conv/list:3"),
+        ])
+        .fails_with(125);
+    assert!(
+        err.stderr.contains("signing images is not supported"),
+        "{err:?}"
+    );
+}

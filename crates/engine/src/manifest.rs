@@ -171,9 +171,11 @@ impl Engine {
                 )))
             }
         };
+        let stored_entries = entries.clone();
+        let mut entries = entries;
         if all {
             let images = self.store.images()?;
-            for entry in &entries {
+            for entry in &mut entries {
                 let image = images
                     .iter()
                     .find(|r| r.manifest_digest == entry.digest || r.digests.contains(&entry.digest))
@@ -184,14 +186,24 @@ impl Engine {
                         ))
                     })?;
                 self.complete_lazy_layers(image, &opts.registry, progress)?;
-                let by_digest = dest.with_digest(image.manifest_digest.clone());
                 let plan = self.push_plan(image, opts)?;
+                let by_digest = dest.with_digest(plan.digest.clone());
                 block_on(self.push_to_registry(image, &plan, &by_digest, opts, progress))??;
+                // --format or --compression-format may have made another
+                // manifest of it: the list names what was pushed.
+                entry.digest = plan.digest.clone();
+                entry.size = plan.manifest.len() as u64;
+                entry.media_type = plan.manifest_type.clone();
             }
         }
-        let bytes = self
-            .store
-            .read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
+        let (bytes, list_type) = if entries == stored_entries && opts.format.is_none() {
+            let bytes = self
+                .store
+                .read_blob(&record.manifest_digest, crate::MAX_CONFIG_BYTES)?;
+            (bytes, record.manifest_media_type.clone())
+        } else {
+            list_to_push(&record, entries, opts.format)?
+        };
         let tagged = if dest.tag.is_none() && dest.digest.is_none() {
             dest.with_tag("latest")
         } else {
@@ -201,11 +213,7 @@ impl Engine {
         let digest = block_on(async {
             let conf = RegistriesConf::load_default()?;
             let client = crate::auth::client(&opts.registry, &conf)?;
-            Ok::<_, EngineError>(
-                client
-                    .put_manifest(&tagged, &bytes, &record.manifest_media_type)
-                    .await?,
-            )
+            Ok::<_, EngineError>(client.put_manifest(&tagged, &bytes, &list_type).await?)
         })??;
         crate::images::image_event(hoist_events::Status::Push, &record.id, destination);
         Ok(digest)
@@ -302,6 +310,39 @@ impl Engine {
         self.store.put_image(record)?;
         Ok(digest)
     }
+}
+
+/// The list `record` made again for a push that changed it: `entries` (the
+/// manifests its images were pushed as) in an index of `format`'s kind
+/// (the stored kind when not given), and that media type. A Docker list
+/// has no annotations; they are dropped.
+fn list_to_push(
+    record: &ImageRecord,
+    entries: Vec<Descriptor>,
+    format: Option<crate::ManifestFormat>,
+) -> Result<(Vec<u8>, String)> {
+    let list_type = match format {
+        Some(crate::ManifestFormat::Docker) => media::DOCKER_MANIFEST_LIST,
+        Some(crate::ManifestFormat::Oci) => media::OCI_INDEX,
+        None => record.manifest_media_type.as_str(),
+    };
+    let docker = list_type == media::DOCKER_MANIFEST_LIST;
+    let entries: Vec<Descriptor> = entries
+        .into_iter()
+        .map(|mut e| {
+            if docker {
+                e.annotations = None;
+            }
+            e
+        })
+        .collect();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": list_type,
+        "manifests": entries,
+    });
+    let bytes = serde_json::to_vec(&index).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    Ok((bytes, list_type.to_string()))
 }
 
 /// Whether a record is a manifest list rather than an image.

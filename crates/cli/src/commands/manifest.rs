@@ -42,6 +42,9 @@ pub struct PushArgs {
     /// Remove the local list once it is pushed.
     #[arg(long)]
     pub rm: bool,
+    /// --format (of the list and its images), --compression-format.
+    #[command(flatten)]
+    pub conversion: crate::cli::PushConversionArgs,
     #[command(flatten)]
     pub registry: crate::cli::RegistryArgs,
 }
@@ -168,10 +171,9 @@ pub fn run(engine: &Engine, cmd: ManifestCommand) -> Result<i32> {
 
 fn push(engine: &Engine, a: PushArgs) -> Result<i32> {
     use anyhow::Context;
-    let opts = hoist_engine::PushOptions {
-        registry: super::registry_options(&a.registry)?,
-        ..Default::default()
-    };
+    let opts = a
+        .conversion
+        .options(super::registry_options(&a.registry)?, false)?;
     let display: std::sync::Arc<dyn hoist_engine::progress::Progress> =
         std::sync::Arc::new(crate::progress::Display::new(a.quiet));
     let digest = engine.manifest_push(&a.list, &a.destination, a.all, &opts, &display)?;

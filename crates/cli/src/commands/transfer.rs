@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use hoist_engine::progress::Progress;
-use hoist_engine::{Engine, LayerCompression, ManifestFormat, PullOptions, PushOptions};
+use hoist_engine::{Engine, PullOptions};
 
 use super::{platform, registry_options};
 use crate::cli::{PullArgs, PushArgs};
@@ -31,26 +31,9 @@ pub fn pull(engine: &Engine, a: PullArgs) -> Result<i32> {
 }
 
 pub fn push(engine: &Engine, a: PushArgs) -> Result<i32> {
-    if let Some(flag) = a.signing.first_given() {
-        anyhow::bail!(
-            "{flag}: signing images is not supported by hoist; push without it and sign with a tool that does (skopeo, cosign)"
-        );
-    }
-    // --remove-signatures needs nothing done: hoist keeps no signatures.
-    let opts = PushOptions {
-        registry: registry_options(&a.registry)?,
-        format: a
-            .format
-            .as_deref()
-            .map(ManifestFormat::from_push_flag)
-            .transpose()?,
-        compression: a
-            .compression_format
-            .as_deref()
-            .map(str::parse::<LayerCompression>)
-            .transpose()?,
-        compress: a.compress,
-    };
+    let opts = a
+        .conversion
+        .options(registry_options(&a.registry)?, a.compress)?;
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
     let digest = engine.push(&a.image, a.destination.as_deref(), &opts, &display)?;
     // Printed on stdout so scripts can capture it without a --digestfile.
