@@ -757,6 +757,8 @@ pub enum ContainerCommand {
     Checkpoint(crate::commands::checkpoint::CheckpointArgs),
     /// Restore checkpointed containers, or one from a checkpoint archive.
     Restore(crate::commands::checkpoint::RestoreArgs),
+    /// Run the command an image keeps in a label (INSTALL, RUN, ...).
+    Runlabel(crate::commands::container::RunlabelArgs),
 }
 
 // `volume` and `network` keep their flags beside their commands.

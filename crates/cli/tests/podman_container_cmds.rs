@@ -405,3 +405,67 @@ fn attach_follows_output_passes_signals_and_detaches() {
     assert_eq!(fmt(&h, "{{.State.Status}}", "d"), "running");
     h.run(&["rm", "-f", "-t0", "a", "d"]).ok();
 }
+
+/// `container runlabel`: the label's command with this hoist for `podman`,
+/// IMAGE, NAME and the options filled in; printed with --display, else run
+/// (on the same store) with its exit status.
+#[test]
+fn runlabel_displays_and_runs_a_labels_command() {
+    let (reg, h) = common::setup();
+    let install = "/usr/bin/podman run -t --rm ${OPT1} -e NAME=${NAME} -e IMAGE=${IMAGE} \
+                   ${IMAGE} ${OPT2} /bin/install.sh ${OPT3}";
+    hoist_testenv::ImageBuilder::single_layer()
+        .label("INSTALL", install)
+        .label(
+            "RUN",
+            "podman run --rm --name ${NAME} ${IMAGE} echo hello $OPT1",
+        )
+        .label("fail", "podman run --rm $IMAGE sh -c 'exit 3'")
+        .push(&reg, "labelled:1");
+    let image = reg.reference("labelled:1");
+    let bin = env!("CARGO_BIN_EXE_hoist");
+
+    let out = h
+        .run(&[
+            "container",
+            "runlabel",
+            "--opt1=a",
+            "--opt2=b",
+            "--opt3=c",
+            "--name",
+            "test1",
+            "--display",
+            "install",
+            &image,
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("command: {bin} run -t --rm a -e NAME=test1 -e IMAGE={image} {image} b /bin/install.sh c")
+    );
+    let out = h
+        .run(&["container", "runlabel", "--display", "install", &image])
+        .ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!(
+            "command: {bin} run -t --rm -e NAME=labelled -e IMAGE={image} {image} /bin/install.sh"
+        )
+    );
+
+    let out = h
+        .run(&["container", "runlabel", "--opt1", "world", "run", &image])
+        .ok();
+    assert!(out.stdout.contains("hello world"), "{out:?}");
+    h.run(&["container", "runlabel", "-q", "fail", &image])
+        .fails_with(3);
+    let out = h
+        .run(&["container", "runlabel", "nosuch", &image])
+        .fails_with(125);
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot find the value of label: nosuch in image: {image}"
+        )),
+        "{out:?}"
+    );
+}

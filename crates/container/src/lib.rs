@@ -55,6 +55,7 @@ mod record;
 pub mod rename;
 pub mod run_flags;
 mod run_setup;
+pub mod runlabel;
 pub mod secrets;
 mod shm;
 pub mod snapshot;

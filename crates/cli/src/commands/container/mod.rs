@@ -11,8 +11,11 @@ mod manage;
 pub(crate) mod network;
 pub(crate) mod run;
 pub(crate) mod run_flags;
+mod runlabel;
 mod stats;
 pub(crate) mod volume;
+
+pub use runlabel::RunlabelArgs;
 
 use std::path::Path;
 
@@ -127,6 +130,7 @@ pub fn dispatch(
         ContainerCommand::Update(a) => update(root, a),
         ContainerCommand::Checkpoint(a) => super::checkpoint::checkpoint(root, a),
         ContainerCommand::Restore(a) => super::checkpoint::restore(root, a),
+        ContainerCommand::Runlabel(a) => runlabel::runlabel(root, a),
     }
 }
 
