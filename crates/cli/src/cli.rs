@@ -219,6 +219,9 @@ pub enum Command {
     Info(FormatArgs),
     /// Show version information.
     Version(FormatArgs),
+    /// Run a command in a rootless user namespace: hoist runs as root only,
+    /// so this says so and fails, as podman does for root.
+    Unshare(UnshareArgs),
     /// Manage the store.
     #[command(subcommand)]
     System(SystemCommand),
@@ -360,6 +363,8 @@ pub enum ImageCommand {
     /// Undo an image mount.
     #[command(alias = "unmount")]
     Umount(crate::commands::mount::ImageUmountArgs),
+    /// Search registries for images.
+    Search(crate::commands::search::SearchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -372,6 +377,8 @@ pub enum SystemCommand {
     Prune(crate::commands::system_store::SystemPruneArgs),
     /// Reset hoist storage back to its empty state.
     Reset(crate::commands::system_store::ResetArgs),
+    /// Show information about the host and the store.
+    Info(FormatArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -722,4 +729,14 @@ pub struct CheckArgs {
 pub struct FormatArgs {
     #[arg(short, long)]
     pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnshareArgs {
+    /// The command (and its arguments) to run.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    /// Also join the rootless network namespace.
+    #[arg(long)]
+    pub rootless_netns: bool,
 }

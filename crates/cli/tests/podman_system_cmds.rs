@@ -228,6 +228,11 @@ fn search_lists_catalog_matches_and_tags() {
     }
     let prefix = format!("{}/", reg.addr());
     let table = stdout(&h, &["search", &format!("{prefix}foo")]);
+    // `image search` is the same command.
+    assert_eq!(
+        stdout(&h, &["image", "search", &format!("{prefix}foo")]),
+        table
+    );
     assert_eq!(
         lines(&table),
         [
@@ -699,5 +704,23 @@ fn manifest_push_converts_the_list_and_its_images() {
     assert!(
         err.stderr.contains("signing images is not supported"),
         "{err:?}"
+    );
+}
+
+/// `system info` is `info`; `unshare` is for rootless podman, which hoist
+/// is not: it fails as podman does for root.
+#[test]
+fn system_info_is_info_and_unshare_says_it_needs_rootless() {
+    let h = common::local_hoist();
+    let fmt = ["--format", "{{.Host.Arch}} {{.Store.GraphRoot}}"];
+    let info = stdout(&h, &[&["info"][..], &fmt[..]].concat());
+    assert_eq!(
+        stdout(&h, &[&["system", "info"][..], &fmt[..]].concat()),
+        info
+    );
+    let out = h.run(&["unshare", "true"]).fails_with(125);
+    assert!(
+        out.stderr.contains("please use unshare with rootless"),
+        "{out:?}"
     );
 }

@@ -120,13 +120,16 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Image(ImageCommand::Umount(a)) => mount::image_umount(&open(&root)?, a),
         Command::Login(a) => auth::login(a),
         Command::Logout(a) => auth::logout(a),
-        Command::Info(a) => system::info(&open(&root)?, globals, a),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+            system::info(&open(&root)?, globals, a)
+        }
+        Command::Unshare(_) => anyhow::bail!("please use unshare with rootless"),
         Command::Version(a) => system::version(a),
         Command::System(SystemCommand::Check(a)) => system::check(&open(&root)?, a),
         Command::System(SystemCommand::Df(a)) => system_store::df(&root, a),
         Command::System(SystemCommand::Prune(a)) => system_store::prune(&root, a),
         Command::System(SystemCommand::Reset(a)) => system_store::reset(&root, a),
-        Command::Search(a) => search::search(a),
+        Command::Search(a) | Command::Image(ImageCommand::Search(a)) => search::search(a),
         Command::Generate(c) => generate::run(&root, c),
         Command::Kube(c) => kube::run(&root, c),
         Command::Play(crate::cli::PlayCommand::Kube(a)) => kube_play::play(&root, a),
