@@ -757,6 +757,9 @@ pub enum ContainerCommand {
     Checkpoint(crate::commands::checkpoint::CheckpointArgs),
     /// Restore checkpointed containers, or one from a checkpoint archive.
     Restore(crate::commands::checkpoint::RestoreArgs),
+    /// Release what stopped containers left behind (mounts, network) when
+    /// their monitor died.
+    Cleanup(crate::commands::container::extra::CleanupArgs),
     /// Run the command an image keeps in a label (INSTALL, RUN, ...).
     Runlabel(crate::commands::container::RunlabelArgs),
 }

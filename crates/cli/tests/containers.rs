@@ -518,3 +518,64 @@ fn twenty_concurrent_runs_all_succeed() {
     assert!(hoist.run(&["ps", "-aq"]).ok().stdout.is_empty());
     assert!(hoist_testenv::hoist::mounts_below(&hoist.root()).is_empty());
 }
+
+/// `container cleanup` releases what a container whose monitor was killed
+/// left behind (its process, root filesystem mount, network namespace);
+/// a running container is refused (passed over with --all); --rm removes
+/// the container once cleaned up.
+#[test]
+fn cleanup_releases_what_a_dead_monitor_left() {
+    let (_reg, hoist, img) = common::setup_with_busybox();
+    hoist
+        .run(&["run", "-d", "--name", "orphan", &img, "sleep", "100"])
+        .ok();
+    hoist
+        .run(&["run", "-d", "--name", "alive", &img, "sleep", "100"])
+        .ok();
+    let monitor = inspect(&hoist, "orphan", ".State.ConmonPid");
+    let pid: i32 = inspect(&hoist, "orphan", ".State.Pid").parse().unwrap();
+    std::process::Command::new("kill")
+        .args(["-9", &monitor])
+        .status()
+        .unwrap();
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(30),
+        "the killed monitor's container to read as exited",
+        || inspect(&hoist, "orphan", ".State.Status") == "exited",
+    );
+    let orphan_dir = hoist
+        .root()
+        .join("containers")
+        .join(inspect(&hoist, "orphan", ".Id"));
+    let left = |dir: &std::path::Path| !hoist_testenv::hoist::mounts_below(dir).is_empty();
+    assert!(left(&orphan_dir), "the dead monitor's mount is still there");
+
+    let out = hoist.run(&["container", "cleanup", "orphan"]).ok();
+    assert_eq!(out.stdout.trim(), "orphan");
+    assert!(!left(&orphan_dir), "cleanup unmounted the root filesystem");
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(30),
+        "the orphaned container's process to die",
+        || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.trim_start().chars().next());
+            matches!(state, None | Some(Some('Z')))
+        },
+    );
+
+    let out = hoist
+        .run(&["container", "cleanup", "alive"])
+        .fails_with(125);
+    assert!(out.stderr.contains("refusing to clean up"), "{out:?}");
+    let out = hoist.run(&["container", "cleanup", "--all"]).ok();
+    assert!(
+        !out.stdout.contains(&inspect(&hoist, "alive", ".Id")),
+        "{out:?}"
+    );
+    assert_eq!(inspect(&hoist, "alive", ".State.Status"), "running");
+    hoist.run(&["container", "cleanup", "--rm", "orphan"]).ok();
+    hoist.run(&["container", "exists", "orphan"]).fails_with(1);
+    hoist.run(&["rm", "-f", "-t", "0", "alive"]).ok();
+}

@@ -106,6 +106,19 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
     Ok(())
 }
 
+/// `container cleanup`: releases what a stopped container whose monitor
+/// died left behind (its processes, network, root filesystem mount). A
+/// container whose monitor lives is refused: its monitor cleans up itself.
+pub fn cleanup(cs: &Containers, c: &Container) -> Result<()> {
+    let Some(_guard) = Lock::try_exclusive(&c.dir.join(MONITOR_LOCK))? else {
+        return Err(ContainerError::StateImproper(format!(
+            "container {} is running or paused, refusing to clean up",
+            c.id()
+        )));
+    };
+    recover(cs, &cs.load(c.id())?)
+}
+
 /// Tears down the network a checkpoint of established TCP connections
 /// kept for its restore (see crate::checkpoint): a start that is no such
 /// restore, and `rm`, do.

@@ -26,6 +26,28 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Clean up every container whose monitor is gone.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Act on the latest container.
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Remove the container once cleaned up.
+    #[arg(long)]
+    pub rm: bool,
+    /// Remove the container and then its image (kept if another container
+    /// uses it).
+    #[arg(long)]
+    pub rmi: bool,
+    /// An exec session to clean up (hoist's clean up after themselves:
+    /// refused).
+    #[arg(long, value_name = "SESSION")]
+    pub exec: Option<String>,
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RenameArgs {
     /// The container to rename (name or ID).
     pub container: String,
@@ -174,33 +196,43 @@ fn program() -> String {
 }
 
 /// `init`: prints each container as named (IDs with --all/--latest).
-pub fn init(root: &Path, a: InitArgs) -> Result<i32> {
-    if a.all && a.latest {
+/// The containers `--all`, `--latest` or the names pick (one way only),
+/// each with the label to print for it: what was typed, else its ID.
+#[allow(clippy::type_complexity)]
+fn picked(
+    cs: &hoist_container::Containers,
+    all: bool,
+    latest: bool,
+    names: &[String],
+) -> Result<Vec<(String, Result<Container, ContainerError>)>> {
+    if all && latest {
         return Err(usage_error("--all and --latest cannot be used together"));
     }
-    if !a.containers.is_empty() && (a.all || a.latest) {
+    if !names.is_empty() && (all || latest) {
         return Err(usage_error(
             "--all, --latest and containers cannot be used together",
         ));
     }
-    if a.containers.is_empty() && !a.all && !a.latest {
+    if names.is_empty() && !all && !latest {
         return Err(usage_error("you must provide at least one name or id"));
     }
-    let cs = open(root)?;
-    let targets: Vec<(String, Result<Container, ContainerError>)> = if a.containers.is_empty() {
-        let mut all = cs.list()?;
-        if a.latest {
-            all.truncate(1);
-        }
-        all.into_iter()
-            .map(|c| (c.id().to_string(), Ok(c)))
-            .collect()
+    if !names.is_empty() {
+        return Ok(names.iter().map(|n| (n.clone(), cs.get(n))).collect());
+    }
+    let chosen = if latest {
+        cs.newest()?.into_iter().collect()
     } else {
-        a.containers
-            .iter()
-            .map(|n| (n.clone(), cs.get(n)))
-            .collect()
+        cs.list()?
     };
+    Ok(chosen
+        .into_iter()
+        .map(|c| (c.id().to_string(), Ok(c)))
+        .collect())
+}
+
+pub fn init(root: &Path, a: InitArgs) -> Result<i32> {
+    let cs = open(root)?;
+    let targets = picked(&cs, a.all, a.latest, &a.containers)?;
     let mut code = 0;
     for (label, c) in targets {
         match c.and_then(|c| hoist_container::initialize::initialize(&cs, &c)) {
@@ -213,6 +245,48 @@ pub fn init(root: &Path, a: InitArgs) -> Result<i32> {
         }
     }
     Ok(code)
+}
+
+/// `container cleanup`: releases what stopped containers left behind
+/// (their monitor died); prints each one cleaned up. With --all, running
+/// containers are passed over.
+pub fn cleanup(root: &Path, a: CleanupArgs) -> Result<i32> {
+    if a.exec.is_some() {
+        return Err(usage_error(
+            "--exec: hoist's exec sessions clean up after themselves; clean up the container instead",
+        ));
+    }
+    let cs = open(root)?;
+    let mut code = 0;
+    for (label, c) in picked(&cs, a.all, a.latest, &a.containers)? {
+        let done = c.and_then(|c| {
+            hoist_container::lifecycle::cleanup(&cs, &c)?;
+            if a.rm || a.rmi {
+                hoist_container::lifecycle::remove(&cs, &c, false)?;
+            }
+            if a.rmi {
+                remove_image(&cs, &c);
+            }
+            Ok(())
+        });
+        match done {
+            Ok(()) => println!("{label}"),
+            Err(ContainerError::StateImproper(_)) if a.all => {}
+            Err(e) => code = crate::exit::report(&fail(e)),
+        }
+    }
+    Ok(code)
+}
+
+/// `cleanup --rmi`: the container's image goes too, unless another
+/// container uses it (then it stays, without an error).
+fn remove_image(cs: &hoist_container::Containers, c: &Container) {
+    let Ok(engine) = hoist_engine::Engine::open(cs.root()) else {
+        return;
+    };
+    if let Err(e) = engine.remove_image(&c.config.image_id, false, cs) {
+        tracing::info!(image = %c.config.image_id, error = %e, "cleanup --rmi kept the image");
+    }
 }
 
 /// `rename`: prints nothing.

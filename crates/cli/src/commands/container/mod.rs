@@ -131,6 +131,7 @@ pub fn dispatch(
         ContainerCommand::Checkpoint(a) => super::checkpoint::checkpoint(root, a),
         ContainerCommand::Restore(a) => super::checkpoint::restore(root, a),
         ContainerCommand::Runlabel(a) => runlabel::runlabel(root, a),
+        ContainerCommand::Cleanup(a) => extra::cleanup(root, a),
     }
 }
 
