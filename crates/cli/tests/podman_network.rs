@@ -574,7 +574,10 @@ fn ip_range_and_dual_stack_networks() {
             "nosubnet",
         ])
         .fails_with(125);
-    assert!(bad.stderr.contains("--ip-range needs --subnet"), "{bad:?}");
+    assert!(
+        bad.stderr.contains("needs the --subnet it belongs to"),
+        "{bad:?}"
+    );
     let bad = h
         .run(&[
             "network",
@@ -588,4 +591,54 @@ fn ip_range_and_dual_stack_networks() {
         .fails_with(125);
     assert!(bad.stderr.contains("outside it"), "{bad:?}");
     h.run(&["network", "exists", "outside"]).fails_with(1);
+
+    // Several subnets, each with its own gateway and range.
+    h.run(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.231.84.0/24",
+        "--gateway",
+        "10.231.84.254",
+        "--subnet",
+        "fd99:84::/64",
+        "--ip-range",
+        "10.231.84.0/25",
+        "multi",
+    ])
+    .ok();
+    let doc: serde_json::Value =
+        serde_json::from_str(&h.run(&["network", "inspect", "multi"]).ok().stdout).unwrap();
+    let subnets = &doc[0]["subnets"];
+    assert_eq!(subnets[0]["gateway"], "10.231.84.254", "{doc}");
+    assert_eq!(
+        subnets[0]["lease_range"]["start_ip"], "10.231.84.1",
+        "{doc}"
+    );
+    assert_eq!(subnets[1]["subnet"], "fd99:84::/64", "{doc}");
+    assert_eq!(subnets[1]["gateway"], "fd99:84::1", "{doc}");
+    for (args, message) in [
+        (
+            vec!["--subnet", "10.231.85.0/24", "--subnet", "10.231.85.128/25"],
+            "given before it",
+        ),
+        (
+            vec![
+                "--subnet",
+                "10.231.86.0/24",
+                "--gateway",
+                "10.231.86.1",
+                "--gateway",
+                "10.231.86.2",
+            ],
+            "more gateways than subnets",
+        ),
+    ] {
+        let mut cmd = vec!["network", "create"];
+        cmd.extend(args);
+        cmd.push("refused");
+        let bad = h.run(&cmd).fails_with(125);
+        assert!(bad.stderr.contains(message), "{bad:?}");
+    }
+    h.run(&["network", "exists", "refused"]).fails_with(1);
 }

@@ -78,6 +78,18 @@ impl LeaseRange {
     }
 }
 
+impl Subnet {
+    /// `subnet` with its first host address as gateway, the whole of it
+    /// handed out.
+    pub fn with_default_gateway(subnet: IpNet) -> Subnet {
+        Subnet {
+            subnet,
+            gateway: Some(crate::subnets::default_gateway(&subnet)),
+            lease_range: None,
+        }
+    }
+}
+
 impl Network {
     /// The first 12 hex digits of the id, as `network ls` shows it.
     pub fn short_id(&self) -> &str {

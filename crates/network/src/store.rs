@@ -41,10 +41,12 @@ pub struct CreateOptions {
     pub name: String,
     /// `None` or `"bridge"`; nothing else is supported.
     pub driver: Option<String>,
-    /// `None` picks the first free 10.90.N.0/24.
-    pub subnet: Option<IpNet>,
-    /// `None` means the first host address of the subnet. Needs `subnet`.
-    pub gateway: Option<IpAddr>,
+    /// `--subnet`, each a subnet of the network; none picks the first free
+    /// 10.90.N.0/24.
+    pub subnets: Vec<IpNet>,
+    /// `--gateway`: the gateway of the subnet in the same place (the first
+    /// host address of a subnet without one).
+    pub gateways: Vec<IpAddr>,
     /// No outbound route and no masquerading.
     pub internal: bool,
     /// aardvark-dns name resolution; `None` means on, as podman does for
@@ -57,10 +59,11 @@ pub struct CreateOptions {
     pub options: BTreeMap<String, String>,
     /// `--ipam-driver`: `None` or `host-local` (the only one hoist has).
     pub ipam_driver: Option<String>,
-    /// `--ip-range`: the part of `subnet` addresses are handed out from.
-    pub ip_range: Option<IpNet>,
-    /// `--ipv6`: dual stack; the family `subnet` lacks gets a subnet of
-    /// its own (a unique local /64 for IPv6, the pool's next /24 for IPv4).
+    /// `--ip-range`: the part of the subnet in the same place that
+    /// addresses are handed out from.
+    pub ip_ranges: Vec<IpNet>,
+    /// `--ipv6`: dual stack; a family the subnets lack gets a subnet of its
+    /// own (a unique local /64 for IPv6, the pool's next /24 for IPv4).
     pub ipv6: bool,
 }
 
@@ -210,48 +213,7 @@ impl NetworkStore {
             }),
         };
 
-        let subnet = self.choose_subnet(&opts, &existing)?;
-        let gateway = match opts.gateway {
-            Some(gw) => {
-                validate_gateway(&subnet, gw)?;
-                gw
-            }
-            None => default_gateway(&subnet),
-        };
-        let lease_range = match opts.ip_range {
-            Some(_) if opts.subnet.is_none() => {
-                return Err(Error::InvalidSubnet {
-                    subnet: String::new(),
-                    reason: "--ip-range needs --subnet: give the subnet the range is part of"
-                        .into(),
-                })
-            }
-            Some(range) => Some(crate::subnets::lease_range(&subnet, range)?),
-            None => None,
-        };
-        let mut subnets = vec![Subnet {
-            subnet,
-            gateway: Some(gateway),
-            lease_range,
-        }];
-        if opts.ipv6 {
-            let used: Vec<IpNet> = existing
-                .iter()
-                .flat_map(|n| n.subnets.iter().map(|s| s.subnet))
-                .chain(host_routes().into_iter().map(|(net, _)| net))
-                .chain([subnet])
-                .collect();
-            let other = if subnet.addr().is_ipv4() {
-                crate::subnets::pick_free_ula(&used)?
-            } else {
-                pick_free_subnet(&used)?
-            };
-            subnets.push(Subnet {
-                subnet: other,
-                gateway: Some(default_gateway(&other)),
-                lease_range: None,
-            });
-        }
+        let subnets = self.choose_subnets(&opts, &existing)?;
 
         let mut id = random_id();
         while existing.iter().any(|n| n.id == id) {
@@ -274,7 +236,7 @@ impl NetworkStore {
         };
         let path = self.file_of(&network.name);
         write_file(&path, to_podman_json(&network).as_bytes(), 0o644)?;
-        tracing::debug!(network = %network.name, subnet = %subnet, "created network");
+        tracing::debug!(network = %network.name, subnets = ?network.subnets, "created network");
         Ok(network)
     }
 
@@ -345,38 +307,74 @@ impl NetworkStore {
         Ok(out)
     }
 
-    fn choose_subnet(&self, opts: &CreateOptions, existing: &[Network]) -> Result<IpNet> {
-        let routes = host_routes();
-        let Some(requested) = opts.subnet else {
-            if let Some(gw) = opts.gateway {
-                return Err(Error::InvalidGateway {
-                    gateway: gw,
-                    reason: "a gateway needs an explicit subnet".into(),
-                });
-            }
-            let mut used: Vec<IpNet> = existing
-                .iter()
-                .flat_map(|n| n.subnets.iter().map(|s| s.subnet))
-                .collect();
-            used.extend(routes.iter().map(|(net, _)| *net));
-            return pick_free_subnet(&used);
+    /// The subnets of a new network: those asked for, checked against the
+    /// other networks, the host's routes and each other, with their
+    /// gateways and lease ranges; a free pool subnet when none is asked
+    /// for; with `ipv6`, one more for the family they lack.
+    fn choose_subnets(&self, opts: &CreateOptions, existing: &[Network]) -> Result<Vec<Subnet>> {
+        let invalid = |reason: &str| Error::InvalidSubnet {
+            subnet: String::new(),
+            reason: reason.to_string(),
         };
-        let subnet = normalize_subnet(requested)?;
-        for net in existing {
-            if let Some(s) = net.subnets.iter().find(|s| overlaps(&s.subnet, &subnet)) {
-                return Err(Error::SubnetInUse {
-                    subnet: subnet.to_string(),
-                    used_by: format!("subnet {} of network {:?}", s.subnet, net.name),
-                });
-            }
+        if opts.subnets.is_empty() && !(opts.gateways.is_empty() && opts.ip_ranges.is_empty()) {
+            return Err(invalid(
+                "a --gateway or --ip-range needs the --subnet it belongs to",
+            ));
         }
-        if let Some((route, iface)) = routes.iter().find(|(r, _)| overlaps(r, &subnet)) {
-            return Err(Error::SubnetInUse {
-                subnet: subnet.to_string(),
-                used_by: format!("host route {route} on {iface}"),
+        if opts.gateways.len() > opts.subnets.len() {
+            return Err(invalid(
+                "more gateways than subnets: each --gateway goes with the --subnet in the same place",
+            ));
+        }
+        if opts.ip_ranges.len() > opts.subnets.len() {
+            return Err(invalid(
+                "more ranges than subnets: each --ip-range goes with the --subnet in the same place",
+            ));
+        }
+        let routes = host_routes();
+        let mut used: Vec<IpNet> = existing
+            .iter()
+            .flat_map(|n| n.subnets.iter().map(|s| s.subnet))
+            .chain(routes.iter().map(|(net, _)| *net))
+            .collect();
+        let mut chosen = Vec::new();
+        for (i, requested) in opts.subnets.iter().enumerate() {
+            let subnet = normalize_subnet(*requested)?;
+            check_free(&subnet, existing, &routes, &chosen)?;
+            let gateway = match opts.gateways.get(i) {
+                Some(gw) => {
+                    validate_gateway(&subnet, *gw)?;
+                    *gw
+                }
+                None => default_gateway(&subnet),
+            };
+            let lease_range = opts
+                .ip_ranges
+                .get(i)
+                .map(|r| crate::subnets::lease_range(&subnet, *r))
+                .transpose()?;
+            used.push(subnet);
+            chosen.push(Subnet {
+                subnet,
+                gateway: Some(gateway),
+                lease_range,
             });
         }
-        Ok(subnet)
+        if chosen.is_empty() {
+            let subnet = pick_free_subnet(&used)?;
+            used.push(subnet);
+            chosen.push(Subnet::with_default_gateway(subnet));
+        }
+        if opts.ipv6 {
+            let has = |v6: bool| chosen.iter().any(|s| s.subnet.addr().is_ipv6() == v6);
+            if !has(true) {
+                let ula = crate::subnets::pick_free_ula(&used)?;
+                chosen.push(Subnet::with_default_gateway(ula));
+            } else if !has(false) {
+                chosen.push(Subnet::with_default_gateway(pick_free_subnet(&used)?));
+            }
+        }
+        Ok(chosen)
     }
 
     fn file_of(&self, name: &str) -> PathBuf {
@@ -386,6 +384,37 @@ impl NetworkStore {
     fn lock(&self) -> Result<FileLock> {
         Ok(FileLock::exclusive(&self.dir.join(".lock"))?)
     }
+}
+
+/// `subnet` must overlap no subnet of another network, no host route and
+/// no other subnet of the same request.
+fn check_free(
+    subnet: &IpNet,
+    existing: &[Network],
+    routes: &[(IpNet, String)],
+    chosen: &[Subnet],
+) -> Result<()> {
+    for net in existing {
+        if let Some(s) = net.subnets.iter().find(|s| overlaps(&s.subnet, subnet)) {
+            return Err(Error::SubnetInUse {
+                subnet: subnet.to_string(),
+                used_by: format!("subnet {} of network {:?}", s.subnet, net.name),
+            });
+        }
+    }
+    if let Some((route, iface)) = routes.iter().find(|(r, _)| overlaps(r, subnet)) {
+        return Err(Error::SubnetInUse {
+            subnet: subnet.to_string(),
+            used_by: format!("host route {route} on {iface}"),
+        });
+    }
+    if let Some(s) = chosen.iter().find(|s| overlaps(&s.subnet, subnet)) {
+        return Err(Error::SubnetInUse {
+            subnet: subnet.to_string(),
+            used_by: format!("subnet {} given before it", s.subnet),
+        });
+    }
+    Ok(())
 }
 
 /// The built-in default: bridge hoist0 on 10.90.0.0/24 without DNS, like
@@ -539,8 +568,8 @@ mod tests {
         let net = store
             .create(CreateOptions {
                 name: "custom".into(),
-                subnet: Some("10.231.5.9/24".parse().unwrap()),
-                gateway: Some("10.231.5.254".parse().unwrap()),
+                subnets: vec!["10.231.5.9/24".parse().unwrap()],
+                gateways: vec!["10.231.5.254".parse().unwrap()],
                 internal: true,
                 dns: Some(false),
                 interface_name: Some("br-custom".into()),
@@ -555,7 +584,7 @@ mod tests {
         let v6 = store
             .create(CreateOptions {
                 name: "six".into(),
-                subnet: Some("fd42:1::/64".parse().unwrap()),
+                subnets: vec!["fd42:1::/64".parse().unwrap()],
                 ..CreateOptions::default()
             })
             .unwrap();
@@ -569,7 +598,7 @@ mod tests {
         store
             .create(CreateOptions {
                 name: "one".into(),
-                subnet: Some("10.232.0.0/16".parse().unwrap()),
+                subnets: vec!["10.232.0.0/16".parse().unwrap()],
                 interface_name: Some("br-one".into()),
                 ..CreateOptions::default()
             })
@@ -594,7 +623,7 @@ mod tests {
         assert!(matches!(
             err(CreateOptions {
                 name: "two".into(),
-                subnet: Some("10.232.7.0/24".parse().unwrap()),
+                subnets: vec!["10.232.7.0/24".parse().unwrap()],
                 ..CreateOptions::default()
             }),
             Error::SubnetInUse { .. }
@@ -602,7 +631,7 @@ mod tests {
         assert!(matches!(
             err(CreateOptions {
                 name: "two".into(),
-                subnet: Some(DEFAULT_SUBNET.parse().unwrap()),
+                subnets: vec![DEFAULT_SUBNET.parse().unwrap()],
                 ..CreateOptions::default()
             }),
             Error::SubnetInUse { .. }
@@ -618,10 +647,10 @@ mod tests {
         assert!(matches!(
             err(CreateOptions {
                 name: "two".into(),
-                gateway: Some("10.1.1.1".parse().unwrap()),
+                gateways: vec!["10.1.1.1".parse().unwrap()],
                 ..CreateOptions::default()
             }),
-            Error::InvalidGateway { .. }
+            Error::InvalidSubnet { .. }
         ));
         assert!(matches!(
             err(CreateOptions {

@@ -109,7 +109,7 @@ fn create_network(store: &NetworkStore, name: &str, bridge: &str, dns: bool) -> 
         let third = base.wrapping_add(NEXT.fetch_add(1, Ordering::SeqCst));
         let opts = CreateOptions {
             name: name.into(),
-            subnet: Some(format!("10.213.{third}.0/24").parse().unwrap()),
+            subnets: vec![format!("10.213.{third}.0/24").parse().unwrap()],
             interface_name: Some(bridge.into()),
             dns: Some(dns),
             ..CreateOptions::default()

@@ -120,12 +120,13 @@ pub struct NetworkReloadArgs {
 pub struct NetworkCreateArgs {
     /// The network's name (podman1, podman2, ... if not given).
     pub name: Option<String>,
-    /// The subnet in CIDR notation.
+    /// A subnet of the network, in CIDR notation; may be repeated (one
+    /// per family, or several).
     #[arg(long)]
-    pub subnet: Option<String>,
-    /// The gateway of the subnet (needs --subnet).
+    pub subnet: Vec<String>,
+    /// The gateway of the --subnet in the same place; may be repeated.
     #[arg(long)]
-    pub gateway: Option<String>,
+    pub gateway: Vec<String>,
     /// No route out of the network.
     #[arg(long)]
     pub internal: bool,
@@ -147,10 +148,10 @@ pub struct NetworkCreateArgs {
     /// IP address management driver (host-local).
     #[arg(long)]
     pub ipam_driver: Option<String>,
-    /// Hand out container addresses only from this part of the subnet
-    /// (CIDR; needs --subnet).
+    /// Hand out container addresses only from this part of the --subnet
+    /// in the same place (CIDR); may be repeated.
     #[arg(long, value_name = "CIDR")]
-    pub ip_range: Option<String>,
+    pub ip_range: Vec<String>,
     /// Dual stack: add an IPv6 subnet (a unique local /64) to an IPv4 one,
     /// or an IPv4 subnet to an IPv6 --subnet.
     #[arg(long)]
@@ -221,32 +222,34 @@ pub fn dispatch(root: &Path, cmd: NetworkCommand) -> Result<i32> {
             let opts = CreateOptions {
                 name: a.name.unwrap_or_default(),
                 driver: a.driver,
-                subnet: a
+                subnets: a
                     .subnet
-                    .as_deref()
-                    .map(hoist_network::parse_subnet)
-                    .transpose()?,
-                gateway: a
+                    .iter()
+                    .map(|s| hoist_network::parse_subnet(s))
+                    .collect::<Result<_, _>>()?,
+                gateways: a
                     .gateway
-                    .as_deref()
-                    .map(|g| g.parse())
-                    .transpose()
-                    .map_err(|e| anyhow::anyhow!("invalid --gateway: {e}"))?,
+                    .iter()
+                    .map(|g| {
+                        g.parse()
+                            .map_err(|e| anyhow::anyhow!("invalid --gateway {g:?}: {e}"))
+                    })
+                    .collect::<Result<_>>()?,
                 internal: a.internal,
                 dns: a.disable_dns.then_some(false),
                 interface_name: a.interface_name,
                 labels: super::labels(&a.label),
                 options: super::labels(&a.opt),
                 ipam_driver: a.ipam_driver,
-                ip_range: a
+                ip_ranges: a
                     .ip_range
-                    .as_deref()
+                    .iter()
                     .map(|r| {
                         r.parse::<hoist_network::IpNet>().map_err(|_| {
                             anyhow::anyhow!("invalid --ip-range {r:?}: give a CIDR range such as 10.89.0.128/25")
                         })
                     })
-                    .transpose()?,
+                    .collect::<Result<_>>()?,
                 ipv6: a.ipv6,
             };
             println!("{}", store.create(opts)?.name);
