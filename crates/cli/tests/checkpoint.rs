@@ -806,19 +806,7 @@ fn an_established_tcp_connection_survives_checkpoint_and_restore() {
 fn an_export_onto_a_full_disk_loses_nothing() {
     let (_reg, hoist, image) = setup();
     let full = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(full.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    struct Unmount<'a>(&'a std::path::Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _unmount = Unmount(full.path());
+    let _full = common::mount_tmpfs(full.path(), "64k");
     hoist
         .run(&["run", "-d", "--name", "count", &image, "sh", "-c", COUNTER])
         .ok();

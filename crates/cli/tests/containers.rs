@@ -344,6 +344,22 @@ fn detached_ps_logs_stop_inspect_rm() {
     common::assert_store_clean(&hoist);
 }
 
+/// Waits until process `pid` is gone, or a zombie waiting for this
+/// machine's init (what is left of an orphaned container's process).
+fn wait_process_gone(pid: i32) {
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(30),
+        "the orphaned container's process to die",
+        || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.trim_start().chars().next());
+            matches!(state, None | Some(Some('Z')))
+        },
+    );
+}
+
 #[test]
 fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
     let (_reg, hoist, img) = common::setup_with_busybox();
@@ -398,17 +414,7 @@ fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
     assert_eq!(inspect(&hoist, "orphan", ".State.ExitCode"), "-1");
     hoist.run(&["rm", "orphan"]).ok();
     // rm SIGKILLs it: gone, or a zombie waiting for this machine's init.
-    hoist_testenv::wait_until(
-        std::time::Duration::from_secs(30),
-        "the orphaned container's process to die",
-        || {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let state = stat
-                .rsplit_once(')')
-                .map(|(_, r)| r.trim_start().chars().next());
-            matches!(state, None | Some(Some('Z')))
-        },
-    );
+    wait_process_gone(pid);
     assert!(hoist_testenv::hoist::mounts_below(&hoist.root()).is_empty());
 }
 
@@ -553,17 +559,7 @@ fn cleanup_releases_what_a_dead_monitor_left() {
     let out = hoist.run(&["container", "cleanup", "orphan"]).ok();
     assert_eq!(out.stdout.trim(), "orphan");
     assert!(!left(&orphan_dir), "cleanup unmounted the root filesystem");
-    hoist_testenv::wait_until(
-        std::time::Duration::from_secs(30),
-        "the orphaned container's process to die",
-        || {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let state = stat
-                .rsplit_once(')')
-                .map(|(_, r)| r.trim_start().chars().next());
-            matches!(state, None | Some(Some('Z')))
-        },
-    );
+    wait_process_gone(pid);
 
     let out = hoist
         .run(&["container", "cleanup", "alive"])

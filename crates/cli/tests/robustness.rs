@@ -442,6 +442,31 @@ fn files_over_4k(dir: &std::path::Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `out` failed because the disk was full and said what to do; the store
+/// still holds one image, passes its check and holds (almost) nothing
+/// more than `baseline` bytes.
+fn assert_full_and_nothing_left(
+    hoist: &hoist_testenv::Hoist,
+    out: &hoist_testenv::hoist::Output,
+    baseline: u64,
+    what: &str,
+) {
+    let err = out.stderr.to_lowercase();
+    assert!(err.contains("no space left on device"), "{what}: {out:?}");
+    assert!(
+        err.contains("free space on the filesystem of the path"),
+        "{what}: {out:?}"
+    );
+    assert_eq!(images(hoist).len(), 1, "{what}");
+    assert_store_clean(hoist);
+    let left = used_bytes(&hoist.root()).saturating_sub(baseline);
+    assert!(
+        left < 64 << 10,
+        "{what}: {left} bytes left behind:\n{}",
+        files_over_4k(&hoist.root())
+    );
+}
+
 /// `len` bytes that gzip cannot shrink (xorshift), so the blob itself is large.
 fn incompressible(len: usize) -> Vec<u8> {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -453,22 +478,6 @@ fn incompressible(len: usize) -> Vec<u8> {
             x as u8
         })
         .collect()
-}
-
-/// Mounts a tmpfs of `size` at the test's (still empty) store root; the
-/// harness unmounts it with everything else below its temp dir.
-fn small_store(hoist: &hoist_testenv::Hoist, size: &str) {
-    let root = hoist.root();
-    let status = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "cannot mount a tmpfs on {}",
-        root.display()
-    );
 }
 
 /// A full disk, whether it strikes while a blob downloads or while a small
@@ -498,27 +507,15 @@ fn a_full_disk_fails_a_pull_cleanly_and_the_pull_completes_once_there_is_room() 
     // more: the big blob fills the disk while it downloads, the small one
     // that unpacks to 24 MB while it unpacks.
     ImageBuilder::single_layer().push(&reg, "base:1");
-    small_store(&hoist, "7m");
+    // The store root is still empty: a small filesystem goes under it.
+    let _small = common::mount_tmpfs(&hoist.root(), "7m");
     hoist.run(&["pull", "-q", &reg.reference("base:1")]).ok();
     let baseline = used_bytes(&hoist.root());
 
     for tag in ["blob", "unpack"] {
         let name = reg.reference(&format!("full:{tag}"));
         let out = hoist.run(&["pull", "-q", &name]).fails_with(125);
-        let err = out.stderr.to_lowercase();
-        assert!(err.contains("no space left on device"), "{tag}: {out:?}");
-        assert!(
-            err.contains("free space on the filesystem of the path"),
-            "{tag}: {out:?}"
-        );
-        assert_eq!(images(&hoist).len(), 1, "{tag}");
-        assert_store_clean(&hoist);
-        let left = used_bytes(&hoist.root()).saturating_sub(baseline);
-        assert!(
-            left < 64 << 10,
-            "{tag}: {left} bytes left behind:\n{}",
-            files_over_4k(&hoist.root())
-        );
+        assert_full_and_nothing_left(&hoist, &out, baseline, tag);
     }
 
     // The same image from an archive (`load` unpacks as a pull does).
@@ -532,20 +529,7 @@ fn a_full_disk_fails_a_pull_cleanly_and_the_pull_completes_once_there_is_room() 
     let out = hoist
         .run(&["load", "-q", "-i", archive.to_str().unwrap()])
         .fails_with(125);
-    let err = out.stderr.to_lowercase();
-    assert!(err.contains("no space left on device"), "load: {out:?}");
-    assert!(
-        err.contains("free space on the filesystem of the path"),
-        "load: {out:?}"
-    );
-    assert_eq!(images(&hoist).len(), 1, "load");
-    assert_store_clean(&hoist);
-    let left = used_bytes(&hoist.root()).saturating_sub(baseline);
-    assert!(
-        left < 64 << 10,
-        "load: {left} bytes left behind:\n{}",
-        files_over_4k(&hoist.root())
-    );
+    assert_full_and_nothing_left(&hoist, &out, baseline, "load");
 
     let status = std::process::Command::new("mount")
         .args(["-o", "remount,size=64m"])
@@ -569,7 +553,8 @@ fn a_full_disk_fails_a_pull_cleanly_and_the_pull_completes_once_there_is_room() 
 fn a_build_that_fills_the_disk_leaves_the_store_as_it_was() {
     let (reg, hoist) = setup();
     ImageBuilder::single_layer().push(&reg, "base:1");
-    small_store(&hoist, "7m");
+    // The store root is still empty: a small filesystem goes under it.
+    let _small = common::mount_tmpfs(&hoist.root(), "7m");
     let base = reg.reference("base:1");
     hoist.run(&["pull", "-q", &base]).ok();
     let baseline = used_bytes(&hoist.root());
@@ -620,19 +605,7 @@ fn archives_on_a_full_disk_fail_without_leaving_partial_files() {
     let (reg, hoist, image) = common::setup_with_busybox();
     let _ = reg;
     let full = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
-        .arg(full.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    struct Unmount<'a>(&'a std::path::Path);
-    impl Drop for Unmount<'_> {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _unmount = Unmount(full.path());
+    let _full = common::mount_tmpfs(full.path(), "512k");
     hoist.run(&["create", "--name", "c", &image, "true"]).ok();
 
     let cases: [(&str, Vec<String>); 3] = [

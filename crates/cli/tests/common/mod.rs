@@ -93,3 +93,28 @@ pub fn error_line(stderr: &str) -> &str {
         .find(|l| l.starts_with("Error: "))
         .unwrap_or(stderr.trim())
 }
+
+/// A tmpfs mounted for a test (a small filesystem to fill up); unmounted
+/// when dropped.
+pub struct Tmpfs(std::path::PathBuf);
+
+/// Mounts a tmpfs of `size` (`512k`, `7m`) on the directory `dir`.
+pub fn mount_tmpfs(dir: &std::path::Path, size: &str) -> Tmpfs {
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "cannot mount a tmpfs on {}",
+        dir.display()
+    );
+    Tmpfs(dir.to_path_buf())
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
