@@ -344,6 +344,21 @@ fn detached_ps_logs_stop_inspect_rm() {
     common::assert_store_clean(&hoist);
 }
 
+/// SIGKILLs the monitor of container `name` and waits until the container
+/// reads as exited (the monitor's lock dies with it).
+fn kill_monitor(hoist: &Hoist, name: &str) {
+    let monitor = inspect(hoist, name, ".State.ConmonPid");
+    std::process::Command::new("kill")
+        .args(["-9", &monitor])
+        .status()
+        .unwrap();
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(30),
+        "the killed monitor's container to read as exited",
+        || inspect(hoist, name, ".State.Status") == "exited",
+    );
+}
+
 /// Waits until process `pid` is gone, or a zombie waiting for this
 /// machine's init (what is left of an orphaned container's process).
 fn wait_process_gone(pid: i32) {
@@ -389,20 +404,8 @@ fn memory_hog_is_oom_killed_and_a_killed_monitor_is_recovered() {
     hoist
         .run(&["run", "-d", "--name", "orphan", &img, "sleep", "100"])
         .ok();
-    let monitor: i32 = inspect(&hoist, "orphan", ".State.ConmonPid")
-        .parse()
-        .unwrap();
     let pid: i32 = inspect(&hoist, "orphan", ".State.Pid").parse().unwrap();
-    std::process::Command::new("kill")
-        .args(["-9", &monitor.to_string()])
-        .status()
-        .unwrap();
-    // The monitor's lock dies with it: from then on the container is exited.
-    hoist_testenv::wait_until(
-        std::time::Duration::from_secs(30),
-        "the killed monitor's container to read as exited",
-        || inspect(&hoist, "orphan", ".State.Status") == "exited",
-    );
+    kill_monitor(&hoist, "orphan");
     // Its exit code is unknown: -1, as podman says, before and after a
     // command cleaned up after the dead monitor.
     assert_eq!(inspect(&hoist, "orphan", ".State.ExitCode"), "-1");
@@ -538,17 +541,8 @@ fn cleanup_releases_what_a_dead_monitor_left() {
     hoist
         .run(&["run", "-d", "--name", "alive", &img, "sleep", "100"])
         .ok();
-    let monitor = inspect(&hoist, "orphan", ".State.ConmonPid");
     let pid: i32 = inspect(&hoist, "orphan", ".State.Pid").parse().unwrap();
-    std::process::Command::new("kill")
-        .args(["-9", &monitor])
-        .status()
-        .unwrap();
-    hoist_testenv::wait_until(
-        std::time::Duration::from_secs(30),
-        "the killed monitor's container to read as exited",
-        || inspect(&hoist, "orphan", ".State.Status") == "exited",
-    );
+    kill_monitor(&hoist, "orphan");
     let orphan_dir = hoist
         .root()
         .join("containers")
