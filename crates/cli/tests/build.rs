@@ -1614,3 +1614,183 @@ fn maintainer_sets_the_author_and_dockerignore_applies_without_containerignore()
     let listed = run_in(&h, "authored", "ls /ctx");
     assert_eq!(listed, "Containerfile\nkeep.log\nmain.c\n");
 }
+
+#[test]
+fn resource_flags_shape_every_run() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}\n\
+             RUN df -k /dev/shm | awk 'NR==2{{print $2}}' > /shm\n\
+             RUN test -c /dev/extra-full && echo device > /device\n\
+             RUN cd /sys/fs/cgroup && cat cpu/cpu.shares cpu/cpu.cfs_period_us cpu/cpu.cfs_quota_us \
+                 cpuset/cpuset.cpus cpuset/cpuset.mems memory/memory.memsw.limit_in_bytes > /cgroup\n"
+        ),
+    )]);
+    build(
+        &h,
+        ctx.path(),
+        &[
+            "--shm-size",
+            "128m",
+            "--device",
+            "/dev/full:/dev/extra-full",
+            "-c",
+            "512",
+            "--cpu-period",
+            "50000",
+            "--cpu-quota",
+            "25000",
+            "--cpuset-cpus",
+            "0",
+            "--cpuset-mems",
+            "0",
+            "--memory",
+            "64m",
+            "--memory-swap",
+            "128m",
+            "-t",
+            "shaped",
+        ],
+    )
+    .ok();
+    assert_eq!(
+        run_in(&h, "shaped", "cat /shm /device /cgroup"),
+        "131072\ndevice\n512\n50000\n25000\n0\n0\n134217728\n"
+    );
+    let out = build(&h, ctx.path(), &["--shm-size", "lots"]).fails_with(125);
+    assert!(out.stderr.contains("invalid --shm-size"), "{}", out.stderr);
+    let out = build(&h, ctx.path(), &["--memory-swap", "x"]).fails_with(125);
+    assert!(
+        out.stderr.contains("invalid --memory-swap"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn cgroup_parent_places_every_run_below_it() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nRUN cat /proc/self/cgroup > /cgroup\n"),
+    )]);
+    build(
+        &h,
+        ctx.path(),
+        &[
+            "--cgroupns",
+            "host",
+            "--cgroup-parent",
+            "/buildparent",
+            "-t",
+            "parented",
+        ],
+    )
+    .ok();
+    let cg = run_in(&h, "parented", "cat /cgroup");
+    assert!(cg.contains("/buildparent/hoist-"), "{cg}");
+    let out = build(&h, ctx.path(), &["--cgroup-parent", "a/../../b"]).fails_with(125);
+    assert!(
+        out.stderr.contains("invalid --cgroup-parent"),
+        "{}",
+        out.stderr
+    );
+    let out = build(&h, ctx.path(), &["--cgroupns", "sideways"]).fails_with(125);
+    assert!(out.stderr.contains("invalid --cgroupns"), "{}", out.stderr);
+}
+
+#[test]
+fn namespace_flags_let_every_run_share_the_hosts() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}\n\
+             RUN cat /proc/1/comm > /pid1 && hostname > /hostname && readlink /proc/self/ns/ipc > /ipc\n"
+        ),
+    )]);
+    let host_ipc = std::fs::read_link("/proc/self/ns/ipc").unwrap();
+    let expected = format!(
+        "{}{}{}\n",
+        std::fs::read_to_string("/proc/1/comm").unwrap(),
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host_ipc.display()
+    );
+    build(
+        &h,
+        ctx.path(),
+        &[
+            "--pid", "host", "--uts", "host", "--ipc", "host", "-t", "shared",
+        ],
+    )
+    .ok();
+    assert_eq!(run_in(&h, "shared", "cat /pid1 /hostname /ipc"), expected);
+    // buildah's bare path: the namespace at that path is joined.
+    build(
+        &h,
+        ctx.path(),
+        &["--ipc", "/proc/self/ns/ipc", "-t", "joined"],
+    )
+    .ok();
+    assert_eq!(
+        run_in(&h, "joined", "cat /ipc"),
+        format!("{}\n", host_ipc.display())
+    );
+    // Without the flags every RUN has its own.
+    build(&h, ctx.path(), &["-t", "private"]).ok();
+    assert_ne!(run_in(&h, "private", "cat /pid1 /hostname /ipc"), expected);
+    let out = build(&h, ctx.path(), &["--pid", "bogus"]).fails_with(125);
+    assert!(out.stderr.contains("invalid --pid"), "{}", out.stderr);
+}
+
+#[test]
+fn no_hosts_leaves_run_the_images_own_etc_hosts() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let hosts = "127.0.0.1 localhost\n10.9.8.7 from-the-image\n";
+    let ctx = context(&[
+        (
+            "Containerfile",
+            &format!("FROM {img}\nCOPY hosts /etc/hosts\nRUN cat /etc/hosts > /seen\n"),
+        ),
+        ("hosts", hosts),
+    ]);
+    build(&h, ctx.path(), &["--no-hosts", "-t", "own-hosts"]).ok();
+    assert_eq!(run_in(&h, "own-hosts", "cat /seen"), hosts);
+    // Without it the RUN sees the hosts file hoist writes.
+    build(&h, ctx.path(), &["-t", "written-hosts"]).ok();
+    assert_ne!(run_in(&h, "written-hosts", "cat /seen"), hosts);
+    let out = build(&h, ctx.path(), &["--no-hosts", "--add-host", "x:10.0.0.1"]).fails_with(125);
+    assert!(out.stderr.contains("--no-hosts"), "{}", out.stderr);
+}
+
+#[test]
+fn stdin_reaches_every_run() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[("Containerfile", &format!("FROM {img}\nRUN cat > /got\n"))]);
+    let dir = ctx.path().to_str().unwrap();
+    let args = ["build", "--network", "none", "--stdin", "-t", "fed", dir];
+    h.run_stdin(&args, b"hi\n").ok();
+    assert_eq!(run_in(&h, "fed", "cat /got"), "hi\n");
+    // Without it the RUN reads nothing.
+    let args = ["build", "--network", "none", "-t", "unfed", dir];
+    h.run_stdin(&args, b"hi\n").ok();
+    assert_eq!(run_in(&h, "unfed", "cat /got"), "");
+}
+
+#[test]
+fn runtime_flag_reaches_every_runs_runtime() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[("Containerfile", &format!("FROM {img}\nRUN echo ran\n"))]);
+    let out = build(&h, ctx.path(), &["--runtime-flag", "invalidflag"]).fails_with(1);
+    assert!(out.stderr.contains("--invalidflag"), "{}", out.stderr);
+    // One the built-in runtime takes.
+    let out = build(
+        &h,
+        ctx.path(),
+        &["--runtime-flag", "debug", "-t", "flagged"],
+    )
+    .ok();
+    assert!(out.stdout.contains("ran"), "{out:?}");
+}

@@ -108,10 +108,20 @@ impl MonitorLauncher {
     /// exit code: for a front end that goes on after the container ends
     /// (`build` runs one container per `RUN`), whatever its threads.
     pub fn run_to_exit(&self, cs: &Containers, id: &str) -> Result<i32> {
+        self.run_child(cs, id, Stdio::null())
+    }
+
+    /// [`Self::run_to_exit`], the container reading this process's stdin
+    /// (it must be `interactive`, without a terminal): `build --stdin`.
+    pub fn run_to_exit_reading_stdin(&self, cs: &Containers, id: &str) -> Result<i32> {
+        self.run_child(cs, id, Stdio::inherit())
+    }
+
+    fn run_child(&self, cs: &Containers, id: &str, stdin: Stdio) -> Result<i32> {
         self.start_required(cs, id)?;
         let status = self
             .command(cs, id, true)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .status()
             .map_err(io_err("running the container monitor", &self.exe))?;
         // A monitor killed by a signal reports no code: podman's 125 +

@@ -88,7 +88,8 @@ pub struct BuildOptions {
     /// What every RUN's container starts from: the runtime and its flags,
     /// capabilities, ulimits, memory limit, `--volume` binds (their
     /// paths in the cache key, not their contents, as buildah's), DNS and
-    /// hosts entries the build was given.
+    /// hosts entries the build was given; `interactive` (`--stdin`): the
+    /// step reads the build's standard input.
     /// The step then sets its command, environment, user, working
     /// directory, network and mounts.
     pub run_defaults: hoist_container::CreateOptions,

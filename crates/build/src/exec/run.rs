@@ -103,7 +103,12 @@ pub(crate) fn run_step(
         cs,
         id: made.id.clone(),
     };
-    let mut code = ctx.builder.launcher.run_to_exit(cs, &made.id)?;
+    let launcher = &ctx.builder.launcher;
+    let mut code = if ctx.options.run_defaults.interactive {
+        launcher.run_to_exit_reading_stdin(cs, &made.id)?
+    } else {
+        launcher.run_to_exit(cs, &made.id)?
+    };
     // A RUN whose container never started (the runtime refused it) fails
     // the build with 1, as buildah's does when its runtime exits 1; `run`'s
     // 126/127 are for the command a user asked for, not a build step's.

@@ -81,6 +81,62 @@ pub struct BuildArgs {
     /// The OCI runtime of every RUN (a name from containers.conf or a path).
     #[arg(long)]
     pub runtime: Option<PathBuf>,
+    /// The size of /dev/shm in every RUN (512m, 1g; 64m if not given).
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// A host device every RUN gets: HOST[:CONTAINER][:PERMISSIONS]; may
+    /// be repeated.
+    #[arg(long = "device", value_name = "HOST[:CONTAINER][:PERMS]")]
+    pub devices: Vec<String>,
+    /// RUN sees the image's own /etc/hosts: hoist writes none for it.
+    #[arg(long)]
+    pub no_hosts: bool,
+    /// The CPU weight of every RUN, relative to other processes (1024 is
+    /// the usual weight).
+    #[arg(short = 'c', long, value_name = "SHARES")]
+    pub cpu_shares: Option<u64>,
+    /// The CFS scheduler period of every RUN, in microseconds.
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub cpu_period: Option<u64>,
+    /// The CPU time every RUN may use per CFS period, in microseconds.
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub cpu_quota: Option<i64>,
+    /// The CPUs every RUN may run on (0-3, 0,1).
+    #[arg(long, value_name = "CPUS")]
+    pub cpuset_cpus: Option<String>,
+    /// The memory nodes every RUN may allocate from (NUMA hosts).
+    #[arg(long, value_name = "NODES")]
+    pub cpuset_mems: Option<String>,
+    /// Memory plus swap for every RUN (a size, or -1 for swap without
+    /// limit).
+    #[arg(long, value_name = "SIZE")]
+    pub memory_swap: Option<String>,
+    /// The PID namespace of every RUN: private (default), host, or the
+    /// path of a namespace to join.
+    #[arg(long, value_name = "private|host|PATH")]
+    pub pid: Option<String>,
+    /// The IPC namespace of every RUN: private (default), host, or the
+    /// path of a namespace to join.
+    #[arg(long, value_name = "private|host|PATH")]
+    pub ipc: Option<String>,
+    /// The UTS namespace (host name) of every RUN: private (default),
+    /// host, or the path of a namespace to join.
+    #[arg(long, value_name = "private|host|PATH")]
+    pub uts: Option<String>,
+    /// The cgroup namespace of every RUN: private or host.
+    #[arg(long, value_name = "private|host")]
+    pub cgroupns: Option<String>,
+    /// The cgroup every RUN's cgroup is made under.
+    #[arg(long, value_name = "PATH")]
+    pub cgroup_parent: Option<String>,
+    /// A flag for the OCI runtime of every RUN (`debug` is passed on as
+    /// `--debug`); may be repeated. Added to the global --runtime-flag.
+    #[arg(long = "runtime-flag", value_name = "FLAG", allow_hyphen_values = true)]
+    pub runtime_flags: Vec<String>,
+    /// Every RUN reads this command's standard input (else it reads
+    /// nothing).
+    #[arg(long)]
+    pub stdin: bool,
     /// buildx's flag: the image goes to the local store (always so here).
     #[arg(long, hide = true)]
     pub load: bool,
@@ -304,6 +360,15 @@ fn run_defaults(
             .as_deref()
             .map(|m| run::size_flag("--memory", m))
             .transpose()?,
+        memory_swap: run::memory_swap_flag(a.memory_swap.as_deref())?,
+        shm_size: run::shm_size_flag(a.shm_size.as_deref())?,
+        devices: a.devices.clone(),
+        cpu_shares: a.cpu_shares,
+        cpu_period: a.cpu_period,
+        cpu_quota: a.cpu_quota,
+        cpuset_cpus: a.cpuset_cpus.clone(),
+        cpuset_mems: a.cpuset_mems.clone(),
+        interactive: a.stdin,
         ..CreateOptions::default()
     };
     for v in &a.volumes {
@@ -312,8 +377,32 @@ fn run_defaults(
     run::check_ulimits(&a.ulimit)?;
     run::apply_security_opts(&a.security_opt, &mut o)?;
     run::apply_runtime(a.runtime.clone(), globals, conf, &mut o)?;
+    o.runtime_flags.extend(
+        a.runtime_flags
+            .iter()
+            .map(String::as_str)
+            .map(run::runtime_flag),
+    );
     a.net.apply(&mut o)?;
+    let namespaces = [&a.pid, &a.ipc, &a.uts, &a.cgroupns].map(|v| v.as_ref().map(ns_path));
+    run::apply_namespaces(namespaces.each_ref().map(Option::as_ref), &mut o)?;
+    o.run_flags.cgroup_parent = a
+        .cgroup_parent
+        .as_deref()
+        .map(super::container::run_flags::cgroup_parent)
+        .transpose()?;
+    super::container::run_flags::apply_addressing([None, None], None, &[], a.no_hosts, &mut o)?;
     Ok(o)
+}
+
+/// A namespace flag as buildah takes it: a bare path is a namespace to
+/// join (`ns:PATH` to `run`).
+fn ns_path(value: &String) -> String {
+    if value.starts_with('/') {
+        format!("ns:{value}")
+    } else {
+        value.clone()
+    }
 }
 
 /// `-v` as buildah takes it: a bind of a host path that is absolute and

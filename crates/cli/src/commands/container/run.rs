@@ -51,6 +51,39 @@ pub(crate) fn size_flag(flag: &str, value: &str) -> Result<i64> {
     i64::try_from(bytes).map_err(|_| invalid(format!("invalid {flag} value {value:?}: too large")))
 }
 
+/// `--memory-swap`: a size, or -1 for swap without limit.
+pub(crate) fn memory_swap_flag(value: Option<&str>) -> Result<Option<i64>> {
+    match value {
+        Some("-1") => Ok(Some(-1)),
+        Some(s) => size_flag("--memory-swap", s).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `--shm-size`: the size of the container's /dev/shm.
+pub(crate) fn shm_size_flag(value: Option<&str>) -> Result<Option<u64>> {
+    value
+        .map(|v| size_flag("--shm-size", v).map(|b| b as u64))
+        .transpose()
+}
+
+/// `--pid`, `--ipc`, `--uts` and `--cgroupns` (in that order), checked
+/// and put into a container's options.
+pub(crate) fn apply_namespaces(values: [Option<&String>; 4], o: &mut CreateOptions) -> Result<()> {
+    for (kind, value, slot) in [
+        ("pid", values[0], &mut o.pid),
+        ("ipc", values[1], &mut o.ipc),
+        ("uts", values[2], &mut o.uts),
+        ("cgroupns", values[3], &mut o.cgroupns),
+    ] {
+        if let Some(v) = value {
+            hoist_container::check_namespace_flag(kind, v).map_err(|e| invalid(e.to_string()))?;
+            *slot = Some(v.clone());
+        }
+    }
+    Ok(())
+}
+
 /// `--cpus`: a CFS quota over podman's 100 ms period, so at least 0.01 and
 /// at most what a 64-bit quota in microseconds holds.
 pub(super) fn cpus_flag(cpus: f64) -> Result<f64> {
@@ -116,11 +149,7 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
             .as_deref()
             .map(|m| size_flag("--memory", m))
             .transpose()?,
-        memory_swap: match a.memory_swap.as_deref() {
-            Some("-1") => Some(-1),
-            Some(s) => Some(size_flag("--memory-swap", s)?),
-            None => None,
-        },
+        memory_swap: memory_swap_flag(a.memory_swap.as_deref())?,
         cpus: a.cpus.map(cpus_flag).transpose()?,
         pids_limit: a.pids_limit.map(pids_flag).transpose()?,
         ulimits: a.ulimit.clone(),
@@ -135,11 +164,7 @@ fn options(a: &CreateArgs) -> Result<CreateOptions> {
             .map(hoist_container::lifecycle::parse_signal)
             .transpose()?,
         stop_timeout: a.stop_timeout,
-        shm_size: a
-            .shm_size
-            .as_deref()
-            .map(|v| size_flag("--shm-size", v).map(|b| b as u64))
-            .transpose()?,
+        shm_size: shm_size_flag(a.shm_size.as_deref())?,
         ..Default::default()
     };
     apply_security_opts(&a.security_opt, &mut o)?;
@@ -290,17 +315,15 @@ fn more_options(
         .context("resolving --conmon-pidfile")?;
     o.init_path = a.init_path.clone();
     o.create_command = std::env::args().collect();
-    for (kind, value, slot) in [
-        ("pid", &a.pid, &mut o.pid),
-        ("ipc", &a.ipc, &mut o.ipc),
-        ("uts", &a.uts, &mut o.uts),
-        ("cgroupns", &a.cgroupns, &mut o.cgroupns),
-    ] {
-        if let Some(v) = value {
-            hoist_container::check_namespace_flag(kind, v).map_err(|e| invalid(e.to_string()))?;
-            *slot = Some(v.clone());
-        }
-    }
+    apply_namespaces(
+        [
+            a.pid.as_ref(),
+            a.ipc.as_ref(),
+            a.uts.as_ref(),
+            a.cgroupns.as_ref(),
+        ],
+        o,
+    )?;
     o.pidfile = a
         .pidfile
         .as_deref()
@@ -414,17 +437,23 @@ pub(crate) fn apply_runtime(
         o.runtime_leading_args = hoist_runtime::executor::ExternalRuntime::leading_args_for(&path);
         o.runtime = Some(path);
     }
-    // podman passes `--runtime-flag X` on as `--X` (`-X` for one letter).
     o.runtime_flags = globals
         .runtime_flag
         .iter()
-        .map(|f| match f.len() {
-            _ if f.starts_with('-') => f.clone(),
-            1 => format!("-{f}"),
-            _ => format!("--{f}"),
-        })
+        .map(String::as_str)
+        .map(runtime_flag)
         .collect();
     Ok(())
+}
+
+/// A `--runtime-flag` as the runtime takes it: podman passes `X` on as
+/// `--X` (`-X` for one letter).
+pub(crate) fn runtime_flag(f: &str) -> String {
+    match f.len() {
+        _ if f.starts_with('-') => f.to_string(),
+        1 => format!("-{f}"),
+        _ => format!("--{f}"),
+    }
 }
 
 /// `--cidfile`: refused when the file exists, as podman does (another

@@ -99,19 +99,26 @@ pub(crate) fn apply_addressing(
     Ok(())
 }
 
+/// `--cgroup-parent`: a cgroup path that stays below the cgroup roots.
+pub(crate) fn cgroup_parent(p: &str) -> Result<String> {
+    if p.split('/').any(|c| c == "..") {
+        return Err(super::run::invalid(format!(
+            "invalid --cgroup-parent {p:?}: name a cgroup path without \"..\""
+        )));
+    }
+    Ok(p.to_string())
+}
+
 impl RunFlagArgs {
     /// Checks the flags and puts them into a new container's options.
     pub fn apply(&self, o: &mut hoist_container::CreateOptions) -> Result<()> {
         self.check().map_err(fail)?;
         let f = &mut o.run_flags;
-        if let Some(p) = &self.cgroup_parent {
-            if p.split('/').any(|c| c == "..") {
-                return Err(super::run::invalid(format!(
-                    "invalid --cgroup-parent {p:?}: name a cgroup path without \"..\""
-                )));
-            }
-        }
-        f.cgroup_parent = self.cgroup_parent.clone();
+        f.cgroup_parent = self
+            .cgroup_parent
+            .as_deref()
+            .map(cgroup_parent)
+            .transpose()?;
         for kv in &self.cgroup_conf {
             let (k, v) = rf::parse_cgroup_conf(kv).map_err(fail)?;
             f.cgroup_conf.insert(k, v);
