@@ -1766,6 +1766,122 @@ fn no_hosts_leaves_run_the_images_own_etc_hosts() {
 }
 
 #[test]
+fn unsetenv_takes_variables_out_of_the_final_image() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nENV KEEP=1 DROP=2 ALSO=3\nRUN echo \"$DROP\" > /seen\n"),
+    )]);
+    build(
+        &h,
+        ctx.path(),
+        &[
+            "--unsetenv",
+            "DROP",
+            "--unsetenv",
+            "ALSO,PATH",
+            "-t",
+            "unset",
+        ],
+    )
+    .ok();
+    let env: Vec<String> = config(&h, "unset")["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect();
+    assert!(env.contains(&"KEEP=1".to_string()), "{env:?}");
+    assert!(
+        !env.iter()
+            .any(|e| e.starts_with("DROP=") || e.starts_with("ALSO=") || e.starts_with("PATH=")),
+        "{env:?}"
+    );
+    // The RUN before still had it.
+    assert_eq!(
+        h.run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "unset",
+            "/bin/cat",
+            "/seen"
+        ])
+        .ok()
+        .stdout,
+        "2\n"
+    );
+}
+
+#[test]
+fn from_replaces_the_first_stages_base_image() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let base = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nRUN echo marked > /marker\n"),
+    )]);
+    build(&h, base.path(), &["-t", "marked-base"]).ok();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img} AS first\n\
+             RUN cat /marker > /seen\n\
+             FROM {img}\n\
+             COPY --from=first /seen /seen\n\
+             RUN test ! -e /marker && echo plain > /second\n"
+        ),
+    )]);
+    let out = build(&h, ctx.path(), &["--from", "marked-base", "-t", "from"]).ok();
+    assert!(out.stdout.contains("FROM marked-base AS first"), "{out:?}");
+    assert_eq!(run_in(&h, "from", "cat /seen /second"), "marked\nplain\n");
+    // Without it the first stage has no /marker.
+    build(&h, ctx.path(), &[]).fails_with(1);
+}
+
+#[test]
+fn os_arch_and_variant_choose_the_platform_as_platform_does() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let host = hoist_image::platform::Platform::host();
+    let ctx = context(&[("Containerfile", &format!("FROM {img}\nRUN true\n"))]);
+    build(
+        &h,
+        ctx.path(),
+        &[
+            "--os",
+            &host.os,
+            "--arch",
+            &host.architecture,
+            "-t",
+            "native",
+        ],
+    )
+    .ok();
+    let image = common::inspect(&h, "native");
+    assert_eq!(image["Os"], host.os.as_str());
+    assert_eq!(image["Architecture"], host.architecture.as_str());
+    let foreign = if host.architecture == "amd64" {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    let out = build(&h, ctx.path(), &["--arch", foreign, "-t", "foreign"]).fails_with(125);
+    let said = format!("--platform linux/{foreign}: hoist builds for this host's platform");
+    assert!(out.stderr.contains(&said), "{}", out.stderr);
+    // --arch over --platform.
+    let out = build(
+        &h,
+        ctx.path(),
+        &["--platform", &host.to_string(), "--arch", foreign],
+    )
+    .fails_with(125);
+    assert!(out.stderr.contains(&said), "{}", out.stderr);
+    let out = build(&h, ctx.path(), &["--os", "windows"]).fails_with(125);
+    assert!(out.stderr.contains("not for windows/"), "{}", out.stderr);
+    h.run(&["image", "exists", "foreign"]).fails_with(1);
+}
+
+#[test]
 fn stdin_reaches_every_run() {
     let (_reg, h, img) = common::setup_with_busybox();
     let ctx = context(&[("Containerfile", &format!("FROM {img}\nRUN cat > /got\n"))]);

@@ -27,6 +27,9 @@ pub struct NewImage {
     /// `ExposedPorts`...): what a committed container ran with. `Env` and
     /// `Labels` are merged into the base image's, the others replace.
     pub run_config: Map<String, Value>,
+    /// Variables taken out of `Env` once `run_config`'s are merged in
+    /// (`build --unsetenv`: the base image's are dropped too).
+    pub unset_env: Vec<String>,
     /// Dockerfile instructions (`--change`): CMD, ENTRYPOINT, ENV, EXPOSE,
     /// LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.
     pub changes: Vec<String>,
@@ -346,6 +349,12 @@ fn edit_config(
                 run.insert(key.clone(), value.clone());
             }
         }
+    }
+    if let Some(env) = run.get_mut("Env").and_then(Value::as_array_mut) {
+        env.retain(|e| {
+            let key = e.as_str().map(|s| s.split('=').next().unwrap_or(s));
+            !key.is_some_and(|k| new.unset_env.iter().any(|u| u == k))
+        });
     }
     for change in changes {
         change.apply(run);

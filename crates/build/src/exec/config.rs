@@ -41,6 +41,19 @@ pub(crate) fn set_env(config: &mut Map<String, Value>, key: &str, value: &str) {
     config.insert("Env".into(), Value::Array(env));
 }
 
+/// The `KEY=...` entry of `Env` removed; whether there was one.
+pub(crate) fn unset_env(config: &mut Map<String, Value>, key: &str) -> bool {
+    let Some(env) = config.get_mut("Env").and_then(Value::as_array_mut) else {
+        return false;
+    };
+    let before = env.len();
+    env.retain(|v| {
+        v.as_str()
+            .is_none_or(|s| s.split_once('=').map_or(s, |(k, _)| k) != key)
+    });
+    env.len() != before
+}
+
 /// `key` set in the object `config[field]` (Labels, ExposedPorts, Volumes).
 pub(crate) fn set_in(config: &mut Map<String, Value>, field: &str, key: &str, value: Value) {
     let slot = config

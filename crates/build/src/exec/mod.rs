@@ -61,6 +61,9 @@ pub struct BuildOptions {
     pub tags: Vec<String>,
     /// `--build-arg`.
     pub build_args: BTreeMap<String, String>,
+    /// `--from`: the image the first stage starts from, in place of the
+    /// one its FROM names.
+    pub from: Option<String>,
     /// `--target`.
     pub target: Option<String>,
     /// `--no-cache`: run every step (the results still fill the cache).
@@ -80,6 +83,9 @@ pub struct BuildOptions {
     pub format: hoist_engine::ManifestFormat,
     /// `--env`: environment of the result (and of every RUN after it).
     pub env: Vec<String>,
+    /// `--unsetenv`: variables taken out of the result's `Env` (after
+    /// `--env`; the RUN steps before still had them).
+    pub unset_env: Vec<String>,
     /// `--timestamp`: seconds since the epoch for every created time and
     /// file time of new layers (reproducible builds).
     pub timestamp: Option<i64>,
@@ -127,12 +133,15 @@ pub enum Squash {
 /// Builds the image `o` describes and returns its ID; announcements go to
 /// `out`.
 pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Digest> {
-    let file = containerfile::parse(&o.file_text).map_err(|source| BuildError::Parse {
+    let mut file = containerfile::parse(&o.file_text).map_err(|source| BuildError::Parse {
         file: o.file_name.clone(),
         source,
     })?;
     if file.stages.is_empty() {
         return Err(BuildError::NoStages);
+    }
+    if let Some(image) = &o.from {
+        replace_first_from(&mut file, image);
     }
     let stage_err = |source| BuildError::Stage {
         file: o.file_name.clone(),
@@ -199,6 +208,21 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
             })?;
     name_result(b.engine, &id, o, out)?;
     Ok(id)
+}
+
+/// `--from`: the first stage starts from `image` instead of what its FROM
+/// names (its `--platform` and `AS` name stay).
+fn replace_first_from(file: &mut containerfile::Containerfile, image: &str) {
+    let stage = &mut file.stages[0];
+    let containerfile::InstructionKind::From(from) = &mut stage.from.kind else {
+        unreachable!("a stage starts with FROM");
+    };
+    // Quoted: the name is taken as given, never expanded.
+    from.image = containerfile::Word::new(format!("'{image}'"), from.image.escape);
+    stage.from.original = match &from.alias {
+        Some(alias) => format!("FROM {image} AS {alias}"),
+        None => format!("FROM {image}"),
+    };
 }
 
 /// What every image of the build is committed with besides its steps

@@ -47,6 +47,8 @@ pub(crate) struct StageState {
     pub cmd_set: bool,
     /// The base image's ONBUILD triggers, still to run.
     pub triggers: Vec<String>,
+    /// `--unsetenv` names, once the final stage's steps are done.
+    pub unset_env: Vec<String>,
 }
 
 /// Builds stage `index` from `base`; the ID (hex) of its image.
@@ -86,6 +88,12 @@ pub(crate) fn run_stage(
             config::set_env(&mut st.config, k, v);
             st.dirty = true;
         }
+        // Out of the config, and out of the base image's Env, which every
+        // commit merges this config into.
+        for k in &ctx.options.unset_env {
+            st.dirty |= config::unset_env(&mut st.config, k);
+        }
+        st.unset_env = ctx.options.unset_env.clone();
     }
     st.finish(ctx, out)
 }
@@ -167,6 +175,7 @@ impl StageState {
             author,
             cmd_set: false,
             triggers,
+            unset_env: Vec::new(),
         })
     }
 
@@ -352,6 +361,7 @@ impl StageState {
             annotations: ctx.options.annotations.clone(),
             omit_history: ctx.options.omit_history,
             format: ctx.options.format,
+            unset_env: self.unset_env.clone(),
             ..NewImage::default()
         };
         let id = engine.create_image_with(layer, &new)?;

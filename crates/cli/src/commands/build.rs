@@ -31,6 +31,9 @@ pub struct BuildArgs {
     /// A file of ARG=VALUE lines (# comments and blank lines skipped).
     #[arg(long = "build-arg-file", value_name = "FILE")]
     pub build_arg_files: Vec<PathBuf>,
+    /// Start the first stage from this image, whatever its FROM names.
+    #[arg(long, value_name = "IMAGE")]
+    pub from: Option<String>,
     /// Build up to this stage (by name).
     #[arg(long)]
     pub target: Option<String>,
@@ -155,6 +158,10 @@ pub struct BuildArgs {
     /// An environment variable for the image: KEY=VALUE; may be repeated.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Take this variable out of the image's environment (it came from
+    /// the base image or an ENV); may be repeated or comma-separated.
+    #[arg(long = "unsetenv", value_name = "NAME", value_delimiter = ',')]
+    pub unset_env: Vec<String>,
     /// Seconds since the epoch for every time in the new image and its
     /// new layers: the same inputs give the same image ID.
     #[arg(long)]
@@ -176,6 +183,16 @@ pub struct BuildArgs {
     /// does not emulate other architectures).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
+    /// The OS to build for (with --arch and --variant, over --platform or
+    /// this host's): this host's, as for --platform.
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
+    /// The architecture to build for: this host's, as for --platform.
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// The architecture variant to build for (v8 for arm64).
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
     /// An SSH agent for RUN --mount=type=ssh: default (SSH_AUTH_SOCK),
     /// ID=SOCKET or ID=KEY[,KEY...]; may be repeated.
     #[arg(long = "ssh", value_name = "default|ID[=SOCKET|KEY[,KEY]]")]
@@ -273,6 +290,7 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         file_name,
         tags: a.tags.clone(),
         build_args,
+        from: a.from.clone(),
         target: a.target.clone(),
         no_cache: a.no_cache || !layers(a.layers.as_deref())?,
         pull_policy,
@@ -288,15 +306,14 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
             _ => ManifestFormat::Oci,
         },
         env: a.env.clone(),
+        unset_env: a.unset_env.clone(),
         timestamp: a.timestamp,
         network: a.network.clone(),
         run_defaults: run_defaults(&a, globals, &conf)?,
         ignore_file: a.ignorefile.clone(),
         secrets: BTreeMap::new(),
         ssh: Default::default(),
-        platform: a.platform.as_deref().map(str::parse).transpose().map_err(
-            |e: hoist_image::platform::PlatformError| anyhow::anyhow!("--platform: {e}"),
-        )?,
+        platform: platform(&a)?,
         quiet: a.quiet,
         squash: squash_mode(a.squash, a.squash_all)?,
         // buildah's --jobs 0: no limit.
@@ -403,6 +420,23 @@ fn ns_path(value: &String) -> String {
     } else {
         value.clone()
     }
+}
+
+/// `--platform` with `--os`, `--arch` and `--variant` over it (or over
+/// this host's platform); `None` when none is given.
+fn platform(a: &BuildArgs) -> Result<Option<hoist_image::platform::Platform>> {
+    if a.platform.is_none() && a.os.is_none() && a.arch.is_none() && a.variant.is_none() {
+        return Ok(None);
+    }
+    let flags = crate::cli::PlatformArgs {
+        platform: a.platform.clone(),
+        os: a.os.clone(),
+        arch: a.arch.clone(),
+        variant: a.variant.clone(),
+    };
+    super::platform(&flags)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("--platform: {e}"))
 }
 
 /// `-v` as buildah takes it: a bind of a host path that is absolute and
