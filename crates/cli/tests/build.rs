@@ -1910,3 +1910,60 @@ fn runtime_flag_reaches_every_runs_runtime() {
     .ok();
     assert!(out.stdout.contains("ran"), "{out:?}");
 }
+
+/// A registry that answers every request with 503; counts the requests.
+fn unavailable_registry() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = requests.clone();
+    std::thread::spawn(move || {
+        for mut sock in listener.incoming().flatten() {
+            let mut head = [0u8; 4096];
+            let n = sock.read(&mut head).unwrap_or(0);
+            // TLS handshakes (hoist tries HTTPS first) are not requests.
+            if head[..n].starts_with(b"GET ") {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            let _ = sock.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (addr, requests)
+}
+
+#[test]
+fn retry_and_retry_delay_govern_base_image_pulls() {
+    let (_reg, h, _img) = common::setup_with_busybox();
+    let (addr, requests) = unavailable_registry();
+    let ctx = context(&[("Containerfile", &format!("FROM {addr}/base:1\nRUN true\n"))]);
+    let attempt = |flags: &[&str]| {
+        requests.store(0, std::sync::atomic::Ordering::SeqCst);
+        let mut args = vec!["--tls-verify=false"];
+        args.extend_from_slice(flags);
+        let started = std::time::Instant::now();
+        let out = build(&h, ctx.path(), &args);
+        assert!(!out.success(), "{out:?}");
+        (
+            requests.load(std::sync::atomic::Ordering::SeqCst),
+            started.elapsed(),
+        )
+    };
+    // Each request the pull makes is sent once, then three times.
+    let (once, _) = attempt(&["--retry", "0"]);
+    let (thrice, took) = attempt(&["--retry", "2", "--retry-delay", "1500ms"]);
+    assert!(once >= 1, "{once}");
+    assert_eq!(thrice, 3 * once);
+    // Two waits of at least half the delay for each request (the default
+    // backoff would wait at most 750ms for each).
+    let least = std::time::Duration::from_millis(1500) * once as u32;
+    assert!(took >= least, "{took:?}");
+    let out = build(&h, ctx.path(), &["--retry-delay", "soon"]).fails_with(125);
+    assert!(
+        out.stderr.contains("invalid --retry-delay"),
+        "{}",
+        out.stderr
+    );
+}

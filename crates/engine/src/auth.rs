@@ -37,6 +37,15 @@ fn client_options(opts: &RegistryOptions, conf: &RegistriesConf) -> Result<Clien
         ..ClientOptions::default()
     };
     out.apply_env_timeouts()?;
+    if let Some(n) = opts.retry {
+        out.retry.max_attempts = n.saturating_add(1);
+    }
+    if let Some(d) = opts.retry_delay {
+        // Every retry waits about `d` (the policy's jitter stays, within
+        // half of it), not a doubling delay.
+        out.retry.base_delay = d;
+        out.retry.max_delay = d;
+    }
     Ok(out)
 }
 

@@ -69,6 +69,12 @@ pub struct RegistryOptions {
     pub cert_dir: Option<PathBuf>,
     /// `--creds`: credentials for this call only.
     pub creds: Option<(String, String)>,
+    /// `--retry`: how many times a failed registry request is tried again
+    /// (the client's own policy when unset).
+    pub retry: Option<u32>,
+    /// `--retry-delay`: the wait before each retry, instead of the
+    /// client's growing backoff.
+    pub retry_delay: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone)]

@@ -140,6 +140,14 @@ pub struct BuildArgs {
     /// nothing).
     #[arg(long)]
     pub stdin: bool,
+    /// How many times a failed request to a registry is tried again when
+    /// pulling base images (default: hoist's own policy, 3 retries).
+    #[arg(long, value_name = "N")]
+    pub retry: Option<u32>,
+    /// The wait before each of those retries, as a Go duration (2s,
+    /// 500ms); without it the waits grow from 250ms.
+    #[arg(long, value_name = "DURATION")]
+    pub retry_delay: Option<String>,
     /// buildx's flag: the image goes to the local store (always so here).
     #[arg(long, hide = true)]
     pub load: bool,
@@ -295,7 +303,11 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         no_cache: a.no_cache || !layers(a.layers.as_deref())?,
         pull_policy,
         pull: PullOptions {
-            registry: super::registry_options(&a.registry)?,
+            registry: hoist_engine::RegistryOptions {
+                retry: a.retry,
+                retry_delay: retry_delay(a.retry_delay.as_deref())?,
+                ..super::registry_options(&a.registry)?
+            },
             ..PullOptions::default()
         },
         labels: a.labels.iter().map(|l| key_value(l)).collect(),
@@ -464,6 +476,17 @@ fn key_value(text: &str) -> (String, String) {
     match text.split_once('=') {
         Some((k, v)) => (k.to_string(), v.to_string()),
         None => (text.to_string(), String::new()),
+    }
+}
+
+/// `--retry-delay` as a Go duration.
+fn retry_delay(value: Option<&str>) -> Result<Option<std::time::Duration>> {
+    let Some(v) = value else {
+        return Ok(None);
+    };
+    match hoist_container::health::parse_duration(v) {
+        Some(ns) => Ok(Some(std::time::Duration::from_nanos(ns))),
+        None => bail!("invalid --retry-delay {v:?}: use a duration such as 2s or 500ms"),
     }
 }
 

@@ -207,6 +207,7 @@ fn registry_options(a: &RegistryArgs) -> Result<RegistryOptions> {
         authfile: a.authfile.clone(),
         cert_dir: a.cert_dir.clone(),
         creds,
+        ..RegistryOptions::default()
     })
 }
 
