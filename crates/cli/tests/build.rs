@@ -1896,6 +1896,109 @@ fn stdin_reaches_every_run() {
 }
 
 #[test]
+fn rm_and_force_rm_are_what_hoist_does_and_false_is_refused() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ok = context(&[("Containerfile", &format!("FROM {img}\nRUN true\n"))]);
+    let failing = context(&[("Containerfile", &format!("FROM {img}\nRUN exit 3\n"))]);
+    build(&h, ok.path(), &["--rm", "--force-rm", "-t", "removed"]).ok();
+    assert_eq!(h.run(&["ps", "-a", "-q"]).ok().stdout, "");
+    build(&h, failing.path(), &["--rm=true", "--force-rm=true"]).fails_with(3);
+    assert_eq!(h.run(&["ps", "-a", "-q"]).ok().stdout, "");
+    for (flag, said) in [
+        ("--rm=false", "--rm=false: hoist does not keep"),
+        ("--force-rm=false", "--force-rm=false: hoist removes"),
+        ("--rm=maybe", "invalid --rm \"maybe\""),
+    ] {
+        let out = build(&h, ok.path(), &[flag]).fails_with(125);
+        assert!(out.stderr.contains(said), "{flag}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn skip_unused_stages_false_builds_every_stage_up_to_the_target() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let marks = tempfile::tempdir().unwrap();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img} AS unused\n\
+             RUN touch /marks/unused\n\
+             FROM {img} AS target\n\
+             RUN touch /marks/target\n\
+             FROM {img} AS after\n\
+             RUN touch /marks/after\n"
+        ),
+    )]);
+    let vol = format!("{}:/marks", marks.path().display());
+    let ran = |flags: &[&str]| {
+        for f in std::fs::read_dir(marks.path()).unwrap() {
+            std::fs::remove_file(f.unwrap().path()).unwrap();
+        }
+        let mut args = vec!["--no-cache", "-v", &vol, "--target", "target"];
+        args.extend_from_slice(flags);
+        build(&h, ctx.path(), &args).ok();
+        let mut names: Vec<String> = std::fs::read_dir(marks.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(ran(&[]), ["target"]);
+    assert_eq!(ran(&["--skip-unused-stages"]), ["target"]);
+    assert_eq!(ran(&["--skip-unused-stages=false"]), ["target", "unused"]);
+}
+
+#[test]
+fn isolation_hooks_dir_and_compression_flags_say_what_hoist_does() {
+    let (_reg, mut h, img) = common::setup_with_busybox();
+    let ctx = context(&[("Containerfile", &format!("FROM {img}\nRUN echo x > /x\n"))]);
+    let hooks = tempfile::tempdir().unwrap();
+    let hooks_dir = hooks.path().to_str().unwrap();
+    build(
+        &h,
+        ctx.path(),
+        &[
+            "--isolation",
+            "oci",
+            "-D",
+            "--disable-compression=false",
+            "--compress",
+            "--hooks-dir",
+            hooks_dir,
+            "-t",
+            "accepted",
+        ],
+    )
+    .ok();
+    assert_eq!(run_in(&h, "accepted", "cat /x"), "x\n");
+    for isolation in ["chroot", "rootless"] {
+        let out = build(&h, ctx.path(), &["--isolation", isolation]).fails_with(125);
+        assert!(
+            out.stderr.contains(&format!(
+                "--isolation {isolation}: hoist runs every RUN in an OCI container"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = build(&h, ctx.path(), &["--isolation", "vm"]).fails_with(125);
+    assert!(out.stderr.contains("invalid --isolation"), "{}", out.stderr);
+    // buildah's variable sets the default.
+    h.env("BUILDAH_ISOLATION", "chroot");
+    build(&h, ctx.path(), &[]).fails_with(125);
+    build(&h, ctx.path(), &["--isolation", "oci"]).ok();
+    h.env_remove("BUILDAH_ISOLATION");
+    std::fs::write(hooks.path().join("hook.json"), "{}").unwrap();
+    let out = build(&h, ctx.path(), &["--hooks-dir", hooks_dir]).fails_with(125);
+    assert!(
+        out.stderr.contains("hoist does not run OCI hooks"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn runtime_flag_reaches_every_runs_runtime() {
     let (_reg, h, img) = common::setup_with_busybox();
     let ctx = context(&[("Containerfile", &format!("FROM {img}\nRUN echo ran\n"))]);

@@ -66,6 +66,9 @@ pub struct BuildOptions {
     pub from: Option<String>,
     /// `--target`.
     pub target: Option<String>,
+    /// `--skip-unused-stages=false`: every stage up to the target is
+    /// built, not only those it needs (buildah's default skips them).
+    pub all_stages: bool,
     /// `--no-cache`: run every step (the results still fill the cache).
     pub no_cache: bool,
     /// `--pull`: when base images are pulled.
@@ -150,9 +153,13 @@ pub fn build(b: &Builder<'_>, o: &BuildOptions, out: &mut Output) -> Result<Dige
     let global = file
         .global_scope_with(&o.build_args, &platform_args())
         .map_err(stage_err)?;
-    let wanted = file
+    let mut wanted = file
         .stages_for_target(o.target.as_deref(), &global)
         .map_err(stage_err)?;
+    if o.all_stages {
+        let target = *wanted.last().expect("a target stage");
+        wanted = (0..=target).collect();
+    }
     check_platforms(&file, &wanted, &global, o)?;
     let ignore = match &o.ignore_file {
         Some(f) => IgnoreRules::from_file(f),

@@ -140,6 +140,43 @@ pub struct BuildArgs {
     /// nothing).
     #[arg(long)]
     pub stdin: bool,
+    /// Remove each RUN's container once the step succeeds (default true;
+    /// hoist always does: --rm=false is refused).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub rm: Option<String>,
+    /// Remove each RUN's container when the step fails too (default true;
+    /// hoist always does: --force-rm=false is refused).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub force_rm: Option<String>,
+    /// Build only the stages the target needs (default true); with
+    /// =false every stage up to the target is built.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub skip_unused_stages: Option<String>,
+    /// How RUN is isolated: oci (a container, what hoist does; the
+    /// default, also from $BUILDAH_ISOLATION). chroot and rootless are
+    /// refused.
+    #[arg(long, value_name = "oci")]
+    pub isolation: Option<String>,
+    /// Keep the layers in the store uncompressed (default true). Either
+    /// value is accepted: hoist's store always keeps layers uncompressed
+    /// and `push` compresses them.
+    #[arg(
+        short = 'D',
+        long,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        require_equals = true
+    )]
+    pub disable_compression: Option<String>,
+    /// Accepted for compatibility: a build writes to the local store,
+    /// where layers are kept uncompressed (`push` compresses them).
+    #[arg(long)]
+    pub compress: bool,
+    /// A directory of OCI hook definitions for every RUN; may be repeated.
+    /// hoist runs no hooks from such directories: one that holds a hook
+    /// definition (*.json) is refused.
+    #[arg(long = "hooks-dir", value_name = "DIR")]
+    pub hooks_dirs: Vec<PathBuf>,
     /// How many times a failed request to a registry is tried again when
     /// pulling base images (default: hoist's own policy, 3 retries).
     #[arg(long, value_name = "N")]
@@ -237,6 +274,7 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
             );
         }
     }
+    check_accepted_flags(&a)?;
     if let Some(log) = &a.logfile {
         redirect_output(log)?;
     }
@@ -300,6 +338,11 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         build_args,
         from: a.from.clone(),
         target: a.target.clone(),
+        all_stages: !go_bool(
+            "--skip-unused-stages",
+            a.skip_unused_stages.as_deref(),
+            true,
+        )?,
         no_cache: a.no_cache || !layers(a.layers.as_deref())?,
         pull_policy,
         pull: PullOptions {
@@ -493,12 +536,67 @@ fn retry_delay(value: Option<&str>) -> Result<Option<std::time::Duration>> {
 /// `--layers` as Go reads booleans; unset: `$BUILDAH_LAYERS`, else true.
 fn layers(flag: Option<&str>) -> Result<bool> {
     let env = std::env::var("BUILDAH_LAYERS").ok();
-    match flag.or(env.as_deref()) {
-        None => Ok(true),
+    go_bool("--layers", flag.or(env.as_deref()), true)
+}
+
+/// A boolean flag's value as Go reads it (`true`, `1`, `f`, ...);
+/// `default` when not given.
+fn go_bool(flag: &str, value: Option<&str>, default: bool) -> Result<bool> {
+    match value {
+        None => Ok(default),
         Some("1" | "t" | "T" | "true" | "TRUE" | "True") => Ok(true),
         Some("0" | "f" | "F" | "false" | "FALSE" | "False") => Ok(false),
-        Some(other) => bail!("invalid --layers {other:?}: use true or false"),
+        Some(other) => bail!("invalid {flag} {other:?}: use true or false"),
     }
+}
+
+/// The flags that describe what hoist always does, or has no use for,
+/// checked: a value asking for what hoist does not do is refused rather
+/// than ignored.
+fn check_accepted_flags(a: &BuildArgs) -> Result<()> {
+    if !go_bool("--rm", a.rm.as_deref(), true)? {
+        bail!("--rm=false: hoist does not keep the containers of RUN steps (each is removed when its step ends); leave --rm out");
+    }
+    if !go_bool("--force-rm", a.force_rm.as_deref(), true)? {
+        bail!("--force-rm=false: hoist removes the container of a failed RUN step too, and cannot keep it; leave --force-rm out");
+    }
+    go_bool(
+        "--disable-compression",
+        a.disable_compression.as_deref(),
+        true,
+    )?;
+    let env = std::env::var("BUILDAH_ISOLATION").ok();
+    match a.isolation.as_deref().or(env.as_deref()) {
+        None | Some("" | "oci" | "default") => {}
+        Some(other @ ("chroot" | "rootless")) => bail!(
+            "--isolation {other}: hoist runs every RUN in an OCI container and has no {other} isolation; use --isolation oci"
+        ),
+        Some(other) => bail!("invalid --isolation {other:?}: use oci"),
+    }
+    for dir in &a.hooks_dirs {
+        check_hooks_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// `--hooks-dir`: hoist runs no hooks from directories, so one that
+/// defines a hook is refused (an empty or missing one changes nothing).
+fn check_hooks_dir(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let hook = entries
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"));
+    if let Some(hook) = hook {
+        bail!(
+            "--hooks-dir {}: hoist does not run OCI hooks from hook directories, and {} defines one; build without it",
+            dir.display(),
+            hook.display()
+        );
+    }
+    Ok(())
 }
 
 /// `--logfile`: this process's standard output and error go to `path`
