@@ -2070,3 +2070,78 @@ fn retry_and_retry_delay_govern_base_image_pulls() {
         out.stderr
     );
 }
+
+/// The members of a tar archive and the content of `file` in it.
+fn tar_members(bytes: &[u8], file: &str) -> (Vec<String>, String) {
+    use std::io::Read;
+    let mut names = Vec::new();
+    let mut content = String::new();
+    let mut archive = tar::Archive::new(bytes);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        if name.trim_start_matches("./") == file {
+            entry.read_to_string(&mut content).unwrap();
+        }
+        names.push(name);
+    }
+    (names, content)
+}
+
+#[test]
+fn output_writes_the_images_files_to_a_directory_or_a_tar() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}\nRUN mkdir /made && echo content > /made/file && chmod 750 /made && echo ran-the-step\n"
+        ),
+    )]);
+    let out_dir = tempfile::tempdir().unwrap();
+    for (spec, dir) in [
+        (
+            format!("type=local,dest={}/local", out_dir.path().display()),
+            "local",
+        ),
+        (format!("{}/bare", out_dir.path().display()), "bare"),
+    ] {
+        build(&h, ctx.path(), &["-o", &spec, "-t", "exported"]).ok();
+        let root = out_dir.path().join(dir);
+        assert_eq!(
+            std::fs::read_to_string(root.join("made/file")).unwrap(),
+            "content\n"
+        );
+        let mode = std::fs::metadata(root.join("made"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o750);
+        assert!(root.join("bin/busybox").is_file());
+    }
+    // The image is made as well, and not left mounted.
+    assert_eq!(run_in(&h, "exported", "cat /made/file"), "content\n");
+    assert_eq!(h.run(&["image", "mount"]).ok().stdout, "");
+    let tar = out_dir.path().join("root.tar");
+    let spec = format!("type=tar,dest={}", tar.display());
+    build(&h, ctx.path(), &["--output", &spec]).ok();
+    let (names, content) = tar_members(&std::fs::read(&tar).unwrap(), "made/file");
+    assert_eq!(content, "content\n");
+    assert!(
+        names.iter().any(|n| n.ends_with("bin/busybox")),
+        "{names:?}"
+    );
+    // To standard output: the archive alone, the build's output (RUN's
+    // included) on standard error.
+    for spec in ["-", "type=tar,dest=-"] {
+        let out = build(&h, ctx.path(), &["--no-cache", "-o", spec]).ok();
+        let (_, content) = tar_members(&out.stdout_bytes, "made/file");
+        assert_eq!(content, "content\n");
+        assert!(out.stderr.contains("ran-the-step"), "{}", out.stderr);
+        assert!(out.stderr.contains("STEP 2/2"), "{}", out.stderr);
+    }
+    for bad in ["type=oci,dest=x", "type=tar", "type=local,dest=-"] {
+        let out = build(&h, ctx.path(), &["-o", bad]).fails_with(125);
+        assert!(out.stderr.contains("invalid --output"), "{}", out.stderr);
+    }
+}

@@ -113,6 +113,20 @@ pub fn export_to_file(cs: &Containers, c: &Container, path: &Path) -> Result<()>
     Ok(())
 }
 
+/// Writes an image's whole file tree as a tar stream (`build --output`),
+/// the image mounted read-only (under `root`) for the time it takes.
+pub fn export_image(
+    root: &Path,
+    image: &hoist_engine::ContainerImage,
+    out: impl Write,
+) -> Result<()> {
+    let mounts = ImageMounts::new(root);
+    let tree = mounts.mount(image)?;
+    let written = write_tree(&tree, out, Mode::Tree);
+    mounts.unmount(image.record.id.hex(), false)?;
+    written
+}
+
 /// Writes what the container changed over its image as a layer tar
 /// (`commit`): its upper directory, with overlayfs's whiteouts (0:0
 /// character devices, opaque directories) in the OCI spelling.

@@ -15,6 +15,7 @@ mod config;
 mod copy;
 mod download;
 mod error;
+mod export;
 mod git;
 mod inroot;
 mod layer;
@@ -35,6 +36,7 @@ use hoist_engine::{Engine, PullOptions, PullPolicy};
 use hoist_image::Digest;
 
 pub use error::{BuildError, ChecksumMismatch, Result};
+pub use export::{write_output, OutputTarget};
 pub use output::Output;
 
 use crate::containerfile;

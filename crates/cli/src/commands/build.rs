@@ -242,6 +242,12 @@ pub struct BuildArgs {
     /// ID=SOCKET or ID=KEY[,KEY...]; may be repeated.
     #[arg(long = "ssh", value_name = "default|ID[=SOCKET|KEY[,KEY]]")]
     pub ssh: Vec<String>,
+    /// Also write the built image's files out: type=local,dest=DIR (or a
+    /// bare DIR) copies them into DIR, type=tar,dest=FILE archives them
+    /// (FILE `-`, or a bare `-`: to standard output, the build's own
+    /// output then going to standard error).
+    #[arg(short, long, value_name = "type=local|tar,dest=PATH")]
+    pub output: Option<String>,
     /// Write the image ID to this file.
     #[arg(long, value_name = "FILE")]
     pub iidfile: Option<PathBuf>,
@@ -275,6 +281,13 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
         }
     }
     check_accepted_flags(&a)?;
+    let output: Option<exec::OutputTarget> = a.output.as_deref().map(str::parse).transpose()?;
+    // Taken before anything is printed: the archive must be all that
+    // reaches standard output.
+    let archive_out = match output {
+        Some(exec::OutputTarget::Stdout) => Some(take_stdout()?),
+        _ => None,
+    };
     if let Some(log) = &a.logfile {
         redirect_output(log)?;
     }
@@ -403,6 +416,13 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
             if let Some(path) = &a.iidfile {
                 std::fs::write(path, id.to_string())
                     .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if let Some(target) = &output {
+                let stdout = archive_out.map(std::io::BufWriter::new);
+                if let Err(e) = exec::write_output(&builder, &id, target, stdout) {
+                    eprintln!("Error: {e}");
+                    return Ok(e.exit_code());
+                }
             }
             Ok(0)
         }
@@ -611,6 +631,18 @@ fn redirect_output(path: &Path) -> Result<()> {
     rustix::stdio::dup2_stdout(file.as_fd()).context("redirecting standard output")?;
     rustix::stdio::dup2_stderr(file.as_fd()).context("redirecting standard error")?;
     Ok(())
+}
+
+/// `--output -`: the archive gets this process's standard output to
+/// itself (returned); what the build prints, RUN output included, goes
+/// to standard error instead.
+fn take_stdout() -> Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    let saved = rustix::io::dup(std::io::stdout().as_fd())
+        .context("keeping standard output for the --output archive")?;
+    rustix::stdio::dup2_stdout(std::io::stderr().as_fd())
+        .context("sending the build's output to standard error")?;
+    Ok(std::fs::File::from(saved))
 }
 
 /// `--secret id=ID,src=FILE` or `id=ID,env=VAR` (the variable's value is
