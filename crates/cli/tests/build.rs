@@ -2145,3 +2145,37 @@ fn output_writes_the_images_files_to_a_directory_or_a_tar() {
         assert!(out.stderr.contains("invalid --output"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn identity_label_marks_built_images_unless_turned_off() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {img} AS first\nRUN true\nFROM first\n"),
+    )]);
+    build(&h, ctx.path(), &["-t", "labelled"]).ok();
+    assert_eq!(
+        config(&h, "labelled")["Labels"]["io.buildah.version"],
+        "1.28.2"
+    );
+    for flag in ["--identity-label=false", "--identity-label=0"] {
+        build(&h, ctx.path(), &[flag, "-t", "unlabelled"]).ok();
+        let labels = &config(&h, "unlabelled")["Labels"];
+        assert!(labels.get("io.buildah.version").is_none(), "{labels}");
+    }
+    // A build that adds nothing but the label still makes an image.
+    let bare = context(&[(
+        "Containerfile",
+        &format!(
+            "FROM {img}
+"
+        ),
+    )]);
+    build(&h, bare.path(), &["-t", "bare"]).ok();
+    assert_ne!(
+        common::inspect(&h, "bare")["Id"],
+        common::inspect(&h, &img)["Id"]
+    );
+    assert_eq!(config(&h, "bare")["Labels"]["io.buildah.version"], "1.28.2");
+    build(&h, ctx.path(), &["--identity-label=maybe"]).fails_with(125);
+}

@@ -54,6 +54,21 @@ pub(crate) fn unset_env(config: &mut Map<String, Value>, key: &str) -> bool {
     env.len() != before
 }
 
+/// The label buildah puts on every image it builds, and its value: the
+/// buildah that podman 4.3.1 builds with. Scripts find built images by it.
+pub(crate) const IDENTITY_LABEL: (&str, &str) = ("io.buildah.version", "1.28.2");
+
+/// [`IDENTITY_LABEL`] set in `Labels`; whether that changed the config.
+pub(crate) fn set_identity_label(config: &mut Map<String, Value>) -> bool {
+    let (key, value) = IDENTITY_LABEL;
+    let labels = config.get("Labels").and_then(Value::as_object);
+    if labels.and_then(|l| l.get(key)) == Some(&json!(value)) {
+        return false;
+    }
+    set_in(config, "Labels", key, json!(value));
+    true
+}
+
 /// `key` set in the object `config[field]` (Labels, ExposedPorts, Volumes).
 pub(crate) fn set_in(config: &mut Map<String, Value>, field: &str, key: &str, value: Value) {
     let slot = config

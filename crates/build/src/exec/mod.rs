@@ -86,6 +86,9 @@ pub struct BuildOptions {
     pub omit_history: bool,
     /// `--format`: the manifest format of every image the build commits.
     pub format: hoist_engine::ManifestFormat,
+    /// `--identity-label=false`: the images of the build do not get
+    /// buildah's `io.buildah.version` label (by default they do).
+    pub omit_identity_label: bool,
     /// `--env`: environment of the result (and of every RUN after it).
     pub env: Vec<String>,
     /// `--unsetenv`: variables taken out of the result's `Env` (after

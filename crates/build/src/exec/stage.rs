@@ -152,7 +152,13 @@ impl StageState {
                     .collect()
             })
             .unwrap_or_default();
-        let had_triggers = !triggers.is_empty();
+        // The stage's image differs from its base already: triggers to
+        // drop, or a label to add (a stage that adds nothing else still
+        // gets it, as buildah's).
+        let mut dirty = !triggers.is_empty();
+        if !ctx.options.omit_identity_label {
+            dirty |= config::set_identity_label(&mut config);
+        }
         let shell = config
             .get("Shell")
             .and_then(Value::as_array)
@@ -169,7 +175,7 @@ impl StageState {
             image,
             config,
             pending: Vec::new(),
-            dirty: had_triggers,
+            dirty,
             scope,
             shell,
             author,

@@ -200,6 +200,10 @@ pub struct BuildArgs {
     /// base image, shows in `history`).
     #[arg(long)]
     pub omit_history: bool,
+    /// Label the image io.buildah.version, as podman's builds are
+    /// (default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub identity_label: Option<String>,
     /// An environment variable for the image: KEY=VALUE; may be repeated.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
@@ -373,6 +377,7 @@ pub fn build(engine: &Engine, root: &Path, globals: &GlobalArgs, a: BuildArgs) -
             "docker" => ManifestFormat::Docker,
             _ => ManifestFormat::Oci,
         },
+        omit_identity_label: !go_bool("--identity-label", a.identity_label.as_deref(), true)?,
         env: a.env.clone(),
         unset_env: a.unset_env.clone(),
         timestamp: a.timestamp,
