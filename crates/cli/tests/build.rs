@@ -1667,6 +1667,8 @@ fn resource_flags_shape_every_run() {
         "{}",
         out.stderr
     );
+    let out = build(&h, ctx.path(), &["--device", "/dev/no-such-device"]).fails_with(125);
+    assert!(out.stderr.contains("/dev/no-such-device"), "{}", out.stderr);
 }
 
 #[test]
