@@ -2048,23 +2048,16 @@ fn retry_and_retry_delay_govern_base_image_pulls() {
         requests.store(0, std::sync::atomic::Ordering::SeqCst);
         let mut args = vec!["--tls-verify=false"];
         args.extend_from_slice(flags);
-        let started = std::time::Instant::now();
         let out = build(&h, ctx.path(), &args);
         assert!(!out.success(), "{out:?}");
-        (
-            requests.load(std::sync::atomic::Ordering::SeqCst),
-            started.elapsed(),
-        )
+        requests.load(std::sync::atomic::Ordering::SeqCst)
     };
-    // Each request the pull makes is sent once, then three times.
-    let (once, _) = attempt(&["--retry", "0"]);
-    let (thrice, took) = attempt(&["--retry", "2", "--retry-delay", "1500ms"]);
+    // Each request the pull makes is sent once, then three times. (That
+    // the delay reaches the client's policy is the engine's unit test.)
+    let once = attempt(&["--retry", "0"]);
+    let thrice = attempt(&["--retry", "2", "--retry-delay", "100ms"]);
     assert!(once >= 1, "{once}");
     assert_eq!(thrice, 3 * once);
-    // Two waits of at least half the delay for each request (the default
-    // backoff would wait at most 750ms for each).
-    let least = std::time::Duration::from_millis(1500) * once as u32;
-    assert!(took >= least, "{took:?}");
     let out = build(&h, ctx.path(), &["--retry-delay", "soon"]).fails_with(125);
     assert!(
         out.stderr.contains("invalid --retry-delay"),

@@ -109,3 +109,25 @@ pub fn logout_all(authfile: Option<&Path>) -> Result<()> {
     file.save()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_flags_set_the_clients_policy() {
+        let opts = RegistryOptions {
+            retry: Some(2),
+            retry_delay: Some(std::time::Duration::from_millis(1500)),
+            ..RegistryOptions::default()
+        };
+        let got = client_options(&opts, &RegistriesConf::default()).unwrap();
+        assert_eq!(got.retry.max_attempts, 3);
+        assert_eq!(got.retry.base_delay, std::time::Duration::from_millis(1500));
+        assert_eq!(got.retry.max_delay, std::time::Duration::from_millis(1500));
+        // Unset: the client's own policy.
+        let plain =
+            client_options(&RegistryOptions::default(), &RegistriesConf::default()).unwrap();
+        assert_eq!(plain.retry, ClientOptions::default().retry);
+    }
+}
