@@ -166,8 +166,8 @@ pub enum Command {
     Tag(TagArgs),
     /// Remove names from a local image (all of them when none are given).
     Untag(UntagArgs),
-    /// Show details of images.
-    Inspect(InspectArgs),
+    /// Show details of containers, images, volumes, networks or pods.
+    Inspect(ObjectInspectArgs),
     /// Save images to an archive.
     Save(SaveArgs),
     /// Load images from an archive.
@@ -626,6 +626,25 @@ pub struct InspectArgs {
     /// The most recently created container.
     #[arg(short, long)]
     pub latest: bool,
+}
+
+/// `inspect`: any kind of object by name.
+#[derive(Debug, Args)]
+pub struct ObjectInspectArgs {
+    #[arg(required_unless_present = "latest")]
+    pub names: Vec<String>,
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// The most recently created container.
+    #[arg(short, long)]
+    pub latest: bool,
+    /// For containers: also measure their disk use (SizeRw, SizeRootFs).
+    #[arg(short, long)]
+    pub size: bool,
+    /// Look the names up only as this kind of object: container, image,
+    /// volume, network, pod, or all of them in that order.
+    #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "all")]
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

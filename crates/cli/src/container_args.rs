@@ -673,6 +673,9 @@ pub struct ContainerInspectArgs {
     /// The most recently created container.
     #[arg(short, long)]
     pub latest: bool,
+    /// Also measure the container's disk use (SizeRw, SizeRootFs).
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 #[derive(Debug, Args)]

@@ -569,3 +569,91 @@ fn cleanup_releases_what_a_dead_monitor_left() {
     hoist.run(&["container", "exists", "orphan"]).fails_with(1);
     hoist.run(&["rm", "-f", "-t", "0", "alive"]).ok();
 }
+
+#[test]
+fn inspect_type_restricts_the_lookup_and_size_measures_the_container() {
+    let (_reg, hoist, img) = common::setup_with_busybox();
+    hoist
+        .run(&[
+            "run",
+            "--name",
+            "ti",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "head -c 300000 /dev/zero > /blob",
+        ])
+        .ok();
+    hoist.run(&["volume", "create", "tv"]).ok();
+    let name_of = |args: &[&str]| {
+        let mut all = vec!["inspect", "--format", "{{.Name}}"];
+        all.extend(args);
+        hoist.run(&all).ok().stdout
+    };
+    assert_eq!(name_of(&["--type", "container", "ti"]), "ti\n");
+    assert_eq!(name_of(&["-t", "volume", "tv"]), "tv\n");
+    // Without --type every kind is tried, volumes too.
+    assert_eq!(name_of(&["tv", "ti"]), "tv\nti\n");
+
+    // A name of another kind: podman's reason for the type asked for; the
+    // JSON list is printed all the same.
+    let out = hoist
+        .run(&["inspect", "--type", "image", "ti"])
+        .fails_with(125);
+    assert_eq!(out.stdout.trim(), "[]");
+    assert_eq!(
+        common::error_line(&out.stderr),
+        "Error: inspecting object: ti: image not known"
+    );
+    let out = hoist
+        .run(&["inspect", "--type", "container", &img])
+        .fails_with(125);
+    assert_eq!(
+        common::error_line(&out.stderr),
+        format!("Error: inspecting object: no such container {img}")
+    );
+    let out = hoist
+        .run(&["inspect", "--type", "volume", "ti"])
+        .fails_with(125);
+    assert_eq!(
+        common::error_line(&out.stderr),
+        "Error: inspecting object: no such volume ti"
+    );
+    // What is found is printed; every reason but the first is a line of
+    // its own, the first is the error.
+    let out = hoist
+        .run(&["inspect", "-f", "{{.Name}}", "ti", "nothere", "gone"])
+        .fails_with(125);
+    assert_eq!(out.stdout, "ti\n");
+    assert_eq!(
+        out.stderr,
+        "error inspecting object: no such object: \"gone\"\nError: inspecting object: no such object: \"nothere\"\n"
+    );
+    let out = hoist
+        .run(&["inspect", "--type", "bogus", "ti"])
+        .fails_with(125);
+    assert!(
+        common::error_line(&out.stderr).starts_with("Error: invalid type \"bogus\": must be"),
+        "{out:?}"
+    );
+
+    // --size: the writable layer holds the 300 kB file; the root
+    // filesystem adds the image. Only asked for.
+    for args in [
+        vec!["inspect", "--size", "ti"],
+        vec!["inspect", "-s", "--type", "container", "ti"],
+        vec!["container", "inspect", "--size", "ti"],
+    ] {
+        let out = hoist.run(&args).ok();
+        let v: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
+        let rw = v[0]["SizeRw"].as_u64().expect("SizeRw with --size");
+        let rootfs = v[0]["SizeRootFs"].as_u64().expect("SizeRootFs with --size");
+        assert!(rw >= 300_000, "{args:?}: SizeRw {rw}");
+        assert!(rootfs > rw, "{args:?}: SizeRootFs {rootfs}, SizeRw {rw}");
+    }
+    let out = hoist.run(&["inspect", "ti"]).ok();
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert!(v[0].get("SizeRw").is_none(), "{}", v[0]);
+}

@@ -54,6 +54,13 @@ pub struct InspectContainer {
     /// `CAP_` names, sorted (udica builds its SELinux policy from these).
     pub effective_caps: Vec<String>,
     pub bounding_caps: Vec<String>,
+    /// Bytes in the writable layer; only asked for (`inspect --size`),
+    /// since finding it walks the whole tree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_rw: Option<u64>,
+    /// The writable layer plus the image's layers, with `size_rw`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_root_fs: Option<u64>,
     pub mounts: Vec<InspectMount>,
     pub network_settings: InspectNetworkSettings,
     pub config: InspectConfig,
@@ -466,6 +473,17 @@ impl Container {
         }
     }
 
+    /// The `container inspect --size` document: [`Self::inspect`] with the
+    /// sizes `ps --size` shows.
+    pub fn inspect_with_size(&self) -> InspectContainer {
+        let size = self.disk_size();
+        InspectContainer {
+            size_rw: Some(size.rw_size),
+            size_root_fs: Some(size.root_fs_size),
+            ..self.inspect()
+        }
+    }
+
     /// The `container inspect` document.
     pub fn inspect(&self) -> InspectContainer {
         let st = self.status();
@@ -625,6 +643,8 @@ impl Container {
             driver: "overlay".into(),
             effective_caps,
             bounding_caps,
+            size_rw: None,
+            size_root_fs: None,
             mounts,
             network_settings: InspectNetworkSettings {
                 ip_address: ip,

@@ -12,6 +12,7 @@ pub mod generate;
 pub mod generate_selinux;
 pub mod healthcheck;
 mod images;
+mod inspect;
 pub mod kube;
 pub mod kube_play;
 pub mod manifest;
@@ -61,34 +62,8 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
             images::untag(&open(&root)?, a)
         }
-        // podman's `inspect` serves containers and images alike.
-        Command::Inspect(a)
-            if a.latest || a.images.iter().all(|n| container::is_container(&root, n)) =>
-        {
-            container::inspect(
-                &root,
-                crate::container_args::ContainerInspectArgs {
-                    containers: a.images,
-                    format: a.format,
-                    latest: a.latest,
-                },
-            )
-        }
-        // Neither a container nor an image: podman's error for `inspect`.
-        Command::Inspect(a) if a.images.iter().any(|n| unknown_object(&root, n)) => {
-            let name = a.images.iter().find(|n| unknown_object(&root, n));
-            Err(crate::exit::ExitWith {
-                code: crate::exit::ENGINE_ERROR,
-                message: format!(
-                    "inspecting object: no such object: {:?}",
-                    name.map(String::as_str).unwrap_or_default()
-                ),
-            }
-            .into())
-        }
-        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
-            images::inspect(&open(&root)?, a)
-        }
+        Command::Inspect(a) => inspect::inspect(&root, a),
+        Command::Image(ImageCommand::Inspect(a)) => images::inspect(&open(&root)?, a),
         Command::Image(ImageCommand::Exists { image }) => images::exists(&open(&root)?, &image),
         Command::Image(ImageCommand::Prune(a)) => images::prune(&open(&root)?, a),
         Command::Pack(a) => pack::pack(&open(&root)?, a),
@@ -177,13 +152,6 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         }
         Command::GenerateMan { dir } => generate_man(&dir),
     }
-}
-
-/// Whether `name` is neither a container nor an image (`inspect`'s
-/// "no such object").
-fn unknown_object(root: &std::path::Path, name: &str) -> bool {
-    !container::is_container(root, name)
-        && Engine::open(root).is_ok_and(|e| e.image_exists(name).is_ok_and(|found| !found))
 }
 
 fn open(root: &std::path::Path) -> Result<Engine> {

@@ -647,6 +647,16 @@ fn mount_doc(m: &hoist_container::MountOption) -> Value {
     })
 }
 
+/// The inspect document of pod `name` (`inspect --type pod`); `None`
+/// when there is no such pod.
+pub(crate) fn inspect_value(root: &Path, name: &str) -> Result<Option<Value>> {
+    let (cs, pods) = open(root)?;
+    match pods.get(name) {
+        Ok(p) => Ok(Some(inspect_doc(&cs, &p)?)),
+        Err(_) => Ok(None),
+    }
+}
+
 fn inspect(root: &Path, a: PodInspectArgs) -> Result<i32> {
     let (cs, pods) = open(root)?;
     let names = PodNamesArgs {

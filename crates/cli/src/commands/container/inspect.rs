@@ -246,12 +246,27 @@ pub fn inspect_doc(c: &Container) -> Value {
 /// Names templates reach that the JSON does not show: podman 4.3's
 /// `.State.Healthcheck` is another name of `.State.Health` (a method of
 /// its inspect struct).
-fn with_template_aliases(mut d: Value) -> Value {
+pub(crate) fn with_template_aliases(mut d: Value) -> Value {
     if let Some(state) = d.get_mut("State").and_then(Value::as_object_mut) {
         let health = state.get("Health").cloned().unwrap_or(Value::Null);
         state.insert("Healthcheck".into(), health);
     }
     d
+}
+
+/// The inspect document, with the disk sizes when `size` (`--size`).
+fn doc(c: &Container, size: bool) -> Value {
+    if !size {
+        return inspect_doc(c);
+    }
+    serde_json::to_value(c.inspect_with_size()).expect("an inspect document serializes")
+}
+
+/// The inspect document of container `name` (`inspect --type container`);
+/// `None` when there is no such container.
+pub fn inspect_value(root: &Path, name: &str, size: bool) -> Result<Option<Value>> {
+    let cs = open(root)?;
+    Ok(cs.get(name).ok().map(|c| doc(&c, size)))
 }
 
 pub fn inspect(root: &Path, a: ContainerInspectArgs) -> Result<i32> {
@@ -269,7 +284,7 @@ pub fn inspect(root: &Path, a: ContainerInspectArgs) -> Result<i32> {
             .ok_or_else(|| anyhow::anyhow!("no containers to inspect: --latest found none"))?;
         containers.push(latest);
     }
-    let docs: Vec<Value> = containers.iter().map(inspect_doc).collect();
+    let docs: Vec<Value> = containers.iter().map(|c| doc(c, a.size)).collect();
     match Format::parse(a.format.as_deref())? {
         Format::Default | Format::Json => output::print_json(&docs)?,
         Format::Template(t) => {

@@ -27,7 +27,8 @@ use crate::container_args::{ContainerCommand, NetworkCommand, VolumeCommand};
 pub use cp::cp;
 pub use exec::exec;
 pub use extra::{attach, init, rename, update};
-pub use inspect::{inspect, ps};
+pub(crate) use inspect::with_template_aliases;
+pub use inspect::{inspect, inspect_value, ps};
 pub use logs::logs;
 pub use manage::{kill, pause, port, restart, rm, start, stop, unpause, wait};
 pub(crate) use run::launcher;
@@ -143,12 +144,6 @@ pub fn volume(root: &Path, cmd: VolumeCommand) -> Result<i32> {
 /// `hoist network ...`.
 pub fn network(root: &Path, cmd: NetworkCommand) -> Result<i32> {
     network::dispatch(root, cmd)
-}
-
-/// Whether a container named `name` exists (for `inspect`, which serves
-/// containers and images).
-pub fn is_container(root: &Path, name: &str) -> bool {
-    Containers::open(root).is_ok_and(|cs| cs.lookup(name).is_ok())
 }
 
 /// `KEY=VALUE` flags as a map.

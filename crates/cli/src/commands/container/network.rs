@@ -214,6 +214,17 @@ pub struct NetworkPruneArgs {
     pub force: bool,
 }
 
+/// The inspect document of network `name` (`inspect --type network`);
+/// `None` when there is no such network.
+pub(crate) fn inspect_value(root: &Path, name: &str) -> Result<Option<serde_json::Value>> {
+    let store = network_store(root)?;
+    let Ok(net) = store.get(name) else {
+        return Ok(None);
+    };
+    let docs: Vec<serde_json::Value> = serde_json::from_str(&store.inspect(&[net.id.as_str()])?)?;
+    Ok(docs.into_iter().next())
+}
+
 pub fn dispatch(root: &Path, cmd: NetworkCommand) -> Result<i32> {
     let cs = super::open(root)?;
     let store = network_store(root)?;

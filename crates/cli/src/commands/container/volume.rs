@@ -264,6 +264,16 @@ fn go_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     format!("{}{frac} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
+/// The inspect document of volume `name` (`inspect --type volume`);
+/// `None` when there is no such volume.
+pub(crate) fn inspect_value(root: &Path, name: &str) -> Result<Option<serde_json::Value>> {
+    match Volumes::open(root)?.lookup(name) {
+        Ok(v) => Ok(Some(serde_json::to_value(v)?)),
+        Err(ContainerError::Volume(e)) if matches!(*e, VolumeError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn inspect(vols: &Volumes, a: VolumeInspectArgs) -> Result<()> {
     if a.all != a.names.is_empty() {
         anyhow::bail!("provide one or more volume names or use --all");
