@@ -415,7 +415,11 @@ pub struct CpArgs {
 
 #[derive(Debug, Args)]
 pub struct TopArgs {
-    pub container: String,
+    #[arg(required_unless_present = "latest")]
+    pub container: Option<String>,
+    /// The most recently created container.
+    #[arg(short, long)]
+    pub latest: bool,
     /// ps descriptors (ignored: hoist prints podman's default columns).
     #[arg(trailing_var_arg = true)]
     pub descriptors: Vec<String>,
@@ -432,6 +436,18 @@ pub struct StatsArgs {
     /// json or a Go template.
     #[arg(long)]
     pub format: Option<String>,
+    /// Seconds between two samples when streaming.
+    #[arg(short, long, default_value_t = 5)]
+    pub interval: i64,
+    /// Leave the screen as it is between samples instead of clearing it.
+    #[arg(long)]
+    pub no_reset: bool,
+    /// Show whole container IDs.
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// The most recently created container.
+    #[arg(short, long)]
+    pub latest: bool,
     pub containers: Vec<String>,
 }
 
@@ -680,9 +696,15 @@ pub struct ContainerInspectArgs {
 
 #[derive(Debug, Args)]
 pub struct PortArgs {
-    pub container: String,
+    pub container: Option<String>,
     /// Only this container port (PORT[/PROTO]).
     pub port: Option<String>,
+    /// The ports of every running container, each line led by its ID.
+    #[arg(short, long)]
+    pub all: bool,
+    /// The most recently created container.
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 #[derive(Debug, Args)]

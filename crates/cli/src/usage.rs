@@ -96,6 +96,10 @@ fn latest_conflict(cmd: &Command, matches: &clap::ArgMatches) -> Option<String> 
     if cmd.get_positionals().any(|a| a.get_id() == "command") && !given("all") {
         return None;
     }
+    // `port -l PORT`: with --latest the argument is the port.
+    if cmd.get_name() == "port" && !given("all") {
+        return None;
+    }
     if given("all") {
         return Some("--all and --latest cannot be used together".into());
     }

@@ -657,3 +657,81 @@ fn inspect_type_restricts_the_lookup_and_size_measures_the_container() {
     let v: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
     assert!(v[0].get("SizeRw").is_none(), "{}", v[0]);
 }
+
+#[test]
+fn port_all_and_latest() {
+    let (_reg, hoist, img) = common::setup_with_busybox();
+    let net = hoist.private_network("portnet");
+    let (p1, p2, p3) = (
+        hoist_testenv::free_port(),
+        hoist_testenv::free_port(),
+        hoist_testenv::free_port(),
+    );
+    // Created but never started: not among the running containers --all shows.
+    let idle = format!("{p3}:82");
+    hoist
+        .run(&[
+            "create",
+            "--name",
+            "pidle",
+            "--network",
+            &net,
+            "-p",
+            &idle,
+            &img,
+        ])
+        .ok();
+    let mut ids = Vec::new();
+    for (name, publish) in [("pa1", format!("{p1}:80")), ("pa2", format!("{p2}:81/udp"))] {
+        let out = hoist
+            .run(&[
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--network",
+                &net,
+                "-p",
+                &publish,
+                &img,
+                "sleep",
+                "300",
+            ])
+            .ok();
+        ids.push(out.stdout.trim()[..12].to_string());
+    }
+    let mut all: Vec<String> = hoist
+        .run(&["port", "--all"])
+        .ok()
+        .stdout
+        .lines()
+        .map(String::from)
+        .collect();
+    all.sort();
+    let mut want = vec![
+        format!("{}\t80/tcp -> 0.0.0.0:{p1}", ids[0]),
+        format!("{}\t81/udp -> 0.0.0.0:{p2}", ids[1]),
+    ];
+    want.sort();
+    assert_eq!(all, want);
+    // --latest: pa2, created last; its one argument is the port.
+    assert_eq!(
+        hoist.run(&["port", "-l"]).ok().stdout,
+        format!("81/udp -> 0.0.0.0:{p2}\n")
+    );
+    assert_eq!(
+        hoist.run(&["port", "--latest", "81/udp"]).ok().stdout,
+        format!("0.0.0.0:{p2}\n")
+    );
+    let out = hoist.run(&["port", "-a", "80"]).fails_with(125);
+    assert_eq!(
+        common::error_line(&out.stderr),
+        "Error: no arguments are needed with --all"
+    );
+    let out = hoist.run(&["port", "-a", "-l"]).fails_with(125);
+    assert_eq!(
+        common::error_line(&out.stderr),
+        "Error: --all and --latest cannot be used together"
+    );
+    hoist.run(&["rm", "-f", "pa1", "pa2", "pidle"]).ok();
+}

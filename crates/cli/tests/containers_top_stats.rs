@@ -2,6 +2,9 @@
 
 mod common;
 
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
 #[test]
 fn top_and_stats_of_a_running_container() {
     let (_reg, hoist, img) = common::setup_with_busybox();
@@ -145,4 +148,129 @@ fn runtime_flag_runs_containers_with_runc() {
     hoist
         .run(&["run", "--rm", "--runtime", "no-such-runtime", &img, "true"])
         .fails_with(125);
+}
+
+/// `hoist args` streaming on a pty (util-linux `script`) when `tty`, else
+/// into a pipe; what it printed once `reports` samples (header lines)
+/// have come, each with the time it came at. Stopped then.
+fn stream(
+    hoist: &hoist_testenv::Hoist,
+    args: &[&str],
+    tty: bool,
+    reports: usize,
+) -> (String, Vec<Instant>) {
+    use std::io::Read;
+    let inner = hoist.command(args);
+    let mut cmd = if tty {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let mut line = format!("exec {}", quote(inner.get_program().to_str().unwrap()));
+        for a in inner.get_args() {
+            line.push(' ');
+            line.push_str(&quote(a.to_str().unwrap()));
+        }
+        let mut cmd = Command::new("script");
+        cmd.args(["-qefc", &line, "/dev/null"]);
+        for (k, v) in inner.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd
+    } else {
+        hoist.command(args)
+    };
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting stats");
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut text, mut times) = (String::new(), Vec::new());
+    while times.len() < reports {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(chunk) = rx.recv_timeout(left) else {
+            break;
+        };
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        while text.matches("NAME").count() > times.len() {
+            times.push(Instant::now());
+        }
+    }
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(times.len(), reports, "stats printed: {text:?}");
+    (text, times)
+}
+
+#[test]
+fn stats_and_top_flags() {
+    let (_reg, hoist, img) = common::setup_with_busybox();
+    let id = hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "f1",
+            "--network",
+            "none",
+            &img,
+            "sleep",
+            "301",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    // top --latest: the container run last.
+    let mut out = String::new();
+    for _ in 0..50 {
+        out = hoist.run(&["top", "--latest"]).ok().stdout;
+        if out.contains("sleep 301") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(out.starts_with("USER"), "{out}");
+    assert!(out.lines().any(|l| l.ends_with("sleep 301")), "{out}");
+
+    // --no-trunc: the whole ID; else the short one.
+    let row = |args: &[&str]| {
+        let mut all = vec!["stats", "--no-stream"];
+        all.extend(args);
+        let out = hoist.run(&all).ok().stdout;
+        out.lines().nth(1).unwrap_or_default().to_string()
+    };
+    assert!(row(&["--no-trunc", "f1"]).starts_with(&format!("{id} ")));
+    assert!(row(&["f1"]).starts_with(&format!("{} ", &id[..12])));
+    let out = hoist
+        .run(&["stats", "--no-stream", "-l", "--format", "{{.Name}}"])
+        .ok();
+    assert_eq!(out.stdout, "f1\n");
+    let out = hoist.run(&["stats", "-i", "0", "f1"]).fails_with(125);
+    assert!(out.stderr.contains("--interval"), "{out:?}");
+
+    // On a terminal each sample starts on a cleared screen, --interval
+    // seconds after the one before (the default is 5).
+    let (text, times) = stream(&hoist, &["stats", "--interval", "1", "f1"], true, 2);
+    assert_eq!(text.matches("\x1b[2J\x1b[1;1H").count(), 2, "{text:?}");
+    let gap = times[1] - times[0];
+    assert!(gap >= Duration::from_millis(700), "{gap:?}");
+    assert!(gap < Duration::from_millis(4500), "{gap:?}");
+    // --no-reset leaves the screen alone; so does output to a pipe.
+    let (text, _) = stream(&hoist, &["stats", "-i", "1", "--no-reset", "f1"], true, 2);
+    assert!(!text.contains("\x1b[2J"), "{text:?}");
+    let (text, _) = stream(&hoist, &["stats", "-i", "1", "f1"], false, 2);
+    assert!(!text.contains("\x1b[2J"), "{text:?}");
+    hoist.run(&["rm", "-f", "f1"]).ok();
 }

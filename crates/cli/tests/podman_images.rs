@@ -217,8 +217,20 @@ fn export_import_and_mounts() {
     let path = hoist.run(&["mount", "src"]).ok().stdout.trim().to_string();
     let file = std::path::Path::new(&path).join("random.txt");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "inside\n");
-    let listed = hoist.run(&["mount", "--notruncate"]).ok().stdout;
-    assert_eq!(listed.split_whitespace().nth(1), Some(path.as_str()));
+    let id = hoist
+        .run(&["inspect", "--format", "{{.Id}}", "src"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    // The list: short IDs, whole ones with --no-trunc (or its older name).
+    let listed = hoist.run(&["mount"]).ok().stdout;
+    assert_eq!(listed, format!("{}  {path}\n", &id[..12]));
+    for flag in ["--no-trunc", "--notruncate"] {
+        let listed = hoist.run(&["mount", flag]).ok().stdout;
+        let words: Vec<&str> = listed.split_whitespace().collect();
+        assert_eq!(words, [id.as_str(), path.as_str()], "{flag}");
+    }
     hoist.run(&["umount", "src"]).ok();
     assert!(!file.exists(), "umount leaves {} visible", file.display());
     // A container mounted by `mount` still starts (its own mount replaces it).

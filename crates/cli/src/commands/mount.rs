@@ -16,8 +16,8 @@ pub struct MountArgs {
     /// The latest container (accepted for podman compatibility: name one instead).
     #[arg(short, long)]
     pub latest: bool,
-    /// Show full container IDs.
-    #[arg(long)]
+    /// Show whole container IDs (`--notruncate` is an older name of it).
+    #[arg(long = "no-trunc", alias = "notruncate")]
     pub notruncate: bool,
     /// json, or a Go template.
     #[arg(long)]
@@ -76,10 +76,11 @@ pub fn mount(engine: &Engine, a: MountArgs) -> Result<i32> {
         if a.format.as_deref() == Some("json") {
             crate::output::print_json(&rows)?;
         } else {
+            // Two spaces apart, as podman's aligned columns of equal-length IDs.
             for r in &rows {
                 let id = r["ID"].as_str().unwrap_or_default();
                 println!(
-                    "{} {}",
+                    "{}  {}",
                     short(id),
                     r["Mountpoint"].as_str().unwrap_or_default()
                 );

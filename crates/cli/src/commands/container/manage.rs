@@ -379,13 +379,34 @@ pub fn unpause(root: &Path, a: PauseArgs) -> Result<i32> {
 
 pub fn port(root: &Path, a: PortArgs) -> Result<i32> {
     let cs = open(root)?;
-    let c = cs.get(&a.container)?;
-    let ports = if c.state.ports.is_empty() {
-        &c.config.options.ports
+    if a.all {
+        if a.container.is_some() {
+            // podman's wording.
+            bail!("no arguments are needed with --all");
+        }
+        // Every running container, each line led by its short ID.
+        for c in cs.list()? {
+            if c.status() == Status::Running {
+                let id = hoist_container::short_id(c.id());
+                for (cport, host) in published(&c) {
+                    println!("{id}\t{cport} -> {host}");
+                }
+            }
+        }
+        return Ok(0);
+    }
+    // With --latest the only argument is the port.
+    let (c, port) = if a.latest {
+        let newest = cs.newest()?;
+        let c = newest.ok_or_else(|| anyhow::anyhow!("no containers: --latest found none"))?;
+        (c, a.container.as_ref())
     } else {
-        &c.state.ports
+        let Some(name) = &a.container else {
+            bail!("you must supply a running container name or id");
+        };
+        (cs.get(name)?, a.port.as_ref())
     };
-    let want = a.port.as_ref().map(|w| {
+    let want = port.map(|w| {
         if w.contains('/') {
             w.clone()
         } else {
@@ -393,25 +414,15 @@ pub fn port(root: &Path, a: PortArgs) -> Result<i32> {
         }
     });
     let mut found = false;
-    for p in ports {
-        for i in 0..p.range.max(1) {
-            let cport = format!("{}/{}", p.container_port + i, p.protocol.as_str());
-            let host = format!(
-                "{}:{}",
-                p.host_ip
-                    .map(|i| i.to_string())
-                    .unwrap_or_else(|| "0.0.0.0".into()),
-                p.host_port + i
-            );
-            match &want {
-                Some(want) => {
-                    if *want == cport {
-                        found = true;
-                        println!("{host}");
-                    }
+    for (cport, host) in published(&c) {
+        match &want {
+            Some(want) => {
+                if *want == cport {
+                    found = true;
+                    println!("{host}");
                 }
-                None => println!("{cport} -> {host}"),
             }
+            None => println!("{cport} -> {host}"),
         }
     }
     if let Some(want) = want.filter(|_| !found) {
@@ -419,4 +430,28 @@ pub fn port(root: &Path, a: PortArgs) -> Result<i32> {
         anyhow::bail!("failed to find published port {want:?}");
     }
     Ok(0)
+}
+
+/// The published ports of `c`, one per port of a range, as
+/// (`PORT/PROTO`, `HOST_IP:HOST_PORT`).
+fn published(c: &Container) -> Vec<(String, String)> {
+    let ports = if c.state.ports.is_empty() {
+        &c.config.options.ports
+    } else {
+        &c.state.ports
+    };
+    let mut out = Vec::new();
+    for p in ports {
+        let ip = p
+            .host_ip
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "0.0.0.0".into());
+        for i in 0..p.range.max(1) {
+            out.push((
+                format!("{}/{}", p.container_port + i, p.protocol.as_str()),
+                format!("{ip}:{}", p.host_port + i),
+            ));
+        }
+    }
+    out
 }
