@@ -650,6 +650,9 @@ pub struct LogsArgs {
     /// With several containers, prefix lines with names instead of ids.
     #[arg(short = 'n', long)]
     pub names: bool,
+    /// Print each container's lines in a color of its own.
+    #[arg(long)]
+    pub color: bool,
     /// Show the logs of the container created last.
     #[arg(short = 'l', long, conflicts_with = "containers")]
     pub latest: bool,

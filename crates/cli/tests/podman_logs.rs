@@ -146,6 +146,15 @@ fn follow_several_containers_in_time_order_with_prefixes() {
     assert_eq!(named, ["c1 a", "c2 b", "c2 c", "c1 d"]);
     // One container: no prefix, even with --names.
     assert_eq!(log_lines(&h, &["--names", "c2"]), ["b", "c"]);
+    // --color: each container's lines in its own color (by its place on
+    // the command line, podman's order), reset before the newline.
+    let out = h.run(&["logs", "--color", "--names", "c2", "c1"]).ok();
+    assert_eq!(
+        out.stdout,
+        "\x1b[31mc1 a\x1b[0m\n\x1b[37mc2 b\x1b[0m\n\x1b[37mc2 c\x1b[0m\n\x1b[31mc1 d\x1b[0m\n"
+    );
+    let out = h.run(&["logs", "--color", "c2"]).ok();
+    assert_eq!(out.stdout, "\x1b[37mb\x1b[0m\n\x1b[37mc\x1b[0m\n");
 }
 
 #[test]

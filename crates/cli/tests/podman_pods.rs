@@ -405,6 +405,20 @@ fn pod_logs_and_stats_of_each_container() {
         out(&h, &["pod", "logs", "--container", "la", "lp"]),
         "a1\na2"
     );
+    // --color: one color per container, reset at each line's end.
+    let colored = h.run(&["pod", "logs", "--color", "--names", "lp"]).ok();
+    let color_of = |name: &str| {
+        let line = colored.stdout.lines().find(|l| l.contains(name)).unwrap();
+        assert!(line.ends_with("\x1b[0m"), "{colored:?}");
+        line[..line.find(name).unwrap()].to_string()
+    };
+    let (ca, cb) = (color_of("la a1"), color_of("lb b1"));
+    assert!(
+        ca.starts_with("\x1b[3") && cb.starts_with("\x1b[3"),
+        "{colored:?}"
+    );
+    assert_ne!(ca, cb, "{colored:?}");
+    assert_eq!(color_of("la a2"), ca);
     let err = h
         .run(&["pod", "logs", "-c", "nosuch", "lp"])
         .fails_with(125);

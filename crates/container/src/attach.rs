@@ -124,6 +124,7 @@ pub fn attach(cs: &Containers, c: &Container, o: AttachOptions<'_>) -> Result<Op
         since: Some(since),
         until: None,
         follow: true,
+        color: false,
     };
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     print_logs(vec![source], &follow, &mut out, &mut err)?;

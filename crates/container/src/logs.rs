@@ -388,7 +388,20 @@ pub struct LogOptions {
     pub until: Option<DateTime<FixedOffset>>,
     /// Keep printing new lines until the containers have exited.
     pub follow: bool,
+    /// Print each source's lines in a color of its own (by its place in
+    /// the list), so that several containers' lines tell apart.
+    pub color: bool,
 }
+
+/// The ANSI colors `logs --color` gives the sources, in turn: podman 4.3's
+/// order, so that the same containers look the same with either tool.
+const COLORS: [&str; 7] = [
+    "\x1b[37m", "\x1b[31m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m", "\x1b[32m",
+];
+
+/// Ends a colored line (before its newline, so the terminal's next line
+/// starts uncolored).
+const COLOR_RESET: &str = "\x1b[0m";
 
 fn keep(l: &LogLine, o: &LogOptions) -> bool {
     o.since.is_none_or(|s| l.time >= s) && o.until.is_none_or(|u| l.time <= u)
@@ -550,12 +563,13 @@ impl Reader {
 /// Writes one line as `logs` prints it to the matching stream.
 fn emit(
     prefix: Option<&str>,
+    color: Option<&str>,
     l: &LogLine,
     o: &LogOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let mut text = String::new();
+    let mut text = String::from(color.unwrap_or_default());
     if let Some(p) = prefix {
         text.push_str(p);
         text.push(' ');
@@ -566,6 +580,16 @@ fn emit(
         text.push(' ');
     }
     text.push_str(&l.output());
+    if color.is_some() {
+        let newline = text.ends_with('\n');
+        if newline {
+            text.pop();
+        }
+        text.push_str(COLOR_RESET);
+        if newline {
+            text.push('\n');
+        }
+    }
     if l.stream == "stderr" {
         err.write_all(text.as_bytes())
     } else {
@@ -581,22 +605,25 @@ pub fn print_logs(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<()> {
-    let mut live: Vec<(LogSource<'_>, Reader)> = sources
+    // Each source's color is fixed by its place in `sources`, before
+    // sources that end are dropped from `live`.
+    let mut live: Vec<(LogSource<'_>, Reader, Option<&str>)> = sources
         .into_iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let r = Reader {
                 file: None,
                 pos: 0,
                 cursor: None,
             };
-            (s, r)
+            (s, r, o.color.then_some(COLORS[i % COLORS.len()]))
         })
         .collect();
     let mut first = true;
     loop {
         let mut batch: Vec<(DateTime<FixedOffset>, usize, LogLine)> = Vec::new();
         let mut running = Vec::with_capacity(live.len());
-        for (i, (src, reader)) in live.iter_mut().enumerate() {
+        for (i, (src, reader, _)) in live.iter_mut().enumerate() {
             running.push(o.follow && (src.alive)());
             let read = match &src.journald {
                 Some(id) => journal_lines(id, &mut reader.cursor)?,
@@ -612,7 +639,8 @@ pub fn print_logs(
         first = false;
         batch.sort_by_key(|(t, i, _)| (*t, *i));
         for (_, i, l) in &batch {
-            emit(live[*i].0.prefix.as_deref(), l, o, out, err)
+            let (src, _, color) = &live[*i];
+            emit(src.prefix.as_deref(), *color, l, o, out, err)
                 .map_err(io_err("writing", "stdout"))?;
         }
         out.flush().ok();
@@ -739,6 +767,16 @@ mod tests {
         assert_eq!(
             print(&[(&a, Some("x")), (&b, Some("y"))], &o).0,
             "y c\nx d\n"
+        );
+        // --color: each source its color, reset before the newline.
+        let o = LogOptions {
+            tail: Some(1),
+            color: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            print(&[(&a, Some("x")), (&b, Some("y"))], &o).0,
+            "\x1b[31my c\x1b[0m\n\x1b[37mx d\x1b[0m\n"
         );
     }
 

@@ -38,7 +38,7 @@ pub struct PodLogsArgs {
     /// Print the time of each line.
     #[arg(short, long)]
     pub timestamps: bool,
-    /// Color each container's lines (accepted; hoist prints plain text).
+    /// Print each container's lines in a color of its own.
     #[arg(long)]
     pub color: bool,
     pub pod: Option<String>,
@@ -117,6 +117,7 @@ pub fn logs(root: &Path, a: PodLogsArgs) -> Result<i32> {
         since: time(&a.since, "--since")?,
         until: time(&a.until, "--until")?,
         follow: a.follow,
+        color: a.color,
     };
     let containers = chosen(&cs, &pod, a.container.as_deref())?;
     let mut sources = Vec::with_capacity(containers.len());

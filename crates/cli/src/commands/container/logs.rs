@@ -38,6 +38,7 @@ pub fn logs(root: &Path, a: LogsArgs) -> Result<i32> {
         since: time(&a.since, "--since")?,
         until: time(&a.until, "--until")?,
         follow: a.follow,
+        color: a.color,
     };
     let containers = if a.latest {
         match cs.newest()? {
