@@ -701,6 +701,9 @@ pub struct LoginArgs {
     /// Only check whether credentials are stored for the registry.
     #[arg(long)]
     pub get_login: bool,
+    /// Also say which auth file the credentials were written to.
+    #[arg(short, long)]
+    pub verbose: bool,
     #[command(flatten)]
     pub registry_args: RegistryArgs,
 }

@@ -51,11 +51,13 @@ fn login_pull_push_logout_against_a_tls_registry_with_basic_auth() {
                 .contains(reg.addr())
     );
 
-    hoist
+    // --verbose names the auth file the credentials went to.
+    let out = hoist
         .run_stdin(
             &[
                 "login",
                 &cert_dir,
+                "-v",
                 "-u",
                 "alice",
                 "--password-stdin",
@@ -64,6 +66,10 @@ fn login_pull_push_logout_against_a_tls_registry_with_basic_auth() {
             b"s3cret\n",
         )
         .ok();
+    assert_eq!(
+        out.stdout,
+        format!("Used:  {}\nLogin Succeeded!\n", hoist.auth_file().display())
+    );
     let auth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(hoist.auth_file()).unwrap()).unwrap();
     assert!(

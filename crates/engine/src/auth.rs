@@ -1,7 +1,7 @@
 //! Registry clients built from the user's options and registries.conf, and
 //! `login`/`logout` over podman's auth.json.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hoist_image::registries::RegistriesConf;
 use hoist_registry::{AuthFile, CredentialSource};
@@ -71,20 +71,30 @@ pub(crate) fn insecure_registries(conf: &RegistriesConf) -> std::collections::Ha
         .collect()
 }
 
-fn auth_file(path: Option<&Path>) -> Result<AuthFile> {
-    let path = path
-        .map(Path::to_path_buf)
-        .unwrap_or_else(AuthFile::default_path);
-    Ok(AuthFile::load(path)?)
+/// The auth file `--authfile` names, else the default one.
+fn auth_file_path(path: Option<&Path>) -> PathBuf {
+    path.map(Path::to_path_buf)
+        .unwrap_or_else(AuthFile::default_path)
 }
 
-/// Checks the credentials against the registry, then stores them.
-pub fn login(registry: &str, username: &str, password: &str, opts: &RegistryOptions) -> Result<()> {
+fn auth_file(path: Option<&Path>) -> Result<AuthFile> {
+    Ok(AuthFile::load(auth_file_path(path))?)
+}
+
+/// Checks the credentials against the registry, then stores them;
+/// returns the auth file they went to.
+pub fn login(
+    registry: &str,
+    username: &str,
+    password: &str,
+    opts: &RegistryOptions,
+) -> Result<PathBuf> {
     let conf = RegistriesConf::load_default()?;
     let client = client(opts, &conf)?;
-    let mut file = auth_file(opts.authfile.as_deref())?;
+    let path = auth_file_path(opts.authfile.as_deref());
+    let mut file = AuthFile::load(path.clone())?;
     block_on(client.login(registry, username, password, &mut file))??;
-    Ok(())
+    Ok(path)
 }
 
 /// The user name stored for `registry`, if any.

@@ -41,7 +41,11 @@ pub fn login(a: LoginArgs) -> Result<i32> {
             None => prompt("Password: ")?,
         }
     };
-    auth::login(&a.registry, &username, &password, &opts)?;
+    let used = auth::login(&a.registry, &username, &password, &opts)?;
+    if a.verbose {
+        // podman's line, two spaces and all.
+        println!("Used:  {}", used.display());
+    }
     println!("Login Succeeded!");
     Ok(0)
 }
