@@ -735,3 +735,38 @@ fn port_all_and_latest() {
     );
     hoist.run(&["rm", "-f", "pa1", "pa2", "pidle"]).ok();
 }
+
+/// A test that leaves a container with a published port running: the
+/// harness kills its monitor at the end, and must still take the port's
+/// DNAT rules away (else a later test whose loopback port happens to be the
+/// same would have its connections sent into a dead container).
+#[test]
+fn the_harness_removes_the_port_rules_of_containers_a_test_left() {
+    let port = hoist_testenv::free_port().to_string();
+    let rules = || {
+        let out = std::process::Command::new("iptables")
+            .args(["-t", "nat", "-S"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(&format!("--dport {port} ")) && l.contains("DNAT"))
+            .count()
+    };
+    {
+        let (_reg, hoist, img) = common::setup_with_busybox();
+        hoist
+            .run(&[
+                "run",
+                "-d",
+                "-p",
+                &format!("{port}:80"),
+                &img,
+                "sleep",
+                "100",
+            ])
+            .ok();
+        assert!(rules() > 0, "the published port has its DNAT rules");
+    }
+    assert_eq!(rules(), 0, "the DNAT rule of a killed container stayed");
+}

@@ -275,9 +275,18 @@ impl Hoist {
         let Some(dir) = self.dir.take() else {
             return;
         };
-        // Monitors still running (a failed test) would keep the mounts busy
-        // and outlive the root they belong to.
-        crate::leftovers::kill_processes_of_root(&self.root());
+        // Monitors still running (a failed test, or one that left its
+        // containers) would keep the mounts busy and outlive the root they
+        // belong to. Killed, they tear down nothing: their published ports'
+        // DNAT rules would stay and send a later test's connections to a
+        // port that happens to be the same into a dead container. `container
+        // cleanup` releases what they held, networks included.
+        if crate::leftovers::kill_processes_of_root(&self.root()) {
+            let mut cmd = self.command(&["container", "cleanup", "--all"]);
+            cmd.stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let _ = crate::util::run_with_timeout(&mut cmd, Duration::from_secs(60));
+        }
         unmount_below(dir.path());
         let path = dir.path().to_path_buf();
         if let Err(e) = dir.close() {

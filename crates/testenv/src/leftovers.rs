@@ -16,8 +16,8 @@ struct Proc {
 }
 
 /// Kills every process started with `--root ROOT`, and their descendants
-/// (containers are children of their monitor).
-pub fn kill_processes_of_root(root: &Path) {
+/// (containers are children of their monitor); whether there were any.
+pub fn kill_processes_of_root(root: &Path) -> bool {
     let procs = snapshot();
     let root = root.to_string_lossy();
     let mut doomed: Vec<u32> = procs
@@ -26,7 +26,7 @@ pub fn kill_processes_of_root(root: &Path) {
         .map(|p| p.pid)
         .collect();
     if doomed.is_empty() {
-        return;
+        return false;
     }
     let mut i = 0;
     while i < doomed.len() {
@@ -46,6 +46,7 @@ pub fn kill_processes_of_root(root: &Path) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+    true
 }
 
 fn names_root(args: &[String], root: &str) -> bool {
