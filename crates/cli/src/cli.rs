@@ -631,16 +631,9 @@ pub struct InspectArgs {
 /// `inspect`: any kind of object by name.
 #[derive(Debug, Args)]
 pub struct ObjectInspectArgs {
-    #[arg(required_unless_present = "latest")]
-    pub names: Vec<String>,
-    #[arg(short, long)]
-    pub format: Option<String>,
-    /// The most recently created container.
-    #[arg(short, long)]
-    pub latest: bool,
-    /// For containers: also measure their disk use (SizeRw, SizeRootFs).
-    #[arg(short, long)]
-    pub size: bool,
+    /// Names, --format, --latest and --size, as `container inspect` takes them.
+    #[command(flatten)]
+    pub targets: crate::container_args::ContainerInspectArgs,
     /// Look the names up only as this kind of object: container, image,
     /// volume, network, pod, or all of them in that order.
     #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "all")]

@@ -692,7 +692,7 @@ pub struct ContainerInspectArgs {
     /// The most recently created container.
     #[arg(short, long)]
     pub latest: bool,
-    /// Also measure the container's disk use (SizeRw, SizeRootFs).
+    /// For containers: also measure their disk use (SizeRw, SizeRootFs).
     #[arg(short, long)]
     pub size: bool,
 }

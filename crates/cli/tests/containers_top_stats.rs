@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -155,23 +155,8 @@ fn runtime_flag_runs_containers_with_runc() {
 /// have come. Stopped then.
 fn stream(hoist: &hoist_testenv::Hoist, args: &[&str], tty: bool, reports: usize) -> String {
     use std::io::Read;
-    let inner = hoist.command(args);
     let mut cmd = if tty {
-        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-        let mut line = format!("exec {}", quote(inner.get_program().to_str().unwrap()));
-        for a in inner.get_args() {
-            line.push(' ');
-            line.push_str(&quote(a.to_str().unwrap()));
-        }
-        let mut cmd = Command::new("script");
-        cmd.args(["-qefc", &line, "/dev/null"]);
-        for (k, v) in inner.get_envs() {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
-        cmd
+        hoist.command_on_pty(args)
     } else {
         hoist.command(args)
     };

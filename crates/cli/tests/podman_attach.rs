@@ -8,7 +8,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,21 +70,7 @@ struct OnTty {
 
 impl OnTty {
     fn start(h: &Hoist, args: &[&str]) -> OnTty {
-        let inner = h.command(args);
-        let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-        let mut line = format!("exec {}", quote(inner.get_program().to_str().unwrap()));
-        for a in inner.get_args() {
-            line.push(' ');
-            line.push_str(&quote(a.to_str().unwrap()));
-        }
-        let mut cmd = Command::new("script");
-        cmd.args(["-qefc", &line, "/dev/null"]);
-        for (k, v) in inner.get_envs() {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
+        let mut cmd = h.command_on_pty(args);
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

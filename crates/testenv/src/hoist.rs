@@ -246,6 +246,31 @@ impl Hoist {
         cmd
     }
 
+    /// `hoist args` with a pseudo-terminal as its stdin, stdout and stderr:
+    /// `script` (Debian package bsdutils) makes the pty and relays it to the
+    /// returned command's own pipes, so a test can type into it and read
+    /// what the terminal shows.
+    pub fn command_on_pty(&self, args: &[&str]) -> Command {
+        let inner = self.command(args);
+        let quote =
+            |s: &std::ffi::OsStr| format!("'{}'", s.to_str().unwrap().replace('\'', "'\\''"));
+        let mut line = format!("exec {}", quote(inner.get_program()));
+        for arg in inner.get_args() {
+            line.push(' ');
+            line.push_str(&quote(arg));
+        }
+        let mut cmd = Command::new("script");
+        // -e: the exit code of hoist; -f: flush at once; -c: run the line.
+        cmd.args(["-qefc", &line, "/dev/null"]);
+        for (k, v) in inner.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd
+    }
+
     /// Runs `hoist` with `args` and stdin closed.
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_inner(args, None)

@@ -78,23 +78,16 @@ impl Kind {
     }
 }
 
-pub fn inspect(root: &Path, a: ObjectInspectArgs) -> Result<i32> {
-    let kind = Kind::parse(&a.kind)?;
+pub fn inspect(root: &Path, args: ObjectInspectArgs) -> Result<i32> {
+    let kind = Kind::parse(&args.kind)?;
+    let a = args.targets;
     // --latest names a container whatever the type.
     if a.latest {
-        return container::inspect(
-            root,
-            crate::container_args::ContainerInspectArgs {
-                containers: a.names,
-                format: a.format,
-                latest: true,
-                size: a.size,
-            },
-        );
+        return container::inspect(root, a);
     }
     let mut docs = Vec::new();
     let mut missing = Vec::new();
-    for name in &a.names {
+    for name in &a.containers {
         match find(root, kind, name, a.size)? {
             Some(d) => docs.push(d),
             None => missing.push(kind.not_found(name)),
