@@ -564,6 +564,7 @@ pub struct PushArgs {
 pub struct ImagesArgs {
     /// Show only images whose name matches.
     pub image: Option<String>,
+    /// Also the unnamed images others were made on (a build's steps).
     #[arg(short, long)]
     pub all: bool,
     /// Print only image IDs.
@@ -602,6 +603,9 @@ pub struct RmiArgs {
     /// Do not fail when an image does not exist.
     #[arg(short, long)]
     pub ignore: bool,
+    /// Keep the unnamed images the removed one was made on.
+    #[arg(long)]
+    pub no_prune: bool,
 }
 
 #[derive(Debug, Args)]

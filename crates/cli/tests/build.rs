@@ -323,6 +323,95 @@ fn an_unchanged_rebuild_runs_nothing_and_a_changed_file_reruns_from_its_copy() {
     );
 }
 
+/// The IDs `images ARGS -q --no-trunc` prints.
+fn image_ids(h: &Hoist, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["images", "-q", "--no-trunc"];
+    all.extend_from_slice(args);
+    let out = h.run(&all).ok().stdout;
+    out.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn a_builds_steps_are_hidden_intermediate_images_that_rmi_prunes() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let before = image_ids(&h, &["-a"]);
+    let ctx = context(&[(
+        "Containerfile",
+        &format!("FROM {img}\nENV A=1\nRUN echo a > /a\nRUN echo b > /b\nLABEL x=y\n"),
+    )]);
+    build(&h, ctx.path(), &["-t", "steps"]).ok();
+    let all = image_ids(&h, &["-a"]);
+    let shown = image_ids(&h, &[]);
+    assert_eq!(
+        shown.len(),
+        before.len() + 1,
+        "only the tagged result: {shown:?}"
+    );
+    assert!(
+        all.len() >= before.len() + 3,
+        "-a lists the steps too: {all:?}"
+    );
+    // Each step's image names the one it was made on.
+    let top = common::inspect(&h, "steps");
+    let parent = top["Parent"].as_str().unwrap().to_string();
+    assert!(
+        all.contains(&format!("sha256:{parent}")),
+        "{parent} in {all:?}"
+    );
+    let json: Value =
+        serde_json::from_str(&h.run(&["images", "-a", "--format", "json"]).ok().stdout).unwrap();
+    let row = |id: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["Id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row(top["Id"].as_str().unwrap())["ParentId"], parent);
+    // Steps with children are not dangling: prune leaves them, and the
+    // cache still has them.
+    assert!(image_ids(&h, &["--filter", "dangling=true"]).is_empty());
+    h.run(&["image", "prune", "-f"]).ok();
+    assert_eq!(image_ids(&h, &["-a"]), all);
+    let again = build(&h, ctx.path(), &["-t", "steps"]).ok();
+    assert!(again.stdout.contains("Using cache"), "{}", again.stdout);
+
+    // --no-prune keeps them; the step under the removed image is now
+    // dangling, and prune takes the whole chain.
+    let removed = h.run(&["rmi", "--no-prune", "steps"]).ok().stdout;
+    assert_eq!(removed.matches("Deleted: ").count(), 1, "{removed}");
+    assert_eq!(
+        image_ids(&h, &["--filter", "dangling=true"]),
+        vec![format!("sha256:{parent}")]
+    );
+    h.run(&["image", "prune", "-f"]).ok();
+    assert_eq!(image_ids(&h, &["-a"]), before);
+
+    // rmi takes the steps with it, but never a named image or one a
+    // container uses.
+    build(&h, ctx.path(), &["-t", "steps"]).ok();
+    let parent = common::inspect(&h, "steps")["Parent"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.run(&["tag", &parent, "kept-step"]).ok();
+    let removed = h.run(&["rmi", "steps"]).ok().stdout;
+    assert_eq!(removed.matches("Deleted: ").count(), 1, "{removed}");
+    h.run(&["untag", "kept-step"]).ok();
+    let users_image = common::inspect(&h, &parent)["Parent"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.run(&["create", "--name", "user", &users_image]).ok();
+    let removed = h.run(&["rmi", &parent]).ok().stdout;
+    assert_eq!(removed.matches("Deleted: ").count(), 1, "{removed}");
+    assert!(image_ids(&h, &["-a"]).contains(&format!("sha256:{users_image}")));
+    h.run(&["rm", "user"]).ok();
+    h.run(&["image", "prune", "-f"]).ok();
+    assert_eq!(image_ids(&h, &["-a"]), before);
+}
+
 #[test]
 fn the_same_inputs_and_timestamp_give_the_same_image() {
     let (_reg, h, img) = common::setup_with_busybox();

@@ -204,23 +204,31 @@ impl Engine {
             layers,
             name.into_iter().collect(),
             now,
-            &new.annotations,
-            new.format,
+            &ManifestMeta {
+                annotations: &new.annotations,
+                format: new.format,
+                parent: base.map(|b| b.id),
+            },
         )
     }
 
     /// Stores `config` and a manifest of `layers` (already in the store),
-    /// in `format`, with `annotations` (OCI only), as an image named
-    /// `names`, created at `created`; returns its ID.
+    /// as `meta` says, as an image named `names`, created at `created`;
+    /// returns its ID.
     pub(crate) fn store_image_annotated(
         &self,
         config: &Value,
         layers: Vec<LayerRef>,
         names: Vec<String>,
         created: String,
-        annotations: &std::collections::BTreeMap<String, String>,
-        format: ManifestFormat,
+        meta: &ManifestMeta<'_>,
     ) -> Result<Digest> {
+        let ManifestMeta {
+            annotations,
+            format,
+            parent,
+        } = meta;
+        let format = *format;
         let config_bytes =
             serde_json::to_vec(config).map_err(|e| EngineError::Invalid(e.to_string()))?;
         let layer_descriptors = layers
@@ -265,6 +273,7 @@ impl Engine {
             created,
             stored_at: String::new(),
             names_history: vec![],
+            parent: parent.clone(),
             size,
             platform,
             digests: vec![manifest_digest],
@@ -290,6 +299,15 @@ impl Engine {
         }
         Ok(digest)
     }
+}
+
+/// How a new image's manifest is written, and what it was made from.
+pub(crate) struct ManifestMeta<'a> {
+    /// The manifest's annotations (OCI only).
+    pub annotations: &'a std::collections::BTreeMap<String, String>,
+    pub format: ManifestFormat,
+    /// The image it was made on top of.
+    pub parent: Option<Digest>,
 }
 
 /// The tarball itself, or a gzip-compressed one decompressed into `scratch`.

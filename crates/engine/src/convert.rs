@@ -79,6 +79,7 @@ impl Engine {
             created: record.created.clone(),
             stored_at: String::new(),
             names_history: vec![],
+            parent: None,
             platform: record.platform.clone(),
             digests: vec![manifest_digest],
             repositories: vec![],

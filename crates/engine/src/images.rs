@@ -41,6 +41,10 @@ pub struct ImageSummary {
     /// Creation time with sub-second precision, for ordering.
     #[serde(skip)]
     pub created_nanos: i128,
+    /// Unnamed, with images made on top of it (a build's earlier steps):
+    /// `images` lists it only with `--all`.
+    #[serde(skip)]
+    pub intermediate: bool,
 }
 
 impl ImageSummary {
@@ -64,7 +68,7 @@ pub enum ImageFilter {
     Before(String),
     /// `after=IMAGE` or `since=IMAGE`: created after that image.
     After(String),
-    /// `dangling=true|false`: without names, or with.
+    /// `dangling=true|false`: without names and without children, or not.
     Dangling(bool),
     /// `label=KEY` or `label=KEY=VALUE`.
     Label(String, Option<String>),
@@ -164,11 +168,11 @@ pub struct RemoveReport {
 
 impl Engine {
     pub fn list_images(&self) -> Result<Vec<ImageSummary>> {
-        let mut images: Vec<ImageSummary> = self
-            .store
-            .images()?
+        let records = self.store.images()?;
+        let family = Family::of(&records);
+        let mut images: Vec<ImageSummary> = records
             .iter()
-            .map(|r| self.summary(r))
+            .map(|r| self.summary(r, &family))
             .collect::<Result<_>>()?;
         images.sort_by(|a, b| b.created.cmp(&a.created).then(a.id.cmp(&b.id)));
         Ok(images)
@@ -217,7 +221,7 @@ impl Engine {
         })
     }
 
-    fn summary(&self, r: &ImageRecord) -> Result<ImageSummary> {
+    fn summary(&self, r: &ImageRecord, family: &Family) -> Result<ImageSummary> {
         let config = self.config_json(r)?;
         let created_at = config.created.clone().unwrap_or_else(|| r.created.clone());
         let parsed = chrono::DateTime::parse_from_rfc3339(&created_at).ok();
@@ -228,7 +232,7 @@ impl Engine {
         let labels = config.run().labels;
         Ok(ImageSummary {
             id: r.id.hex().to_string(),
-            parent_id: String::new(),
+            parent_id: family.parent(r).unwrap_or_default().to_string(),
             repo_tags: r
                 .names
                 .iter()
@@ -247,7 +251,8 @@ impl Engine {
             created,
             created_nanos,
             created_at,
-            dangling: r.names.is_empty(),
+            dangling: r.names.is_empty() && !family.has_children(r),
+            intermediate: r.names.is_empty() && family.has_children(r),
             // Records from before names were tracked know only the current ones.
             history: if r.names_history.is_empty() {
                 r.names.clone()
@@ -275,6 +280,11 @@ impl Engine {
     /// podman's `image inspect` document for `name`.
     pub fn inspect_image(&self, name: &str) -> Result<Value> {
         let r = self.lookup(name)?;
+        let records = self.store.images()?;
+        let parent = Family::of(&records)
+            .parent(&r)
+            .unwrap_or_default()
+            .to_string();
         let config = self.config_json(&r)?;
         let annotations = self.manifest_annotations(&r)?;
         let run = config.run();
@@ -289,7 +299,7 @@ impl Engine {
             "Digest": r.manifest_digest.to_string(),
             "RepoTags": r.names.iter().filter(|n| !n.contains('@')).collect::<Vec<_>>(),
             "RepoDigests": repo_digests(&r),
-            "Parent": "",
+            "Parent": parent,
             "Comment": config.comment.unwrap_or_default(),
             "Created": config.created,
             "Config": config.config,
@@ -368,8 +378,8 @@ impl Engine {
     /// The image's layers, bottom first, for `image tree`.
     pub fn image_layers(&self, name: &str) -> Result<(ImageSummary, Vec<TreeLayer>)> {
         let r = self.lookup(name)?;
-        let summary = self.summary(&r)?;
         let images = self.store.images()?;
+        let summary = self.summary(&r, &Family::of(&images))?;
         // The chain of each image's top layer, to say whose top a layer is.
         let chain_of = |layers: &[hoist_store::LayerRef]| {
             let mut chain: Option<Digest> = None;
@@ -447,6 +457,19 @@ impl Engine {
         force: bool,
         usage: &dyn ContainerUsage,
     ) -> Result<RemoveReport> {
+        self.remove_image_pruning(name, force, true, usage)
+    }
+
+    /// [`Engine::remove_image`]; with `prune_parents`, also the unnamed
+    /// images it was made on (a build's earlier steps) that nothing else
+    /// needs any more: no names, no other children, no containers.
+    pub fn remove_image_pruning(
+        &self,
+        name: &str,
+        force: bool,
+        prune_parents: bool,
+        usage: &dyn ContainerUsage,
+    ) -> Result<RemoveReport> {
         let record = self.lookup(name)?;
         let mut report = RemoveReport::default();
         let by_name = matching_name(&record, name);
@@ -493,11 +516,41 @@ impl Engine {
             by_name.as_deref().unwrap_or(name),
         );
         report.deleted.push(record.id.clone());
+        if prune_parents {
+            self.prune_parents(record.parent.clone(), usage, &mut report)?;
+        }
         self.store.garbage_collect()?;
         Ok(report)
     }
 
-    /// Removes dangling images (no names), or with `all` every image.
+    /// Removes `parent` and its own parents in turn while each is unnamed,
+    /// childless and unused, as podman's `rmi` does.
+    fn prune_parents(
+        &self,
+        mut parent: Option<Digest>,
+        usage: &dyn ContainerUsage,
+        report: &mut RemoveReport,
+    ) -> Result<()> {
+        while let Some(id) = parent.take() {
+            let images = self.store.images()?;
+            let Some(record) = images.iter().find(|i| i.id == id) else {
+                break;
+            };
+            let has_children = Family::of(&images).has_children(record);
+            if !record.names.is_empty() || has_children || !self.image_users(&id, usage)?.is_empty()
+            {
+                break;
+            }
+            self.store.remove_image(&id)?;
+            image_event(Status::Remove, &id, id.hex());
+            report.deleted.push(id);
+            parent = record.parent.clone();
+        }
+        Ok(())
+    }
+
+    /// Removes dangling images (no names, no children), and then those
+    /// that left dangling; with `all` every image no container uses.
     /// Returns the IDs removed.
     pub fn prune_images(&self, all: bool, usage: &dyn ContainerUsage) -> Result<Vec<Digest>> {
         self.prune_images_except(all, usage, &Default::default())
@@ -512,21 +565,61 @@ impl Engine {
         keep: &std::collections::HashSet<String>,
     ) -> Result<Vec<Digest>> {
         let mut removed = Vec::new();
-        for r in self.store.images()? {
-            if keep.contains(r.id.hex()) {
-                continue;
-            }
-            if (all || r.names.is_empty()) && self.image_users(&r.id, usage)?.is_empty() {
+        // Removing an image can leave its parent dangling: go round again
+        // until a round removes nothing.
+        loop {
+            let images = self.store.images()?;
+            let family = Family::of(&images);
+            let before = removed.len();
+            for r in &images {
+                let dangling = r.names.is_empty() && !family.has_children(r);
+                if keep.contains(r.id.hex())
+                    || !(all || dangling)
+                    || !self.image_users(&r.id, usage)?.is_empty()
+                {
+                    continue;
+                }
                 self.store.remove_image(&r.id)?;
                 for n in &r.names {
                     image_event(Status::Untag, &r.id, n);
                 }
                 image_event(Status::Remove, &r.id, r.id.hex());
-                removed.push(r.id);
+                removed.push(r.id.clone());
+            }
+            if removed.len() == before {
+                break;
             }
         }
         self.store.garbage_collect()?;
         Ok(removed)
+    }
+}
+
+/// Which images were made on top of which, among those the store holds.
+struct Family<'a> {
+    ids: std::collections::HashSet<&'a str>,
+    parents: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> Family<'a> {
+    fn of(records: &'a [ImageRecord]) -> Family<'a> {
+        Family {
+            ids: records.iter().map(|r| r.id.hex()).collect(),
+            parents: records
+                .iter()
+                .filter_map(|r| r.parent.as_ref().map(Digest::hex))
+                .collect(),
+        }
+    }
+
+    /// The ID of `r`'s parent, while that is still stored.
+    fn parent(&self, r: &ImageRecord) -> Option<&'a str> {
+        let parent = r.parent.as_ref()?.hex();
+        self.ids.get(parent).copied()
+    }
+
+    fn has_children(&self, r: &ImageRecord) -> bool {
+        self.parents.contains(r.id.hex())
     }
 }
 

@@ -302,6 +302,7 @@ impl Engine {
             created: hoist_store::now_rfc3339(),
             stored_at: String::new(),
             names_history: vec![],
+            parent: None,
             size: 0,
             platform: String::new(),
             digests: vec![digest.clone()],

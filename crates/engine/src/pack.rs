@@ -144,6 +144,7 @@ impl Engine {
             created,
             stored_at: String::new(),
             names_history: vec![],
+            parent: None,
             size,
             platform: platform.to_string(),
             digests: vec![manifest_digest.clone()],

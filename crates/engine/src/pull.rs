@@ -183,6 +183,7 @@ impl Engine {
             created: config.created.clone().unwrap_or_default(),
             stored_at: chrono::Utc::now().to_rfc3339(),
             names_history: vec![],
+            parent: None,
             size,
             platform: config.platform(),
             digests: known_digests,

@@ -128,6 +128,7 @@ mod tests {
             created: String::new(),
             stored_at: String::new(),
             names_history: vec![],
+            parent: None,
             size: 0,
             platform: String::new(),
             digests: vec![],

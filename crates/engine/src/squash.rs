@@ -101,8 +101,12 @@ impl Engine {
             layers,
             Vec::new(),
             record.created.clone(),
-            &annotations,
-            crate::commit::ManifestFormat::of(&record.manifest_media_type),
+            &crate::commit::ManifestMeta {
+                annotations: &annotations,
+                format: crate::commit::ManifestFormat::of(&record.manifest_media_type),
+                // A squashed image replaces its base's layers: it has none.
+                parent: None,
+            },
         )
     }
 }

@@ -87,6 +87,11 @@ pub struct ImageRecord {
     /// others most recent first (podman's `NamesHistory`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names_history: Vec<String>,
+    /// The image this one was made on top of (a build step's or a commit's
+    /// base): `rmi` prunes the unnamed ones a removed image leaves behind,
+    /// and `images` hides those that still have children.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Digest>,
 }
 
 impl ImageRecord {
@@ -197,6 +202,7 @@ impl Store {
                 record.repositories = repositories;
                 record.stored_at = old.stored_at;
                 record.names_history = old.names_history;
+                record.parent = record.parent.or(old.parent);
             }
             record.note_names();
             for other in images.iter_mut() {

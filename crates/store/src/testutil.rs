@@ -79,6 +79,7 @@ pub(crate) fn make_image(s: &Store, seed: &str, names: &[&str]) -> crate::ImageR
         created: "2024-01-01T00:00:00Z".into(),
         stored_at: String::new(),
         names_history: vec![],
+        parent: None,
         platform: "linux/amd64".into(),
         digests: vec![manifest_digest],
         repositories: vec![],

@@ -17,7 +17,10 @@ pub fn list(engine: &Engine, a: ImagesArgs) -> Result<i32> {
     if let Some(name) = &a.image {
         filters.push(ImageFilter::Reference(name.clone()));
     }
-    let images = engine.list_images_filtered(&filters)?;
+    let mut images = engine.list_images_filtered(&filters)?;
+    if !a.all {
+        images.retain(|i| !i.intermediate);
+    }
     if a.quiet {
         let mut seen = std::collections::HashSet::new();
         for i in &images {
@@ -146,7 +149,12 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
     let (mut untagged, mut deleted) = (Vec::new(), Vec::new());
     for name in &targets {
         // `--all` names images by ID, and removing all of them includes every name.
-        match remove_one(engine, &containers, name, a.force || a.all, a.force) {
+        let removal = Removal {
+            force: a.force || a.all,
+            remove_users: a.force,
+            prune_parents: !a.no_prune,
+        };
+        match remove_one(engine, &containers, name, &removal) {
             Ok(report) => {
                 untagged.extend(report.untagged.iter().map(|n| format!("Untagged: {n}")));
                 deleted.extend(
@@ -156,8 +164,9 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
                         .map(|d| format!("Deleted: {}", d.hex())),
                 );
             }
-            // podman: --force also means "a missing image is fine".
-            Err(EngineError::ImageNotFound(_)) if a.ignore || a.force => {}
+            // podman: --force also means "a missing image is fine"; with
+            // --all, an image pruned as an earlier one's parent is gone.
+            Err(EngineError::ImageNotFound(_)) if a.ignore || a.force || a.all => {}
             Err(e) => errors.push(e),
         }
     }
@@ -186,19 +195,27 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
     Err(ExitWith { code, message }.into())
 }
 
-/// Removes one image; with `remove_users`, first the containers made from
-/// it (podman's `rmi --force`).
+/// How `rmi` removes each image.
+struct Removal {
+    /// Even an image with several names.
+    force: bool,
+    /// First the containers made from it (podman's `rmi --force`).
+    remove_users: bool,
+    /// Also its unnamed parents nothing else needs (not `--no-prune`).
+    prune_parents: bool,
+}
+
 fn remove_one(
     engine: &Engine,
     containers: &hoist_container::Containers,
     name: &str,
-    force: bool,
-    remove_users: bool,
+    how: &Removal,
 ) -> Result<hoist_engine::RemoveReport, EngineError> {
-    match engine.remove_image(name, force, containers) {
+    let remove = || engine.remove_image_pruning(name, how.force, how.prune_parents, containers);
+    match remove() {
         Err(EngineError::ImageInUse {
             containers: ids, ..
-        }) if remove_users => {
+        }) if how.remove_users => {
             for id in &ids {
                 // An infra container goes with its pod, as podman's `rmi -f`.
                 let removed = containers.load(id).and_then(|c| {
@@ -222,7 +239,7 @@ fn remove_one(
                     )));
                 }
             }
-            engine.remove_image(name, force, containers)
+            remove()
         }
         other => other,
     }

@@ -161,6 +161,7 @@ fn ambiguous_prefixes_are_errors() {
             created: String::new(),
             stored_at: String::new(),
             names_history: vec![],
+            parent: None,
             size: 0,
             platform: String::new(),
             digests: vec![],
