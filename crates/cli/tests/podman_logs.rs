@@ -100,8 +100,10 @@ fn logs_tail_timestamps_since_until_and_restarts() {
 #[test]
 fn follow_several_containers_in_time_order_with_prefixes() {
     let (_reg, h, img) = common::setup_with_busybox();
-    // Each container waits for a file the other creates, so the lines
-    // are written a, b, c, d whatever the machine's speed.
+    // Each line is stamped when its container's monitor reads it, not
+    // when it is written: so each container waits for a file the test
+    // creates only once the other's lines are in its log, and the lines
+    // are stamped a, b, c, d however slow a monitor is.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
     let vol = format!("{d}:/s");
@@ -126,12 +128,21 @@ fn follow_several_containers_in_time_order_with_prefixes() {
     };
     let c1 = run_with(
         "c1",
-        "echo a; touch /s/a; until test -e /s/c; do sleep 0.1; done; echo d",
+        "echo a; until test -e /s/d; do sleep 0.1; done; echo d",
     );
     let c2 = run_with(
         "c2",
-        "until test -e /s/a; do sleep 0.1; done; echo b; echo c; touch /s/c",
+        "until test -e /s/b; do sleep 0.1; done; echo b; echo c",
     );
+    let logged = |name: &str, lines: &[&str]| {
+        wait_until(WAIT, &format!("{lines:?} in the log of {name}"), || {
+            log_lines(&h, &[name]) == lines
+        });
+    };
+    logged("c1", &["a"]);
+    std::fs::write(dir.path().join("b"), "").unwrap();
+    logged("c2", &["b", "c"]);
+    std::fs::write(dir.path().join("d"), "").unwrap();
     let lines = log_lines(&h, &["-f", "c1", "c2"]);
     assert_eq!(
         lines,

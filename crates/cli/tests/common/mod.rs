@@ -113,6 +113,28 @@ pub fn mount_tmpfs(dir: &std::path::Path, size: &str) -> Tmpfs {
     Tmpfs(dir.to_path_buf())
 }
 
+impl Tmpfs {
+    /// Takes every free byte with a file named `filler`, so that the next
+    /// write of any size fails (how small an archive compresses to is
+    /// then of no matter).
+    #[allow(dead_code)] // not every test binary fills its tmpfs
+    pub fn fill(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.0.join("filler")).unwrap();
+        let block = [0xa5u8; 4096];
+        loop {
+            match filler.write(&block) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
+                Err(e) => panic!("filling {}: {e}", self.0.display()),
+            }
+        }
+        // A partial block may still fit.
+        while filler.write(&[0xa5]).is_ok_and(|n| n == 1) {}
+    }
+}
+
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
