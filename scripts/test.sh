@@ -13,6 +13,17 @@ bash scripts/install-deps.sh
 export CARGO_INCREMENTAL=0
 df -h . /var/tmp /tmp || true
 
+# The fuzz targets (fuzz/ is its own workspace, built with cargo-fuzz on
+# nightly) build in the background at the lowest CPU and I/O priority
+# while the lints and tests run: those leave a core idle much of the time
+# (a crate at a time, linking, waiting on containers), and the fuzz build
+# takes that time instead of adding five minutes of its own.
+fuzz_log=$(mktemp)
+setsid bash -c 'cd fuzz && exec nice -n 19 ionice -c 3 cargo +nightly fuzz build' \
+    >"$fuzz_log" 2>&1 </dev/null &
+fuzz_build=$!
+trap 'kill -- -"$fuzz_build" 2>/dev/null || true; rm -f "$fuzz_log"' EXIT
+
 echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
@@ -24,17 +35,37 @@ echo "== cargo deny"
 echo "== cargo test"
 cargo test --workspace --locked --no-fail-fast -- --test-threads="${HOIST_TEST_THREADS:-4}"
 
-# Every fuzz target for a short fixed time (fuzz/ is its own workspace, built
-# with cargo-fuzz on nightly). A crash fails the run; libFuzzer leaves the
-# input in fuzz/artifacts/TARGET/ for a regression test.
+echo "== cargo fuzz build (started before the lints)"
+if ! wait "$fuzz_build"; then
+    cat "$fuzz_log"
+    echo "test.sh: building the fuzz targets failed" >&2
+    exit 1
+fi
+tail -n 1 "$fuzz_log"
+
+# Every fuzz target for a short fixed time, one per core at a time. A crash
+# fails the run; libFuzzer leaves the input in fuzz/artifacts/TARGET/ for a
+# regression test.
 echo "== cargo fuzz (${HOIST_FUZZ_SECONDS:=10} s per target)"
+fuzz_one() {
+    local target=$1 log
+    log=$(mktemp)
+    mkdir -p "corpus/$target"
+    if cargo +nightly fuzz run "$target" "corpus/$target" -- \
+        -max_total_time="$HOIST_FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=0 \
+        >"$log" 2>&1; then
+        echo "-- fuzz $target: ok"
+        rm -f "$log"
+    else
+        echo "-- fuzz $target: FAILED"
+        cat "$log"
+        rm -f "$log"
+        return 1
+    fi
+}
+export -f fuzz_one
+export HOIST_FUZZ_SECONDS
 (
     cd fuzz
-    cargo +nightly fuzz build
-    for target in $(cargo +nightly fuzz list); do
-        echo "-- fuzz $target"
-        mkdir -p "corpus/$target"
-        cargo +nightly fuzz run "$target" "corpus/$target" -- \
-            -max_total_time="$HOIST_FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=0
-    done
+    cargo +nightly fuzz list | xargs -P "$(nproc)" -I{} bash -c 'fuzz_one "$1"' _ {}
 )
