@@ -17,9 +17,13 @@ df -h . /var/tmp /tmp || true
 # nightly) build in the background at the lowest CPU and I/O priority
 # while the lints and tests run: those leave a core idle much of the time
 # (a crate at a time, linking, waiting on containers), and the fuzz build
-# takes that time instead of adding five minutes of its own.
+# takes that time instead of adding five minutes of its own. It runs in a
+# session of its own (so that one kill stops all of it), which the kernel's
+# autogroup scheduling gives an equal share of the CPU whatever its
+# processes' nice value: the autogroup's own nice is what lowers it.
 fuzz_log=$(mktemp)
-setsid bash -c 'cd fuzz && exec nice -n 19 ionice -c 3 cargo +nightly fuzz build' \
+setsid bash -c '(echo 19 >/proc/self/autogroup) 2>/dev/null
+    cd fuzz && exec nice -n 19 ionice -c 3 cargo +nightly fuzz build' \
     >"$fuzz_log" 2>&1 </dev/null &
 fuzz_build=$!
 trap 'kill -- -"$fuzz_build" 2>/dev/null || true; rm -f "$fuzz_log"' EXIT
