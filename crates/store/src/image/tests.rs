@@ -202,3 +202,26 @@ fn concurrent_writers_lose_no_update() {
     }
     assert_eq!(s.find_image(&base.id.to_string()).unwrap().names.len(), 8);
 }
+
+#[test]
+fn the_parent_survives_a_reput_without_one_and_reloads() {
+    let (d, s) = store();
+    let base = s.put_image(make_image(&s, "base", &[])).unwrap();
+    let mut child = make_image(&s, "child", &[BUSYBOX]);
+    child.parent = Some(base.id.clone());
+    s.put_image(child.clone()).unwrap();
+    // The same image stored again by a path that knows no parent (a pull
+    // or load of the same config) keeps the one recorded.
+    child.parent = None;
+    child.names = vec![ALPINE.into()];
+    let again = s.put_image(child).unwrap();
+    assert_eq!(again.parent.as_ref(), Some(&base.id));
+    drop(s);
+    let s = Store::open(d.path().join("store")).unwrap();
+    let reloaded = s.find_image(ALPINE).unwrap();
+    assert_eq!(reloaded.parent, Some(base.id));
+    assert_eq!(
+        reloaded.names,
+        vec![BUSYBOX.to_string(), ALPINE.to_string()]
+    );
+}
