@@ -15,23 +15,7 @@ fn quote(s: &str) -> String {
 /// Runs `hoist args` on a fresh pty (util-linux `script`), with `stty`
 /// run first on that pty; returns what the terminal showed and the exit code.
 fn on_tty(hoist: &Hoist, stty: &str, args: &[&str]) -> (String, i32) {
-    let inner = hoist.command(args);
-    let mut line = format!(
-        "stty {stty}; exec {}",
-        quote(inner.get_program().to_str().unwrap())
-    );
-    for a in inner.get_args() {
-        line.push(' ');
-        line.push_str(&quote(a.to_str().unwrap()));
-    }
-    let mut cmd = Command::new("script");
-    cmd.args(["-qefc", &line, "/dev/null"]);
-    for (k, v) in inner.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
+    let mut cmd = hoist.command_on_pty_after(&format!("stty {stty}"), args);
     let out = cmd
         .stdin(std::process::Stdio::null())
         .output()

@@ -251,10 +251,16 @@ impl Hoist {
     /// returned command's own pipes, so a test can type into it and read
     /// what the terminal shows.
     pub fn command_on_pty(&self, args: &[&str]) -> Command {
+        self.command_on_pty_after("", args)
+    }
+
+    /// [`Hoist::command_on_pty`], with the shell command `prelude` (say,
+    /// `stty cols 40`) run on the pty first.
+    pub fn command_on_pty_after(&self, prelude: &str, args: &[&str]) -> Command {
         let inner = self.command(args);
         let quote =
             |s: &std::ffi::OsStr| format!("'{}'", s.to_str().unwrap().replace('\'', "'\\''"));
-        let mut line = format!("exec {}", quote(inner.get_program()));
+        let mut line = format!("{prelude}\nexec {}", quote(inner.get_program()));
         for arg in inner.get_args() {
             line.push(' ');
             line.push_str(&quote(arg));
