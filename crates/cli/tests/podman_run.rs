@@ -441,6 +441,14 @@ fn timeout_and_a_published_port_in_use() {
     h.run(&["rm", "-f", "-t", "0", "exposed"]).ok();
 
     run("c_ok", true).ok();
+    // The port is held listening by the container's monitor, as podman's
+    // conmon holds it: `ss -ltn` shows it taken.
+    let ss = std::process::Command::new("ss")
+        .args(["-Hltn", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (Debian package iproute2)");
+    let listening = String::from_utf8_lossy(&ss.stdout).to_string();
+    assert!(listening.contains(&format!(":{port}")), "{listening:?}");
     let out = run("c_fail_no_rm", false).fails_with(126);
     assert!(
         out.stderr.contains(&format!(

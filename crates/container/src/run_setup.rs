@@ -591,9 +591,12 @@ impl Timeout {
     }
 }
 
-/// A socket bound to `addr` but not listening: it holds the port without
-/// taking connections, which netavark's forwarding sends to the container.
-fn bind_only(
+/// A socket bound to `addr` that holds the port; a TCP one also listens,
+/// as podman's does: tools such as `ss -ltn` show the port as taken, and a
+/// connection that forwarding rules no longer redirect waits there instead
+/// of being refused. Nothing accepts: with the rules in place, netavark's
+/// DNAT sends every connection to the container before it could arrive.
+fn hold_port(
     addr: std::net::SocketAddr,
     kind: nix::sys::socket::SockType,
 ) -> std::io::Result<std::os::fd::OwnedFd> {
@@ -611,6 +614,9 @@ fn bind_only(
         std::net::SocketAddr::V6(a) => {
             bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn6::from(a))?
         }
+    }
+    if kind == nix::sys::socket::SockType::Stream {
+        nix::sys::socket::listen(&fd, nix::sys::socket::Backlog::new(1)?)?;
     }
     Ok(fd)
 }
@@ -635,7 +641,7 @@ pub(crate) fn reserve_ports(
                 Protocol::Udp => nix::sys::socket::SockType::Datagram,
                 Protocol::Sctp => continue,
             };
-            let bound = bind_only(addr, kind);
+            let bound = hold_port(addr, kind);
             match bound {
                 Ok(fd) => held.push(fd),
                 Err(e) => {
@@ -710,6 +716,9 @@ mod tests {
         drop(taken);
         let held = reserve_ports(&ports).unwrap();
         assert_eq!(held.len(), 1);
+        // Listening, as podman's reservation: a connection is taken in by
+        // the kernel (and never accepted), not refused.
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("the held port listens");
         assert!(
             reserve_ports(&ports).is_err(),
             "held while the container runs"
