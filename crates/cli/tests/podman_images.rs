@@ -17,6 +17,21 @@ fn id_of(hoist: &Hoist, name: &str) -> String {
         .to_string()
 }
 
+/// Whether a text is a time as Go's `time.Time.String()` prints a UTC one:
+/// `2026-12-04 21:03:54.1741037 +0000 UTC`.
+fn regex_lite_go_time() -> impl Fn(&str) -> bool {
+    |t: &str| {
+        let Some(rest) = t.strip_suffix(" +0000 UTC") else {
+            return false;
+        };
+        let (whole, fraction) = rest.split_once('.').unwrap_or((rest, "1"));
+        chrono::NaiveDateTime::parse_from_str(whole, "%Y-%m-%d %H:%M:%S").is_ok()
+            && !fraction.is_empty()
+            && !fraction.ends_with('0')
+            && fraction.chars().all(|c| c.is_ascii_digit())
+    }
+}
+
 #[test]
 fn commit_history_filters_and_names_history() {
     let (_reg, hoist, img) = common::setup_with_busybox();
@@ -118,6 +133,27 @@ fn commit_history_filters_and_names_history() {
         .ok();
     let first = h.stdout.lines().next().unwrap();
     assert_eq!(first, format!("{}|a message", &new[..12]));
+    // A template that is not a `table` keeps its tabs (scripts cut on
+    // them), and a time prints as Go prints it, as in podman 4.3.
+    let go_time = regex_lite_go_time();
+    for args in [
+        vec![
+            "history",
+            "--format",
+            "{{.ID}}\t{{.CreatedAt}}",
+            "committed",
+        ],
+        vec!["images", "--format", "{{.ID}}\t{{.CreatedAt}}", "committed"],
+    ] {
+        let out = hoist.run(&args).ok().stdout;
+        for line in out.lines() {
+            let (id, at) = line
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("{args:?}: {line:?}"));
+            assert!(id.len() == 12 || id == "<missing>", "{line:?}");
+            assert!(go_time(at), "{args:?}: {at:?}");
+        }
+    }
     // Names history: current names first, then the others, newest first.
     for t in ["t1", "t2"] {
         hoist.run(&["tag", "committed", t]).ok();

@@ -203,7 +203,7 @@ pub fn history(engine: &Engine, a: HistoryArgs) -> Result<i32> {
             };
             json!({
                 "ID": short_id(&s.id), "Id": s.id, "Created": created_text,
-                "CreatedAt": s.created, "CreatedBy": created_by, "Size": size,
+                "CreatedAt": output::go_time_of(&s.created), "CreatedBy": created_by, "Size": size,
                 "Comment": s.comment, "Tags": s.tags,
             })
         })

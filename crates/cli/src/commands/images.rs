@@ -104,7 +104,7 @@ fn rows(i: &ImageSummary, no_trunc: bool) -> Vec<Value> {
     let base = |repo: &str, tag: &str| {
         json!({
             "Repository": repo, "Tag": tag, "ID": id, "Id": id, "Digest": i.digest,
-            "Created": human_age(age), "CreatedAt": i.created_at, "Size": human_size(i.size),
+            "Created": human_age(age), "CreatedAt": output::go_time_of(&i.created_at), "Size": human_size(i.size),
             "VirtualSize": i.virtual_size, "SharedSize": i.shared_size,
             "Names": i.names, "Dangling": i.dangling, "Labels": i.labels,
             "History": i.history.join(", "), "ReadOnly": i.read_only,

@@ -200,17 +200,9 @@ fn pretty(s: &Secret) -> String {
         s.id,
         s.spec.name,
         s.spec.driver.name,
-        go_time(s.created_at),
-        go_time(s.updated_at)
+        crate::output::go_time(s.created_at),
+        crate::output::go_time(s.updated_at)
     )
-}
-
-/// A time as Go prints it: `2006-01-02 15:04:05.123 +0000 UTC`.
-fn go_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    let nanos = format!("{:09}", t.timestamp_subsec_nanos());
-    let fraction = nanos.trim_end_matches('0');
-    let dot = if fraction.is_empty() { "" } else { "." };
-    format!("{}{dot}{fraction} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
 /// `--filter name=`/`id=`: every key must match, any of its values.

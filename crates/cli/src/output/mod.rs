@@ -25,6 +25,24 @@ impl Format {
     }
 }
 
+/// A UTC time as Go's `time.Time.String()` prints it, which is what
+/// podman's templates show for a time (`2006-01-02 15:04:05.123 +0000
+/// UTC`): the fraction without trailing zeros, none when it is zero.
+pub fn go_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    let nanos = format!("{:09}", t.timestamp_subsec_nanos());
+    let fraction = nanos.trim_end_matches('0');
+    let dot = if fraction.is_empty() { "" } else { "." };
+    format!("{}{dot}{fraction} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
+}
+
+/// [`go_time`] of an RFC 3339 time (an image's `created`); the text as it
+/// is when it is not one.
+pub fn go_time_of(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| go_time(t.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
 /// Prints `rows` as a JSON array.
 pub fn print_json<T: Serialize>(rows: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(rows)?);
@@ -121,5 +139,21 @@ mod tests {
         assert_eq!(human_age(86_400 * 20), "2 weeks ago");
         assert_eq!(human_age(86_400 * 400), "13 months ago");
         assert_eq!(human_age(86_400 * 800), "2 years ago");
+    }
+
+    #[test]
+    fn times_print_as_go_prints_them() {
+        use chrono::TimeZone;
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 12, 4, 21, 3, 54)
+            .unwrap();
+        assert_eq!(go_time(t), "2026-12-04 21:03:54 +0000 UTC");
+        let t = t + chrono::Duration::nanoseconds(174_103_700);
+        assert_eq!(go_time(t), "2026-12-04 21:03:54.1741037 +0000 UTC");
+        assert_eq!(
+            go_time_of("2026-12-04T22:03:54.5+01:00"),
+            "2026-12-04 21:03:54.5 +0000 UTC"
+        );
+        assert_eq!(go_time_of("not a time"), "not a time");
     }
 }

@@ -44,17 +44,25 @@ impl Template {
     }
 
     /// Every row at once: `{{range .}}` templates see the whole list, as in
-    /// podman; otherwise one line per row (tab-separated columns).
+    /// podman; otherwise one line per row. Only a `table` aligns its
+    /// tab-separated columns: podman 4.3 prints the tabs of any other
+    /// template as they are, which is what scripts cut on.
     pub fn render_rows(&self, rows: &[Value]) -> Result<RenderedRows, ExecError> {
         if self.inner.ranges_over_rows() {
             return Ok(RenderedRows::Text(
                 self.inner.execute(&Value::Array(rows.to_vec()))?,
             ));
         }
-        let mut lines = Vec::with_capacity(rows.len() + 1);
-        if self.is_table() {
-            lines.push(self.header());
+        if !self.is_table() {
+            let mut text = String::new();
+            for row in rows {
+                text.push_str(&self.render(row)?);
+                text.push('\n');
+            }
+            return Ok(RenderedRows::Text(text));
         }
+        let mut lines = Vec::with_capacity(rows.len() + 1);
+        lines.push(self.header());
         for row in rows {
             lines.push(self.render(row)?);
         }
@@ -96,6 +104,11 @@ mod tests {
         match table.render_rows(&rows).unwrap() {
             RenderedRows::Lines(l) => assert_eq!(l, ["TAG\tSIZE", "1\t2", "3\t4"]),
             RenderedRows::Text(_) => panic!("a table is lines"),
+        }
+        let plain = Template::parse("{{.Tag}}\t{{.Size}}").unwrap();
+        match plain.render_rows(&rows).unwrap() {
+            RenderedRows::Text(t) => assert_eq!(t, "1\t2\n3\t4\n", "tabs kept, as podman"),
+            RenderedRows::Lines(_) => panic!("only a table is aligned"),
         }
         let all = Template::parse("{{range .}}{{.Tag}};{{end}}").unwrap();
         match all.render_rows(&rows).unwrap() {

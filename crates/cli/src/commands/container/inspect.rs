@@ -213,7 +213,7 @@ fn template_row(c: &Container, row: &PsRow, id: &str, now: chrono::DateTime<Utc>
         "{} ago",
         hoist_container::record_age(now - c.config.created)
     );
-    let created = go_time(c.config.created);
+    let created = crate::output::go_time(c.config.created);
     r["ID"] = json!(id);
     // podman's template `.Pod` is the short pod ID.
     r["Pod"] = json!(hoist_container::short_id(&row.pod));
@@ -227,15 +227,6 @@ fn template_row(c: &Container, row: &PsRow, id: &str, now: chrono::DateTime<Utc>
     r["Networks"] = json!(row.networks.join(","));
     r["Size"] = json!(row.size.as_ref().map(size_text).unwrap_or_default());
     r
-}
-
-/// A time as Go prints it (`2006-01-02 15:04:05.123 +0000 UTC`): the
-/// fraction without trailing zeros.
-fn go_time(t: chrono::DateTime<Utc>) -> String {
-    let nanos = format!("{:09}", t.timestamp_subsec_nanos());
-    let fraction = nanos.trim_end_matches('0');
-    let dot = if fraction.is_empty() { "" } else { "." };
-    format!("{}{dot}{fraction} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
 /// The `inspect` document of a container, as JSON (for templates).
@@ -294,20 +285,4 @@ pub fn inspect(root: &Path, a: ContainerInspectArgs) -> Result<i32> {
         }
     }
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::go_time;
-    use chrono::TimeZone;
-
-    #[test]
-    fn times_print_as_go_prints_them() {
-        let t = chrono::Utc
-            .with_ymd_and_hms(2026, 12, 4, 21, 3, 54)
-            .unwrap();
-        assert_eq!(go_time(t), "2026-12-04 21:03:54 +0000 UTC");
-        let t = t + chrono::Duration::nanoseconds(174_103_700);
-        assert_eq!(go_time(t), "2026-12-04 21:03:54.1741037 +0000 UTC");
-    }
 }

@@ -247,21 +247,9 @@ fn export(vols: &Volumes, a: VolumeExportArgs) -> Result<()> {
 /// `CreatedAt` in Go's time format as podman prints it.
 fn template_row(v: &Volume) -> serde_json::Value {
     let mut row = serde_json::to_value(v).unwrap_or_default();
-    row["CreatedAt"] = serde_json::json!(go_time(&v.created_at));
+    row["CreatedAt"] = serde_json::json!(crate::output::go_time(v.created_at));
     row["Anonymous"] = serde_json::json!(v.anonymous);
     row
-}
-
-/// Go's `time.Time.String()` for a UTC time.
-fn go_time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    let nanos = format!("{:09}", t.timestamp_subsec_nanos());
-    let frac = nanos.trim_end_matches('0');
-    let frac = if frac.is_empty() {
-        String::new()
-    } else {
-        format!(".{frac}")
-    };
-    format!("{}{frac} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
 }
 
 /// The inspect document of volume `name` (`inspect --type volume`);
