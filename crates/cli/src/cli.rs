@@ -228,6 +228,8 @@ pub enum Command {
     /// hoist's own OCI runtime, with runc's command line.
     Oci(crate::oci_args::OciArgs),
     /// Make a container from an image and run its command.
+    // `-h` is --hostname here, as in podman: help is `--help` only.
+    #[command(disable_help_flag = true)]
     Run(crate::container_args::RunArgs),
     /// Run a command in a running container.
     Exec(crate::container_args::ExecArgs),
@@ -238,6 +240,7 @@ pub enum Command {
     /// Show containers' resource use.
     Stats(crate::container_args::StatsArgs),
     /// Create a container without starting it.
+    #[command(disable_help_flag = true)]
     Create(crate::container_args::CreateArgs),
     /// Start created or stopped containers.
     Start(crate::container_args::StartArgs),

@@ -52,8 +52,11 @@ pub struct CreateArgs {
     #[arg(long)]
     pub entrypoint: Option<String>,
     /// The container's host name.
-    #[arg(long)]
+    #[arg(short = 'h', long)]
     pub hostname: Option<String>,
+    /// Print help (`-h` is --hostname).
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Mount the root filesystem read-only.
     #[arg(long)]
     pub read_only: bool,
@@ -729,7 +732,10 @@ pub struct MonitorArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
+    // `-h` is --hostname here, as in podman: help is `--help` only.
+    #[command(disable_help_flag = true)]
     Run(RunArgs),
+    #[command(disable_help_flag = true)]
     Create(CreateArgs),
     Exec(ExecArgs),
     /// Copy files or directories into or out of a container (or between two).

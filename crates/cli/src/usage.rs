@@ -351,6 +351,19 @@ fn counted_args(top: &Command, reached: &Command, path: &str, args: &[OsString])
     })
 }
 
+/// The short name of `flag` (`--user`) when the last word typed, the one
+/// left without its value, is that short name or ends a cluster with it.
+fn typed_short(cmd: &Command, flag: &str, args: &[OsString]) -> Option<char> {
+    let long = flag.strip_prefix("--")?;
+    let short = cmd
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?
+        .get_short()?;
+    let last = args.last()?.to_string_lossy();
+    let cluster = last.strip_prefix('-').filter(|c| !c.starts_with('-'))?;
+    cluster.ends_with(short).then_some(short)
+}
+
 /// Prints a clap outcome as podman does and returns the exit code.
 fn report(cmd: &Command, args: &[OsString], err: clap::Error) -> i32 {
     // An unknown flag belongs to the command reached before it (`hoist --foo
@@ -421,7 +434,11 @@ fn report(cmd: &Command, args: &[OsString], err: clap::Error) -> i32 {
         {
             let arg = context(&err, ContextKind::InvalidArg).unwrap_or_default();
             let flag = arg.split([' ', '=']).next().unwrap_or(&arg).to_string();
-            format!("flag needs an argument: {flag}\n{see}")
+            match typed_short(reached, &flag, args) {
+                // pflag names a shorthand as typed: `'u' in -u`.
+                Some(c) => format!("flag needs an argument: '{c}' in -{c}\n{see}"),
+                None => format!("flag needs an argument: {flag}\n{see}"),
+            }
         }
         // A command that declares `--latest` in conflict with its other
         // arguments gets podman's wording for it.

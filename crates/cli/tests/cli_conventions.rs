@@ -84,6 +84,31 @@ fn argument_errors_are_125() {
         out.stderr,
         "Error: flag needs an argument: --format\nSee 'hoist ps --help'\n"
     );
+    // A shorthand is named as typed; on run, create and pod create `-h`
+    // is --hostname (help is --help only), as in podman.
+    for (args, see) in [
+        (vec!["run", "-u"], "'u' in -u\nSee 'hoist run --help'"),
+        (vec!["run", "-h"], "'h' in -h\nSee 'hoist run --help'"),
+        (vec!["create", "-h"], "'h' in -h\nSee 'hoist create --help'"),
+        (
+            vec!["container", "run", "-dh"],
+            "'h' in -h\nSee 'hoist container run --help'",
+        ),
+        (
+            vec!["pod", "create", "-h"],
+            "'h' in -h\nSee 'hoist pod create --help'",
+        ),
+    ] {
+        let out = h.run(&args).fails_with(125);
+        assert_eq!(
+            out.stderr,
+            format!("Error: flag needs an argument: {see}\n")
+        );
+    }
+    for cmd in [vec!["run", "--help"], vec!["pod", "create", "--help"]] {
+        let help = h.run(&cmd).ok().stdout;
+        assert!(help.contains("-h, --hostname"), "{help}");
+    }
     let out = h
         .run(&["--events-backend", "carrier-pigeon", "version"])
         .fails_with(125);

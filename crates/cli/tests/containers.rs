@@ -124,7 +124,8 @@ fn env_user_workdir_entrypoint_and_volumes() {
             "1000:1000",
             "-w",
             "/tmp",
-            "--hostname",
+            // podman's shorthand of --hostname.
+            "-h",
             "box",
             &img,
             "sh",

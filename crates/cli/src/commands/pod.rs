@@ -19,6 +19,8 @@ pub enum PodCommand {
     /// Create a copy of an existing pod.
     Clone(Box<crate::commands::pod_clone::PodCloneArgs>),
     /// Make a pod (with its infra container unless --infra=false).
+    // `-h` is --hostname here, as in podman: help is `--help` only.
+    #[command(disable_help_flag = true)]
     Create(Box<PodCreateArgs>),
     /// Check if a pod exists (exit 0 if it does, 1 if not).
     Exists { pod: String },
@@ -87,8 +89,11 @@ pub struct PodCreateArgs {
     #[command(flatten)]
     pub net: crate::commands::container::network::NetworkFlags,
     /// The pod's host name (default: its name).
-    #[arg(long)]
+    #[arg(short = 'h', long)]
     pub hostname: Option<String>,
+    /// Print help (`-h` is --hostname).
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
     /// Set metadata: KEY=VALUE.
     #[arg(short, long)]
     pub label: Vec<String>,
@@ -424,6 +429,7 @@ pub fn pod_for_container(root: &Path, value: &str, hostname: Option<&str>) -> Re
                     http_proxy: None,
                 },
                 hostname: hostname.map(String::from),
+                help: None,
                 label: Vec::new(),
                 label_file: Vec::new(),
                 pod_id_file: None,
