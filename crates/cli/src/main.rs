@@ -10,6 +10,7 @@ mod logging;
 mod oci_args;
 mod output;
 mod progress;
+mod suggest;
 mod usage;
 
 use std::ffi::OsString;

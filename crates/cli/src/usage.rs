@@ -364,6 +364,32 @@ fn typed_short(cmd: &Command, flag: &str, args: &[OsString]) -> Option<char> {
     cluster.ends_with(short).then_some(short)
 }
 
+/// The first `--flag` among `words` that `cmd` does not take.
+fn unknown_long_flag(cmd: &Command, words: &[OsString]) -> Option<String> {
+    words.iter().find_map(|w| {
+        let w = w.to_string_lossy();
+        let long = w.strip_prefix("--")?.split('=').next()?;
+        let known = long.is_empty() || cmd.get_arguments().any(|a| a.get_long() == Some(long));
+        (!known).then(|| format!("--{long}"))
+    })
+}
+
+/// podman's error for an unknown command, with the subcommands of `cmd`
+/// it may have meant.
+fn unrecognized(cmd: &Command, path: &str, name: &str) -> String {
+    let mut text = format!("unrecognized command `{path} {name}`");
+    let similar = crate::suggest::similar_commands(cmd, name);
+    if !similar.is_empty() {
+        text.push_str("\n\nDid you mean this?");
+        for s in similar {
+            text.push_str(&format!("\n\t{s}"));
+        }
+        text.push('\n');
+    }
+    text.push_str(&format!("\nTry '{path} --help' for more information"));
+    text
+}
+
 /// Prints a clap outcome as podman does and returns the exit code.
 fn report(cmd: &Command, args: &[OsString], err: clap::Error) -> i32 {
     // An unknown flag belongs to the command reached before it (`hoist --foo
@@ -395,9 +421,17 @@ fn report(cmd: &Command, args: &[OsString], err: clap::Error) -> i32 {
         }
         ErrorKind::InvalidSubcommand => {
             let name = context(&err, ContextKind::InvalidSubcommand).unwrap_or_default();
-            format!(
-                "unrecognized command `{path} {name}`\nTry '{path} --help' for more information"
-            )
+            let after = args
+                .iter()
+                .position(|a| a.to_string_lossy() == name)
+                .map_or(&args[..0], |i| &args[i + 1..]);
+            match unknown_long_flag(reached, after) {
+                // podman parses the flags first: their error wins.
+                Some(flag) => format!("unknown flag: {flag}\n{see}"),
+                // podman suggests only for its own commands, not a group's.
+                None if std::ptr::eq(reached, cmd) => unrecognized(reached, &path, &name),
+                None => unrecognized(&Command::new(""), &path, &name),
+            }
         }
         ErrorKind::UnknownArgument => {
             let arg = context(&err, ContextKind::InvalidArg).unwrap_or_default();

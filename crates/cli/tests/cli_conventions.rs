@@ -128,6 +128,32 @@ fn unknown_and_missing_subcommands_are_125() {
         out.stderr,
         "Error: unrecognized command `hoist nosuch`\nTry 'hoist --help' for more information\n"
     );
+    // A near miss gets the commands within two edits or that start with
+    // it; a group's own commands get none, and a bad flag is told first.
+    let out = h.run(&["pss"]).fails_with(125);
+    let (said, meant) = out
+        .stderr
+        .split_once("\n\nDid you mean this?\n")
+        .expect(&out.stderr);
+    assert_eq!(said, "Error: unrecognized command `hoist pss`");
+    let mut meant: Vec<&str> = meant.lines().take_while(|l| !l.is_empty()).collect();
+    meant.sort_unstable();
+    assert_eq!(meant, ["\tpod", "\tps", "\tpush"]);
+    assert!(
+        out.stderr
+            .ends_with("\n\nTry 'hoist --help' for more information\n"),
+        "{out:?}"
+    );
+    let out = h.run(&["image", "bad"]).fails_with(125);
+    assert_eq!(
+        out.stderr,
+        "Error: unrecognized command `hoist image bad`\nTry 'hoist image --help' for more information\n"
+    );
+    let out = h.run(&["bad", "--invalid"]).fails_with(125);
+    assert_eq!(
+        out.stderr,
+        "Error: unknown flag: --invalid\nSee 'hoist --help'\n"
+    );
     let out = h.run(&["image"]).fails_with(125);
     assert!(
         out.stdout.contains("Usage:\n  hoist image [command]"),
