@@ -24,15 +24,17 @@ fn top_and_stats_of_a_running_container() {
             "sleep 300 & exec sleep 301",
         ])
         .ok();
-    // Processes from the cgroup, pids as the container sees them.
+    // Processes from the cgroup, pids as the container sees them. Until
+    // the forked child has exec'd, it shows the shell's command line.
     let mut out = String::new();
-    for _ in 0..50 {
-        out = hoist.run(&["top", "s1"]).ok().stdout;
-        if out.contains("sleep 300") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(20),
+        "the child to exec sleep 300",
+        || {
+            out = hoist.run(&["top", "s1"]).ok().stdout;
+            out.lines().any(|l| l.ends_with("sleep 300"))
+        },
+    );
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("USER"), "{out}");
     assert!(
