@@ -18,6 +18,8 @@ PACKAGES=(
     catatonit tzdata
     # ssh-agent, ssh-add, ssh-keygen: build --ssh (build_gcc.rs).
     openssh-client
+    # gpg: `image sign` signs with it and signature policies verify with it.
+    gnupg
     # Building hoist itself: clang compiles the eBPF system call recorder
     # (crates/trace), libbpf (vendored by libbpf-sys, built with make) links libelf and zlib;
     # bpftool and libbpf-dev to inspect and regenerate its vmlinux.h.

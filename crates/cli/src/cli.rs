@@ -368,6 +368,8 @@ pub enum ImageCommand {
     Umount(crate::commands::mount::ImageUmountArgs),
     /// Search registries for images.
     Search(crate::commands::search::SearchArgs),
+    /// Sign images in a registry with a GnuPG key.
+    Sign(crate::commands::sign::SignArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -532,6 +534,10 @@ pub struct PullArgs {
     /// full.
     #[arg(long, default_value = "lazy", value_parser = ["lazy", "full"])]
     pub pull_mode: String,
+    /// The signature policy to check the image against, instead of
+    /// /etc/containers/policy.json.
+    #[arg(long, value_name = "FILE")]
+    pub signature_policy: Option<PathBuf>,
     #[command(flatten)]
     pub content_trust: ContentTrustArgs,
     #[command(flatten)]

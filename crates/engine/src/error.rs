@@ -56,6 +56,11 @@ pub enum EngineError {
     Store(#[from] hoist_store::StoreError),
     #[error(transparent)]
     Archive(#[from] hoist_archive::ArchiveError),
+    #[error(transparent)]
+    Sign(#[from] hoist_sign::SignError),
+    /// The signature policy refused the image (podman's wording).
+    #[error("Source image rejected: {0}")]
+    Rejected(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -29,7 +29,9 @@ mod push_plan;
 mod resolve;
 mod save;
 mod search;
+mod sign;
 mod squash;
+mod trust;
 
 use std::path::{Path, PathBuf};
 
@@ -49,6 +51,7 @@ pub use save::{SaveFormat, SaveOptions};
 pub use search::{
     search, search_tags, SearchFilter, SearchOptions, SearchResult, DEFAULT_SEARCH_LIMIT,
 };
+pub use sign::{SignOptions, Signed};
 
 use hoist_image::platform::Platform;
 use hoist_image::Digest;
@@ -84,6 +87,9 @@ pub struct PullOptions {
     pub platform: Platform,
     /// `--pull-mode`: whether eStargz layers are pulled lazily.
     pub pull_mode: PullMode,
+    /// `--signature-policy`: the trust policy instead of
+    /// /etc/containers/policy.json.
+    pub signature_policy: Option<PathBuf>,
 }
 
 impl Default for PullOptions {
@@ -92,6 +98,7 @@ impl Default for PullOptions {
             registry: RegistryOptions::default(),
             platform: Platform::host(),
             pull_mode: PullMode::default(),
+            signature_policy: None,
         }
     }
 }

@@ -19,6 +19,7 @@ use tracing::{debug, info_span, Instrument};
 use crate::error::{EngineError, Result};
 use crate::lazy::{lazy_layer_ref, toc_digest_of, LazyPlan, LazySource, PullMode};
 use crate::progress::{BlobOutcome, Progress};
+use crate::trust::Trust;
 use crate::{block_on, Engine, PullOptions, PulledImage};
 
 /// How many layers download at once; more rarely helps one registry.
@@ -86,6 +87,7 @@ impl Engine {
             Err(e) => return Err(e.into()),
         };
         let client = crate::auth::client(&opts.registry, &conf)?;
+        let trust = Trust::load(opts.signature_policy.as_deref())?;
         let mut failures = Vec::new();
         for candidate in &candidates {
             let sources = conf.pull_sources(candidate)?;
@@ -93,7 +95,14 @@ impl Engine {
                 progress.message(&format!("Trying to pull {candidate}..."));
                 let span = info_span!("pull", image = %source.reference);
                 match self
-                    .pull_one(&client, candidate, &source.reference, opts, progress)
+                    .pull_one(
+                        &client,
+                        &trust,
+                        candidate,
+                        &source.reference,
+                        opts,
+                        progress,
+                    )
                     .instrument(span)
                     .await
                 {
@@ -122,12 +131,15 @@ impl Engine {
     async fn pull_one(
         &self,
         client: &RegistryClient,
+        trust: &Trust,
         name: &Reference,
         source: &Reference,
         opts: &PullOptions,
         progress: &Arc<dyn Progress>,
     ) -> Result<PulledImage> {
         let (top_bytes, top_type, top_digest) = client.get_manifest(source).await?;
+        // Before anything is downloaded: a refused image costs nothing.
+        trust.check(name, &top_digest).await?;
         let mut known_digests = vec![top_digest.clone()];
         // Follow indexes down to the image manifest for the platform; an
         // index may point at further indexes, a bounded number of levels.

@@ -27,6 +27,7 @@ pub mod pod_stats;
 pub mod search;
 pub mod seccomp;
 pub mod secret;
+pub mod sign;
 mod system;
 pub mod system_store;
 mod transfer;
@@ -84,6 +85,7 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         }
         Command::Export(a) => commit::export(&open(&root)?, a),
         Command::Image(ImageCommand::Tree(a)) => commit::tree(&open(&root)?, a),
+        Command::Image(ImageCommand::Sign(a)) => sign::sign(&open(&root)?, a),
         Command::Diff(a) | Command::Image(ImageCommand::Diff(a)) => commit::diff(&open(&root)?, a),
         Command::History(a) | Command::Image(ImageCommand::History(a)) => {
             commit::history(&open(&root)?, a)

@@ -15,6 +15,7 @@ pub fn pull(engine: &Engine, a: PullArgs) -> Result<i32> {
         registry: registry_options(&a.registry)?,
         platform: platform(&a.platform)?,
         pull_mode: a.pull_mode.parse()?,
+        signature_policy: a.signature_policy.clone(),
     };
     let display: Arc<dyn Progress> = Arc::new(Display::new(a.quiet));
     for image in &a.images {

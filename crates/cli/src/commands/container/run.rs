@@ -493,6 +493,7 @@ fn create_record(
         registry: super::super::registry_options(&a.registry)?,
         pull_mode: a.pull_mode.parse()?,
         platform: super::super::platform(&a.platform)?,
+        signature_policy: None,
     };
     let cs = open(root)?;
     let req = CreateRequest {

@@ -1,0 +1,153 @@
+//! `image sign`: signatures of images in a registry, made with the user's
+//! GnuPG key and written to lookaside storage, as podman makes them.
+//!
+//! The manifest signed is the registry's, fetched through registries.conf
+//! (mirrors and rewritten locations) like a pull; the identity signed is
+//! the name the user gave, so the signature matches what a pull of that
+//! name checks.
+
+use std::path::PathBuf;
+
+use hoist_image::manifest::Manifest;
+use hoist_image::registries::RegistriesConf;
+use hoist_image::{Digest, Reference};
+use hoist_registry::RegistryClient;
+use hoist_sign::{Gpg, Lookaside, Payload, SignatureStore};
+
+use crate::error::{EngineError, Result};
+use crate::{block_on, Engine, RegistryOptions};
+
+/// How to sign.
+#[derive(Debug, Clone, Default)]
+pub struct SignOptions {
+    /// `--sign-by`: the GnuPG key (ID, fingerprint or user ID).
+    pub sign_by: String,
+    /// `--directory`: the signature store to write to, instead of the
+    /// registries.d lookaside.
+    pub directory: Option<PathBuf>,
+    /// `--all`: sign each image of a manifest list instead of the list.
+    pub all: bool,
+    /// The registries.d directory; its default when unset.
+    pub registries_d: Option<PathBuf>,
+    pub registry: RegistryOptions,
+}
+
+/// One signature written.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The name the signature vouches for (`registry/repo:tag`).
+    pub identity: String,
+    pub manifest_digest: Digest,
+    pub file: PathBuf,
+}
+
+impl Engine {
+    /// Signs each of `images` (`docker://REF`). Stops at the first image
+    /// that fails; the signatures already written stay, each complete.
+    pub fn sign_images(&self, images: &[String], opts: &SignOptions) -> Result<Vec<Signed>> {
+        if opts.sign_by.is_empty() {
+            return Err(EngineError::Invalid(
+                "please provide an identity: --sign-by KEY (a key of `gpg --list-secret-keys`)"
+                    .into(),
+            ));
+        }
+        if let Some(dir) = &opts.directory {
+            std::fs::metadata(dir).map_err(crate::error::io_err(format!(
+                "signature directory {}",
+                dir.display()
+            )))?;
+        }
+        let registries_d = opts
+            .registries_d
+            .clone()
+            .unwrap_or_else(hoist_sign::lookaside::default_dir);
+        let lookaside = Lookaside::load(&registries_d)?;
+        let mut out = vec![];
+        for image in images {
+            let reference = registry_reference(image)?;
+            let store = SignatureStore::new(match &opts.directory {
+                Some(dir) => dir.join(&reference.repository),
+                None => lookaside.staging_dir(&reference)?,
+            });
+            let manifests = block_on(fetch_to_sign(&reference, opts))??;
+            for (digest, _) in manifests {
+                let payload = Payload::new(reference.to_string(), digest.clone(), now());
+                let signature = Gpg::default().sign(&opts.sign_by, &payload.to_json())?;
+                let file = store.add(&digest, &signature)?;
+                out.push(Signed {
+                    identity: reference.to_string(),
+                    manifest_digest: digest,
+                    file,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The registry reference of `image`, which must name its transport; a
+/// name without tag or digest means `:latest`, as podman reads it.
+fn registry_reference(image: &str) -> Result<Reference> {
+    let rest = image.strip_prefix("docker://").ok_or_else(|| {
+        EngineError::Invalid(format!(
+            "invalid image name {image:?}: only images in a registry can be signed: name one as docker://REGISTRY/NAME[:TAG]"
+        ))
+    })?;
+    let reference = Reference::parse(rest)?;
+    Ok(match (&reference.tag, &reference.digest) {
+        (None, None) => reference.with_tag("latest"),
+        _ => reference,
+    })
+}
+
+/// The manifests to sign, with their digests: the one `reference` names,
+/// or with `--all` each image of the list it names.
+async fn fetch_to_sign(
+    reference: &Reference,
+    opts: &SignOptions,
+) -> Result<Vec<(Digest, Vec<u8>)>> {
+    let conf = RegistriesConf::load_default()?;
+    let client = crate::auth::client(&opts.registry, &conf)?;
+    let mut last_error = None;
+    for source in conf.pull_sources(reference)? {
+        match manifests_at(&client, &source.reference, opts.all, reference).await {
+            Ok(found) => return Ok(found),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        EngineError::AllSourcesFailed(format!("{reference}: no registry to read it from"))
+    }))
+}
+
+async fn manifests_at(
+    client: &RegistryClient,
+    source: &Reference,
+    all: bool,
+    named: &Reference,
+) -> Result<Vec<(Digest, Vec<u8>)>> {
+    let (bytes, media_type, digest) = client.get_manifest(source).await?;
+    if !all {
+        return Ok(vec![(digest, bytes)]);
+    }
+    let Manifest::Index(index) = Manifest::parse(&bytes, &media_type)? else {
+        return Err(EngineError::Invalid(format!(
+            "docker://{named} is not a multi-architecture image (manifest type {media_type}): sign it without --all"
+        )));
+    };
+    let mut out = vec![];
+    for entry in &index.manifests {
+        let (bytes, _, digest) = client
+            .get_manifest_by_digest(&source.registry, &source.repository, &entry.digest)
+            .await?;
+        out.push((digest, bytes));
+    }
+    Ok(out)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
