@@ -413,3 +413,65 @@ fn pull_checks_podmans_signatures_against_the_signature_policy() {
     assert!(names.is_empty(), "no refused image is stored: {names:?}");
     hoist.run(&["system", "check"]).ok();
 }
+
+#[test]
+fn pull_reads_signatures_from_a_web_server_lookaside() {
+    let (reg, mut hoist) = setup();
+    let key = GpgKey::new("web");
+    ImageBuilder::single_layer().push(&reg, "web/app:1");
+    ImageBuilder::multi_layer(2).push(&reg, "web/app:2");
+    let work = tempfile::tempdir().unwrap();
+    let sigs = work.path().join("sigs");
+    std::fs::create_dir(&sigs).unwrap();
+    hoist.env("GNUPGHOME", key.home());
+    hoist
+        .run(&[
+            "image",
+            "sign",
+            "--sign-by",
+            &key.email,
+            "-d",
+            sigs.to_str().unwrap(),
+            &format!("docker://{}", reg.reference("web/app:1")),
+        ])
+        .ok();
+    let server = hoist_testenv::HttpServer::serve(&sigs);
+    let home = hoist.base_dir().join("home");
+    let dir = home.join(".config/containers/registries.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = format!(
+        "docker:\n  {}:\n    lookaside: {}\n",
+        reg.addr(),
+        server.url("")
+    );
+    std::fs::write(dir.join("web.yaml"), yaml).unwrap();
+    let trusted = work.path().join("trusted");
+    std::fs::create_dir(&trusted).unwrap();
+    let policy = policy_requiring(
+        &trusted,
+        &[reg.addr().to_string()],
+        &key.export_public(&trusted),
+    );
+    let policy = policy.to_str().unwrap();
+
+    hoist
+        .run(&[
+            "pull",
+            "--signature-policy",
+            policy,
+            &reg.reference("web/app:1"),
+        ])
+        .ok();
+    let out = hoist
+        .run(&[
+            "pull",
+            "--signature-policy",
+            policy,
+            &reg.reference("web/app:2"),
+        ])
+        .fails_with(125);
+    assert!(
+        out.stderr.contains("no signature exists"),
+        "a 404 is no signature: {out:?}"
+    );
+}
