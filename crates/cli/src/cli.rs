@@ -422,10 +422,8 @@ pub struct PlatformArgs {
     pub variant: Option<String>,
 }
 
-/// podman's signing flags of `push`. hoist cannot sign; they are parsed so
-/// that using one fails with a clear error instead of "unknown flag".
 /// How `push` and `manifest push` rewrite what they send: the manifest
-/// type, the layers' compression; and the signing flags, refused.
+/// type, the layers' compression; and whether they sign it.
 #[derive(Debug, Clone, Args)]
 pub struct PushConversionArgs {
     /// The manifest type pushed: oci or v2s2 (the stored type when not
@@ -446,15 +444,15 @@ pub struct PushConversionArgs {
 
 impl PushConversionArgs {
     /// The push options these flags give over `registry`, `compress`
-    /// (--compress, which `manifest push` lacks); a signing flag is an error.
+    /// (--compress, which `manifest push` lacks); sigstore signing is an error.
     pub fn options(
         &self,
         registry: hoist_engine::RegistryOptions,
         compress: bool,
     ) -> anyhow::Result<hoist_engine::PushOptions> {
-        if let Some(flag) = self.signing.first_given() {
+        if self.signing.sign_by_sigstore_private_key.is_some() {
             anyhow::bail!(
-                "{flag}: signing images is not supported by hoist; push without it and sign with a tool that does (skopeo, cosign)"
+                "--sign-by-sigstore-private-key: sigstore signing is not supported by hoist; sign with a GnuPG key (--sign-by) or with cosign"
             );
         }
         // --remove-signatures needs nothing done: hoist keeps no signatures.
@@ -471,36 +469,24 @@ impl PushConversionArgs {
                 .map(str::parse::<hoist_engine::LayerCompression>)
                 .transpose()?,
             compress,
+            sign_by: self.signing.sign_by.clone(),
+            sign_passphrase_file: self.signing.sign_passphrase_file.clone(),
         })
     }
 }
 
+/// podman's signing flags of `push` and `manifest push`.
 #[derive(Debug, Clone, Args)]
 pub struct SigningArgs {
-    /// A GPG key to sign the pushed image with: refused, hoist does not sign.
+    /// Sign the pushed image with this GnuPG key (into the registries.d lookaside).
     #[arg(long, value_name = "KEY")]
     pub sign_by: Option<String>,
-    /// A sigstore private key to sign with: refused, hoist does not sign.
+    /// A sigstore private key to sign with: refused, hoist signs with GnuPG only.
     #[arg(long, value_name = "PATH")]
     pub sign_by_sigstore_private_key: Option<PathBuf>,
-    /// The file holding a signing key's passphrase: refused, hoist does not sign.
+    /// The file whose first line is the --sign-by key's passphrase.
     #[arg(long, value_name = "PATH")]
     pub sign_passphrase_file: Option<PathBuf>,
-}
-
-impl SigningArgs {
-    /// The first signing flag given, as typed.
-    pub fn first_given(&self) -> Option<&'static str> {
-        if self.sign_by.is_some() {
-            Some("--sign-by")
-        } else if self.sign_by_sigstore_private_key.is_some() {
-            Some("--sign-by-sigstore-private-key")
-        } else if self.sign_passphrase_file.is_some() {
-            Some("--sign-passphrase-file")
-        } else {
-            None
-        }
-    }
 }
 
 /// Docker's `--disable-content-trust`: podman accepts it and does nothing

@@ -17,6 +17,10 @@ struct GpgKey {
 
 impl GpgKey {
     fn new(name: &str) -> GpgKey {
+        GpgKey::new_with_passphrase(name, "")
+    }
+
+    fn new_with_passphrase(name: &str, passphrase: &str) -> GpgKey {
         require(&["gpg", "gpgconf"]);
         // gpg-agent's socket path must stay short: a home under /tmp.
         let home = tempfile::Builder::new()
@@ -26,8 +30,10 @@ impl GpgKey {
         let email = format!("{name}@example.com");
         let key = GpgKey { home, email };
         key.gpg(&[
+            "--pinentry-mode",
+            "loopback",
             "--passphrase",
-            "",
+            passphrase,
             "--quick-gen-key",
             &format!("{name} <{}>", key.email),
             "ed25519",
@@ -55,6 +61,16 @@ impl GpgKey {
         (out.stdout, stderr)
     }
 
+    /// Stops the agent, and with it the passphrases it holds.
+    fn forget_passphrases(&self) -> bool {
+        Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home())
+            .args(["--kill", "gpg-agent"])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// The public key, exported to `dir/NAME.gpg`.
     fn export_public(&self, dir: &Path) -> PathBuf {
         let path = dir.join(format!("{}.gpg", self.email));
@@ -65,11 +81,8 @@ impl GpgKey {
 
 impl Drop for GpgKey {
     fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.home())
-            .args(["--kill", "gpg-agent"])
-            .status();
+        // Never a panic in drop: the test's own failure is the news.
+        let _ = self.forget_passphrases();
     }
 }
 
@@ -474,4 +487,130 @@ fn pull_reads_signatures_from_a_web_server_lookaside() {
         out.stderr.contains("no signature exists"),
         "a 404 is no signature: {out:?}"
     );
+}
+
+#[test]
+fn push_sign_by_signs_images_and_lists_into_the_staging_lookaside() {
+    let (reg, mut hoist) = setup();
+    require(&["podman"]);
+    let key = GpgKey::new("pusher");
+    // A key with a passphrase, unlocked from --sign-passphrase-file.
+    let locked = GpgKey::new_with_passphrase("locked", "s3cret");
+    let work = tempfile::tempdir().unwrap();
+    let sigs = work.path().join("sigs");
+    std::fs::create_dir(&sigs).unwrap();
+    let home = hoist.base_dir().join("home");
+    let dir = home.join(".config/containers/registries.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = format!(
+        "docker:\n  {}:\n    lookaside: file://{sigs}\n    lookaside-staging: file://{sigs}\n",
+        reg.addr(),
+        sigs = sigs.display()
+    );
+    std::fs::write(dir.join("push.yaml"), yaml).unwrap();
+    ImageBuilder::single_layer().push(&reg, "src/app:1");
+    hoist.run(&["pull", &reg.reference("src/app:1")]).ok();
+
+    hoist.env("GNUPGHOME", key.home());
+    let pushed = hoist
+        .run(&[
+            "push",
+            "--sign-by",
+            &key.email,
+            &reg.reference("src/app:1"),
+            &reg.reference("dst/app:1"),
+        ])
+        .ok();
+    let digest = pushed.stdout.trim().to_string();
+    let sig_dir = sigs.join(format!("dst/app@{}", digest.replacen(':', "=", 1)));
+    assert!(sig_dir.join("signature-1").is_file(), "{pushed:?}");
+
+    // The list, signed by the key with a passphrase.
+    hoist.env("GNUPGHOME", locked.home());
+    hoist
+        .run(&["manifest", "create", "lst", &reg.reference("src/app:1")])
+        .ok();
+    let pass = work.path().join("pass");
+    std::fs::write(&pass, "s3cret\n").unwrap();
+    let pushed = hoist
+        .run(&[
+            "manifest",
+            "push",
+            "--sign-by",
+            &locked.email,
+            "--sign-passphrase-file",
+            pass.to_str().unwrap(),
+            "lst",
+            &reg.reference("dst/list:1"),
+        ])
+        .ok();
+    assert!(pushed.success(), "{pushed:?}");
+
+    // Each verifies under its key's policy, through hoist's and podman's pulls.
+    let trusted = work.path().join("trusted");
+    std::fs::create_dir(&trusted).unwrap();
+    let image_policy = policy_requiring(
+        &trusted,
+        &[reg.reference("dst/app")],
+        &key.export_public(&trusted),
+    );
+    hoist
+        .run(&[
+            "pull",
+            "--signature-policy",
+            image_policy.to_str().unwrap(),
+            &reg.reference("dst/app:1"),
+        ])
+        .ok();
+    let store = tempfile::tempdir().unwrap();
+    let podman = Command::new("podman")
+        .env("HOME", &home)
+        .arg("--root")
+        .arg(store.path().join("root"))
+        .arg("--runroot")
+        .arg(store.path().join("run"))
+        .args(["pull", "--tls-verify=false", "--signature-policy"])
+        .arg(&image_policy)
+        .arg(reg.reference("dst/app:1"))
+        .output()
+        .unwrap();
+    assert!(
+        podman.status.success(),
+        "{}",
+        String::from_utf8_lossy(&podman.stderr)
+    );
+
+    let lists = work.path().join("lists");
+    std::fs::create_dir(&lists).unwrap();
+    let list_policy = policy_requiring(
+        &lists,
+        &[reg.reference("dst/list")],
+        &locked.export_public(&lists),
+    );
+    hoist
+        .run(&[
+            "pull",
+            "--signature-policy",
+            list_policy.to_str().unwrap(),
+            &reg.reference("dst/list:1"),
+        ])
+        .ok();
+
+    // A push to a directory cannot be signed, and says so before writing.
+    let out_dir = work.path().join("dir");
+    let out = hoist
+        .run(&[
+            "push",
+            "--sign-by",
+            &key.email,
+            &reg.reference("src/app:1"),
+            &format!("dir:{}", out_dir.display()),
+        ])
+        .fails_with(125);
+    assert!(
+        out.stderr
+            .contains("only images pushed to a registry can be signed"),
+        "{out:?}"
+    );
+    assert!(!out_dir.exists());
 }

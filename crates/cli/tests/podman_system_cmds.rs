@@ -702,9 +702,12 @@ fn manifest_push_converts_the_list_and_its_images() {
         ])
         .fails_with(125);
     assert!(
-        err.stderr.contains("signing images is not supported"),
-        "{err:?}"
+        err.stderr.contains("me@example.com"),
+        "names the key: {err:?}"
     );
+    // The key could not sign: nothing was pushed.
+    h.run(&["manifest", "inspect", &reg.reference("conv/list:3")])
+        .fails_with(125);
 }
 
 /// `system info` is `info`; `unshare` is for rootless podman, which hoist

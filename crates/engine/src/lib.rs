@@ -114,6 +114,11 @@ pub struct PushOptions {
     /// `--compress`: layers stored uncompressed are compressed (gzip, or as
     /// `compression` says).
     pub compress: bool,
+    /// `--sign-by`: sign the pushed manifest with this GnuPG key, into the
+    /// destination's registries.d lookaside.
+    pub sign_by: Option<String>,
+    /// `--sign-passphrase-file`: the key's passphrase, first line of the file.
+    pub sign_passphrase_file: Option<PathBuf>,
 }
 
 /// What a pull or load produced.

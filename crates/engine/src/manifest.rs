@@ -209,12 +209,16 @@ impl Engine {
         } else {
             dest.clone()
         };
+        let signature = crate::sign::sign_for_push(&tagged, &Digest::sha256_of(&bytes), opts)?;
         progress.message("Writing manifest list to image destination");
         let digest = block_on(async {
             let conf = RegistriesConf::load_default()?;
             let client = crate::auth::client(&opts.registry, &conf)?;
             Ok::<_, EngineError>(client.put_manifest(&tagged, &bytes, &list_type).await?)
         })??;
+        if let Some(signature) = signature {
+            signature.store_for(&digest)?;
+        }
         crate::images::image_event(hoist_events::Status::Push, &record.id, destination);
         Ok(digest)
     }

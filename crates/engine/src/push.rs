@@ -38,10 +38,20 @@ impl Engine {
                 let reference = Reference::parse(&r)?;
                 let span = info_span!("push", image = %reference);
                 let plan = self.push_plan(&record, opts)?;
-                block_on(
+                let signature = crate::sign::sign_for_push(&reference, &plan.digest, opts)?;
+                let digest = block_on(
                     self.push_to_registry(&record, &plan, &reference, opts, progress)
                         .instrument(span),
-                )?
+                )??;
+                if let Some(signature) = signature {
+                    signature.store_for(&digest)?;
+                }
+                Ok(digest)
+            }
+            _ if opts.sign_by.is_some() => {
+                return Err(EngineError::Invalid(format!(
+                    "{dest}: only images pushed to a registry can be signed: push to docker://REGISTRY/NAME[:TAG], or push without --sign-by"
+                )))
             }
             ImageName::Dir { dir } => {
                 let plan = self.push_plan(&record, opts)?;

@@ -15,7 +15,7 @@ use hoist_registry::RegistryClient;
 use hoist_sign::{Gpg, Lookaside, Payload, SignatureStore};
 
 use crate::error::{EngineError, Result};
-use crate::{block_on, Engine, RegistryOptions};
+use crate::{block_on, Engine, PushOptions, RegistryOptions};
 
 /// How to sign.
 #[derive(Debug, Clone, Default)]
@@ -71,18 +71,88 @@ impl Engine {
             });
             let manifests = block_on(fetch_to_sign(&reference, opts))??;
             for (digest, _) in manifests {
-                let payload = Payload::new(reference.to_string(), digest.clone(), now());
-                let signature = Gpg::default().sign(&opts.sign_by, &payload.to_json())?;
-                let file = store.add(&digest, &signature)?;
-                out.push(Signed {
-                    identity: reference.to_string(),
-                    manifest_digest: digest,
-                    file,
-                });
+                out.push(sign_into(
+                    &store,
+                    &reference,
+                    digest,
+                    &Gpg::default(),
+                    &opts.sign_by,
+                )?);
             }
         }
         Ok(out)
     }
+}
+
+/// A signature made before a push and stored after it: a key that
+/// cannot sign fails the push before anything is uploaded, and a failed
+/// upload leaves no signature of a manifest the registry does not have.
+pub(crate) struct PendingSignature {
+    store: SignatureStore,
+    digest: Digest,
+    signature: Vec<u8>,
+}
+
+/// `push --sign-by`: signs manifest `digest`, about to be pushed as `dest`
+/// (`:latest` when it names no tag), for `dest`'s lookaside staging
+/// storage; `None` without `--sign-by`.
+pub(crate) fn sign_for_push(
+    dest: &Reference,
+    digest: &Digest,
+    opts: &PushOptions,
+) -> Result<Option<PendingSignature>> {
+    let Some(key) = &opts.sign_by else {
+        return Ok(None);
+    };
+    let dest = match (&dest.tag, &dest.digest) {
+        (None, None) => dest.with_tag("latest"),
+        _ => dest.clone(),
+    };
+    let lookaside = Lookaside::load(&hoist_sign::lookaside::default_dir())?;
+    let store = SignatureStore::new(lookaside.staging_dir(&dest)?);
+    let gpg = match &opts.sign_passphrase_file {
+        Some(file) => Gpg::default().with_passphrase_file(file),
+        None => Gpg::default(),
+    };
+    let payload = Payload::new(dest.to_string(), digest.clone(), now());
+    Ok(Some(PendingSignature {
+        store,
+        digest: digest.clone(),
+        signature: gpg.sign(key, &payload.to_json())?,
+    }))
+}
+
+impl PendingSignature {
+    /// Adds the signature to its store, once the manifest is pushed and
+    /// the registry has named it `pushed`, which must be what was signed.
+    pub(crate) fn store_for(self, pushed: &Digest) -> Result<()> {
+        if *pushed != self.digest {
+            return Err(EngineError::Invalid(format!(
+                "the registry stored the manifest as {pushed}, not as the signed {}: no signature was stored; push again",
+                self.digest
+            )));
+        }
+        let file = self.store.add(&self.digest, &self.signature)?;
+        tracing::info!(file = %file.display(), "signature stored");
+        Ok(())
+    }
+}
+
+fn sign_into(
+    store: &SignatureStore,
+    identity: &Reference,
+    digest: Digest,
+    gpg: &Gpg,
+    key: &str,
+) -> Result<Signed> {
+    let payload = Payload::new(identity.to_string(), digest.clone(), now());
+    let signature = gpg.sign(key, &payload.to_json())?;
+    let file = store.add(&digest, &signature)?;
+    Ok(Signed {
+        identity: identity.to_string(),
+        manifest_digest: digest,
+        file,
+    })
 }
 
 /// The registry reference of `image`, which must name its transport; a

@@ -30,13 +30,16 @@ pub struct Gpg {
     program: OsString,
     /// The keyring to sign with, when not the caller's `GNUPGHOME`.
     home: Option<PathBuf>,
+    /// A file whose first line is the signing key's passphrase.
+    passphrase_file: Option<PathBuf>,
 }
 
 impl Default for Gpg {
     fn default() -> Self {
         Gpg {
-            program: std::env::var_os("HOIST_GPG").unwrap_or_else(|| "gpg".into()),
+            program: "gpg".into(),
             home: None,
+            passphrase_file: None,
         }
     }
 }
@@ -53,6 +56,13 @@ impl Gpg {
         }
     }
 
+    /// Unlocks the signing key with the first line of `file` instead of
+    /// asking through gpg-agent's pinentry (which `--batch` cannot show).
+    pub fn with_passphrase_file(mut self, file: &Path) -> Gpg {
+        self.passphrase_file = Some(file.to_path_buf());
+        self
+    }
+
     /// Signs `payload` with `key` (a key ID, fingerprint or user ID the
     /// user's keyring knows), as a binary OpenPGP message that carries the
     /// payload: containers/image's signature file format.
@@ -61,6 +71,10 @@ impl Gpg {
             Some(home) => self.command_in(home),
             None => self.command(),
         };
+        if let Some(file) = &self.passphrase_file {
+            cmd.args(["--pinentry-mode", "loopback", "--passphrase-file"])
+                .arg(file);
+        }
         cmd.args(["--sign", "--local-user", key, "--output", "-"]);
         self.run(cmd, payload, "sign with key")
             .map_err(|e| with_key(e, key))
