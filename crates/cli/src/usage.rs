@@ -375,10 +375,14 @@ fn unknown_long_flag(cmd: &Command, words: &[OsString]) -> Option<String> {
 }
 
 /// podman's error for an unknown command, with the subcommands of `cmd`
-/// it may have meant.
-fn unrecognized(cmd: &Command, path: &str, name: &str) -> String {
+/// it may have meant when `suggest` (podman suggests at the top level only).
+fn unrecognized(cmd: &Command, path: &str, name: &str, suggest: bool) -> String {
     let mut text = format!("unrecognized command `{path} {name}`");
-    let similar = crate::suggest::similar_commands(cmd, name);
+    let similar = if suggest {
+        crate::suggest::similar_commands(cmd, name)
+    } else {
+        vec![]
+    };
     if !similar.is_empty() {
         text.push_str("\n\nDid you mean this?");
         for s in similar {
@@ -429,8 +433,7 @@ fn report(cmd: &Command, args: &[OsString], err: clap::Error) -> i32 {
                 // podman parses the flags first: their error wins.
                 Some(flag) => format!("unknown flag: {flag}\n{see}"),
                 // podman suggests only for its own commands, not a group's.
-                None if std::ptr::eq(reached, cmd) => unrecognized(reached, &path, &name),
-                None => unrecognized(&Command::new(""), &path, &name),
+                None => unrecognized(reached, &path, &name, std::ptr::eq(reached, cmd)),
             }
         }
         ErrorKind::UnknownArgument => {

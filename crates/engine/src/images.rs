@@ -531,8 +531,9 @@ impl Engine {
         usage: &dyn ContainerUsage,
         report: &mut RemoveReport,
     ) -> Result<()> {
+        // One read of the records, kept current as the walk removes.
+        let mut images = self.store.images()?;
         while let Some(id) = parent.take() {
-            let images = self.store.images()?;
             let Some(record) = images.iter().find(|i| i.id == id) else {
                 break;
             };
@@ -541,10 +542,11 @@ impl Engine {
             {
                 break;
             }
+            parent = record.parent.clone();
             self.store.remove_image(&id)?;
             image_event(Status::Remove, &id, id.hex());
+            images.retain(|i| i.id != id);
             report.deleted.push(id);
-            parent = record.parent.clone();
         }
         Ok(())
     }

@@ -147,13 +147,13 @@ pub fn remove(engine: &Engine, a: RmiArgs) -> Result<i32> {
     let mut errors: Vec<EngineError> = Vec::new();
     // podman prints every untagged name, then every deleted image.
     let (mut untagged, mut deleted) = (Vec::new(), Vec::new());
+    // `--all` names images by ID, and removing all of them includes every name.
+    let removal = Removal {
+        force: a.force || a.all,
+        remove_users: a.force,
+        prune_parents: !a.no_prune,
+    };
     for name in &targets {
-        // `--all` names images by ID, and removing all of them includes every name.
-        let removal = Removal {
-            force: a.force || a.all,
-            remove_users: a.force,
-            prune_parents: !a.no_prune,
-        };
         match remove_one(engine, &containers, name, &removal) {
             Ok(report) => {
                 untagged.extend(report.untagged.iter().map(|n| format!("Untagged: {n}")));
