@@ -450,6 +450,11 @@ impl PushConversionArgs {
         registry: hoist_engine::RegistryOptions,
         compress: bool,
     ) -> anyhow::Result<hoist_engine::PushOptions> {
+        if let Some(file) = &self.signing.sign_passphrase_file {
+            // Read as podman reads it, whether or not a key needs it.
+            std::fs::File::open(file)
+                .map_err(|e| anyhow::anyhow!("--sign-passphrase-file {}: {e}", file.display()))?;
+        }
         if self.signing.sign_by_sigstore_private_key.is_some() {
             anyhow::bail!(
                 "--sign-by-sigstore-private-key: sigstore signing is not supported by hoist; sign with a GnuPG key (--sign-by) or with cosign"
