@@ -347,8 +347,12 @@ fn unsupported_values_are_refused_like_podman() {
         ),
         (vec!["--uidmap", "0:100"], "UID setting is malformed"),
         (
-            vec!["--uidmap", "0:100000:65536"],
-            "ID maps are not supported by hoist yet",
+            vec!["--uidmap", "1:100000:65536"],
+            "must map the container's root (ID 0)",
+        ),
+        (
+            vec!["--pod", "new:userns-pod", "--uidmap", "0:100000:65536"],
+            "user namespaces for pods are not supported",
         ),
         (vec!["--personality", "PDP11"], "invalid --personality"),
         (vec!["--mac-address", "zz"], "invalid MAC address"),

@@ -79,6 +79,12 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
             c.name()
         )));
     }
+    if crate::userns::maps(c).is_some() {
+        return Err(ContainerError::Invalid(format!(
+            "{}: checkpointing a container with --uidmap/--gidmap is not supported by hoist yet; stop it instead, or run it without ID maps to checkpoint it",
+            c.name()
+        )));
+    }
     let pid = c
         .state
         .pid

@@ -154,6 +154,7 @@ pub fn exec(c: &Container, opts: &ExecOptions) -> Result<i32> {
     };
     let stdio = stdio.with_preserved_fds(opts.preserve_fds);
     let rt = runtime_of(c);
+    crate::userns::enter_for_exec(c)?;
     let pid = rt.exec(c.id(), &process, stdio, console.as_ref().map(|s| s.path()))?;
     crate::events::emit(c, hoist_events::Status::Exec);
     let master = match &console {

@@ -503,6 +503,7 @@ fn try_exec_captured(
     let w: OwnedFd = w.into();
     let w2 = w.try_clone().map_err(io_err("duplicating", "a pipe"))?;
     let rt = crate::monitor::runtime_of(c);
+    crate::userns::enter_for_exec(c)?;
     let pid = rt.exec(c.id(), &process, Stdio::new(null, w, w2), None)?;
     let deadline = Instant::now() + timeout;
     let (mut output, timed_out) = read_until(r.as_fd(), deadline);

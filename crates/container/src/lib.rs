@@ -68,6 +68,7 @@ pub mod systemd;
 mod tty;
 pub mod update;
 mod usage;
+mod userns;
 pub mod volumes;
 
 pub use conf_defaults::{apply_conf, runtime_path};

@@ -433,6 +433,9 @@ fn start_once(
     std::fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
     std::fs::create_dir_all(&rootfs).map_err(io_err("creating", &rootfs))?;
     let (lower, lazy) = lower_dirs(c)?;
+    // With ID maps: the user namespace the layers are seen through, the
+    // network namespace is made in, and the container joins.
+    let userns = crate::userns::namespace(c)?;
     let stop_lazy = |lazy: Option<LazyServer>| {
         if let Some(server) = lazy {
             server.stop();
@@ -454,6 +457,15 @@ fn start_once(
                     rootfs.display()
                 ))
             }),
+        _ if userns.is_some() => crate::userns::mount_rootfs(
+            c,
+            userns.as_ref().expect("checked"),
+            &lower,
+            &c.dir.join("upper"),
+            &work,
+            &rootfs,
+            c.config.options.auto_remove,
+        ),
         _ => mount(&lower, &c.dir.join("upper"), &work, &rootfs).map_err(ContainerError::from),
     };
     if let Err(e) = mounted {
@@ -475,7 +487,11 @@ fn start_once(
     let restoring = crate::checkpoint::restore_network_config(c);
     let set_up = match crate::checkpoint::kept_network(c) {
         Some(kept) => Ok(kept),
-        None => netsetup::setup(cs.root(), restoring.as_ref().unwrap_or(&c.config)),
+        None => netsetup::setup(
+            cs.root(),
+            restoring.as_ref().unwrap_or(&c.config),
+            userns.as_ref().map(|n| n.as_fd()),
+        ),
     };
     let net = match set_up {
         Ok(n) => n,
@@ -498,7 +514,7 @@ fn start_once(
             .map(|r| r.port_mappings.clone())
             .unwrap_or_default();
     })?;
-    match create_and_start(cs, c, &net, mode, recorder) {
+    match create_and_start(cs, c, &net, mode, recorder, userns.as_ref()) {
         Ok((pid, outputs, stdin_w)) => Ok(Started {
             pid,
             outputs,
@@ -697,16 +713,28 @@ fn create_and_start(
     net: &NetSetup,
     mode: MonitorMode,
     recorder: Option<&mut hoist_trace::Recorder>,
+    userns: Option<&hoist_idmap::UserNamespace>,
 ) -> Result<Launched> {
     let opts = spec_options(cs, c, net)?;
     let image: ImageConfiguration = c.image_config()?;
     let mut spec = build_spec(&image, &opts)?;
     crate::run_flags::apply_to_spec(c, &mut spec)?;
+    if let Some(ns) = userns {
+        crate::userns::apply_to_spec(c, &mut spec, ns)?;
+    }
     // Volumes are mounted, filled from the image and given their owner
-    // once the user is known; [`finish`] lets go of them.
+    // once the user is known; [`finish`] lets go of them. In a user
+    // namespace that owner is the host ID the user maps to.
     if let Some(p) = spec.process() {
         let user = p.user();
-        crate::volumes::prepare_volumes(cs, &c.config, &c.rootfs(), user.uid(), user.gid())?;
+        let (uid, gid) = match crate::userns::maps(c) {
+            Some((uids, gids)) => (
+                hoist_idmap::host_id(uids, user.uid()).unwrap_or(user.uid()),
+                hoist_idmap::host_id(gids, user.gid()).unwrap_or(user.gid()),
+            ),
+            None => (user.uid(), user.gid()),
+        };
+        crate::volumes::prepare_volumes(cs, &c.config, &c.rootfs(), uid, gid)?;
     }
     if let Some(p) = spec.process() {
         crate::run_setup::ensure_workdir(c, p.cwd().to_str().unwrap_or("/"))?;
@@ -800,14 +828,15 @@ fn create_and_start(
     if let Some(r) = recorder.as_deref_mut().filter(|_| external) {
         r.expect_child_of(std::process::id());
     }
-    let pid = rt
+    let created = rt
         .create(
             c.id(),
             &bundle,
             Stdio::new(stdin, out_w, err_w).with_preserved_fds(preserve),
             console.as_ref().map(|s| s.path()),
         )
-        .map_err(crate::run_setup::oci_runtime_error)?;
+        .map_err(crate::run_setup::oci_runtime_error);
+    let pid = created?;
     // The namespaces exist, the user's process has not started: from here
     // on every call in them is recorded.
     if let Some(Err(e)) = recorder.map(|r| r.follow(pid)) {

@@ -51,7 +51,13 @@ fn netns_name(id: &str) -> String {
 }
 
 /// Sets up the network `config` asks for. On failure nothing is left.
-pub(crate) fn setup(root: &Path, config: &ContainerConfig) -> Result<NetSetup> {
+/// With `userns`, the network namespace is made in that user namespace
+/// (a container's own: see crate::userns).
+pub(crate) fn setup(
+    root: &Path,
+    config: &ContainerConfig,
+    userns: Option<std::os::fd::BorrowedFd<'_>>,
+) -> Result<NetSetup> {
     if let [only] = config.options.networks.as_slice() {
         if let Some(name) = only.strip_prefix("container:") {
             return join(root, name);
@@ -93,13 +99,13 @@ pub(crate) fn setup(root: &Path, config: &ContainerConfig) -> Result<NetSetup> {
     let mut ports = config.options.ports.clone();
     assign_host_ports(&mut ports)?;
     request.port_mappings = ports;
-    let ns = match Netns::create(&netns_name(&config.id)) {
+    let ns = match Netns::create_owned(&netns_name(&config.id), userns) {
         Ok(ns) => ns,
         Err(hoist_network::Error::NetnsExists { .. }) => {
             // Left by a crashed start: replace it.
             let old = Netns::open(&netns_name(&config.id))?;
             old.remove()?;
-            Netns::create(&netns_name(&config.id))?
+            Netns::create_owned(&netns_name(&config.id), userns)?
         }
         Err(e) => return Err(e.into()),
     };

@@ -13,6 +13,7 @@ use oci_spec::runtime::{LinuxPersonalityBuilder, LinuxPersonalityDomain, MountBu
 
 use crate::error::{io_err, ContainerError, Result};
 use crate::record::Container;
+pub use hoist_idmap::{host_id, IdMap};
 
 /// The flags as stored in the container's options.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -51,6 +52,24 @@ pub struct RunFlags {
     /// `--userns`: host or private (hoist runs rootful: keep-id and nomap
     /// are refused as podman refuses them).
     pub userns: Option<String>,
+    /// `--uidmap`: the container's user namespace maps user IDs so; empty
+    /// for no user namespace.
+    pub uid_map: Vec<IdMap>,
+    /// `--gidmap`; the UID map when only that was given, as podman does.
+    pub gid_map: Vec<IdMap>,
+}
+
+impl RunFlags {
+    /// The UID and GID maps of the container's own user namespace, if it
+    /// has one.
+    pub fn user_namespace(&self) -> Option<(&[IdMap], &[IdMap])> {
+        match (self.uid_map.as_slice(), self.gid_map.as_slice()) {
+            ([], []) => None,
+            (u, []) => Some((u, u)),
+            ([], g) => Some((g, g)),
+            (u, g) => Some((u, g)),
+        }
+    }
 }
 
 fn invalid(m: String) -> ContainerError {
@@ -152,57 +171,24 @@ pub fn check_userns(v: &str) -> Result<()> {
             "{mode} is only supported in rootless mode"
         ))),
         "auto" | "ns" | "container" => Err(invalid(format!(
-            "--userns={v}: user namespaces are not supported by hoist yet; use --userns=host"
+            "--userns={v} is not supported by hoist yet: give the container's maps with --uidmap and --gidmap, or use --userns=host"
         ))),
         _ => Err(invalid(format!("invalid user namespace option {v:?}: use host, private, auto, keep-id, nomap, ns:PATH or container:NAME"))),
     }
 }
 
-/// One `--uidmap`/`--gidmap CONTAINER:HOST:SIZE` entry.
-///
-/// Valid maps are then refused by [`check_id_maps`]: libcontainer 0.7
-/// makes the user namespace before it joins the network namespace that
-/// netavark set up (the kernel refuses that join), and the image's files
-/// would need an idmapped mount to have owners inside.
-pub fn parse_id_map(flag: &str, v: &str) -> Result<IdMap> {
-    let n: Vec<u32> = v
-        .split(':')
-        .map(|f| f.parse::<u32>())
-        .collect::<std::result::Result<_, _>>()
-        .unwrap_or_default();
-    match n.as_slice() {
-        [container, host, size] if *size > 0 => Ok(IdMap {
-            container: *container,
-            host: *host,
-            size: *size,
-        }),
-        _ => Err(invalid(format!(
-            "initializing ID mappings: {} setting is malformed expected [\"uint32:uint32:uint32\"]: [{v:?}] (invalid {flag}: use CONTAINER_ID:HOST_ID:SIZE, e.g. 0:100000:65536)",
-            if flag == "--gidmap" { "GID" } else { "UID" }
-        ))),
-    }
-}
-
-/// Checks `--uidmap`/`--gidmap` values and refuses valid ones (see
-/// [`parse_id_map`]).
-pub fn check_id_maps(flag: &str, maps: &[String]) -> Result<()> {
-    for m in maps {
-        parse_id_map(flag, m)?;
-    }
-    match maps.first() {
-        Some(m) => Err(invalid(format!(
-            "{flag} {m}: user namespaces with ID maps are not supported by hoist yet; run without {flag}"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// A range of IDs in the container mapped to the host's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdMap {
-    pub container: u32,
-    pub host: u32,
-    pub size: u32,
+/// The `--uidmap` (or `--gidmap`) values as maps, each checked.
+pub fn id_maps(flag: &str, maps: &[String]) -> Result<Vec<IdMap>> {
+    maps.iter()
+        .map(|v| {
+            hoist_idmap::parse_id_map(v).map_err(|_| {
+                invalid(format!(
+                    "initializing ID mappings: {} setting is malformed expected [\"uint32:uint32:uint32\"]: [{v:?}] (invalid {flag}: use CONTAINER_ID:HOST_ID:SIZE, e.g. 0:100000:65536)",
+                    if flag == "--gidmap" { "GID" } else { "UID" }
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The `--hostuser` lines: each user's entry from the host's /etc/passwd.
@@ -306,6 +292,11 @@ pub(crate) fn check_create(cs: &crate::store::Containers, o: &crate::CreateOptio
         required(cs, name)?;
     }
     check_cgroup_conf(f)?;
+    if f.user_namespace().is_some() && o.pod.is_some() {
+        return Err(invalid(
+            "--uidmap/--gidmap: a container in a pod shares the pod's namespaces; user namespaces for pods are not supported by hoist yet".into(),
+        ));
+    }
     if f.cgroups.as_deref() == Some("disabled") {
         check_no_cgroups(o.runtime.as_deref())?;
     }

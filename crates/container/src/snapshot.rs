@@ -94,7 +94,7 @@ pub fn mounted(cs: &Containers) -> Result<Vec<(Container, PathBuf)>> {
 pub fn export(cs: &Containers, c: &Container, out: impl Write) -> Result<()> {
     let was_mounted = c.state.mounted || c.status().is_active();
     let rootfs = mount(cs, c)?;
-    let written = write_tree(&rootfs, out, Mode::Tree);
+    let written = write_tree_as(&rootfs, out, Mode::Tree, unmap_of(c));
     if !was_mounted {
         unmount(cs, &cs.load(c.id())?)?;
     }
@@ -133,7 +133,7 @@ pub fn export_image(
 pub fn write_changes(c: &Container, out: impl Write) -> Result<()> {
     let upper = c.dir.join("upper");
     std::fs::create_dir_all(&upper).map_err(io_err("creating", upper.as_path()))?;
-    write_tree(&upper, out, Mode::Changes)
+    write_tree_as(&upper, out, Mode::Changes, unmap_of(c))
 }
 
 /// What [`write_tree`] writes.
@@ -536,10 +536,34 @@ fn release_one(cs: &Containers, dir: &Path) {
 }
 
 pub(crate) fn write_tree(root: &Path, out: impl Write, mode: Mode) -> Result<()> {
+    write_tree_as(root, out, mode, None)
+}
+
+/// Host IDs written back as the container IDs they stand for: the files a
+/// container in a user namespace made belong to its mapped IDs on disk,
+/// and an image or an export holds the IDs as the container saw them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unmap<'a> {
+    pub uids: &'a [hoist_idmap::IdMap],
+    pub gids: &'a [hoist_idmap::IdMap],
+}
+
+/// The owners container `c` sees, if it has a user namespace.
+pub(crate) fn unmap_of(c: &Container) -> Option<Unmap<'_>> {
+    crate::userns::maps(c).map(|(uids, gids)| Unmap { uids, gids })
+}
+
+/// [`write_tree`], with `unmap` applied to every entry's owner.
+pub(crate) fn write_tree_as(
+    root: &Path,
+    out: impl Write,
+    mode: Mode,
+    unmap: Option<Unmap<'_>>,
+) -> Result<()> {
     let mut builder = tar::Builder::new(out);
     builder.follow_symlinks(false);
     let failed = |e: std::io::Error| io_err("writing a tar of", root)(e);
-    append_dir(&mut builder, root, Path::new(""), mode).map_err(failed)?;
+    append_dir(&mut builder, root, Path::new(""), mode, unmap).map_err(failed)?;
     builder
         .into_inner()
         .and_then(|mut w| w.flush())
@@ -553,6 +577,7 @@ fn append_dir<W: Write>(
     root: &Path,
     rel: &Path,
     mode: Mode,
+    unmap: Option<Unmap<'_>>,
 ) -> std::io::Result<()> {
     let whiteouts = mode == Mode::Changes;
     let dir = root.join(rel);
@@ -576,12 +601,46 @@ fn append_dir<W: Write>(
             empty_file(b, &rel.join(wh))?;
             continue;
         }
-        b.append_path_with_name(&path, &name)?;
+        match unmap {
+            Some(u) => append_unmapped(b, &path, &name, &meta, u)?,
+            None => b.append_path_with_name(&path, &name)?,
+        }
         if kind.is_dir() {
-            append_dir(b, root, &name, mode)?;
+            append_dir(b, root, &name, mode, unmap)?;
         }
     }
     Ok(())
+}
+
+/// One entry with its owner seen through `u` (an ID outside the maps
+/// stays as it is).
+fn append_unmapped<W: Write>(
+    b: &mut tar::Builder<W>,
+    path: &Path,
+    name: &Path,
+    meta: &std::fs::Metadata,
+    u: Unmap<'_>,
+) -> std::io::Result<()> {
+    let mut h = tar::Header::new_gnu();
+    h.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
+    let uid = hoist_idmap::container_id(u.uids, meta.uid()).unwrap_or(meta.uid());
+    let gid = hoist_idmap::container_id(u.gids, meta.gid()).unwrap_or(meta.gid());
+    h.set_uid(u64::from(uid));
+    h.set_gid(u64::from(gid));
+    let kind = meta.file_type();
+    if kind.is_file() {
+        b.append_data(&mut h, name, std::fs::File::open(path)?)
+    } else if kind.is_symlink() {
+        b.append_link(&mut h, name, std::fs::read_link(path)?)
+    } else {
+        if kind.is_char_device() || kind.is_block_device() {
+            let dev = meta.rdev();
+            h.set_device_major(rustix::fs::major(dev))?;
+            h.set_device_minor(rustix::fs::minor(dev))?;
+        }
+        h.set_size(0);
+        b.append_data(&mut h, name, std::io::empty())
+    }
 }
 
 pub(crate) fn is_opaque(dir: &Path) -> bool {

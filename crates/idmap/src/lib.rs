@@ -17,7 +17,7 @@ mod mount;
 mod userns;
 
 pub use error::IdmapError;
-pub use map::{parse_id_map, IdMap};
+pub use map::{container_id, host_id, parse_id_map, IdMap};
 pub use mount::idmapped_bind;
 pub use userns::UserNamespace;
 

@@ -3,7 +3,7 @@
 use crate::{IdmapError, Result};
 
 /// A range of `size` IDs from `container` in the namespace, `host` outside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IdMap {
     pub container: u32,
     pub host: u32,
@@ -40,6 +40,20 @@ pub(crate) fn proc_text(maps: &[IdMap]) -> String {
         .collect()
 }
 
+/// The host ID that container ID `id` has under `maps`, if it is mapped.
+pub fn host_id(maps: &[IdMap], id: u32) -> Option<u32> {
+    maps.iter()
+        .find(|m| id >= m.container && id - m.container < m.size)
+        .map(|m| m.host + (id - m.container))
+}
+
+/// The container ID that host ID `id` is under `maps`, if it is mapped.
+pub fn container_id(maps: &[IdMap], id: u32) -> Option<u32> {
+    maps.iter()
+        .find(|m| id >= m.host && id - m.host < m.size)
+        .map(|m| m.container + (id - m.host))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +66,27 @@ mod tests {
             assert!(parse_id_map(bad).is_err(), "{bad}");
         }
         assert_eq!(proc_text(&[m, m]), "0 100000 65536\n0 100000 65536\n");
+    }
+
+    #[test]
+    fn ids_map_both_ways_within_the_ranges_only() {
+        let maps = [
+            IdMap {
+                container: 0,
+                host: 100000,
+                size: 10,
+            },
+            IdMap {
+                container: 1000,
+                host: 200000,
+                size: 5,
+            },
+        ];
+        assert_eq!(host_id(&maps, 0), Some(100000));
+        assert_eq!(host_id(&maps, 1004), Some(200004));
+        assert_eq!(host_id(&maps, 10), None);
+        assert_eq!(container_id(&maps, 100009), Some(9));
+        assert_eq!(container_id(&maps, 200000), Some(1000));
+        assert_eq!(container_id(&maps, 0), None);
     }
 }

@@ -91,7 +91,8 @@ fn parent(pid: i32, ready: BorrowedFd<'_>, uids: &[IdMap], gids: &[IdMap]) -> Re
     }
     let proc = format!("/proc/{pid}");
     write_file(&format!("{proc}/uid_map"), &proc_text(uids))?;
-    write_file(&format!("{proc}/setgroups"), "deny")?;
+    // No "deny" in setgroups: we write the maps as root, and the
+    // container's processes need setgroups(2) for their supplementary groups.
     write_file(&format!("{proc}/gid_map"), &proc_text(gids))?;
     std::fs::File::open(format!("{proc}/ns/user"))
         .map(OwnedFd::from)

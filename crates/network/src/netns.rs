@@ -8,6 +8,7 @@
 //! ever runs inside it by accident.
 
 use std::fs::OpenOptions;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,17 @@ impl Netns {
     /// Creates the namespace `<dir>/<name>` with `lo` up. Fails with
     /// [`Error::NetnsExists`] if the name is taken.
     pub fn create_in(dir: &Path, name: &str) -> Result<Netns> {
+        Self::create_owned_in(dir, name, None)
+    }
+
+    /// [`Netns::create`], the namespace owned by the user namespace
+    /// `userns` (a container's, so that its processes can join this
+    /// namespace and mount a sysfs for it) rather than by ours.
+    pub fn create_owned(name: &str, userns: Option<BorrowedFd<'_>>) -> Result<Netns> {
+        Self::create_owned_in(Path::new(DEFAULT_NETNS_DIR), name, userns)
+    }
+
+    fn create_owned_in(dir: &Path, name: &str, userns: Option<BorrowedFd<'_>>) -> Result<Netns> {
         validate_netns_name(name)?;
         std::fs::create_dir_all(dir).ctx("creating network namespace directory", dir)?;
         ensure_shared_mount(dir)?;
@@ -58,19 +70,22 @@ impl Netns {
             Err(e) => return Err(e).ctx("creating network namespace file", path),
         }
         let target = path.clone();
-        let outcome = std::thread::Builder::new()
-            .name("hoist-netns".into())
-            .spawn(move || populate(&target))
-            .ctx("starting network namespace thread for", &path)
-            .and_then(|handle| {
-                handle.join().unwrap_or_else(|_| {
-                    Err(Error::Io {
-                        action: "creating network namespace (helper thread panicked)",
-                        path: path.clone(),
-                        source: std::io::Error::other("panic"),
+        let outcome = match userns {
+            Some(userns) => populate_owned(&target, userns),
+            None => std::thread::Builder::new()
+                .name("hoist-netns".into())
+                .spawn(move || populate(&target))
+                .ctx("starting network namespace thread for", &path)
+                .and_then(|handle| {
+                    handle.join().unwrap_or_else(|_| {
+                        Err(Error::Io {
+                            action: "creating network namespace (helper thread panicked)",
+                            path: path.clone(),
+                            source: std::io::Error::other("panic"),
+                        })
                     })
-                })
-            });
+                }),
+        };
         let netns = Netns { path };
         if let Err(err) = outcome {
             if let Err(cleanup) = netns.remove() {
@@ -177,6 +192,72 @@ fn populate(target: &Path) -> Result<()> {
     );
     mount_bind(&own, target).ctx("bind-mounting the new network namespace onto", target)?;
     loopback_up().ctx("bringing up lo in network namespace", target)
+}
+
+/// Makes the namespace in a child process that first joins `userns` (a
+/// thread cannot join a user namespace), and binds it on `target`.
+fn populate_owned(target: &Path, userns: BorrowedFd<'_>) -> Result<()> {
+    let (ready_r, ready_w) = rustix::pipe::pipe().ctx("creating a pipe for", target)?;
+    let (done_r, done_w) = rustix::pipe::pipe().ctx("creating a pipe for", target)?;
+    // SAFETY: the child makes only system calls (setns, unshare, socket,
+    // ioctl, read, write) before _exit, all async-signal-safe, so forking a
+    // process with other threads is sound.
+    #[allow(unsafe_code)]
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(std::io::Error::last_os_error()).ctx("forking to create", target);
+    }
+    if pid == 0 {
+        owned_child(userns, ready_w.as_fd(), done_r.as_fd());
+    }
+    drop(ready_w);
+    drop(done_r);
+    let mut byte = [0u8; 1];
+    let ready = rustix::io::read(&ready_r, &mut byte);
+    let outcome = match ready {
+        Ok(1) if byte[0] == 0 => {
+            let theirs = format!("/proc/{pid}/ns/net");
+            mount_bind(&theirs, target).ctx("bind-mounting the new network namespace onto", target)
+        }
+        Ok(1) => Err(std::io::Error::from_raw_os_error(i32::from(byte[0]))).ctx(
+            "creating a network namespace in the user namespace for",
+            target,
+        ),
+        _ => Err(std::io::Error::other("the helper process ended early"))
+            .ctx("creating a network namespace for", target),
+    };
+    let _ = rustix::io::write(&done_w, &[0]);
+    drop(done_w);
+    let mut status = 0;
+    // SAFETY: waits for our own child; status is a valid out pointer.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::waitpid(pid, &mut status, 0)
+    };
+    outcome
+}
+
+/// The helper's life: join the user namespace, make the network
+/// namespace with `lo` up, report 0 or an errno, wait to be let go.
+#[allow(unsafe_code)]
+fn owned_child(userns: BorrowedFd<'_>, ready: BorrowedFd<'_>, done: BorrowedFd<'_>) -> ! {
+    use std::os::fd::AsRawFd;
+    // SAFETY: system calls on valid descriptors, then _exit.
+    unsafe {
+        let mut code: u8 = 0;
+        if libc::setns(userns.as_raw_fd(), libc::CLONE_NEWUSER) != 0
+            || libc::unshare(libc::CLONE_NEWNET) != 0
+        {
+            code = std::io::Error::last_os_error().raw_os_error().unwrap_or(1) as u8;
+        } else if let Err(e) = loopback_up() {
+            code = e.raw_os_error().unwrap_or(1) as u8;
+        }
+        let byte = [code];
+        libc::write(ready.as_raw_fd(), byte.as_ptr().cast(), 1);
+        let mut b = [0u8; 1];
+        libc::read(done.as_raw_fd(), b.as_mut_ptr().cast(), 1);
+        libc::_exit(0)
+    }
 }
 
 /// `ip link set lo up` for the calling thread's network namespace: netavark

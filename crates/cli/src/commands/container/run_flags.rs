@@ -151,6 +151,15 @@ impl RunFlagArgs {
             .collect();
         f.sdnotify = self.sdnotify.clone();
         f.userns = self.userns.clone();
+        f.uid_map = rf::id_maps("--uidmap", &self.uidmap).map_err(fail)?;
+        f.gid_map = rf::id_maps("--gidmap", &self.gidmap).map_err(fail)?;
+        if let Some((uids, gids)) = f.user_namespace() {
+            if rf::host_id(uids, 0).is_none() || rf::host_id(gids, 0).is_none() {
+                return Err(fail(hoist_container::ContainerError::Invalid(
+                    "--uidmap/--gidmap must map the container's root (ID 0) to a host ID, e.g. 0:100000:65536".into(),
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -165,8 +174,6 @@ impl RunFlagArgs {
         if let Some(v) = &self.userns {
             rf::check_userns(v)?;
         }
-        rf::check_id_maps("--uidmap", &self.uidmap)?;
-        rf::check_id_maps("--gidmap", &self.gidmap)?;
         for (flag, v) in [
             ("--subuidname", &self.subuidname),
             ("--subgidname", &self.subgidname),

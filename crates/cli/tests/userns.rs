@@ -1,0 +1,187 @@
+//! Containers in a user namespace of their own (`--uidmap`, `--gidmap`),
+//! as a rootful podman runs them: root inside, an unprivileged host ID
+//! outside, the image's shared layers untouched on disk.
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::time::Duration;
+
+use hoist_testenv::wait_until;
+
+fn out(h: &hoist_testenv::Hoist, args: &[&str]) -> String {
+    h.run(args).ok().stdout.trim().to_string()
+}
+
+/// /proc/self/uid_map's lines with their columns' spacing normalised.
+fn map_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn uidmap_runs_root_inside_as_a_host_id_over_shared_layers() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let probe = "id -u; id -g; cat /proc/self/uid_map; stat -c %u:%g /bin/busybox; \
+                 touch /new && stat -c %u /new; mount | grep -c ' /sys/kernel' ; \
+                 echo 10.1.1.1 extra >> /etc/hosts && echo hosts-writable";
+    let lines = map_lines(&out(
+        &h,
+        &[
+            "run",
+            "--rm",
+            "--uidmap",
+            "0:100000:65536",
+            &img,
+            "sh",
+            "-c",
+            probe,
+        ],
+    ));
+    assert_eq!(
+        lines,
+        [
+            "0",
+            "0",
+            "0 100000 65536",
+            "0:0",
+            "0",
+            "0",
+            "hosts-writable"
+        ],
+        "root inside, the maps, the image's files owned by root, a file made \
+         by root, no /sys/kernel mounts, /etc/hosts its own"
+    );
+    // The host's network as well.
+    assert_eq!(
+        out(
+            &h,
+            &[
+                "run",
+                "--rm",
+                "--net",
+                "host",
+                "--uidmap",
+                "0:100000:65536",
+                &img,
+                "id",
+                "-u"
+            ]
+        ),
+        "0"
+    );
+    // The layer it ran on still belongs to the host's root.
+    let layer = &common::lower_dirs(&h, &img)[0];
+    assert_eq!(
+        std::fs::metadata(layer.join("bin/busybox")).unwrap().uid(),
+        0
+    );
+}
+
+#[test]
+fn a_mapped_container_is_exec_cp_commit_and_volume_aware() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    h.run(&[
+        "run",
+        "-d",
+        "--name",
+        "u",
+        "--uidmap",
+        "0:200000:65536",
+        "--gidmap",
+        "0:300000:65536",
+        "-v",
+        "uvol:/data",
+        &img,
+        "sh",
+        "-c",
+        "mkdir -p /made && touch /made/f && exec sleep 300",
+    ])
+    .ok();
+    let dir = std::path::PathBuf::from(out(&h, &["inspect", "--format", "{{.Id}}", "u"]));
+    let upper = h.root().join("containers").join(&dir).join("upper");
+    wait_until(
+        Duration::from_secs(30),
+        "the container's first file",
+        || upper.join("made/f").exists(),
+    );
+    let made = std::fs::metadata(upper.join("made/f")).unwrap();
+    assert_eq!(
+        (made.uid(), made.gid()),
+        (200000, 300000),
+        "host IDs on disk"
+    );
+    let pid = out(&h, &["inspect", "--format", "{{.State.Pid}}", "u"]);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.contains("200000")),
+        "the container's process is host user 200000: {status}"
+    );
+
+    // exec joins the user namespace: root inside, the same maps.
+    let exec = out(
+        &h,
+        &[
+            "exec",
+            "u",
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map /proc/self/gid_map",
+        ],
+    );
+    assert_eq!(
+        map_lines(&exec),
+        ["0", "0 200000 65536", "0 300000 65536"],
+        "{exec}"
+    );
+    // A new named volume is the container's root's, a copied file too.
+    h.run(&["exec", "u", "touch", "/data/x"]).ok();
+    let host_file = h.base_dir().join("copied");
+    std::fs::write(&host_file, "hello").unwrap();
+    h.run(&["cp", host_file.to_str().unwrap(), "u:/copied"])
+        .ok();
+    assert_eq!(
+        out(
+            &h,
+            &["exec", "u", "stat", "-c", "%u:%g", "/copied", "/data/x"]
+        ),
+        "0:0\n0:0"
+    );
+
+    // An image made from it holds the IDs the container saw.
+    h.run(&["commit", "u", "ucommit"]).ok();
+    assert_eq!(
+        out(
+            &h,
+            &["run", "--rm", "ucommit", "stat", "-c", "%u:%g", "/made/f", "/copied"]
+        ),
+        "0:0\n0:0"
+    );
+    let export = h.run(&["export", "u"]).ok();
+    let mut tar = tar::Archive::new(export.stdout_bytes.as_slice());
+    let f = tar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.path().unwrap().as_os_str() == "made/f")
+        .expect("made/f is exported");
+    assert_eq!(
+        (f.header().uid().unwrap(), f.header().gid().unwrap()),
+        (0, 0)
+    );
+
+    // Not yet: a checkpoint of it.
+    let cp = h.run(&["container", "checkpoint", "u"]).fails_with(125);
+    assert!(cp.stderr.contains("--uidmap"), "{cp:?}");
+    // Stopped and started again: the same maps.
+    h.run(&["stop", "-t", "0", "u"]).ok();
+    h.run(&["start", "u"]).ok();
+    assert_eq!(
+        map_lines(&out(&h, &["exec", "u", "cat", "/proc/self/uid_map"])),
+        ["0 200000 65536"]
+    );
+    h.run(&["rm", "-f", "-t", "0", "u"]).ok();
+}

@@ -1,0 +1,228 @@
+//! Containers in a user namespace of their own (`--uidmap`, `--gidmap`).
+//!
+//! The container gets a user namespace hoist makes before the container
+//! exists, with the maps asked for, and joins it (the spec names it by
+//! path); hoist uses the same namespace for two things first:
+//! - the root filesystem: the image's layers stay owned by the host's
+//!   root on disk (other containers share them), so they are mounted
+//!   through idmapped bind mounts, which show them owned by the mapped
+//!   root, and the writable layer's top directory belongs to that root;
+//! - the network namespace, made inside it: so the container's processes
+//!   can join it and mount a sysfs of their own, while netavark (the
+//!   host's root) configures it as usual.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use hoist_idmap::{host_id, IdMap, UserNamespace};
+use oci_spec::runtime::{
+    LinuxIdMapping, LinuxIdMappingBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, MountBuilder,
+    Spec,
+};
+
+use crate::error::{io_err, ContainerError, Result};
+use crate::record::Container;
+
+/// The container's ID maps, if it has a user namespace of its own.
+pub(crate) fn maps(c: &Container) -> Option<(&[IdMap], &[IdMap])> {
+    c.config.options.run_flags.user_namespace()
+}
+
+/// The host user and group that the container's root is.
+pub(crate) fn mapped_root(c: &Container) -> Option<(u32, u32)> {
+    let (uids, gids) = maps(c)?;
+    Some((host_id(uids, 0)?, host_id(gids, 0)?))
+}
+
+/// Mounts the overlay of `lower` (top first) on `rootfs` with each layer
+/// seen through the container's ID maps, and gives the writable layer's
+/// top directory to the mapped root.
+pub(crate) fn mount_rootfs(
+    c: &Container,
+    ns: &UserNamespace,
+    lower: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    rootfs: &Path,
+    volatile: bool,
+) -> Result<()> {
+    let (uid, gid) = root_of(c)?;
+    // Each layer is bound, idmapped, under the container's directory only
+    // while the overlay is mounted: overlayfs keeps its own reference to
+    // every layer, so the binds are detached right after.
+    let staging = c.dir.join("idmapped");
+    let _ = std::fs::remove_dir_all(&staging);
+    let mut binds = Vec::with_capacity(lower.len());
+    let result = (|| {
+        for (i, layer) in lower.iter().enumerate() {
+            let target = staging.join(i.to_string());
+            std::fs::create_dir_all(&target).map_err(io_err("creating", &target))?;
+            hoist_idmap::idmapped_bind(layer, &target, ns).map_err(idmap_error)?;
+            binds.push(target);
+        }
+        rustix::fs::chown(
+            upper,
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+        )
+        .map_err(|e| io_err("giving the mapped root", upper)(e.into()))?;
+        let mount = if volatile {
+            hoist_runtime::rootfs::mount_overlay_volatile
+        } else {
+            hoist_runtime::rootfs::mount_overlay
+        };
+        mount(&binds, upper, work, rootfs).map_err(ContainerError::from)
+    })();
+    for b in &binds {
+        let _ = rustix::mount::unmount(b, rustix::mount::UnmountFlags::DETACH);
+    }
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}
+
+/// The user namespace for container `c`'s start, if it has ID maps.
+pub(crate) fn namespace(c: &Container) -> Result<Option<UserNamespace>> {
+    let Some((uids, gids)) = maps(c) else {
+        return Ok(None);
+    };
+    root_of(c)?;
+    UserNamespace::with_maps(uids, gids)
+        .map(Some)
+        .map_err(idmap_error)
+}
+
+fn root_of(c: &Container) -> Result<(u32, u32)> {
+    mapped_root(c).ok_or_else(|| {
+        ContainerError::Invalid(
+            "--uidmap/--gidmap must map the container's root (ID 0) to a host ID".into(),
+        )
+    })
+}
+
+fn idmap_error(e: hoist_idmap::IdmapError) -> ContainerError {
+    ContainerError::Invalid(format!("user namespace: {e}"))
+}
+
+/// Makes the container join `ns` (by this process's descriptor of it,
+/// which stays open until the runtime has created the container), and
+/// gives the files hoist bind-mounts from the container's directory to
+/// the mapped root. On the host's network (`--network host`) a new sysfs
+/// cannot be mounted: the host's `/sys` is bound instead, with the mounts
+/// below it, as the kernel refuses a user namespace a bind that would
+/// uncover what they hide.
+pub(crate) fn apply_to_spec(c: &Container, spec: &mut Spec, ns: &UserNamespace) -> Result<()> {
+    let Some((uids, gids)) = maps(c) else {
+        return Ok(());
+    };
+    let (uid, gid) = root_of(c)?;
+    let Some(mut linux) = spec.linux().clone() else {
+        return Ok(());
+    };
+    let mut namespaces = linux.namespaces().clone().unwrap_or_default();
+    let host_network = !namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Network);
+    let path = format!("/proc/{}/fd/{}", std::process::id(), ns.as_fd().as_raw_fd());
+    namespaces.push(
+        LinuxNamespaceBuilder::default()
+            .typ(LinuxNamespaceType::User)
+            .path(path)
+            .build()
+            .map_err(spec_error)?,
+    );
+    linux.set_namespaces(Some(namespaces));
+    linux.set_uid_mappings(Some(id_mappings(uids)?));
+    linux.set_gid_mappings(Some(id_mappings(gids)?));
+    spec.set_linux(Some(linux));
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    for m in &mut mounts {
+        if host_network && m.destination() == Path::new("/sys") {
+            *m = MountBuilder::default()
+                .destination("/sys")
+                .typ("bind")
+                .source("/sys")
+                .options(
+                    ["rbind", "nosuid", "noexec", "nodev", "ro"]
+                        .map(String::from)
+                        .to_vec(),
+                )
+                .build()
+                .map_err(spec_error)?;
+        }
+        let from_container_dir = m
+            .source()
+            .as_ref()
+            .is_some_and(|s| s.starts_with(&c.dir) && s.is_file());
+        if from_container_dir {
+            let source = m.source().clone().expect("checked above");
+            rustix::fs::chown(
+                &source,
+                Some(rustix::fs::Uid::from_raw(uid)),
+                Some(rustix::fs::Gid::from_raw(gid)),
+            )
+            .map_err(|e| io_err("giving the mapped root", &source)(e.into()))?;
+        }
+    }
+    spec.set_mounts(Some(mounts));
+    Ok(())
+}
+
+fn id_mappings(maps: &[IdMap]) -> Result<Vec<LinuxIdMapping>> {
+    maps.iter()
+        .map(|m| {
+            LinuxIdMappingBuilder::default()
+                .container_id(m.container)
+                .host_id(m.host)
+                .size(m.size)
+                .build()
+                .map_err(spec_error)
+        })
+        .collect()
+}
+
+fn spec_error(e: oci_spec::OciSpecError) -> ContainerError {
+    ContainerError::Invalid(format!("building the user namespace's spec: {e}"))
+}
+
+/// `exec` in a container with a user namespace: this process joins it, so
+/// the runtime's processes start there (libcontainer 0.7 joins every other
+/// namespace of the container but that one). The caller must be single
+/// threaded; it stays in the namespace.
+pub(crate) fn enter_for_exec(c: &Container) -> Result<()> {
+    if maps(c).is_none() || c.config.options.runtime.is_some() {
+        return Ok(());
+    }
+    let pid = c.state.pid.ok_or_else(|| {
+        ContainerError::Invalid("the container runs but has no recorded process".into())
+    })?;
+    let user = PathBuf::from(format!("/proc/{pid}/ns/user"));
+    let theirs = open_ns(&user)?;
+    // A process that already joined (a healthcheck timer running its
+    // check again) stays: joining one's own namespace is an error.
+    let ours = open_ns(Path::new("/proc/self/ns/user"))?;
+    if same_inode(&theirs, &ours) {
+        return Ok(());
+    }
+    join(&theirs, &user, rustix::thread::LinkNameSpaceType::User)
+}
+
+fn same_inode(a: &OwnedFd, b: &OwnedFd) -> bool {
+    match (rustix::fs::fstat(a), rustix::fs::fstat(b)) {
+        (Ok(x), Ok(y)) => x.st_ino == y.st_ino && x.st_dev == y.st_dev,
+        _ => false,
+    }
+}
+
+fn open_ns(path: &Path) -> Result<OwnedFd> {
+    rustix::fs::open(
+        path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| io_err("opening", path)(e.into()))
+}
+
+fn join(fd: &OwnedFd, path: &Path, kind: rustix::thread::LinkNameSpaceType) -> Result<()> {
+    rustix::thread::move_into_link_name_space(fd.as_fd(), Some(kind))
+        .map_err(|e| io_err("joining the namespace", path)(e.into()))
+}
