@@ -79,6 +79,15 @@ if [ ! -f "$PODMAN_CONF" ] || [ "$(cat "$PODMAN_CONF")" != "$(printf '%s' "$PODM
     echo "install-deps: wrote $PODMAN_CONF"
 fi
 
+# --userns=auto (hoist's and podman's) hands out the subordinate IDs of the user
+# `containers`; this is the range podman's documentation suggests.
+for f in /etc/subuid /etc/subgid; do
+    if ! grep -q '^containers:' "$f" 2>/dev/null; then
+        echo 'containers:2147483647:2147483648' >>"$f"
+        echo "install-deps: gave user containers subordinate IDs in $f"
+    fi
+done
+
 # The Rust toolchain comes from rustup, not from apt; look in the usual rustup place too
 # because a root shell started by sudo often lacks ~/.cargo/bin in PATH.
 export PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin"

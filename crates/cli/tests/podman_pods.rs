@@ -672,13 +672,13 @@ fn pod_cgroup_limits_volumes_and_devices_reach_its_containers() {
         .run(&["pod", "create", "--cgroup-parent", "a/../../b"])
         .fails_with(125);
     assert!(err.stderr.contains("without \"..\""), "{err:?}");
-    // --userns=auto is refused, as for containers.
+    // --userns=auto is for containers, not yet for pods.
     let err = h
         .run(&["pod", "create", "--userns", "auto"])
         .fails_with(125);
     assert!(
         err.stderr
-            .contains("--userns=auto is not supported by hoist yet"),
+            .contains("--userns=auto for a pod is not supported by hoist yet"),
         "{err:?}"
     );
 }

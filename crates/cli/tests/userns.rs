@@ -185,3 +185,74 @@ fn a_mapped_container_is_exec_cp_commit_and_volume_aware() {
     );
     h.run(&["rm", "-f", "-t", "0", "u"]).ok();
 }
+
+/// The maps of running container `name`, from inside it.
+fn maps_of(h: &hoist_testenv::Hoist, name: &str) -> (u64, u64) {
+    let line = map_lines(&out(h, &["exec", name, "cat", "/proc/self/uid_map"])).join("\n");
+    let f: Vec<u64> = line.split(' ').map(|n| n.parse().unwrap()).collect();
+    assert_eq!((f.len(), f[0]), (3, 0), "{line}");
+    (f[1], f[2])
+}
+
+#[test]
+fn userns_auto_gives_each_container_its_own_range_of_containers_ids() {
+    let subuid = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
+    assert!(
+        subuid.lines().any(|l| l.starts_with("containers:")),
+        "user containers needs subordinate IDs in /etc/subuid and /etc/subgid (scripts/install-deps.sh adds them)"
+    );
+    let (_reg, h, img) = common::setup_with_busybox();
+    for name in ["a1", "a2"] {
+        h.run(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--userns",
+            "auto:size=1000",
+            &img,
+            "sleep",
+            "300",
+        ])
+        .ok();
+    }
+    h.run(&[
+        "run", "-d", "--name", "a3", "--userns", "auto", &img, "sleep", "300",
+    ])
+    .ok();
+    let (one, two, three) = (maps_of(&h, "a1"), maps_of(&h, "a2"), maps_of(&h, "a3"));
+    assert_eq!((one.1, two.1, three.1), (1000, 1000, 65536));
+    let mut starts = [one, two, three];
+    starts.sort();
+    for pair in starts.windows(2) {
+        assert!(
+            pair[0].0 + pair[0].1 <= pair[1].0,
+            "overlapping ranges: {starts:?}"
+        );
+    }
+    assert!(
+        starts[0].0 >= 2147483647,
+        "from containers' IDs: {starts:?}"
+    );
+    assert_eq!(out(&h, &["exec", "a1", "id", "-u"]), "0");
+    let bad = h
+        .run(&["create", "--userns", "auto:size=0", &img, "true"])
+        .fails_with(125);
+    assert!(bad.stderr.contains("size must be a number"), "{bad:?}");
+    // A removed container's range is free again.
+    h.run(&["rm", "-f", "-t", "0", "a1"]).ok();
+    h.run(&[
+        "run",
+        "-d",
+        "--name",
+        "a4",
+        "--userns",
+        "auto:size=1000",
+        &img,
+        "sleep",
+        "300",
+    ])
+    .ok();
+    assert_eq!(maps_of(&h, "a4"), one);
+    h.run(&["rm", "-f", "-t", "0", "a2", "a3", "a4"]).ok();
+}

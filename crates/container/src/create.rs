@@ -122,6 +122,19 @@ pub fn create_with_id(
         publish_exposed(&mut options, &image.config)?;
     }
     let anonymous = create_anonymous_volumes(cs.root(), &mut options)?;
+    // --userns=auto: a range of IDs no other container has, held from the
+    // choice until this container is recorded.
+    let _auto = match options.run_flags.userns.as_deref() {
+        Some(v) if v.split(':').next() == Some("auto") => {
+            let size = crate::userns_auto::requested_size(v)?;
+            let lock = crate::userns_auto::lock(cs)?;
+            let (uids, gids) = crate::userns_auto::allocate(cs, size)?;
+            options.run_flags.uid_map = uids;
+            options.run_flags.gid_map = gids;
+            Some(lock)
+        }
+        _ => None,
+    };
     let made = cs.create_with_id(
         NewContainer {
             name,

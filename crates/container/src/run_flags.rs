@@ -162,6 +162,19 @@ pub fn parse_mac(v: &str) -> Result<String> {
     Ok(parts.join(":").to_ascii_lowercase())
 }
 
+/// `--userns` of a pod (`pod create`, `kube play`): what
+/// [`check_userns`] takes, but `auto`, as hoist's pods share no user
+/// namespace yet.
+pub fn check_pod_userns(v: &str) -> Result<()> {
+    check_userns(v)?;
+    if v.split(':').next() == Some("auto") {
+        return Err(invalid(format!(
+            "--userns={v} for a pod is not supported by hoist yet: run its containers without it, or use --userns=host"
+        )));
+    }
+    Ok(())
+}
+
 /// `--userns`: what a rootful engine can do.
 pub fn check_userns(v: &str) -> Result<()> {
     let (mode, _) = v.split_once(':').unwrap_or((v, ""));
@@ -170,7 +183,8 @@ pub fn check_userns(v: &str) -> Result<()> {
         "keep-id" | "nomap" => Err(invalid(format!(
             "{mode} is only supported in rootless mode"
         ))),
-        "auto" | "ns" | "container" => Err(invalid(format!(
+        "auto" => crate::userns_auto::requested_size(v).map(|_| ()),
+        "ns" | "container" => Err(invalid(format!(
             "--userns={v} is not supported by hoist yet: give the container's maps with --uidmap and --gidmap, or use --userns=host"
         ))),
         _ => Err(invalid(format!("invalid user namespace option {v:?}: use host, private, auto, keep-id, nomap, ns:PATH or container:NAME"))),

@@ -196,7 +196,7 @@ fn options(a: &PlayArgs) -> Result<PlayOptions> {
         .map(|v| hoist_container::run_flags::parse_mac(v).map_err(rf))
         .collect::<Result<Vec<_>>>()?;
     if let Some(u) = &a.userns {
-        hoist_container::run_flags::check_userns(u).map_err(|e| usage(e.to_string()))?;
+        hoist_container::run_flags::check_pod_userns(u).map_err(|e| usage(e.to_string()))?;
     }
     let mut plan = PlanOptions::default();
     for flag in &a.annotation {

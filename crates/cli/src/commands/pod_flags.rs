@@ -198,7 +198,7 @@ impl PodResourceArgs {
     /// The infra container's share: mounts, devices, sysctls, security.
     pub fn apply(&self, o: &mut CreateOptions) -> Result<()> {
         if let Some(u) = &self.userns {
-            hoist_container::run_flags::check_userns(u).map_err(|e| invalid(e.to_string()))?;
+            hoist_container::run_flags::check_pod_userns(u).map_err(|e| invalid(e.to_string()))?;
         }
         let maps = !self.uidmap.is_empty()
             || !self.gidmap.is_empty()
