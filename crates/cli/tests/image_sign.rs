@@ -86,6 +86,21 @@ impl Drop for GpgKey {
     }
 }
 
+/// `hoist image sign --sign-by KEY -d DIR docker://IMAGE`.
+fn sign_into(hoist: &hoist_testenv::Hoist, key: &GpgKey, dir: &Path, image: &str) {
+    hoist
+        .run(&[
+            "image",
+            "sign",
+            "--sign-by",
+            &key.email,
+            "--directory",
+            dir.to_str().unwrap(),
+            &format!("docker://{image}"),
+        ])
+        .ok();
+}
+
 #[test]
 fn image_sign_writes_a_gpg_signature_of_the_registry_manifest_under_its_repository() {
     let (reg, mut hoist) = setup();
@@ -93,22 +108,10 @@ fn image_sign_writes_a_gpg_signature_of_the_registry_manifest_under_its_reposito
     let digest = ImageBuilder::single_layer().push(&reg, "team/app:1");
     let sigs = tempfile::tempdir().unwrap();
     hoist.env("GNUPGHOME", key.home());
-    let image = format!("docker://{}", reg.reference("team/app:1"));
-    let sign = |hoist: &hoist_testenv::Hoist| {
-        hoist
-            .run(&[
-                "image",
-                "sign",
-                "--sign-by",
-                &key.email,
-                "--directory",
-                sigs.path().to_str().unwrap(),
-                &image,
-            ])
-            .ok()
-    };
-    sign(&hoist);
-    sign(&hoist);
+    // Twice: the second signature is signature-2.
+    for _ in 0..2 {
+        sign_into(&hoist, &key, sigs.path(), &reg.reference("team/app:1"));
+    }
 
     let dir = sigs
         .path()
@@ -242,15 +245,21 @@ fn policy_trusting(dir: &Path, scope: &str, key: &Path) -> PathBuf {
     path
 }
 
-/// `HOME/.config/containers/registries.d` telling where `scope`'s signatures are.
-fn registries_d(home: &Path, scope: &str, sigs: &Path) {
+/// `HOME/.config/containers/registries.d` giving `scope` the `keys`
+/// (lookaside, lookaside-staging) with their URLs.
+fn registries_d(home: &Path, scope: &str, keys: &[(&str, String)]) {
     let dir = home.join(".config/containers/registries.d");
     std::fs::create_dir_all(&dir).unwrap();
-    let yaml = format!(
-        "docker:\n  {scope}:\n    lookaside: file://{}\n",
-        sigs.display()
-    );
+    let mut yaml = format!("docker:\n  {scope}:\n");
+    for (k, url) in keys {
+        yaml.push_str(&format!("    {k}: {url}\n"));
+    }
     std::fs::write(dir.join("test.yaml"), yaml).unwrap();
+}
+
+/// A `file://` URL of `dir`.
+fn file_url(dir: &Path) -> String {
+    format!("file://{}", dir.display())
 }
 
 #[test]
@@ -264,21 +273,11 @@ fn podman_accepts_what_hoist_signed_and_only_with_the_signers_key() {
     let sigs = work.path().join("sigs");
     std::fs::create_dir(&sigs).unwrap();
     hoist.env("GNUPGHOME", key.home());
-    hoist
-        .run(&[
-            "image",
-            "sign",
-            "--sign-by",
-            &key.email,
-            "-d",
-            sigs.to_str().unwrap(),
-            &format!("docker://{}", reg.reference("signed/app:1")),
-        ])
-        .ok();
+    sign_into(&hoist, &key, &sigs, &reg.reference("signed/app:1"));
 
     // podman reads the lookaside from $HOME's registries.d.
     let home = work.path().join("home");
-    registries_d(&home, reg.addr(), &sigs);
+    registries_d(&home, reg.addr(), &[("lookaside", file_url(&sigs))]);
     let podman_pull = |policy: &Path| {
         let store = tempfile::tempdir().unwrap();
         Command::new("podman")
@@ -367,7 +366,11 @@ fn pull_checks_podmans_signatures_against_the_signature_policy() {
         "{}",
         String::from_utf8_lossy(&signed.stderr)
     );
-    registries_d(&hoist.base_dir().join("home"), reg.addr(), &sigs);
+    registries_d(
+        &hoist.base_dir().join("home"),
+        reg.addr(),
+        &[("lookaside", file_url(&sigs))],
+    );
 
     let scopes = [reg.reference("signed"), reg.reference("unsigned")];
     let trusted = work.path().join("trusted");
@@ -437,27 +440,13 @@ fn pull_reads_signatures_from_a_web_server_lookaside() {
     let sigs = work.path().join("sigs");
     std::fs::create_dir(&sigs).unwrap();
     hoist.env("GNUPGHOME", key.home());
-    hoist
-        .run(&[
-            "image",
-            "sign",
-            "--sign-by",
-            &key.email,
-            "-d",
-            sigs.to_str().unwrap(),
-            &format!("docker://{}", reg.reference("web/app:1")),
-        ])
-        .ok();
+    sign_into(&hoist, &key, &sigs, &reg.reference("web/app:1"));
     let server = hoist_testenv::HttpServer::serve(&sigs);
-    let home = hoist.base_dir().join("home");
-    let dir = home.join(".config/containers/registries.d");
-    std::fs::create_dir_all(&dir).unwrap();
-    let yaml = format!(
-        "docker:\n  {}:\n    lookaside: {}\n",
+    registries_d(
+        &hoist.base_dir().join("home"),
         reg.addr(),
-        server.url("")
+        &[("lookaside", server.url(""))],
     );
-    std::fs::write(dir.join("web.yaml"), yaml).unwrap();
     let trusted = work.path().join("trusted");
     std::fs::create_dir(&trusted).unwrap();
     let policy = policy_requiring(
@@ -500,14 +489,14 @@ fn push_sign_by_signs_images_and_lists_into_the_staging_lookaside() {
     let sigs = work.path().join("sigs");
     std::fs::create_dir(&sigs).unwrap();
     let home = hoist.base_dir().join("home");
-    let dir = home.join(".config/containers/registries.d");
-    std::fs::create_dir_all(&dir).unwrap();
-    let yaml = format!(
-        "docker:\n  {}:\n    lookaside: file://{sigs}\n    lookaside-staging: file://{sigs}\n",
+    registries_d(
+        &home,
         reg.addr(),
-        sigs = sigs.display()
+        &[
+            ("lookaside", file_url(&sigs)),
+            ("lookaside-staging", file_url(&sigs)),
+        ],
     );
-    std::fs::write(dir.join("push.yaml"), yaml).unwrap();
     ImageBuilder::single_layer().push(&reg, "src/app:1");
     hoist.run(&["pull", &reg.reference("src/app:1")]).ok();
 

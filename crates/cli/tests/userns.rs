@@ -202,24 +202,15 @@ fn userns_auto_gives_each_container_its_own_range_of_containers_ids() {
         "user containers needs subordinate IDs in /etc/subuid and /etc/subgid (scripts/install-deps.sh adds them)"
     );
     let (_reg, h, img) = common::setup_with_busybox();
-    for name in ["a1", "a2"] {
+    let run_auto = |name: &str, userns: &str| {
         h.run(&[
-            "run",
-            "-d",
-            "--name",
-            name,
-            "--userns",
-            "auto:size=1000",
-            &img,
-            "sleep",
-            "300",
+            "run", "-d", "--name", name, "--userns", userns, &img, "sleep", "300",
         ])
         .ok();
-    }
-    h.run(&[
-        "run", "-d", "--name", "a3", "--userns", "auto", &img, "sleep", "300",
-    ])
-    .ok();
+    };
+    run_auto("a1", "auto:size=1000");
+    run_auto("a2", "auto:size=1000");
+    run_auto("a3", "auto");
     let (one, two, three) = (maps_of(&h, "a1"), maps_of(&h, "a2"), maps_of(&h, "a3"));
     assert_eq!((one.1, two.1, three.1), (1000, 1000, 65536));
     let mut starts = [one, two, three];
@@ -241,18 +232,7 @@ fn userns_auto_gives_each_container_its_own_range_of_containers_ids() {
     assert!(bad.stderr.contains("size must be a number"), "{bad:?}");
     // A removed container's range is free again.
     h.run(&["rm", "-f", "-t", "0", "a1"]).ok();
-    h.run(&[
-        "run",
-        "-d",
-        "--name",
-        "a4",
-        "--userns",
-        "auto:size=1000",
-        &img,
-        "sleep",
-        "300",
-    ])
-    .ok();
+    run_auto("a4", "auto:size=1000");
     assert_eq!(maps_of(&h, "a4"), one);
     h.run(&["rm", "-f", "-t", "0", "a2", "a3", "a4"]).ok();
 }
