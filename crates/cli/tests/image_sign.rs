@@ -257,6 +257,23 @@ fn registries_d(home: &Path, scope: &str, keys: &[(&str, String)]) {
     std::fs::write(dir.join("test.yaml"), yaml).unwrap();
 }
 
+/// podman's pull of `image` into a store of its own, with `HOME` (and so
+/// its registries.d) at `home`, checked against `policy`.
+fn podman_pull(home: &Path, policy: &Path, image: &str) -> std::process::Output {
+    let store = tempfile::tempdir().unwrap();
+    Command::new("podman")
+        .env("HOME", home)
+        .arg("--root")
+        .arg(store.path().join("root"))
+        .arg("--runroot")
+        .arg(store.path().join("run"))
+        .args(["pull", "--tls-verify=false", "--signature-policy"])
+        .arg(policy)
+        .arg(image)
+        .output()
+        .unwrap()
+}
+
 /// A `file://` URL of `dir`.
 fn file_url(dir: &Path) -> String {
     format!("file://{}", dir.display())
@@ -278,20 +295,7 @@ fn podman_accepts_what_hoist_signed_and_only_with_the_signers_key() {
     // podman reads the lookaside from $HOME's registries.d.
     let home = work.path().join("home");
     registries_d(&home, reg.addr(), &[("lookaside", file_url(&sigs))]);
-    let podman_pull = |policy: &Path| {
-        let store = tempfile::tempdir().unwrap();
-        Command::new("podman")
-            .env("HOME", &home)
-            .arg("--root")
-            .arg(store.path().join("root"))
-            .arg("--runroot")
-            .arg(store.path().join("run"))
-            .args(["pull", "--tls-verify=false", "--signature-policy"])
-            .arg(policy)
-            .arg(reg.reference("signed/app:1"))
-            .output()
-            .unwrap()
-    };
+    let podman_pull = |policy: &Path| podman_pull(&home, policy, &reg.reference("signed/app:1"));
     let trusted = work.path().join("trusted");
     std::fs::create_dir(&trusted).unwrap();
     let good = podman_pull(&policy_trusting(
@@ -551,18 +555,7 @@ fn push_sign_by_signs_images_and_lists_into_the_staging_lookaside() {
             &reg.reference("dst/app:1"),
         ])
         .ok();
-    let store = tempfile::tempdir().unwrap();
-    let podman = Command::new("podman")
-        .env("HOME", &home)
-        .arg("--root")
-        .arg(store.path().join("root"))
-        .arg("--runroot")
-        .arg(store.path().join("run"))
-        .args(["pull", "--tls-verify=false", "--signature-policy"])
-        .arg(&image_policy)
-        .arg(reg.reference("dst/app:1"))
-        .output()
-        .unwrap();
+    let podman = podman_pull(&home, &image_policy, &reg.reference("dst/app:1"));
     assert!(
         podman.status.success(),
         "{}",
