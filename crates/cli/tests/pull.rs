@@ -157,8 +157,32 @@ fn a_missing_image_fails_with_a_clear_error() {
     let out = hoist
         .run(&["pull", &reg.reference("nope:1")])
         .fails_with(125);
-    assert!(out.stderr.contains("nope"), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "initializing source docker://{}",
+            reg.reference("nope:1")
+        )),
+        "podman's wording: {out:?}"
+    );
     assert!(images(&hoist).is_empty());
+    // A short name tried on several registries lists each failure.
+    let other = hoist_testenv::Registry::start();
+    hoist.registries_conf(&format!(
+        "unqualified-search-registries = [\"{}\", \"{}\"]\n{}{}",
+        reg.addr(),
+        other.addr(),
+        reg.registries_conf_entry(),
+        other.registries_conf_entry()
+    ));
+    let out = hoist.run(&["pull", "nope:1"]).fails_with(125);
+    assert!(
+        out.stderr.contains("2 errors occurred while pulling:"),
+        "{out:?}"
+    );
+    for r in [&reg, &other] {
+        let line = format!(" * initializing source docker://{}", r.reference("nope:1"));
+        assert!(out.stderr.contains(&line), "{line}: {out:?}");
+    }
 }
 
 /// PUTs a manifest into the plain test registry with curl; returns its digest.

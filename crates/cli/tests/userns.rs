@@ -99,6 +99,19 @@ fn a_mapped_container_is_exec_cp_commit_and_volume_aware() {
         "mkdir -p /made && touch /made/f && exec sleep 300",
     ])
     .ok();
+    // inspect shows the maps as podman does.
+    assert_eq!(
+        out(
+            &h,
+            &[
+                "inspect",
+                "--format",
+                "{{.HostConfig.UsernsMode}} {{.HostConfig.IDMappings.UidMap}} {{.HostConfig.IDMappings.GidMap}}",
+                "u"
+            ]
+        ),
+        "private [0:200000:65536] [0:300000:65536]"
+    );
     let dir = std::path::PathBuf::from(out(&h, &["inspect", "--format", "{{.Id}}", "u"]));
     let upper = h.root().join("containers").join(&dir).join("upper");
     wait_until(

@@ -228,6 +228,36 @@ pub struct InspectHostConfig {
     pub cgroup_parent: String,
     /// `--cgroups`: podman's `default` unless given.
     pub cgroups: String,
+    /// `private` with a user namespace of its own, else empty (podman's
+    /// `host` is shown as empty too).
+    pub userns_mode: String,
+    /// The ID maps of that user namespace (`CONTAINER:HOST:SIZE`).
+    #[serde(rename = "IDMappings", skip_serializing_if = "Option::is_none")]
+    pub id_mappings: Option<InspectIdMappings>,
+}
+
+/// podman's `HostConfig.IDMappings`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectIdMappings {
+    pub uid_map: Vec<String>,
+    pub gid_map: Vec<String>,
+}
+
+impl InspectIdMappings {
+    fn of(o: &crate::CreateOptions) -> Option<InspectIdMappings> {
+        let text = |maps: &[hoist_idmap::IdMap]| {
+            maps.iter()
+                .map(|m| format!("{}:{}:{}", m.container, m.host, m.size))
+                .collect()
+        };
+        o.run_flags
+            .user_namespace()
+            .map(|(uids, gids)| InspectIdMappings {
+                uid_map: text(uids),
+                gid_map: text(gids),
+            })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -703,6 +733,12 @@ impl Container {
                     None | Some("enabled") => "default".into(),
                     Some(mode) => mode.into(),
                 },
+                userns_mode: if o.run_flags.user_namespace().is_some() {
+                    "private".into()
+                } else {
+                    String::new()
+                },
+                id_mappings: InspectIdMappings::of(o),
             },
         }
     }

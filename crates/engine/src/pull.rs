@@ -109,7 +109,10 @@ impl Engine {
                     Ok(img) => return Ok(img),
                     Err(e) => {
                         debug!(source = %source.reference, error = %e, "pull source failed");
-                        failures.push(format!("{}: {e}", source.reference));
+                        failures.push(format!(
+                            "initializing source docker://{}: {e}",
+                            source.reference
+                        ));
                         if !is_worth_trying_elsewhere(&e) {
                             return Err(EngineError::Pull {
                                 image: candidate.to_string(),
@@ -120,10 +123,15 @@ impl Engine {
                 }
             }
         }
-        Err(EngineError::AllSourcesFailed(format!(
-            "{raw}: no source could provide the image:\n  {}",
-            failures.join("\n  ")
-        )))
+        // podman's wording: one source's failure as it is, several listed.
+        Err(EngineError::AllSourcesFailed(match failures.as_slice() {
+            [one] => one.clone(),
+            many => format!(
+                "{} errors occurred while pulling:\n * {}",
+                many.len(),
+                many.join("\n * ")
+            ),
+        }))
     }
 
     /// Pulls from one endpoint. `name` is what the image will be called
