@@ -12,11 +12,16 @@
 //! required. A signature, on the other hand, is the registry's bytes: one
 //! that does not verify is passed over, and only if none is accepted does
 //! the pull fail, saying why.
+//!
+//! Key files (`keyPath`, `keyPaths`) are read only when an image whose
+//! scope requires them is checked, as podman reads them: a key missing
+//! for one registry then fails pulls from that registry, not every pull.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use hoist_image::reference::{parse_name, ReferenceError, DOCKER_HUB};
@@ -43,17 +48,28 @@ pub struct Policy {
 }
 
 /// One condition an image must meet; a scope's list must all be met.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Requirement {
     InsecureAcceptAnything,
     Reject,
-    /// At least one signature by one of `keys` (OpenPGP public key blocks,
-    /// read when the policy is parsed) must name the image as `identity`
-    /// allows.
+    /// At least one signature by one of `keys` must name the image as
+    /// `identity` allows.
     SignedBy {
-        keys: Vec<Vec<u8>>,
+        keys: TrustedKeys,
         identity: SignedIdentity,
     },
+}
+
+/// The OpenPGP public keys a signedBy requirement trusts.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TrustedKeys {
+    /// Key blocks given in the policy (keyData), decoded when it was parsed.
+    Data(Vec<Vec<u8>>),
+    /// Key files (keyPath, keyPaths), relative ones already resolved
+    /// against the policy's directory. They are read by [`TrustedKeys::read`]
+    /// when an image that needs them is checked, not when the policy is
+    /// parsed.
+    Files(Vec<PathBuf>),
 }
 
 /// Which names in a signature may stand for the image being pulled.
@@ -100,6 +116,10 @@ pub enum Rejection {
     NoneAccepted(Vec<Rejection>),
     #[error("List of verification policy requirements must not be empty")]
     NoRequirements,
+    /// A key file the requirement names is missing, unreadable or empty:
+    /// which one, and how to fix it.
+    #[error("{0}")]
+    KeyUnreadable(String),
     /// Signatures could not be checked at all (gpg missing, a temporary
     /// directory not writable): not a verdict on any signature.
     #[error("cannot check signatures: {0}")]
@@ -112,18 +132,68 @@ fn join(reasons: &[Rejection]) -> String {
 }
 
 // Key material is shown by size: a log full of key bytes helps nobody.
-impl fmt::Debug for Requirement {
+impl fmt::Debug for TrustedKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Requirement::InsecureAcceptAnything => f.write_str("InsecureAcceptAnything"),
-            Requirement::Reject => f.write_str("Reject"),
-            Requirement::SignedBy { keys, identity } => f
-                .debug_struct("SignedBy")
-                .field("key_bytes", &keys.iter().map(Vec::len).collect::<Vec<_>>())
-                .field("identity", identity)
+            TrustedKeys::Data(keys) => f
+                .debug_tuple("Data")
+                .field(&keys.iter().map(|k| KeySize(k.len())).collect::<Vec<_>>())
                 .finish(),
+            TrustedKeys::Files(paths) => f.debug_tuple("Files").field(paths).finish(),
         }
     }
+}
+
+struct KeySize(usize);
+
+impl fmt::Debug for KeySize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0)
+    }
+}
+
+impl TrustedKeys {
+    /// The key blocks: keyData as parsed, key files as they are now. The
+    /// error names the file that cannot be used and how to fix it.
+    pub fn read(&self) -> std::result::Result<Cow<'_, [Vec<u8>]>, String> {
+        match self {
+            TrustedKeys::Data(keys) => Ok(Cow::Borrowed(keys)),
+            TrustedKeys::Files(paths) => paths
+                .iter()
+                .map(|p| read_key(p))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map(Cow::Owned),
+        }
+    }
+}
+
+fn read_key(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    let bytes = read_limited(path).map_err(|e| {
+        format!(
+            "cannot read key file {}: {e}: install the key there or correct the path in the policy",
+            path.display()
+        )
+    })?;
+    if bytes.is_empty() {
+        return Err(format!(
+            "key file {} is empty: export the public key into it (gpg --export KEY)",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = vec![];
+    std::fs::File::open(path)?
+        .take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_KEY_FILE_BYTES} bytes, too big for a key file"
+        )));
+    }
+    Ok(bytes)
 }
 
 impl Policy {
@@ -144,9 +214,9 @@ impl Policy {
         })
     }
 
-    /// Parses a policy, reading the key files it names (relative to
-    /// `base_dir`) now, so that a missing key is found when the policy is
-    /// loaded rather than on some later pull.
+    /// Parses a policy. The key files it names are resolved against
+    /// `base_dir` but not read: a missing key fails the check of an image
+    /// that needs it (see [`check`]), not the pulls of every other image.
     pub fn parse(bytes: &[u8], base_dir: &Path) -> Result<Policy> {
         parse_policy(bytes, base_dir).map_err(|reason| SignError::Policy { path: None, reason })
     }
@@ -311,19 +381,19 @@ fn check_key_type(obj: &Obj) -> Parse<()> {
 
 /// The trusted keys, from exactly one of keyPath, keyPaths and keyData:
 /// with two, which one the author meant would be a guess.
-fn keys(obj: &Obj, base_dir: &Path) -> Parse<Vec<Vec<u8>>> {
+fn keys(obj: &Obj, base_dir: &Path) -> Parse<TrustedKeys> {
     let given: Vec<&str> = ["keyPath", "keyPaths", "keyData"]
         .into_iter()
         .filter(|k| obj.get(k).is_some())
         .collect();
     match given.as_slice() {
-        ["keyPath"] => Ok(vec![read_key(
+        ["keyPath"] => Ok(TrustedKeys::Files(vec![key_file(
             obj.required_str("keyPath")?,
             obj.at,
             base_dir,
-        )?]),
-        ["keyPaths"] => key_paths(obj, base_dir),
-        ["keyData"] => Ok(vec![key_data(obj)?]),
+        )?])),
+        ["keyPaths"] => key_paths(obj, base_dir).map(TrustedKeys::Files),
+        ["keyData"] => Ok(TrustedKeys::Data(vec![key_data(obj)?])),
         [] => Err(format!(
             "{}: no key given: add one of keyPath, keyPaths or keyData",
             obj.at
@@ -336,7 +406,7 @@ fn keys(obj: &Obj, base_dir: &Path) -> Parse<Vec<Vec<u8>>> {
     }
 }
 
-fn key_paths(obj: &Obj, base_dir: &Path) -> Parse<Vec<Vec<u8>>> {
+fn key_paths(obj: &Obj, base_dir: &Path) -> Parse<Vec<PathBuf>> {
     let at = obj.at;
     let paths = match obj.get("keyPaths") {
         Some(Json::Array(paths)) if !paths.is_empty() => paths,
@@ -350,7 +420,7 @@ fn key_paths(obj: &Obj, base_dir: &Path) -> Parse<Vec<Vec<u8>>> {
     paths
         .iter()
         .map(|p| match p {
-            Json::String(p) => read_key(p, at, base_dir),
+            Json::String(p) => key_file(p, at, base_dir),
             other => Err(format!(
                 "{at}: keyPaths must hold file names (strings), found {}",
                 other.kind()
@@ -359,39 +429,15 @@ fn key_paths(obj: &Obj, base_dir: &Path) -> Parse<Vec<Vec<u8>>> {
         .collect()
 }
 
-fn read_key(path: &str, at: &str, base_dir: &Path) -> Parse<Vec<u8>> {
+/// A key file's name, resolved against the policy's directory; the file
+/// itself is read only when an image that needs it is checked.
+fn key_file(path: &str, at: &str, base_dir: &Path) -> Parse<PathBuf> {
     if path.is_empty() {
         return Err(format!(
             "{at}: a key file name is empty: name the public key's file"
         ));
     }
-    let full = base_dir.join(path);
-    let bytes = read_limited(&full).map_err(|e| {
-        format!(
-            "{at}: cannot read key file {}: {e}: install the key there or correct the path in the policy",
-            full.display()
-        )
-    })?;
-    if bytes.is_empty() {
-        return Err(format!(
-            "{at}: key file {} is empty: export the public key into it (gpg --export KEY)",
-            full.display()
-        ));
-    }
-    Ok(bytes)
-}
-
-fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut bytes = vec![];
-    std::fs::File::open(path)?
-        .take(MAX_KEY_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
-        return Err(std::io::Error::other(format!(
-            "larger than {MAX_KEY_FILE_BYTES} bytes, too big for a key file"
-        )));
-    }
-    Ok(bytes)
+    Ok(base_dir.join(path))
 }
 
 /// keyData is base64 as Go encodes bytes in JSON (standard alphabet,
@@ -589,7 +635,8 @@ fn remap(image: &Reference, prefix: &str, signed_prefix: &str) -> Option<Referen
 /// requirement needs one signature that verifies with its keys, carries a
 /// valid payload for `manifest_digest`, and names `image` as its identity
 /// rule allows; the others are passed over, and reported if none is
-/// accepted.
+/// accepted. Its key files are read first: one that cannot be read
+/// rejects the image, signatures or not.
 pub fn check(
     reqs: &[Requirement],
     image: &Reference,
@@ -630,12 +677,13 @@ impl Subject<'_> {
 
     fn signed_by(
         &self,
-        keys: &[Vec<u8>],
+        keys: &TrustedKeys,
         identity: &SignedIdentity,
     ) -> std::result::Result<(), Rejection> {
+        let keys = keys.read().map_err(Rejection::KeyUnreadable)?;
         let mut reasons = vec![];
         for signature in self.signatures {
-            match self.accept(signature, keys, identity) {
+            match self.accept(signature, &keys, identity) {
                 Ok(()) => return Ok(()),
                 Err(fatal @ Rejection::Verifier(_)) => return Err(fatal),
                 Err(reason) => reasons.push(reason),
@@ -854,7 +902,10 @@ mod tests {
 
     fn label(reqs: &[Requirement]) -> String {
         match reqs {
-            [Requirement::SignedBy { keys, .. }] => String::from_utf8(keys[0].clone()).unwrap(),
+            [Requirement::SignedBy {
+                keys: TrustedKeys::Data(keys),
+                ..
+            }] => String::from_utf8(keys[0].clone()).unwrap(),
             [Requirement::Reject] => "default".to_string(),
             other => panic!("unexpected requirements {other:?}"),
         }
@@ -874,12 +925,10 @@ mod tests {
     }
 
     #[test]
-    fn parses_each_requirement_type_and_key_source() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.gpg"), b"A").unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        let b = dir.path().join("sub/b.gpg");
-        std::fs::write(&b, b"B").unwrap();
+    fn parses_each_requirement_type_and_key_source_without_reading_key_files() {
+        // Neither key file exists: only a check would read them.
+        let dir = Path::new("/nonexistent/policy-dir");
+        let b = Path::new("/elsewhere/sub/b.gpg");
         let text = json!({
             "default": [{"type": "insecureAcceptAnything"}],
             "transports": {"docker": {
@@ -891,18 +940,27 @@ mod tests {
             }}
         })
         .to_string();
-        let p = Policy::parse(text.as_bytes(), dir.path()).unwrap();
-        let signed = |keys: &[&[u8]]| {
+        let p = Policy::parse(text.as_bytes(), dir).unwrap();
+        let signed = |keys| {
             vec![Requirement::SignedBy {
-                keys: keys.iter().map(|k| k.to_vec()).collect(),
+                keys,
                 identity: SignedIdentity::MatchRepoDigestOrExact,
             }]
         };
         let reqs = |s: &str| p.docker_requirements(&r(s)).to_vec();
         assert_eq!(reqs("r.io/reject"), vec![Requirement::Reject]);
-        assert_eq!(reqs("r.io/path"), signed(&[b"A"]));
-        assert_eq!(reqs("r.io/paths"), signed(&[b"A", b"B"]));
-        assert_eq!(reqs("r.io/data"), signed(&[b"key"]));
+        assert_eq!(
+            reqs("r.io/path"),
+            signed(TrustedKeys::Files(vec![dir.join("a.gpg")]))
+        );
+        assert_eq!(
+            reqs("r.io/paths"),
+            signed(TrustedKeys::Files(vec![dir.join("a.gpg"), b.to_path_buf()]))
+        );
+        assert_eq!(
+            reqs("r.io/data"),
+            signed(TrustedKeys::Data(vec![b"key".to_vec()]))
+        );
         assert_eq!(
             reqs("r.io/two"),
             vec![Requirement::InsecureAcceptAnything, Requirement::Reject]
@@ -1023,8 +1081,24 @@ mod tests {
                 "keyData is empty",
             ),
             (
-                r#"{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "missing.gpg"}]}"#,
-                "cannot read key file /nonexistent/missing.gpg",
+                r#"{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": ""}]}"#,
+                "default[0]: a key file name is empty",
+            ),
+            (
+                r#"{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPaths": ["k", ""]}]}"#,
+                "default[0]: a key file name is empty",
+            ),
+            (
+                r#"{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": ["k"]}]}"#,
+                "keyPath must be a string",
+            ),
+            (
+                r#"{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPaths": "k"}]}"#,
+                "keyPaths must be a list of key file names",
+            ),
+            (
+                r#"{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "k", "keyPaths": ["k"]}]}"#,
+                "keyPath and keyPaths are all given",
             ),
             (
                 &format!(
@@ -1132,42 +1206,111 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("keys")).unwrap();
         std::fs::write(dir.path().join("keys/k.gpg"), b"K").unwrap();
+        std::fs::write(dir.path().join("keys/empty.gpg"), b"").unwrap();
         let path = dir.path().join("policy.json");
+        // A bad key under one registry's scope, as Fedora's stock policy
+        // may have for registry.redhat.io when the key is not installed.
         let policy = |key_path: &str| {
-            json!({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": key_path}]})
-                .to_string()
+            json!({"default": [{"type": "insecureAcceptAnything"}], "transports": {"docker": {
+                "registry.example.com": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": key_path}]}}})
+            .to_string()
         };
+        let (gpg, d) = (Gpg::default(), digest(b"manifest"));
+        let scoped = r("registry.example.com/ns/app:1");
+        let elsewhere = r("quay.io/ns/app:1");
+
         std::fs::write(&path, policy("keys/k.gpg")).unwrap();
         let p = Policy::load(&path).unwrap();
-        assert!(
-            matches!(p.default.as_slice(), [Requirement::SignedBy { keys, .. }] if keys == &[b"K".to_vec()])
+        let keys = match p.docker_requirements(&scoped) {
+            [Requirement::SignedBy { keys, .. }] => keys.clone(),
+            other => panic!("unexpected requirements {other:?}"),
+        };
+        assert_eq!(
+            keys,
+            TrustedKeys::Files(vec![dir.path().join("keys/k.gpg")])
         );
+        assert_eq!(keys.read().unwrap().as_ref(), [b"K".to_vec()]);
 
-        std::fs::write(&path, policy("keys/gone.gpg")).unwrap();
-        let e = Policy::load(&path).unwrap_err().to_string();
         let gone = dir.path().join("keys/gone.gpg");
-        assert!(
-            e.starts_with(&format!("{}: invalid trust policy: ", path.display())),
-            "{e}"
-        );
-        assert!(
-            e.contains(&format!("cannot read key file {}", gone.display())),
-            "{e}"
-        );
-        assert!(
-            e.contains("install the key there or correct the path"),
-            "{e}"
-        );
-
-        std::fs::write(dir.path().join("keys/empty.gpg"), b"").unwrap();
-        std::fs::write(&path, policy("keys/empty.gpg")).unwrap();
-        assert!(Policy::load(&path)
-            .unwrap_err()
-            .to_string()
-            .contains("is empty"));
+        let empty = dir.path().join("keys/empty.gpg");
+        for (key_path, expected) in [
+            (
+                "keys/gone.gpg",
+                format!(
+                    "cannot read key file {}: No such file or directory (os error 2): \
+                     install the key there or correct the path in the policy",
+                    gone.display()
+                ),
+            ),
+            (
+                "keys/empty.gpg",
+                format!(
+                    "key file {} is empty: export the public key into it (gpg --export KEY)",
+                    empty.display()
+                ),
+            ),
+        ] {
+            std::fs::write(&path, policy(key_path)).unwrap();
+            let p = Policy::load(&path).unwrap_or_else(|e| panic!("{key_path}: {e}"));
+            // Other scopes never read the key.
+            check(p.docker_requirements(&elsewhere), &elsewhere, &d, &[], &gpg).unwrap();
+            // The scope that needs it is rejected naming the file, whether
+            // signatures were found or not.
+            for signatures in [vec![], vec![b"junk".to_vec()]] {
+                let e = check(
+                    p.docker_requirements(&scoped),
+                    &scoped,
+                    &d,
+                    &signatures,
+                    &gpg,
+                )
+                .unwrap_err();
+                assert!(matches!(e, Rejection::KeyUnreadable(_)), "{e:?}");
+                assert_eq!(e.to_string(), expected);
+            }
+        }
 
         let missing = Policy::load(&dir.path().join("nope.json")).unwrap_err();
         assert!(matches!(missing, SignError::Io { .. }), "{missing}");
+    }
+
+    #[test]
+    fn every_key_file_must_be_readable_and_of_key_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.gpg");
+        std::fs::write(&good, b"G").unwrap();
+        let gone = dir.path().join("gone.gpg");
+        let keys = TrustedKeys::Files(vec![good.clone(), gone.clone()]);
+        let e = keys.read().unwrap_err();
+        assert!(
+            e.starts_with(&format!("cannot read key file {}: ", gone.display())),
+            "{e}"
+        );
+        let big = dir.path().join("big.gpg");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_KEY_FILE_BYTES + 1)
+            .unwrap();
+        let e = TrustedKeys::Files(vec![big]).read().unwrap_err();
+        assert!(e.contains("too big for a key file"), "{e}");
+        let keys = TrustedKeys::Files(vec![good.clone(), good]);
+        assert_eq!(
+            keys.read().unwrap().as_ref(),
+            [b"G".to_vec(), b"G".to_vec()]
+        );
+    }
+
+    #[test]
+    fn debug_shows_key_sizes_not_key_bytes() {
+        let req = Requirement::SignedBy {
+            keys: TrustedKeys::Data(vec![b"SECRETISH".to_vec()]),
+            identity: SignedIdentity::MatchExact,
+        };
+        let shown = format!("{req:?}");
+        assert!(!shown.contains("83, 69"), "{shown}");
+        assert!(shown.contains("Data([<9 bytes>])"), "{shown}");
+        let files = TrustedKeys::Files(vec![PathBuf::from("/etc/pki/k.gpg")]);
+        assert_eq!(format!("{files:?}"), "Files([\"/etc/pki/k.gpg\"])");
     }
 
     #[test]
@@ -1353,7 +1496,7 @@ mod tests {
         );
         assert!(matches!(run(&[]), Err(Rejection::NoRequirements)));
         let signed = Requirement::SignedBy {
-            keys: vec![b"k".to_vec()],
+            keys: TrustedKeys::Data(vec![b"k".to_vec()]),
             identity: SignedIdentity::MatchRepoDigestOrExact,
         };
         let e = run(&[signed]).unwrap_err();
@@ -1414,7 +1557,7 @@ mod tests {
 
         fn requirement(&self) -> Requirement {
             Requirement::SignedBy {
-                keys: vec![self.public.clone()],
+                keys: TrustedKeys::Data(vec![self.public.clone()]),
                 identity: SignedIdentity::MatchRepoDigestOrExact,
             }
         }
