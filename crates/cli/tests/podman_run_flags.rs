@@ -352,7 +352,7 @@ fn unsupported_values_are_refused_like_podman() {
         ),
         (
             vec!["--pod", "new:userns-pod", "--uidmap", "0:100000:65536"],
-            "user namespaces for pods are not supported",
+            "give the maps to `pod create` instead",
         ),
         (vec!["--personality", "PDP11"], "invalid --personality"),
         (vec!["--mac-address", "zz"], "invalid MAC address"),

@@ -249,3 +249,65 @@ fn userns_auto_gives_each_container_its_own_range_of_containers_ids() {
     assert_eq!(maps_of(&h, "a4"), one);
     h.run(&["rm", "-f", "-t", "0", "a2", "a3", "a4"]).ok();
 }
+
+#[test]
+fn a_pods_containers_share_the_user_namespace_given_to_pod_create() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    // The infra container runs the locally built pause image, which has
+    // no mount points of its own: they are made inside the namespace.
+    h.run(&[
+        "pod",
+        "create",
+        "--name",
+        "up",
+        "--uidmap",
+        "0:400000:65536",
+    ])
+    .ok();
+    h.run(&[
+        "run",
+        "-d",
+        "--pod",
+        "up",
+        "--name",
+        "up-a",
+        &img,
+        "sh",
+        "-c",
+        "echo hello-from-a | nc -l -p 8080; exec sleep 300",
+    ])
+    .ok();
+    let infra = out(
+        &h,
+        &["pod", "inspect", "up", "--format", "{{.InfraContainerID}}"],
+    );
+    let ns = |name: &str| {
+        let pid = out(&h, &["inspect", "--format", "{{.State.Pid}}", name]);
+        std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap()
+    };
+    assert_eq!(ns("up-a"), ns(&infra), "one user namespace for the pod");
+    let probe = "cat /proc/self/uid_map; \
+                 for i in $(seq 50); do nc 127.0.0.1 8080 </dev/null && break; sleep 0.1; done";
+    let lines = map_lines(&out(
+        &h,
+        &["run", "--rm", "--pod", "up", &img, "sh", "-c", probe],
+    ));
+    assert_eq!(
+        lines,
+        ["0 400000 65536", "hello-from-a"],
+        "the pod's maps and network"
+    );
+    assert_eq!(
+        map_lines(&out(&h, &["exec", "up-a", "cat", "/proc/self/uid_map"])),
+        ["0 400000 65536"]
+    );
+    // A member may not bring other maps.
+    let err = h
+        .run(&["create", "--pod", "up", "--uidmap", "0:1:10", &img, "true"])
+        .fails_with(125);
+    assert!(
+        err.stderr.contains("give the maps to `pod create`"),
+        "{err:?}"
+    );
+    h.run(&["pod", "rm", "-f", "-t", "0", "up"]).ok();
+}

@@ -435,7 +435,7 @@ fn start_once(
     let (lower, lazy) = lower_dirs(c)?;
     // With ID maps: the user namespace the layers are seen through, the
     // network namespace is made in, and the container joins.
-    let userns = crate::userns::namespace(c)?;
+    let userns = crate::userns::namespace(cs, c)?;
     let stop_lazy = |lazy: Option<LazyServer>| {
         if let Some(server) = lazy {
             server.stop();
@@ -740,6 +740,7 @@ fn create_and_start(
         crate::run_setup::ensure_workdir(c, p.cwd().to_str().unwrap_or("/"))?;
     }
     crate::run_setup::ensure_mtab(c)?;
+    crate::userns::give_made_files_to_root(c)?;
     crate::run_setup::check_runtime_flags(c)?;
     if let Some(p) = spec.process() {
         let args = p.args().clone().unwrap_or_default();

@@ -306,11 +306,6 @@ pub(crate) fn check_create(cs: &crate::store::Containers, o: &crate::CreateOptio
         required(cs, name)?;
     }
     check_cgroup_conf(f)?;
-    if f.user_namespace().is_some() && o.pod.is_some() {
-        return Err(invalid(
-            "--uidmap/--gidmap: a container in a pod shares the pod's namespaces; user namespaces for pods are not supported by hoist yet".into(),
-        ));
-    }
     if f.cgroups.as_deref() == Some("disabled") {
         check_no_cgroups(o.runtime.as_deref())?;
     }

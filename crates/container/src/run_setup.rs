@@ -116,12 +116,15 @@ pub(crate) fn apply(
     mounts(c, opts)
 }
 
+/// The bind keeps the tmpfs's own flags: a remount inside a user
+/// namespace may not drop them (the kernel locks them), and podman's
+/// /dev/shm has them anyway.
 fn shm_bind(source: PathBuf) -> MountSpec {
     MountSpec::Bind {
         source,
         destination: "/dev/shm".into(),
         read_only: false,
-        options: Vec::new(),
+        options: ["nosuid", "nodev", "noexec"].map(String::from).to_vec(),
     }
 }
 

@@ -22,6 +22,7 @@ use oci_spec::runtime::{
 
 use crate::error::{io_err, ContainerError, Result};
 use crate::record::Container;
+use crate::store::Containers;
 
 /// The container's ID maps, if it has a user namespace of its own.
 pub(crate) fn maps(c: &Container) -> Option<(&[IdMap], &[IdMap])> {
@@ -80,15 +81,47 @@ pub(crate) fn mount_rootfs(
     result
 }
 
-/// The user namespace for container `c`'s start, if it has ID maps.
-pub(crate) fn namespace(c: &Container) -> Result<Option<UserNamespace>> {
+/// The user namespace for container `c`'s start, if it has ID maps: the
+/// one of the container whose namespaces it joins (a pod's infra
+/// container), else a new one.
+pub(crate) fn namespace(cs: &Containers, c: &Container) -> Result<Option<UserNamespace>> {
     let Some((uids, gids)) = maps(c) else {
         return Ok(None);
     };
     root_of(c)?;
+    if let Some(path) = joined(cs, c)? {
+        return UserNamespace::open(&path).map(Some).map_err(idmap_error);
+    }
     UserNamespace::with_maps(uids, gids)
         .map(Some)
         .map_err(idmap_error)
+}
+
+/// The user namespace of the running container whose network, IPC, UTS
+/// or PID namespace `c` joins (`container:NAME`), if that one has its own:
+/// namespaces made inside a user namespace are joined from inside it.
+fn joined(cs: &Containers, c: &Container) -> Result<Option<PathBuf>> {
+    let o = &c.config.options;
+    let targets = o
+        .networks
+        .iter()
+        .chain(o.ipc.iter())
+        .chain(o.uts.iter())
+        .chain(o.pid.iter())
+        .filter_map(|m| m.strip_prefix("container:"));
+    for name in targets {
+        let other = cs.get(name)?;
+        if maps(&other) != maps(c) {
+            return Err(ContainerError::Invalid(format!(
+                "{}: joins the namespaces of {name}, whose user namespace has other ID maps: give both the same --uidmap/--gidmap",
+                c.name()
+            )));
+        }
+        if let Some(pid) = other.state.pid.filter(|_| other.status().is_active()) {
+            return Ok(Some(PathBuf::from(format!("/proc/{pid}/ns/user"))));
+        }
+    }
+    Ok(None)
 }
 
 fn root_of(c: &Container) -> Result<(u32, u32)> {
@@ -97,6 +130,48 @@ fn root_of(c: &Container) -> Result<(u32, u32)> {
             "--uidmap/--gidmap must map the container's root (ID 0) to a host ID".into(),
         )
     })
+}
+
+/// Gives the mapped root what hoist itself made in the writable layer as
+/// the host's root (/etc/mtab, mount points, the working directory...):
+/// inside the user namespace the host's root is nobody, so the runtime
+/// could not create its mount points below such a directory. Anything else
+/// there was written through the container's IDs and is left alone. The
+/// writable layer is walked to find them, but they are changed through the
+/// mounted root filesystem: overlayfs would not see a change made below it.
+pub(crate) fn give_made_files_to_root(c: &Container) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some((uid, gid)) = mapped_root(c) else {
+        return Ok(());
+    };
+    let upper = c.dir.join("upper");
+    let rootfs = c.rootfs();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = upper.join(&rel);
+        let entries = std::fs::read_dir(&dir).map_err(io_err("reading", &dir))?;
+        for e in entries {
+            let e = e.map_err(io_err("reading", &dir))?;
+            let rel = rel.join(e.file_name());
+            let meta = std::fs::symlink_metadata(upper.join(&rel))
+                .map_err(io_err("reading", &upper.join(&rel)))?;
+            if meta.uid() == 0 || meta.gid() == 0 {
+                let merged = rootfs.join(&rel);
+                rustix::fs::chownat(
+                    rustix::fs::CWD,
+                    &merged,
+                    (meta.uid() == 0).then(|| rustix::fs::Uid::from_raw(uid)),
+                    (meta.gid() == 0).then(|| rustix::fs::Gid::from_raw(gid)),
+                    rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                )
+                .map_err(|e| io_err("giving the mapped root", &merged)(e.into()))?;
+            }
+            if meta.is_dir() {
+                stack.push(rel);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn idmap_error(e: hoist_idmap::IdmapError) -> ContainerError {

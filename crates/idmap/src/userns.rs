@@ -52,6 +52,15 @@ impl UserNamespace {
     }
 }
 
+impl UserNamespace {
+    /// The user namespace at `path` (a process's `/proc/PID/ns/user`).
+    pub fn open(path: &std::path::Path) -> Result<UserNamespace> {
+        std::fs::File::open(path)
+            .map(|f| UserNamespace { fd: f.into() })
+            .map_err(ns_err("open"))
+    }
+}
+
 impl AsFd for UserNamespace {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()

@@ -194,6 +194,8 @@ pub fn create(engine: &Engine, cs: &Containers, pods: &Pods, spec: PodSpec) -> R
                 // `--volumes-from` is resolved by now: the pod's
                 // containers get the infra container's mounts.
                 pod.mounts = inherited_mounts(&infra.options.mounts);
+                pod.uid_map = infra.options.run_flags.uid_map.clone();
+                pod.gid_map = infra.options.run_flags.gid_map.clone();
                 pod.infra_id = Some(infra.id);
             }
             Err(e) => {
@@ -287,6 +289,7 @@ fn create_infra(
 pub fn join_pod(pod: &Pod, o: &mut CreateOptions) -> Result<()> {
     o.pod = Some(pod.id.clone());
     o.pod_name = Some(pod.name.clone());
+    join_user_namespace(pod, o)?;
     inherit(pod, o);
     let Some(infra) = &pod.infra_id else {
         return Ok(());
@@ -324,6 +327,26 @@ pub fn join_pod(pod: &Pod, o: &mut CreateOptions) -> Result<()> {
         o.networks = vec![target];
     }
     Ok(())
+}
+
+/// A pod's containers share its user namespace (`pod create --uidmap`):
+/// they get its maps, and none may ask for other ones.
+fn join_user_namespace(pod: &Pod, o: &mut CreateOptions) -> Result<()> {
+    let f = &mut o.run_flags;
+    let own = f.user_namespace().map(|(u, g)| (u.to_vec(), g.to_vec()));
+    let pods = (!pod.uid_map.is_empty()).then(|| (pod.uid_map.clone(), pod.gid_map.clone()));
+    match (own, pods) {
+        (None, None) => Ok(()),
+        (None, Some((uids, gids))) => {
+            f.uid_map = uids;
+            f.gid_map = gids;
+            Ok(())
+        }
+        (Some(own), Some(pods)) if own == pods => Ok(()),
+        (Some(_), _) => Err(PodError::Invalid(
+            "--uidmap/--gidmap: a container of a pod uses the pod's user namespace: give the maps to `pod create` instead".into(),
+        )),
+    }
 }
 
 /// What every container of `pod` gets from it: the pod's cgroup as its

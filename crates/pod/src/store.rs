@@ -41,6 +41,10 @@ pub struct Pod {
     pub mounts: Vec<hoist_container::MountOption>,
     /// `--device`: every container of the pod gets these devices.
     pub devices: Vec<String>,
+    /// `--uidmap`/`--gidmap`: the infra container's user namespace, which
+    /// every container of the pod joins (empty: none).
+    pub uid_map: Vec<hoist_container::run_flags::IdMap>,
+    pub gid_map: Vec<hoist_container::run_flags::IdMap>,
     /// `--security-opt` (of the infra container; shown by `pod inspect`).
     pub security_opt: Vec<String>,
     /// The image of the infra container, as given (for `pod clone`).
@@ -69,6 +73,8 @@ impl Default for Pod {
             resources: crate::Resources::default(),
             mounts: Vec::new(),
             devices: Vec::new(),
+            uid_map: Vec::new(),
+            gid_map: Vec::new(),
             security_opt: Vec::new(),
             infra_image: None,
             pid: None,

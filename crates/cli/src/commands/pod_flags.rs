@@ -200,14 +200,25 @@ impl PodResourceArgs {
         if let Some(u) = &self.userns {
             hoist_container::run_flags::check_pod_userns(u).map_err(|e| invalid(e.to_string()))?;
         }
-        let maps = !self.uidmap.is_empty()
-            || !self.gidmap.is_empty()
-            || self.subuidname.is_some()
-            || self.subgidname.is_some();
-        if maps {
+        if self.subuidname.is_some() || self.subgidname.is_some() {
             bail!(invalid(
-                "--uidmap, --gidmap, --subuidname and --subgidname need a user namespace, which hoist does not support yet: leave them out".into()
+                "--subuidname and --subgidname are not supported by hoist yet: give the maps with --uidmap and --gidmap".into()
             ));
+        }
+        // The infra container's user namespace is the pod's.
+        let rf = &mut o.run_flags;
+        rf.uid_map = hoist_container::run_flags::id_maps("--uidmap", &self.uidmap)
+            .map_err(|e| invalid(e.to_string()))?;
+        rf.gid_map = hoist_container::run_flags::id_maps("--gidmap", &self.gidmap)
+            .map_err(|e| invalid(e.to_string()))?;
+        if let Some((uids, gids)) = rf.user_namespace() {
+            if hoist_container::run_flags::host_id(uids, 0).is_none()
+                || hoist_container::run_flags::host_id(gids, 0).is_none()
+            {
+                bail!(invalid(
+                    "--uidmap/--gidmap must map the container's root (ID 0) to a host ID, e.g. 0:100000:65536".into()
+                ));
+            }
         }
         if let Some(v) = &self.shm_size {
             o.shm_size = Some(size("--shm-size", v)? as u64);
