@@ -232,19 +232,6 @@ fn image_sign_refuses_what_it_cannot_sign_and_writes_nothing() {
     );
 }
 
-/// A policy that trusts only `key` for `scope` and rejects everything else.
-fn policy_trusting(dir: &Path, scope: &str, key: &Path) -> PathBuf {
-    let policy = serde_json::json!({
-        "default": [{"type": "reject"}],
-        "transports": {"docker": {scope: [{
-            "type": "signedBy", "keyType": "GPGKeys", "keyPath": key,
-        }]}}
-    });
-    let path = dir.join("policy.json");
-    std::fs::write(&path, policy.to_string()).unwrap();
-    path
-}
-
 /// `HOME/.config/containers/registries.d` giving `scope` the `keys`
 /// (lookaside, lookaside-staging) with their URLs.
 fn registries_d(home: &Path, scope: &str, keys: &[(&str, String)]) {
@@ -296,12 +283,11 @@ fn podman_accepts_what_hoist_signed_and_only_with_the_signers_key() {
     let home = work.path().join("home");
     registries_d(&home, reg.addr(), &[("lookaside", file_url(&sigs))]);
     let podman_pull = |policy: &Path| podman_pull(&home, policy, &reg.reference("signed/app:1"));
-    let trusted = work.path().join("trusted");
-    std::fs::create_dir(&trusted).unwrap();
-    let good = podman_pull(&policy_trusting(
-        &trusted,
-        reg.addr(),
-        &key.export_public(&trusted),
+    let good = podman_pull(&policy_requiring(
+        work.path(),
+        "trusted",
+        &[reg.addr().to_string()],
+        &key,
     ));
     assert!(
         good.status.success(),
@@ -309,12 +295,11 @@ fn podman_accepts_what_hoist_signed_and_only_with_the_signers_key() {
         String::from_utf8_lossy(&good.stderr)
     );
 
-    let other = work.path().join("other");
-    std::fs::create_dir(&other).unwrap();
-    let bad = podman_pull(&policy_trusting(
-        &other,
-        reg.addr(),
-        &stranger.export_public(&other),
+    let bad = podman_pull(&policy_requiring(
+        work.path(),
+        "other",
+        &[reg.addr().to_string()],
+        &stranger,
     ));
     assert!(
         !bad.status.success(),
@@ -324,11 +309,14 @@ fn podman_accepts_what_hoist_signed_and_only_with_the_signers_key() {
     assert!(stderr.contains("Source image rejected"), "{stderr}");
 }
 
-/// A policy that requires `key`'s signature for each of `scopes` and
-/// rejects every other image.
-fn policy_requiring(dir: &Path, scopes: &[String], key: &Path) -> PathBuf {
+/// A policy in `work/name` that requires `key`'s signature (its public
+/// key exported next to it) for each of `scopes` and rejects every other
+/// image.
+fn policy_requiring(work: &Path, name: &str, scopes: &[String], key: &GpgKey) -> PathBuf {
+    let dir = work.join(name);
+    std::fs::create_dir(&dir).unwrap();
     let signed_by = serde_json::json!([{
-        "type": "signedBy", "keyType": "GPGKeys", "keyPath": key,
+        "type": "signedBy", "keyType": "GPGKeys", "keyPath": key.export_public(&dir),
     }]);
     let docker: serde_json::Map<String, serde_json::Value> = scopes
         .iter()
@@ -377,9 +365,7 @@ fn pull_checks_podmans_signatures_against_the_signature_policy() {
     );
 
     let scopes = [reg.reference("signed"), reg.reference("unsigned")];
-    let trusted = work.path().join("trusted");
-    std::fs::create_dir(&trusted).unwrap();
-    let policy = policy_requiring(&trusted, &scopes, &key.export_public(&trusted));
+    let policy = policy_requiring(work.path(), "trusted", &scopes, &key);
     let policy = policy.to_str().unwrap();
     let pull = |name: &str, policy: &str| {
         hoist.run(&["pull", "--signature-policy", policy, &reg.reference(name)])
@@ -418,9 +404,7 @@ fn pull_checks_podmans_signatures_against_the_signature_policy() {
     assert!(out.stderr.contains("Source image rejected"), "{out:?}");
 
     // The same signature, trusted under a stranger's key: refused.
-    let other = work.path().join("other");
-    std::fs::create_dir(&other).unwrap();
-    let strangers = policy_requiring(&other, &scopes, &stranger.export_public(&other));
+    let strangers = policy_requiring(work.path(), "other", &scopes, &stranger);
     hoist.run(&["rmi", &reg.reference("signed/app:1")]).ok();
     let out = pull("signed/app:1", strangers.to_str().unwrap()).fails_with(125);
     assert!(out.stderr.contains("Source image rejected"), "{out:?}");
@@ -451,13 +435,7 @@ fn pull_reads_signatures_from_a_web_server_lookaside() {
         reg.addr(),
         &[("lookaside", server.url(""))],
     );
-    let trusted = work.path().join("trusted");
-    std::fs::create_dir(&trusted).unwrap();
-    let policy = policy_requiring(
-        &trusted,
-        &[reg.addr().to_string()],
-        &key.export_public(&trusted),
-    );
+    let policy = policy_requiring(work.path(), "trusted", &[reg.addr().to_string()], &key);
     let policy = policy.to_str().unwrap();
 
     hoist
@@ -540,13 +518,7 @@ fn push_sign_by_signs_images_and_lists_into_the_staging_lookaside() {
     assert!(pushed.success(), "{pushed:?}");
 
     // Each verifies under its key's policy, through hoist's and podman's pulls.
-    let trusted = work.path().join("trusted");
-    std::fs::create_dir(&trusted).unwrap();
-    let image_policy = policy_requiring(
-        &trusted,
-        &[reg.reference("dst/app")],
-        &key.export_public(&trusted),
-    );
+    let image_policy = policy_requiring(work.path(), "trusted", &[reg.reference("dst/app")], &key);
     hoist
         .run(&[
             "pull",
@@ -562,13 +534,7 @@ fn push_sign_by_signs_images_and_lists_into_the_staging_lookaside() {
         String::from_utf8_lossy(&podman.stderr)
     );
 
-    let lists = work.path().join("lists");
-    std::fs::create_dir(&lists).unwrap();
-    let list_policy = policy_requiring(
-        &lists,
-        &[reg.reference("dst/list")],
-        &locked.export_public(&lists),
-    );
+    let list_policy = policy_requiring(work.path(), "lists", &[reg.reference("dst/list")], &locked);
     hoist
         .run(&[
             "pull",
