@@ -311,3 +311,38 @@ fn a_pods_containers_share_the_user_namespace_given_to_pod_create() {
     );
     h.run(&["pod", "rm", "-f", "-t", "0", "up"]).ok();
 }
+
+#[test]
+fn subuidname_maps_the_container_onto_a_users_subordinate_ids() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let subuid = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
+    let line = subuid
+        .lines()
+        .find(|l| l.starts_with("containers:"))
+        .expect(
+        "user containers needs subordinate IDs in /etc/subuid (scripts/install-deps.sh adds them)",
+    );
+    let fields: Vec<&str> = line.split(':').collect();
+    let want = format!("0 {} {}", fields[1], fields[2]);
+    let maps = map_lines(&out(
+        &h,
+        &[
+            "run",
+            "--rm",
+            "--subuidname",
+            "containers",
+            &img,
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map /proc/self/gid_map; id -u",
+        ],
+    ));
+    assert_eq!(maps, [want.as_str(), want.as_str(), "0"]);
+    let err = h
+        .run(&["create", "--subuidname", "nosuchuser", &img, "true"])
+        .fails_with(125);
+    assert!(
+        err.stderr.contains("no subordinate IDs for \"nosuchuser\""),
+        "{err:?}"
+    );
+}

@@ -69,7 +69,7 @@ mod tty;
 pub mod update;
 mod usage;
 mod userns;
-mod userns_auto;
+pub mod userns_auto;
 pub mod volumes;
 
 pub use conf_defaults::{apply_conf, runtime_path};

@@ -1,7 +1,8 @@
-//! `--userns=auto[:size=N]`: a range of host IDs of its own for each
-//! container, taken from the subordinate IDs /etc/subuid and /etc/subgid
-//! give the user `containers` (as rootful podman does), and not used by
-//! any other container of this store.
+//! Maps from the subordinate IDs of /etc/subuid and /etc/subgid:
+//! `--userns=auto[:size=N]` gives each container a range of host IDs of
+//! its own from those of the user `containers` (as rootful podman does),
+//! not used by any other container of this store; `--subuidname NAME` and
+//! `--subgidname NAME` map the container onto all of NAME's.
 
 use std::path::Path;
 
@@ -43,6 +44,31 @@ pub fn requested_size(v: &str) -> Result<u32> {
         }
     }
     Ok(size)
+}
+
+/// `--subuidname`/`--subgidname NAME`: NAME's ranges in `file` (/etc/subuid
+/// or /etc/subgid), one after the other from container ID 0.
+pub fn named_maps(flag: &str, file: &str, name: &str) -> Result<Vec<IdMap>> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut next = 0u64;
+    let mut maps = vec![];
+    for r in subordinate_ranges(&text, name) {
+        if next + r.count > 1 << 32 {
+            break;
+        }
+        maps.push(IdMap {
+            container: next as u32,
+            host: r.start as u32,
+            size: r.count as u32,
+        });
+        next += r.count;
+    }
+    if maps.is_empty() {
+        return Err(ContainerError::Invalid(format!(
+            "{flag} {name}: no subordinate IDs for {name:?} in {file}: add a line NAME:START:COUNT there, or give the maps with --uidmap/--gidmap"
+        )));
+    }
+    Ok(maps)
 }
 
 /// Picks the first `size` IDs of `containers`' subordinate UIDs and GIDs

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use clap::Args;
 use hoist_container::run_flags as rf;
+use hoist_container::userns_auto as auto;
 
 use super::run::fail;
 
@@ -153,6 +154,13 @@ impl RunFlagArgs {
         f.userns = self.userns.clone();
         f.uid_map = rf::id_maps("--uidmap", &self.uidmap).map_err(fail)?;
         f.gid_map = rf::id_maps("--gidmap", &self.gidmap).map_err(fail)?;
+        // --subuidname NAME (and --subgidname, NAME's GIDs when not given).
+        if let Some(name) = &self.subuidname {
+            f.uid_map = auto::named_maps("--subuidname", "/etc/subuid", name).map_err(fail)?;
+        }
+        if let Some(name) = self.subgidname.as_ref().or(self.subuidname.as_ref()) {
+            f.gid_map = auto::named_maps("--subgidname", "/etc/subgid", name).map_err(fail)?;
+        }
         if let Some((uids, gids)) = f.user_namespace() {
             if rf::host_id(uids, 0).is_none() || rf::host_id(gids, 0).is_none() {
                 return Err(fail(hoist_container::ContainerError::Invalid(
@@ -173,16 +181,6 @@ impl RunFlagArgs {
         }
         if let Some(v) = &self.userns {
             rf::check_userns(v)?;
-        }
-        for (flag, v) in [
-            ("--subuidname", &self.subuidname),
-            ("--subgidname", &self.subgidname),
-        ] {
-            if let Some(v) = v {
-                return Err(hoist_container::ContainerError::Invalid(format!(
-                    "{flag} {v}: user namespaces with ID maps are not supported by hoist yet"
-                )));
-            }
         }
         Ok(())
     }
