@@ -204,11 +204,7 @@ impl Engine {
         } else {
             list_to_push(&record, entries, opts.format)?
         };
-        let tagged = if dest.tag.is_none() && dest.digest.is_none() {
-            dest.with_tag("latest")
-        } else {
-            dest.clone()
-        };
+        let tagged = dest.or_latest();
         let signature = crate::sign::sign_for_push(&tagged, &Digest::sha256_of(&bytes), opts)?;
         progress.message("Writing manifest list to image destination");
         let digest = block_on(async {

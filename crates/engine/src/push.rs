@@ -97,11 +97,7 @@ impl Engine {
         self.push_blob(&client, dest, &plan.config, &mount_from, progress)
             .await?;
         progress.message("Writing manifest to image destination");
-        let tagged = if dest.tag.is_none() && dest.digest.is_none() {
-            dest.with_tag("latest")
-        } else {
-            dest.clone()
-        };
+        let tagged = dest.or_latest();
         let digest = client
             .put_manifest(&tagged, &plan.manifest, &plan.manifest_type)
             .await?;

@@ -70,7 +70,7 @@ impl Engine {
                 None => lookaside.staging_dir(&reference)?,
             });
             let manifests = block_on(fetch_to_sign(&reference, opts))??;
-            for (digest, _) in manifests {
+            for digest in manifests {
                 out.push(sign_into(
                     &store,
                     &reference,
@@ -104,21 +104,17 @@ pub(crate) fn sign_for_push(
     let Some(key) = &opts.sign_by else {
         return Ok(None);
     };
-    let dest = match (&dest.tag, &dest.digest) {
-        (None, None) => dest.with_tag("latest"),
-        _ => dest.clone(),
-    };
+    let dest = dest.or_latest();
     let lookaside = Lookaside::load(&hoist_sign::lookaside::default_dir())?;
     let store = SignatureStore::new(lookaside.staging_dir(&dest)?);
     let gpg = match &opts.sign_passphrase_file {
         Some(file) => Gpg::default().with_passphrase_file(file),
         None => Gpg::default(),
     };
-    let payload = Payload::new(dest.to_string(), digest.clone(), now());
     Ok(Some(PendingSignature {
         store,
         digest: digest.clone(),
-        signature: gpg.sign(key, &payload.to_json())?,
+        signature: signature(&gpg, key, &dest, digest)?,
     }))
 }
 
@@ -145,14 +141,18 @@ fn sign_into(
     gpg: &Gpg,
     key: &str,
 ) -> Result<Signed> {
-    let payload = Payload::new(identity.to_string(), digest.clone(), now());
-    let signature = gpg.sign(key, &payload.to_json())?;
-    let file = store.add(&digest, &signature)?;
+    let file = store.add(&digest, &signature(gpg, key, identity, &digest)?)?;
     Ok(Signed {
         identity: identity.to_string(),
         manifest_digest: digest,
         file,
     })
+}
+
+/// `key`'s signature that `identity`'s manifest is `digest`.
+fn signature(gpg: &Gpg, key: &str, identity: &Reference, digest: &Digest) -> Result<Vec<u8>> {
+    let payload = Payload::new(identity.to_string(), digest.clone(), now());
+    Ok(gpg.sign(key, &payload.to_json())?)
 }
 
 /// The registry reference of `image`, which must name its transport; a
@@ -163,19 +163,13 @@ fn registry_reference(image: &str) -> Result<Reference> {
             "invalid image name {image:?}: only images in a registry can be signed: name one as docker://REGISTRY/NAME[:TAG]"
         ))
     })?;
-    let reference = Reference::parse(rest)?;
-    Ok(match (&reference.tag, &reference.digest) {
-        (None, None) => reference.with_tag("latest"),
-        _ => reference,
-    })
+    Ok(Reference::parse(rest)?.or_latest())
 }
 
-/// The manifests to sign, with their digests: the one `reference` names,
-/// or with `--all` each image of the list it names.
-async fn fetch_to_sign(
-    reference: &Reference,
-    opts: &SignOptions,
-) -> Result<Vec<(Digest, Vec<u8>)>> {
+/// The digests of the manifests to sign: the one `reference` names, or
+/// with `--all` each image of the list it names (each fetched, so only
+/// manifests the registry serves are signed).
+async fn fetch_to_sign(reference: &Reference, opts: &SignOptions) -> Result<Vec<Digest>> {
     let conf = RegistriesConf::load_default()?;
     let client = crate::auth::client(&opts.registry, &conf)?;
     let mut last_error = None;
@@ -195,10 +189,10 @@ async fn manifests_at(
     source: &Reference,
     all: bool,
     named: &Reference,
-) -> Result<Vec<(Digest, Vec<u8>)>> {
+) -> Result<Vec<Digest>> {
     let (bytes, media_type, digest) = client.get_manifest(source).await?;
     if !all {
-        return Ok(vec![(digest, bytes)]);
+        return Ok(vec![digest]);
     }
     let Manifest::Index(index) = Manifest::parse(&bytes, &media_type)? else {
         return Err(EngineError::Invalid(format!(
@@ -207,10 +201,10 @@ async fn manifests_at(
     };
     let mut out = vec![];
     for entry in &index.manifests {
-        let (bytes, _, digest) = client
+        let (_, _, digest) = client
             .get_manifest_by_digest(&source.registry, &source.repository, &entry.digest)
             .await?;
-        out.push((digest, bytes));
+        out.push(digest);
     }
     Ok(out)
 }

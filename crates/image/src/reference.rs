@@ -263,6 +263,15 @@ impl Reference {
         format!("{}/{}", self.registry, self.repository)
     }
 
+    /// This reference, or with the tag `latest` when it names neither a
+    /// tag nor a digest (what a push or a signature names).
+    pub fn or_latest(&self) -> Reference {
+        match (&self.tag, &self.digest) {
+            (None, None) => self.with_tag("latest"),
+            _ => self.clone(),
+        }
+    }
+
     /// The same repository with another tag and no digest.
     pub fn with_tag(&self, tag: &str) -> Reference {
         Reference {
