@@ -727,13 +727,7 @@ fn create_and_start(
     // namespace that owner is the host ID the user maps to.
     if let Some(p) = spec.process() {
         let user = p.user();
-        let (uid, gid) = match crate::userns::maps(c) {
-            Some((uids, gids)) => (
-                hoist_idmap::host_id(uids, user.uid()).unwrap_or(user.uid()),
-                hoist_idmap::host_id(gids, user.gid()).unwrap_or(user.gid()),
-            ),
-            None => (user.uid(), user.gid()),
-        };
+        let (uid, gid) = crate::userns::host_ids(c, user.uid(), user.gid());
         crate::volumes::prepare_volumes(cs, &c.config, &c.rootfs(), uid, gid)?;
     }
     if let Some(p) = spec.process() {
@@ -829,15 +823,14 @@ fn create_and_start(
     if let Some(r) = recorder.as_deref_mut().filter(|_| external) {
         r.expect_child_of(std::process::id());
     }
-    let created = rt
+    let pid = rt
         .create(
             c.id(),
             &bundle,
             Stdio::new(stdin, out_w, err_w).with_preserved_fds(preserve),
             console.as_ref().map(|s| s.path()),
         )
-        .map_err(crate::run_setup::oci_runtime_error);
-    let pid = created?;
+        .map_err(crate::run_setup::oci_runtime_error)?;
     // The namespaces exist, the user's process has not started: from here
     // on every call in them is recorded.
     if let Some(Err(e)) = recorder.map(|r| r.follow(pid)) {

@@ -13,7 +13,8 @@ use oci_spec::runtime::{LinuxPersonalityBuilder, LinuxPersonalityDomain, MountBu
 
 use crate::error::{io_err, ContainerError, Result};
 use crate::record::Container;
-pub use hoist_idmap::{host_id, IdMap};
+use hoist_idmap::host_id;
+pub use hoist_idmap::IdMap;
 
 /// The flags as stored in the container's options.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -59,7 +60,22 @@ pub struct RunFlags {
     pub gid_map: Vec<IdMap>,
 }
 
+/// What is wrong with maps that leave the container's root unmapped.
+pub(crate) const UNMAPPED_ROOT: &str =
+    "--uidmap/--gidmap must map the container's root (ID 0) to a host ID, e.g. 0:100000:65536";
+
 impl RunFlags {
+    /// Checks that the maps, if any, give the container's root a host ID
+    /// (its writable layer and mount points belong to that ID).
+    pub fn check_root_mapped(&self) -> Result<()> {
+        match self.user_namespace() {
+            Some((uids, gids)) if host_id(uids, 0).is_none() || host_id(gids, 0).is_none() => {
+                Err(invalid(UNMAPPED_ROOT.into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The UID and GID maps of the container's own user namespace, if it
     /// has one.
     pub fn user_namespace(&self) -> Option<(&[IdMap], &[IdMap])> {

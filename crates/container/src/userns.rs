@@ -35,6 +35,32 @@ pub(crate) fn mapped_root(c: &Container) -> Option<(u32, u32)> {
     Some((host_id(uids, 0)?, host_id(gids, 0)?))
 }
 
+/// The host IDs that container user `uid` and group `gid` of `c` are:
+/// through its maps if it has a user namespace (an unmapped ID stays as it
+/// is), else the same IDs.
+pub(crate) fn host_ids(c: &Container, uid: u32, gid: u32) -> (u32, u32) {
+    match maps(c) {
+        Some((uids, gids)) => (
+            host_id(uids, uid).unwrap_or(uid),
+            host_id(gids, gid).unwrap_or(gid),
+        ),
+        None => (uid, gid),
+    }
+}
+
+/// Gives `path` (not a symlink's target) to host user `uid` and group
+/// `gid`, where set.
+fn give(path: &Path, uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+    rustix::fs::chownat(
+        rustix::fs::CWD,
+        path,
+        uid.map(rustix::fs::Uid::from_raw),
+        gid.map(rustix::fs::Gid::from_raw),
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| io_err("giving the mapped root", path)(e.into()))
+}
+
 /// Mounts the overlay of `lower` (top first) on `rootfs` with each layer
 /// seen through the container's ID maps, and gives the writable layer's
 /// top directory to the mapped root.
@@ -61,12 +87,7 @@ pub(crate) fn mount_rootfs(
             hoist_idmap::idmapped_bind(layer, &target, ns).map_err(idmap_error)?;
             binds.push(target);
         }
-        rustix::fs::chown(
-            upper,
-            Some(rustix::fs::Uid::from_raw(uid)),
-            Some(rustix::fs::Gid::from_raw(gid)),
-        )
-        .map_err(|e| io_err("giving the mapped root", upper)(e.into()))?;
+        give(upper, Some(uid), Some(gid))?;
         let mount = if volatile {
             hoist_runtime::rootfs::mount_overlay_volatile
         } else {
@@ -125,11 +146,7 @@ fn joined(cs: &Containers, c: &Container) -> Result<Option<PathBuf>> {
 }
 
 fn root_of(c: &Container) -> Result<(u32, u32)> {
-    mapped_root(c).ok_or_else(|| {
-        ContainerError::Invalid(
-            "--uidmap/--gidmap must map the container's root (ID 0) to a host ID".into(),
-        )
-    })
+    mapped_root(c).ok_or_else(|| ContainerError::Invalid(crate::run_flags::UNMAPPED_ROOT.into()))
 }
 
 /// Gives the mapped root what hoist itself made in the writable layer as
@@ -153,18 +170,13 @@ pub(crate) fn give_made_files_to_root(c: &Container) -> Result<()> {
         for e in entries {
             let e = e.map_err(io_err("reading", &dir))?;
             let rel = rel.join(e.file_name());
-            let meta = std::fs::symlink_metadata(upper.join(&rel))
-                .map_err(io_err("reading", &upper.join(&rel)))?;
+            let meta = e.metadata().map_err(io_err("reading", &upper.join(&rel)))?;
             if meta.uid() == 0 || meta.gid() == 0 {
-                let merged = rootfs.join(&rel);
-                rustix::fs::chownat(
-                    rustix::fs::CWD,
-                    &merged,
-                    (meta.uid() == 0).then(|| rustix::fs::Uid::from_raw(uid)),
-                    (meta.gid() == 0).then(|| rustix::fs::Gid::from_raw(gid)),
-                    rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-                )
-                .map_err(|e| io_err("giving the mapped root", &merged)(e.into()))?;
+                give(
+                    &rootfs.join(&rel),
+                    (meta.uid() == 0).then_some(uid),
+                    (meta.gid() == 0).then_some(gid),
+                )?;
             }
             if meta.is_dir() {
                 stack.push(rel);
@@ -230,12 +242,7 @@ pub(crate) fn apply_to_spec(c: &Container, spec: &mut Spec, ns: &UserNamespace) 
             .is_some_and(|s| s.starts_with(&c.dir) && s.is_file());
         if from_container_dir {
             let source = m.source().clone().expect("checked above");
-            rustix::fs::chown(
-                &source,
-                Some(rustix::fs::Uid::from_raw(uid)),
-                Some(rustix::fs::Gid::from_raw(gid)),
-            )
-            .map_err(|e| io_err("giving the mapped root", &source)(e.into()))?;
+            give(&source, Some(uid), Some(gid))?;
         }
     }
     spec.set_mounts(Some(mounts));

@@ -211,15 +211,7 @@ impl PodResourceArgs {
             .map_err(|e| invalid(e.to_string()))?;
         rf.gid_map = hoist_container::run_flags::id_maps("--gidmap", &self.gidmap)
             .map_err(|e| invalid(e.to_string()))?;
-        if let Some((uids, gids)) = rf.user_namespace() {
-            if hoist_container::run_flags::host_id(uids, 0).is_none()
-                || hoist_container::run_flags::host_id(gids, 0).is_none()
-            {
-                bail!(invalid(
-                    "--uidmap/--gidmap must map the container's root (ID 0) to a host ID, e.g. 0:100000:65536".into()
-                ));
-            }
-        }
+        rf.check_root_mapped().map_err(|e| invalid(e.to_string()))?;
         if let Some(v) = &self.shm_size {
             o.shm_size = Some(size("--shm-size", v)? as u64);
         }

@@ -92,13 +92,8 @@ fn container_user(view: &View, c: &Container) -> Result<Owner> {
         .unwrap_or_default();
     let u = hoist_runtime::spec::resolve_user(view.root_path(), &spec)?;
     // In a user namespace, the host IDs that user is.
-    Ok(match crate::userns::maps(c) {
-        Some((uids, gids)) => Owner::Set(
-            hoist_idmap::host_id(uids, u.uid).unwrap_or(u.uid),
-            hoist_idmap::host_id(gids, u.gid).unwrap_or(u.gid),
-        ),
-        None => Owner::Set(u.uid, u.gid),
-    })
+    let (uid, gid) = crate::userns::host_ids(c, u.uid, u.gid);
+    Ok(Owner::Set(uid, gid))
 }
 
 fn host_owner() -> Owner {

@@ -161,13 +161,7 @@ impl RunFlagArgs {
         if let Some(name) = self.subgidname.as_ref().or(self.subuidname.as_ref()) {
             f.gid_map = auto::named_maps("--subgidname", "/etc/subgid", name).map_err(fail)?;
         }
-        if let Some((uids, gids)) = f.user_namespace() {
-            if rf::host_id(uids, 0).is_none() || rf::host_id(gids, 0).is_none() {
-                return Err(fail(hoist_container::ContainerError::Invalid(
-                    "--uidmap/--gidmap must map the container's root (ID 0) to a host ID, e.g. 0:100000:65536".into(),
-                )));
-            }
-        }
+        f.check_root_mapped().map_err(fail)?;
         Ok(())
     }
 
