@@ -301,10 +301,16 @@ fn pod_flags_exit_policy_and_new_pods() {
 
     // A new:NAME pod goes again when its container cannot be made.
     h.run(&[
-        "create", "--pull", "never", "--pod", "new:bad", "nosuch:1", "true",
+        "create",
+        "--pull",
+        "never",
+        "--pod",
+        "new:badpod",
+        "nosuch:1",
+        "true",
     ])
     .fails_with(125);
-    h.run(&["pod", "exists", "bad"]).fails_with(1);
+    h.run(&["pod", "exists", "badpod"]).fails_with(1);
 
     // Concurrent creates: distinct names all succeed, one name only once.
     let made: Vec<bool> = std::thread::scope(|s| {
@@ -863,7 +869,7 @@ fn pod_label_file_reads_labels_as_podman() {
     // A key with blanks, or a missing file: refused, and no pod is made.
     std::fs::write(&file, "e =f\n").unwrap();
     let bad = h
-        .run(&["pod", "create", "--name", "bad", "--label-file", f])
+        .run(&["pod", "create", "--name", "badpod", "--label-file", f])
         .fails_with(125);
     assert!(
         bad.stderr.contains("poorly formatted name"),
@@ -875,12 +881,12 @@ fn pod_label_file_reads_labels_as_podman() {
         "pod",
         "create",
         "--name",
-        "bad",
+        "badpod",
         "--label-file",
         missing.to_str().unwrap(),
     ])
     .fails_with(125);
-    h.run(&["pod", "exists", "bad"]).fails_with(1);
+    h.run(&["pod", "exists", "badpod"]).fails_with(1);
     h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
 }
 
@@ -950,7 +956,7 @@ fn pod_pid_and_uts_modes_reach_its_infra_and_shared_members() {
     assert_eq!(modes("plain"), r#""private" "private""#);
     // Bad values: podman's errors, and no pod.
     let bad = h
-        .run(&["pod", "create", "--name", "bad", "--pid", "bogus"])
+        .run(&["pod", "create", "--name", "badpod", "--pid", "bogus"])
         .fails_with(125);
     assert!(
         bad.stderr.contains("unrecognized namespace mode bogus"),
@@ -962,7 +968,7 @@ fn pod_pid_and_uts_modes_reach_its_infra_and_shared_members() {
             "pod",
             "create",
             "--name",
-            "bad",
+            "badpod",
             "--uts",
             "host",
             "--hostname",
@@ -970,7 +976,7 @@ fn pod_pid_and_uts_modes_reach_its_infra_and_shared_members() {
         ])
         .fails_with(125);
     assert!(bad.stderr.contains("cannot set hostname"), "{}", bad.stderr);
-    h.run(&["pod", "exists", "bad"]).fails_with(1);
+    h.run(&["pod", "exists", "badpod"]).fails_with(1);
     // Nothing above renamed the host.
     assert_eq!(
         std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
@@ -1111,13 +1117,13 @@ fn pod_clone_takes_label_files_and_namespace_modes() {
     );
     assert_eq!(uts, host_ns("uts"));
     let bad = h
-        .run(&["pod", "clone", "--name", "bad", "--pid", "bogus", "src"])
+        .run(&["pod", "clone", "--name", "badpod", "--pid", "bogus", "src"])
         .fails_with(125);
     assert!(
         bad.stderr.contains("unrecognized namespace mode bogus"),
         "{}",
         bad.stderr
     );
-    h.run(&["pod", "exists", "bad"]).fails_with(1);
+    h.run(&["pod", "exists", "badpod"]).fails_with(1);
     h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
 }
