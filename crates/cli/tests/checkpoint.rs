@@ -273,18 +273,22 @@ fn memory_cgroup(hoist: &Hoist, name: &str) -> String {
 
 /// Waits until the init of container `name` has one child and that child
 /// runs `sleep` (has exec'd; until then it is a copy of the shell).
-fn wait_for_sleeping_child(hoist: &Hoist, name: &str) {
+fn wait_for_children(hoist: &Hoist, name: &str, expected: &[&str]) {
     let pid = inspect(hoist, name)["State"]["Pid"].as_i64().unwrap();
     hoist_testenv::wait_until(
         Duration::from_secs(20),
-        &format!("{name} to run its sleep"),
+        &format!("{name}'s first process to have the children {expected:?}"),
         || {
             let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
                 .unwrap_or_default();
-            let children: Vec<&str> = children.split_whitespace().collect();
-            children.len() == 1
-                && std::fs::read_to_string(format!("/proc/{}/comm", children[0]))
-                    .is_ok_and(|c| c.trim() == "sleep")
+            let comms: Vec<String> = children
+                .split_whitespace()
+                .map(|c| {
+                    let comm = std::fs::read_to_string(format!("/proc/{c}/comm"));
+                    comm.unwrap_or_default().trim().to_string()
+                })
+                .collect();
+            comms == expected
         },
     );
 }
@@ -308,7 +312,7 @@ fn checkpointctl_reads_hoists_archive() {
             "N=hoist-needle-$((6*7))-found; sleep 1000 & wait",
         ])
         .ok();
-    wait_for_sleeping_child(&hoist, "shown");
+    wait_for_children(&hoist, "shown", &["sleep"]);
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("shown.tar");
     hoist
@@ -668,9 +672,11 @@ fn a_listening_server_and_its_volume_travel_unless_ignored() {
         .unwrap()
         .port();
     let publish = format!("{port}:80");
-    let script = "exec 3</etc/hostname; echo served > /vol/page; httpd -p 80 -h /vol; \
-                  i=0; while :; do i=$((i+1)); echo $i > /vol/count.new; \
-                  mv /vol/count.new /vol/count; sleep 0.1; done";
+    // httpd in the foreground, as the only process once a request's
+    // child is reaped: checkpointctl cannot read a checkpoint holding a
+    // zombie (it has no ids image), and a child that exits just as CRIU
+    // freezes the tree is dumped as one.
+    let script = "exec 3</etc/hostname; echo served > /vol/page; exec httpd -f -p 80 -h /vol";
     hoist
         .run(&[
             "run",
@@ -690,6 +696,7 @@ fn a_listening_server_and_its_volume_travel_unless_ignored() {
     hoist_testenv::wait_until(Duration::from_secs(20), "the server", || {
         http_get(port, "/page").as_deref() == Some("served\n")
     });
+    wait_for_children(&hoist, "web", &[]);
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("web.tar.zst");
     let archive = archive.to_str().unwrap();
@@ -709,8 +716,6 @@ fn a_listening_server_and_its_volume_travel_unless_ignored() {
     hoist_testenv::wait_until(Duration::from_secs(20), "the restored server", || {
         http_get(port, "/page").as_deref() == Some("served\n")
     });
-    let count = other.run(&["exec", "web", "cat", "/vol/count"]).ok();
-    assert!(count.stdout.trim().parse::<u64>().unwrap() > 0);
     let vols = other.run(&["volume", "ls", "-q"]).ok();
     assert_eq!(vols.stdout.trim(), "webvol");
     other.run(&["rm", "-f", "-t", "0", "web"]).ok();
