@@ -109,6 +109,19 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A netlink request of the built-in bridge driver failed.
+    #[error("{operation}: {source}")]
+    Netlink {
+        operation: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// iptables-save or iptables-restore failed for the built-in bridge
+    /// driver's firewall rules.
+    #[error("firewall: {action}: {message}")]
+    Firewall { action: String, message: String },
+
     #[error("netavark {command} of namespace {} failed: {message}", netns.display())]
     NetavarkFailed {
         command: &'static str,

@@ -1,18 +1,22 @@
-//! Container networking for hoist, on the same backend podman uses:
-//! netavark configures bridges, veths, firewall rules and port forwarding,
-//! aardvark-dns resolves container names on networks with DNS.
+//! Container networking for hoist. IPv4 bridge networks without DNS (the
+//! default network among them) are set up by a built-in driver: netlink
+//! for links, one iptables-restore for netavark's firewall rules. The rest
+//! goes to the backend podman uses: netavark configures bridges, veths,
+//! firewall rules and port forwarding, aardvark-dns resolves names.
 //!
 //! * [`NetworkStore`]: network definitions in podman's JSON format, one
 //!   file per network, plus the built-in default network `podman`.
 //! * [`Netns`]: named network namespaces pinned by bind mounts.
 //! * [`Netavark`]: `setup` / `teardown` of a namespace, with IP allocation
-//!   ([`Ipam`]) in front, since netavark 1.4 wants static IPs.
+//!   ([`Ipam`]) in front, since netavark 1.4 wants static IPs; it sends the
+//!   networks the built-in driver covers to it.
 //! * [`PortMapping`]: `-p` parsing and host port assignment.
 //! * [`resolv_conf`]: the container's resolv.conf from the setup status.
 //!
 //! Everything here needs root for the kernel parts (namespaces, netavark).
 //! All calls block.
 
+mod bridge;
 mod error;
 mod filter;
 mod ipam;
@@ -26,6 +30,7 @@ mod resolv;
 mod store;
 mod subnets;
 
+pub use bridge::DRIVER_ENV as NETWORK_DRIVER_ENV;
 pub use error::{Error, Result};
 pub use filter::{FilterUse, NetworkFilter};
 pub use ipam::Ipam;

@@ -1,5 +1,6 @@
 //! Real network namespaces, real netavark and aardvark-dns, real iptables
-//! (as root). Every test uses its own names, bridge, subnet and netavark
+//! (as root). Networks without DNS are set up by hoist's built-in bridge
+//! driver unless a test asks for netavark; both must do the same. Every test uses its own names, bridge, subnet and netavark
 //! state directory so it can run beside other tests, and a guard undoes
 //! everything even when an assertion fails.
 
@@ -14,6 +15,13 @@ use hoist_network::{
     resolv_conf, CreateOptions, Error, Netavark, Netns, Network, NetworkAttachment, NetworkStore,
     PortMapping, SetupRequest,
 };
+
+/// Who sets up networks without DNS.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Driver {
+    Native,
+    Netavark,
+}
 
 /// Everything a test created, undone on drop in reverse order.
 struct Guard {
@@ -50,12 +58,19 @@ impl Drop for Guard {
 
 impl Guard {
     fn new() -> Guard {
+        Self::with_driver(Driver::Native)
+    }
+
+    fn with_driver(driver: Driver) -> Guard {
         assert!(
             rustix::process::geteuid().is_root(),
             "these tests configure the kernel's network and must run as root"
         );
         let dir = tempfile::tempdir().unwrap();
-        let netavark = Netavark::new(dir.path().join("run")).expect("netavark installed");
+        let mut netavark = Netavark::new(dir.path().join("run")).expect("netavark installed");
+        if driver == Driver::Netavark {
+            netavark = netavark.netavark_only();
+        }
         Guard {
             netavark,
             netns: Vec::new(),
@@ -194,8 +209,17 @@ fn host_has_interface(name: &str) -> bool {
 
 #[test]
 fn port_forwarding_ping_and_clean_teardown() {
+    port_forwarding_ping_and_clean_teardown_by(Driver::Native);
+}
+
+#[test]
+fn port_forwarding_ping_and_clean_teardown_by_netavark() {
+    port_forwarding_ping_and_clean_teardown_by(Driver::Netavark);
+}
+
+fn port_forwarding_ping_and_clean_teardown_by(driver: Driver) {
     let t = tag();
-    let mut g = Guard::new();
+    let mut g = Guard::with_driver(driver);
     let store = NetworkStore::open(g.dir().join("networks")).unwrap();
     let bridge = format!("hnt{t}");
     // Like the default network: no DNS.
@@ -433,8 +457,17 @@ fn netns_names_collide_and_none_mode_has_only_loopback() {
 
 #[test]
 fn failed_setup_leaves_nothing_behind() {
+    failed_setup_leaves_nothing_behind_by(Driver::Native);
+}
+
+#[test]
+fn failed_setup_leaves_nothing_behind_by_netavark() {
+    failed_setup_leaves_nothing_behind_by(Driver::Netavark);
+}
+
+fn failed_setup_leaves_nothing_behind_by(driver: Driver) {
     let t = tag();
-    let g = Guard::new();
+    let g = Guard::with_driver(driver);
     let store = NetworkStore::open(g.dir().join("networks")).unwrap();
     let bridge = format!("hnf{t}");
     let net = create_network(&store, &format!("fail-{t}"), &bridge, false);
@@ -446,11 +479,81 @@ fn failed_setup_leaves_nothing_behind() {
     let bogus = g.dir().join("not-a-netns");
     std::fs::write(&bogus, "").unwrap();
     let err = g.netavark.setup(&bogus, &req).unwrap_err();
-    assert!(matches!(err, Error::NetavarkFailed { .. }), "{err}");
+    match driver {
+        Driver::Native => assert!(matches!(err, Error::Netlink { .. }), "{err}"),
+        Driver::Netavark => assert!(matches!(err, Error::NetavarkFailed { .. }), "{err}"),
+    }
     assert!(
         g.netavark.ipam().allocated(&net, &cid).unwrap().is_empty(),
         "IP released"
     );
     assert!(!host_has_interface(&bridge));
     assert!(!iptables_rules().contains(&cid));
+}
+
+/// The lines of `iptables-save` (filter and nat) that mention `needles`.
+fn rules_mentioning(needles: &[String]) -> Vec<String> {
+    let mut lines: Vec<String> = iptables_rules()
+        .lines()
+        .filter(|l| needles.iter().any(|n| l.contains(n.as_str())))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// netavark and the built-in driver make the same links and firewall rules,
+/// and each undoes what the other made: a container set up before an
+/// upgrade (or on a network netavark serves) can be torn down either way.
+#[test]
+fn the_built_in_driver_and_netavark_make_and_undo_the_same_setup() {
+    let t = tag();
+    let mut g = Guard::new();
+    let legacy = g.netavark.clone().netavark_only();
+    let store = NetworkStore::open(g.dir().join("networks")).unwrap();
+    let bridge = format!("hnx{t}");
+    let net = create_network(&store, &format!("mix-{t}"), &bridge, false);
+    let subnet = net.subnets[0].subnet;
+    let ip: IpAddr = subnet.hosts().nth(5).unwrap();
+    let ns = g.netns(&format!("hoist-test-mix-{t}"));
+    let cid = format!("x{t}{}", "0".repeat(57));
+    let port = free_port();
+    let mut req = SetupRequest::new(&cid, format!("mix-{t}"));
+    let mut attachment = NetworkAttachment::new(net.clone());
+    attachment.static_ips = vec![ip];
+    req.networks.push(attachment);
+    req.port_mappings = vec![PortMapping::parse(&format!("{port}:80/udp")).unwrap()];
+    let prefix = ip.to_string().rsplit_once('.').unwrap().0.to_string() + ".";
+    let needles = [prefix, cid.clone(), format!("--dport {port}")];
+    let link_of = |ns: &Netns| {
+        let (_, text) = output(nsenter(ns).args(["ip", "-o", "-4", "addr", "show", "eth0"]));
+        let (_, route) = output(nsenter(ns).args(["ip", "route", "show", "default"]));
+        (text.split_whitespace().nth(3).map(str::to_string), route)
+    };
+
+    // netavark sets up, the built-in driver tears down.
+    g.setups.push((ns.path().to_path_buf(), req.clone()));
+    legacy.setup(ns.path(), &req).unwrap();
+    let by_netavark = rules_mentioning(&needles);
+    let netavark_link = link_of(&ns);
+    assert!(!by_netavark.is_empty());
+    g.teardown(&ns, &req);
+    assert_eq!(rules_mentioning(&needles), Vec::<String>::new());
+    assert!(!host_has_interface(&bridge));
+
+    // The built-in driver sets up the same, netavark tears it down.
+    let status = g.setup(&ns, &req);
+    assert_eq!(status.addresses()[0].address, ip);
+    assert_eq!(rules_mentioning(&needles), by_netavark);
+    assert_eq!(link_of(&ns), netavark_link);
+    assert_eq!(
+        netavark_link.0,
+        Some(format!("{ip}/{}", subnet.prefix_len()))
+    );
+    legacy.teardown(ns.path(), &req).unwrap();
+    g.setups.clear();
+    assert_eq!(rules_mentioning(&needles), Vec::<String>::new());
+    assert!(!host_has_interface(&bridge));
+    let (eth0_left, _) = output(nsenter(&ns).args(["ip", "link", "show", "eth0"]));
+    assert!(!eth0_left, "veth removed from the namespace");
 }

@@ -27,6 +27,8 @@ pub struct Netavark {
     aardvark: PathBuf,
     run_dir: PathBuf,
     ipam: Ipam,
+    /// Whether networks the built-in bridge driver covers use it.
+    native_bridge: bool,
 }
 
 impl Netavark {
@@ -52,7 +54,20 @@ impl Netavark {
             aardvark: aardvark.into(),
             run_dir,
             ipam,
+            native_bridge: std::env::var(crate::bridge::DRIVER_ENV)
+                .map_or(true, |d| d != "netavark"),
         })
+    }
+
+    /// The same, with every network set up and torn down by netavark, as
+    /// `HOIST_NETWORK_DRIVER=netavark` does.
+    pub fn netavark_only(mut self) -> Netavark {
+        self.native_bridge = false;
+        self
+    }
+
+    fn native(&self, request: &SetupRequest) -> bool {
+        self.native_bridge && crate::bridge::handles(request)
     }
 
     /// The directory given to `netavark --config`.
@@ -73,7 +88,8 @@ impl Netavark {
     }
 
     /// Connects the namespace at `netns` to the requested networks: allocates
-    /// addresses, runs `netavark setup`, returns its status. On failure
+    /// addresses, runs `netavark setup` (or the built-in bridge driver, for
+    /// the networks it covers: see the `bridge` module), returns its status. On failure
     /// everything done so far is undone.
     ///
     /// A container that holds addresses on one of the networks (set up
@@ -110,6 +126,13 @@ impl Netavark {
                     return Err(err);
                 }
             }
+        }
+        if self.native(request) {
+            let outcome = crate::bridge::setup(netns, request, &ips);
+            if outcome.is_err() {
+                self.release_all(request);
+            }
+            return outcome;
         }
         let input = request.to_netavark_json(&ips);
         let outcome = self.run("setup", netns, &input).and_then(|stdout| {
@@ -156,8 +179,12 @@ impl Netavark {
             }
             ips.push(held);
         }
-        let input = request.to_netavark_json(&ips);
-        let outcome = self.run("teardown", netns, &input).map(|_| ());
+        let outcome = if self.native(request) {
+            crate::bridge::teardown(netns, request, &ips)
+        } else {
+            let input = request.to_netavark_json(&ips);
+            self.run("teardown", netns, &input).map(|_| ())
+        };
         self.release_all(request);
         outcome
     }
