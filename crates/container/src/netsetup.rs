@@ -131,7 +131,7 @@ pub(crate) fn teardown(netns: Option<&Path>, request: Option<&SetupRequest>) {
     if let Some(req) = request {
         match Netavark::new(NETWORK_RUN_DIR) {
             Ok(n) => {
-                if let Err(e) = n.teardown(ns_path, req) {
+                if let Err(e) = n.teardown_before_removal(ns_path, req) {
                     tracing::warn!(error = %e, "network teardown failed");
                 }
             }

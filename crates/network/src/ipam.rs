@@ -156,6 +156,19 @@ impl Ipam {
             .collect())
     }
 
+    /// Whether a container other than `container_id` holds an address on
+    /// `network`: whether the network is still in use without it.
+    pub fn held_by_others(&self, network: &Network, container_id: &str) -> Result<bool> {
+        let net_dir = self.net_dir(network);
+        if !net_dir.exists() {
+            return Ok(false);
+        }
+        let _lock = self.lock(network)?;
+        Ok(read_allocations(&net_dir)?
+            .values()
+            .any(|owner| owner != container_id))
+    }
+
     /// Frees every address `container_id` holds on `network`.
     pub fn release(&self, network: &Network, container_id: &str) -> Result<()> {
         let net_dir = self.net_dir(network);

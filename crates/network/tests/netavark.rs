@@ -557,3 +557,60 @@ fn the_built_in_driver_and_netavark_make_and_undo_the_same_setup() {
     let (eth0_left, _) = output(nsenter(&ns).args(["ip", "link", "show", "eth0"]));
     assert!(!eth0_left, "veth removed from the namespace");
 }
+
+/// The host-side index of a namespace's `eth0` (`eth0@ifN` in `ip link`).
+fn peer_index(ns: &Netns) -> u32 {
+    let (_, text) = output(nsenter(ns).args(["ip", "-o", "link", "show", "eth0"]));
+    let after = text.split("eth0@if").nth(1).expect("a veth");
+    after.split(':').next().unwrap().parse().unwrap()
+}
+
+fn host_has_index(index: u32) -> bool {
+    std::fs::read_dir("/sys/class/net").unwrap().any(|e| {
+        std::fs::read_to_string(e.unwrap().path().join("ifindex"))
+            .is_ok_and(|i| i.trim() == index.to_string())
+    })
+}
+
+/// A container whose namespace is removed next leaves its veth pair to the
+/// kernel, which deletes it with the namespace. The default network keeps
+/// its bridge and network rules after its last container; another network
+/// loses them.
+#[test]
+fn teardown_before_removal_leaves_the_veth_to_the_kernel_and_keeps_the_default_bridge() {
+    let t = tag();
+    let mut g = Guard::new();
+    let store = NetworkStore::open(g.dir().join("networks")).unwrap();
+    let default = store.get(hoist_network::DEFAULT_NETWORK_NAME).unwrap();
+    let other = create_network(&store, &format!("tbr-{t}"), &format!("hnr{t}"), false);
+    for net in [default, other] {
+        let bridge = net.network_interface.clone();
+        let subnet = net.subnets[0].subnet.to_string();
+        let ns = g.netns(&format!("hoist-test-tbr-{t}-{}", net.name.len()));
+        let cid = format!("r{t}{}{}", net.name.len() % 10, "0".repeat(56));
+        let port = free_port();
+        let mut req = SetupRequest::new(&cid, format!("tbr-{t}"));
+        req.networks.push(NetworkAttachment::new(net.clone()));
+        req.port_mappings = vec![PortMapping::parse(&format!("{port}:80")).unwrap()];
+        g.setup(&ns, &req);
+        let host_end = peer_index(&ns);
+        g.netavark.teardown_before_removal(ns.path(), &req).unwrap();
+        g.setups.clear();
+        assert!(rules_mentioning(std::slice::from_ref(&cid)).is_empty());
+        assert!(rules_mentioning(&[format!("--dport {port}")]).is_empty());
+        let keeps = net.name == hoist_network::DEFAULT_NETWORK_NAME;
+        assert_eq!(host_has_interface(&bridge), keeps, "{bridge}");
+        assert_eq!(!rules_mentioning(&[subnet]).is_empty(), keeps);
+        assert!(
+            host_has_index(host_end),
+            "the veth lives until its namespace goes"
+        );
+        ns.remove().unwrap();
+        g.netns.clear();
+        retry("the kernel deleting the veth with its namespace", || {
+            (!host_has_index(host_end))
+                .then_some(())
+                .ok_or_else(|| format!("interface {host_end} still there"))
+        });
+    }
+}

@@ -66,7 +66,8 @@ pub(crate) fn setup(
                     .insert(attachment.network.name.clone(), network_status);
             }
             Err(err) => {
-                if let Err(undo) = teardown(netns, request, ips) {
+                let in_use = vec![true; ips.len()];
+                if let Err(undo) = teardown(netns, request, ips, &in_use, NamespaceFate::Stays) {
                     tracing::debug!("undoing a failed network setup: {undo}");
                 }
                 return Err(err);
@@ -76,14 +77,41 @@ pub(crate) fn setup(
     Ok(status)
 }
 
-/// Undoes [`setup`]: the container's interfaces and firewall rules, and
-/// the bridge with its network's rules once no container is left on it.
-/// Goes on past a failing step and reports the first failure.
-pub(crate) fn teardown(netns: &Path, request: &SetupRequest, ips: &[Vec<IpAddr>]) -> Result<()> {
+/// What happens to the container's network namespace after a teardown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NamespaceFate {
+    /// It lives on (`network disconnect`, `network reload`): the
+    /// container's interfaces are deleted.
+    Stays,
+    /// It is removed next, and its interfaces with it.
+    Removed,
+}
+
+/// Undoes [`setup`]: the container's interfaces (unless its namespace is
+/// going anyway) and firewall rules, and the bridge with its network's
+/// rules once no container is left on it (`in_use[i]` says whether another
+/// container holds an address on network `i`). The default network keeps
+/// its bridge and rules, as docker0 does: it cannot be removed, and
+/// deleting a bridge waits for an RCU grace period (about 40 ms here) on
+/// every last container's exit. Goes on past a failing step and reports
+/// the first failure.
+pub(crate) fn teardown(
+    netns: &Path,
+    request: &SetupRequest,
+    ips: &[Vec<IpAddr>],
+    in_use: &[bool],
+    fate: NamespaceFate,
+) -> Result<()> {
     let mut first_error = None;
     for (index, network_ips) in ips.iter().enumerate() {
+        let network = &request.networks[index].network;
+        // A failed setup's undo (`in_use` all true) still removes a bridge
+        // it left without ports. Setups and teardowns hold one lock, so no
+        // other container is half-way onto the bridge.
+        let unused = network.name != crate::store::DEFAULT_NETWORK_NAME
+            && (!in_use[index] || bridge_ports(&network.network_interface) == 0);
         let outcome = Joined::new(request, index, network_ips)
-            .and_then(|joined| joined.teardown(netns, request));
+            .and_then(|joined| joined.teardown(netns, request, fate, unused));
         if let Err(err) = outcome {
             first_error.get_or_insert(err);
         }
@@ -162,22 +190,35 @@ impl<'a> Joined<'a> {
         Ok(self.status(mac))
     }
 
-    fn teardown(&self, netns: &Path, request: &SetupRequest) -> Result<()> {
-        let removed = match in_netns(netns, || Rtnl::open()?.delete_link(&self.interface)) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                Ok(false)
-            }
-            other => other,
-        };
+    fn teardown(
+        &self,
+        netns: &Path,
+        request: &SetupRequest,
+        fate: NamespaceFate,
+        unused: bool,
+    ) -> Result<()> {
         let bridge = &self.network.network_interface;
-        let unused = bridge_ports(bridge) == 0;
+        let removed = match fate {
+            NamespaceFate::Removed => Ok(()),
+            NamespaceFate::Stays => self.delete_interface(netns),
+        };
         let rules = self.firewall(request)?;
-        let mut outcome = removed.map(|_| ()).and(firewall::remove(&rules, unused));
+        let mut outcome = removed.and(firewall::remove(&rules, unused));
         if unused {
             let deleted = Rtnl::open().and_then(|mut rtnl| rtnl.delete_link(bridge));
             outcome = outcome.and(deleted.map(|_| ()));
         }
         outcome
+    }
+
+    /// Deletes the container's end of the veth pair (and so both ends).
+    fn delete_interface(&self, netns: &Path) -> Result<()> {
+        match in_netns(netns, || Rtnl::open()?.delete_link(&self.interface)) {
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(())
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     /// The network's bridge, made (with its gateway addresses) if missing.

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+pub(crate) use crate::bridge::NamespaceFate;
 pub use binaries::{find_aardvark, find_netavark};
 pub use request::{NetworkAttachment, SetupRequest};
 pub use status::{ContainerAddress, NetAddress, NetInterface, NetworkStatus, StatusBlock};
@@ -165,6 +166,17 @@ impl Netavark {
     /// frees the addresses. Call it before removing the namespace: netavark
     /// must enter it. Addresses are freed even if netavark fails.
     pub fn teardown(&self, netns: &Path, request: &SetupRequest) -> Result<()> {
+        self.teardown_in(netns, request, NamespaceFate::Stays)
+    }
+
+    /// [`Netavark::teardown`] for a namespace that is removed next: the
+    /// container's interfaces go with it (the kernel deletes them, off the
+    /// caller's time; deleting a veth waits for an RCU grace period).
+    pub fn teardown_before_removal(&self, netns: &Path, request: &SetupRequest) -> Result<()> {
+        self.teardown_in(netns, request, NamespaceFate::Removed)
+    }
+
+    fn teardown_in(&self, netns: &Path, request: &SetupRequest, fate: NamespaceFate) -> Result<()> {
         if request.networks.is_empty() {
             return Ok(());
         }
@@ -180,7 +192,14 @@ impl Netavark {
             ips.push(held);
         }
         let outcome = if self.native(request) {
-            crate::bridge::teardown(netns, request, &ips)
+            let mut in_use = Vec::new();
+            for attachment in &request.networks {
+                in_use.push(
+                    self.ipam
+                        .held_by_others(&attachment.network, &request.container_id)?,
+                );
+            }
+            crate::bridge::teardown(netns, request, &ips, &in_use, fate)
         } else {
             let input = request.to_netavark_json(&ips);
             self.run("teardown", netns, &input).map(|_| ())
