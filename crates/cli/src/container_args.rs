@@ -727,6 +727,9 @@ pub struct MonitorArgs {
     /// Attached, do not copy the container's stderr.
     #[arg(long)]
     pub mute_stderr: bool,
+    /// Detached, wait for a go-ahead byte on stdin first.
+    #[arg(long)]
+    pub after_gate: bool,
     pub id: String,
 }
 

@@ -1127,3 +1127,63 @@ fn pod_clone_takes_label_files_and_namespace_modes() {
     h.run(&["pod", "exists", "badpod"]).fails_with(1);
     h.run(&["pod", "rm", "-f", "-t", "0", "-a"]).ok();
 }
+
+/// `pod start` launches the members' monitors with the infra container's,
+/// each waiting until the infra runs. When the infra cannot start (its
+/// published port is taken), the error is the infra's and the members are
+/// left as they were; once the port is free the same pod starts.
+#[test]
+fn members_wait_for_the_infra_and_stay_created_when_it_fails() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    h.run(&[
+        "pod",
+        "create",
+        "--name",
+        "gated",
+        "-p",
+        &format!("{port}:80"),
+    ])
+    .ok();
+    for c in ["gated-one", "gated-two"] {
+        h.run(&[
+            "create", "--pod", "gated", "--name", c, &img, "sleep", "1000",
+        ])
+        .ok();
+    }
+    let failed = h.run(&["pod", "start", "gated"]);
+    assert!(!failed.status.success(), "{failed:?}");
+    assert!(
+        failed.stderr.contains(&port.to_string()),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        !failed.stderr.contains("infra container did not start"),
+        "the infra's own error comes first: {}",
+        failed.stderr
+    );
+    for c in ["gated-one", "gated-two"] {
+        let state = out(
+            &h,
+            &[
+                "inspect",
+                "--format",
+                "{{.State.Status}}|{{.State.Error}}",
+                c,
+            ],
+        );
+        assert_eq!(state, "created|", "{c}");
+    }
+    drop(taken);
+    h.run(&["pod", "start", "gated"]).ok();
+    for c in ["gated-one", "gated-two"] {
+        assert_eq!(
+            out(&h, &["inspect", "--format", "{{.State.Status}}", c]),
+            "running"
+        );
+    }
+    assert_eq!(pod_state(&h, "gated"), "Running");
+    h.run(&["pod", "rm", "-f", "-t", "0", "gated"]).ok();
+}

@@ -54,6 +54,9 @@ impl MonitorLauncher {
         if mode.mute_stderr {
             cmd.arg("--mute-stderr");
         }
+        if mode.after_gate {
+            cmd.arg("--after-gate");
+        }
         cmd.arg(id);
         cmd
     }
@@ -87,12 +90,38 @@ impl MonitorLauncher {
     /// Starts the detached monitor of container `id`; its start is
     /// reported to [`PendingStart::wait`].
     pub fn launch_detached(&self, cs: &Containers, id: &str) -> Result<PendingStart> {
+        self.launch(cs, id, None)
+    }
+
+    /// [`Self::launch_detached`] for a container that cannot start before
+    /// something else runs: its monitor starts up now and waits for
+    /// `gate` to open before it touches the container.
+    pub fn launch_detached_gated(
+        &self,
+        cs: &Containers,
+        id: &str,
+        gate: &StartGate,
+    ) -> Result<PendingStart> {
+        self.launch(cs, id, Some(gate))
+    }
+
+    fn launch(&self, cs: &Containers, id: &str, gate: Option<&StartGate>) -> Result<PendingStart> {
         self.start_required(cs, id)?;
         let log_path = cs.dir_of(id).join("monitor.log");
         let log = std::fs::File::create(&log_path).map_err(io_err("creating", &log_path))?;
+        let (mode, stdin) = match gate {
+            None => (MonitorMode::default(), Stdio::null()),
+            Some(gate) => (
+                MonitorMode {
+                    after_gate: true,
+                    ..MonitorMode::default()
+                },
+                gate.reader()?,
+            ),
+        };
         let mut child = self
-            .command(cs, id, false)
-            .stdin(Stdio::null())
+            .command_with(cs, id, false, mode)
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -170,12 +199,68 @@ impl MonitorLauncher {
             detached: false,
             mute_stdout,
             mute_stderr,
+            ..MonitorMode::default()
         };
         if is_single_threaded() {
             return Ok(crate::monitor::run(cs, id, mode));
         }
         let err = self.command_with(cs, id, true, mode).exec();
         Err(io_err("running the container monitor", &self.exe)(err))
+    }
+}
+
+/// A go-ahead for monitors launched before what their containers need
+/// runs (a pod's members, before its infra container does), so that their
+/// start-up overlaps its start: each gets the reading end of a pipe as
+/// stdin and waits for a byte of its own. Dropped unopened (the infra container
+/// failed, or the front end died), the pipe just closes and the monitors
+/// leave their containers untouched.
+#[derive(Debug)]
+pub struct StartGate {
+    read: std::os::fd::OwnedFd,
+    write: std::os::fd::OwnedFd,
+    /// Monitors given the reading end: each takes one byte.
+    readers: std::cell::Cell<usize>,
+}
+
+impl StartGate {
+    pub fn new() -> Result<StartGate> {
+        // Close-on-exec: no other child may hold the writing end open.
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| io_err("creating a pipe", "start gate")(e.into()))?;
+        Ok(StartGate {
+            read,
+            write,
+            readers: std::cell::Cell::new(0),
+        })
+    }
+
+    fn reader(&self) -> Result<Stdio> {
+        let fd = self
+            .read
+            .try_clone()
+            .map_err(io_err("duplicating", "start gate"))?;
+        self.readers.set(self.readers.get() + 1);
+        Ok(Stdio::from(fd))
+    }
+
+    /// Lets every monitor waiting on the gate go on: one byte each (far
+    /// below a pipe's capacity).
+    pub fn open(self) {
+        // A monitor that is gone cannot read it; nothing to report then.
+        let _ = rustix::io::write(&self.write, &vec![b'1'; self.readers.get()]);
+    }
+
+    /// In a gated monitor: whether the gate opened. Stdin is /dev/null
+    /// afterwards, as for any detached monitor.
+    pub(crate) fn wait_in_monitor() -> bool {
+        let mut byte = [0u8; 1];
+        let opened =
+            matches!(rustix::io::read(std::io::stdin(), &mut byte), Ok(1) if byte[0] == b'1');
+        if let Ok(null) = std::fs::File::open("/dev/null") {
+            let _ = rustix::stdio::dup2_stdin(std::os::fd::AsFd::as_fd(&null));
+        }
+        opened
     }
 }
 

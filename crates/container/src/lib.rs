@@ -81,7 +81,7 @@ pub use inspect::{
     InspectNetworkSettings, InspectPortBinding, InspectRestartPolicy, InspectState, PsRow,
 };
 pub use inspect_security::InspectDevice;
-pub use launch::{is_single_threaded, MonitorLauncher, PendingStart};
+pub use launch::{is_single_threaded, MonitorLauncher, PendingStart, StartGate};
 pub use options::{
     parse_mount_flag, parse_size, parse_tmpfs_flag, parse_volume_flag, BlkioOption, CreateOptions,
     MountOption, RestartPolicy,

@@ -105,6 +105,10 @@ pub struct MonitorMode {
     pub mute_stdout: bool,
     /// Likewise for stderr.
     pub mute_stderr: bool,
+    /// Detached, launched before what the container depends on runs (a
+    /// pod's infra container): wait for the go-ahead on stdin before
+    /// touching the container (see [`crate::launch::StartGate`]).
+    pub after_gate: bool,
 }
 
 /// Runs container `id` to its end and returns the exit code for the
@@ -127,6 +131,12 @@ pub fn run(cs: &Containers, id: &str, mode: MonitorMode) -> i32 {
             let _ = rustix::stdio::dup2_stdout(null.as_fd());
         }
     };
+    if mode.after_gate && !crate::launch::StartGate::wait_in_monitor() {
+        let e =
+            ContainerError::Invalid("not started: the pod's infra container did not start".into());
+        report(e.exit_code(), Some(e.to_string()));
+        return e.exit_code();
+    }
     match monitor(cs, id, mode, &mut report) {
         Ok(code) => code,
         Err(e) => {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use hoist_container::{
     lifecycle, Container, ContainerError, Containers, CreateOptions, CreateRequest,
-    MonitorLauncher, MountOption, Status,
+    MonitorLauncher, MountOption, PendingStart, StartGate, Status,
 };
 use hoist_engine::Engine;
 
@@ -405,23 +405,13 @@ fn status_of(states: &[Status]) -> &'static str {
     }
 }
 
-/// Whether a container of `pod` still depends on the infra container.
+/// Starts the infra container of `pod` (and the service container, which
+/// runs whenever one of its pods does) unless it runs.
 fn ensure_infra_running(cs: &Containers, pod: &Pod, launcher: &MonitorLauncher) -> Result<()> {
-    cgroup::ensure(pod)?;
-    if let Some(infra) = &pod.infra_id {
-        let c = cs.load(infra)?;
-        if !c.status().is_active() {
-            // The service container runs whenever one of its pods does.
-            if let Some(service) = &c.config.options.service_container {
-                let s = cs.load(service)?;
-                if !s.status().is_active() {
-                    launcher.start_detached(cs, service)?;
-                }
-            }
-            launcher.start_detached(cs, infra)?;
-        }
+    match launch_infra(cs, pod, launcher)? {
+        Some(pending) => Ok(pending.wait()?),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Before container `c` starts: the infra container of its pod must run
@@ -446,14 +436,68 @@ pub fn prepare_start(cs: &Containers, c: &Container, launcher: &MonitorLauncher)
 /// starts a pod's containers in parallel); the first failure is returned
 /// once all have been tried.
 pub fn start(cs: &Containers, pod: &Pod, launcher: &MonitorLauncher) -> Result<()> {
-    ensure_infra_running(cs, pod, launcher)?;
     let members: Vec<Container> = containers(cs, pod)?
         .into_iter()
         .filter(|c| !c.config.options.infra && !c.status().is_active())
         .collect();
-    launcher
-        .start_all_detached(cs, members.iter().map(|c| c.id()))
-        .map_err(PodError::from)
+    let ids: Vec<&str> = members.iter().map(|c| c.id()).collect();
+    start_members(cs, pod, &ids, launcher)
+}
+
+/// Starts containers `members` of `pod` together, and its infra container
+/// first when it is not running. Their monitors are then launched with the
+/// infra container's and wait (on a [`StartGate`]) until it runs: their own
+/// start-up, a start of the hoist binary, overlaps its. The first failure
+/// is returned once all have reported.
+pub fn start_members(
+    cs: &Containers,
+    pod: &Pod,
+    members: &[&str],
+    launcher: &MonitorLauncher,
+) -> Result<()> {
+    let Some(infra) = launch_infra(cs, pod, launcher)? else {
+        return Ok(launcher.start_all_detached(cs, members.iter().copied())?);
+    };
+    let gate = StartGate::new()?;
+    let launched: Vec<_> = members
+        .iter()
+        .map(|id| launcher.launch_detached_gated(cs, id, &gate))
+        .collect();
+    let infra_started = infra.wait();
+    if infra_started.is_ok() {
+        gate.open();
+    } else {
+        drop(gate);
+    }
+    let reports: Vec<_> = launched
+        .into_iter()
+        .map(|l| l.and_then(PendingStart::wait))
+        .collect();
+    infra_started?;
+    Ok(reports.into_iter().find(|r| r.is_err()).unwrap_or(Ok(()))?)
+}
+
+/// [`ensure_infra_running`] without waiting for the infra container: its
+/// pending start, or `None` when it already runs (or the pod has none).
+fn launch_infra(
+    cs: &Containers,
+    pod: &Pod,
+    launcher: &MonitorLauncher,
+) -> Result<Option<PendingStart>> {
+    cgroup::ensure(pod)?;
+    let Some(infra) = &pod.infra_id else {
+        return Ok(None);
+    };
+    let c = cs.load(infra)?;
+    if c.status().is_active() {
+        return Ok(None);
+    }
+    if let Some(service) = &c.config.options.service_container {
+        if !cs.load(service)?.status().is_active() {
+            launcher.start_detached(cs, service)?;
+        }
+    }
+    Ok(Some(launcher.launch_detached(cs, infra)?))
 }
 
 /// `pod stop`: the containers in reverse creation order, the infra

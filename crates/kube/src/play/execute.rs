@@ -403,11 +403,7 @@ fn start(e: &Engines<'_>, p: &PodPlan, out: &mut PlayedPod) -> Result<()> {
     if !p.keep_init {
         out.init_containers.clear();
     }
-    let members: Vec<&String> = out.containers.iter().collect();
-    if let Some(first) = members.first() {
-        hoist_pod::prepare_start(e.cs, &e.cs.load(first)?, e.launcher)?;
-    }
-    e.launcher
-        .start_all_detached(e.cs, members.iter().map(|id| id.as_str()))?;
+    let members: Vec<&str> = out.containers.iter().map(String::as_str).collect();
+    hoist_pod::start_members(e.cs, &e.pods.load(&out.id)?, &members, e.launcher)?;
     Ok(())
 }

@@ -634,11 +634,18 @@ pub fn create(root: &Path, globals: &GlobalArgs, a: CreateArgs) -> Result<i32> {
 
 /// The hidden `container-monitor ID`.
 pub fn monitor(root: &Path, a: MonitorArgs) -> Result<i32> {
+    // A detached monitor (`run -d`, `start`, a pod's members, `kube play`)
+    // joins its container's cgroups about 10 ms from now: the CLI that
+    // started it warmed the lock up too early, or not at all.
+    if a.detached {
+        hoist_container::monitor::warm_up_cgroup_join();
+    }
     let mode = MonitorMode {
         attach: a.attach,
         detached: a.detached,
         mute_stdout: a.mute_stdout,
         mute_stderr: a.mute_stderr,
+        after_gate: a.after_gate,
     };
     run_monitor(root, &a.id, mode)
 }
