@@ -837,7 +837,7 @@ fn save(action: &str) -> Result<Ruleset> {
     let output = Command::new(&binary)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| firewall_error(action, format!("running {}: {e}", binary.display())))?;
+        .map_err(|e| firewall_error(action, spawn_failure(&binary, &e)))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(firewall_error(
@@ -862,7 +862,7 @@ fn restore(text: &str) -> std::result::Result<(), String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn();
-    let mut child = spawned.map_err(|e| format!("running {}: {e}", binary.display()))?;
+    let mut child = spawned.map_err(|e| spawn_failure(&binary, &e))?;
     // A script is a few kB, well under a pipe's buffer: no deadlock.
     let written = child
         .stdin
@@ -879,6 +879,15 @@ fn restore(text: &str) -> std::result::Result<(), String> {
     }
     let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
     Err(describe_failure(&stderr, text))
+}
+
+fn spawn_failure(binary: &Path, e: &std::io::Error) -> String {
+    let hint = if e.kind() == std::io::ErrorKind::NotFound {
+        " (install it: apt-get install iptables)"
+    } else {
+        ""
+    };
+    format!("running {}: {e}{hint}", binary.display())
 }
 
 /// iptables-restore's complaint, with the script line it names
