@@ -583,18 +583,6 @@ fn bad_archives_create_nothing() {
     hoist.run(&["rm", "-fa", "-t", "0"]).ok();
 }
 
-/// An HTTP GET of `path` on 127.0.0.1:`port`; the body, or `None`.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    (head.split_whitespace().nth(1) == Some("200")).then(|| body.to_string())
-}
-
 /// `checkpoint inspect --all` of the server's archive: the shell's fd 3 on
 /// /etc/hostname, httpd's listening socket, the volume's mount; and
 /// checkpointctl finds the same in the same archive.
@@ -694,7 +682,7 @@ fn a_listening_server_and_its_volume_travel_unless_ignored() {
         ])
         .ok();
     hoist_testenv::wait_until(Duration::from_secs(20), "the server", || {
-        http_get(port, "/page").as_deref() == Some("served\n")
+        common::http_get(port, "/page").as_deref() == Some("served\n")
     });
     wait_for_children(&hoist, "web", &[]);
     let dir = tempfile::tempdir().unwrap();
@@ -704,7 +692,7 @@ fn a_listening_server_and_its_volume_travel_unless_ignored() {
         .run(&["container", "checkpoint", "-e", archive, "web"])
         .ok();
     assert_eq!(
-        http_get(port, "/page"),
+        common::http_get(port, "/page"),
         None,
         "the port is closed meanwhile"
     );
@@ -714,7 +702,7 @@ fn a_listening_server_and_its_volume_travel_unless_ignored() {
         .ok();
     // The same listening socket, restored, answers on the published port.
     hoist_testenv::wait_until(Duration::from_secs(20), "the restored server", || {
-        http_get(port, "/page").as_deref() == Some("served\n")
+        common::http_get(port, "/page").as_deref() == Some("served\n")
     });
     let vols = other.run(&["volume", "ls", "-q"]).ok();
     assert_eq!(vols.stdout.trim(), "webvol");

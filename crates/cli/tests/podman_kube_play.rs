@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -41,16 +39,6 @@ fn snapshot(h: &Hoist) -> String {
         out(h, &["secret", "ls", "--format", "{{.Name}}"]),
     ]
     .join("\n--\n")
-}
-
-/// An HTTP GET from the host; the body.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
 }
 
 fn multi_doc(image: &str, port: u16, hostdir: &Path) -> String {
@@ -212,7 +200,7 @@ fn kube_play_runs_a_multi_document_yaml_and_kube_down_removes_it() {
     // container wrote into the claim's volume.
     assert!(wait_for_tcp(&format!("127.0.0.1:{port}"), WAIT));
     wait_until(WAIT, "the pod's port answers", || {
-        http_get(port, "/index.html").is_some_and(|b| b.trim() == "seeded")
+        common::http_get(port, "/index.html").is_some_and(|b| b.trim() == "seeded")
     });
     // The containers reach each other on localhost.
     assert_eq!(
@@ -388,7 +376,7 @@ fn kube_play_start_false_replace_and_the_generate_round_trip() {
         first_pod
     );
     wait_until(WAIT, "the pod's port answers", || {
-        http_get(port, "/").is_some()
+        common::http_get(port, "/").is_some()
     });
     assert_eq!(out(&h, &["exec", "duo-b", "hostname"]), "duohost");
     let before: Vec<String> = ["duo-a", "duo-b"]
@@ -411,7 +399,7 @@ fn kube_play_start_false_replace_and_the_generate_round_trip() {
         .ok();
     assert_eq!(out(&h, &["exec", "duo-a", "cat", "/scratch/f"]), "x");
     wait_until(WAIT, "the replayed pod's port answers", || {
-        http_get(port, "/").is_some()
+        common::http_get(port, "/").is_some()
     });
     assert_eq!(out(&h, &["exec", "duo-b", "hostname"]), "duohost");
     h.run(&["kube", "down", gen_file.to_str().unwrap()]).ok();

@@ -642,3 +642,52 @@ fn ip_range_and_dual_stack_networks() {
     }
     h.run(&["network", "exists", "refused"]).fails_with(1);
 }
+
+/// `network reload` is for a host whose firewall rules were flushed: a
+/// container on the default network (hoist's own bridge driver) whose
+/// port-forwarding rule went missing answers on its published port again
+/// afterwards. Only this container's rule is deleted: other tests' stay.
+#[test]
+fn network_reload_restores_a_published_port_after_its_rule_went_missing() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    let port = hoist_testenv::free_port();
+    let cid = h
+        .run(&[
+            "run",
+            "-d",
+            "-p",
+            &format!("{port}:80"),
+            &img,
+            "sh",
+            "-c",
+            "echo reloaded > /index.html; exec httpd -f -p 80 -h /",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let wait = std::time::Duration::from_secs(20);
+    let answers = || common::http_get(port, "/index.html").as_deref() == Some("reloaded\n");
+    hoist_testenv::wait_until(wait, "the published port", answers);
+    let saved = std::process::Command::new("iptables-save")
+        .args(["-t", "nat"])
+        .output()
+        .unwrap();
+    let saved = String::from_utf8(saved.stdout).unwrap();
+    let jump = saved
+        .lines()
+        .find(|l| l.starts_with("-A NETAVARK-HOSTPORT-DNAT") && l.contains(&cid))
+        .unwrap_or_else(|| panic!("no DNAT jump for {cid}:\n{saved}"));
+    let rule = shlex::split(&jump.replacen("-A ", "-D ", 1)).unwrap();
+    let deleted = std::process::Command::new("iptables")
+        .args(["-t", "nat"])
+        .args(&rule)
+        .status()
+        .unwrap();
+    assert!(deleted.success());
+    assert_eq!(common::http_get(port, "/index.html"), None);
+    let out = h.run(&["network", "reload", &cid]).ok();
+    assert_eq!(out.stdout.trim(), cid);
+    hoist_testenv::wait_until(wait, "the port after the reload", answers);
+    h.run(&["rm", "-f", "-t", "0", &cid]).ok();
+}
