@@ -101,6 +101,15 @@ fn sign_into(hoist: &hoist_testenv::Hoist, key: &GpgKey, dir: &Path, image: &str
         .ok();
 }
 
+/// `hoist pull --signature-policy POLICY REFERENCE`.
+fn pull_under(
+    hoist: &hoist_testenv::Hoist,
+    policy: &str,
+    reference: &str,
+) -> hoist_testenv::Output {
+    hoist.run(&["pull", "--signature-policy", policy, reference])
+}
+
 #[test]
 fn image_sign_writes_a_gpg_signature_of_the_registry_manifest_under_its_repository() {
     let (reg, mut hoist) = setup();
@@ -367,9 +376,7 @@ fn pull_checks_podmans_signatures_against_the_signature_policy() {
     let scopes = [reg.reference("signed"), reg.reference("unsigned")];
     let policy = policy_requiring(work.path(), "trusted", &scopes, &key);
     let policy = policy.to_str().unwrap();
-    let pull = |name: &str, policy: &str| {
-        hoist.run(&["pull", "--signature-policy", policy, &reg.reference(name)])
-    };
+    let pull = |name: &str, policy: &str| pull_under(&hoist, policy, &reg.reference(name));
 
     pull("signed/app:1", policy).ok();
     let refused = [
@@ -438,22 +445,8 @@ fn pull_reads_signatures_from_a_web_server_lookaside() {
     let policy = policy_requiring(work.path(), "trusted", &[reg.addr().to_string()], &key);
     let policy = policy.to_str().unwrap();
 
-    hoist
-        .run(&[
-            "pull",
-            "--signature-policy",
-            policy,
-            &reg.reference("web/app:1"),
-        ])
-        .ok();
-    let out = hoist
-        .run(&[
-            "pull",
-            "--signature-policy",
-            policy,
-            &reg.reference("web/app:2"),
-        ])
-        .fails_with(125);
+    pull_under(&hoist, policy, &reg.reference("web/app:1")).ok();
+    let out = pull_under(&hoist, policy, &reg.reference("web/app:2")).fails_with(125);
     assert!(
         out.stderr.contains("no signature exists"),
         "a 404 is no signature: {out:?}"
@@ -519,14 +512,12 @@ fn push_sign_by_signs_images_and_lists_into_the_staging_lookaside() {
 
     // Each verifies under its key's policy, through hoist's and podman's pulls.
     let image_policy = policy_requiring(work.path(), "trusted", &[reg.reference("dst/app")], &key);
-    hoist
-        .run(&[
-            "pull",
-            "--signature-policy",
-            image_policy.to_str().unwrap(),
-            &reg.reference("dst/app:1"),
-        ])
-        .ok();
+    pull_under(
+        &hoist,
+        image_policy.to_str().unwrap(),
+        &reg.reference("dst/app:1"),
+    )
+    .ok();
     let podman = podman_pull(&home, &image_policy, &reg.reference("dst/app:1"));
     assert!(
         podman.status.success(),
@@ -535,14 +526,12 @@ fn push_sign_by_signs_images_and_lists_into_the_staging_lookaside() {
     );
 
     let list_policy = policy_requiring(work.path(), "lists", &[reg.reference("dst/list")], &locked);
-    hoist
-        .run(&[
-            "pull",
-            "--signature-policy",
-            list_policy.to_str().unwrap(),
-            &reg.reference("dst/list:1"),
-        ])
-        .ok();
+    pull_under(
+        &hoist,
+        list_policy.to_str().unwrap(),
+        &reg.reference("dst/list:1"),
+    )
+    .ok();
 
     // A push to a directory cannot be signed, and says so before writing.
     let out_dir = work.path().join("dir");
