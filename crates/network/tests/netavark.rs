@@ -117,9 +117,14 @@ fn rand_u32() -> u32 {
 }
 
 /// A network on its own bridge and a /24 in 10.213/16 nobody routes yet.
+/// Each test has a store of its own, which knows nothing of the others'
+/// subnets: the third octet comes from one counter for the whole process,
+/// so that tests running at once never share a subnet (two bridges routing
+/// one /24 send a test's packets to the other's containers).
 fn create_network(store: &NetworkStore, name: &str, bridge: &str, dns: bool) -> Network {
     static NEXT: AtomicU8 = AtomicU8::new(0);
-    let base = (rand_u32() % 200) as u8;
+    static BASE: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| (rand_u32() % 200) as u8);
     for _ in 0..50 {
         let third = base.wrapping_add(NEXT.fetch_add(1, Ordering::SeqCst));
         let opts = CreateOptions {
@@ -613,4 +618,36 @@ fn teardown_before_removal_leaves_the_veth_to_the_kernel_and_keeps_the_default_b
                 .ok_or_else(|| format!("interface {host_end} still there"))
         });
     }
+}
+
+/// A network whose bridge name is taken by an interface that is not a
+/// bridge: the built-in driver refuses with an error naming it, and leaves
+/// no address allocated, no rule and the interface as it was.
+#[test]
+fn a_bridge_name_taken_by_another_kind_of_interface_is_refused() {
+    let t = tag();
+    let mut g = Guard::new();
+    let store = NetworkStore::open(g.dir().join("networks")).unwrap();
+    let bridge = format!("hnd{t}");
+    let net = create_network(&store, &format!("dummy-{t}"), &bridge, false);
+    let peer = format!("hnp{t}");
+    let (made, text) = output(Command::new("ip").args([
+        "link", "add", &bridge, "type", "veth", "peer", "name", &peer,
+    ]));
+    assert!(made, "{text}");
+    let ns = g.netns(&format!("hoist-test-dummy-{t}"));
+    let cid = format!("d{t}{}", "0".repeat(57));
+    let mut req = SetupRequest::new(&cid, "d");
+    req.networks.push(NetworkAttachment::new(net.clone()));
+    let err = g.netavark.setup(ns.path(), &req).unwrap_err();
+    let (_, kind) = output(Command::new("ip").args(["-d", "-o", "link", "show", &bridge]));
+    let _ = Command::new("ip").args(["link", "del", &bridge]).status();
+    assert!(matches!(err, Error::InterfaceInUse { .. }), "{err}");
+    assert!(err.to_string().contains(&bridge), "{err}");
+    assert!(
+        kind.contains("veth"),
+        "the interface is left as it was: {kind}"
+    );
+    assert!(g.netavark.ipam().allocated(&net, &cid).unwrap().is_empty());
+    assert!(rules_mentioning(std::slice::from_ref(&cid)).is_empty());
 }

@@ -109,7 +109,7 @@ pub(crate) fn teardown(
         // it left without ports. Setups and teardowns hold one lock, so no
         // other container is half-way onto the bridge.
         let unused = network.name != crate::store::DEFAULT_NETWORK_NAME
-            && (!in_use[index] || bridge_ports(&network.network_interface) == 0);
+            && (!in_use[index] || bridge_ports(&network.network_interface) == Some(0));
         let outcome = Joined::new(request, index, network_ips)
             .and_then(|joined| joined.teardown(netns, request, fate, unused));
         if let Err(err) = outcome {
@@ -205,8 +205,7 @@ impl<'a> Joined<'a> {
         let rules = self.firewall(request)?;
         let mut outcome = removed.and(firewall::remove(&rules, unused));
         if unused {
-            let deleted = Rtnl::open().and_then(|mut rtnl| rtnl.delete_link(bridge));
-            outcome = outcome.and(deleted.map(|_| ()));
+            outcome = outcome.and(delete_bridge(bridge));
         }
         outcome
     }
@@ -345,7 +344,22 @@ fn write_sysctl(path: &str) -> Result<()> {
     })
 }
 
-/// How many interfaces are attached to `bridge` (0 when it is gone).
-fn bridge_ports(bridge: &str) -> usize {
-    std::fs::read_dir(format!("/sys/class/net/{bridge}/brif")).map_or(0, |d| d.count())
+/// How many interfaces are attached to bridge `bridge`; `None` when there
+/// is no bridge of that name.
+fn bridge_ports(bridge: &str) -> Option<usize> {
+    std::fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
+        .ok()
+        .map(|d| d.count())
+}
+
+/// Deletes bridge `name`: only a bridge, so that an interface of another
+/// kind that happens to carry the name (the reason a setup failed) stays.
+fn delete_bridge(name: &str) -> Result<()> {
+    let mut rtnl = Rtnl::open()?;
+    match rtnl.link(name)? {
+        Some(link) if link.kind == Some(netlink_packet_route::link::InfoKind::Bridge) => {
+            rtnl.delete_link(name).map(|_| ())
+        }
+        _ => Ok(()),
+    }
 }
