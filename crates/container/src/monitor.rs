@@ -879,8 +879,9 @@ fn create_and_start(
     }
     if let Err(e) = rt.start(c.id()) {
         let _ = rt.delete(c.id(), true);
-        let _ = wait_exit(pid);
-        return Err(crate::run_setup::oci_runtime_error(e));
+        let status = wait_exit(pid).ok();
+        return Err(killed_while_starting(cs, c, status)
+            .unwrap_or_else(|| crate::run_setup::oci_runtime_error(e)));
     }
     crate::run_setup::write_pidfile(c, pid)?;
     crate::events::emit(c, hoist_events::Status::Start);
@@ -888,6 +889,26 @@ fn create_and_start(
         crate::events::emit(c, hoist_events::Status::Attach);
     }
     Ok((pid, outputs, stdin_w))
+}
+
+/// `rm -f`, `stop` or `kill` that reached the init between create and
+/// start (the state says running from create on): the start fails because
+/// the init died of the user's signal. That is the container's end, with
+/// the code a killed container has (137 for SIGKILL, as podman reports),
+/// not a runtime failure (126).
+fn killed_while_starting(
+    cs: &Containers,
+    c: &Container,
+    status: Option<ExitStatus>,
+) -> Option<ContainerError> {
+    let Some(ExitStatus::Signaled(signal)) = status else {
+        return None;
+    };
+    let stopped = cs.load(c.id()).is_ok_and(|now| now.state.stopped_by_user);
+    stopped.then(|| ContainerError::StartFailed {
+        code: 128 + signal,
+        message: format!("the container was killed (signal {signal}) before its program started"),
+    })
 }
 
 /// `--init`: runs the process under hoist's init (see [`crate::init`]).
