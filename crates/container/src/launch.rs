@@ -80,11 +80,7 @@ impl MonitorLauncher {
             .into_iter()
             .map(|id| self.launch_detached(cs, id))
             .collect();
-        let reports: Vec<Result<()>> = launched
-            .into_iter()
-            .map(|l| l.and_then(PendingStart::wait))
-            .collect();
-        reports.into_iter().find(|r| r.is_err()).unwrap_or(Ok(()))
+        PendingStart::wait_all(launched)
     }
 
     /// Starts the detached monitor of container `id`; its start is
@@ -270,6 +266,16 @@ impl StartGate {
 pub struct PendingStart(std::os::fd::OwnedFd);
 
 impl PendingStart {
+    /// Waits for every monitor `launched` (a launch that failed counts as
+    /// its report); the first failure once all have reported.
+    pub fn wait_all(launched: Vec<Result<PendingStart>>) -> Result<()> {
+        let reports: Vec<Result<()>> = launched
+            .into_iter()
+            .map(|l| l.and_then(PendingStart::wait))
+            .collect();
+        reports.into_iter().find(|r| r.is_err()).unwrap_or(Ok(()))
+    }
+
     /// Waits until the monitor reports that its container runs, or why
     /// it could not start it.
     pub fn wait(self) -> Result<()> {

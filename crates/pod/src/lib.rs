@@ -469,12 +469,9 @@ pub fn start_members(
     } else {
         drop(gate);
     }
-    let reports: Vec<_> = launched
-        .into_iter()
-        .map(|l| l.and_then(PendingStart::wait))
-        .collect();
+    let members_started = PendingStart::wait_all(launched);
     infra_started?;
-    Ok(reports.into_iter().find(|r| r.is_err()).unwrap_or(Ok(()))?)
+    Ok(members_started?)
 }
 
 /// [`ensure_infra_running`] without waiting for the infra container: its

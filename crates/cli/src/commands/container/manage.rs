@@ -181,7 +181,11 @@ pub fn start(root: &Path, a: StartArgs) -> Result<i32> {
     if a.attach && a.all {
         usage("you cannot start and attach all containers at once")?;
     }
-    hoist_container::monitor::warm_up_cgroup_join();
+    // Only an attached start runs the monitor here; a detached monitor
+    // warms up for itself.
+    if a.attach {
+        hoist_container::monitor::warm_up_cgroup_join();
+    }
     let cs = open(root)?;
     let sel = Selection::new(&a.containers, &[], a.all, a.latest, &a.filter)?;
     let list = sel.resolve(&cs, |c| !c.status().is_active())?;

@@ -600,7 +600,10 @@ pub(super) fn exec_attached(cs: &Containers, id: &str) -> Result<i32> {
 }
 
 pub fn run(root: &Path, globals: &GlobalArgs, mut a: RunArgs) -> Result<i32> {
-    hoist_container::monitor::warm_up_cgroup_join();
+    // A detached monitor warms up for itself (see `monitor`).
+    if !a.detach {
+        hoist_container::monitor::warm_up_cgroup_join();
+    }
     if a.rmi {
         // The image can go only with the container.
         a.create.rm = true;
@@ -635,8 +638,8 @@ pub fn create(root: &Path, globals: &GlobalArgs, a: CreateArgs) -> Result<i32> {
 /// The hidden `container-monitor ID`.
 pub fn monitor(root: &Path, a: MonitorArgs) -> Result<i32> {
     // A detached monitor (`run -d`, `start`, a pod's members, `kube play`)
-    // joins its container's cgroups about 10 ms from now: the CLI that
-    // started it warmed the lock up too early, or not at all.
+    // joins its container's cgroups about 10 ms from now: it warms the lock
+    // up itself, and the front ends leave that to it.
     if a.detached {
         hoist_container::monitor::warm_up_cgroup_join();
     }
