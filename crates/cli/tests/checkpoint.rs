@@ -102,6 +102,90 @@ fn counter_continues_after_checkpoint_and_restore_in_place() {
     hoist.run(&["rm", "count"]).ok();
 }
 
+/// Whether `path` is a mount point now (in this mount namespace).
+fn is_mount_point(path: &std::path::Path) -> bool {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let want = path.to_str().unwrap();
+    info.lines()
+        .any(|l| l.split_whitespace().nth(4) == Some(want))
+}
+
+/// Restores checkpointed `name` in place: its counter goes on from where
+/// it was.
+fn restore_continues(hoist: &Hoist, name: &str) {
+    let before = counted(hoist, name);
+    hoist.run(&["container", "restore", name]).ok();
+    wait_counted(hoist, name, before.len() + 2);
+    assert_continuous(&counted(hoist, name));
+}
+
+#[test]
+fn the_root_filesystem_stays_mounted_from_checkpoint_to_restore() {
+    let (_reg, hoist, image) = setup();
+    hoist
+        .run(&["run", "-d", "--name", "kept", &image, "sh", "-c", COUNTER])
+        .ok();
+    wait_counted(&hoist, "kept", 3);
+    let id = inspect(&hoist, "kept")["Id"].as_str().unwrap().to_string();
+    let rootfs = hoist
+        .root()
+        .join("containers")
+        .join(&id)
+        .join("bundle/rootfs");
+    assert!(
+        is_mount_point(&rootfs),
+        "{} is not mounted",
+        rootfs.display()
+    );
+    // Kept mounted through the checkpoint, and used by the restore.
+    hoist.run(&["container", "checkpoint", "kept"]).ok();
+    assert!(is_mount_point(&rootfs), "the checkpoint unmounted the root");
+    restore_continues(&hoist, "kept");
+    // The restored images go (the monitor removes them once it runs the
+    // container); with --keep they stay.
+    let dir = hoist.root().join("containers").join(&id);
+    let images = || {
+        ["checkpoint", "checkpoint.restored"]
+            .iter()
+            .filter(|d| dir.join(d).exists())
+            .count()
+    };
+    hoist_testenv::wait_until(Duration::from_secs(20), "the images to go", || {
+        images() == 0
+    });
+    hoist.run(&["container", "checkpoint", "kept"]).ok();
+    hoist.run(&["container", "restore", "--keep", "kept"]).ok();
+    assert!(dir.join("checkpoint/inventory.img").is_file());
+    assert!(dir.join("checkpoint/restore.log").is_file());
+    // `cp` from a checkpointed container mounts its own view, then lets go.
+    hoist.run(&["container", "checkpoint", "kept"]).ok();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("count");
+    hoist
+        .run(&["cp", "kept:/tmp/count", copy.to_str().unwrap()])
+        .ok();
+    let copied = std::fs::read_to_string(&copy).unwrap();
+    assert!(copied.trim().parse::<u64>().is_ok(), "{copied:?}");
+    assert!(!is_mount_point(&rootfs), "cp left the root mounted");
+    restore_continues(&hoist, "kept");
+    assert!(is_mount_point(&rootfs));
+    // A kept mount that went away behind hoist's back (a reboot, an
+    // unmount by hand) is mounted again by the restore.
+    hoist.run(&["container", "checkpoint", "kept"]).ok();
+    let unmounted = std::process::Command::new("umount")
+        .arg(&rootfs)
+        .status()
+        .unwrap();
+    assert!(unmounted.success());
+    restore_continues(&hoist, "kept");
+    assert!(is_mount_point(&rootfs));
+    // Removing a checkpointed container unmounts its root.
+    hoist.run(&["container", "checkpoint", "kept"]).ok();
+    assert!(is_mount_point(&rootfs));
+    hoist.run(&["rm", "kept"]).ok();
+    assert!(!is_mount_point(&rootfs), "rm left the root mounted");
+}
+
 #[test]
 fn leave_running_keeps_the_original_and_pre_checkpoint_says_why_not() {
     let (_reg, mut hoist, image) = setup();

@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use hoist_checkpoint::{
@@ -39,6 +39,11 @@ const DESCRIPTORS: &str = "descriptors.json";
 const COPY_MARKER: &str = "restored-copy";
 /// Tells the next monitor of this container to restore it.
 const RESTORE_MARKER: &str = "restore.json";
+/// CRIU's statistics of the last restore, copied beside the container by
+/// its monitor: the images they come with go once it runs.
+const STATS_RESTORE: &str = "stats-restore";
+/// Where a restore moves the images it used, until its monitor removes them.
+const RESTORED_IMAGES: &str = "checkpoint.restored";
 
 /// `checkpoint`'s flags.
 #[derive(Debug, Clone, Default)]
@@ -104,11 +109,18 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     // connection to a published port from the host itself is), and the
     // restored socket's first packet would meet a reset.
     let keep_network = opts.tcp_established && !opts.leave_running;
+    // The root filesystem stays mounted too, as runc leaves a bundle's:
+    // unmounting an overlay syncs the file system under it, which would
+    // write out every image CRIU has just written, and the restore would
+    // mount it again. Not with lazy layers, whose server ends with the
+    // monitor.
+    let keep_rootfs = !opts.leave_running && c.config.lazy_layers.is_empty();
     if !opts.leave_running {
         // Its end is the checkpoint's doing: no restart policy.
         cs.update_state(c.id(), |s| {
             s.stopped_by_user = true;
             s.network_kept = keep_network && s.netns.is_some();
+            s.rootfs_kept = keep_rootfs;
         })?;
     }
     let started = Instant::now();
@@ -130,6 +142,7 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
         cs.update_state(c.id(), |s| {
             s.stopped_by_user = false;
             s.network_kept = false;
+            s.rootfs_kept = false;
         })?;
         return Err(e.into());
     }
@@ -140,7 +153,6 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     let criu = CriuStats::read(&stats_src).unwrap_or_default();
     let _ = std::fs::copy(&stats_src, c.dir.join(STATS_DUMP));
     if !opts.leave_running {
-        crate::lifecycle::wait_stopped(cs, c.id(), Some(Duration::from_secs(30)))?;
         // The monitor records the end before it lets go of its lock and
         // the published ports: a restore right after needs both.
         crate::lifecycle::wait_monitor_gone(cs, c.id())?;
@@ -487,10 +499,16 @@ pub fn restore(
     let _ = std::fs::remove_file(c.dir.join(RESTORE_MARKER));
     let _ = std::fs::remove_file(c.dir.join(COPY_MARKER));
     result?;
-    let criu = CriuStats::read(&dir.join("stats-restore")).unwrap_or_default();
+    let criu = CriuStats::read(&c.dir.join(STATS_RESTORE)).unwrap_or_default();
     if !opts.keep {
-        let _ = std::fs::remove_dir_all(&dir);
-        for name in [CONFIG_DUMP, SPEC_DUMP, NETWORK_STATUS, STATS_DUMP] {
+        // The monitor removes the images once it runs the container.
+        for name in [
+            CONFIG_DUMP,
+            SPEC_DUMP,
+            NETWORK_STATUS,
+            STATS_DUMP,
+            STATS_RESTORE,
+        ] {
             let _ = std::fs::remove_file(c.dir.join(name));
         }
     }
@@ -866,12 +884,40 @@ pub(crate) fn restore_in_monitor(
     home.rejoin()?;
     let pid = restored?;
     hoist_runtime::cgroups::apply_limits(spec, c.id())?;
+    let _ = std::fs::copy(
+        checkpoint_dir(c).join(STATS_RESTORE),
+        c.dir.join(STATS_RESTORE),
+    );
+    if !marker.keep {
+        // Out of the way at once (a checkpoint may follow as soon as the
+        // restore is reported); removed once it is (`discard_images`).
+        let restored = c.dir.join(RESTORED_IMAGES);
+        let _ = std::fs::remove_dir_all(&restored);
+        if let Err(e) = std::fs::rename(checkpoint_dir(c), &restored) {
+            // The processes run: the images merely stay.
+            tracing::warn!(error = %e, "moving the restored images aside");
+        }
+    }
     // So that exec, kill and the clean-up find it as they find a started
     // container. An external runtime has no such record: exec then fails.
     if c.config.options.runtime.is_none() {
         crate::monitor::in_process_runtime(&c.dir).adopt(c.id(), &c.bundle(), spec, pid)?;
     }
     Ok(pid)
+}
+
+/// The monitor's side, once the restored container runs and its start is
+/// reported: the images go unless `--keep` asked for them. Removing
+/// hundreds of MB of pages takes a while, and the container needs none of
+/// it, so `restore` does not wait for it.
+pub(crate) fn discard_images(c: &Container) {
+    let _ = std::fs::remove_dir_all(c.dir.join(RESTORED_IMAGES));
+}
+
+/// Removes every CRIU image of the container (`rm`).
+pub(crate) fn remove_images(c: &Container) {
+    let _ = std::fs::remove_dir_all(checkpoint_dir(c));
+    discard_images(c);
 }
 
 /// The external mounts for the cgroup v1 controller directories the

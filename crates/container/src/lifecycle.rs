@@ -71,9 +71,11 @@ pub(crate) fn send_signal(pid: i32, sig: i32) -> Result<()> {
 /// The caller must hold the container's monitor lock (so no monitor lives).
 pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
     let st = &c.state;
-    // A network kept for a restore is no leftover (see release_kept_network).
+    // A network or root filesystem kept for a restore is no leftover (see
+    // release_kept_network and crate::checkpoint::checkpoint).
+    let keep_rootfs = st.rootfs_kept && !st.status.is_active();
     let leftovers = st.status.is_active()
-        || st.mounted
+        || (st.mounted && !keep_rootfs)
         || (st.netns.is_some() && !st.network_kept)
         || st.pid.is_some();
     if !leftovers {
@@ -87,7 +89,11 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
     if !keep_network {
         netsetup::teardown(st.netns.as_deref(), st.network_request.as_ref());
     }
-    unmount_rootfs(c)?;
+    if keep_rootfs {
+        unmount_all_but_rootfs(c)?;
+    } else {
+        unmount_rootfs(c)?;
+    }
     let was_active = st.status.is_active();
     cs.update_state(c.id(), |s| {
         if was_active {
@@ -96,7 +102,7 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
             s.finished_at = s.finished_at.or(Some(chrono::Utc::now()));
         }
         s.pid = None;
-        s.mounted = false;
+        s.mounted = s.mounted && keep_rootfs;
         if !keep_network {
             s.netns = None;
             s.network_request = None;
@@ -116,7 +122,25 @@ pub fn cleanup(cs: &Containers, c: &Container) -> Result<()> {
             c.id()
         )));
     };
-    recover(cs, &cs.load(c.id())?)
+    let c = cs.load(c.id())?;
+    recover(cs, &c)?;
+    release_kept_rootfs(cs, &cs.load(c.id())?)
+}
+
+/// Unmounts the root filesystem a checkpoint kept mounted for its restore
+/// (see crate::checkpoint::checkpoint), for whoever needs it otherwise.
+pub(crate) fn release_kept_rootfs(cs: &Containers, c: &Container) -> Result<()> {
+    if !c.state.rootfs_kept {
+        return Ok(());
+    }
+    if c.state.mounted {
+        unmount_rootfs(c)?;
+    }
+    cs.update_state(c.id(), |s| {
+        s.mounted = false;
+        s.rootfs_kept = false;
+    })?;
+    Ok(())
 }
 
 /// Tears down the network a checkpoint of established TCP connections
@@ -143,6 +167,9 @@ pub(crate) fn release_kept_network(cs: &Containers, c: &Container) -> Result<()>
 pub(crate) fn remove_stopped(cs: &Containers, c: &Container) -> Result<()> {
     recover(cs, c)?;
     release_kept_network(cs, &cs.load(c.id())?)?;
+    // Its checkpoint goes first: unmounting syncs the file system, and
+    // images deleted before are never written out.
+    crate::checkpoint::remove_images(c);
     // Never delete the record of a container whose files are still mounted.
     unmount_rootfs(c)?;
     let removed = crate::events::prepare(c, hoist_events::Status::Remove);
@@ -156,17 +183,35 @@ pub(crate) fn remove_stopped(cs: &Containers, c: &Container) -> Result<()> {
 /// Unmounts the root filesystem if it is mounted, lazily if it is busy,
 /// and detaches lazy layers a dead server left mounted.
 pub(crate) fn unmount_rootfs(c: &Container) -> Result<()> {
-    let rootfs = c.rootfs();
+    let overlay = unmount_overlay(&c.rootfs());
+    overlay.and(unmount_all_but_rootfs(c))
+}
+
+/// Unmounts what a run mounted beside the root filesystem (copies made
+/// for `cp`, the shareable /dev/shm, stale lazy layers): what a stop
+/// releases when it keeps the root filesystem mounted for a restore.
+pub(crate) fn unmount_all_but_rootfs(c: &Container) -> Result<()> {
     let copies = crate::copy::copyup::unmount_copies(c);
-    let result = unmount_overlay(&rootfs)
-        .and(copies)
-        .and(crate::shm::unmount(c));
+    let result = copies.and(crate::shm::unmount(c));
     if let Ok(entries) = std::fs::read_dir(c.lazy_mount_root()) {
         for e in entries.flatten() {
             hoist_lazy::serve::unmount_stale(&e.path());
         }
     }
     result
+}
+
+/// Whether the container's root filesystem is mounted now (a mount has
+/// a device of its own).
+pub(crate) fn rootfs_mounted(c: &Container) -> bool {
+    let rootfs = c.rootfs();
+    let (Ok(me), Some(Ok(parent))) = (
+        std::fs::metadata(&rootfs),
+        rootfs.parent().map(std::fs::metadata),
+    ) else {
+        return false;
+    };
+    std::os::unix::fs::MetadataExt::dev(&me) != std::os::unix::fs::MetadataExt::dev(&parent)
 }
 
 fn unmount_overlay(rootfs: &std::path::Path) -> Result<()> {
@@ -318,20 +363,21 @@ pub fn restart(
 /// the end first, then unmounts, tears down the network, removes the
 /// cgroup and lets go of its lock last.
 pub(crate) fn wait_monitor_gone(cs: &Containers, id: &str) -> Result<()> {
+    let c = cs.load(id)?;
+    let lock = c.dir.join(MONITOR_LOCK);
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let c = cs.load(id)?;
-        if !c.monitor_alive() {
-            return Ok(());
-        }
+    // Polling the lock costs one flock: often enough that a waiting
+    // `checkpoint` or `restart` returns within a few ms of the monitor.
+    while crate::lock::is_held(&lock) {
         if Instant::now() >= deadline {
             return Err(ContainerError::StateImproper(format!(
                 "the monitor of {} is still cleaning up after its stop 30 s later: try again",
                 c.name()
             )));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(2));
     }
+    Ok(())
 }
 
 /// An exited container whose monitor lives is waiting to be restarted:

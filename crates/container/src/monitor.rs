@@ -188,6 +188,8 @@ fn monitor(
         Err(e) => (None, Some(e)),
     };
     let mut first = true;
+    // A restore's images, unless kept, go once the container runs again.
+    let discard_images = crate::checkpoint::pending_restore(&c).is_some_and(|m| !m.keep);
     let mut backoff = RestartBackoff::default();
     let code = loop {
         let c = cs.load(id)?;
@@ -220,6 +222,9 @@ fn monitor(
         if first {
             report(0, None);
             first = false;
+            if discard_images {
+                crate::checkpoint::discard_images(&c);
+            }
         }
         let timer = c
             .config
@@ -282,7 +287,7 @@ fn monitor(
             s.finished_at = Some(Utc::now());
             s.oom_killed = oom;
             s.pid = None;
-            s.mounted = false;
+            s.mounted = s.rootfs_kept;
             if !s.network_kept {
                 s.netns = None;
                 s.network_request = None;
@@ -430,9 +435,18 @@ fn start_once(
     mode: MonitorMode,
     recorder: Option<&mut hoist_trace::Recorder>,
 ) -> Result<Started> {
-    let id = c.id();
     let rootfs = c.rootfs();
     let work = c.dir.join("work");
+    // The restore of a checkpoint finds the root filesystem still mounted
+    // (see crate::checkpoint::checkpoint) and uses it as it is.
+    let reuse = c.state.rootfs_kept
+        && c.state.mounted
+        && c.config.lazy_layers.is_empty()
+        && crate::checkpoint::pending_restore(c).is_some()
+        && crate::lifecycle::rootfs_mounted(c);
+    if reuse {
+        return start_mounted(cs, c, mode, recorder, None, None);
+    }
     // A root filesystem `hoist mount` left mounted uses the same upper and
     // work directories: it goes before the container's own is mounted.
     if c.state.mounted {
@@ -482,7 +496,29 @@ fn start_once(
         stop_lazy(lazy);
         return Err(e);
     }
-    cs.update_state(id, |s| s.mounted = true)?;
+    start_mounted(cs, c, mode, recorder, lazy, userns)
+}
+
+/// Networks and starts the container whose root filesystem is mounted.
+fn start_mounted(
+    cs: &Containers,
+    c: &Container,
+    mode: MonitorMode,
+    recorder: Option<&mut hoist_trace::Recorder>,
+    lazy: Option<LazyServer>,
+    userns: Option<hoist_idmap::UserNamespace>,
+) -> Result<Started> {
+    let id = c.id();
+    let rootfs = c.rootfs();
+    let stop_lazy = |lazy: Option<LazyServer>| {
+        if let Some(server) = lazy {
+            server.stop();
+        }
+    };
+    cs.update_state(id, |s| {
+        s.mounted = true;
+        s.rootfs_kept = false;
+    })?;
     let ports = match crate::run_setup::reserve_ports(&c.config.options.ports) {
         Ok(p) => p,
         Err(e) => {
@@ -1052,6 +1088,7 @@ fn finish(cs: &Containers, c: &Container, net: &NetSetup) {
     let now = cs.load(c.id()).ok().map(|now| now.state);
     // Kept for the restore of a checkpoint (see crate::checkpoint).
     let keep_network = now.as_ref().is_some_and(|s| s.network_kept);
+    let keep_rootfs = now.as_ref().is_some_and(|s| s.rootfs_kept);
     if !keep_network {
         let recorded = now.and_then(|s| s.network_request);
         netsetup::teardown(
@@ -1061,11 +1098,16 @@ fn finish(cs: &Containers, c: &Container, net: &NetSetup) {
     }
     crate::volumes::release_volumes(cs, &c.config);
     crate::snapshot::release_image_mounts(cs, c);
-    if let Err(e) = crate::lifecycle::unmount_rootfs(c) {
+    let unmounted = if keep_rootfs {
+        crate::lifecycle::unmount_all_but_rootfs(c)
+    } else {
+        crate::lifecycle::unmount_rootfs(c)
+    };
+    if let Err(e) = unmounted {
         tracing::warn!(error = %e, "unmounting the root filesystem");
     }
     let _ = cs.update_state(c.id(), |s| {
-        s.mounted = false;
+        s.mounted = keep_rootfs;
         if !s.network_kept {
             s.netns = None;
             s.network_request = None;

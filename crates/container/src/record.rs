@@ -116,6 +116,10 @@ pub struct ContainerState {
     /// restore (see [`crate::checkpoint::checkpoint`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub network_kept: bool,
+    /// The root filesystem stays mounted after a checkpoint, for the
+    /// restore (see [`crate::checkpoint::checkpoint`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rootfs_kept: bool,
 }
 
 impl Default for ContainerState {
@@ -141,6 +145,7 @@ impl Default for ContainerState {
             checkpointed_at: None,
             restored_at: None,
             network_kept: false,
+            rootfs_kept: false,
         }
     }
 }

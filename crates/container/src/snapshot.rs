@@ -72,7 +72,10 @@ pub fn unmount(cs: &Containers, c: &Container) -> Result<()> {
         return Ok(());
     }
     crate::lifecycle::unmount_rootfs(c)?;
-    cs.update_state(c.id(), |s| s.mounted = false)?;
+    cs.update_state(c.id(), |s| {
+        s.mounted = false;
+        s.rootfs_kept = false;
+    })?;
     Ok(())
 }
 

@@ -238,6 +238,7 @@ fn live(cs: &Containers, c: &Container) -> Result<Option<View>> {
 
 fn stopped(cs: &Containers, c: Container, lock: Lock) -> Result<View> {
     crate::lifecycle::recover(cs, &c)?;
+    crate::lifecycle::release_kept_rootfs(cs, &cs.load(c.id())?)?;
     let rootfs = c.rootfs();
     let work = c.dir.join("work");
     let upper = c.dir.join("upper");
