@@ -376,6 +376,15 @@ impl Engine {
             progress.blob_finished(&desc.digest, BlobOutcome::Skipped);
             return Ok(reference);
         }
+        if !store.has_layer(diff_id) && !store.has_blob(&desc.digest) {
+            if let Some(outcome) = self
+                .download_and_unpack(client, source, desc, diff_id, progress)
+                .await?
+            {
+                progress.blob_finished(&desc.digest, outcome);
+                return Ok(reference);
+            }
+        }
         let outcome = self.download_blob(client, source, desc, progress).await?;
         let (blob, media, want) = (
             desc.digest.clone(),
@@ -390,6 +399,72 @@ impl Engine {
         .await?;
         progress.blob_finished(&desc.digest, outcome);
         Ok(reference)
+    }
+
+    /// Downloads a layer's blob and unpacks it as it arrives: the layer is
+    /// extracted from the bytes already written while the rest comes in (one
+    /// pass over the data, download and extraction on two cores), and
+    /// published once the blob is stored with its digest verified. `None`
+    /// when another process stored the blob meanwhile: unpack it from the
+    /// store then.
+    async fn download_and_unpack(
+        &self,
+        client: &RegistryClient,
+        source: &Reference,
+        desc: &Descriptor,
+        diff_id: &Digest,
+        progress: &Arc<dyn Progress>,
+    ) -> Result<Option<BlobOutcome>> {
+        let store = self.store.clone();
+        let (digest, size) = (desc.digest.clone(), desc.size);
+        let slot = run_blocking(move || store.begin_blob(&digest, Some(size))).await?;
+        let BlobSlot::Writer(mut writer) = slot else {
+            return Ok(None);
+        };
+        let follower = writer.follow()?;
+        let extraction = {
+            let store = self.store.clone();
+            let (blob, media, want) = (
+                desc.digest.clone(),
+                desc.media_type.clone(),
+                diff_id.clone(),
+            );
+            tokio::task::spawn_blocking(move || store.stage_layer(follower, &blob, &media, &want))
+        };
+        progress.blob_started(&desc.digest, desc.size);
+        let reporter = {
+            let (progress, digest) = (progress.clone(), desc.digest.clone());
+            RegistryProgress::new(move |done| progress.blob_progress(&digest, done))
+        };
+        let fetched = {
+            let mut sink = FnSink(|buf: &[u8]| writer.write_all(buf));
+            client
+                .fetch_blob(
+                    &source.registry,
+                    &source.repository,
+                    desc,
+                    &mut sink,
+                    &reporter,
+                )
+                .await
+        };
+        if let Err(e) = fetched {
+            // The extraction fails on the abandoned stream and cleans up.
+            drop(writer);
+            let _ = extraction.await;
+            return Err(e.into());
+        }
+        writer.end_of_stream();
+        // The blob's fsync overlaps what is left of the extraction.
+        let committed = run_blocking(move || writer.commit()).await;
+        let staged = extraction
+            .await
+            .map_err(|join| EngineError::Invalid(format!("unpacking {}: {join}", desc.digest)))?;
+        committed?;
+        let staged = staged?;
+        let store = self.store.clone();
+        run_blocking(move || store.publish_staged_layer(staged)).await?;
+        Ok(Some(BlobOutcome::Copied))
     }
 
     /// Streams a blob from the registry into the store, verified on commit.

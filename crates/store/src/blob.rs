@@ -9,9 +9,11 @@ use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hoist_image::{Digest, Hasher};
 
+use crate::blob_follow::{BlobFollower, End, Shared};
 use crate::error::{IoContext, Result, StoreError};
 use crate::tmp::PinKind;
 use crate::Store;
@@ -41,6 +43,8 @@ pub struct BlobWriter {
     hasher: HasherDebug,
     written: u64,
     committed: bool,
+    /// A reader following the writes (see [`BlobWriter::follow`]).
+    followed: Option<Arc<Shared>>,
     _lock: FileLock,
 }
 
@@ -163,6 +167,7 @@ impl Store {
             hasher: HasherDebug(Hasher::new(expected.algorithm())),
             written: 0,
             committed: false,
+            followed: None,
             _lock: lock,
         }))
     }
@@ -216,9 +221,29 @@ impl BlobWriter {
         self.written
     }
 
+    /// A reader of the blob as this writer writes it, which waits for more
+    /// until [`BlobWriter::end_of_stream`] (then it reaches end of file) or
+    /// until the writer is dropped (then it fails). What it reads is
+    /// unverified until [`BlobWriter::commit`] succeeds.
+    pub fn follow(&mut self) -> Result<BlobFollower> {
+        let file = File::open(&self.tmp).ctx("opening the blob being written", &self.tmp)?;
+        let shared = Arc::new(Shared::default());
+        shared.advance(self.written);
+        self.followed = Some(shared.clone());
+        Ok(BlobFollower::new(file, shared))
+    }
+
+    /// Every byte is written: a follower reaches end of file.
+    pub fn end_of_stream(&self) {
+        if let Some(s) = &self.followed {
+            s.end(End::Complete);
+        }
+    }
+
     /// Verifies size and digest, makes the blob durable and visible, and
     /// returns its size. On error nothing is stored.
     pub fn commit(mut self) -> Result<u64> {
+        self.end_of_stream();
         let digest = self.expected.clone();
         if let Some(expected) = self.expected_size {
             if self.written < expected {
@@ -282,6 +307,9 @@ impl Write for BlobWriter {
         let n = self.file.write(buf)?;
         self.hasher.0.update(&buf[..n]);
         self.written += n as u64;
+        if let Some(s) = &self.followed {
+            s.advance(self.written);
+        }
         Ok(n)
     }
 
@@ -292,6 +320,10 @@ impl Write for BlobWriter {
 
 impl Drop for BlobWriter {
     fn drop(&mut self) {
+        if let Some(s) = &self.followed {
+            // After end_of_stream this changes nothing.
+            s.end(End::Abandoned);
+        }
         if !self.committed {
             let _ = std::fs::remove_file(&self.tmp);
         }

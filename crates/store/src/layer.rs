@@ -43,7 +43,16 @@ pub struct LayerInfo {
     pub contents_digest: Option<Digest>,
 }
 
+/// A layer extracted from a blob still being verified (see
+/// [`Store::stage_layer`]); dropped, its files go.
+#[derive(Debug)]
+pub struct StagedLayer {
+    extracted: Extracted,
+    blob: Digest,
+}
+
 /// A layer extracted into a temporary directory, not yet published.
+#[derive(Debug)]
 struct Extracted {
     work: TmpDirGuard,
     diff_id: Digest,
@@ -52,6 +61,7 @@ struct Extracted {
 }
 
 /// Removes a temporary directory on drop unless disarmed; covers errors and panics.
+#[derive(Debug)]
 struct TmpDirGuard(Option<PathBuf>);
 
 impl Drop for TmpDirGuard {
@@ -154,6 +164,45 @@ impl Store {
         }
     }
 
+    /// Extracts a layer from `bytes`, its blob `blob` as it arrives (a
+    /// [`crate::BlobFollower`] of the download), checking that it unpacks
+    /// to `diff_id`. Nothing is visible in the store until
+    /// [`Store::publish_staged_layer`], which needs the blob stored (its
+    /// digest verified) first; dropping the result removes the files.
+    pub fn stage_layer(
+        &self,
+        bytes: impl Read,
+        blob: &Digest,
+        media_type: &str,
+        diff_id: &Digest,
+    ) -> Result<StagedLayer> {
+        let compression = compression_of(media_type)?;
+        let x = self.extract_from(bytes, blob, compression, Hasher::new(diff_id.algorithm()))?;
+        if &x.diff_id != diff_id {
+            return Err(StoreError::DiffIdMismatch {
+                blob: blob.clone(),
+                expected: diff_id.clone(),
+                actual: x.diff_id.clone(),
+            });
+        }
+        Ok(StagedLayer {
+            extracted: x,
+            blob: blob.clone(),
+        })
+    }
+
+    /// Publishes a layer [`Store::stage_layer`] extracted, once its blob is
+    /// stored. A layer unpacked meanwhile (by another pull) wins: ours goes.
+    pub fn publish_staged_layer(&self, staged: StagedLayer) -> Result<LayerInfo> {
+        let StagedLayer { extracted, blob } = staged;
+        if !self.has_blob(&blob) {
+            return Err(StoreError::BlobNotFound(blob));
+        }
+        let lock_path = self.layout().object_lock("layer", &extracted.diff_id);
+        let _lock = FileLock::exclusive(&lock_path)?;
+        self.publish_layer(extracted, &blob)
+    }
+
     /// Extracts `blob` into a fresh temporary directory `<work>/diff`,
     /// hashing the uncompressed stream with `hasher`, and records what it
     /// unpacked to in `<work>/contents.json`.
@@ -164,12 +213,23 @@ impl Store {
         hasher: Hasher,
     ) -> Result<Extracted> {
         let file = self.open_blob(blob)?;
+        self.extract_from(file, blob, compression, hasher)
+    }
+
+    /// [`Store::extract_blob`] from `bytes`, the blob's content.
+    fn extract_from(
+        &self,
+        bytes: impl Read,
+        blob: &Digest,
+        compression: Compression,
+        hasher: Hasher,
+    ) -> Result<Extracted> {
         let work = TmpDirGuard(Some(self.tmp_path("layer")));
         let work_path = work.0.clone().unwrap_or_default();
         let diff = work_path.join(DIFF);
         std::fs::create_dir(&work_path).ctx("creating temporary layer directory", &work_path)?;
         std::fs::create_dir(&diff).ctx("creating temporary layer directory", &diff)?;
-        let reader = BufReader::with_capacity(256 * 1024, file);
+        let reader = BufReader::with_capacity(256 * 1024, bytes);
         let decoded: Box<dyn Read> = match compression {
             Compression::None => Box::new(reader),
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),

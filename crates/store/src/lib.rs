@@ -16,6 +16,7 @@
 //! All calls block: async callers run them in `spawn_blocking`.
 
 mod blob;
+mod blob_follow;
 mod check;
 mod contents;
 mod error;
@@ -32,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use blob::{BlobSlot, BlobWriter};
+pub use blob_follow::BlobFollower;
 pub use check::{human_size, CheckReport, Finding, Problem};
 pub use error::{Result, StoreError};
 pub use extract::{extract_tar, extract_tar_with, ExtractError, ExtractOptions, ExtractStats};
@@ -39,6 +41,7 @@ pub use gc::GcReport;
 pub use image::now_rfc3339;
 pub use image::{ImageRecord, LayerRef, LazyLayer};
 pub use layer::LayerInfo;
+pub use layer::StagedLayer;
 pub use layout::DEFAULT_ROOT;
 
 use error::IoContext;

@@ -286,3 +286,94 @@ fn umoci_insert_at_root_layer_unpacks() {
     assert_eq!(std::fs::read(diff.join("etc/x")).unwrap(), b"from umoci\n");
     assert!(s.check(false).unwrap().is_clean());
 }
+
+/// Writes `bytes` as blob `digest` in small pieces from another thread,
+/// as a download does, while the returned follower reads them.
+fn stream_blob(
+    s: &Store,
+    digest: &Digest,
+    bytes: Vec<u8>,
+) -> (
+    crate::BlobFollower,
+    std::thread::JoinHandle<crate::BlobWriter>,
+) {
+    let crate::BlobSlot::Writer(mut w) = s.begin_blob(digest, Some(bytes.len() as u64)).unwrap()
+    else {
+        panic!("the blob is new");
+    };
+    let follower = w.follow().unwrap();
+    let writer = std::thread::spawn(move || {
+        for piece in bytes.chunks(7) {
+            w.write_all(piece).unwrap();
+        }
+        w.end_of_stream();
+        w
+    });
+    (follower, writer)
+}
+
+#[test]
+fn a_layer_staged_from_its_download_is_published_once_the_blob_is_stored() {
+    let (_d, s) = store();
+    let tar = simple_tar("streamed");
+    let bytes = gzip(&tar);
+    let (blob, diff_id) = (Digest::sha256_of(&bytes), Digest::sha256_of(&tar));
+    let (follower, writer) = stream_blob(&s, &blob, bytes);
+    let staged = s.stage_layer(follower, &blob, GZIP, &diff_id).unwrap();
+    let writer = writer.join().unwrap();
+    // Unverified: nothing is visible, and it cannot be published yet.
+    assert!(!s.has_layer(&diff_id));
+    assert!(!s.has_blob(&blob));
+    writer.commit().unwrap();
+    let info = s.publish_staged_layer(staged).unwrap();
+    assert_eq!(info.diff_id, diff_id);
+    assert_eq!(info.blobs, vec![blob]);
+    let seed = std::fs::read(s.layer_diff_dir(&diff_id).join("etc/seed")).unwrap();
+    assert_eq!(seed, b"streamed");
+    assert!(own_tmp_is_empty(&s));
+}
+
+#[test]
+fn a_staged_layer_needs_its_blob_stored_and_leaves_nothing_when_dropped() {
+    let (_d, s) = store();
+    let tar = simple_tar("unverified");
+    let bytes = gzip(&tar);
+    let (blob, diff_id) = (Digest::sha256_of(&bytes), Digest::sha256_of(&tar));
+    let (follower, writer) = stream_blob(&s, &blob, bytes);
+    let staged = s.stage_layer(follower, &blob, GZIP, &diff_id).unwrap();
+    // The blob never got stored (a digest mismatch at commit, say).
+    drop(writer.join().unwrap());
+    let err = s.publish_staged_layer(staged).unwrap_err();
+    assert!(matches!(err, StoreError::BlobNotFound(_)), "{err}");
+    assert!(!s.has_layer(&diff_id));
+    assert!(own_tmp_is_empty(&s));
+}
+
+#[test]
+fn a_stream_abandoned_half_way_or_the_wrong_layer_stages_nothing() {
+    let (_d, s) = store();
+    let tar = simple_tar("half");
+    let bytes = gzip(&tar);
+    let blob = Digest::sha256_of(&bytes);
+    // The download stops half-way: the writer is dropped.
+    let crate::BlobSlot::Writer(mut w) = s.begin_blob(&blob, Some(bytes.len() as u64)).unwrap()
+    else {
+        panic!("the blob is new");
+    };
+    let follower = w.follow().unwrap();
+    w.write_all(&bytes[..bytes.len() / 2]).unwrap();
+    drop(w);
+    let err = s
+        .stage_layer(follower, &blob, GZIP, &Digest::sha256_of(&tar))
+        .unwrap_err();
+    assert!(err.to_string().contains(&blob.to_string()), "{err}");
+    assert!(own_tmp_is_empty(&s));
+    // The whole blob, but not the layer the config names.
+    let (follower, writer) = stream_blob(&s, &blob, bytes);
+    let err = s
+        .stage_layer(follower, &blob, GZIP, &Digest::sha256_of(b"other"))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DiffIdMismatch { .. }), "{err}");
+    drop(writer.join().unwrap());
+    assert!(own_tmp_is_empty(&s));
+}
