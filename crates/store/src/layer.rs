@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::contents::{self, CONTENTS_JSON};
 use crate::error::{IoContext, Result, StoreError};
 use crate::extract::{extract_tar_recording, ExtractOptions, ExtractStats};
+use crate::hash_behind::HashedBehind;
 use crate::tmp::PinKind;
 use crate::Store;
 use hoist_fsutil::{fsync_dir, write_file, FileLock};
@@ -238,10 +239,9 @@ impl Store {
                     .ctx("starting zstd decoder for blob", self.blob_path(blob))?,
             ),
         };
-        let mut hashing = HashingReader {
-            inner: decoded,
-            hasher,
-        };
+        // The diff_id is hashed on another thread: this one inflates and
+        // writes the files, which is what a pull waits for.
+        let mut hashing = HashedBehind::new(decoded, hasher);
         let opts = ExtractOptions {
             allow_devices: self.running_as_root(),
             preserve_owner: self.running_as_root(),
@@ -259,9 +259,12 @@ impl Store {
         let record_path = work_path.join(CONTENTS_JSON);
         // Made durable with the rest of the tree by the syncfs in publish_layer.
         std::fs::write(&record_path, &record).ctx("writing", &record_path)?;
+        let diff_id = hashing
+            .finish()
+            .ctx("hashing the layer of", self.blob_path(blob))?;
         Ok(Extracted {
             work,
-            diff_id: hashing.hasher.finish(),
+            diff_id,
             stats,
             contents_digest: Digest::sha256_of(&record),
         })
@@ -420,20 +423,6 @@ pub(crate) fn read_layer_json(layer_dir: &Path) -> Result<Option<LayerInfo>> {
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|source| StoreError::Metadata { path, source })
-}
-
-/// Hashes everything read through it.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Hasher,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod contents;
 mod error;
 pub mod extract;
 mod gc;
+mod hash_behind;
 mod image;
 mod layer;
 mod layout;
