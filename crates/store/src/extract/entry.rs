@@ -10,11 +10,11 @@ use rustix::fs::{
 use rustix::io::Errno;
 
 use super::dirs::DeferredDirs;
+use super::file_hashes::FileHasher;
 use super::fsops::{ensure_dir, is_dir, open_in_root, replace_existing};
 use super::meta::Meta;
 use super::path::{symlink_escapes, RelPath};
-use super::{ExtractError, ExtractOptions, ExtractStats, FileDigests};
-use hoist_image::Hasher;
+use super::{ExtractError, ExtractOptions, ExtractStats};
 
 /// What the loop in `mod.rs` hands to each creator.
 pub(crate) struct Ctx<'a> {
@@ -25,7 +25,7 @@ pub(crate) struct Ctx<'a> {
     /// The entry's name as the archive spells it, for messages.
     pub(crate) entry: &'a str,
     /// Content digests of the regular files written, by inode.
-    pub(crate) digests: &'a mut FileDigests,
+    pub(crate) digests: &'a mut FileHasher,
 }
 
 impl Ctx<'_> {
@@ -56,9 +56,8 @@ pub(crate) fn regular<R: Read>(
     )
     .map_err(|e| cx.io("creating")(e.into()))?;
     let mut file = File::from(fd);
-    // Hashed on the way, so recording the layer's contents needs no
-    // second read of the data.
-    let mut hasher = Hasher::sha256();
+    // Hashed on the way (on the hashing thread), so recording the layer's
+    // contents needs no second read of the data.
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         // Read errors are the archive's (corrupt or truncated stream),
@@ -70,11 +69,11 @@ pub(crate) fn regular<R: Read>(
             Err(e) => return Err(ExtractError::Archive(e)),
         };
         file.write_all(&buf[..n]).map_err(cx.io("writing"))?;
-        hasher.update(&buf[..n]);
+        cx.digests.update(&buf[..n]);
         cx.stats.file_bytes += n as u64;
     }
     let st = fstat(&file).map_err(|e| cx.io("stat of")(e.into()))?;
-    cx.digests.insert((st.st_dev, st.st_ino), hasher.finish());
+    cx.digests.end_file((st.st_dev, st.st_ino));
     meta.apply_owner_mode_xattrs(&file, cx.opts, cx.entry, true)?;
     meta.set_times_fd(&file, cx.entry)?;
     cx.stats.files += 1;

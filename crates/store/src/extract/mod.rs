@@ -32,6 +32,7 @@
 
 mod dirs;
 mod entry;
+mod file_hashes;
 mod fsops;
 mod meta;
 mod numeric;
@@ -48,6 +49,7 @@ use tar::EntryType;
 
 use self::dirs::DeferredDirs;
 use self::entry::Ctx;
+use self::file_hashes::FileHasher;
 use self::meta::Meta;
 use self::path::RelPath;
 
@@ -217,7 +219,7 @@ pub(crate) fn extract_tar_recording(
     .map_err(|e| ExtractError::io(&dest.display().to_string(), "opening destination", e.into()))?;
     let mut stats = ExtractStats::default();
     let mut dirs = DeferredDirs::default();
-    let mut digests = FileDigests::new();
+    let mut digests = FileHasher::new();
     let data_end = Rc::new(Cell::new(0));
     let mut archive = tar::Archive::new(Counting {
         inner: reader,
@@ -238,7 +240,7 @@ pub(crate) fn extract_tar_recording(
     io::copy(&mut rest, &mut io::sink()).map_err(ExtractError::Archive)?;
     stats.tar_bytes = rest.n;
     dirs.apply(&root)?;
-    Ok((stats, digests))
+    Ok((stats, digests.into_digests()))
 }
 
 fn one_entry<R: Read>(
@@ -246,7 +248,7 @@ fn one_entry<R: Read>(
     opts: &ExtractOptions,
     stats: &mut ExtractStats,
     dirs: &mut DeferredDirs,
-    digests: &mut FileDigests,
+    digests: &mut FileHasher,
     entry: &mut tar::Entry<'_, R>,
 ) -> Result<(), ExtractError> {
     let kind = entry.header().entry_type();
