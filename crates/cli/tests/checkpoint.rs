@@ -184,6 +184,36 @@ fn the_root_filesystem_stays_mounted_from_checkpoint_to_restore() {
     assert!(is_mount_point(&rootfs));
     hoist.run(&["rm", "kept"]).ok();
     assert!(!is_mount_point(&rootfs), "rm left the root mounted");
+    // An export lets go of the container entirely, as podman does: its
+    // store can be removed right after.
+    hoist
+        .run(&[
+            "run", "-d", "--name", "exported", &image, "sh", "-c", COUNTER,
+        ])
+        .ok();
+    wait_counted(&hoist, "exported", 2);
+    let id = inspect(&hoist, "exported")["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rootfs = hoist
+        .root()
+        .join("containers")
+        .join(&id)
+        .join("bundle/rootfs");
+    let archive = dir.path().join("exported.tar.zst");
+    hoist
+        .run(&[
+            "container",
+            "checkpoint",
+            "-e",
+            archive.to_str().unwrap(),
+            "exported",
+        ])
+        .ok();
+    assert!(!is_mount_point(&rootfs), "the export left the root mounted");
+    assert!(archive.is_file());
+    hoist.run(&["rm", "exported"]).ok();
 }
 
 #[test]

@@ -111,10 +111,13 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     let keep_network = opts.tcp_established && !opts.leave_running;
     // The root filesystem stays mounted too, as runc leaves a bundle's:
     // unmounting an overlay syncs the file system under it, which would
-    // write out every image CRIU has just written, and the restore would
-    // mount it again. Not with lazy layers, whose server ends with the
-    // monitor.
-    let keep_rootfs = !opts.leave_running && c.config.lazy_layers.is_empty();
+    // write out every image CRIU has just written, and the restore in
+    // place would mount it again. An export is for elsewhere: the
+    // container is let go of entirely, as podman does, and the archive is
+    // written while the monitor unmounts. Not with lazy layers, whose
+    // server ends with the monitor.
+    let keep_rootfs =
+        !opts.leave_running && opts.export.is_none() && c.config.lazy_layers.is_empty();
     if !opts.leave_running {
         // Its end is the checkpoint's doing: no restart policy.
         cs.update_state(c.id(), |s| {
@@ -152,6 +155,8 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     let stats_src = dir.join("stats-dump");
     let criu = CriuStats::read(&stats_src).unwrap_or_default();
     let _ = std::fs::copy(&stats_src, c.dir.join(STATS_DUMP));
+    // Compressing (CPU) overlaps the monitor's unmount (disk).
+    let exported = opts.export.as_ref().map(|file| export(cs, c, opts, file));
     if !opts.leave_running {
         // The monitor records the end before it lets go of its lock and
         // the published ports: a restore right after needs both.
@@ -165,8 +170,8 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
         cs.update_state(c.id(), |s| s.checkpointed_at = Some(Utc::now()))?;
     }
     crate::events::emit(c, hoist_events::Status::Checkpoint);
-    if let Some(file) = &opts.export {
-        export(cs, c, opts, file).map_err(|e| ContainerError::NotExported {
+    if let Some(Err(e)) = exported {
+        return Err(ContainerError::NotExported {
             source: Box::new(e),
             kept: if opts.leave_running {
                 "the container is still running".into()
@@ -176,7 +181,7 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
                     c.config.name
                 )
             },
-        })?;
+        });
     }
     Ok(Timing { runtime_us, criu })
 }
