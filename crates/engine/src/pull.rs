@@ -13,7 +13,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use hoist_registry::{FnSink, Progress as RegistryProgress, RegistryClient};
-use hoist_store::{BlobSlot, ImageRecord, LayerRef};
+use hoist_store::{BlobSlot, BlobWriter, ImageRecord, LayerRef};
 use tracing::{debug, info_span, Instrument};
 
 use crate::error::{EngineError, Result};
@@ -431,28 +431,12 @@ impl Engine {
             );
             tokio::task::spawn_blocking(move || store.stage_layer(follower, &blob, &media, &want))
         };
-        progress.blob_started(&desc.digest, desc.size);
-        let reporter = {
-            let (progress, digest) = (progress.clone(), desc.digest.clone());
-            RegistryProgress::new(move |done| progress.blob_progress(&digest, done))
-        };
-        let fetched = {
-            let mut sink = FnSink(|buf: &[u8]| writer.write_all(buf));
-            client
-                .fetch_blob(
-                    &source.registry,
-                    &source.repository,
-                    desc,
-                    &mut sink,
-                    &reporter,
-                )
-                .await
-        };
+        let fetched = fetch_into(client, source, desc, &mut writer, progress).await;
         if let Err(e) = fetched {
             // The extraction fails on the abandoned stream and cleans up.
             drop(writer);
             let _ = extraction.await;
-            return Err(e.into());
+            return Err(e);
         }
         writer.end_of_stream();
         // The blob's fsync overlaps what is left of the extraction.
@@ -482,25 +466,37 @@ impl Engine {
         let BlobSlot::Writer(mut writer) = slot else {
             return Ok(BlobOutcome::Skipped);
         };
-        progress.blob_started(&desc.digest, desc.size);
-        let reporter = {
-            let (progress, digest) = (progress.clone(), desc.digest.clone());
-            RegistryProgress::new(move |done| progress.blob_progress(&digest, done))
-        };
-        // Writes go to the page cache; the fsync happens in commit, off the async threads.
-        let mut sink = FnSink(|buf: &[u8]| writer.write_all(buf));
-        client
-            .fetch_blob(
-                &source.registry,
-                &source.repository,
-                desc,
-                &mut sink,
-                &reporter,
-            )
-            .await?;
+        fetch_into(client, source, desc, &mut writer, progress).await?;
         run_blocking(move || writer.commit()).await?;
         Ok(BlobOutcome::Copied)
     }
+}
+
+/// Downloads blob `desc` into `writer`, reporting progress. Writes go to
+/// the page cache; the caller commits (the fsync), off the async threads.
+async fn fetch_into(
+    client: &RegistryClient,
+    source: &Reference,
+    desc: &Descriptor,
+    writer: &mut BlobWriter,
+    progress: &Arc<dyn Progress>,
+) -> Result<()> {
+    progress.blob_started(&desc.digest, desc.size);
+    let reporter = {
+        let (progress, digest) = (progress.clone(), desc.digest.clone());
+        RegistryProgress::new(move |done| progress.blob_progress(&digest, done))
+    };
+    let mut sink = FnSink(|buf: &[u8]| writer.write_all(buf));
+    client
+        .fetch_blob(
+            &source.registry,
+            &source.repository,
+            desc,
+            &mut sink,
+            &reporter,
+        )
+        .await?;
+    Ok(())
 }
 
 /// Whether a failure at one source should let the pull try the next one
