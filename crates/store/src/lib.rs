@@ -19,6 +19,7 @@ mod blob;
 mod blob_follow;
 mod check;
 mod contents;
+mod early_writeback;
 mod error;
 pub mod extract;
 mod gc;
