@@ -14,7 +14,6 @@ use hoist_image::{Digest, Hasher};
 use serde::{Deserialize, Serialize};
 
 use crate::contents::{self, CONTENTS_JSON};
-use crate::early_writeback::EarlyWriteback;
 use crate::error::{IoContext, Result, StoreError};
 use crate::extract::{extract_tar_recording, ExtractOptions, ExtractStats};
 use crate::hash_behind::HashedBehind;
@@ -231,8 +230,6 @@ impl Store {
         let diff = work_path.join(DIFF);
         std::fs::create_dir(&work_path).ctx("creating temporary layer directory", &work_path)?;
         std::fs::create_dir(&diff).ctx("creating temporary layer directory", &diff)?;
-        // Until this returns: the files go to disk as they are written.
-        let _writeback = EarlyWriteback::start(&work_path);
         let reader = BufReader::with_capacity(256 * 1024, bytes);
         let decoded: Box<dyn Read> = match compression {
             Compression::None => Box::new(reader),

@@ -19,7 +19,6 @@ mod blob;
 mod blob_follow;
 mod check;
 mod contents;
-mod early_writeback;
 mod error;
 pub mod extract;
 mod gc;
