@@ -92,8 +92,16 @@ impl<'obj> Recorder<'obj> {
     /// was made so far, with how often it was made.
     pub fn counts(&self) -> Result<BTreeMap<u32, u64>, TraceError> {
         let map = &self.skel.maps.counts;
+        let seen = &self
+            .skel
+            .maps
+            .bss_data
+            .as_deref()
+            .expect("the program has a .bss section")
+            .seen;
+        let used = (0..SLOTS).filter(|&nr| seen[nr as usize] != 0);
         let mut out = BTreeMap::new();
-        for nr in 0..SLOTS {
+        for nr in used {
             let per_cpu = map
                 .lookup_percpu(&nr.to_ne_bytes(), MapFlags::ANY)
                 .map_err(|source| TraceError::Bpf {
