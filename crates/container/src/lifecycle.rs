@@ -204,14 +204,7 @@ pub(crate) fn unmount_all_but_rootfs(c: &Container) -> Result<()> {
 /// Whether the container's root filesystem is mounted now (a mount has
 /// a device of its own).
 pub(crate) fn rootfs_mounted(c: &Container) -> bool {
-    let rootfs = c.rootfs();
-    let (Ok(me), Some(Ok(parent))) = (
-        std::fs::metadata(&rootfs),
-        rootfs.parent().map(std::fs::metadata),
-    ) else {
-        return false;
-    };
-    std::os::unix::fs::MetadataExt::dev(&me) != std::os::unix::fs::MetadataExt::dev(&parent)
+    hoist_fsutil::mountinfo::has_own_filesystem(&c.rootfs())
 }
 
 fn unmount_overlay(rootfs: &std::path::Path) -> Result<()> {

@@ -460,11 +460,6 @@ fn start_once(
     // With ID maps: the user namespace the layers are seen through, the
     // network namespace is made in, and the container joins.
     let userns = crate::userns::namespace(cs, c)?;
-    let stop_lazy = |lazy: Option<LazyServer>| {
-        if let Some(server) = lazy {
-            server.stop();
-        }
-    };
     // An --rm container's writable layer goes with it: nothing to sync.
     let mount = if c.config.options.auto_remove {
         mount_overlay_volatile
@@ -509,12 +504,6 @@ fn start_mounted(
     userns: Option<hoist_idmap::UserNamespace>,
 ) -> Result<Started> {
     let id = c.id();
-    let rootfs = c.rootfs();
-    let stop_lazy = |lazy: Option<LazyServer>| {
-        if let Some(server) = lazy {
-            server.stop();
-        }
-    };
     cs.update_state(id, |s| {
         s.mounted = true;
         s.rootfs_kept = false;
@@ -522,9 +511,7 @@ fn start_mounted(
     let ports = match crate::run_setup::reserve_ports(&c.config.options.ports) {
         Ok(p) => p,
         Err(e) => {
-            let _ = unmount(&rootfs);
-            stop_lazy(lazy);
-            cs.update_state(id, |s| s.mounted = false)?;
+            abandon_mount(cs, c, lazy)?;
             return Err(e);
         }
     };
@@ -542,9 +529,7 @@ fn start_mounted(
     let net = match set_up {
         Ok(n) => n,
         Err(e) => {
-            let _ = unmount(&rootfs);
-            stop_lazy(lazy);
-            cs.update_state(id, |s| s.mounted = false)?;
+            abandon_mount(cs, c, lazy)?;
             return Err(e);
         }
     };
@@ -576,6 +561,20 @@ fn start_mounted(
             Err(e)
         }
     }
+}
+
+/// Stops the lazy layers' server, when the container has one.
+fn stop_lazy(lazy: Option<LazyServer>) {
+    if let Some(server) = lazy {
+        server.stop();
+    }
+}
+
+/// Undoes the mount of a start that failed before its container existed.
+fn abandon_mount(cs: &Containers, c: &Container, lazy: Option<LazyServer>) -> Result<()> {
+    let _ = unmount(&c.rootfs());
+    stop_lazy(lazy);
+    cs.update_state(c.id(), |s| s.mounted = false).map(drop)
 }
 
 /// A pod's container sharing the infra container's network: /etc/hosts as

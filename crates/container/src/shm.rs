@@ -5,8 +5,9 @@
 //! container's mount namespace could not be bound by another container,
 //! nor restored by CRIU, which both need a path the host sees.
 
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use hoist_fsutil::mountinfo::has_own_filesystem;
 
 use rustix::mount::MountFlags;
 
@@ -28,20 +29,11 @@ pub(crate) fn is_shareable(o: &CreateOptions) -> bool {
             .is_none_or(|v| v.is_empty() || v == "shareable")
 }
 
-/// A mount point: a different file system than its parent directory's.
-fn is_mounted(dir: &Path) -> bool {
-    let (Ok(me), Some(Ok(parent))) = (std::fs::metadata(dir), dir.parent().map(std::fs::metadata))
-    else {
-        return false;
-    };
-    me.dev() != parent.dev()
-}
-
 /// Mounts `c`'s shareable /dev/shm (a tmpfs of `size` bytes) unless it is
 /// mounted already, and returns where it is.
 pub(crate) fn mount(c: &Container, size: u64) -> Result<PathBuf> {
     let dir = host_dir(c);
-    if is_mounted(&dir) {
+    if has_own_filesystem(&dir) {
         return Ok(dir);
     }
     std::fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
@@ -62,14 +54,14 @@ pub(crate) fn mount(c: &Container, size: u64) -> Result<PathBuf> {
 /// container joining its IPC namespace binds on its own /dev/shm.
 pub(crate) fn of(owner: &Container) -> Option<PathBuf> {
     let dir = host_dir(owner);
-    is_mounted(&dir).then_some(dir)
+    has_own_filesystem(&dir).then_some(dir)
 }
 
 /// Unmounts `c`'s shareable /dev/shm, if mounted (lazily: a container
 /// that joined it may still hold it).
 pub(crate) fn unmount(c: &Container) -> Result<()> {
     let dir = host_dir(c);
-    if !is_mounted(&dir) {
+    if !has_own_filesystem(&dir) {
         return Ok(());
     }
     crate::detach::unmount(&dir)

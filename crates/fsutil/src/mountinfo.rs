@@ -13,6 +13,19 @@ pub struct MountEntry {
     pub super_options: String,
 }
 
+/// Whether `dir` is the root of a file system other than its parent
+/// directory's: something (an overlay, a tmpfs) is mounted on it. Two
+/// `stat`s instead of reading mountinfo; a bind mount of the parent's own
+/// file system does not count.
+pub fn has_own_filesystem(dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(me), Some(Ok(parent))) = (std::fs::metadata(dir), dir.parent().map(std::fs::metadata))
+    else {
+        return false;
+    };
+    me.dev() != parent.dev()
+}
+
 /// Every well-formed line of a mountinfo text, in order (later mounts on
 /// the same point are on top).
 pub fn mount_entries(mountinfo: &str) -> impl Iterator<Item = MountEntry> + '_ {

@@ -146,16 +146,7 @@ impl Store {
             return self.layer_info(diff_id);
         }
         let x = self.extract_blob(blob, compression, Hasher::new(diff_id.algorithm()))?;
-        if &x.diff_id != diff_id {
-            let actual = x.diff_id.clone();
-            drop(x); // removes the extracted tree
-            return Err(StoreError::DiffIdMismatch {
-                blob: blob.clone(),
-                expected: diff_id.clone(),
-                actual,
-            });
-        }
-        self.publish_layer(x, blob)
+        self.publish_layer(expect_diff_id(x, blob, diff_id)?, blob)
     }
 
     fn existing_layer_of_blob(&self, blob: &Digest) -> Result<Option<LayerInfo>> {
@@ -179,15 +170,8 @@ impl Store {
     ) -> Result<StagedLayer> {
         let compression = compression_of(media_type)?;
         let x = self.extract_from(bytes, blob, compression, Hasher::new(diff_id.algorithm()))?;
-        if &x.diff_id != diff_id {
-            return Err(StoreError::DiffIdMismatch {
-                blob: blob.clone(),
-                expected: diff_id.clone(),
-                actual: x.diff_id.clone(),
-            });
-        }
         Ok(StagedLayer {
-            extracted: x,
+            extracted: expect_diff_id(x, blob, diff_id)?,
             blob: blob.clone(),
         })
     }
@@ -423,6 +407,20 @@ pub(crate) fn read_layer_json(layer_dir: &Path) -> Result<Option<LayerInfo>> {
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|source| StoreError::Metadata { path, source })
+}
+
+/// `x` if its uncompressed stream hashed to `diff_id`, the image config's
+/// word for what `blob` holds; otherwise the mismatch, and the extracted
+/// tree goes with `x`.
+fn expect_diff_id(x: Extracted, blob: &Digest, diff_id: &Digest) -> Result<Extracted> {
+    if &x.diff_id == diff_id {
+        return Ok(x);
+    }
+    Err(StoreError::DiffIdMismatch {
+        blob: blob.clone(),
+        expected: diff_id.clone(),
+        actual: x.diff_id.clone(),
+    })
 }
 
 #[cfg(test)]
