@@ -487,8 +487,10 @@ async fn fetch_into(
         RegistryProgress::new(move |done| progress.blob_progress(&digest, done))
     };
     let mut sink = FnSink(|buf: &[u8]| writer.write_all(buf));
+    // The writer hashes every byte it stores and checks the digest when
+    // the caller commits: one hash on the download's thread, not two.
     client
-        .fetch_blob(
+        .fetch_blob_for_verifying_sink(
             &source.registry,
             &source.repository,
             desc,

@@ -47,6 +47,25 @@ impl RegistryClient {
             .await
     }
 
+    /// [`RegistryClient::fetch_blob`] into a sink that hashes what it
+    /// stores and checks the digest itself (the store's blob writer): the
+    /// size is checked here, the digest is not hashed a second time on the
+    /// download's thread. The caller must check it before using the bytes.
+    pub async fn fetch_blob_for_verifying_sink<'a, W>(
+        &self,
+        registry: &str,
+        repository: &str,
+        blob: impl Into<BlobRef<'a>>,
+        sink: &mut W,
+        progress: &Progress,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + Send + ?Sized,
+    {
+        let host = self.host(registry)?;
+        download(&host, repository, blob.into(), 0, None, sink, progress).await
+    }
+
     /// Continues a partial download: `sink` already holds `resume.offset`
     /// bytes and `resume.hasher` has seen them. Asks for the rest with a
     /// Range request; a registry that ignores Range (200 instead of 206) is
@@ -65,7 +84,17 @@ impl RegistryClient {
     {
         let blob = blob.into();
         let host = self.host(registry)?;
-        download(&host, repository, blob, resume, sink, progress).await
+        let Resume { offset, hasher } = resume;
+        download(
+            &host,
+            repository,
+            blob,
+            offset,
+            Some(hasher),
+            sink,
+            progress,
+        )
+        .await
     }
 
     /// Whether a blob exists in a repository, and its size (HEAD).
@@ -93,11 +122,15 @@ impl RegistryClient {
     }
 }
 
+/// Downloads `blob` from byte `offset` on into `sink`. `hasher`, when
+/// given, has seen the first `offset` bytes and checks the digest at the
+/// end; without it the sink does.
 async fn download<W>(
     host: &Host,
     repository: &str,
     blob: BlobRef<'_>,
-    resume: Resume,
+    offset: u64,
+    mut hasher: Option<Hasher>,
     sink: &mut W,
     progress: &Progress,
 ) -> Result<u64>
@@ -112,8 +145,7 @@ where
         expected: blob.size.unwrap_or(0),
         actual,
     };
-    let mut written = resume.offset;
-    let mut hasher = resume.hasher;
+    let mut written = offset;
     if blob.size.is_some_and(|s| written > s) {
         return Err(size_mismatch(written));
     }
@@ -203,7 +235,9 @@ where
                     what: format!("writing {name}"),
                     source,
                 })?;
-            hasher.update(&chunk);
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk);
+            }
             written = next;
             progress.report(written);
         }
@@ -212,8 +246,7 @@ where
                 registry: host.name.clone(),
                 what,
                 detail: format!(
-                    "full response was shorter than the {} bytes already downloaded",
-                    resume.offset
+                    "full response was shorter than the {offset} bytes already downloaded"
                 ),
             });
         }
@@ -226,6 +259,9 @@ where
     if blob.size.is_some_and(|s| s != written) {
         return Err(size_mismatch(written));
     }
+    let Some(hasher) = hasher else {
+        return Ok(written);
+    };
     let actual = hasher.finish();
     if actual != *digest {
         return Err(RegistryError::DigestMismatch {

@@ -217,6 +217,33 @@ async fn push_and_pull_against_plain_http_registry() {
         matches!(err, RegistryError::SizeMismatch { expected, .. } if expected == layer.size + 1),
         "{err}"
     );
+
+    // For a sink that checks the digest itself: the bytes arrive whole,
+    // the size is still checked here, the digest is left to the sink.
+    let mut checked_by_sink = Vec::new();
+    let n = c
+        .fetch_blob_for_verifying_sink(
+            addr,
+            "hoist/one",
+            &layer,
+            &mut checked_by_sink,
+            &Progress::none(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((n, checked_by_sink == out), (layer.size, true));
+    let err = c
+        .fetch_blob_for_verifying_sink(
+            addr,
+            "hoist/one",
+            &wrong,
+            &mut Vec::new(),
+            &Progress::none(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::SizeMismatch { .. }), "{err}");
+
     let err = c
         .fetch_blob(
             addr,
