@@ -85,14 +85,28 @@ json.dump(spec, open(path, "w"))
 EOF
 
 
-# Waits until process PID's tree holds the workload's memory (VmRSS).
+# The command names of process PID's descendants, one a line.
+descendants() {
+    local c
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        cat /proc/"$c"/comm 2>/dev/null || true
+        descendants "$c"
+    done
+}
+
+# Waits until process PID's tree holds all of the workload's memory: awk
+# starts its `sleep` only once the string is built. (Waiting for the RSS
+# alone returned part-way through, while awk still wrote, and each dump
+# then caught a different amount of memory: 250 to 400 MB.)
 wait_touched() {
     local pid=$1 want=$((MB * 900)) rss i
     for i in $(seq 600); do
-        rss=$(for p in $pid $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
-            awk '/^VmRSS/ { print $2 }' /proc/"$p"/status 2>/dev/null
-        done | sort -n | tail -n 1)
-        [ "${rss:-0}" -ge "$want" ] && return 0
+        if descendants "$pid" | grep -qx sleep; then
+            rss=$(for p in $pid $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+                awk '/^VmRSS/ { print $2 }' /proc/"$p"/status 2>/dev/null
+            done | sort -n | tail -n 1)
+            [ "${rss:-0}" -ge "$want" ] && return 0
+        fi
         sleep 0.05
     done
     echo "the workload never touched its memory" >&2
@@ -100,6 +114,15 @@ wait_touched() {
 }
 
 declare -A TIMES
+# time_settled CMD...: time_us after a sync, so that no step pays for
+# writing back what an earlier one (of any tool) left dirty: each dump
+# writes hundreds of MB of images, and the kernel writes them back 30 s
+# later, in the middle of whichever step runs then.
+time_settled() {
+    sync
+    time_us "$@"
+}
+
 # hoist or podman: ENGINE... (an array name) then the steps, timed.
 round_engine() {
     local tag=$1; shift
@@ -108,12 +131,12 @@ round_engine() {
     "${E[@]}" run -d --name "bench-$tag" --network none "$IMG" "${HOLD[@]}" >/dev/null
     pid=$("${E[@]}" inspect --format '{{.State.Pid}}' "bench-$tag")
     wait_touched "$pid"
-    TIMES[${tag}_checkpoint_export]+=" $(time_us "${E[@]}" container checkpoint -e "$archive" "bench-$tag")"
+    TIMES[${tag}_checkpoint_export]+=" $(time_settled "${E[@]}" container checkpoint -e "$archive" "bench-$tag")"
     "${E[@]}" rm -f -t 0 "bench-$tag" >/dev/null
-    TIMES[${tag}_restore_import]+=" $(time_us "${E[@]}" container restore --import "$archive")"
+    TIMES[${tag}_restore_import]+=" $(time_settled "${E[@]}" container restore --import "$archive")"
     pid=$("${E[@]}" inspect --format '{{.State.Pid}}' "bench-$tag")
-    TIMES[${tag}_checkpoint]+=" $(time_us "${E[@]}" container checkpoint "bench-$tag")"
-    TIMES[${tag}_restore]+=" $(time_us "${E[@]}" container restore "bench-$tag")"
+    TIMES[${tag}_checkpoint]+=" $(time_settled "${E[@]}" container checkpoint "bench-$tag")"
+    TIMES[${tag}_restore]+=" $(time_settled "${E[@]}" container restore "bench-$tag")"
     "${E[@]}" rm -f -t 0 "bench-$tag" >/dev/null
     rm -f "$archive"
 }
@@ -123,8 +146,8 @@ round_runc() {
     (cd "$BUNDLE" && runc --root "$RUNC_ROOT" run -d bench-runc </dev/null >/dev/null 2>&1)
     pid=$(runc --root "$RUNC_ROOT" state bench-runc | awk -F'[:,]' '/"pid"/ { gsub(/ /, "", $2); print $2 }')
     wait_touched "$pid"
-    TIMES[runc_checkpoint]+=" $(time_us runc --root "$RUNC_ROOT" checkpoint --image-path "$images" bench-runc)"
-    TIMES[runc_restore]+=" $(cd "$BUNDLE" && time_us runc --root "$RUNC_ROOT" restore -d --image-path "$images" bench-runc)"
+    TIMES[runc_checkpoint]+=" $(time_settled runc --root "$RUNC_ROOT" checkpoint --image-path "$images" bench-runc)"
+    TIMES[runc_restore]+=" $(cd "$BUNDLE" && time_settled runc --root "$RUNC_ROOT" restore -d --image-path "$images" bench-runc)"
     runc --root "$RUNC_ROOT" delete -f bench-runc >/dev/null 2>&1 || true
 }
 
@@ -150,6 +173,12 @@ report() {
             "$(ratio "${R[hoist_$step]}" "${R[podman_$step]}")" "$(ratio "${R[hoist_$step]}" "${R[$runc_step]}")"
     done
     echo "runc's steps dump and restore only (no archive): compare them with hoist's in-place steps."
+    echo
+    echo "raw times (µs), in round order:"
+    local k
+    for k in $(printf '%s\n' "${!TIMES[@]}" | sort); do
+        echo "  $k:${TIMES[$k]}"
+    done
 }
 mkdir -p "$REPO/bench/results"
 OUT=$REPO/bench/results/checkpoint-$(date -u +%Y%m%dT%H%M%SZ).txt
