@@ -31,6 +31,8 @@ PACKAGES=(
     # selinux_udica.rs: udica's Python bindings, an SELinux policy store to read
     # file and port types from (SELinux itself stays disabled), and the CIL compiler.
     python3-selinux python3-semanage selinux-policy-default secilc
+    # checkpoint.rs: the zstd CLI counts the frames of an exported checkpoint.
+    zstd
 )
 
 # Podman on this host has no CAP_SYS_RESOURCE, so it cannot raise rlimits above the

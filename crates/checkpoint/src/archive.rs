@@ -21,6 +21,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
+use crate::early_pages::CompressedPages;
 use crate::error::{io_err, CheckpointError, Result};
 
 pub const CHECKPOINT_DIR: &str = "checkpoint";
@@ -70,30 +71,38 @@ impl std::str::FromStr for Compression {
     }
 }
 
+/// The zstd level of `--compress zstd`.
+pub(crate) const ZSTD_LEVEL: i32 = 1;
+
 /// Writes the archive `file` from the entries of `dir` named in
 /// [`ARCHIVE_FILES`] (those that exist).
 pub fn export(dir: &Path, file: &Path, compression: Compression) -> Result<()> {
+    export_with_pages(dir, file, compression, Vec::new())
+}
+
+/// [`export`], splicing in the page images a [`crate::PageCompressor`]
+/// compressed during the dump (with `--compress zstd`; they are ignored
+/// otherwise).
+pub fn export_with_pages(
+    dir: &Path,
+    file: &Path,
+    compression: Compression,
+    pages: Vec<CompressedPages>,
+) -> Result<()> {
     let tmp = file.with_extension("hoist-partial");
     let out = File::create(&tmp).map_err(io_err("creating", &tmp))?;
     let out = BufWriter::new(out);
     let written = match compression {
-        Compression::None => write_tar(dir, out).and_then(finish_plain),
+        Compression::None => write_tar(dir, out, &[]).and_then(finish_plain),
         Compression::Gzip => {
             let enc = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-            write_tar(dir, enc)
+            write_tar(dir, enc, &[])
                 .and_then(|e| e.finish().map(|_| ()).map_err(io_err("writing", &tmp)))
         }
-        Compression::Zstd => {
-            let mut enc = zstd::Encoder::new(out, 3).map_err(io_err("compressing", &tmp))?;
-            // The memory pages are most of an archive: one worker a core.
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-            if cores > 1 {
-                enc.multithread(cores)
-                    .map_err(io_err("compressing", &tmp))?;
-            }
-            write_tar(dir, enc)
-                .and_then(|e| e.finish().map(|_| ()).map_err(io_err("writing", &tmp)))
-        }
+        Compression::Zstd => ZstdFrames::new(out)
+            .map_err(io_err("compressing", &tmp))
+            .and_then(|frames| write_tar(dir, frames, &pages))
+            .and_then(|frames| frames.finish().map_err(io_err("writing", &tmp))),
     };
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
@@ -106,7 +115,91 @@ fn finish_plain(mut w: BufWriter<File>) -> Result<()> {
     w.flush().map_err(io_err("writing", "the archive"))
 }
 
-fn write_tar<W: Write>(dir: &Path, out: W) -> Result<W> {
+/// What the tar is written through: plain or compressed streams, and zstd
+/// frames that can take a frame compressed elsewhere between two writes.
+trait ArchiveSink: Write {
+    /// Whether [`ArchiveSink::splice_frame`] works.
+    fn can_splice(&self) -> bool {
+        false
+    }
+
+    /// Appends `frame`, a complete zstd frame, to the compressed stream.
+    fn splice_frame(&mut self, _frame: &[u8]) -> std::io::Result<()> {
+        Err(std::io::Error::other(
+            "this archive cannot take a zstd frame",
+        ))
+    }
+}
+
+impl ArchiveSink for BufWriter<File> {}
+impl<W: Write> ArchiveSink for flate2::write::GzEncoder<W> {}
+
+/// A zstd stream of one or more frames: a frame ends where a spliced one
+/// goes in, and the next starts after it. After a failed splice (a full
+/// disk) every write fails: the archive is abandoned.
+struct ZstdFrames {
+    encoder: Option<zstd::Encoder<'static, BufWriter<File>>>,
+}
+
+impl ZstdFrames {
+    fn new(out: BufWriter<File>) -> std::io::Result<ZstdFrames> {
+        Ok(ZstdFrames {
+            encoder: Some(zstd_encoder(out)?),
+        })
+    }
+
+    fn encoder(&mut self) -> std::io::Result<&mut zstd::Encoder<'static, BufWriter<File>>> {
+        self.encoder.as_mut().ok_or_else(broken)
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        let enc = self.encoder.take().ok_or_else(broken)?;
+        enc.finish()?.flush()
+    }
+}
+
+/// Level 1: an export is on the path of a migration, and its bulk is
+/// memory pages. Against level 3 it compressed 256 MB of binaries here 25%
+/// faster for 6% more bytes, and skips zstd 1.5.7's block pre-splitter (a
+/// tenth of the export's CPU at 3). One worker a core: the pages not
+/// compressed during the dump are most of the rest.
+fn zstd_encoder(out: BufWriter<File>) -> std::io::Result<zstd::Encoder<'static, BufWriter<File>>> {
+    let mut enc = zstd::Encoder::new(out, ZSTD_LEVEL)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    if cores > 1 {
+        enc.multithread(cores)?;
+    }
+    Ok(enc)
+}
+
+fn broken() -> std::io::Error {
+    std::io::Error::other("the archive was abandoned after a failed write")
+}
+
+impl Write for ZstdFrames {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.encoder()?.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.encoder()?.flush()
+    }
+}
+
+impl ArchiveSink for ZstdFrames {
+    fn can_splice(&self) -> bool {
+        true
+    }
+
+    fn splice_frame(&mut self, frame: &[u8]) -> std::io::Result<()> {
+        let mut out = self.encoder.take().ok_or_else(broken)?.finish()?;
+        out.write_all(frame)?;
+        self.encoder = Some(zstd_encoder(out)?);
+        Ok(())
+    }
+}
+
+fn write_tar<W: ArchiveSink>(dir: &Path, out: W, pages: &[CompressedPages]) -> Result<W> {
     let mut tar = tar::Builder::new(out);
     tar.follow_symlinks(false);
     for name in ARCHIVE_FILES {
@@ -114,7 +207,9 @@ fn write_tar<W: Write>(dir: &Path, out: W) -> Result<W> {
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
-        let added = if meta.is_dir() {
+        let added = if *name == CHECKPOINT_DIR && meta.is_dir() && !pages.is_empty() {
+            append_images(&mut tar, name, &path, pages)
+        } else if meta.is_dir() {
             tar.append_dir_all(name, &path)
         } else {
             tar.append_path_with_name(&path, name)
@@ -122,6 +217,57 @@ fn write_tar<W: Write>(dir: &Path, out: W) -> Result<W> {
         added.map_err(io_err("adding to the archive", &path))?;
     }
     tar.into_inner().map_err(io_err("writing", "the archive"))
+}
+
+/// The images directory `path` as `name/`, with the page images that
+/// `pages` covers spliced in as they were compressed.
+fn append_images<W: ArchiveSink>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    path: &Path,
+    pages: &[CompressedPages],
+) -> std::io::Result<()> {
+    tar.append_dir(name, path)?;
+    let mut entries: Vec<_> = std::fs::read_dir(path)?.collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let file_name = e.file_name();
+        let in_archive = Path::new(name).join(&file_name);
+        let meta = std::fs::symlink_metadata(e.path())?;
+        let compressed = pages
+            .iter()
+            .filter(|_| tar.get_ref().can_splice())
+            .find(|p| file_name.to_str() == Some(p.name.as_str()) && p.covers(&meta));
+        if let Some(p) = compressed {
+            splice_file(tar, &in_archive, &meta, p)?;
+        } else if meta.is_dir() {
+            tar.append_dir_all(&in_archive, e.path())?;
+        } else {
+            tar.append_path_with_name(e.path(), &in_archive)?;
+        }
+    }
+    Ok(())
+}
+
+/// One file's entry whose content is `pages`' frame: its header, the frame,
+/// then the padding to the next 512-byte block.
+fn splice_file<W: ArchiveSink>(
+    tar: &mut tar::Builder<W>,
+    in_archive: &Path,
+    meta: &std::fs::Metadata,
+    pages: &CompressedPages,
+) -> std::io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
+    header.set_path(in_archive)?;
+    header.set_size(pages.len);
+    header.set_cksum();
+    // The header goes in first, then the content, which the frame holds.
+    let sink = tar.get_mut();
+    sink.write_all(header.as_bytes())?;
+    sink.splice_frame(&pages.frame)?;
+    let padding = (512 - pages.len % 512) % 512;
+    sink.write_all(&[0u8; 512][..padding as usize])
 }
 
 /// Extracts archive `file` into the empty directory `dest` and checks that
@@ -203,6 +349,48 @@ mod tests {
                 b"inv"
             );
         }
+    }
+
+    /// Page images compressed during the dump go in as frames of their
+    /// own; the archive reads back whole with hoist's import and with GNU
+    /// tar and zstd, the tools a podman host has.
+    #[test]
+    fn page_images_compressed_early_are_spliced_in() {
+        let src = checkpoint_dir();
+        let images = src.path().join(CHECKPOINT_DIR);
+        let compressor = crate::PageCompressor::start(&images);
+        let big: Vec<u8> = (0..3_000_001u32).map(|i| (i % 241) as u8).collect();
+        std::fs::write(images.join("pages-1.img"), &big).unwrap();
+        std::fs::write(images.join("pages-2.img"), b"small").unwrap();
+        let pages = compressor.finish();
+        assert_eq!(pages.len(), 2);
+        // A page image changed after it was followed goes in the usual way.
+        std::fs::write(images.join("pages-2.img"), b"changed").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let file = out.path().join("a.tar.zst");
+        export_with_pages(src.path(), &file, Compression::Zstd, pages).unwrap();
+
+        let dest = tempfile::tempdir().unwrap();
+        import(&file, dest.path()).unwrap();
+        let read = |n: &str| std::fs::read(dest.path().join("checkpoint").join(n)).unwrap();
+        assert_eq!(read("pages-1.img"), big);
+        assert_eq!(read("pages-2.img"), b"changed");
+        assert_eq!(read("inventory.img"), b"inv");
+
+        let gnu = tempfile::tempdir().unwrap();
+        let tar = std::process::Command::new("tar")
+            .args(["--zstd", "-xf"])
+            .arg(&file)
+            .arg("-C")
+            .arg(gnu.path())
+            .output()
+            .expect("GNU tar runs");
+        assert!(tar.status.success(), "{tar:?}");
+        assert_eq!(
+            std::fs::read(gnu.path().join("checkpoint/pages-1.img")).unwrap(),
+            big
+        );
+        assert_eq!(std::fs::read(gnu.path().join(CONFIG_DUMP)).unwrap(), b"{}");
     }
 
     #[test]

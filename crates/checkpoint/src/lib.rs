@@ -8,6 +8,7 @@
 
 mod archive;
 mod criu;
+mod early_pages;
 mod error;
 mod files;
 mod memory;
@@ -18,13 +19,14 @@ mod show;
 mod stats;
 
 pub use archive::{
-    export, import, Compression, ARCHIVE_FILES, CHECKPOINT_DIR, CONFIG_DUMP, DELETED_FILES, DEVSHM,
-    NETWORK_STATUS, ROOTFS_DIFF, SPEC_DUMP, STATS_DUMP, VOLUMES_DIR,
+    export, export_with_pages, import, Compression, ARCHIVE_FILES, CHECKPOINT_DIR, CONFIG_DUMP,
+    DELETED_FILES, DEVSHM, NETWORK_STATUS, ROOTFS_DIFF, SPEC_DUMP, STATS_DUMP, VOLUMES_DIR,
 };
 pub use criu::{
     criu_version, dump, restore, soft_dirty_supported, DumpRequest, ExternalMount, RestoreRequest,
     DUMP_LOG, RESTORE_LOG,
 };
+pub use early_pages::{CompressedPages, PageCompressor};
 pub use error::{CheckpointError, Result};
 pub use files::{decode_descriptors, open_files, Description, OpenFile, ProcessFiles};
 pub use memory::{memory_sizes, search_memory, MemoryMatch};

@@ -574,6 +574,44 @@ fn checkpointctl_reads_hoists_archive() {
         &archive,
     );
     assert!(theirs.contains("hoist-needle-42-found"), "{theirs}");
+
+    // zstd, the default: the memory pages compressed while CRIU wrote
+    // them go in as frames of their own, which checkpointctl decompresses
+    // with the rest and finds the needle in.
+    hoist.run(&["container", "restore", "shown"]).ok();
+    let zstd_archive = dir.path().join("shown.tar.zst");
+    hoist
+        .run(&[
+            "container",
+            "checkpoint",
+            "-e",
+            zstd_archive.to_str().unwrap(),
+            "shown",
+        ])
+        .ok();
+    let frames = std::process::Command::new("zstd")
+        .args(["-lv"])
+        .arg(&zstd_archive)
+        .output()
+        .expect("zstd runs (scripts/install-deps.sh installs it)");
+    let listed = String::from_utf8_lossy(&frames.stdout);
+    let count: u32 = listed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("# Zstandard Frames:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no frame count in {listed}"));
+    assert!(count > 1, "no page image was spliced in: {listed}");
+    let theirs = checkpointctl(
+        &[
+            "memparse",
+            "--pid",
+            "1",
+            "--search",
+            "hoist-needle-42-found",
+        ],
+        &zstd_archive,
+    );
+    assert!(theirs.contains("hoist-needle-42-found"), "{theirs}");
     hoist.run(&["rm", "-f", "shown"]).ok();
 }
 

@@ -126,6 +126,12 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
             s.rootfs_kept = keep_rootfs;
         })?;
     }
+    // An export's memory pages are compressed while CRIU writes them.
+    let early_pages = opts
+        .export
+        .as_ref()
+        .filter(|_| opts.compression == hoist_checkpoint::Compression::Zstd)
+        .map(|_| hoist_checkpoint::PageCompressor::start(&dir));
     let started = Instant::now();
     let dumped = hoist_checkpoint::dump(&DumpRequest {
         pid,
@@ -156,7 +162,13 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     let criu = CriuStats::read(&stats_src).unwrap_or_default();
     let _ = std::fs::copy(&stats_src, c.dir.join(STATS_DUMP));
     // Compressing (CPU) overlaps the monitor's unmount (disk).
-    let exported = opts.export.as_ref().map(|file| export(cs, c, opts, file));
+    let pages = early_pages
+        .map(hoist_checkpoint::PageCompressor::finish)
+        .unwrap_or_default();
+    let exported = opts
+        .export
+        .as_ref()
+        .map(|file| export(cs, c, opts, file, pages));
     if !opts.leave_running {
         // The monitor records the end before it lets go of its lock and
         // the published ports: a restore right after needs both.
@@ -192,6 +204,7 @@ pub(crate) fn export(
     c: &Container,
     opts: &CheckpointOptions,
     file: &Path,
+    pages: Vec<hoist_checkpoint::CompressedPages>,
 ) -> Result<()> {
     let staged = [ROOTFS_DIFF, DELETED_FILES];
     for name in staged {
@@ -211,7 +224,14 @@ pub(crate) fn export(
     } else {
         export_volumes(cs, c, &volumes)
     }
-    .and_then(|()| Ok(hoist_checkpoint::export(&c.dir, file, opts.compression)?));
+    .and_then(|()| {
+        Ok(hoist_checkpoint::export_with_pages(
+            &c.dir,
+            file,
+            opts.compression,
+            pages,
+        )?)
+    });
     for name in staged {
         let _ = std::fs::remove_file(c.dir.join(name));
     }

@@ -38,7 +38,7 @@ pub fn create_image(
         compression: Compression::None,
         ..opts.clone()
     };
-    export(cs, c, &plain, &archive)?;
+    export(cs, c, &plain, &archive, Vec::new())?;
     let new = NewImage {
         name: Some(image.to_string()),
         created_by: format!("hoist container checkpoint --create-image {image}"),
