@@ -67,10 +67,7 @@ impl PageCompressor {
     /// Starts following the page images CRIU is about to write into
     /// `images_dir`, compressing at the archive's zstd level.
     pub fn start(images_dir: &Path) -> PageCompressor {
-        PageCompressor::start_at_level(images_dir, crate::archive::ZSTD_LEVEL)
-    }
-
-    fn start_at_level(images_dir: &Path, level: i32) -> PageCompressor {
+        let level = crate::archive::ZSTD_LEVEL;
         let dump_over = Arc::new(AtomicBool::new(false));
         let worker = {
             let (dir, over) = (images_dir.to_path_buf(), dump_over.clone());

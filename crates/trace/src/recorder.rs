@@ -92,13 +92,7 @@ impl<'obj> Recorder<'obj> {
     /// was made so far, with how often it was made.
     pub fn counts(&self) -> Result<BTreeMap<u32, u64>, TraceError> {
         let map = &self.skel.maps.counts;
-        let seen = &self
-            .skel
-            .maps
-            .bss_data
-            .as_deref()
-            .expect("the program has a .bss section")
-            .seen;
+        let seen = &bss_of(&self.skel).seen;
         let used = (0..SLOTS).filter(|&nr| seen[nr as usize] != 0);
         let mut out = BTreeMap::new();
         for nr in used {
@@ -156,6 +150,14 @@ fn bss<'a>(skel: &'a mut SyscallsSkel<'_>) -> &'a mut skel::types::bss {
     skel.maps
         .bss_data
         .as_deref_mut()
+        .expect("the program has a .bss section")
+}
+
+/// [`bss`], to read.
+fn bss_of<'a>(skel: &'a SyscallsSkel<'_>) -> &'a skel::types::bss {
+    skel.maps
+        .bss_data
+        .as_deref()
         .expect("the program has a .bss section")
 }
 

@@ -96,9 +96,8 @@ static __always_inline int in_container(struct task_struct *task)
 
 	if (!ns)
 		return 0;
+	/* A faulting load through a BTF pointer reads 0: no NULL test. */
 	children = ns->pid_ns_for_children;
-	if (!children)
-		return 0;
 	pidns = children->ns.inum;
 	if (target) {
 		struct task_struct *reaper;
