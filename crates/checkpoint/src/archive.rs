@@ -80,7 +80,7 @@ pub fn export(dir: &Path, file: &Path, compression: Compression) -> Result<()> {
     export_with_pages(dir, file, compression, Vec::new())
 }
 
-/// [`export`], splicing in the page images a [`crate::PageCompressor`]
+/// [`export`], splicing in the page images a [`crate::PageFollower`]
 /// compressed during the dump (with `--compress zstd`; they are ignored
 /// otherwise).
 pub fn export_with_pages(
@@ -358,7 +358,7 @@ mod tests {
     fn page_images_compressed_early_are_spliced_in() {
         let src = checkpoint_dir();
         let images = src.path().join(CHECKPOINT_DIR);
-        let compressor = crate::PageCompressor::start(&images);
+        let compressor = crate::PageFollower::compressing(&images);
         let big: Vec<u8> = (0..3_000_001u32).map(|i| (i % 241) as u8).collect();
         std::fs::write(images.join("pages-1.img"), &big).unwrap();
         std::fs::write(images.join("pages-2.img"), b"small").unwrap();

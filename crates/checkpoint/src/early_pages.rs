@@ -1,13 +1,19 @@
-//! Compressing CRIU's page images while CRIU is still writing them.
+//! Working on CRIU's page images while CRIU is still writing them.
 //!
 //! Memory pages are nearly all of an exported checkpoint, and CRIU dumps
 //! them on one core, one process after another, appending each process's
-//! pages to its own `pages-N.img`. A [`PageCompressor`] follows those files
-//! as they grow and compresses each into a zstd frame of its own on the
-//! other core, so that the archive, written once the dump is over, only
-//! has to splice the frames in (zstd decoders read concatenated frames as
-//! one stream). A frame is used only when it covers the whole file as it
-//! ended up; any other file is compressed with the rest of the archive.
+//! pages to its own `pages-N.img`. A [`PageFollower`] follows those files
+//! as they grow, on the other core:
+//!
+//! - It starts writing them to disk. The export lets go of the container,
+//!   and unmounting its overlay root syncs the file system under it, the
+//!   store's, where the images are: written out only then, 256 MB of pages
+//!   kept the unmount, and the export, waiting for a tenth of a second.
+//! - For a zstd archive, it compresses each into a zstd frame of its own,
+//!   so that the archive, written once the dump is over, only has to
+//!   splice the frames in (zstd decoders read concatenated frames as one
+//!   stream). A frame is used only when it covers the whole file as it
+//!   ended up; any other file is compressed with the rest of the archive.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -58,16 +64,26 @@ impl CompressedPages {
 }
 
 /// Follows `pages-1.img`, `pages-2.img`, ... of a dump in progress.
-pub struct PageCompressor {
+pub struct PageFollower {
     dump_over: Arc<AtomicBool>,
     worker: Option<JoinHandle<Vec<CompressedPages>>>,
 }
 
-impl PageCompressor {
+impl PageFollower {
     /// Starts following the page images CRIU is about to write into
-    /// `images_dir`, compressing at the archive's zstd level.
-    pub fn start(images_dir: &Path) -> PageCompressor {
-        let level = crate::archive::ZSTD_LEVEL;
+    /// `images_dir`, writing them out and compressing them at the
+    /// archive's zstd level.
+    pub fn compressing(images_dir: &Path) -> PageFollower {
+        Self::start(images_dir, Some(crate::archive::ZSTD_LEVEL))
+    }
+
+    /// The same for an archive that is not zstd: the images are only
+    /// written out.
+    pub fn writing_back(images_dir: &Path) -> PageFollower {
+        Self::start(images_dir, None)
+    }
+
+    fn start(images_dir: &Path, level: Option<i32>) -> PageFollower {
         let dump_over = Arc::new(AtomicBool::new(false));
         let worker = {
             let (dir, over) = (images_dir.to_path_buf(), dump_over.clone());
@@ -76,12 +92,13 @@ impl PageCompressor {
                 .spawn(move || follow_all(&dir, &over, level))
                 .ok()
         };
-        PageCompressor { dump_over, worker }
+        PageFollower { dump_over, worker }
     }
 
     /// Call once CRIU has exited: compresses what is left and returns the
-    /// frames. A file the follower could not read is simply not among
-    /// them, and goes into the archive the ordinary way.
+    /// frames (none when only writing back). A file the follower could not
+    /// read is simply not among them, and goes into the archive the
+    /// ordinary way.
     pub fn finish(mut self) -> Vec<CompressedPages> {
         self.dump_over.store(true, Ordering::Release);
         self.worker
@@ -91,7 +108,7 @@ impl PageCompressor {
     }
 }
 
-impl Drop for PageCompressor {
+impl Drop for PageFollower {
     fn drop(&mut self) {
         self.dump_over.store(true, Ordering::Release);
         if let Some(w) = self.worker.take() {
@@ -105,8 +122,8 @@ fn page_image(dir: &Path, n: u32) -> PathBuf {
 }
 
 /// The worker: each page image in turn, until the dump is over and the
-/// next one does not exist.
-fn follow_all(dir: &Path, dump_over: &AtomicBool, level: i32) -> Vec<CompressedPages> {
+/// next one does not exist. Without a level, nothing is compressed.
+fn follow_all(dir: &Path, dump_over: &AtomicBool, level: Option<i32>) -> Vec<CompressedPages> {
     let mut out = Vec::new();
     for n in 1.. {
         let path = page_image(dir, n);
@@ -127,6 +144,12 @@ fn follow_all(dir: &Path, dump_over: &AtomicBool, level: i32) -> Vec<CompressedP
         // complete: its appearance, or CRIU's end, means no more bytes.
         let next = page_image(dir, n + 1);
         let done = || dump_over.load(Ordering::Acquire) || next.exists();
+        let Some(level) = level else {
+            if let Err(e) = write_back_growing(&file, done) {
+                tracing::debug!(path = %path.display(), "writing pages out early: {e}");
+            }
+            continue;
+        };
         match compress_growing(file, level, done) {
             Ok((identity, len, frame)) => out.push(CompressedPages {
                 name: format!("pages-{n}.img"),
@@ -160,12 +183,48 @@ fn compress_growing(
             0 => std::thread::sleep(POLL),
             n => {
                 enc.write_all(&buf[..n])?;
+                start_writeback(&file, len, n as u64);
                 len += n as u64;
             }
         }
     }
     let identity = FileIdentity::of(&file.metadata()?);
     Ok((identity, len, enc.finish()?))
+}
+
+/// Starts writing `file` to disk as it grows, until `done` says it will
+/// not grow any more and all of it has been handed to the disk.
+fn write_back_growing(file: &File, done: impl Fn() -> bool) -> std::io::Result<()> {
+    let mut written = 0u64;
+    loop {
+        let finished = done();
+        let len = file.metadata()?.len();
+        if len > written {
+            start_writeback(file, written, len - written);
+            written = len;
+        } else if finished {
+            return Ok(());
+        } else {
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+/// Starts writing `len` bytes at `offset` of `file` to disk, without
+/// waiting for it.
+#[allow(unsafe_code)]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sync_file_range only reads its plain integer arguments; the
+    // descriptor is open for the whole call (borrowed from `file`).
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
 }
 
 #[cfg(test)]
@@ -179,7 +238,7 @@ mod tests {
     #[test]
     fn files_written_while_followed_are_compressed_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let compressor = PageCompressor::start(dir.path());
+        let compressor = PageFollower::compressing(dir.path());
         let first: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
         let mut f = File::create(page_image(dir.path(), 1)).unwrap();
         for part in first.chunks(CHUNK / 3) {
@@ -201,7 +260,7 @@ mod tests {
     #[test]
     fn a_file_that_grew_after_it_was_read_is_not_covered() {
         let dir = tempfile::tempdir().unwrap();
-        let compressor = PageCompressor::start(dir.path());
+        let compressor = PageFollower::compressing(dir.path());
         std::fs::write(page_image(dir.path(), 1), b"pages").unwrap();
         let frames = compressor.finish();
         let mut f = std::fs::OpenOptions::new()
@@ -216,6 +275,22 @@ mod tests {
     #[test]
     fn a_dump_without_page_images_gives_no_frames() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(PageCompressor::start(dir.path()).finish().is_empty());
+        assert!(PageFollower::compressing(dir.path()).finish().is_empty());
+    }
+
+    #[test]
+    fn writing_back_follows_every_image_and_compresses_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let follower = PageFollower::writing_back(dir.path());
+        let data = vec![7u8; 2 * CHUNK + 5];
+        let mut f = File::create(page_image(dir.path(), 1)).unwrap();
+        for part in data.chunks(CHUNK / 2) {
+            f.write_all(part).unwrap();
+            std::thread::yield_now();
+        }
+        drop(f);
+        std::fs::write(page_image(dir.path(), 2), b"second").unwrap();
+        assert!(follower.finish().is_empty());
+        assert_eq!(std::fs::read(page_image(dir.path(), 1)).unwrap(), data);
     }
 }

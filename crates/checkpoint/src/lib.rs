@@ -26,7 +26,7 @@ pub use criu::{
     criu_version, dump, restore, soft_dirty_supported, DumpRequest, ExternalMount, RestoreRequest,
     DUMP_LOG, RESTORE_LOG,
 };
-pub use early_pages::{CompressedPages, PageCompressor};
+pub use early_pages::{CompressedPages, PageFollower};
 pub use error::{CheckpointError, Result};
 pub use files::{decode_descriptors, open_files, Description, OpenFile, ProcessFiles};
 pub use memory::{memory_sizes, search_memory, MemoryMatch};

@@ -126,12 +126,13 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
             s.rootfs_kept = keep_rootfs;
         })?;
     }
-    // An export's memory pages are compressed while CRIU writes them.
-    let early_pages = opts
-        .export
-        .as_ref()
-        .filter(|_| opts.compression == hoist_checkpoint::Compression::Zstd)
-        .map(|_| hoist_checkpoint::PageCompressor::start(&dir));
+    // An export's memory pages go to disk, and into zstd frames, while
+    // CRIU writes them: the monitor's unmount of the root, which the
+    // export waits for, would otherwise write them out.
+    let early_pages = opts.export.as_ref().map(|_| match opts.compression {
+        hoist_checkpoint::Compression::Zstd => hoist_checkpoint::PageFollower::compressing(&dir),
+        _ => hoist_checkpoint::PageFollower::writing_back(&dir),
+    });
     let started = Instant::now();
     let dumped = hoist_checkpoint::dump(&DumpRequest {
         pid,
@@ -161,9 +162,8 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
     let stats_src = dir.join("stats-dump");
     let criu = CriuStats::read(&stats_src).unwrap_or_default();
     let _ = std::fs::copy(&stats_src, c.dir.join(STATS_DUMP));
-    // Compressing (CPU) overlaps the monitor's unmount (disk).
     let pages = early_pages
-        .map(hoist_checkpoint::PageCompressor::finish)
+        .map(hoist_checkpoint::PageFollower::finish)
         .unwrap_or_default();
     let exported = opts
         .export
