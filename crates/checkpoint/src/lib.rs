@@ -1,8 +1,8 @@
 //! Checkpoint and restore of process trees with CRIU, and podman's
 //! checkpoint archive.
 //!
-//! This crate knows CRIU (driven through its RPC interface, `criu swrk`, with
-//! the `rust-criu` crate that youki's libcontainer uses) and the layout of
+//! This crate knows CRIU (driven through its RPC interface, `criu swrk`, in
+//! the messages of the `rust-criu` crate that youki's libcontainer uses) and the layout of
 //! podman's `--export` archives; it knows nothing of hoist's containers:
 //! hoist-container tells it which process, which mounts and which files.
 
@@ -17,6 +17,7 @@ mod namespaces;
 mod pstree;
 mod show;
 mod stats;
+mod swrk;
 
 pub use archive::{
     export, export_with_pages, import, Compression, ARCHIVE_FILES, CHECKPOINT_DIR, CONFIG_DUMP,

@@ -980,3 +980,80 @@ fn an_export_onto_a_full_disk_loses_nothing() {
     assert_continuous(&counted(&hoist, "count"));
     hoist.run(&["rm", "-f", "-t", "0", "count"]).ok();
 }
+
+/// The network lock method CRIU recorded in an archive's inventory
+/// (inventory_entry field 11, CRIU's own numbering: 0 iptables, 1
+/// nftables, 2 skip).
+fn network_lock_method(archive: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("tar")
+        .args([
+            "-xOf",
+            archive.to_str().unwrap(),
+            "checkpoint/inventory.img",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // Two magic numbers, the entry's length, then the entry.
+    let entry = &out.stdout[12..];
+    let varint = |pos: &mut usize| {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = entry[*pos];
+            *pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        v
+    };
+    let mut pos = 0;
+    while pos < entry.len() {
+        let key = varint(&mut pos);
+        match key & 7 {
+            0 if key >> 3 == 11 => return varint(&mut pos),
+            0 => drop(varint(&mut pos)),
+            2 => pos += varint(&mut pos) as usize,
+            1 => pos += 8,
+            5 => pos += 4,
+            w => panic!("wire type {w} in the inventory"),
+        }
+    }
+    panic!("no network lock method in the inventory");
+}
+
+#[test]
+fn a_container_nothing_can_reach_is_dumped_without_the_network_lock() {
+    let (_reg, hoist, image) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        // Only a loopback, and no connection to keep: nothing to lock.
+        ("alone", &["--network", "none"][..], &[][..], 2),
+        // Connections on the loopback: their ends must not see each other
+        // half restored.
+        ("talking", &["--network", "none"], &["--tcp-established"], 0),
+        // Reachable from the host: CRIU's default, iptables.
+        ("bridged", &[], &[], 0),
+    ];
+    for (name, run_flags, checkpoint_flags, method) in cases {
+        let mut run = vec!["run", "-d", "--name", name];
+        run.extend_from_slice(run_flags);
+        run.extend_from_slice(&[&image, "sleep", "1000"]);
+        hoist.run(&run).ok();
+        let archive = dir.path().join(format!("{name}.tar"));
+        let mut checkpoint = vec!["container", "checkpoint", "-c", "none"];
+        checkpoint.extend_from_slice(checkpoint_flags);
+        checkpoint.extend_from_slice(&["-e", archive.to_str().unwrap(), name]);
+        hoist.run(&checkpoint).ok();
+        assert_eq!(network_lock_method(&archive), method, "{name}");
+        // Restored from the archive, it runs again.
+        hoist.run(&["rm", "-f", name]).ok();
+        let mut restore = vec!["container", "restore"];
+        restore.extend_from_slice(checkpoint_flags);
+        restore.extend_from_slice(&["--import", archive.to_str().unwrap()]);
+        hoist.run(&restore).ok();
+        assert_eq!(state(&hoist, name), "running:true:false", "{name}");
+        hoist.run(&["rm", "-f", "-t", "0", name]).ok();
+    }
+}

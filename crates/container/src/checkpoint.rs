@@ -146,6 +146,7 @@ pub fn checkpoint(cs: &Containers, c: &Container, opts: &CheckpointOptions) -> R
         masked_files: masked_files(&spec, &PathBuf::from(format!("/proc/{pid}/root"))),
         external_netns: external_netns_inode(&spec),
         shared_namespaces,
+        network_unreachable: has_private_netns(&spec),
     });
     let runtime_us = started.elapsed().as_micros() as u64;
     if let Err(e) = dumped {
@@ -447,6 +448,19 @@ fn joined_netns(spec: &Spec) -> Option<PathBuf> {
     crate::checkpoint_pod::joined(spec)
         .into_iter()
         .find_map(|(t, path)| (t == LinuxNamespaceType::Network).then_some(path))
+}
+
+/// Whether the container's network namespace is one the runtime made for
+/// it alone (`--network none`): nothing but a loopback, nothing outside
+/// can send it a packet. Networks and pods give a namespace by path.
+fn has_private_netns(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.typ() == LinuxNamespaceType::Network && n.path().is_none())
+        })
 }
 
 fn external_netns_inode(spec: &Spec) -> Option<u64> {
