@@ -87,6 +87,17 @@ impl FileHasher {
     }
 }
 
+impl Drop for FileHasher {
+    /// An extraction that stops half-way (a bad entry) still waits for its
+    /// hashing thread: no thread outlives the extraction that started it.
+    fn drop(&mut self) {
+        drop(self.to_thread.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
