@@ -25,7 +25,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         max_steps: 100_000,
         max_depth: 100,
     };
-    for t in [Template::parse(src), Template::parse_go(src)].into_iter().flatten() {
+    for t in [Template::parse(src), Template::parse_go(src)]
+        .into_iter()
+        .flatten()
+    {
         let t = t.with_limits(limits);
         if let Ok(out) = t.execute(&row) {
             assert!(out.len() <= limits.max_output);

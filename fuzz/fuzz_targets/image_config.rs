@@ -9,7 +9,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(config) = serde_json::from_slice::<ImageConfiguration>(data) {
         // What run reads from it: must not panic on any value that parsed.
         let _ = config.config().as_ref().map(|c| {
-            (c.entrypoint().clone(), c.cmd().clone(), c.env().clone(), c.user().clone())
+            (
+                c.entrypoint().clone(),
+                c.cmd().clone(),
+                c.env().clone(),
+                c.user().clone(),
+            )
         });
         let again = serde_json::to_vec(&config).expect("a parsed config serializes");
         let _ = serde_json::from_slice::<ImageConfiguration>(&again)
@@ -23,7 +28,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(r) = serde_json::from_slice::<RootFs>(data) {
         for d in r.diff_ids {
             let text = d.to_string();
-            assert_eq!(text.parse::<Digest>().ok().as_ref(), Some(&d), "digest round trip");
+            assert_eq!(
+                text.parse::<Digest>().ok().as_ref(),
+                Some(&d),
+                "digest round trip"
+            );
         }
     }
 });

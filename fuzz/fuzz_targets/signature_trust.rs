@@ -31,7 +31,11 @@ fn policy(data: &[u8]) {
     let Ok(p) = Policy::parse(data, Path::new("/nonexistent")) else {
         return;
     };
-    for name in ["quay.io/ns/app:1", "docker.io/library/busybox:latest", "a.b.example.com:5000/x"] {
+    for name in [
+        "quay.io/ns/app:1",
+        "docker.io/library/busybox:latest",
+        "a.b.example.com:5000/x",
+    ] {
         let r = Reference::parse(name).unwrap();
         let _ = p.docker_requirements(&r);
         let _ = p.docker_requirements(&r.with_digest(Digest::sha256_of(data)));

@@ -11,7 +11,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(header) = std::str::from_utf8(data) {
         for c in parse_challenges(header) {
             for name in c.params.keys() {
-                assert_eq!(name, &name.to_ascii_lowercase(), "parameter names are lower-cased");
+                assert_eq!(
+                    name,
+                    &name.to_ascii_lowercase(),
+                    "parameter names are lower-cased"
+                );
             }
             let _ = token_url(&c, &["repository:a/b:pull".to_string()]);
         }

@@ -23,6 +23,7 @@ use std::path::Path;
 
 use crate::early_pages::CompressedPages;
 use crate::error::{io_err, CheckpointError, Result};
+use crate::late_pages::{is_page_image, Import, PAGES_FOLLOW};
 
 pub const CHECKPOINT_DIR: &str = "checkpoint";
 pub const CONFIG_DUMP: &str = "config.dump";
@@ -202,13 +203,16 @@ impl ArchiveSink for ZstdFrames {
 fn write_tar<W: ArchiveSink>(dir: &Path, out: W, pages: &[CompressedPages]) -> Result<W> {
     let mut tar = tar::Builder::new(out);
     tar.follow_symlinks(false);
+    let images = dir.join(CHECKPOINT_DIR);
+    let images_dir = std::fs::symlink_metadata(&images).is_ok_and(|m| m.is_dir());
     for name in ARCHIVE_FILES {
         let path = dir.join(name);
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
-        let added = if *name == CHECKPOINT_DIR && meta.is_dir() && !pages.is_empty() {
-            append_images(&mut tar, name, &path, pages)
+        let added = if *name == CHECKPOINT_DIR && images_dir {
+            tar.append_dir(name, &path)
+                .and_then(|()| append_images(&mut tar, &path, pages, |n| !is_page_image(n)))
         } else if meta.is_dir() {
             tar.append_dir_all(name, &path)
         } else {
@@ -216,23 +220,38 @@ fn write_tar<W: ArchiveSink>(dir: &Path, out: W, pages: &[CompressedPages]) -> R
         };
         added.map_err(io_err("adding to the archive", &path))?;
     }
+    // The memory pages last, so that an import can start restoring
+    // before they are all read (see crate::late_pages).
+    if images_dir {
+        let mut marker = tar::Header::new_gnu();
+        marker.set_size(0);
+        marker.set_mode(0o644);
+        marker.set_mtime(0);
+        marker.set_cksum();
+        tar.append_data(&mut marker, PAGES_FOLLOW, std::io::empty())
+            .and_then(|()| append_images(&mut tar, &images, pages, is_page_image))
+            .map_err(io_err("adding to the archive", &images))?;
+    }
     tar.into_inner().map_err(io_err("writing", "the archive"))
 }
 
-/// The images directory `path` as `name/`, with the page images that
-/// `pages` covers spliced in as they were compressed.
+/// The files of the images directory `path` that `wanted` picks by name,
+/// as `checkpoint/NAME`, with the page images that `pages` covers spliced
+/// in as they were compressed.
 fn append_images<W: ArchiveSink>(
     tar: &mut tar::Builder<W>,
-    name: &str,
     path: &Path,
     pages: &[CompressedPages],
+    wanted: impl Fn(&str) -> bool,
 ) -> std::io::Result<()> {
-    tar.append_dir(name, path)?;
     let mut entries: Vec<_> = std::fs::read_dir(path)?.collect::<std::io::Result<_>>()?;
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let file_name = e.file_name();
-        let in_archive = Path::new(name).join(&file_name);
+        if !wanted(&file_name.to_string_lossy()) {
+            continue;
+        }
+        let in_archive = Path::new(CHECKPOINT_DIR).join(&file_name);
         let meta = std::fs::symlink_metadata(e.path())?;
         let compressed = pages
             .iter()
@@ -273,6 +292,14 @@ fn splice_file<W: ArchiveSink>(
 /// Extracts archive `file` into the empty directory `dest` and checks that
 /// it is a checkpoint: CRIU's images and both dumps are there.
 pub fn import(file: &Path, dest: &Path) -> Result<()> {
+    import_streaming(file, dest)?.finish()
+}
+
+/// [`import`], returning as soon as everything but the memory pages is in
+/// `dest` when the archive puts them last (hoist's do): the pages are then
+/// written by the returned [`Import`], and a restore from `dest`'s images
+/// waits for them where CRIU needs them (see [`crate::late_pages`]).
+pub fn import_streaming(file: &Path, dest: &Path) -> Result<Import> {
     let bad = |reason: String| CheckpointError::BadArchive {
         path: file.to_path_buf(),
         reason,
@@ -283,7 +310,7 @@ pub fn import(file: &Path, dest: &Path) -> Result<()> {
     let n = read_up_to(&mut input, &mut magic).map_err(io_err("reading", file))?;
     let head = std::io::Cursor::new(magic[..n].to_vec());
     let stream = head.chain(input);
-    let reader: Box<dyn Read> = match magic {
+    let reader: Box<dyn Read + Send> = match magic {
         [0x1f, 0x8b, ..] => Box::new(flate2::read::GzDecoder::new(stream)),
         [0x28, 0xb5, 0x2f, 0xfd] => {
             Box::new(zstd::Decoder::new(stream).map_err(|e| bad(format!("zstd: {e}")))?)
@@ -294,7 +321,9 @@ pub fn import(file: &Path, dest: &Path) -> Result<()> {
         allow_devices: false,
         preserve_owner: true,
     };
-    hoist_store::extract_tar_with(reader, dest, &opts).map_err(|e| bad(e.to_string()))?;
+    let (_, rest) =
+        hoist_store::extract_tar_until(reader, dest, &opts, &|p| p == PAGES_FOLLOW.as_bytes())
+            .map_err(|e| bad(e.to_string()))?;
     for required in [CONFIG_DUMP, SPEC_DUMP] {
         if !dest.join(required).is_file() {
             return Err(bad(format!(
@@ -302,13 +331,17 @@ pub fn import(file: &Path, dest: &Path) -> Result<()> {
             )));
         }
     }
-    if !dest.join(CHECKPOINT_DIR).join("inventory.img").is_file() {
+    let images = dest.join(CHECKPOINT_DIR);
+    if !images.join("inventory.img").is_file() {
         return Err(bad(
             "checkpoint/inventory.img is missing: the file is truncated or not a checkpoint archive"
                 .into(),
         ));
     }
-    Ok(())
+    match rest {
+        Some(rest) => Import::start(rest, &images, file),
+        None => Ok(Import::done()),
+    }
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -391,6 +424,52 @@ mod tests {
             big
         );
         assert_eq!(std::fs::read(gnu.path().join(CONFIG_DUMP)).unwrap(), b"{}");
+    }
+
+    /// hoist's archives end with the page images, after the marker: an
+    /// import hands them to a thread, and one cut short there keeps the
+    /// restore's gate shut.
+    #[test]
+    fn page_images_come_last_and_a_cut_in_them_shuts_the_gate() {
+        let src = checkpoint_dir();
+        let images = src.path().join(CHECKPOINT_DIR);
+        let big: Vec<u8> = (0..2_000_003u32).map(|i| (i % 239) as u8).collect();
+        std::fs::write(images.join("pages-1.img"), &big).unwrap();
+        std::fs::write(images.join("pagemap-1.img"), b"map").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let file = out.path().join("a.tar");
+        export(src.path(), &file, Compression::None).unwrap();
+        let listing = std::process::Command::new("tar")
+            .arg("-tf")
+            .arg(&file)
+            .output()
+            .expect("GNU tar runs");
+        let names = String::from_utf8(listing.stdout).unwrap();
+        let names: Vec<&str> = names.lines().collect();
+        assert_eq!(
+            names[names.len() - 2..],
+            [PAGES_FOLLOW, "checkpoint/pages-1.img"]
+        );
+
+        let dest = tempfile::tempdir().unwrap();
+        let pages = import_streaming(&file, dest.path()).unwrap();
+        assert_eq!(std::fs::read(dest.path().join(CONFIG_DUMP)).unwrap(), b"{}");
+        pages.finish().unwrap();
+        let got = dest.path().join("checkpoint");
+        assert_eq!(std::fs::read(got.join("pages-1.img")).unwrap(), big);
+        assert!(crate::late_pages::wait_for_pages(&got));
+
+        let data = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &data[..data.len() - 1_000_000]).unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let pages = import_streaming(&file, dest.path()).unwrap();
+        assert!(matches!(
+            pages.finish(),
+            Err(CheckpointError::BadArchive { .. })
+        ));
+        assert!(!crate::late_pages::wait_for_pages(
+            &dest.path().join("checkpoint")
+        ));
     }
 
     #[test]

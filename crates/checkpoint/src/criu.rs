@@ -231,6 +231,11 @@ pub fn dump(req: &DumpRequest) -> Result<()> {
 /// The external name of masked files, and what they are bound to.
 const DEV_NULL: &str = "/dev/null";
 
+/// CRIU's notification after which it reads the memory pages: it restores
+/// the namespaces of the tree's root (a container always has some) before
+/// it forks the tree, whose processes map their memory.
+const PAGES_READ_NEXT: &str = "post-setup-namespaces";
+
 /// CRIU's key for an external network namespace (runc's name).
 const NETNS_KEY: &str = "extRootNetNS";
 
@@ -265,12 +270,29 @@ pub fn restore(req: RestoreRequest) -> Result<i32> {
         inherit.set_key(key.clone());
         o.inherit_fd.push(inherit);
     }
+    // An import may still be writing the memory pages: CRIU reads them
+    // only after the namespaces are set up, and waits there until they
+    // are complete.
+    let pages_coming = crate::late_pages::pages_pending(&req.images_dir);
+    if pages_coming {
+        o.set_notify_scripts(true);
+    }
+    let mut notified = |script: &str| {
+        script != PAGES_READ_NEXT || crate::late_pages::wait_for_pages(&req.images_dir)
+    };
     let before = children();
     within(&req.shared_namespaces, || {
         joining(&req.shared_namespaces, || {
-            swrk::call(Criu_req_type::RESTORE, o, &mut |_| true)
+            swrk::call(Criu_req_type::RESTORE, o, &mut notified)
                 .map(drop)
-                .map_err(|e| criu_failed("restoring", req.images_dir.join(RESTORE_LOG), e))
+                .map_err(|e| match e {
+                    SwrkError::Refused(_) => CheckpointError::Criu {
+                        op: "restoring",
+                        message: "the archive's memory pages could not be extracted".into(),
+                        log: req.images_dir.join(RESTORE_LOG),
+                    },
+                    e => criu_failed("restoring", req.images_dir.join(RESTORE_LOG), e),
+                })
         })
     })?;
     drop(keep);

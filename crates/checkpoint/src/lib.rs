@@ -11,6 +11,7 @@ mod criu;
 mod early_pages;
 mod error;
 mod files;
+mod late_pages;
 mod memory;
 mod mounts;
 mod namespaces;
@@ -20,8 +21,9 @@ mod stats;
 mod swrk;
 
 pub use archive::{
-    export, export_with_pages, import, Compression, ARCHIVE_FILES, CHECKPOINT_DIR, CONFIG_DUMP,
-    DELETED_FILES, DEVSHM, NETWORK_STATUS, ROOTFS_DIFF, SPEC_DUMP, STATS_DUMP, VOLUMES_DIR,
+    export, export_with_pages, import, import_streaming, Compression, ARCHIVE_FILES,
+    CHECKPOINT_DIR, CONFIG_DUMP, DELETED_FILES, DEVSHM, NETWORK_STATUS, ROOTFS_DIFF, SPEC_DUMP,
+    STATS_DUMP, VOLUMES_DIR,
 };
 pub use criu::{
     criu_version, dump, restore, soft_dirty_supported, DumpRequest, ExternalMount, RestoreRequest,
@@ -30,6 +32,7 @@ pub use criu::{
 pub use early_pages::{CompressedPages, PageFollower};
 pub use error::{CheckpointError, Result};
 pub use files::{decode_descriptors, open_files, Description, OpenFile, ProcessFiles};
+pub use late_pages::{Import, PAGES_FOLLOW};
 pub use memory::{memory_sizes, search_memory, MemoryMatch};
 pub use mounts::{mounts, Mount};
 pub use namespaces::{NamespaceKind, SharedNamespace};

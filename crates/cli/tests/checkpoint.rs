@@ -686,6 +686,10 @@ fn bad_archives_create_nothing() {
     let data = std::fs::read(&good).unwrap();
     let truncated = dir.path().join("truncated.tar");
     std::fs::write(&truncated, &data[..data.len() / 3]).unwrap();
+    // Cut in the memory pages, which hoist's archives put last: the rest
+    // is in place and the restore under way when the cut shows.
+    let cut_in_pages = dir.path().join("cut-in-pages.tar");
+    std::fs::write(&cut_in_pages, &data[..data.len() - 4096]).unwrap();
     let garbage = dir.path().join("garbage.tar");
     std::fs::write(&garbage, b"this is not a checkpoint archive\n").unwrap();
     // A tar whose entry climbs out of the extraction directory.
@@ -718,6 +722,22 @@ fn bad_archives_create_nothing() {
     }
     assert!(!dir.path().join("escaped.txt").exists());
     assert!(!hoist.root().join("escaped.txt").exists());
+    let out = hoist
+        .run(&[
+            "container",
+            "restore",
+            "-n",
+            "cut",
+            "--import",
+            cut_in_pages.to_str().unwrap(),
+        ])
+        .fails_with(125);
+    assert!(out.stderr.contains("cut short"), "{}", out.stderr);
+    assert_eq!(
+        container_dirs(&hoist),
+        before,
+        "the cut archive left a container"
+    );
     // The name is taken: podman's error, nothing created.
     let out = hoist
         .run(&["container", "restore", "--import", good.to_str().unwrap()])

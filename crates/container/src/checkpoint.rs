@@ -568,7 +568,9 @@ pub fn restore_import(
         .prefix("import-")
         .tempdir_in(cs.root())
         .map_err(io_err("creating a directory in", cs.root()))?;
-    hoist_checkpoint::import(file, staging.path())?;
+    // The memory pages of hoist's archives come last, and are written
+    // while the container is made and CRIU starts.
+    let pages = hoist_checkpoint::import_streaming(file, staging.path())?;
     let arch_ok = std::fs::read_dir(staging.path().join(CHECKPOINT_DIR))
         .map_err(io_err("reading", staging.path()))?
         .flatten()
@@ -619,6 +621,13 @@ pub fn restore_import(
     let c = cs.load(&created.id)?;
     let restored = fill_from_archive(cs, &c, staging.path(), opts)
         .and_then(|()| restore(cs, launcher, &c, opts));
+    // A restore that got through has all the pages; one that did not may
+    // have failed for want of them, the better error.
+    let restored = match (restored, pages.finish()) {
+        (Ok(t), Ok(())) => Ok(t),
+        (Err(_), Err(e)) | (Ok(_), Err(e)) => Err(e.into()),
+        (Err(e), Ok(())) => Err(e),
+    };
     match restored {
         Ok(t) => Ok((created.id, t)),
         Err(e) => {

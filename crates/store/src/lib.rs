@@ -37,7 +37,9 @@ pub use blob::{BlobSlot, BlobWriter};
 pub use blob_follow::BlobFollower;
 pub use check::{human_size, CheckReport, Finding, Problem};
 pub use error::{Result, StoreError};
-pub use extract::{extract_tar, extract_tar_with, ExtractError, ExtractOptions, ExtractStats};
+pub use extract::{
+    extract_tar, extract_tar_until, extract_tar_with, ExtractError, ExtractOptions, ExtractStats,
+};
 pub use gc::GcReport;
 pub use image::now_rfc3339;
 pub use image::{ImageRecord, LayerRef, LazyLayer};

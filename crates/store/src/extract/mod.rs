@@ -211,6 +211,33 @@ pub(crate) fn extract_tar_recording(
     dest: &Path,
     opts: &ExtractOptions,
 ) -> Result<(ExtractStats, FileDigests), ExtractError> {
+    let (stats, digests, _) = extract_entries(reader, dest, opts, None)?;
+    Ok((stats, digests))
+}
+
+/// Picks an entry by its path.
+pub type StopAt<'a> = &'a dyn Fn(&[u8]) -> bool;
+
+/// [`extract_tar_with`], stopping at the first entry whose path `stop_at`
+/// picks, an empty file: the entries after it are the caller's, who gets
+/// the reader back positioned at the next one (`None` if the archive has
+/// no such entry, and was extracted to its end).
+pub fn extract_tar_until<R: Read>(
+    reader: R,
+    dest: &Path,
+    opts: &ExtractOptions,
+    stop_at: StopAt<'_>,
+) -> Result<(ExtractStats, Option<R>), ExtractError> {
+    let (stats, _, rest) = extract_entries(reader, dest, opts, Some(stop_at))?;
+    Ok((stats, rest))
+}
+
+fn extract_entries<R: Read>(
+    reader: R,
+    dest: &Path,
+    opts: &ExtractOptions,
+    stop_at: Option<StopAt<'_>>,
+) -> Result<(ExtractStats, FileDigests, Option<R>), ExtractError> {
     let root = rustix::fs::open(
         dest,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -227,20 +254,37 @@ pub(crate) fn extract_tar_recording(
         data_end: data_end.clone(),
         padded: 0,
     });
+    let mut stopped = false;
     {
         let entries = archive.entries().map_err(ExtractError::Archive)?;
         for entry in entries {
             let mut entry = entry.map_err(ExtractError::Archive)?;
+            if stop_at.is_some_and(|stop| stop(&entry.path_bytes())) {
+                // Nothing of it may be left unread: the caller reads on
+                // from the next header.
+                if entry.header().entry_size().unwrap_or(1) != 0 {
+                    return Err(ExtractError::Hostile {
+                        entry: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
+                        reason: "this marker entry must be empty".into(),
+                    });
+                }
+                stopped = true;
+                break;
+            }
             one_entry(&root, opts, &mut stats, &mut dirs, &mut digests, &mut entry)?;
             let size = entry.header().entry_size().unwrap_or(0);
             data_end.set(entry.raw_file_position().saturating_add(size));
         }
     }
     let mut rest = archive.into_inner();
+    dirs.apply(&root)?;
+    if stopped {
+        stats.tar_bytes = rest.n;
+        return Ok((stats, digests.into_digests(), Some(rest.inner)));
+    }
     io::copy(&mut rest, &mut io::sink()).map_err(ExtractError::Archive)?;
     stats.tar_bytes = rest.n;
-    dirs.apply(&root)?;
-    Ok((stats, digests.into_digests()))
+    Ok((stats, digests.into_digests(), None))
 }
 
 fn one_entry<R: Read>(
