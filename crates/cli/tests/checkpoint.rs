@@ -1077,3 +1077,101 @@ fn a_container_nothing_can_reach_is_dumped_without_the_network_lock() {
         hoist.run(&["rm", "-f", "-t", "0", name]).ok();
     }
 }
+
+/// Takes an exclusive flock(2) on its argument, waits while /wait exists,
+/// then counts to 3: two of them on one file count one after the other.
+const LOCKRUN_C: &str = r#"#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    int fd = open(argv[1], O_RDWR | O_CREAT, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) { perror(argv[1]); return 1; }
+    while (access("/wait", F_OK) == 0) usleep(100000);
+    for (int i = 1; i <= 3; i++) { printf("%d\n", i); fflush(stdout); usleep(100000); }
+    return 0;
+}
+"#;
+
+/// An image with `/bin/lockrun` (LOCKRUN_C, static): the test image's
+/// busybox has no flock applet.
+fn lockrun_image(reg: &hoist_testenv::Registry, hoist: &Hoist) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lockrun.c"), LOCKRUN_C).unwrap();
+    let gcc = std::process::Command::new("gcc")
+        .args(["-O2", "-static", "-o", "lockrun", "lockrun.c"])
+        .current_dir(dir.path())
+        .output()
+        .expect("gcc runs (scripts/install-deps.sh installs it)");
+    assert!(gcc.status.success(), "{gcc:?}");
+    let binary = std::fs::read(dir.path().join("lockrun")).unwrap();
+    hoist_testenv::ImageBuilder::single_layer()
+        .layer(
+            hoist_testenv::Layer::new().file("bin/lockrun", binary, 0o755),
+            "lockrun",
+        )
+        .push(reg, "lockrun:1");
+    let image = reg.reference("lockrun:1");
+    hoist.run(&["pull", "-q", &image]).ok();
+    image
+}
+
+/// podman's 520-checkpoint "--file-locks": one process holds a file lock
+/// and another waits for it. Without --file-locks CRIU refuses and the
+/// container runs on; with it, the holder and the waiter come back as they
+/// were, and count one after the other.
+#[test]
+fn file_locks_survive_checkpoint_and_restore() {
+    let (reg, hoist, _) = setup();
+    let image = lockrun_image(&reg, &hoist);
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "locks",
+            &image,
+            "sh",
+            "-c",
+            "touch /wait; echo READY; lockrun /test.lock & lockrun /test.lock & wait",
+        ])
+        .ok();
+    wait_for_children(&hoist, "locks", &["lockrun", "lockrun"]);
+    let pid = inspect(&hoist, "locks")["State"]["Pid"].as_i64().unwrap();
+    let lockruns: Vec<String> = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    // One holds the lock, the other is queued behind it: a `-> FLOCK`
+    // line of /proc/locks with its pid.
+    hoist_testenv::wait_until(Duration::from_secs(20), "a lockrun waiting", || {
+        std::fs::read_to_string("/proc/locks")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let at = f.iter().position(|w| *w == "->")?;
+                (f.get(at + 1) == Some(&"FLOCK")).then(|| f.get(at + 4).map(|p| p.to_string()))?
+            })
+            .any(|p| lockruns.contains(&p))
+    });
+    let out = hoist
+        .run(&["container", "checkpoint", "locks"])
+        .fails_with(125);
+    assert!(out.stderr.contains("lock"), "{}", out.stderr);
+    assert_eq!(state(&hoist, "locks"), "running:true:false");
+
+    hoist
+        .run(&["container", "checkpoint", "--file-locks", "locks"])
+        .ok();
+    assert_eq!(state(&hoist, "locks"), "exited:false:true");
+    hoist
+        .run(&["container", "restore", "--file-locks", "locks"])
+        .ok();
+    hoist.run(&["exec", "locks", "rm", "/wait"]).ok();
+    hoist.run(&["wait", "locks"]).ok();
+    let logs = hoist.run(&["logs", "locks"]).ok().stdout;
+    assert_eq!(logs.split_whitespace().collect::<String>(), "READY123123");
+    hoist.run(&["rm", "-f", "-t", "0", "locks"]).ok();
+}
