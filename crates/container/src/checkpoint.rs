@@ -642,6 +642,20 @@ pub fn restore_import(
 /// podman's fields (which checkpointctl and podman read).
 const HOIST_CONFIG_KEY: &str = "hoistConfig";
 
+/// The runtime as podman names it in `config.dump`, and as `podman
+/// --runtime NAME` must name it to restore the archive: `runc` for
+/// `/usr/bin/runc`; `hoist` for hoist's own.
+fn runtime_name(runtime: Option<&Path>) -> String {
+    runtime
+        .map(|p| {
+            p.file_name()
+                .unwrap_or(p.as_os_str())
+                .to_string_lossy()
+                .into_owned()
+        })
+        .unwrap_or_else(|| "hoist".to_string())
+}
+
 /// `config.dump`: podman's container configuration fields that describe
 /// the container (as podman writes them), and hoist's whole record.
 fn config_dump(c: &Container, spec: &Spec) -> serde_json::Value {
@@ -654,7 +668,7 @@ fn config_dump(c: &Container, spec: &Spec) -> serde_json::Value {
         "rootfsImageName": c.config.image,
         "createdTime": c.config.created,
         "checkpointedTime": Utc::now(),
-        "runtime": o.runtime.as_ref().map_or("hoist".to_string(), |p| p.display().to_string()),
+        "runtime": runtime_name(o.runtime.as_deref()),
         "command": spec.process().as_ref().and_then(|p| p.args().clone()).unwrap_or_default(),
         "stopSignal": o.stop_signal.unwrap_or(libc::SIGTERM),
         "newPortMappings": o.ports,
@@ -1034,5 +1048,17 @@ impl InspectCheckpoint {
                 && s.restored_at.is_none_or(|r| Some(r) < s.checkpointed_at),
             restored,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_dump_names_the_runtime_as_podman_does() {
+        assert_eq!(runtime_name(Some(Path::new("/usr/bin/runc"))), "runc");
+        assert_eq!(runtime_name(Some(Path::new("crun"))), "crun");
+        assert_eq!(runtime_name(None), "hoist");
     }
 }
