@@ -178,8 +178,6 @@ fn dns_hosts_and_proxy_flags_reach_the_container() {
         .run(&[
             "run",
             "--rm",
-            "--network",
-            "none",
             "--dns-opt=ndots:3",
             "--dns-option=timeout:2",
             "--dns",
@@ -223,6 +221,36 @@ fn dns_hosts_and_proxy_flags_reach_the_container() {
     assert!(out.stderr.contains("invalid --add-host"), "{out:?}");
     h.run(&["run", "--rm", "--dns", "bogus", &img, "true"])
         .fails_with(125);
+    // Without a network there is no name resolution to configure: podman
+    // refuses the flags, and the container keeps its image's resolv.conf
+    // (busybox has none).
+    for flag in [
+        "--dns=10.1.2.3",
+        "--dns-search=example.com",
+        "--dns-option=ndots:3",
+    ] {
+        let out = h
+            .run(&["run", "--rm", "--network", "none", flag, &img, "true"])
+            .fails_with(125);
+        assert!(
+            out.stderr
+                .contains("conflicting options: dns and the network mode: none"),
+            "{flag}: {out:?}"
+        );
+    }
+    let out = h
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &img,
+            "sh",
+            "-c",
+            "grep -c /etc/ /proc/mounts; test -e /etc/resolv.conf || echo no resolv.conf",
+        ])
+        .ok();
+    assert_eq!(out.stdout, "2\nno resolv.conf\n", "{out:?}");
 }
 
 /// The container's IPv4 interfaces as `NAME ADDRESS` lines.

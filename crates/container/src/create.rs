@@ -79,6 +79,7 @@ pub fn create_with_id(
     } = req;
     crate::volumes::dedup_mounts(&mut options.mounts)?;
     crate::conf_defaults::apply_conf(&mut options, &conf)?;
+    crate::networks::check_dns_has_network(&options)?;
     crate::networks::apply_network_conf(&mut options, &conf)?;
     crate::volumes::apply_volume_conf(&mut options, &conf)?;
     crate::options::check_device_rules(&options)?;

@@ -616,6 +616,7 @@ fn spec_options(cs: &Containers, c: &Container, net: &NetSetup) -> Result<SpecOp
         .unwrap_or_else(|| crate::short_id(c.id()).to_string());
     let mut etc = EtcOptions::new(hostname.clone());
     etc.host_network = net.host;
+    etc.resolv_conf = !o.networks.iter().any(|n| n == "none");
     if let Some(st) = &net.status {
         etc.hostname_ip = st.addresses().first().map(|a| a.address);
         etc.dns_servers = st.dns_servers();

@@ -152,6 +152,20 @@ pub fn apply_network_conf(
     Ok(())
 }
 
+/// `--dns`, `--dns-search` and `--dns-option` configure a network's name
+/// resolution: without a network (`--network none`) podman refuses them.
+pub fn check_dns_has_network(options: &crate::options::CreateOptions) -> Result<()> {
+    let dns = !options.dns_servers.is_empty()
+        || !options.dns_search.is_empty()
+        || !options.dns_options.is_empty();
+    if dns && options.networks.iter().any(|n| n == "none") {
+        return Err(crate::error::ContainerError::Invalid(
+            "conflicting options: dns and the network mode: none".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A `--dns` value: an IP address.
 pub fn parse_dns_server(s: &str) -> Result<std::net::IpAddr> {
     s.trim().parse().map_err(|_| {

@@ -18,7 +18,8 @@ use crate::safe_read::read_in_root;
 pub struct EtcFiles {
     pub hosts: PathBuf,
     pub hostname: PathBuf,
-    pub resolv_conf: PathBuf,
+    /// `None`: the container keeps its image's /etc/resolv.conf.
+    pub resolv_conf: Option<PathBuf>,
 }
 
 impl EtcFiles {
@@ -27,17 +28,18 @@ impl EtcFiles {
         EtcFiles {
             hosts: dir.join("hosts"),
             hostname: dir.join("hostname"),
-            resolv_conf: dir.join("resolv.conf"),
+            resolv_conf: Some(dir.join("resolv.conf")),
         }
     }
 
     /// (host file, container path) pairs to bind-mount.
-    pub(crate) fn mounts(&self) -> [(PathBuf, &'static str); 3] {
-        [
+    pub(crate) fn mounts(&self) -> Vec<(PathBuf, &'static str)> {
+        let mut m = vec![
             (self.hosts.clone(), "/etc/hosts"),
             (self.hostname.clone(), "/etc/hostname"),
-            (self.resolv_conf.clone(), "/etc/resolv.conf"),
-        ]
+        ];
+        m.extend(self.resolv_conf.clone().map(|r| (r, "/etc/resolv.conf")));
+        m
     }
 }
 
@@ -80,6 +82,9 @@ pub struct EtcOptions {
     pub host_network: bool,
     /// The host's resolver configuration (normally /etc/resolv.conf).
     pub host_resolv_conf: PathBuf,
+    /// Whether the container gets a resolv.conf at all: not without a
+    /// network (`--network none`), as podman, where it keeps its image's.
+    pub resolv_conf: bool,
 }
 
 impl EtcOptions {
@@ -96,6 +101,7 @@ impl EtcOptions {
             dns_options: Vec::new(),
             host_network: false,
             host_resolv_conf: PathBuf::from("/etc/resolv.conf"),
+            resolv_conf: true,
         }
     }
 }
@@ -254,10 +260,20 @@ pub fn write_etc_files(
     opts: &EtcOptions,
 ) -> Result<EtcFiles, RootfsError> {
     std::fs::create_dir_all(container_dir).ctx("creating container directory", container_dir)?;
-    let files = EtcFiles::in_dir(container_dir);
+    let mut files = EtcFiles::in_dir(container_dir);
     write_file(&files.hosts, &hosts_text(rootfs, opts)?)?;
     write_file(&files.hostname, &format!("{}\n", opts.hostname))?;
-    write_file(&files.resolv_conf, &resolv_text(opts)?)?;
+    match files.resolv_conf.take() {
+        Some(resolv) if opts.resolv_conf => {
+            write_file(&resolv, &resolv_text(opts)?)?;
+            files.resolv_conf = Some(resolv);
+        }
+        // One left from a start with a network goes.
+        Some(resolv) => {
+            let _ = std::fs::remove_file(resolv);
+        }
+        None => {}
+    }
     Ok(files)
 }
 
@@ -272,6 +288,25 @@ mod tests {
             host_resolv_conf: host_resolv,
             ..EtcOptions::new("box")
         }
+    }
+
+    #[test]
+    fn without_a_network_there_is_no_resolv_conf() {
+        let d = tempfile::tempdir().unwrap();
+        let rootfs = d.path().join("rootfs");
+        std::fs::create_dir_all(&rootfs).unwrap();
+        let dir = d.path().join("c");
+        let f = write_etc_files(&dir, &rootfs, &opts(d.path(), "nameserver 10.0.0.1\n")).unwrap();
+        assert!(f.resolv_conf.as_ref().unwrap().exists());
+        let o = EtcOptions {
+            resolv_conf: false,
+            ..opts(d.path(), "nameserver 10.0.0.1\n")
+        };
+        let f = write_etc_files(&dir, &rootfs, &o).unwrap();
+        assert_eq!(f.resolv_conf, None);
+        assert!(!dir.join("resolv.conf").exists());
+        let dests: Vec<&str> = f.mounts().into_iter().map(|(_, d)| d).collect();
+        assert_eq!(dests, ["/etc/hosts", "/etc/hostname"]);
     }
 
     #[test]
@@ -295,7 +330,7 @@ mod tests {
             format!("10.0.0.9 imagehost\n{DEFAULT_HOSTS}192.0.2.7\tdb\n127.0.0.1\tbox\n")
         );
         assert_eq!(std::fs::read_to_string(&f.hostname).unwrap(), "box\n");
-        let resolv = std::fs::read_to_string(&f.resolv_conf).unwrap();
+        let resolv = std::fs::read_to_string(f.resolv_conf.as_ref().unwrap()).unwrap();
         assert_eq!(
             resolv,
             "search corp.example\nnameserver 192.0.2.1\noptions edns0\n"
