@@ -662,6 +662,59 @@ fn podman_archive_restores_in_hoist() {
     hoist.run(&["rm", "-f", "-t", "0", &name]).ok();
 }
 
+/// The other way: podman 4.3 (runc) restores the archive of a hoist
+/// container run with `--runtime runc`, and the counter goes on from
+/// where hoist checkpointed it. Without a network: podman would join the
+/// network namespace named in spec.dump, which is hoist's.
+#[test]
+fn hoists_archive_restores_in_podman() {
+    let (_reg, hoist, image) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("hoist.tar.zst");
+    let name = format!("hoist-to-podman-{}", std::process::id());
+    share_image_with_podman(&hoist, &image);
+    hoist
+        .run(&[
+            "run",
+            "-d",
+            "--runtime",
+            "runc",
+            "--network",
+            "none",
+            "--name",
+            &name,
+            &image,
+            "sh",
+            "-c",
+            COUNTER,
+        ])
+        .ok();
+    wait_counted(&hoist, &name, 2);
+    hoist
+        .run(&[
+            "container",
+            "checkpoint",
+            "-e",
+            archive.to_str().unwrap(),
+            &name,
+        ])
+        .ok();
+    let last = *counted(&hoist, &name).last().unwrap();
+    hoist.run(&["rm", "-f", &name]).ok();
+    podman(&[
+        "container",
+        "restore",
+        "--import",
+        archive.to_str().unwrap(),
+    ]);
+    hoist_testenv::wait_until(Duration::from_secs(20), "podman's restored counter", || {
+        let now = podman(&["exec", &name, "cat", "/tmp/count"]);
+        now.trim().parse::<u64>().is_ok_and(|n| n > last)
+    });
+    podman(&["rm", "-f", "-t", "0", &name]);
+    podman(&["rmi", &image]);
+}
+
 #[test]
 fn bad_archives_create_nothing() {
     let (_reg, hoist, image) = setup();
