@@ -181,8 +181,8 @@ fn ext_mount(key: &str, val: &str) -> Ext_mount_map {
     m
 }
 
-/// CRIU's first version with the `skip` network lock (4.0; it came in
-/// 3.19, and older ones refuse the request).
+/// A CRIU version known to take the `skip` network lock (4.0; older ones
+/// may refuse the request, which would fail the dump).
 const NETWORK_LOCK_SKIP_SINCE: u32 = 40000;
 
 /// Whether the network may stay unlocked during the dump of `req`, and
