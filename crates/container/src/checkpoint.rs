@@ -623,11 +623,7 @@ pub fn restore_import(
         .and_then(|()| restore(cs, launcher, &c, opts));
     // A restore that got through has all the pages; one that did not may
     // have failed for want of them, the better error.
-    let restored = match (restored, pages.finish()) {
-        (Ok(t), Ok(())) => Ok(t),
-        (Err(_), Err(e)) | (Ok(_), Err(e)) => Err(e.into()),
-        (Err(e), Ok(())) => Err(e),
-    };
+    let restored = pages.finish().map_err(Into::into).and(restored);
     match restored {
         Ok(t) => Ok((created.id, t)),
         Err(e) => {
