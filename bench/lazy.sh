@@ -491,7 +491,9 @@ trial() {
         printf '%s\n' "$line" >>"$dir/log"
         if [ "$line" = "$PULLED" ]; then
             tp=${EPOCHREALTIME/[.,]/}
-        elif [[ "$line" == *"$MARKER"* ]]; then
+        # The marker starts the workload's line; anywhere in it would match the
+        # pull's "Trying to pull ...estargz-hello" line.
+        elif [[ "$line" == "$MARKER"* ]]; then
             t1=${EPOCHREALTIME/[.,]/}
             break
         fi
