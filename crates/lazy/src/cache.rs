@@ -112,6 +112,11 @@ impl ChunkCache {
         self.present.lock().expect("poisoned").gaps(self.size)
     }
 
+    /// The parts of `range` not fetched yet.
+    pub fn missing_within(&self, range: &Range<u64>) -> Vec<Range<u64>> {
+        self.present.lock().expect("poisoned").gaps_within(range)
+    }
+
     pub fn is_complete(&self) -> bool {
         self.missing().is_empty()
     }
@@ -217,6 +222,27 @@ impl RangeSet {
         out
     }
 
+    pub(crate) fn gaps_within(&self, r: &Range<u64>) -> Vec<Range<u64>> {
+        let mut out = Vec::new();
+        let mut at = r.start;
+        // The range that may cover r.start, then those starting inside r.
+        let before = self.0.range(..=r.start).next_back();
+        let inside = self.0.range(r.start.saturating_add(1)..r.end);
+        for (&s, &e) in before.into_iter().chain(inside) {
+            if s > at {
+                out.push(at..s.min(r.end));
+            }
+            at = at.max(e);
+            if at >= r.end {
+                return out;
+            }
+        }
+        if at < r.end {
+            out.push(at..r.end);
+        }
+        out
+    }
+
     fn total(&self) -> u64 {
         self.0.iter().map(|(s, e)| e - s).sum()
     }
@@ -239,6 +265,11 @@ mod tests {
         s.remove(&(15..25));
         assert_eq!(s.gaps(50), vec![0..10, 15..25, 40..50]);
         assert_eq!(s.total(), 20);
+        assert_eq!(s.gaps_within(&(5..45)), vec![5..10, 15..25, 40..45]);
+        assert_eq!(s.gaps_within(&(12..14)), Vec::<Range<u64>>::new());
+        assert_eq!(s.gaps_within(&(12..28)), vec![15..25]);
+        assert_eq!(s.gaps_within(&(0..5)), vec![0..5]);
+        assert_eq!(s.gaps_within(&(40..50)), vec![40..50]);
     }
 
     #[test]

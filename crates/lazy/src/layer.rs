@@ -1,16 +1,20 @@
 //! One lazy layer at run time: its TOC, its chunk cache and where missing
 //! bytes come from. Serves verified chunks to the filesystem, prefetches the
-//! prioritized files, and fetches the rest in the background.
+//! prioritized files, fetches the directory of a file read from the network
+//! alongside it (`neighbours`), and fetches the rest in the background.
 
+use std::collections::HashMap;
 use std::io;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::cache::ChunkCache;
-use crate::estargz::{chunk::read_chunk, EstargzBlob};
+use crate::estargz::{chunk::read_chunk, names, EstargzBlob};
 use crate::fs::ChunkReader;
+use crate::neighbours::Neighbours;
 use crate::remote::ReadBudget;
 use crate::source::RangeSource;
 use crate::toc::ChunkRef;
@@ -53,6 +57,13 @@ pub struct LazyLayer {
     last_demand: Mutex<Instant>,
     opened: Instant,
     budget: ReadBudget,
+    /// Each regular file's chunks by its cleaned name (`usr/lib/x`, where
+    /// the TOC may say `./usr/lib/x`): the name reads arrive with.
+    files: HashMap<String, Vec<ChunkRef>>,
+    neighbours: Neighbours,
+    /// Where reads hand the neighbours they want fetched; `None` until
+    /// [`LazyLayer::fetch_neighbours_in_background`] starts the fetchers.
+    ahead: Mutex<Option<Sender<Range<u64>>>>,
 }
 
 impl LazyLayer {
@@ -63,6 +74,12 @@ impl LazyLayer {
         cache: ChunkCache,
         source: Arc<dyn RangeSource>,
     ) -> LazyLayer {
+        let files: HashMap<String, Vec<ChunkRef>> = blob
+            .chunks()
+            .iter()
+            .map(|(name, chunks)| (names::clean(name), chunks.clone()))
+            .collect();
+        let neighbours = Neighbours::index(&files);
         LazyLayer {
             label,
             recent: Mutex::new(RecentChunks::default()),
@@ -75,7 +92,54 @@ impl LazyLayer {
             last_demand: Mutex::new(Instant::now() - QUIET_BEFORE_BACKGROUND),
             opened: Instant::now(),
             budget: ReadBudget::default(),
+            files,
+            neighbours,
+            ahead: Mutex::new(None),
         }
+    }
+
+    /// Starts `workers` threads that fetch, while reads go on, the
+    /// directories of files read from the network (see `neighbours`).
+    /// The threads end once the layer is dropped.
+    pub fn fetch_neighbours_in_background(self: &Arc<Self>, workers: usize) -> io::Result<()> {
+        let (jobs, queue) = channel::<Range<u64>>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..workers.max(1) {
+            let (layer, queue) = (Arc::downgrade(self), queue.clone());
+            std::thread::Builder::new()
+                .name(format!("hoist-lazy-ahead-{i}"))
+                .spawn(move || fetch_ahead_until_dropped(&layer, &queue))?;
+        }
+        *self.ahead.lock().expect("poisoned") = Some(jobs);
+        Ok(())
+    }
+
+    /// Fetches `range` (files of one directory) into the cache, streaming,
+    /// so readers waiting for a file in it get it as soon as its bytes are
+    /// in. Counts as a read for the background fetch, which waits.
+    fn fetch_ahead(&self, range: &Range<u64>) {
+        self.demand_fetches.fetch_add(1, Ordering::Relaxed);
+        for gap in self.cache.missing_within(range) {
+            if self.in_flight(&gap) {
+                continue;
+            }
+            if let Err(e) = self.fetch_streaming(gap.clone()) {
+                tracing::warn!(layer = %self.label, range = ?gap, error = %e,
+                    "fetching a directory ahead failed; its files are fetched when read");
+                break;
+            }
+        }
+        *self.last_demand.lock().expect("poisoned") = Instant::now();
+        self.demand_fetches.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Whether a fetch in flight covers all of `range`.
+    fn in_flight(&self, range: &Range<u64>) -> bool {
+        self.fetching
+            .lock()
+            .expect("poisoned")
+            .iter()
+            .any(|b| b.start <= range.start && range.end <= b.end)
     }
 
     /// Bounds each read that needs the network by `budget`, its wait for
@@ -225,7 +289,7 @@ impl LazyLayer {
     /// file's next chunks, as long as they follow each other in the blob.
     fn readahead_range(&self, file: &str, c: &ChunkRef) -> Range<u64> {
         let mut range = c.blob_range.clone();
-        let Some(chunks) = self.blob.chunks().get(file) else {
+        let Some(chunks) = self.files.get(file) else {
             return range;
         };
         for next in chunks.iter().filter(|n| n.file_offset > c.file_offset) {
@@ -241,10 +305,32 @@ impl LazyLayer {
 
     fn fetch_on_demand(&self, file: &str, c: &ChunkRef) -> io::Result<()> {
         self.demand_fetches.fetch_add(1, Ordering::Relaxed);
-        let result = self.fetch_once(self.readahead_range(file, c));
+        let range = self.readahead_range(file, c);
+        self.ask_for_neighbours(file, &range);
+        let result = self.fetch_once(range);
         *self.last_demand.lock().expect("poisoned") = Instant::now();
         self.demand_fetches.fetch_sub(1, Ordering::Relaxed);
         result
+    }
+
+    /// Hands the neighbours of `file` to the fetchers, if any run and the
+    /// directory is worth fetching now; the read meanwhile fetches `range`
+    /// itself, in parallel.
+    fn ask_for_neighbours(&self, file: &str, range: &Range<u64>) {
+        let ahead = self.ahead.lock().expect("poisoned");
+        let Some(jobs) = ahead.as_ref() else {
+            return;
+        };
+        // A read waiting for the prefetch of the prioritized files (or for
+        // a directory already coming) tells nothing about what comes next.
+        if self.in_flight(range) {
+            return;
+        }
+        // One job per range, so that the fetchers take them in parallel.
+        for ahead in self.neighbours.on_miss(file, range) {
+            // The fetchers are gone only if the layer is being dropped.
+            let _ = jobs.send(ahead);
+        }
     }
 
     /// The chunk's bytes, verified; from the cache if it has them.
@@ -289,6 +375,20 @@ impl ChunkReader for LazyLayer {
             .expect("poisoned")
             .put(key, bytes.clone());
         Ok(bytes)
+    }
+}
+
+/// A fetcher's loop: one range at a time, while the layer lives.
+fn fetch_ahead_until_dropped(layer: &Weak<LazyLayer>, queue: &Mutex<Receiver<Range<u64>>>) {
+    loop {
+        // The lock is held only while waiting, like the FUSE read pool's.
+        let Ok(range) = queue.lock().unwrap_or_else(|p| p.into_inner()).recv() else {
+            return;
+        };
+        let Some(layer) = layer.upgrade() else {
+            return;
+        };
+        layer.fetch_ahead(&range);
     }
 }
 

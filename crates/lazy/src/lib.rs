@@ -16,6 +16,7 @@ pub mod error;
 pub mod estargz;
 pub mod fs;
 pub mod layer;
+mod neighbours;
 pub mod remote;
 pub mod serve;
 pub mod source;

@@ -280,6 +280,10 @@ fn detach_from_monitor(log: &std::fs::File) {
     let _ = log.as_raw_fd();
 }
 
+/// Threads per layer fetching the directories of files read from the
+/// network: two directories can come at once while reads go on.
+const AHEAD_WORKERS: usize = 2;
+
 /// The mounted layers of one server.
 struct Served {
     _runtime: tokio::runtime::Runtime,
@@ -312,6 +316,13 @@ impl Served {
                 Some(r) => open_recorded_layer(spec, r)?,
                 None => open_layer(&store, spec, client, runtime.handle().clone())?,
             });
+            if spec.recording.is_none() {
+                layer
+                    .fetch_neighbours_in_background(AHEAD_WORKERS)
+                    .map_err(|e| {
+                        LazyError::Start(format!("starting the fetch-ahead threads: {e}"))
+                    })?;
+            }
             let access_log = spec.recording.as_ref().map(|_| Arc::new(AccessLog::new()));
             let opts = FsOptions {
                 access_log: access_log.clone(),

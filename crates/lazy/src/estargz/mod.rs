@@ -19,7 +19,7 @@ pub mod compression;
 mod error;
 pub mod footer;
 mod layout;
-mod names;
+pub(crate) mod names;
 mod reader;
 mod toc_member;
 pub mod writer;

@@ -37,7 +37,8 @@ use crate::toc::{ChunkRef, Toc};
 /// as a download takes. Errors reach the reading process as `EIO`.
 pub trait ChunkReader: Send + Sync {
     /// Returns the verified, uncompressed bytes of `chunk` (exactly
-    /// `chunk.len` of them) of the file named `file` (its TOC name).
+    /// `chunk.len` of them) of the file named `file` (its cleaned TOC name:
+    /// `usr/bin/x` for a TOC entry `./usr/bin/x`).
     fn read_chunk(&self, file: &str, chunk: &ChunkRef) -> io::Result<Arc<Vec<u8>>>;
 }
 
