@@ -1,9 +1,10 @@
 //! One lazy layer at run time: its TOC, its chunk cache and where missing
 //! bytes come from. Serves verified chunks to the filesystem, prefetches the
 //! prioritized files, fetches the directory of a file read from the network
-//! alongside it (`neighbours`), and fetches the rest in the background.
+//! alongside it (`neighbours`) and the libraries of an ELF file read from
+//! the network (`needed`), and fetches the rest in the background.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -14,7 +15,9 @@ use std::time::{Duration, Instant};
 use crate::cache::ChunkCache;
 use crate::estargz::{chunk::read_chunk, names, EstargzBlob};
 use crate::fs::ChunkReader;
+use crate::needed::elf_needs;
 use crate::neighbours::Neighbours;
+use crate::paths::LayerPaths;
 use crate::remote::ReadBudget;
 use crate::source::RangeSource;
 use crate::toc::ChunkRef;
@@ -40,6 +43,21 @@ const QUIET_BEFORE_BACKGROUND: Duration = Duration::from_millis(500);
 /// starting one needs the bandwidth for its own reads.
 const BACKGROUND_START_DELAY: Duration = Duration::from_secs(2);
 
+/// Libraries of libraries are followed this deep (a program, the libraries
+/// it names, theirs, and theirs).
+const NEEDS_DEPTH: usize = 3;
+
+/// An ELF file larger than this is not read whole to find its libraries.
+const MAX_ELF_BYTES: u64 = 64 << 20;
+
+/// What the fetch-ahead threads are asked to do.
+enum Ahead {
+    /// Fetch these bytes (files of one directory).
+    Range(Range<u64>),
+    /// Fetch the libraries this ELF file (cleaned name) loads.
+    Needs(String),
+}
+
 /// Verified chunks kept decompressed: the kernel reads a file in pieces of
 /// at most 128 KiB, and each piece would otherwise decompress and hash its
 /// whole (up to 4 MiB) chunk again.
@@ -61,9 +79,13 @@ pub struct LazyLayer {
     /// the TOC may say `./usr/lib/x`): the name reads arrive with.
     files: HashMap<String, Vec<ChunkRef>>,
     neighbours: Neighbours,
-    /// Where reads hand the neighbours they want fetched; `None` until
+    paths: LayerPaths,
+    /// ELF files whose libraries were asked for, or that were fetched as
+    /// some file's library.
+    elf_seen: Mutex<HashSet<String>>,
+    /// Where reads hand what they want fetched ahead; `None` until
     /// [`LazyLayer::fetch_neighbours_in_background`] starts the fetchers.
-    ahead: Mutex<Option<Sender<Range<u64>>>>,
+    ahead: Mutex<Option<Sender<Ahead>>>,
 }
 
 impl LazyLayer {
@@ -80,6 +102,7 @@ impl LazyLayer {
             .map(|(name, chunks)| (names::clean(name), chunks.clone()))
             .collect();
         let neighbours = Neighbours::index(&files);
+        let paths = LayerPaths::index(blob.toc());
         LazyLayer {
             label,
             recent: Mutex::new(RecentChunks::default()),
@@ -94,15 +117,18 @@ impl LazyLayer {
             budget: ReadBudget::default(),
             files,
             neighbours,
+            paths,
+            elf_seen: Mutex::new(HashSet::new()),
             ahead: Mutex::new(None),
         }
     }
 
     /// Starts `workers` threads that fetch, while reads go on, the
-    /// directories of files read from the network (see `neighbours`).
-    /// The threads end once the layer is dropped.
+    /// directories of files read from the network (see `neighbours`) and
+    /// the libraries of ELF files read from it (see `needed`). The threads
+    /// end once the layer is dropped.
     pub fn fetch_neighbours_in_background(self: &Arc<Self>, workers: usize) -> io::Result<()> {
-        let (jobs, queue) = channel::<Range<u64>>();
+        let (jobs, queue) = channel::<Ahead>();
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..workers.max(1) {
             let (layer, queue) = (Arc::downgrade(self), queue.clone());
@@ -131,6 +157,83 @@ impl LazyLayer {
         }
         *self.last_demand.lock().expect("poisoned") = Instant::now();
         self.demand_fetches.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Fetches the libraries `file` loads, and theirs, a level at a time,
+    /// each level in one request.
+    fn fetch_needs(&self, file: &str) {
+        let mut level = vec![file.to_owned()];
+        for _ in 0..NEEDS_DEPTH {
+            let libs: Vec<String> = level
+                .iter()
+                .flat_map(|f| self.libraries_of(f))
+                .filter(|lib| self.elf_seen.lock().expect("poisoned").insert(lib.clone()))
+                .collect();
+            let ranges: Vec<Range<u64>> = libs
+                .iter()
+                .flat_map(|lib| self.files.get(lib).into_iter().flatten())
+                .flat_map(|c| self.cache.missing_within(&c.blob_range))
+                .filter(|r| !self.in_flight(r))
+                .collect();
+            if let Err(e) = self.fetch_all_at_once(merge_touching(ranges)) {
+                tracing::warn!(layer = %self.label, file, error = %e,
+                    "fetching the libraries of an ELF file ahead failed; they are fetched when read");
+                return;
+            }
+            level = libs;
+        }
+    }
+
+    /// The files of this layer that ELF file `file` makes the loader open,
+    /// if all of `file` is cached (nothing is fetched to find out).
+    fn libraries_of(&self, file: &str) -> Vec<String> {
+        let Some(chunks) = self.files.get(file) else {
+            return Vec::new();
+        };
+        let size: u64 = chunks.iter().map(|c| c.len).sum();
+        if size > MAX_ELF_BYTES || !chunks.iter().all(|c| self.cache.contains(&c.blob_range)) {
+            return Vec::new();
+        }
+        let mut data = Vec::with_capacity(size as usize);
+        for c in chunks {
+            match self.read_chunk(file, c) {
+                Ok(bytes) => data.extend_from_slice(&bytes),
+                Err(_) => return Vec::new(),
+            }
+        }
+        let Some(needs) = elf_needs(&data) else {
+            return Vec::new();
+        };
+        let origin = format!("/{}", names::parent(file));
+        needs
+            .candidates(&origin)
+            .iter()
+            .filter_map(|paths| paths.iter().find_map(|p| self.paths.regular_file(p)))
+            .collect()
+    }
+
+    /// Fetches `ranges` in one request; readers of any of them wait for it.
+    fn fetch_all_at_once(&self, ranges: Vec<Range<u64>>) -> io::Result<()> {
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        self.demand_fetches.fetch_add(1, Ordering::Relaxed);
+        self.fetching
+            .lock()
+            .expect("poisoned")
+            .extend(ranges.iter().cloned());
+        let result = self.source.read_ranges(&ranges).and_then(|parts| {
+            ranges
+                .iter()
+                .zip(parts)
+                .try_for_each(|(r, bytes)| self.cache.put(r.start, &bytes))
+        });
+        for r in &ranges {
+            self.fetch_done(r);
+        }
+        *self.last_demand.lock().expect("poisoned") = Instant::now();
+        self.demand_fetches.fetch_sub(1, Ordering::Relaxed);
+        result
     }
 
     /// Whether a fetch in flight covers all of `range`.
@@ -329,7 +432,28 @@ impl LazyLayer {
         // One job per range, so that the fetchers take them in parallel.
         for ahead in self.neighbours.on_miss(file, range) {
             // The fetchers are gone only if the layer is being dropped.
-            let _ = jobs.send(ahead);
+            let _ = jobs.send(Ahead::Range(ahead));
+        }
+    }
+
+    /// Hands an ELF file just read from the network to the fetchers, which
+    /// fetch the libraries it loads before the loader asks for them one by
+    /// one.
+    fn ask_for_needs(&self, file: &str, first_bytes: &[u8]) {
+        if !first_bytes.starts_with(b"\x7fELF") {
+            return;
+        }
+        let ahead = self.ahead.lock().expect("poisoned");
+        let Some(jobs) = ahead.as_ref() else {
+            return;
+        };
+        if self
+            .elf_seen
+            .lock()
+            .expect("poisoned")
+            .insert(file.to_owned())
+        {
+            let _ = jobs.send(Ahead::Needs(file.to_owned()));
         }
     }
 
@@ -354,12 +478,16 @@ impl LazyLayer {
             .cache
             .get(&c.blob_range)?
             .ok_or_else(|| io::Error::other("fetched chunk missing from the cache"))?;
-        read_chunk(&member, c).map_err(|e| {
+        let bytes = read_chunk(&member, c).map_err(|e| {
             tracing::error!(layer = %self.label, file, offset = c.file_offset, error = %e,
                 "chunk from the registry failed verification; refusing to serve it");
             self.cache.forget(&c.blob_range);
             io::Error::from_raw_os_error(libc::EIO)
-        })
+        })?;
+        if c.file_offset == 0 {
+            self.ask_for_needs(file, &bytes);
+        }
+        Ok(bytes)
     }
 }
 
@@ -379,17 +507,34 @@ impl ChunkReader for LazyLayer {
 }
 
 /// A fetcher's loop: one range at a time, while the layer lives.
-fn fetch_ahead_until_dropped(layer: &Weak<LazyLayer>, queue: &Mutex<Receiver<Range<u64>>>) {
+fn fetch_ahead_until_dropped(layer: &Weak<LazyLayer>, queue: &Mutex<Receiver<Ahead>>) {
     loop {
         // The lock is held only while waiting, like the FUSE read pool's.
-        let Ok(range) = queue.lock().unwrap_or_else(|p| p.into_inner()).recv() else {
+        let Ok(job) = queue.lock().unwrap_or_else(|p| p.into_inner()).recv() else {
             return;
         };
         let Some(layer) = layer.upgrade() else {
             return;
         };
-        layer.fetch_ahead(&range);
+        match job {
+            Ahead::Range(range) => layer.fetch_ahead(&range),
+            Ahead::Needs(file) => layer.fetch_needs(&file),
+        }
     }
+}
+
+/// Sorts `ranges` and joins those that touch or overlap (a library's
+/// chunks are one stretch of the blob).
+fn merge_touching(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
 }
 
 /// The missing ranges cut into requests of at most [`BACKGROUND_PIECE`]

@@ -1,6 +1,7 @@
-//! Fetching a directory ahead, against a real registry: a read that needs
-//! the network brings the rest of a small directory in one more request,
-//! a larger one only at its second such read, and a large one never.
+//! Fetching ahead, against a real registry: a read that needs the network
+//! brings the rest of a small directory in one more request, a larger one
+//! only at its second such read, and a large one never; a program read from
+//! the network brings the libraries it loads.
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -35,8 +36,21 @@ fn content(name: &str, size: usize) -> Vec<u8> {
 /// names the files of a directory archived as `.` (the tar crate's path
 /// setters would drop the `./`).
 fn append_raw(b: &mut tar::Builder<Vec<u8>>, raw: &str, kind: tar::EntryType, data: &[u8]) {
+    append_raw_link(b, raw, kind, data, None);
+}
+
+fn append_raw_link(
+    b: &mut tar::Builder<Vec<u8>>,
+    raw: &str,
+    kind: tar::EntryType,
+    data: &[u8],
+    link: Option<&str>,
+) {
     let mut h = tar::Header::new_gnu();
     h.as_gnu_mut().unwrap().name[..raw.len()].copy_from_slice(raw.as_bytes());
+    if let Some(link) = link {
+        h.set_link_name(link).unwrap();
+    }
     h.set_entry_type(kind);
     h.set_mode(0o755);
     h.set_size(data.len() as u64);
@@ -97,9 +111,9 @@ impl Served {
     }
 }
 
-/// The layer converted to eStargz (64 KiB chunks), pushed to a fresh
+/// `tar` converted to eStargz (64 KiB chunks), pushed to a fresh
 /// registry, and served lazily from it with two fetch-ahead threads.
-fn serve() -> Served {
+fn serve(tar: &[u8]) -> Served {
     let registry = Registry::start();
     let mut blob = Vec::new();
     let opts = ConvertOptions {
@@ -108,7 +122,7 @@ fn serve() -> Served {
         compression_level: 1,
         spool_dir: None,
     };
-    let converted = convert(&layer_tar()[..], &mut blob, &opts).unwrap();
+    let converted = convert(tar, &mut blob, &opts).unwrap();
     let estargz = EstargzBlob::open(&blob, Some(&converted.toc_digest)).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -165,7 +179,7 @@ fn wait_cached(s: &Served, names: &[&str], requests: u64, what: &str) {
 
 #[test]
 fn a_read_from_the_network_brings_its_directory_when_that_is_cheap() {
-    let s = serve();
+    let s = serve(&layer_tar());
     let pkg: Vec<String> = (0..16).map(|i| format!("pkg/m{i:02}")).collect();
     let pkg: Vec<&str> = pkg.iter().map(String::as_str).collect();
 
@@ -201,4 +215,80 @@ fn a_read_from_the_network_brings_its_directory_when_that_is_cheap() {
     assert_eq!(s.read("zlib/b"), content("zlib/b", 2048 * KIB));
     assert_eq!(s.requests(), 9);
     assert!(!s.cached("zlib/c"), "6 MiB is too much to fetch on a guess");
+}
+
+const LIB: &str = "usr/lib/x86_64-linux-gnu";
+
+/// This host's `ls` and the libraries it loads, in Debian's merged-/usr
+/// layout (the `lib` and `lib64` links, an absolute link to the loader, a
+/// relative one to libpcre2), beside 6 MiB of other files, so that the
+/// library directory is too large to be fetched whole.
+fn program_layer() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let link = |b: &mut tar::Builder<Vec<u8>>, name: &str, target: &str| {
+        append_raw_link(b, name, tar::EntryType::Symlink, &[], Some(target));
+    };
+    let host = |b: &mut tar::Builder<Vec<u8>>, name: &str, from: &str| {
+        let data = std::fs::read(from).unwrap_or_else(|e| panic!("{from}: {e}"));
+        append_raw(b, name, tar::EntryType::Regular, &data);
+    };
+    link(&mut b, "./lib", "usr/lib");
+    link(&mut b, "./lib64", "usr/lib64");
+    host(&mut b, "./usr/bin/ls", "/bin/ls");
+    for (name, size) in [("a-filler", 3072 * KIB), ("b-filler", 3072 * KIB)] {
+        let data = content(name, size);
+        append_raw(
+            &mut b,
+            &format!("./{LIB}/{name}"),
+            tar::EntryType::Regular,
+            &data,
+        );
+    }
+    for lib in ["ld-linux-x86-64.so.2", "libc.so.6", "libselinux.so.1"] {
+        host(&mut b, &format!("./{LIB}/{lib}"), &format!("/{LIB}/{lib}"));
+    }
+    let pcre = std::fs::canonicalize(format!("/{LIB}/libpcre2-8.so.0")).unwrap();
+    let pcre_name = pcre.file_name().unwrap().to_str().unwrap().to_owned();
+    link(&mut b, &format!("./{LIB}/libpcre2-8.so.0"), &pcre_name);
+    host(
+        &mut b,
+        &format!("./{LIB}/{pcre_name}"),
+        pcre.to_str().unwrap(),
+    );
+    link(
+        &mut b,
+        "./usr/lib64/ld-linux-x86-64.so.2",
+        &format!("/{LIB}/ld-linux-x86-64.so.2"),
+    );
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn a_program_read_from_the_network_brings_the_libraries_it_loads() {
+    let s = serve(&program_layer());
+    let pcre = std::fs::canonicalize(format!("/{LIB}/libpcre2-8.so.0")).unwrap();
+    let pcre = format!("{LIB}/{}", pcre.file_name().unwrap().to_str().unwrap());
+    let loader = format!("{LIB}/ld-linux-x86-64.so.2");
+    let libc = format!("{LIB}/libc.so.6");
+    let selinux = format!("{LIB}/libselinux.so.1");
+
+    // The kernel's first read of the program, as at exec.
+    let first = s.chunks("usr/bin/ls")[0].clone();
+    s.layer.read_chunk("usr/bin/ls", &first).unwrap();
+    // ls names the loader (through lib64 -> usr/lib64 and an absolute
+    // link), libselinux and libc; libselinux names libpcre2 (a relative
+    // link): one request per level.
+    wait_cached(
+        &s,
+        &[&loader, &libc, &selinux, &pcre],
+        3,
+        "the libraries of ls fetched ahead",
+    );
+    assert_eq!(s.requests(), 3, "ls, its libraries, then libselinux's");
+    for lib in [&loader, &libc, &selinux, &pcre] {
+        let host = std::fs::read(format!("/{lib}")).unwrap();
+        assert!(s.read(lib) == host, "{lib} differs from the host's");
+    }
+    assert_eq!(s.requests(), 3, "the libraries came from the cache");
+    assert!(!s.cached(&format!("{LIB}/a-filler")) && !s.cached(&format!("{LIB}/b-filler")));
 }
