@@ -131,23 +131,47 @@ impl Host {
         self.endpoint
             .get_or_try_init(|| async {
                 let https = self.base("https")?;
-                if !self.tls.allow_http {
-                    self.ping(&https, true).await?;
-                    return Ok(https);
-                }
-                match self.ping(&https, false).await {
-                    Ok(()) => Ok(https),
-                    Err(https_err) => {
-                        tracing::debug!(registry = %self.name, "HTTPS failed ({https_err}), trying plain HTTP");
-                        let http = self.base("http")?;
-                        match self.ping(&http, true).await {
-                            Ok(()) => Ok(http),
-                            Err(_) => Err(https_err),
-                        }
-                    }
-                }
+                let (base, challenges) = if self.tls.allow_http {
+                    self.ping_insecure(https).await?
+                } else {
+                    let challenges = self.ping(&https, true).await?;
+                    (https, challenges)
+                };
+                *self.challenges.lock().expect("poisoned") = challenges;
+                Ok(base)
             })
             .await
+    }
+
+    /// Pings an insecure registry over HTTPS and plain HTTP at once, and
+    /// takes HTTPS whenever it answers: the same choice as trying HTTPS
+    /// first and HTTP after it failed, without the failed attempt's round
+    /// trips before the HTTP ping starts.
+    async fn ping_insecure(&self, https: Url) -> Result<(Url, Vec<Challenge>)> {
+        let http = self.base("http")?;
+        let https_ping = self.ping(&https, false);
+        let http_ping = self.ping(&http, true);
+        tokio::pin!(https_ping, http_ping);
+        let mut http_result = None;
+        let https_result = loop {
+            tokio::select! {
+                r = &mut https_ping => break r,
+                r = &mut http_ping, if http_result.is_none() => http_result = Some(r),
+            }
+        };
+        let https_err = match https_result {
+            Ok(challenges) => return Ok((https.clone(), challenges)),
+            Err(e) => e,
+        };
+        tracing::debug!(registry = %self.name, "HTTPS failed ({https_err}), using plain HTTP");
+        let http_result = match http_result {
+            Some(r) => r,
+            None => http_ping.await,
+        };
+        match http_result {
+            Ok(challenges) => Ok((http.clone(), challenges)),
+            Err(_) => Err(https_err),
+        }
     }
 
     /// The base URL if a request has found it already (no ping).
@@ -188,7 +212,8 @@ impl Host {
         })
     }
 
-    async fn ping(&self, base: &Url, retry: bool) -> Result<()> {
+    /// Pings `base` and returns the authentication challenges it answered with.
+    async fn ping(&self, base: &Url, retry: bool) -> Result<Vec<Challenge>> {
         let url = base.join("v2/").expect("static path");
         let what = format!("pinging {url}");
         let resp = if retry {
@@ -210,8 +235,7 @@ impl Host {
         };
         let challenges = challenge::from_headers(resp.headers());
         tracing::debug!(registry = %self.name, %url, status = resp.status().as_u16(), ?challenges, "pinged registry");
-        *self.challenges.lock().expect("poisoned") = challenges;
-        Ok(())
+        Ok(challenges)
     }
 
     /// Sends `make()`'s request, retrying transport errors and retryable

@@ -536,4 +536,10 @@ async fn tls_and_basic_auth_registry() {
         .await
         .unwrap()
         .is_some());
+    // It may fall back to plain HTTP, and pings both schemes at once (this
+    // registry answers plain HTTP too, with a 400), yet takes HTTPS.
+    assert_eq!(
+        unverified.known_endpoint(addr).unwrap().as_str(),
+        format!("https://{addr}/")
+    );
 }
