@@ -16,7 +16,7 @@ use crate::cache::ChunkCache;
 use crate::estargz::{chunk::read_chunk, names, EstargzBlob};
 use crate::fs::ChunkReader;
 use crate::needed::elf_needs;
-use crate::neighbours::Neighbours;
+use crate::neighbours::{merge_within, Neighbours};
 use crate::paths::LayerPaths;
 use crate::remote::ReadBudget;
 use crate::source::RangeSource;
@@ -84,7 +84,7 @@ pub struct LazyLayer {
     /// some file's library.
     elf_seen: Mutex<HashSet<String>>,
     /// Where reads hand what they want fetched ahead; `None` until
-    /// [`LazyLayer::fetch_neighbours_in_background`] starts the fetchers.
+    /// [`LazyLayer::fetch_ahead_in_background`] starts the fetchers.
     ahead: Mutex<Option<Sender<Ahead>>>,
 }
 
@@ -127,7 +127,7 @@ impl LazyLayer {
     /// directories of files read from the network (see `neighbours`) and
     /// the libraries of ELF files read from it (see `needed`). The threads
     /// end once the layer is dropped.
-    pub fn fetch_neighbours_in_background(self: &Arc<Self>, workers: usize) -> io::Result<()> {
+    pub fn fetch_ahead_in_background(self: &Arc<Self>, workers: usize) -> io::Result<()> {
         let (jobs, queue) = channel::<Ahead>();
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..workers.max(1) {
@@ -175,7 +175,7 @@ impl LazyLayer {
                 .flat_map(|c| self.cache.missing_within(&c.blob_range))
                 .filter(|r| !self.in_flight(r))
                 .collect();
-            if let Err(e) = self.fetch_all_at_once(merge_touching(ranges)) {
+            if let Err(e) = self.fetch_all_at_once(merge_within(ranges, 0)) {
                 tracing::warn!(layer = %self.label, file, error = %e,
                     "fetching the libraries of an ELF file ahead failed; they are fetched when read");
                 return;
@@ -506,7 +506,7 @@ impl ChunkReader for LazyLayer {
     }
 }
 
-/// A fetcher's loop: one range at a time, while the layer lives.
+/// A fetcher's loop: one job at a time, while the layer lives.
 fn fetch_ahead_until_dropped(layer: &Weak<LazyLayer>, queue: &Mutex<Receiver<Ahead>>) {
     loop {
         // The lock is held only while waiting, like the FUSE read pool's.
@@ -521,20 +521,6 @@ fn fetch_ahead_until_dropped(layer: &Weak<LazyLayer>, queue: &Mutex<Receiver<Ahe
             Ahead::Needs(file) => layer.fetch_needs(&file),
         }
     }
-}
-
-/// Sorts `ranges` and joins those that touch or overlap (a library's
-/// chunks are one stretch of the blob).
-fn merge_touching(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
-    ranges.sort_by_key(|r| r.start);
-    let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        match merged.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
-        }
-    }
-    merged
 }
 
 /// The missing ranges cut into requests of at most [`BACKGROUND_PIECE`]

@@ -72,7 +72,7 @@ impl Neighbours {
         let dirs = by_dir
             .into_iter()
             .map(|(dir, (ranges, files))| {
-                let ranges = merge(ranges);
+                let ranges = merge_within(ranges, MERGE_GAP);
                 let bytes = ranges.iter().map(|r| r.end - r.start).sum();
                 let extent = DirExtent {
                     ranges,
@@ -110,15 +110,14 @@ impl Neighbours {
     }
 }
 
-/// Sorts `ranges` and joins those that overlap or lie within [`MERGE_GAP`].
-fn merge(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
+/// Sorts `ranges` and joins those that overlap or lie within `gap` bytes
+/// of each other.
+pub(crate) fn merge_within(mut ranges: Vec<Range<u64>>, gap: u64) -> Vec<Range<u64>> {
     ranges.sort_by_key(|r| r.start);
     let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
     for r in ranges {
         match merged.last_mut() {
-            Some(last) if r.start <= last.end.saturating_add(MERGE_GAP) => {
-                last.end = last.end.max(r.end)
-            }
+            Some(last) if r.start <= last.end.saturating_add(gap) => last.end = last.end.max(r.end),
             _ => merged.push(r),
         }
     }
@@ -194,12 +193,16 @@ mod tests {
 
     #[test]
     fn near_ranges_merge_and_far_ones_stay_apart() {
-        let far = MERGE_GAP + 1;
+        let g = MERGE_GAP;
         assert_eq!(
-            merge(vec![50..60, 0..10, 10 + MERGE_GAP..20 + MERGE_GAP]),
-            vec![0..20 + MERGE_GAP]
+            merge_within(vec![50..60, 0..10, 10 + g..20 + g], g),
+            vec![0..20 + g]
         );
-        assert_eq!(merge(vec![0..10, 10 + far..20 + far]).len(), 2);
+        assert_eq!(merge_within(vec![0..10, 11 + g..20 + g], g).len(), 2);
+        assert_eq!(
+            merge_within(vec![10..20, 0..10, 21..30], 0),
+            vec![0..20, 21..30]
+        );
     }
 
     #[test]

@@ -318,7 +318,7 @@ impl Served {
             });
             if spec.recording.is_none() {
                 layer
-                    .fetch_neighbours_in_background(AHEAD_WORKERS)
+                    .fetch_ahead_in_background(AHEAD_WORKERS)
                     .map_err(|e| {
                         LazyError::Start(format!("starting the fetch-ahead threads: {e}"))
                     })?;

@@ -158,7 +158,7 @@ fn serve(tar: &[u8]) -> Served {
         cache,
         Arc::new(source),
     ));
-    layer.fetch_neighbours_in_background(2).unwrap();
+    layer.fetch_ahead_in_background(2).unwrap();
     Served {
         layer,
         requests,
