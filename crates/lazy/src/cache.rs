@@ -208,18 +208,7 @@ impl RangeSet {
     }
 
     pub(crate) fn gaps(&self, size: u64) -> Vec<Range<u64>> {
-        let mut out = Vec::new();
-        let mut at = 0;
-        for (&s, &e) in &self.0 {
-            if s > at {
-                out.push(at..s.min(size));
-            }
-            at = at.max(e);
-        }
-        if at < size {
-            out.push(at..size);
-        }
-        out
+        self.gaps_within(&(0..size))
     }
 
     pub(crate) fn gaps_within(&self, r: &Range<u64>) -> Vec<Range<u64>> {

@@ -280,8 +280,9 @@ fn detach_from_monitor(log: &std::fs::File) {
     let _ = log.as_raw_fd();
 }
 
-/// Threads per layer fetching the directories of files read from the
-/// network: two directories can come at once while reads go on.
+/// Threads per layer fetching ahead (directories of files read from the
+/// network, libraries of programs read from it): two fetches can run at
+/// once while reads go on.
 const AHEAD_WORKERS: usize = 2;
 
 /// The mounted layers of one server.
