@@ -25,6 +25,34 @@ use crate::{block_on, Engine, PullOptions, PulledImage};
 /// How many layers download at once; more rarely helps one registry.
 const PARALLEL_LAYERS: usize = 4;
 
+/// Runs `jobs` (each with its layer's size) at most [`PARALLEL_LAYERS`] at a
+/// time, the largest first, and gives their results in the jobs' order.
+///
+/// The largest layer bounds the pull, so it starts at once wherever the
+/// manifest puts it; and a slot is free again as soon as its layer is done.
+/// (An ordered buffer keeps a finished layer's slot until every layer before
+/// it is done: one large layer early in a manifest held back the small ones
+/// after it until its own end.)
+async fn largest_first<T, F>(jobs: impl Iterator<Item = (u64, F)>) -> Result<Vec<T>>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    let mut jobs: Vec<(usize, u64, F)> = jobs
+        .enumerate()
+        .map(|(index, (size, job))| (index, size, job))
+        .collect();
+    jobs.sort_by_key(|&(index, size, _)| (std::cmp::Reverse(size), index));
+    let running = jobs
+        .into_iter()
+        .map(|(index, _, job)| async move { job.await.map(|done| (index, done)) });
+    let mut done: Vec<(usize, T)> = stream::iter(running)
+        .buffer_unordered(PARALLEL_LAYERS)
+        .try_collect()
+        .await?;
+    done.sort_by_key(|&(index, _)| index);
+    Ok(done.into_iter().map(|(_, result)| result).collect())
+}
+
 impl Engine {
     /// Pulls `name` (a registry reference, possibly short, or an `oci:`,
     /// `oci-archive:` or `docker-archive:` name) into the store.
@@ -311,12 +339,12 @@ impl Engine {
                 .zip(diff_ids)
                 .zip(plans)
                 .map(|((desc, diff_id), plan)| {
-                    self.fetch_layer(client, source, desc, diff_id, plan, progress)
+                    (
+                        desc.size,
+                        self.fetch_layer(client, source, desc, diff_id, plan, progress),
+                    )
                 });
-        stream::iter(jobs)
-            .buffered(PARALLEL_LAYERS)
-            .try_collect()
-            .await
+        largest_first(jobs).await
     }
 
     /// Makes sure the layer is usable: its TOC stored for a lazy pull of
@@ -597,5 +625,66 @@ impl ImageConfigSummary {
             Some(v) => format!("{}/{}/{v}", self.os, self.architecture),
             None => format!("{}/{}", self.os, self.architecture),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use tokio::sync::oneshot;
+
+    /// Six layers, the second one large, as in an image whose base is small
+    /// and whose next layer is big. The large layer cannot finish before the
+    /// last small one has: with an ordered buffer of four, the last one never
+    /// started, and this hung.
+    #[test]
+    fn small_layers_behind_a_large_one_run_while_it_does_and_results_keep_their_order() {
+        let started = Mutex::new(Vec::new());
+        let (last_done, large_may_end) = oneshot::channel::<()>();
+        let mut last_done = Some(last_done);
+        let mut large_may_end = Some(large_may_end);
+        let sizes = [10u64, 1000, 30, 20, 40, 5];
+        let jobs = sizes.iter().enumerate().map(|(index, &size)| {
+            let started = &started;
+            let wait = (size == 1000).then(|| large_may_end.take().unwrap());
+            let signal = (index == 5).then(|| last_done.take().unwrap());
+            let job = async move {
+                started.lock().unwrap().push(index);
+                if let Some(wait) = wait {
+                    wait.await
+                        .map_err(|_| EngineError::Invalid("signal lost".into()))?;
+                }
+                if let Some(signal) = signal {
+                    signal.send(()).unwrap();
+                }
+                Ok(index * 100)
+            };
+            (size, job)
+        });
+        let results = block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(60), largest_first(jobs)).await
+        })
+        .unwrap()
+        .expect("the pull hung behind its large layer")
+        .unwrap();
+        assert_eq!(results, vec![0, 100, 200, 300, 400, 500]);
+        assert_eq!(
+            started.lock().unwrap()[0],
+            1,
+            "the largest layer starts first"
+        );
+    }
+
+    #[test]
+    fn the_first_failure_is_the_result() {
+        let jobs = [
+            (5u64, Ok(1)),
+            (7, Err(EngineError::Invalid("bad layer".into()))),
+        ]
+        .into_iter()
+        .map(|(size, result)| (size, async move { result }));
+        let err = block_on(largest_first(jobs)).unwrap().unwrap_err();
+        assert!(err.to_string().contains("bad layer"), "{err}");
     }
 }
