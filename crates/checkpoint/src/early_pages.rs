@@ -15,6 +15,7 @@
 //!   stream). A frame is used only when it covers the whole file as it
 //!   ended up; any other file is compressed with the rest of the archive.
 
+use hoist_fsutil::start_writeback;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
@@ -207,23 +208,6 @@ fn write_back_growing(file: &File, done: impl Fn() -> bool) -> std::io::Result<(
         } else {
             std::thread::sleep(POLL);
         }
-    }
-}
-
-/// Starts writing `len` bytes at `offset` of `file` to disk, without
-/// waiting for it.
-#[allow(unsafe_code)]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: sync_file_range only reads its plain integer arguments; the
-    // descriptor is open for the whole call (borrowed from `file`).
-    unsafe {
-        libc::sync_file_range(
-            file.as_raw_fd(),
-            offset as libc::off64_t,
-            len as libc::off64_t,
-            libc::SYNC_FILE_RANGE_WRITE,
-        );
     }
 }
 

@@ -10,7 +10,9 @@ mod atomic;
 mod error;
 mod lock;
 pub mod mountinfo;
+mod writeback;
 
 pub use atomic::{fsync_dir, write_file, write_file_unsynced, AtomicFile};
 pub use error::{is_disk_full, Error, Result};
 pub use lock::{is_locked, lock_held, FileLock};
+pub use writeback::start_writeback;

@@ -39,6 +39,15 @@ impl Ctx<'_> {
     }
 }
 
+/// Files at least this large go to disk while the rest of the layer is
+/// extracted. A layer is made durable by one `syncfs` before it is
+/// published, and with the kernel's default dirty limits nothing is written
+/// before it: that call then wrote the whole layer while the pull waited
+/// (0.4 s for a 1 GB layer). Large files carry nearly all of a layer's bytes
+/// (97 % above 128 KiB in /usr/lib/x86_64-linux-gnu); small ones are left to
+/// the `syncfs`, which writes them in one batch rather than one I/O each.
+const EARLY_WRITEBACK_BYTES: u64 = 128 * 1024;
+
 pub(crate) fn regular<R: Read>(
     cx: &mut Ctx<'_>,
     path: &RelPath,
@@ -73,6 +82,9 @@ pub(crate) fn regular<R: Read>(
         cx.stats.file_bytes += n as u64;
     }
     let st = fstat(&file).map_err(|e| cx.io("stat of")(e.into()))?;
+    if st.st_size as u64 >= EARLY_WRITEBACK_BYTES {
+        hoist_fsutil::start_writeback(&file, 0, 0);
+    }
     cx.digests.end_file((st.st_dev, st.st_ino));
     meta.apply_owner_mode_xattrs(&file, cx.opts, cx.entry, true)?;
     meta.set_times_fd(&file, cx.entry)?;
