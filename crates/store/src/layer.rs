@@ -14,9 +14,9 @@ use hoist_image::{Digest, Hasher};
 use serde::{Deserialize, Serialize};
 
 use crate::contents::{self, CONTENTS_JSON};
+use crate::decode_ahead::DecodedAhead;
 use crate::error::{IoContext, Result, StoreError};
 use crate::extract::{extract_tar_recording, ExtractOptions, ExtractStats};
-use crate::hash_behind::HashedBehind;
 use crate::tmp::PinKind;
 use crate::Store;
 use hoist_fsutil::{fsync_dir, write_file, FileLock};
@@ -163,7 +163,7 @@ impl Store {
     /// digest verified) first; dropping the result removes the files.
     pub fn stage_layer(
         &self,
-        bytes: impl Read,
+        bytes: impl Read + Send + 'static,
         blob: &Digest,
         media_type: &str,
         diff_id: &Digest,
@@ -204,7 +204,7 @@ impl Store {
     /// [`Store::extract_blob`] from `bytes`, the blob's content.
     fn extract_from(
         &self,
-        bytes: impl Read,
+        bytes: impl Read + Send + 'static,
         blob: &Digest,
         compression: Compression,
         hasher: Hasher,
@@ -215,7 +215,7 @@ impl Store {
         std::fs::create_dir(&work_path).ctx("creating temporary layer directory", &work_path)?;
         std::fs::create_dir(&diff).ctx("creating temporary layer directory", &diff)?;
         let reader = BufReader::with_capacity(256 * 1024, bytes);
-        let decoded: Box<dyn Read> = match compression {
+        let decoded: Box<dyn Read + Send> = match compression {
             Compression::None => Box::new(reader),
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
             Compression::Zstd => Box::new(
@@ -223,9 +223,9 @@ impl Store {
                     .ctx("starting zstd decoder for blob", self.blob_path(blob))?,
             ),
         };
-        // The diff_id is hashed on another thread: this one inflates and
-        // writes the files, which is what a pull waits for.
-        let mut hashing = HashedBehind::new(decoded, hasher);
+        // Inflating and hashing the diff_id run on threads of their own:
+        // this one writes the files, which is what a pull waits for.
+        let mut hashing = DecodedAhead::new(decoded, hasher);
         let opts = ExtractOptions {
             allow_devices: self.running_as_root(),
             preserve_owner: self.running_as_root(),
