@@ -65,21 +65,21 @@ pub(crate) fn regular<R: Read>(
     )
     .map_err(|e| cx.io("creating")(e.into()))?;
     let mut file = File::from(fd);
-    // Hashed on the way (on the hashing thread), so recording the layer's
-    // contents needs no second read of the data.
-    let mut buf = vec![0u8; 64 * 1024];
+    // Read into the file hasher's batch and written from there: hashed on
+    // the way (on the hashing thread), with no second read of the data.
+    let entry = cx.entry;
     loop {
         // Read errors are the archive's (corrupt or truncated stream),
         // write errors are ours: keep them apart in the message.
-        let n = match data.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
+        let bytes = match cx.digests.read_next(data) {
+            Ok([]) => break,
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(ExtractError::Archive(e)),
         };
-        file.write_all(&buf[..n]).map_err(cx.io("writing"))?;
-        cx.digests.update(&buf[..n]);
-        cx.stats.file_bytes += n as u64;
+        file.write_all(bytes)
+            .map_err(|e| ExtractError::io(entry, "writing", e))?;
+        cx.stats.file_bytes += bytes.len() as u64;
     }
     let st = fstat(&file).map_err(|e| cx.io("stat of")(e.into()))?;
     if st.st_size as u64 >= EARLY_WRITEBACK_BYTES {
