@@ -196,7 +196,8 @@ pub fn extract_tar_with(
     dest: &Path,
     opts: &ExtractOptions,
 ) -> Result<ExtractStats, ExtractError> {
-    extract_tar_recording(reader, dest, opts).map(|(stats, _)| stats)
+    let (stats, _, _) = extract_entries(reader, dest, opts, Digests::Skip, None)?;
+    Ok(stats)
 }
 
 /// sha256 of each regular file written, by `(st_dev, st_ino)`: hardlinks
@@ -211,7 +212,7 @@ pub(crate) fn extract_tar_recording(
     dest: &Path,
     opts: &ExtractOptions,
 ) -> Result<(ExtractStats, FileDigests), ExtractError> {
-    let (stats, digests, _) = extract_entries(reader, dest, opts, None)?;
+    let (stats, digests, _) = extract_entries(reader, dest, opts, Digests::Record, None)?;
     Ok((stats, digests))
 }
 
@@ -228,14 +229,24 @@ pub fn extract_tar_until<R: Read>(
     opts: &ExtractOptions,
     stop_at: StopAt<'_>,
 ) -> Result<(ExtractStats, Option<R>), ExtractError> {
-    let (stats, _, rest) = extract_entries(reader, dest, opts, Some(stop_at))?;
+    let (stats, _, rest) = extract_entries(reader, dest, opts, Digests::Skip, Some(stop_at))?;
     Ok((stats, rest))
+}
+
+/// Whether an extraction hashes the files it writes: only a layer's
+/// contents record needs their digests, and hashing costs as much CPU as
+/// writing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Digests {
+    Record,
+    Skip,
 }
 
 fn extract_entries<R: Read>(
     reader: R,
     dest: &Path,
     opts: &ExtractOptions,
+    digests: Digests,
     stop_at: Option<StopAt<'_>>,
 ) -> Result<(ExtractStats, FileDigests, Option<R>), ExtractError> {
     let root = rustix::fs::open(
@@ -246,7 +257,10 @@ fn extract_entries<R: Read>(
     .map_err(|e| ExtractError::io(&dest.display().to_string(), "opening destination", e.into()))?;
     let mut stats = ExtractStats::default();
     let mut dirs = DeferredDirs::default();
-    let mut digests = FileHasher::new();
+    let mut digests = match digests {
+        Digests::Record => FileHasher::new(),
+        Digests::Skip => FileHasher::off(),
+    };
     let data_end = Rc::new(Cell::new(0));
     let mut archive = tar::Archive::new(Counting {
         inner: reader,
