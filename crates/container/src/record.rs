@@ -120,6 +120,12 @@ pub struct ContainerState {
     /// restore (see [`crate::checkpoint::checkpoint`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub rootfs_kept: bool,
+    /// Created with `--rm`: the record goes when the container exits, so
+    /// the updates of this file are not synced. They still replace it
+    /// atomically; a crash can only leave an older state, and a reboot ends
+    /// the processes any state describes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed_on_exit: bool,
 }
 
 impl Default for ContainerState {
@@ -146,6 +152,7 @@ impl Default for ContainerState {
             restored_at: None,
             network_kept: false,
             rootfs_kept: false,
+            removed_on_exit: false,
         }
     }
 }

@@ -143,9 +143,13 @@ impl Containers {
             std::fs::set_permissions(&upper, std::os::unix::fs::PermissionsExt::from_mode(0o555))
                 .map_err(io_err("setting the mode of", &upper))?;
             write_atomic(&dir.join("image-config.json"), &new.image_config)?;
+            let state = ContainerState {
+                removed_on_exit: config.options.auto_remove,
+                ..ContainerState::default()
+            };
             write_atomic(
                 &dir.join(STATE),
-                &serde_json::to_vec_pretty(&ContainerState::default()).expect("serializes"),
+                &serde_json::to_vec_pretty(&state).expect("serializes"),
             )?;
             // config.json last: a directory without it is not a container.
             write_atomic(
@@ -311,7 +315,12 @@ impl Containers {
         let path = self.dir_of(id).join(STATE);
         let mut st: ContainerState = read_json(&path).unwrap_or_default();
         f(&mut st);
-        write_atomic(&path, &serde_json::to_vec_pretty(&st).expect("serializes"))?;
+        let bytes = serde_json::to_vec_pretty(&st).expect("serializes");
+        if st.removed_on_exit {
+            hoist_fsutil::write_file_unsynced(&path, &bytes, 0o644)?;
+        } else {
+            write_atomic(&path, &bytes)?;
+        }
         Ok(st)
     }
 
@@ -471,6 +480,32 @@ mod tests {
         // The name is free again.
         cs.create(new(Some("web"))).unwrap();
         assert!(matches!(cs.lookup("zzz"), Err(ContainerError::NotFound(_))));
+    }
+
+    #[test]
+    fn an_rm_containers_state_is_marked_unsynced_from_its_creation_and_stays_readable() {
+        let d = tempfile::tempdir().unwrap();
+        let cs = Containers::open(d.path()).unwrap();
+        let mut rm = new(Some("gone-on-exit"));
+        rm.options.auto_remove = true;
+        let a = cs.create(rm).unwrap();
+        let kept = cs.create(new(Some("kept"))).unwrap();
+        assert!(cs.load(&a.id).unwrap().state.removed_on_exit);
+        assert!(!cs.load(&kept.id).unwrap().state.removed_on_exit);
+        for code in [1, 2, 3] {
+            let st = cs
+                .update_state(&a.id, |s| s.exit_code = Some(code))
+                .unwrap();
+            assert!(st.removed_on_exit);
+            assert_eq!(cs.load(&a.id).unwrap().state, st);
+        }
+        // No temporary file is left beside the record.
+        let names: Vec<_> = std::fs::read_dir(cs.dir_of(&a.id))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
     }
 
     #[test]
