@@ -72,16 +72,32 @@ impl Store {
     pub fn open(root: impl AsRef<Path>) -> Result<Store> {
         let root = std::path::absolute(root.as_ref()).ctx("resolving store root", root.as_ref())?;
         let layout = Layout::new(root);
+        // Every command opens the store: the layout is only touched (and
+        // the root synced) when something is missing, since a chmod, even
+        // to the same mode, is an inode change the next fsync must write.
+        let mut changed = false;
         for dir in layout.dirs() {
-            std::fs::create_dir_all(&dir).ctx("creating store directory", &dir)?;
+            if !dir.is_dir() {
+                std::fs::create_dir_all(&dir).ctx("creating store directory", &dir)?;
+                changed = true;
+            }
         }
         // Layers hold setuid binaries and device nodes, blobs may hold
         // private images: only the store's owner may look inside.
         for dir in layout.private_dirs() {
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-                .ctx("restricting permissions of", &dir)?;
+            let mode = std::fs::metadata(&dir)
+                .ctx("reading the permissions of", &dir)?
+                .permissions()
+                .mode();
+            if mode & 0o7777 != 0o700 {
+                std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                    .ctx("restricting permissions of", &dir)?;
+                changed = true;
+            }
         }
-        hoist_fsutil::fsync_dir(layout.root())?;
+        if changed {
+            hoist_fsutil::fsync_dir(layout.root())?;
+        }
         let lock_path = layout.store_lock();
         // Cleaning needs the exclusive lock; if someone is busy, a later run cleans.
         if let Some(_guard) = FileLock::try_exclusive(&lock_path)? {
@@ -179,6 +195,12 @@ mod tests {
             assert_eq!(mode & 0o777, 0o700, "{sub}");
         }
         assert!(!dead.exists(), "stale tmp dir survived open");
+        // A loosened private directory is restricted again by the next open.
+        let layers = dir.path().join("layers");
+        std::fs::set_permissions(&layers, std::fs::Permissions::from_mode(0o755)).unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let mode = std::fs::metadata(&layers).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "layers after reopening");
         // A second store does not remove the live one's directory.
         let own = s.own_tmp().dir().to_path_buf();
         let s2 = Store::open(dir.path()).unwrap();
