@@ -303,24 +303,33 @@ impl Engine {
         manifest: &ImageManifest,
         mode: PullMode,
     ) -> Result<Vec<LazyPlan>> {
-        let jobs = manifest.layers.iter().map(|desc| async move {
-            let Some(toc_digest) = toc_digest_of(desc).filter(|_| mode == PullMode::Lazy) else {
-                return Ok(None);
-            };
-            let opened = if self.store.has_blob(&desc.digest) {
-                None
-            } else {
-                Some(
-                    self.open_lazy_toc(client, source, desc, &toc_digest)
-                        .await?,
-                )
-            };
-            Ok(Some((toc_digest, opened)))
-        });
-        stream::iter(jobs)
-            .buffered(PARALLEL_LAYERS)
-            .try_collect()
-            .await
+        let jobs = manifest
+            .layers
+            .iter()
+            .map(|desc| (desc.size, self.plan_lazy_layer(client, source, desc, mode)));
+        largest_first(jobs).await
+    }
+
+    /// [`Engine::plan_lazy_layers`] for one layer.
+    async fn plan_lazy_layer(
+        &self,
+        client: &RegistryClient,
+        source: &Reference,
+        desc: &Descriptor,
+        mode: PullMode,
+    ) -> Result<LazyPlan> {
+        let Some(toc_digest) = toc_digest_of(desc).filter(|_| mode == PullMode::Lazy) else {
+            return Ok(None);
+        };
+        let opened = if self.store.has_blob(&desc.digest) {
+            None
+        } else {
+            Some(
+                self.open_lazy_toc(client, source, desc, &toc_digest)
+                    .await?,
+            )
+        };
+        Ok(Some((toc_digest, opened)))
     }
 
     async fn fetch_layers(
