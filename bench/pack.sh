@@ -7,6 +7,7 @@
 #   base     `debootstrap bookworm` from the mirror apt is configured with
 #   updated  base upgraded with bookworm-updates and bookworm-security enabled
 #   curl     base with `apt-get install curl`
+#   trixie   base moved to trixie with `apt-get full-upgrade` (a release change)
 # Build scratch (/var/lib/apt/lists, /var/cache/apt, /var/log, /tmp) is
 # emptied in all three. The first run takes a few minutes (debootstrap);
 # later runs reuse the trees (delete the cache directory to rebuild them).
@@ -105,6 +106,22 @@ install_curl() {
     in_chroot "$t" apt-get -q -y install curl
 }
 
+# A release change: the same system moved from bookworm to trixie the way an
+# admin does it, sources switched and `full-upgrade`, keeping changed config
+# files as they are. The sources list is restored afterwards, as in upgrade.
+to_trixie() {
+    local t=$1 saved
+    saved=$(cat "$t/etc/apt/sources.list")
+    cat >"$t/etc/apt/sources.list" <<EOF
+deb $mirror trixie main
+deb $security trixie-security main
+EOF
+    in_chroot "$t" apt-get -q update
+    in_chroot "$t" apt-get -q -y -o Dpkg::Options::=--force-confold full-upgrade
+    in_chroot "$t" apt-get -q -y autoremove --purge
+    printf '%s\n' "$saved" >"$t/etc/apt/sources.list"
+}
+
 if [ ! -e "$cache/raw.done" ]; then
     command -v debootstrap >/dev/null || apt-get install -y -q debootstrap
     rm -rf "$cache/raw"
@@ -118,6 +135,7 @@ fi
 derive base no_change
 derive updated upgrade
 derive curl install_curl
+derive trixie to_trixie
 
 echo "bench: trees ready in $cache" >&2
 
@@ -145,7 +163,7 @@ results=$here/bench/results/pack.txt
 : >"$results"
 row() { printf '%-8s %-34s %7s %9s %7s %9s\n' "$@" | tee -a "$results"; }
 
-for change in updated curl; do
+for change in updated curl trixie; do
     base_json=$("$costtool" --layers 1 "$cache/base" "$cache/$change")
     ideal=$(field ideal <<<"$base_json")
     per_path=$(field ideal_per_path <<<"$base_json")
