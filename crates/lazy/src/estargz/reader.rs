@@ -381,7 +381,7 @@ mod tests {
         // A TOC longer than the first read: one more request, for the
         // part before it, and the same TOC as reading it whole.
         let big = counted(many_dirs(6000));
-        let toc_len = big.blob.len() as u64 - FOOTER_SIZE as u64 - b_offset(&big.blob);
+        let toc_len = big.blob.len() as u64 - FOOTER_SIZE as u64 - toc_offset_of(&big.blob);
         assert!(toc_len > first_read_len(big.blob.len() as u64), "{toc_len}");
         let b = EstargzBlob::open(&big, None).unwrap();
         assert_eq!(big.requests.into_inner(), 2);
@@ -391,7 +391,7 @@ mod tests {
     }
 
     /// The TOC offset a blob's footer names.
-    fn b_offset(blob: &[u8]) -> u64 {
+    fn toc_offset_of(blob: &[u8]) -> u64 {
         parse_footer(blob).unwrap().0
     }
 
