@@ -86,18 +86,26 @@ derive() {
 
 no_change() { :; }
 
-upgrade() {
-    local t=$1 saved
+# Runs `apt-get update`, then `apt-get -y` with each of the argument lists
+# "$3"... (split on spaces), in tree $1 with the sources list $2, and puts the
+# tree's own sources list back: only the packages differ between the trees.
+apt_with_sources() {
+    local t=$1 sources=$2 saved args
+    shift 2
     saved=$(cat "$t/etc/apt/sources.list")
-    cat >"$t/etc/apt/sources.list" <<EOF
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb $security bookworm-security main
-EOF
+    printf '%s\n' "$sources" >"$t/etc/apt/sources.list"
     in_chroot "$t" apt-get -q update
-    in_chroot "$t" apt-get -q -y upgrade
-    # Only the packages differ between base and updated, not the sources.
+    for args in "$@"; do
+        # shellcheck disable=SC2086 # one string of apt-get arguments
+        in_chroot "$t" apt-get -q -y $args
+    done
     printf '%s\n' "$saved" >"$t/etc/apt/sources.list"
+}
+
+upgrade() {
+    apt_with_sources "$1" "deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb $security bookworm-security main" upgrade
 }
 
 install_curl() {
@@ -108,18 +116,11 @@ install_curl() {
 
 # A release change: the same system moved from bookworm to trixie the way an
 # admin does it, sources switched and `full-upgrade`, keeping changed config
-# files as they are. The sources list is restored afterwards, as in upgrade.
+# files as they are.
 to_trixie() {
-    local t=$1 saved
-    saved=$(cat "$t/etc/apt/sources.list")
-    cat >"$t/etc/apt/sources.list" <<EOF
-deb $mirror trixie main
-deb $security trixie-security main
-EOF
-    in_chroot "$t" apt-get -q update
-    in_chroot "$t" apt-get -q -y -o Dpkg::Options::=--force-confold full-upgrade
-    in_chroot "$t" apt-get -q -y autoremove --purge
-    printf '%s\n' "$saved" >"$t/etc/apt/sources.list"
+    apt_with_sources "$1" "deb $mirror trixie main
+deb $security trixie-security main" \
+        "-o Dpkg::Options::=--force-confold full-upgrade" "autoremove --purge"
 }
 
 if [ ! -e "$cache/raw.done" ]; then
