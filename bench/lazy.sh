@@ -356,8 +356,12 @@ curl -fsS -o /dev/null "http://$NS_IP:$NS_PORT/v2/" ||
 PPORT=$("$TESTENV" free-port)
 CPORT=$("$TESTENV" free-port)
 [ "$PPORT" != "$CPORT" ] || CPORT=$("$TESTENV" free-port)
+# With --keep, the proxy's log is a timeline of connections and requests, and
+# trials.log gives each trial's start and ready times on the same clock.
+TRACE=()
+[ "$KEEP" = no ] || TRACE=(--trace)
 start_bg "$WORK/proxy.log" "$PYTHON" "$PROXY" --listen "127.0.0.1:$PPORT" \
-    --upstream "$NS_IP:$NS_PORT" --delay-ms "$DELAY_MS" --control "127.0.0.1:$CPORT"
+    --upstream "$NS_IP:$NS_PORT" --delay-ms "$DELAY_MS" --control "127.0.0.1:$CPORT" "${TRACE[@]}"
 # "down BYTES up BYTES conns N open M" from the proxy's control port.
 proxy_totals() {
     local line=""
@@ -468,6 +472,8 @@ describe_mode() {
 }
 
 mkdir -p "$WORK/t" "$WORK/res"
+# Microseconds since the epoch (from EPOCHREALTIME) as seconds with 3 decimals.
+epoch_s() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1e6 }'; }
 # trial MODE WORKLOAD ROUND: one cold run; appends "ms bytes_ready bytes_total requests
 # pull_ms" to $WORK/res/MODE-WORKLOAD (pull_ms: until the pull ended, full modes only).
 trial() {
@@ -529,6 +535,10 @@ trial() {
     local ms=$(((t1 - t0) / 1000)) pull_ms=-
     [ -z "$tp" ] || pull_ms=$(((tp - t0) / 1000))
     echo "$ms $((down1 - down0)) $((down2 - down0)) $((req1 - req0)) $pull_ms" >>"$WORK/res/$mode-$w"
+    if [ "$KEEP" = yes ]; then
+        echo "$(epoch_s "$t0") start $mode $w $round" >>"$WORK/trials.log"
+        echo "$(epoch_s "$t1") ready $mode $w $round" >>"$WORK/trials.log"
+    fi
     log "round $round/$ROUNDS: $w, $(describe_mode "$mode"): $(awk -v m="$ms" 'BEGIN { printf "%.2f", m / 1000 }') s" \
         "(pull $(awk -v m="$pull_ms" 'BEGIN { if (m == "-") print "-"; else printf "%.2f s", m / 1000 }'))," \
         "$(mb $((down1 - down0))) MB at ready, $(mb $((down2 - down0))) MB in all, $((req1 - req0)) requests"

@@ -13,10 +13,14 @@ local socket no longer pays.
 Counts (bytes up = client to server, down = server to client):
 - one line per closed connection on stdout: `conn N up BYTES down BYTES secs S`;
 - cumulative totals from the control port: connect and read one line
-  `down BYTES up BYTES conns N open M` (the connection is then closed).
+  `down BYTES up BYTES conns N open M` (the connection is then closed);
+- with --trace, a timeline on stdout, each line starting with the wall-clock time in
+  seconds: `T conn N open`, `T conn N > GET /path range=...` when a request line leaves
+  for the server (after its delay), `T conn N < HTTP/1.1 206 ...` when a response starts
+  reaching the client.
 
 Usage: delay-proxy.py --listen 127.0.0.1:PORT --upstream HOST:PORT
-                      [--delay-ms 25] [--control 127.0.0.1:PORT]
+                      [--delay-ms 25] [--control 127.0.0.1:PORT] [--trace]
 Stops on SIGTERM or SIGINT.
 """
 
@@ -48,9 +52,10 @@ def split_addr(text):
     return host, int(port)
 
 
-async def pump(reader, writer, delay, held_until, count):
+async def pump(reader, writer, delay, held_until, count, trace=None):
     """Copies reader to writer, each chunk delivered `delay` seconds after it arrived, or
-    after the loop time `held_until` if that is later; count(n) is called per chunk."""
+    after the loop time `held_until` if that is later; count(n) is called per chunk, and
+    trace(data), if given, as each chunk is delivered."""
     loop = asyncio.get_running_loop()
     queue = asyncio.Queue(QUEUE_CHUNKS)
 
@@ -76,6 +81,8 @@ async def pump(reader, writer, delay, held_until, count):
                 return
             writer.write(data)
             count(len(data))
+            if trace:
+                trace(data)
             await writer.drain()
 
     receiver = asyncio.ensure_future(receive())
@@ -105,6 +112,12 @@ async def handle(client_reader, client_writer, args, totals):
         down += n
         totals.down += n
 
+    trace_up = trace_down = None
+    if args.trace:
+        emit(f"conn {number} open")
+        trace_up = lambda data: trace_http(number, ">", data, REQUEST_START)
+        trace_down = lambda data: trace_http(number, "<", data, (b"HTTP/",))
+
     try:
         try:
             server_reader, server_writer = await asyncio.open_connection(*args.upstream)
@@ -117,14 +130,32 @@ async def handle(client_reader, client_writer, args, totals):
         # connect() returns, one round trip after it began.
         handshake_done = started + 2 * delay
         await asyncio.gather(
-            pump(client_reader, server_writer, delay, handshake_done, count_up),
-            pump(server_reader, client_writer, delay, 0.0, count_down),
+            pump(client_reader, server_writer, delay, handshake_done, count_up, trace_up),
+            pump(server_reader, client_writer, delay, 0.0, count_down, trace_down),
         )
         server_writer.close()
     finally:
         client_writer.close()
         totals.open -= 1
         print(f"conn {number} up {up} down {down} secs {loop.time() - started:.3f}", flush=True)
+
+
+REQUEST_START = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"PATCH ", b"DELETE ")
+
+
+def emit(text):
+    print(f"{time.time():.3f} {text}", flush=True)
+
+
+def trace_http(number, arrow, data, starts):
+    """Logs the first line of an HTTP message that begins this chunk, with its Range
+    header if it has one. A message that starts inside a chunk is not seen; for one
+    client sending one request at a time, requests and response heads start chunks."""
+    if not data.startswith(starts):
+        return
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    extra = [h for h in head[1:] if h.lower().startswith(("range:", "content-range:"))]
+    emit(f"conn {number} {arrow} {' '.join([head[0]] + extra)}")
 
 
 async def control(_reader, writer, totals):
@@ -144,6 +175,8 @@ async def main():
                         help="one-way delay added in each direction (default 25)")
     parser.add_argument("--control", type=split_addr,
                         help="address that answers with the cumulative byte counts")
+    parser.add_argument("--trace", action="store_true",
+                        help="print a timeline of connections and requests")
     args = parser.parse_args()
 
     totals = Totals()
