@@ -474,20 +474,24 @@ fn optimize_and_prioritized_files_put_files_before_the_landmark() {
         ])
         .ok();
     assert_eq!(out.stdout, "read me first\n");
-    // Run lazily, the prioritized files arrive in one streamed prefetch.
+    // Run lazily, the prioritized files arrive in one streamed prefetch,
+    // asked for by the container's lazy server before it reads the TOC (the
+    // pull recorded where they are).
     let pushed = reg.reference("opt:1");
     a.run(&["push", "-q", "localhost/opt:1", &pushed]).ok();
     let b = common::hoist_for(&reg);
     let cmd = ["md5sum", "/data/other", "/notes.txt"];
-    let lazy = b
-        .run(
-            &[
-                &["run", "--name", "p", "--network", "none", pushed.as_str()][..],
-                &cmd[..],
-            ]
-            .concat(),
-        )
-        .ok();
+    let run = [
+        "--log-level",
+        "info",
+        "run",
+        "--name",
+        "p",
+        "--network",
+        "none",
+        pushed.as_str(),
+    ];
+    let lazy = b.run(&[&run[..], &cmd[..]].concat()).ok();
     let local = a
         .run(
             &[
@@ -500,6 +504,13 @@ fn optimize_and_prioritized_files_put_files_before_the_landmark() {
     assert_eq!(lazy.stdout, local.stdout);
     let log = std::fs::read_to_string(container_dir(&b, "p").join("lazy.log")).unwrap_or_default();
     assert!(!log.contains("prefetch failed"), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("prefetched the prioritized files")
+                && l.contains("started_early=true")),
+        "{log}"
+    );
+    assert!(!log.contains("not the TOC's"), "{log}");
 }
 
 /// The --optimize run first converts into a scratch image. Converting the

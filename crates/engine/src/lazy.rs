@@ -62,9 +62,18 @@ pub(crate) fn toc_digest_of(desc: &Descriptor) -> Option<Digest> {
         .ok()
 }
 
-/// What opening a layer's TOC gave: where the TOC starts in the blob, or
-/// why the layer cannot be read lazily (then it is pulled in full).
-pub(crate) type OpenedToc = std::result::Result<u64, String>;
+/// What opening a layer's TOC gave: where things are in the blob, or why
+/// the layer cannot be read lazily (then it is pulled in full).
+pub(crate) type OpenedToc = std::result::Result<TocLayout, String>;
+
+/// Where an opened TOC says things are in its blob.
+#[derive(Debug, Clone)]
+pub(crate) struct TocLayout {
+    /// Where the TOC member begins.
+    pub toc_offset: u64,
+    /// The bytes of the prioritized files, if the blob marks any.
+    pub prefetch: Option<std::ops::Range<u64>>,
+}
 
 /// How a pull treats one layer: `None` in full; else lazily, with its TOC
 /// digest and its TOC if already opened.
@@ -87,8 +96,8 @@ pub(crate) fn lazy_layer_ref(
     opened: OpenedToc,
     progress: &Arc<dyn Progress>,
 ) -> Option<LayerRef> {
-    let toc_offset = match opened {
-        Ok(o) => o,
+    let layout = match opened {
+        Ok(l) => l,
         Err(why) => {
             tracing::warn!(blob = %desc.digest, "cannot read the layer lazily ({why}); pulling it in full");
             return None;
@@ -110,9 +119,10 @@ pub(crate) fn lazy_layer_ref(
         lazy: Some(LazyLayer {
             toc_digest,
             uncompressed_size,
-            toc_offset,
+            toc_offset: layout.toc_offset,
             source: format!("{}/{}", source.registry, source.repository),
             endpoint: found.endpoint.clone(),
+            prefetch: layout.prefetch,
         }),
     })
 }
@@ -146,7 +156,10 @@ impl Engine {
                 Err(e) => return Ok(Err(e.to_string())),
             };
             store.put_lazy_toc(&d.digest, &expected, blob.toc_json())?;
-            Ok(Ok(blob.toc_offset()))
+            Ok(Ok(TocLayout {
+                toc_offset: blob.toc_offset(),
+                prefetch: blob.prefetch_range(),
+            }))
         })
         .await
     }
@@ -190,6 +203,7 @@ impl Engine {
                         cert_dir: opts.cert_dir.clone(),
                         endpoint: info.endpoint.clone(),
                     },
+                    prefetch: info.prefetch.clone(),
                     recording: None,
                 })
             })
@@ -241,6 +255,7 @@ impl Engine {
                         cert_dir: None,
                         endpoint: None,
                     },
+                    prefetch: None,
                     recording: Some(Recording {
                         blob_file: self.store.blob_path(&l.blob),
                         access_log: dir.join(format!("layer-{index}.paths")),

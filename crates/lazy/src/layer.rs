@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::cache::ChunkCache;
+use crate::early::EarlyPrefetch;
 use crate::estargz::{chunk::read_chunk, names, EstargzBlob};
 use crate::fs::ChunkReader;
 use crate::needed::elf_needs;
@@ -263,21 +264,56 @@ impl LazyLayer {
     /// Fetches the prioritized files (everything before the prefetch
     /// landmark) in one request, unless they are cached already.
     pub fn prefetch(&self) -> io::Result<u64> {
-        let Some(range) = self.blob.prefetch_range() else {
+        let Some(range) = self.wanted_prefetch() else {
             return Ok(0);
         };
-        if range.is_empty() || self.cache.contains(&range) {
-            return Ok(0);
-        }
         let len = range.end - range.start;
         self.fetch_streaming(range)?;
         Ok(len)
+    }
+
+    /// [`LazyLayer::prefetch`] taking over `early`, a request for the same
+    /// bytes sent before the layer was open. If this layer's TOC marks
+    /// other bytes (or none, or they are cached), `early` is dropped, which
+    /// stops it, and the prefetch goes as usual.
+    pub fn prefetch_from(&self, early: EarlyPrefetch) -> io::Result<u64> {
+        let Some(range) = self.wanted_prefetch() else {
+            return Ok(0);
+        };
+        if *early.range() != range {
+            tracing::warn!(layer = %self.label, recorded = ?early.range(), toc = ?range,
+                "the recorded prefetch range is not the TOC's; fetching the TOC's");
+            drop(early);
+            return self.prefetch();
+        }
+        let len = range.end - range.start;
+        self.fetch_streaming_from(range, |sink| early.drain_into(sink))?;
+        Ok(len)
+    }
+
+    /// The prioritized files' bytes, unless there are none or all are cached.
+    fn wanted_prefetch(&self) -> Option<Range<u64>> {
+        self.blob
+            .prefetch_range()
+            .filter(|r| !r.is_empty() && !self.cache.contains(r))
     }
 
     /// Fetches `range` into the cache piece by piece as it arrives, waking
     /// readers after each piece, so the first prioritized files are read
     /// while the later ones are still on the way.
     fn fetch_streaming(&self, range: Range<u64>) -> io::Result<()> {
+        let source = self.source.clone();
+        let fetched = range.clone();
+        self.fetch_streaming_from(range, move |sink| source.stream_range(fetched, sink))
+    }
+
+    /// [`LazyLayer::fetch_streaming`] with the bytes from `stream`, which
+    /// hands them to its sink in order.
+    fn fetch_streaming_from(
+        &self,
+        range: Range<u64>,
+        stream: impl FnOnce(&mut dyn FnMut(&[u8]) -> io::Result<()>) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.fetching.lock().expect("poisoned").push(range.clone());
         let mut at = range.start;
         let mut pending: Vec<u8> = Vec::with_capacity(STREAM_PIECE);
@@ -289,16 +325,14 @@ impl LazyLayer {
             self.fetched.notify_all();
             Ok(())
         };
-        let result = self
-            .source
-            .stream_range(range.clone(), &mut |bytes| {
-                pending.extend_from_slice(bytes);
-                if pending.len() >= STREAM_PIECE {
-                    flush(&mut pending, &mut at)?;
-                }
-                Ok(())
-            })
-            .and_then(|()| flush(&mut pending, &mut at));
+        let result = stream(&mut |bytes| {
+            pending.extend_from_slice(bytes);
+            if pending.len() >= STREAM_PIECE {
+                flush(&mut pending, &mut at)?;
+            }
+            Ok(())
+        })
+        .and_then(|()| flush(&mut pending, &mut at));
         self.fetch_done(&range);
         result
     }

@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod complete;
+pub mod early;
 pub mod error;
 pub mod estargz;
 pub mod fs;

@@ -23,6 +23,7 @@ use hoist_registry::RegistryClient;
 use hoist_store::Store;
 
 use crate::cache::ChunkCache;
+use crate::early::EarlyPrefetch;
 use crate::error::{io_err, LazyError};
 use crate::estargz::EstargzBlob;
 use crate::fs::{AccessLog, FsOptions, LayerFs};
@@ -289,8 +290,17 @@ const AHEAD_WORKERS: usize = 2;
 struct Served {
     _runtime: tokio::runtime::Runtime,
     layers: Vec<(LazyLayerSpec, Arc<LazyLayer>, Option<Arc<AccessLog>>)>,
+    /// Per layer, its prefetch if the request went out before it was open.
+    early: Vec<Option<EarlyPrefetch>>,
     mounts: Vec<crate::fs::MountedLayer>,
     store: Store,
+}
+
+/// A registry layer's cache and source, and its prefetch if started.
+struct Reached {
+    cache: ChunkCache,
+    source: Arc<dyn RangeSource>,
+    early: Option<EarlyPrefetch>,
 }
 
 impl Served {
@@ -306,17 +316,35 @@ impl Served {
             .unwrap_or_default();
         let store = Store::open(store_root)?;
         let mut clients: HashMap<String, RegistryClient> = HashMap::new();
+        // Every prefetch request goes out before any TOC is read: reading
+        // and indexing a large TOC takes longer than a round trip.
+        let reached = specs
+            .iter()
+            .map(|spec| match spec.recording {
+                Some(_) => Ok(None),
+                None => {
+                    let client = clients
+                        .entry(spec.registry.clone())
+                        .or_insert_with(|| spec.remote.client(&spec.registry))
+                        .clone();
+                    reach_layer(&store, spec, client, runtime.handle().clone()).map(Some)
+                }
+            })
+            .collect::<Result<Vec<_>, LazyError>>()?;
         let mut layers = Vec::new();
+        let mut early = Vec::new();
         let mut mounts = Vec::new();
-        for (spec, mp) in specs.iter().zip(mountpoints) {
-            let client = clients
-                .entry(spec.registry.clone())
-                .or_insert_with(|| spec.remote.client(&spec.registry))
-                .clone();
-            let layer = Arc::new(match &spec.recording {
-                Some(r) => open_recorded_layer(spec, r)?,
-                None => open_layer(&store, spec, client, runtime.handle().clone())?,
-            });
+        for ((spec, mp), reached) in specs.iter().zip(mountpoints).zip(reached) {
+            let (layer, started) = match (&spec.recording, reached) {
+                (Some(r), _) => (open_recorded_layer(spec, r)?, None),
+                (None, Some(reached)) => (
+                    open_layer(&store, spec, reached.cache, reached.source)?,
+                    reached.early,
+                ),
+                (None, None) => unreachable!("every registry layer was reached"),
+            };
+            let layer = Arc::new(layer);
+            early.push(started);
             if spec.recording.is_none() {
                 layer
                     .fetch_ahead_in_background(AHEAD_WORKERS)
@@ -344,6 +372,7 @@ impl Served {
         Ok(Served {
             _runtime: runtime,
             layers,
+            early,
             mounts,
             store,
         })
@@ -351,20 +380,22 @@ impl Served {
 
     /// Prefetches and completes the layers in the background until the
     /// monitor closes the control pipe, then unmounts.
-    fn run_until_closed(self, control: OwnedFd) {
+    fn run_until_closed(mut self, control: OwnedFd) {
         let stop = Arc::new(AtomicBool::new(false));
+        let early = std::mem::take(&mut self.early);
         let workers: Vec<_> = self
             .layers
             .iter()
-            .filter(|(spec, _, _)| spec.recording.is_none())
-            .map(|(spec, layer, _)| {
+            .zip(early)
+            .filter(|((spec, _, _), _)| spec.recording.is_none())
+            .map(|((spec, layer, _), early)| {
                 let (spec, layer, stop, store) = (
                     spec.clone(),
                     layer.clone(),
                     stop.clone(),
                     self.store.clone(),
                 );
-                std::thread::spawn(move || fill_in(&store, &spec, &layer, &stop))
+                std::thread::spawn(move || fill_in(&store, &spec, &layer, early, &stop))
             })
             .collect();
         // EOF (or an error) once the monitor closed its end or died.
@@ -390,36 +421,58 @@ impl Served {
     }
 }
 
-fn open_layer(
+/// Opens a registry layer's chunk cache and source, and sends the request
+/// for its prioritized files if the spec says where they are and the cache
+/// lacks some of them.
+fn reach_layer(
     store: &Store,
     spec: &LazyLayerSpec,
     client: RegistryClient,
     runtime: tokio::runtime::Handle,
-) -> Result<LazyLayer, LazyError> {
-    let layer_err = |detail: String| LazyError::Layer {
-        blob: spec.blob.to_string(),
-        detail,
-    };
-    let toc = store.read_lazy_toc(&spec.blob, &spec.toc_digest)?;
-    let blob = EstargzBlob::from_parts(&toc, spec.toc_offset, spec.blob_size)
-        .map_err(|e| layer_err(e.to_string()))?;
+) -> Result<Reached, LazyError> {
     let dir = store.lazy_dir(&spec.blob);
     let cache = ChunkCache::open(&dir, spec.blob_size)
         .map_err(io_err("opening the chunk cache in", &dir))?;
-    let source = RegistrySource::new(
+    let source: Arc<dyn RangeSource> = Arc::new(RegistrySource::new(
         client,
         &spec.registry,
         &spec.repository,
         spec.blob.clone(),
         spec.blob_size,
         runtime,
-    );
-    Ok(LazyLayer::new(
-        spec.blob.to_string(),
-        blob,
+    ));
+    let early = spec
+        .prefetch
+        .clone()
+        .filter(|r| !r.is_empty() && r.end <= spec.blob_size && !cache.contains(r))
+        .and_then(|r| match EarlyPrefetch::start(source.clone(), r) {
+            Ok(early) => Some(early),
+            Err(e) => {
+                tracing::warn!(blob = %spec.blob, error = %e, "cannot start the prefetch early");
+                None
+            }
+        });
+    Ok(Reached {
         cache,
-        Arc::new(source),
-    ))
+        source,
+        early,
+    })
+}
+
+fn open_layer(
+    store: &Store,
+    spec: &LazyLayerSpec,
+    cache: ChunkCache,
+    source: Arc<dyn RangeSource>,
+) -> Result<LazyLayer, LazyError> {
+    let toc = store.read_lazy_toc(&spec.blob, &spec.toc_digest)?;
+    let blob = EstargzBlob::from_parts(&toc, spec.toc_offset, spec.blob_size).map_err(|e| {
+        LazyError::Layer {
+            blob: spec.blob.to_string(),
+            detail: e.to_string(),
+        }
+    })?;
+    Ok(LazyLayer::new(spec.blob.to_string(), blob, cache, source))
 }
 
 /// A layer served from a local blob for a recording run.
@@ -440,11 +493,24 @@ fn open_recorded_layer(spec: &LazyLayerSpec, r: &Recording) -> Result<LazyLayer,
     ))
 }
 
-/// Prefetch, then the rest; a complete layer goes into the store.
-fn fill_in(store: &Store, spec: &LazyLayerSpec, layer: &LazyLayer, stop: &AtomicBool) {
-    match layer.prefetch() {
+/// Prefetch (taking over `early` if it was started), then the rest; a
+/// complete layer goes into the store.
+fn fill_in(
+    store: &Store,
+    spec: &LazyLayerSpec,
+    layer: &LazyLayer,
+    early: Option<EarlyPrefetch>,
+    stop: &AtomicBool,
+) {
+    let started_early = early.is_some();
+    let prefetched = match early {
+        Some(early) => layer.prefetch_from(early),
+        None => layer.prefetch(),
+    };
+    match prefetched {
         Ok(0) => {}
-        Ok(n) => tracing::info!(blob = %spec.blob, bytes = n, "prefetched the prioritized files"),
+        Ok(n) => tracing::info!(blob = %spec.blob, bytes = n, started_early,
+            "prefetched the prioritized files"),
         Err(e) => {
             tracing::warn!(blob = %spec.blob, error = %e, "prefetch failed; files are fetched when read")
         }

@@ -24,6 +24,11 @@ pub struct LazyLayerSpec {
     pub registry: String,
     pub repository: String,
     pub remote: RemoteOptions,
+    /// The blob bytes of the prioritized files, as the pull read them from
+    /// the TOC: the server asks for them as soon as it starts, while it
+    /// reads the TOC itself. `None` in records made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefetch: Option<std::ops::Range<u64>>,
     /// Set for the recording run of `image convert --optimize`: the layer
     /// is served from a local blob, always (even though it is unpacked in
     /// the store), and the files the container reads are written down.

@@ -45,6 +45,11 @@ pub struct LazyLayer {
     /// probe it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// The blob bytes holding the files the image marks for prefetching
+    /// (eStargz's prioritized files), as the TOC says: a container's lazy
+    /// server can ask for them before it has read the TOC again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefetch: Option<std::ops::Range<u64>>,
 }
 
 /// An image the store holds.
