@@ -99,3 +99,45 @@ fn login_pull_push_logout_against_a_tls_registry_with_basic_auth() {
         .run(&["pull", &cert_dir, "--creds", "alice:s3cret", &name])
         .ok();
 }
+
+/// Without verification the system's CA store plays no part: hoist does not
+/// read it (it costs the first request a few dozen files on a cold cache),
+/// so even a broken store cannot stop such a pull. With verification the
+/// same broken store is an error, which shows the store is the one read.
+#[test]
+fn tls_verify_false_does_not_read_the_system_ca_store() {
+    require_root_and(TOOLS);
+    let reg = Registry::start_tls_auth("alice", "s3cret");
+    ImageBuilder::single_layer().push(&reg, "private:1");
+    let name = reg.reference("private:1");
+    let store = tempfile::tempdir().unwrap();
+    // A PEM block whose contents are not a certificate.
+    let bad = store.path().join("bad.pem");
+    std::fs::write(
+        &bad,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let empty = store.path().join("certs");
+    std::fs::create_dir(&empty).unwrap();
+    let mut hoist = Hoist::new(env!("CARGO_BIN_EXE_hoist"));
+    hoist.registries_conf(&reg.registries_conf_entry());
+    hoist.env("SSL_CERT_FILE", &bad).env("SSL_CERT_DIR", &empty);
+    let cert_dir = format!("--cert-dir={}", reg.host_cert_dir().unwrap().display());
+
+    let out = hoist
+        .run(&["pull", &cert_dir, "--creds", "alice:s3cret", &name])
+        .fails_with(125);
+    assert!(out.stderr.contains("certificate"), "{out:?}");
+
+    hoist
+        .run(&[
+            "pull",
+            "--tls-verify=false",
+            "--creds",
+            "alice:s3cret",
+            &name,
+        ])
+        .ok();
+    assert_eq!(images(&hoist).len(), 1);
+}

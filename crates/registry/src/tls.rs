@@ -88,7 +88,11 @@ pub fn build_http_client(
         .user_agent(opts.user_agent.clone())
         .connect_timeout(opts.connect_timeout)
         .redirect(reqwest::redirect::Policy::limited(10))
-        .danger_accept_invalid_certs(!tls.verify);
+        .danger_accept_invalid_certs(!tls.verify)
+        // Without verification the system's roots are never consulted;
+        // reading and parsing them (about 140 files on Debian) would delay
+        // the first request, most of all with a cold page cache.
+        .tls_built_in_root_certs(tls.verify);
     if let Some(dir) = opts.cert_dir_for(registry) {
         let certs = load_cert_dir(&dir)?;
         for c in certs.roots {
@@ -98,8 +102,12 @@ pub fn build_http_client(
             b = b.identity(id);
         }
     }
-    b.build()
-        .map_err(|e| RegistryError::Config(format!("HTTP client for {registry}: {e}")))
+    b.build().map_err(|e| {
+        RegistryError::Config(format!(
+            "HTTP client for {registry}: {}",
+            crate::host::error_chain(&e)
+        ))
+    })
 }
 
 /// If `err` is (or wraps) a TLS failure, its description.
