@@ -75,35 +75,13 @@ impl EarlyPrefetch {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use super::*;
     use crate::cache::ChunkCache;
-    use crate::estargz::testutil::sample_layer;
+    use crate::estargz::testutil::{sample_layer, Counted, Failing};
     use crate::estargz::writer::{convert, ConvertOptions};
     use crate::estargz::EstargzBlob;
     use crate::fs::ChunkReader;
     use crate::layer::LazyLayer;
-
-    /// A blob in memory that counts the requests made of it and keeps the
-    /// ranges asked for.
-    struct Counted {
-        blob: Vec<u8>,
-        requests: AtomicUsize,
-        asked: std::sync::Mutex<Vec<Range<u64>>>,
-    }
-
-    impl RangeSource for Counted {
-        fn size(&self) -> u64 {
-            self.blob.len() as u64
-        }
-
-        fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
-            self.requests.fetch_add(1, Ordering::SeqCst);
-            self.asked.lock().unwrap().extend(ranges.iter().cloned());
-            self.blob.read_ranges(ranges)
-        }
-    }
 
     /// The sample layer converted with `bin/big` prioritized, as a counted
     /// source, with its opened blob.
@@ -118,11 +96,7 @@ mod tests {
         };
         let converted = convert(&input[..], &mut blob, &opts).unwrap();
         let opened = EstargzBlob::open(&blob, Some(&converted.toc_digest)).unwrap();
-        let source = Arc::new(Counted {
-            blob,
-            requests: AtomicUsize::new(0),
-            asked: Default::default(),
-        });
+        let source = Arc::new(Counted::new(blob));
         (source, opened)
     }
 
@@ -138,7 +112,7 @@ mod tests {
         let early = EarlyPrefetch::start(source.clone(), range.clone()).unwrap();
         // The request is out before the layer opens, as in the server.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while source.requests.load(Ordering::SeqCst) == 0 {
+        while source.requests() == 0 {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the request never went out"
@@ -152,18 +126,10 @@ mod tests {
 
         assert_eq!(fetched, range.end - range.start);
         assert!(layer.cache().contains(&range));
-        assert_eq!(
-            source.requests.load(Ordering::SeqCst),
-            1,
-            "one request in all"
-        );
+        assert_eq!(source.requests(), 1, "one request in all");
         let chunk = layer.blob().chunks()["./bin/big"][0].clone();
         assert!(layer.read_chunk("./bin/big", &chunk).is_ok());
-        assert_eq!(
-            source.requests.load(Ordering::SeqCst),
-            1,
-            "the read was cached"
-        );
+        assert_eq!(source.requests(), 1, "the read was cached");
     }
 
     #[test]
@@ -208,15 +174,6 @@ mod tests {
                 Ok(ranges.iter().map(|_| self.0[..3].to_vec()).collect())
             }
         }
-        struct Failing;
-        impl RangeSource for Failing {
-            fn size(&self) -> u64 {
-                100
-            }
-            fn read_ranges(&self, _: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
-                Err(io::Error::other("registry gone"))
-            }
-        }
         let mut got = Vec::new();
         let short = EarlyPrefetch::start(Arc::new(Short(vec![7; 100])), 0..10).unwrap();
         let e = short
@@ -227,7 +184,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
         assert_eq!(got, vec![7; 3]);
-        let failing = EarlyPrefetch::start(Arc::new(Failing), 0..10).unwrap();
+        let failing = EarlyPrefetch::start(Arc::new(Failing("registry gone")), 0..10).unwrap();
         let e = failing.drain_into(&mut |_| Ok(())).unwrap_err();
         assert!(e.to_string().contains("registry gone"), "{e}");
     }

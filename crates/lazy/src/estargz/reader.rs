@@ -201,7 +201,7 @@ mod tests {
 
     use super::*;
     use crate::estargz::footer::{footer_bytes, FOOTER_SIZE};
-    use crate::estargz::testutil::{blob_with_toc, gzip, read_file, tar_header};
+    use crate::estargz::testutil::{blob_with_toc, gzip, read_file, tar_header, Counted, Failing};
     use crate::toc::{EntryType, TocEntry};
 
     /// A small valid blob: one file `f` holding `hello`.
@@ -331,31 +331,6 @@ mod tests {
         }
     }
 
-    /// Counts the requests made of a blob.
-    struct Counted {
-        blob: Vec<u8>,
-        requests: std::sync::atomic::AtomicUsize,
-    }
-
-    impl RangeSource for Counted {
-        fn size(&self) -> u64 {
-            self.blob.len() as u64
-        }
-
-        fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
-            self.requests
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.blob.read_ranges(ranges)
-        }
-    }
-
-    fn counted(blob: Vec<u8>) -> Counted {
-        Counted {
-            blob,
-            requests: Default::default(),
-        }
-    }
-
     /// A blob whose TOC lists `n` directories with names that compress
     /// badly, so that the TOC member is large.
     fn many_dirs(n: usize) -> Vec<u8> {
@@ -374,17 +349,17 @@ mod tests {
 
     #[test]
     fn a_toc_at_the_end_comes_in_the_footers_request() {
-        let small = counted(one_file(|_| {}));
+        let small = Counted::new(one_file(|_| {}));
         let b = EstargzBlob::open(&small, None).unwrap();
-        assert_eq!(small.requests.into_inner(), 1);
+        assert_eq!(small.requests(), 1);
         assert_eq!(read_file(&small.blob, &b, "f"), b"hello");
         // A TOC longer than the first read: one more request, for the
         // part before it, and the same TOC as reading it whole.
-        let big = counted(many_dirs(6000));
+        let big = Counted::new(many_dirs(6000));
         let toc_len = big.blob.len() as u64 - FOOTER_SIZE as u64 - toc_offset_of(&big.blob);
         assert!(toc_len > first_read_len(big.blob.len() as u64), "{toc_len}");
         let b = EstargzBlob::open(&big, None).unwrap();
-        assert_eq!(big.requests.into_inner(), 2);
+        assert_eq!(big.requests(), 2);
         assert_eq!(b.toc().entries.len(), 6000);
         let whole = &big.blob[b.toc_offset() as usize..big.blob.len() - FOOTER_SIZE];
         assert_eq!(b.toc_json(), toc_json(whole).unwrap());
@@ -415,16 +390,7 @@ mod tests {
 
     #[test]
     fn read_errors_are_reported() {
-        struct Failing;
-        impl RangeSource for Failing {
-            fn size(&self) -> u64 {
-                100
-            }
-            fn read_ranges(&self, _: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
-                Err(io::Error::other("network down"))
-            }
-        }
-        let err = EstargzBlob::open(&Failing, None).unwrap_err();
+        let err = EstargzBlob::open(&Failing("network down"), None).unwrap_err();
         assert!(matches!(err, FormatError::Read { what: "footer", .. }));
         assert!(err.to_string().contains("network down"));
     }

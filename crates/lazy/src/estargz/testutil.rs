@@ -169,3 +169,52 @@ pub fn blob_with_toc(prefix: &[u8], toc_json: &[u8]) -> Vec<u8> {
     blob.extend(footer_bytes(prefix.len() as u64));
     blob
 }
+
+/// A blob in memory that counts the requests made of it and keeps the
+/// ranges asked for.
+pub struct Counted {
+    pub blob: Vec<u8>,
+    pub requests: std::sync::atomic::AtomicUsize,
+    pub asked: std::sync::Mutex<Vec<std::ops::Range<u64>>>,
+}
+
+impl Counted {
+    pub fn new(blob: Vec<u8>) -> Counted {
+        Counted {
+            blob,
+            requests: Default::default(),
+            asked: Default::default(),
+        }
+    }
+
+    /// The requests made so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl RangeSource for Counted {
+    fn size(&self) -> u64 {
+        self.blob.len() as u64
+    }
+
+    fn read_ranges(&self, ranges: &[std::ops::Range<u64>]) -> std::io::Result<Vec<Vec<u8>>> {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.asked.lock().unwrap().extend(ranges.iter().cloned());
+        self.blob.read_ranges(ranges)
+    }
+}
+
+/// A blob of 100 bytes whose every read fails with this message.
+pub struct Failing(pub &'static str);
+
+impl RangeSource for Failing {
+    fn size(&self) -> u64 {
+        100
+    }
+
+    fn read_ranges(&self, _: &[std::ops::Range<u64>]) -> std::io::Result<Vec<Vec<u8>>> {
+        Err(std::io::Error::other(self.0))
+    }
+}
