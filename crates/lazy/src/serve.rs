@@ -124,10 +124,17 @@ impl LazyServer {
     }
 
     /// If the server has ended, reaps it and says how it ended ("killed by
-    /// signal 9", "exited with status 1"); `None` while it runs. Call it
-    /// before reaping children wholesale: only the first wait sees it.
+    /// signal 9", "exited with status 1"); `None` while it runs. A server
+    /// the kernel is still tearing down counts as ended: this waits for it.
+    /// Call it before reaping children wholesale: only the first wait sees it.
     pub fn exit_reason(&mut self) -> Option<String> {
         if self.ended.is_none() {
+            // A container can die of its dead files (its FUSE connection
+            // aborts when the server's descriptors close) before the server
+            // has finished exiting and can be waited for.
+            if is_exiting(self.pid) {
+                wait_readable(self.pid, EXITING_GRACE);
+            }
             let status =
                 rustix::process::waitpid(Some(self.pid), rustix::process::WaitOptions::NOHANG);
             self.ended = match status {
@@ -174,6 +181,38 @@ impl LazyServer {
             let _ = std::fs::remove_dir(mp);
         }
     }
+}
+
+/// How long a process already exiting may take to become waitable: it only
+/// runs the kernel's teardown, so this bound matters only if that hangs.
+const EXITING_GRACE: Duration = Duration::from_secs(10);
+
+/// Whether the kernel is tearing `pid` down: killed or exited, but not yet
+/// waitable. `PF_EXITING` (0x4) is set in the flags field of
+/// /proc/PID/stat (proc(5)) from the start of the exit, before the process
+/// closes its descriptors; a zombie keeps it.
+fn is_exiting(pid: rustix::process::Pid) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero()));
+    // The fields after the command name (which may hold spaces and
+    // parentheses) are: state, ppid, pgrp, session, tty_nr, tpgid, flags.
+    let flags = stat.ok().and_then(|stat| {
+        let (_, rest) = stat.rsplit_once(')')?;
+        rest.split_whitespace().nth(6)?.parse::<u64>().ok()
+    });
+    flags.is_some_and(|f| f & PF_EXITING != 0)
+}
+
+/// Waits, at most `limit`, until `pid` (a child) can be waited for: its
+/// pidfd becomes readable then.
+fn wait_readable(pid: rustix::process::Pid, limit: Duration) {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let Ok(pidfd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
+        return;
+    };
+    let timeout = Timespec::try_from(limit).ok();
+    let mut fds = [PollFd::new(&pidfd, PollFlags::IN)];
+    while let Err(rustix::io::Errno::INTR) = poll(&mut fds, timeout.as_ref()) {}
 }
 
 fn describe_exit(st: rustix::process::WaitStatus) -> String {
