@@ -100,6 +100,61 @@ fn login_pull_push_logout_against_a_tls_registry_with_basic_auth() {
         .ok();
 }
 
+/// A registry that must speak HTTPS is not pinged before a pull: the first
+/// manifest request's 401 says how to authenticate, as the ping's would.
+/// `login` still asks `/v2/` first, to know how to present the credentials.
+#[test]
+fn an_https_registry_is_not_pinged_before_a_pull_but_login_asks_v2() {
+    require_root_and(TOOLS);
+    let reg = Registry::start_tls_auth("alice", "s3cret");
+    ImageBuilder::single_layer().push(&reg, "private:1");
+    let hoist = Hoist::new(env!("CARGO_BIN_EXE_hoist"));
+    hoist.registries_conf(&reg.registries_conf_entry());
+    let cert_dir = format!("--cert-dir={}", reg.host_cert_dir().unwrap().display());
+    hoist
+        .run(&[
+            "pull",
+            &cert_dir,
+            "--creds",
+            "alice:s3cret",
+            &reg.reference("private:1"),
+        ])
+        .ok();
+    let pulled = reg.requests_from("hoist/");
+    assert_eq!(
+        pulled.get(..2),
+        Some(
+            &[
+                "GET /v2/private/manifests/1 401".to_string(),
+                "GET /v2/private/manifests/1 200".to_string()
+            ][..]
+        ),
+        "{pulled:#?}"
+    );
+    assert!(
+        !pulled.iter().any(|r| r.starts_with("GET /v2/ ")),
+        "{pulled:#?}"
+    );
+
+    hoist
+        .run(&[
+            "login",
+            &cert_dir,
+            "-u",
+            "alice",
+            "-p",
+            "s3cret",
+            reg.addr(),
+        ])
+        .ok();
+    let login = &reg.requests_from("hoist/")[pulled.len()..];
+    assert_eq!(
+        login,
+        ["GET /v2/ 401", "GET /v2/ 200"],
+        "login asks /v2/, then sends the credentials there"
+    );
+}
+
 /// Without verification the system's CA store plays no part: hoist does not
 /// read it (it costs the first request a few dozen files on a cold cache),
 /// so even a broken store cannot stop such a pull. With verification the

@@ -297,3 +297,23 @@ fn all_tags_pulls_every_tag_of_the_repository_and_ignores_the_tag_given() {
         .run(&["image", "exists", &reg.reference("other/repo:1")])
         .ok();
 }
+
+/// An insecure registry's endpoint (HTTPS, else plain HTTP) is found by the
+/// pull's first request, sent both ways at once, not by a `/v2/` ping before
+/// it: one round trip less on every command's first request.
+#[test]
+fn an_insecure_registrys_endpoint_is_found_by_the_first_request() {
+    let (reg, hoist) = setup();
+    ImageBuilder::single_layer().push(&reg, "busybox:1");
+    hoist.run(&["pull", "-q", &reg.reference("busybox:1")]).ok();
+    let requests = reg.requests_from("hoist/");
+    assert_eq!(
+        requests.first().map(String::as_str),
+        Some("GET /v2/busybox/manifests/1 200"),
+        "{requests:#?}"
+    );
+    assert!(
+        !requests.iter().any(|r| r.starts_with("GET /v2/ ")),
+        "no ping: {requests:#?}"
+    );
+}

@@ -124,23 +124,34 @@ impl Host {
         })
     }
 
-    /// The base URL, found by pinging `/v2/` once: HTTPS, or plain HTTP when
-    /// the registry is insecure and HTTPS cannot be spoken at all. The ping
-    /// also tells us how the registry wants us to authenticate.
+    /// The base URL: HTTPS, or plain HTTP when the registry is insecure and
+    /// HTTPS cannot be spoken at all. Only the second needs finding out, by
+    /// pinging `/v2/` (unless a first request found it, see
+    /// [`Host::execute_at`]); authentication starts from the first 401's
+    /// challenge either way, so a registry that must speak HTTPS costs no
+    /// round trip here.
     pub async fn endpoint(&self) -> Result<&Url> {
         self.endpoint
             .get_or_try_init(|| async {
                 let https = self.base("https")?;
-                let (base, challenges) = if self.tls.allow_http {
-                    self.ping_insecure(https).await?
-                } else {
-                    let challenges = self.ping(&https, true).await?;
-                    (https, challenges)
-                };
+                if !self.tls.allow_http {
+                    return Ok(https);
+                }
+                let (base, challenges) = self.ping_insecure(https).await?;
                 *self.challenges.lock().expect("poisoned") = challenges;
                 Ok(base)
             })
             .await
+    }
+
+    /// The endpoint and the authentication challenges its `/v2/` answers
+    /// with now: for `login`, which must know how to present credentials
+    /// before it sends them.
+    pub(crate) async fn probe(&self) -> Result<(Url, Vec<Challenge>)> {
+        let base = self.endpoint().await?.clone();
+        let challenges = self.ping(&base, true).await?;
+        *self.challenges.lock().expect("poisoned") = challenges.clone();
+        Ok((base, challenges))
     }
 
     /// Pings an insecure registry over HTTPS and plain HTTP at once, and
@@ -361,36 +372,169 @@ impl Host {
     /// authentication (following the new challenge) and one resend; a second
     /// 401 is an Unauthorized error.
     pub async fn execute(&self, scopes: &[Scope], what: &str, req: &Request) -> Result<Response> {
+        self.execute_after(scopes, what, req, None).await
+    }
+
+    /// [`Host::execute`] of a GET or HEAD of `path`, made by `make` from its
+    /// URL. While an insecure registry's endpoint is unknown, the request
+    /// itself goes out over HTTPS and plain HTTP at once and settles it,
+    /// instead of a ping first: one round trip less for the first request
+    /// of every command.
+    pub async fn execute_at(
+        &self,
+        scopes: &[Scope],
+        what: &str,
+        path: &str,
+        make: impl Fn(Url) -> Request,
+    ) -> Result<Response> {
+        if self.tls.allow_http && self.known_endpoint().is_none() {
+            if let Some((req, first)) = self.discover_with(what, path, &make).await? {
+                return self.execute_after(scopes, what, &req, Some(first)).await;
+            }
+        }
+        let req = make(self.url(path).await?);
+        self.execute(scopes, what, &req).await
+    }
+
+    /// Sends `make`'s request for `path`, without credentials, to an
+    /// insecure registry over HTTPS and plain HTTP at once, and takes HTTPS
+    /// whenever it answers, as [`Host::ping_insecure`] does. The scheme that
+    /// answered becomes the endpoint, and its request and response are
+    /// returned; `None` if another request settled the endpoint meanwhile
+    /// on the other scheme.
+    async fn discover_with(
+        &self,
+        what: &str,
+        path: &str,
+        make: &impl Fn(Url) -> Request,
+    ) -> Result<Option<(Request, Response)>> {
+        let join = |base: Url| {
+            base.join(path.trim_start_matches('/'))
+                .map_err(|e| RegistryError::Protocol {
+                    registry: self.name.clone(),
+                    what: format!("building URL for {path}"),
+                    detail: e.to_string(),
+                })
+        };
+        let (https, http) = (self.base("https")?, self.base("http")?);
+        let https_req = make(join(https.clone())?);
+        let http_req = make(join(http.clone())?);
+        debug_assert!(matches!(https_req.method, Method::GET | Method::HEAD));
+        let (over_https, resp) = {
+            let https_try = self.send_without_retry(what, &https_req);
+            let http_try = self.send_tracked(what, |activity| {
+                self.request_builder(&http_req, None, activity)
+            });
+            tokio::pin!(https_try, http_try);
+            let mut http_result = None;
+            let https_result = loop {
+                tokio::select! {
+                    r = &mut https_try => break r,
+                    r = &mut http_try, if http_result.is_none() => http_result = Some(r),
+                }
+            };
+            match https_result {
+                Ok(resp) => (true, resp),
+                Err(https_err) => {
+                    tracing::debug!(registry = %self.name, "HTTPS failed ({https_err}), using plain HTTP");
+                    let http_result = match http_result {
+                        Some(r) => r,
+                        None => http_try.await,
+                    };
+                    match http_result {
+                        Ok(resp) => (false, resp),
+                        // Something answered on the port, only not in TLS:
+                        // what went wrong over plain HTTP is the story.
+                        Err(http_err) if matches!(https_err, RegistryError::Tls { .. }) => {
+                            return Err(http_err)
+                        }
+                        Err(_) => return Err(https_err),
+                    }
+                }
+            }
+        };
+        let (base, req) = if over_https {
+            (https, https_req)
+        } else {
+            (http, http_req)
+        };
+        if self.endpoint.set(base.clone()).is_err() && self.known_endpoint() != Some(&base) {
+            return Ok(None);
+        }
+        tracing::debug!(registry = %self.name, %base, "endpoint found by the first request");
+        Ok(Some((req, resp)))
+    }
+
+    /// One attempt at `req` without credentials, failing at the first
+    /// error: the HTTPS side of a race, which plain HTTP may win.
+    async fn send_without_retry(&self, what: &str, req: &Request) -> Result<Response> {
+        let activity = Activity::new();
+        until_idle(
+            self.request_builder(req, None, &activity).send(),
+            &activity,
+            self.read_timeout,
+        )
+        .await
+        .map_err(|_| RegistryError::Timeout {
+            registry: self.name.clone(),
+            what: what.to_string(),
+        })?
+        .map_err(|e| self.map_send_error(what, e))
+    }
+
+    /// The reqwest request for `req`, with `auth` if any.
+    fn request_builder(
+        &self,
+        req: &Request,
+        auth: Option<&reqwest::header::HeaderValue>,
+        activity: &Activity,
+    ) -> reqwest::RequestBuilder {
+        let mut headers = req.headers.clone();
+        if let Some(b) = &req.body {
+            // A body sent in tracked pieces has no length of its own.
+            headers.insert(CONTENT_LENGTH, b.len().into());
+        }
+        let mut rb = self
+            .http
+            .request(req.method.clone(), req.url.clone())
+            .headers(headers);
+        if let Some(a) = auth {
+            rb = rb.header(AUTHORIZATION, a.clone());
+        }
+        if let Some(b) = &req.body {
+            rb = rb.body(tracked_body(b.clone(), activity));
+        }
+        rb
+    }
+
+    /// [`Host::execute`], starting from `first`, a response to `req` that
+    /// was sent without credentials.
+    async fn execute_after(
+        &self,
+        scopes: &[Scope],
+        what: &str,
+        req: &Request,
+        mut first: Option<Response>,
+    ) -> Result<Response> {
         let mut extra: Option<String> = None;
         let mut fresh = false;
         loop {
-            // Upload sessions may live elsewhere (storage front ends): our
-            // credentials go only to the registry itself.
-            let auth = if self.same_origin(&req.url).await {
-                self.authorization(scopes, extra.as_deref(), fresh).await?
-            } else {
-                None
+            let resp = match first.take() {
+                Some(resp) => resp,
+                None => {
+                    // Upload sessions may live elsewhere (storage front
+                    // ends): our credentials go only to the registry itself.
+                    let auth = if self.same_origin(&req.url).await {
+                        self.authorization(scopes, extra.as_deref(), fresh).await?
+                    } else {
+                        None
+                    };
+                    self.send_tracked(what, |activity| {
+                        self.request_builder(req, auth.as_ref(), activity)
+                    })
+                    .await?
+                }
             };
-            let resp = self
-                .send_tracked(what, |activity| {
-                    let mut headers = req.headers.clone();
-                    if let Some(b) = &req.body {
-                        // A body sent in tracked pieces has no length of its own.
-                        headers.insert(CONTENT_LENGTH, b.len().into());
-                    }
-                    let mut rb = self
-                        .http
-                        .request(req.method.clone(), req.url.clone())
-                        .headers(headers);
-                    if let Some(a) = &auth {
-                        rb = rb.header(AUTHORIZATION, a.clone());
-                    }
-                    if let Some(b) = &req.body {
-                        rb = rb.body(tracked_body(b.clone(), activity));
-                    }
-                    rb
-                })
-                .await?;
             if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
                 return Ok(resp);
             }

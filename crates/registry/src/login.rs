@@ -19,9 +19,9 @@ impl RegistryClient {
         password: &str,
     ) -> Result<()> {
         let host = self.host(registry)?;
-        let url = host.url("/v2/").await?;
+        let (base, challenges) = host.probe().await?;
+        let url = base.join("v2/").expect("static path");
         let creds = (username.to_string(), password.to_string());
-        let challenges = host.challenges.lock().expect("poisoned").clone();
         let invalid = || RegistryError::InvalidCredentials {
             registry: registry.to_string(),
         };

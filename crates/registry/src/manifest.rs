@@ -91,6 +91,13 @@ fn accept_header() -> HeaderValue {
     HeaderValue::from_str(&ACCEPTED_MANIFESTS.join(", ")).expect("static media types")
 }
 
+/// A GET or HEAD of the manifest at `url`, accepting every kind we read.
+fn manifest_request(method: Method, url: url::Url) -> Request {
+    let mut req = Request::new(method, url);
+    req.headers.insert(ACCEPT, accept_header());
+    req
+}
+
 /// The path element naming a manifest: the digest if any, else the tag.
 fn manifest_target(r: &Reference) -> String {
     r.tag_or_digest()
@@ -140,14 +147,13 @@ impl RegistryClient {
     ) -> Result<(Vec<u8>, String, Digest)> {
         let host = self.host(registry)?;
         let what = format!("fetching manifest {name}");
-        let mut req = Request::new(
-            Method::GET,
-            host.url(&format!("/v2/{repository}/manifests/{target}"))
-                .await?,
-        );
-        req.headers.insert(ACCEPT, accept_header());
         let resp = host
-            .execute(&[Scope::pull(repository)], &what, &req)
+            .execute_at(
+                &[Scope::pull(repository)],
+                &what,
+                &format!("/v2/{repository}/manifests/{target}"),
+                |url| manifest_request(Method::GET, url),
+            )
             .await?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             let body = host.read_error_body(resp).await;
@@ -208,18 +214,13 @@ impl RegistryClient {
     pub async fn head_manifest(&self, r: &Reference) -> Result<Option<ManifestHead>> {
         let host = self.host(&r.registry)?;
         let what = format!("checking manifest {r}");
-        let mut req = Request::new(
-            Method::HEAD,
-            host.url(&format!(
-                "/v2/{}/manifests/{}",
-                r.repository,
-                manifest_target(r)
-            ))
-            .await?,
-        );
-        req.headers.insert(ACCEPT, accept_header());
         let resp = host
-            .execute(&[Scope::pull(&r.repository)], &what, &req)
+            .execute_at(
+                &[Scope::pull(&r.repository)],
+                &what,
+                &format!("/v2/{}/manifests/{}", r.repository, manifest_target(r)),
+                |url| manifest_request(Method::HEAD, url),
+            )
             .await?;
         if resp.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);

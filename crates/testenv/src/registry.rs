@@ -270,6 +270,26 @@ impl Registry {
         })
     }
 
+    /// The requests whose user agent starts with `agent` (e.g. `hoist/`),
+    /// oldest first, as `"METHOD PATH STATUS"`, from the registry's access
+    /// log (one line per completed request, in the combined log format).
+    pub fn requests_from(&self, agent: &str) -> Vec<String> {
+        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| {
+                // ... "GET /v2/ HTTP/1.1" 200 2 "referer" "agent"
+                let (_, rest) = line.split_once(" \"")?;
+                let (request, rest) = rest.split_once('"')?;
+                let (method, rest_req) = request.split_once(' ')?;
+                let (path, _) = rest_req.rsplit_once(' ')?;
+                let status = rest.split_whitespace().next()?;
+                let ua = rest.trim_end().strip_suffix('"')?.rsplit_once('"')?.1;
+                ua.starts_with(agent)
+                    .then(|| format!("{method} {path} {status}"))
+            })
+            .collect()
+    }
+
     /// `curl` a path (e.g. `/v2/_catalog`, `/v2/busybox/manifests/1`) of this registry
     /// with its CA and credentials, accepting every manifest media type; returns
     /// `(http status, body)`.
@@ -510,7 +530,7 @@ fn config_yaml(
     let q = |p: &Path| Value::from(p.to_string_lossy().into_owned()).to_string();
     let mut y = format!(
         "version: 0.1\n\
-         log:\n  level: warn\n  formatter: text\n  accesslog:\n    disabled: true\n\
+         log:\n  level: warn\n  formatter: text\n\
          storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  \
          maintenance:\n    uploadpurging:\n      enabled: false\n\
          http:\n  addr: {addr}\n  secret: hoist-testenv-not-secret\n",
