@@ -138,6 +138,34 @@ impl Engine {
         desc: &Descriptor,
         toc_digest: &Digest,
     ) -> Result<OpenedToc> {
+        // The first read goes out from here, at once: a blocking open would
+        // send it only once its thread runs, after the config request the
+        // pull makes alongside has taken the warm connection, and this
+        // response is the larger one.
+        let tail = match EstargzBlob::first_read(desc.size) {
+            Ok(range) => {
+                let mut tail = Vec::with_capacity((range.end - range.start) as usize);
+                client
+                    .stream_blob_range(
+                        &source.registry,
+                        &source.repository,
+                        &desc.digest,
+                        range,
+                        |bytes| {
+                            tail.extend_from_slice(bytes);
+                            Ok(())
+                        },
+                    )
+                    .await
+                    .map(|()| tail)
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        let tail = match tail {
+            Ok(tail) => tail,
+            Err(e) => return Ok(Err(format!("reading the footer from the blob: {e}"))),
+        };
         let (store, client, src) = (self.store.clone(), client.clone(), source.clone());
         let d = desc.clone();
         let runtime = tokio::runtime::Handle::current();
@@ -151,7 +179,8 @@ impl Engine {
                 d.size,
                 runtime,
             );
-            let blob = match EstargzBlob::open(&blob_source, Some(&expected)) {
+            let opened = EstargzBlob::open_after_first_read(&blob_source, &tail, Some(&expected));
+            let blob = match opened {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(e.to_string())),
             };

@@ -211,9 +211,12 @@ impl Engine {
         ));
         // The TOCs of lazy layers need no diff ID: fetch them while the
         // config arrives, a round trip less before the image is usable.
-        let (config, tocs) = tokio::try_join!(
-            self.fetch_config(client, source, &manifest),
+        // Their requests go first (`try_join!` polls in order), so a TOC,
+        // far larger than the config, takes the connection the manifest
+        // came on and the config a new one.
+        let (tocs, config) = tokio::try_join!(
             self.plan_lazy_layers(client, source, &manifest, opts.pull_mode),
+            self.fetch_config(client, source, &manifest),
         )?;
         let layers = self
             .fetch_layers(client, source, &manifest, &config.diff_ids, tocs, progress)

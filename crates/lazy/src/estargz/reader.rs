@@ -74,21 +74,53 @@ impl EstargzBlob {
         src: &dyn RangeSource,
         expected_toc_digest: Option<&Digest>,
     ) -> Result<EstargzBlob, FormatError> {
-        let size = src.size();
+        let first = EstargzBlob::first_read(src.size())?;
+        let tail = src.read_range(first).map_err(|source| FormatError::Read {
+            what: "footer",
+            source,
+        })?;
+        EstargzBlob::open_after_first_read(src, &tail, expected_toc_digest)
+    }
+
+    /// The range of a blob of `size` bytes that [`EstargzBlob::open`] reads
+    /// first: its end, with the footer and, most often, the whole TOC. A
+    /// caller that can send this request sooner than a blocking open would
+    /// (a pull, before other requests take its warm connection) reads it
+    /// and goes on with [`EstargzBlob::open_after_first_read`].
+    pub fn first_read(size: u64) -> Result<Range<u64>, FormatError> {
         if size < LEGACY_FOOTER_SIZE as u64 {
             return Err(FormatError::TooSmall {
                 size,
                 min: LEGACY_FOOTER_SIZE as u64,
             });
         }
-        let tail_start = size - first_read_len(size);
-        let tail = src
-            .read_range(tail_start..size)
-            .map_err(|source| FormatError::Read {
+        Ok(size - first_read_len(size)..size)
+    }
+
+    /// [`EstargzBlob::open`], given the bytes of its first read
+    /// ([`EstargzBlob::first_read`]); reads the rest of a longer TOC from `src`.
+    pub fn open_after_first_read(
+        src: &dyn RangeSource,
+        tail: &[u8],
+        expected_toc_digest: Option<&Digest>,
+    ) -> Result<EstargzBlob, FormatError> {
+        let size = src.size();
+        let first = EstargzBlob::first_read(size)?;
+        if tail.len() as u64 != first.end - first.start {
+            return Err(FormatError::Read {
                 what: "footer",
-                source,
-            })?;
-        let (toc_offset, footer_len) = parse_footer(&tail)?;
+                source: std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "the blob's last {} bytes were asked for, {} came",
+                        first.end - first.start,
+                        tail.len()
+                    ),
+                ),
+            });
+        }
+        let tail_start = first.start;
+        let (toc_offset, footer_len) = parse_footer(tail)?;
         let toc_end = size - footer_len as u64;
         if toc_offset >= toc_end {
             return Err(FormatError::TocOffset {
@@ -101,7 +133,7 @@ impl EstargzBlob {
                 limit: MAX_TOC_BYTES,
             });
         }
-        let member = toc_member(src, &tail, tail_start, toc_offset..toc_end)?;
+        let member = toc_member(src, tail, tail_start, toc_offset..toc_end)?;
         let json = toc_json(&member)?;
         if let Some(expected) = expected_toc_digest {
             let actual = expected.same_algorithm_of(&json);
@@ -363,6 +395,39 @@ mod tests {
         assert_eq!(b.toc().entries.len(), 6000);
         let whole = &big.blob[b.toc_offset() as usize..big.blob.len() - FOOTER_SIZE];
         assert_eq!(b.toc_json(), toc_json(whole).unwrap());
+    }
+
+    #[test]
+    fn a_first_read_made_elsewhere_opens_the_same_blob() {
+        let small = Counted::new(one_file(|_| {}));
+        let first = EstargzBlob::first_read(small.size()).unwrap();
+        let small_tail = small.blob[first.start as usize..].to_vec();
+        let b = EstargzBlob::open_after_first_read(&small, &small_tail, None).unwrap();
+        assert_eq!(small.requests(), 0, "the TOC was in the first read");
+        assert_eq!(
+            b.toc_json(),
+            EstargzBlob::open(&small, None).unwrap().toc_json()
+        );
+        // The longer TOC: only the part before the first read is fetched.
+        let big = Counted::new(many_dirs(6000));
+        let first = EstargzBlob::first_read(big.size()).unwrap();
+        let tail = big.blob[first.start as usize..].to_vec();
+        let b = EstargzBlob::open_after_first_read(&big, &tail, None).unwrap();
+        assert_eq!(b.toc().entries.len(), 6000);
+        let asked = big.asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 1, "one request: {asked:?}");
+        assert_eq!(
+            asked[0],
+            b.toc_offset()..first.start,
+            "for what the first read lacked"
+        );
+        // A first read of the wrong length is refused, not misparsed.
+        let err = EstargzBlob::open_after_first_read(&small, &small_tail[1..], None).unwrap_err();
+        assert!(matches!(err, FormatError::Read { .. }), "{err}");
+        assert!(matches!(
+            EstargzBlob::first_read(10),
+            Err(FormatError::TooSmall { .. })
+        ));
     }
 
     /// The TOC offset a blob's footer names.
