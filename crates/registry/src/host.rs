@@ -231,18 +231,8 @@ impl Host {
             self.send_retrying(&what, || self.http.get(url.clone()))
                 .await?
         } else {
-            let activity = Activity::new();
-            until_idle(
-                self.http.get(url.clone()).send(),
-                &activity,
-                self.read_timeout,
-            )
-            .await
-            .map_err(|_| RegistryError::Timeout {
-                registry: self.name.clone(),
-                what: what.clone(),
-            })?
-            .map_err(|e| self.map_send_error(&what, e))?
+            self.send_single(&what, self.http.get(url.clone()), &Activity::new())
+                .await?
         };
         let challenges = challenge::from_headers(resp.headers());
         tracing::debug!(registry = %self.name, %url, status = resp.status().as_u16(), ?challenges, "pinged registry");
@@ -469,17 +459,25 @@ impl Host {
     /// error: the HTTPS side of a race, which plain HTTP may win.
     async fn send_without_retry(&self, what: &str, req: &Request) -> Result<Response> {
         let activity = Activity::new();
-        until_idle(
-            self.request_builder(req, None, &activity).send(),
-            &activity,
-            self.read_timeout,
-        )
-        .await
-        .map_err(|_| RegistryError::Timeout {
-            registry: self.name.clone(),
-            what: what.to_string(),
-        })?
-        .map_err(|e| self.map_send_error(what, e))
+        let rb = self.request_builder(req, None, &activity);
+        self.send_single(what, rb, &activity).await
+    }
+
+    /// Sends `rb` once. It fails when nothing moves (see `activity`) for
+    /// the read timeout, and with the error variant the user can act on.
+    pub(crate) async fn send_single(
+        &self,
+        what: &str,
+        rb: reqwest::RequestBuilder,
+        activity: &Activity,
+    ) -> Result<Response> {
+        until_idle(rb.send(), activity, self.read_timeout)
+            .await
+            .map_err(|_| RegistryError::Timeout {
+                registry: self.name.clone(),
+                what: what.to_string(),
+            })?
+            .map_err(|e| self.map_send_error(what, e))
     }
 
     /// The reqwest request for `req`, with `auth` if any.

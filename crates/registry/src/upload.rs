@@ -18,7 +18,7 @@ use crate::auth::Scope;
 use crate::client::RegistryClient;
 use crate::error::{RegistryError, Result};
 use crate::host::{Host, Request};
-use crate::idle::{tracked_body, until_idle, Activity};
+use crate::idle::{tracked_body, Activity};
 use crate::manifest::{cross_check_digest, header_digest};
 use crate::sink::Progress;
 
@@ -136,13 +136,7 @@ impl Host {
                 rb = rb.header(AUTHORIZATION, a);
             }
         }
-        until_idle(rb.send(), activity, self.read_timeout)
-            .await
-            .map_err(|_| RegistryError::Timeout {
-                registry: self.name.clone(),
-                what: what.to_string(),
-            })?
-            .map_err(|e| self.map_send_error(what, e))
+        self.send_single(what, rb, activity).await
     }
 }
 
