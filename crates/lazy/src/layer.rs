@@ -55,6 +55,9 @@ const MAX_ELF_BYTES: u64 = 64 << 20;
 enum Ahead {
     /// Fetch these bytes (files of one directory).
     Range(Range<u64>),
+    /// Fetch these ranges in one request (a family of files, see
+    /// `Neighbours::on_family_miss`).
+    Ranges(Vec<Range<u64>>),
     /// Fetch the libraries this ELF file (cleaned name) loads.
     Needs(String),
 }
@@ -158,6 +161,20 @@ impl LazyLayer {
         }
         *self.last_demand.lock().expect("poisoned") = Instant::now();
         self.demand_fetches.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Fetches what of `ranges` is neither cached nor coming, in one
+    /// request.
+    fn fetch_family(&self, ranges: Vec<Range<u64>>) {
+        let missing: Vec<Range<u64>> = ranges
+            .iter()
+            .flat_map(|r| self.cache.missing_within(r))
+            .filter(|r| !self.in_flight(r))
+            .collect();
+        if let Err(e) = self.fetch_all_at_once(merge_within(missing, 0)) {
+            tracing::warn!(layer = %self.label, error = %e,
+                "fetching a family of files ahead failed; its files are fetched when read");
+        }
     }
 
     /// Fetches the libraries `file` loads, and theirs, a level at a time,
@@ -468,6 +485,10 @@ impl LazyLayer {
             // The fetchers are gone only if the layer is being dropped.
             let _ = jobs.send(Ahead::Range(ahead));
         }
+        let family = self.neighbours.on_family_miss(file, range);
+        if !family.is_empty() {
+            let _ = jobs.send(Ahead::Ranges(family));
+        }
     }
 
     /// Hands an ELF file just read from the network to the fetchers, which
@@ -552,6 +573,7 @@ fn fetch_ahead_until_dropped(layer: &Weak<LazyLayer>, queue: &Mutex<Receiver<Ahe
         };
         match job {
             Ahead::Range(range) => layer.fetch_ahead(&range),
+            Ahead::Ranges(ranges) => layer.fetch_family(ranges),
             Ahead::Needs(file) => layer.fetch_needs(&file),
         }
     }

@@ -18,9 +18,10 @@
 //! larger ones only once a second file of theirs was read from the network,
 //! which shows the workload is reading that directory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
 
 use crate::estargz::names::parent;
 use crate::toc::ChunkRef;
@@ -41,11 +42,61 @@ const BUSY_DIR_BYTES: u64 = 4 << 20;
 /// range, bytes between them included, to save requests.
 const MERGE_GAP: u64 = 32 << 10;
 
+/// A family (the files of one extension below one directory) is fetched
+/// whole once files of it were read from the network in this many of its
+/// directories: a workload going from package to package of a tree (an
+/// interpreter importing its library's compiled modules, a program loading
+/// plug-ins from one directory each) would otherwise pay a round trip per
+/// directory. bench/lazy.sh's http workload (Python importing from about
+/// 20 packages) started in 2.33 s with 2, 2.45 s with 3 and 2.55-2.70 s
+/// without families; its hello workload, which reads two directories of
+/// the standard library, took 1.35 s with either.
+const FAMILY_DIRS: usize = 2;
+
+/// The largest family fetched whole: 6 MiB take about 0.5 s at 100 Mbit/s,
+/// the time of ten round trips at 50 ms. Python's standard library has
+/// 4.7 MB of compiled modules.
+const FAMILY_BYTES: u64 = 6 << 20;
+
 /// The blob ranges of each directory's regular files, and how often each
-/// directory was read from the network.
+/// directory was read from the network; and the same for families.
 #[derive(Debug, Default)]
 pub(crate) struct Neighbours {
     dirs: HashMap<String, DirExtent>,
+    families: HashMap<(String, String), Family>,
+}
+
+/// The regular files of one extension anywhere below one directory,
+/// except those directly in it (its own files are its [`DirExtent`]).
+#[derive(Debug, Default)]
+struct Family {
+    ranges: Vec<Range<u64>>,
+    bytes: u64,
+    /// Over [`FAMILY_BYTES`]: never fetched, its ranges dropped.
+    too_large: bool,
+    /// The directories below it from which files of it were read from the
+    /// network.
+    missed_in: Mutex<HashSet<String>>,
+    taken: AtomicBool,
+}
+
+/// The extension of a file name (`pyc` of `a/b.cpython-311.pyc`), if it
+/// has a short one that is not a version number (`libc.so.6`): what makes
+/// files of a kind.
+fn extension(name: &str) -> Option<&str> {
+    let base = &name[name.rfind('/').map_or(0, |i| i + 1)..];
+    let (stem, ext) = base.rsplit_once('.')?;
+    let short = !stem.is_empty() && (1..=8).contains(&ext.len());
+    let word = ext.bytes().all(|b| b.is_ascii_alphanumeric())
+        && ext.bytes().any(|b| b.is_ascii_alphabetic());
+    (short && word).then_some(ext)
+}
+
+/// The directories above `dir`, nearest first, the layer's root ("") last.
+fn ancestors(dir: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors((!dir.is_empty()).then(|| parent(dir)), |a| {
+        (!a.is_empty()).then(|| parent(a))
+    })
 }
 
 #[derive(Debug)]
@@ -84,7 +135,10 @@ impl Neighbours {
                 (dir.to_string(), extent)
             })
             .collect();
-        Neighbours { dirs }
+        Neighbours {
+            dirs,
+            families: index_families(chunks),
+        }
     }
 
     /// Called when a read of `file` needs the network, which fetches
@@ -107,6 +161,80 @@ impl Neighbours {
             .iter()
             .flat_map(|r| subtract(r, fetching))
             .collect()
+    }
+}
+
+/// The families of the layer's files (see [`Family`]).
+fn index_families(chunks: &HashMap<String, Vec<ChunkRef>>) -> HashMap<(String, String), Family> {
+    let mut families: HashMap<(String, String), Family> = HashMap::new();
+    for (name, file_chunks) in chunks {
+        let Some(ext) = extension(name) else {
+            continue;
+        };
+        let bytes: u64 = file_chunks
+            .iter()
+            .map(|c| c.blob_range.end - c.blob_range.start)
+            .sum();
+        for above in ancestors(parent(name)) {
+            let family = families
+                .entry((above.to_string(), ext.to_string()))
+                .or_default();
+            if family.too_large {
+                continue;
+            }
+            family.bytes += bytes;
+            if family.bytes > FAMILY_BYTES {
+                family.too_large = true;
+                family.ranges = Vec::new();
+                continue;
+            }
+            family
+                .ranges
+                .extend(file_chunks.iter().map(|c| c.blob_range.clone()));
+        }
+    }
+    for family in families.values_mut() {
+        family.ranges = merge_within(std::mem::take(&mut family.ranges), 0);
+    }
+    families
+}
+
+impl Neighbours {
+    /// Called with [`Neighbours::on_miss`]: when `file`'s kind of file has
+    /// now been read from the network in [`FAMILY_DIRS`] directories below
+    /// one of its ancestors, the rest of that family (see [`Family`]), once;
+    /// the nearest such ancestor counts.
+    pub(crate) fn on_family_miss(&self, file: &str, fetching: &Range<u64>) -> Vec<Range<u64>> {
+        let Some(ext) = extension(file) else {
+            return Vec::new();
+        };
+        let dir = parent(file);
+        for above in ancestors(dir) {
+            let Some(family) = self.families.get(&(above.to_string(), ext.to_string())) else {
+                continue;
+            };
+            if family.too_large {
+                // Those above hold it all and more.
+                return Vec::new();
+            }
+            let missed = {
+                let mut missed_in = family.missed_in.lock().expect("poisoned");
+                missed_in.insert(dir.to_string());
+                missed_in.len()
+            };
+            if missed < FAMILY_DIRS {
+                continue;
+            }
+            if family.taken.swap(true, Ordering::Relaxed) {
+                return Vec::new();
+            }
+            return family
+                .ranges
+                .iter()
+                .flat_map(|r| subtract(r, fetching))
+                .collect();
+        }
+        Vec::new()
     }
 }
 
@@ -189,6 +317,58 @@ mod tests {
         let n = layer(&[("etc/only", 0..10), ("usr/x", 10..20), ("usr/y", 20..30)]);
         assert!(n.on_miss("etc/only", &(0..10)).is_empty());
         assert!(n.on_miss("nowhere/z", &(0..10)).is_empty());
+    }
+
+    #[test]
+    fn a_family_comes_whole_once_two_of_its_directories_were_read() {
+        let n = layer(&[
+            ("lib/a/x.pyc", 0..10),
+            ("lib/b/y.pyc", 100..110),
+            ("lib/c/z.pyc", 200..210),
+            ("lib/d/w.pyc", 300..310),
+            ("lib/d/v.py", 310..320),
+            ("lib/top.pyc", 400..410),
+            ("other/q.pyc", 500..510),
+        ]);
+        assert!(n.on_family_miss("lib/a/x.pyc", &(0..10)).is_empty());
+        // A second read in a directory already counted counts once.
+        assert!(n.on_family_miss("lib/a/x.pyc", &(0..10)).is_empty());
+        assert_eq!(
+            n.on_family_miss("lib/b/y.pyc", &(100..110)),
+            vec![0..10, 200..210, 300..310],
+            "the .pyc files below lib, not lib's own, not the .py, not elsewhere"
+        );
+        assert!(
+            n.on_family_miss("lib/c/z.pyc", &(200..210)).is_empty(),
+            "once"
+        );
+    }
+
+    #[test]
+    fn a_large_family_is_never_fetched_whole() {
+        let mb = 1 << 20;
+        let n = layer(&[
+            ("usr/a/x.so", 0..4 * mb),
+            ("usr/b/y.so", 4 * mb..8 * mb),
+            ("usr/c/z.so", 8 * mb..8 * mb + 10),
+        ]);
+        assert!(n.on_family_miss("usr/a/x.so", &(0..4 * mb)).is_empty());
+        assert!(n.on_family_miss("usr/b/y.so", &(4 * mb..8 * mb)).is_empty());
+        assert!(n
+            .on_family_miss("usr/c/z.so", &(8 * mb..8 * mb + 10))
+            .is_empty());
+    }
+
+    #[test]
+    fn extensions_are_short_suffixes_of_the_base_name() {
+        assert_eq!(extension("a/b.cpython-311.pyc"), Some("pyc"));
+        assert_eq!(extension("usr/lib/libc.so.6"), None);
+        assert_eq!(extension("usr/lib/libz.so"), Some("so"));
+        assert_eq!(extension("home/.bashrc"), None);
+        assert_eq!(extension("a.d/noext"), None);
+        assert_eq!(extension("a/x.toolongext"), None);
+        assert_eq!(ancestors("a/b/c").collect::<Vec<_>>(), vec!["a/b", "a", ""]);
+        assert_eq!(ancestors("").count(), 0);
     }
 
     #[test]
