@@ -160,29 +160,44 @@ impl Host {
     /// trips before the HTTP ping starts.
     async fn ping_insecure(&self, https: Url) -> Result<(Url, Vec<Challenge>)> {
         let http = self.base("http")?;
-        let https_ping = self.ping(&https, false);
-        let http_ping = self.ping(&http, true);
-        tokio::pin!(https_ping, http_ping);
+        let raced = self
+            .prefer_https(self.ping(&https, false), self.ping(&http, true))
+            .await;
+        match raced {
+            Ok((true, challenges)) => Ok((https, challenges)),
+            Ok((false, challenges)) => Ok((http, challenges)),
+            Err((https_err, _)) => Err(https_err),
+        }
+    }
+
+    /// Runs `https` and `http` (the same request over both schemes) at once
+    /// and takes HTTPS's result whenever it succeeds, else HTTP's: `true`
+    /// with the result when HTTPS gave it. Both errors when both fail.
+    async fn prefer_https<T>(
+        &self,
+        https: impl std::future::Future<Output = Result<T>>,
+        http: impl std::future::Future<Output = Result<T>>,
+    ) -> std::result::Result<(bool, T), (RegistryError, RegistryError)> {
+        tokio::pin!(https, http);
         let mut http_result = None;
         let https_result = loop {
             tokio::select! {
-                r = &mut https_ping => break r,
-                r = &mut http_ping, if http_result.is_none() => http_result = Some(r),
+                r = &mut https => break r,
+                r = &mut http, if http_result.is_none() => http_result = Some(r),
             }
         };
         let https_err = match https_result {
-            Ok(challenges) => return Ok((https.clone(), challenges)),
+            Ok(t) => return Ok((true, t)),
             Err(e) => e,
         };
         tracing::debug!(registry = %self.name, "HTTPS failed ({https_err}), using plain HTTP");
         let http_result = match http_result {
             Some(r) => r,
-            None => http_ping.await,
+            None => http.await,
         };
-        match http_result {
-            Ok(challenges) => Ok((http.clone(), challenges)),
-            Err(_) => Err(https_err),
-        }
+        http_result
+            .map(|t| (false, t))
+            .map_err(|http_err| (https_err, http_err))
     }
 
     /// The base URL if a request has found it already (no ping).
@@ -410,38 +425,20 @@ impl Host {
         let https_req = make(join(https.clone())?);
         let http_req = make(join(http.clone())?);
         debug_assert!(matches!(https_req.method, Method::GET | Method::HEAD));
-        let (over_https, resp) = {
-            let https_try = self.send_without_retry(what, &https_req);
-            let http_try = self.send_tracked(what, |activity| {
-                self.request_builder(&http_req, None, activity)
-            });
-            tokio::pin!(https_try, http_try);
-            let mut http_result = None;
-            let https_result = loop {
-                tokio::select! {
-                    r = &mut https_try => break r,
-                    r = &mut http_try, if http_result.is_none() => http_result = Some(r),
-                }
-            };
-            match https_result {
-                Ok(resp) => (true, resp),
-                Err(https_err) => {
-                    tracing::debug!(registry = %self.name, "HTTPS failed ({https_err}), using plain HTTP");
-                    let http_result = match http_result {
-                        Some(r) => r,
-                        None => http_try.await,
-                    };
-                    match http_result {
-                        Ok(resp) => (false, resp),
-                        // Something answered on the port, only not in TLS:
-                        // what went wrong over plain HTTP is the story.
-                        Err(http_err) if matches!(https_err, RegistryError::Tls { .. }) => {
-                            return Err(http_err)
-                        }
-                        Err(_) => return Err(https_err),
-                    }
-                }
-            }
+        let raced = self
+            .prefer_https(
+                self.send_without_retry(what, &https_req),
+                self.send_tracked(what, |activity| {
+                    self.request_builder(&http_req, None, activity)
+                }),
+            )
+            .await;
+        let (over_https, resp) = match raced {
+            Ok(won) => won,
+            // Something answered on the port, only not in TLS: what went
+            // wrong over plain HTTP is the story.
+            Err((RegistryError::Tls { .. }, http_err)) => return Err(http_err),
+            Err((https_err, _)) => return Err(https_err),
         };
         let (base, req) = if over_https {
             (https, https_req)
