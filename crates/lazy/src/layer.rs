@@ -163,15 +163,10 @@ impl LazyLayer {
         self.demand_fetches.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Fetches what of `ranges` is neither cached nor coming, in one
-    /// request.
+    /// Fetches the files of a family (see `Neighbours::on_family_miss`)
+    /// that are neither cached nor coming, in one request.
     fn fetch_family(&self, ranges: Vec<Range<u64>>) {
-        let missing: Vec<Range<u64>> = ranges
-            .iter()
-            .flat_map(|r| self.cache.missing_within(r))
-            .filter(|r| !self.in_flight(r))
-            .collect();
-        if let Err(e) = self.fetch_all_at_once(merge_within(missing, 0)) {
+        if let Err(e) = self.fetch_missing_at_once(ranges) {
             tracing::warn!(layer = %self.label, error = %e,
                 "fetching a family of files ahead failed; its files are fetched when read");
         }
@@ -187,13 +182,11 @@ impl LazyLayer {
                 .flat_map(|f| self.libraries_of(f))
                 .filter(|lib| self.elf_seen.lock().expect("poisoned").insert(lib.clone()))
                 .collect();
-            let ranges: Vec<Range<u64>> = libs
+            let chunks = libs
                 .iter()
                 .flat_map(|lib| self.files.get(lib).into_iter().flatten())
-                .flat_map(|c| self.cache.missing_within(&c.blob_range))
-                .filter(|r| !self.in_flight(r))
-                .collect();
-            if let Err(e) = self.fetch_all_at_once(merge_within(ranges, 0)) {
+                .map(|c| c.blob_range.clone());
+            if let Err(e) = self.fetch_missing_at_once(chunks) {
                 tracing::warn!(layer = %self.label, file, error = %e,
                     "fetching the libraries of an ELF file ahead failed; they are fetched when read");
                 return;
@@ -228,6 +221,20 @@ impl LazyLayer {
             .iter()
             .filter_map(|paths| paths.iter().find_map(|p| self.paths.regular_file(p)))
             .collect()
+    }
+
+    /// Fetches what of `ranges` is neither cached nor coming, in one
+    /// request.
+    fn fetch_missing_at_once(
+        &self,
+        ranges: impl IntoIterator<Item = Range<u64>>,
+    ) -> io::Result<()> {
+        let missing: Vec<Range<u64>> = ranges
+            .into_iter()
+            .flat_map(|r| self.cache.missing_within(&r))
+            .filter(|r| !self.in_flight(r))
+            .collect();
+        self.fetch_all_at_once(merge_within(missing, 0))
     }
 
     /// Fetches `ranges` in one request; readers of any of them wait for it.
