@@ -237,7 +237,8 @@ impl LazyLayer {
         self.fetch_all_at_once(merge_within(missing, 0))
     }
 
-    /// Fetches `ranges` in one request; readers of any of them wait for it.
+    /// Fetches `ranges` in one request; readers of any of them wait for
+    /// it, each until its own range is in.
     fn fetch_all_at_once(&self, ranges: Vec<Range<u64>>) -> io::Result<()> {
         if ranges.is_empty() {
             return Ok(());
@@ -247,13 +248,14 @@ impl LazyLayer {
             .lock()
             .expect("poisoned")
             .extend(ranges.iter().cloned());
-        let result = self.source.read_ranges(&ranges).and_then(|parts| {
-            ranges
-                .iter()
-                .zip(parts)
-                .try_for_each(|(r, bytes)| self.cache.put(r.start, &bytes))
+        let mut pending = vec![true; ranges.len()];
+        let result = self.source.read_ranges_each(&ranges, &mut |i, bytes| {
+            let stored = self.cache.put(ranges[i].start, bytes);
+            pending[i] = false;
+            self.fetch_done(&ranges[i]);
+            stored
         });
-        for r in &ranges {
+        for (r, _) in ranges.iter().zip(&pending).filter(|(_, p)| **p) {
             self.fetch_done(r);
         }
         *self.last_demand.lock().expect("poisoned") = Instant::now();
@@ -749,6 +751,93 @@ mod tests {
         assert!(
             second_took < total + slack,
             "the second read took {second_took:?}: one budget ({total:?}), not two"
+        );
+    }
+
+    /// A blob whose many-range reads deliver their first range, then hold
+    /// the rest back until told to go on.
+    struct FirstThenHeld {
+        blob: crate::estargz::testutil::Counted,
+        first_in: Mutex<Sender<()>>,
+        go_on: Mutex<Receiver<()>>,
+    }
+
+    impl RangeSource for FirstThenHeld {
+        fn size(&self) -> u64 {
+            self.blob.size()
+        }
+
+        fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>> {
+            self.blob.read_ranges(ranges)
+        }
+
+        fn read_ranges_each(
+            &self,
+            ranges: &[Range<u64>],
+            deliver: &mut dyn FnMut(usize, &[u8]) -> io::Result<()>,
+        ) -> io::Result<()> {
+            let parts = self.blob.read_ranges(ranges)?;
+            deliver(0, &parts[0])?;
+            self.first_in.lock().unwrap().send(()).unwrap();
+            self.go_on.lock().unwrap().recv().unwrap();
+            for (i, part) in parts.iter().enumerate().skip(1) {
+                deliver(i, part)?;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_range_of_a_many_range_fetch_is_readable_before_the_rest_is_in() {
+        use crate::estargz::testutil::{sample_layer, Counted};
+        use crate::estargz::writer::{convert, ConvertOptions};
+
+        let (input, files) = sample_layer();
+        let mut blob = Vec::new();
+        let opts = ConvertOptions {
+            chunk_size: 1000,
+            prioritized: Vec::new(),
+            compression_level: 6,
+            spool_dir: None,
+        };
+        let converted = convert(&input[..], &mut blob, &opts).unwrap();
+        let estargz = EstargzBlob::open(&blob, Some(&converted.toc_digest)).unwrap();
+        let (first_in, first_is_in) = channel();
+        let (go_on, held) = channel();
+        let source = Arc::new(FirstThenHeld {
+            blob: Counted::new(blob),
+            first_in: Mutex::new(first_in),
+            go_on: Mutex::new(held),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), converted.blob_size).unwrap();
+        let layer = Arc::new(LazyLayer::new(
+            "test".into(),
+            estargz,
+            cache,
+            source.clone(),
+        ));
+        let big = layer.blob().chunks()["./bin/big"][0].clone();
+        let exact = layer.blob().chunks()["./bin/exact"][0].clone();
+        let ranges = vec![big.blob_range.clone(), exact.blob_range.clone()];
+
+        let fetch = {
+            let layer = layer.clone();
+            std::thread::spawn(move || layer.fetch_all_at_once(ranges))
+        };
+        first_is_in.recv().unwrap();
+        // The second range is still held back; the first is served.
+        assert!(layer.cache().contains(&big.blob_range));
+        assert!(!layer.cache().contains(&exact.blob_range));
+        let read = layer.read_chunk("bin/big", &big).unwrap();
+        assert_eq!(read[..], files["bin/big"][..read.len()]);
+        go_on.send(()).unwrap();
+        fetch.join().unwrap().unwrap();
+        assert!(layer.cache().contains(&exact.blob_range));
+        assert_eq!(
+            source.blob.requests(),
+            1,
+            "the read made no request of its own"
         );
     }
 

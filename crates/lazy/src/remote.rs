@@ -160,6 +160,57 @@ impl RegistrySource {
     }
 }
 
+impl RegistrySource {
+    /// Reads `ranges`, handing each to `deliver` as it comes in; gives up
+    /// (with `TimedOut`) at `deadline`.
+    fn deliver_within(
+        &self,
+        ranges: &[Range<u64>],
+        deadline: Instant,
+        deliver: &mut dyn FnMut(usize, &[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if let Some(bad) = ranges
+            .iter()
+            .find(|r| r.start >= r.end || r.end > self.size)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "range {bad:?} outside blob {} of {} bytes",
+                    self.digest, self.size
+                ),
+            ));
+        }
+        let fetch = self.client.stream_blob_ranges(
+            &self.registry,
+            &self.repository,
+            &self.digest,
+            ranges,
+            |i, bytes| {
+                self.fetched
+                    .bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                deliver(i, &bytes)
+            },
+        );
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.runtime
+            .block_on(async { tokio::time::timeout(left, fetch).await })
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "registry {} did not deliver parts of blob {} in time (the read waited {:?})",
+                        self.registry, self.digest, left
+                    ),
+                )
+            })?
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.fetched.requests.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 impl RangeSource for RegistrySource {
     fn size(&self) -> u64 {
         self.size
@@ -205,40 +256,20 @@ impl RangeSource for RegistrySource {
         ranges: &[Range<u64>],
         deadline: Instant,
     ) -> io::Result<Vec<Vec<u8>>> {
-        if let Some(bad) = ranges
-            .iter()
-            .find(|r| r.start >= r.end || r.end > self.size)
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "range {bad:?} outside blob {} of {} bytes",
-                    self.digest, self.size
-                ),
-            ));
-        }
-        let fetch =
-            self.client
-                .fetch_blob_ranges(&self.registry, &self.repository, &self.digest, ranges);
-        let left = deadline.saturating_duration_since(Instant::now());
-        let parts = self
-            .runtime
-            .block_on(async { tokio::time::timeout(left, fetch).await })
-            .map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "registry {} did not deliver parts of blob {} in time (the read waited {:?})",
-                        self.registry,
-                        self.digest,
-                        left
-                    ),
-                )
-            })?
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        self.fetched.requests.fetch_add(1, Ordering::Relaxed);
-        let total: u64 = parts.iter().map(|p| p.len() as u64).sum();
-        self.fetched.bytes.fetch_add(total, Ordering::Relaxed);
-        Ok(parts.into_iter().map(|b| b.to_vec()).collect())
+        let mut out = vec![Vec::new(); ranges.len()];
+        self.deliver_within(ranges, deadline, &mut |i, bytes| {
+            out[i] = bytes.to_vec();
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn read_ranges_each(
+        &self,
+        ranges: &[Range<u64>],
+        deliver: &mut dyn FnMut(usize, &[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let len = ranges.iter().map(|r| r.end.saturating_sub(r.start)).sum();
+        self.deliver_within(ranges, self.budget.deadline(len), deliver)
     }
 }

@@ -15,6 +15,21 @@ pub trait RangeSource: Send + Sync {
     /// requests. Returns exactly one buffer per range, of the range's length.
     fn read_ranges(&self, ranges: &[Range<u64>]) -> io::Result<Vec<Vec<u8>>>;
 
+    /// [`RangeSource::read_ranges`], handing each range (its index among
+    /// `ranges` and its bytes) to `deliver` as soon as it is in, so the
+    /// first can be used while later ones are still coming (by default:
+    /// all at the end). Each range is delivered at most once.
+    fn read_ranges_each(
+        &self,
+        ranges: &[Range<u64>],
+        deliver: &mut dyn FnMut(usize, &[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        for (i, bytes) in self.read_ranges(ranges)?.iter().enumerate() {
+            deliver(i, bytes)?;
+        }
+        Ok(())
+    }
+
     /// [`RangeSource::read_ranges`], giving up (with `TimedOut`) at
     /// `deadline` if the source can wait (a network source); local
     /// sources answer at once and ignore it.

@@ -13,6 +13,7 @@ mod host;
 mod idle;
 mod login;
 mod manifest;
+mod multipart;
 pub mod options;
 pub mod ranges;
 pub mod retry;

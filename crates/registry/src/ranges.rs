@@ -4,7 +4,8 @@
 //! registry answers those with `multipart/byteranges` (docker-registry's
 //! filesystem driver does); a registry or storage front end that answers with
 //! one range, or with the whole blob, is handled too, and one that cannot do
-//! multi-range is asked range by range from then on.
+//! multi-range is asked range by range from then on. Each range is handed
+//! over as soon as its bytes are in, while later ones are still coming.
 
 use std::ops::Range;
 use std::sync::atomic::Ordering;
@@ -19,6 +20,7 @@ use crate::client::RegistryClient;
 use crate::error::{RegistryError, Result};
 use crate::host::{Host, Request};
 use crate::idle::{Body, BodyError};
+pub use crate::multipart::{parse_multipart, MultipartStream};
 
 /// At most this many ranges go into one request: headers stay small and a
 /// multipart answer stays easy on the registry.
@@ -36,17 +38,34 @@ impl RegistryClient {
         digest: &Digest,
         ranges: &[Range<u64>],
     ) -> Result<Vec<Bytes>> {
+        let mut out = vec![Bytes::new(); ranges.len()];
+        self.stream_blob_ranges(registry, repository, digest, ranges, |i, bytes| {
+            out[i] = bytes;
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// [`RegistryClient::fetch_blob_ranges`], handing each range to
+    /// `deliver` (with its index in `ranges`) as soon as all its bytes are
+    /// in. Each range is delivered once; after an interruption only the
+    /// ranges not yet delivered are asked for again.
+    pub async fn stream_blob_ranges(
+        &self,
+        registry: &str,
+        repository: &str,
+        digest: &Digest,
+        ranges: &[Range<u64>],
+        deliver: impl FnMut(usize, Bytes) -> std::io::Result<()>,
+    ) -> Result<()> {
         let host = self.host(registry)?;
         let fetch = RangeFetch {
             host: &host,
             repository,
             digest,
         };
-        let mut out = Vec::with_capacity(ranges.len());
-        for group in ranges.chunks(MAX_RANGES_PER_REQUEST) {
-            out.extend(fetch.group(group).await?);
-        }
-        Ok(out)
+        fetch.ranges(ranges, deliver).await
     }
 
     /// Reads one range of a blob and hands its bytes to `sink` as they
@@ -84,59 +103,41 @@ impl RangeFetch<'_> {
         )
     }
 
-    async fn group(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        if ranges.len() > 1 && !self.host.single_range_only.load(Ordering::Relaxed) {
-            match self.request(ranges).await? {
-                Some(parts) => return Ok(parts),
-                None => {
-                    tracing::debug!(registry = %self.host.name, "no multi-range support; asking range by range");
-                    self.host.single_range_only.store(true, Ordering::Relaxed);
-                }
-            }
-        }
-        let mut out = Vec::with_capacity(ranges.len());
-        for r in ranges {
-            let parts = self
-                .request(std::slice::from_ref(r))
-                .await?
-                .ok_or_else(|| {
-                    self.protocol(format!(
-                        "the answer to a request for bytes {r:?} did not hold them"
-                    ))
-                })?;
-            out.extend(parts);
-        }
-        Ok(out)
-    }
-
-    /// One request for `ranges`, retried when the body breaks off. `None`
-    /// when the answer is valid HTTP but does not cover every range (a
-    /// registry that answers a multi-range request with only the first).
-    async fn request(&self, ranges: &[Range<u64>]) -> Result<Option<Vec<Bytes>>> {
-        let req = self.range_request(ranges).await?;
-        let what = self.what();
+    /// Fetches every range of `ranges`, up to [`MAX_RANGES_PER_REQUEST`]
+    /// per request, handing each to `deliver` once complete. A request
+    /// whose answer breaks off is retried for the ranges still missing.
+    async fn ranges(
+        &self,
+        ranges: &[Range<u64>],
+        mut deliver: impl FnMut(usize, Bytes) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let mut wanted = Wanted::new(ranges);
         let mut attempt = 0;
         let mut timeouts = 0;
         loop {
-            let resp = self.send(&req).await?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let limit = ranges.last().map_or(0, |r| r.end);
-            match read_body(resp, status == 200, limit, self.host.read_timeout).await {
-                Ok(body) => {
-                    return self
-                        .split(status, &headers, body, ranges)
-                        .map(Some)
-                        .or_else(|e| {
-                            if ranges.len() > 1 && matches!(e, RegistryError::Protocol { .. }) {
-                                tracing::debug!(error = %e, "multi-range answer unusable");
-                                Ok(None)
-                            } else {
-                                Err(e)
-                            }
-                        })
+            let per_request = if self.host.single_range_only.load(Ordering::Relaxed) {
+                1
+            } else {
+                MAX_RANGES_PER_REQUEST
+            };
+            let asked = wanted.next_request(per_request);
+            if asked.is_empty() {
+                return Ok(());
+            }
+            match self.answer(&asked, &mut wanted, &mut deliver).await {
+                Ok(Answer::Ended) if wanted.all_done(&asked) => attempt = 0,
+                Ok(Answer::Ended) | Err(RegistryError::Protocol { .. }) if asked.len() > 1 => {
+                    tracing::debug!(registry = %self.host.name,
+                        "no usable multi-range answer; asking range by range");
+                    self.host.single_range_only.store(true, Ordering::Relaxed);
                 }
-                Err(e)
+                Ok(Answer::Ended) => {
+                    return Err(self.protocol(format!(
+                        "the answer to a request for bytes {:?} did not hold them",
+                        asked[0]
+                    )))
+                }
+                Ok(Answer::Broke(e))
                     if e.retryable()
                         && attempt + 1 < self.host.retry.max_attempts
                         && (!e.is_timeout() || timeouts + 1 < self.host.retry.max_timeouts) =>
@@ -149,9 +150,65 @@ impl RangeFetch<'_> {
                     tracing::info!(digest = %self.digest, ?delay, "range read interrupted ({e}); retrying");
                     tokio::time::sleep(delay).await;
                 }
-                Err(e) => return Err(self.host.map_body_error(&what, e)),
+                Ok(Answer::Broke(e)) => return Err(self.host.map_body_error(&self.what(), e)),
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// One request for `asked` (ranges of `wanted`, by index). Feeds the
+    /// answer to `wanted` as it arrives and delivers each range it
+    /// completes; ends when the answer does (a 200, the whole blob, ends
+    /// once every asked range is in).
+    async fn answer(
+        &self,
+        asked: &[Range<u64>],
+        wanted: &mut Wanted<'_>,
+        deliver: &mut impl FnMut(usize, Bytes) -> std::io::Result<()>,
+    ) -> Result<Answer> {
+        let req = self.range_request(asked).await?;
+        let resp = self.send(&req).await?;
+        let mut layout = self.layout(&resp)?;
+        let whole_blob = resp.status().as_u16() == 200;
+        let mut body = Body::new(resp, self.host.read_timeout);
+        while !(whole_blob && wanted.all_done(asked)) {
+            let chunk = match body.next().await {
+                None => break,
+                Some(Err(e)) => return Ok(Answer::Broke(e)),
+                Some(Ok(chunk)) => chunk,
+            };
+            for (at, piece) in layout.pieces(chunk).map_err(|d| self.protocol(d))? {
+                for i in wanted.feed(at, &piece).map_err(|d| self.protocol(d))? {
+                    deliver(i, wanted.take(i)).map_err(|source| RegistryError::Io {
+                        what: format!("storing {}", self.what()),
+                        source,
+                    })?;
+                }
+            }
+        }
+        if let Layout::Multipart(parts) = &layout {
+            if !whole_blob {
+                parts.finish().map_err(|d| self.protocol(d))?;
+            }
+        }
+        Ok(Answer::Ended)
+    }
+
+    /// How the answer's body lays out blob bytes.
+    fn layout(&self, resp: &reqwest::Response) -> Result<Layout> {
+        let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok());
+        if resp.status().as_u16() == 200 {
+            // The Range header was ignored: the whole blob.
+            return Ok(Layout::Run { at: 0 });
+        }
+        if let Some(boundary) = header(CONTENT_TYPE).and_then(multipart_boundary) {
+            let parts = MultipartStream::new(&boundary).map_err(|d| self.protocol(d))?;
+            return Ok(Layout::Multipart(parts));
+        }
+        let at = header(CONTENT_RANGE)
+            .and_then(crate::blob::content_range_start)
+            .ok_or_else(|| self.protocol("a 206 answer without Content-Range".into()))?;
+        Ok(Layout::Run { at })
     }
 
     /// A GET of the blob asking for `ranges`.
@@ -239,40 +296,6 @@ impl RangeFetch<'_> {
         Ok(())
     }
 
-    /// Cuts the asked-for ranges out of an answer.
-    fn split(
-        &self,
-        status: u16,
-        headers: &reqwest::header::HeaderMap,
-        body: Bytes,
-        ranges: &[Range<u64>],
-    ) -> Result<Vec<Bytes>> {
-        let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-        let pieces: Vec<(u64, Bytes)> = if status == 200 {
-            // The whole blob (Range ignored): read_body stopped at the end
-            // of the last range.
-            vec![(0, body)]
-        } else if let Some(boundary) = header(CONTENT_TYPE).and_then(multipart_boundary) {
-            parse_multipart(&body, &boundary).map_err(|d| self.protocol(d))?
-        } else {
-            let start = header(CONTENT_RANGE)
-                .and_then(crate::blob::content_range_start)
-                .ok_or_else(|| self.protocol("a 206 answer without Content-Range".into()))?;
-            vec![(start, body)]
-        };
-        ranges
-            .iter()
-            .map(|r| {
-                cut(&pieces, r).ok_or_else(|| {
-                    self.protocol(format!(
-                        "the answer does not hold bytes {}..{} (end exclusive)",
-                        r.start, r.end
-                    ))
-                })
-            })
-            .collect()
-    }
-
     fn protocol(&self, detail: String) -> RegistryError {
         RegistryError::Protocol {
             registry: self.host.name.clone(),
@@ -297,37 +320,6 @@ fn last_byte(r: &Range<u64>) -> Option<u64> {
     (r.end > r.start).then(|| r.end - 1)
 }
 
-/// Reads a body; for a 200 (whole blob) only up to `limit` bytes.
-async fn read_body(
-    resp: reqwest::Response,
-    whole_blob: bool,
-    limit: u64,
-    read_timeout: std::time::Duration,
-) -> std::result::Result<Bytes, BodyError> {
-    let mut body = Body::new(resp, read_timeout);
-    let mut buf = Vec::new();
-    while let Some(chunk) = body.next().await {
-        buf.extend_from_slice(&chunk?);
-        if whole_blob && buf.len() as u64 >= limit {
-            break;
-        }
-    }
-    Ok(Bytes::from(buf))
-}
-
-/// The bytes of `want` from pieces that each start at a blob offset.
-pub fn cut(pieces: &[(u64, Bytes)], want: &Range<u64>) -> Option<Bytes> {
-    pieces.iter().find_map(|(start, data)| {
-        let end = start.checked_add(u64::try_from(data.len()).ok()?)?;
-        if *start > want.start || want.end > end || want.start > want.end {
-            return None;
-        }
-        let from = usize::try_from(want.start - start).ok()?;
-        let to = usize::try_from(want.end - start).ok()?;
-        Some(data.slice(from..to))
-    })
-}
-
 /// The boundary of a `multipart/byteranges` content type.
 pub fn multipart_boundary(content_type: &str) -> Option<String> {
     let (mime, params) = content_type.split_once(';')?;
@@ -340,51 +332,6 @@ pub fn multipart_boundary(content_type: &str) -> Option<String> {
             .eq_ignore_ascii_case("boundary")
             .then(|| v.trim().trim_matches('"').to_string())
     })
-}
-
-/// Parses a `multipart/byteranges` body into (start offset, bytes) parts.
-/// Each part's length comes from its Content-Range, so binary data that
-/// happens to contain the boundary cannot confuse the parser. Every length
-/// and offset comes from the server, so all arithmetic on them is checked.
-pub fn parse_multipart(
-    body: &Bytes,
-    boundary: &str,
-) -> std::result::Result<Vec<(u64, Bytes)>, String> {
-    if boundary.is_empty() {
-        return Err("multipart answer with an empty boundary".into());
-    }
-    let delimiter = format!("--{boundary}");
-    let mut parts = Vec::new();
-    let mut pos = 0usize;
-    loop {
-        let at = find(&body[pos..], delimiter.as_bytes())
-            .ok_or_else(|| "multipart answer ends without its closing boundary".to_string())?;
-        pos += at + delimiter.len();
-        if body[pos..].starts_with(b"--") {
-            return Ok(parts);
-        }
-        let head_end = find(&body[pos..], b"\r\n\r\n")
-            .ok_or_else(|| "multipart part without a blank line after its headers".to_string())?;
-        let head = std::str::from_utf8(&body[pos..pos + head_end])
-            .map_err(|_| "multipart part headers are not text".to_string())?;
-        pos += head_end + 4;
-        let range = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim().eq_ignore_ascii_case("content-range").then_some(v)
-            })
-            .and_then(parse_content_range)
-            .ok_or_else(|| format!("multipart part without a usable Content-Range: {head:?}"))?;
-        let short = || "multipart part shorter than its Content-Range".to_string();
-        let len = usize::try_from(range.end - range.start).map_err(|_| short())?;
-        let data = pos
-            .checked_add(len)
-            .and_then(|end| body.get(pos..end))
-            .ok_or_else(short)?;
-        parts.push((range.start, Bytes::copy_from_slice(data)));
-        pos += len;
-    }
 }
 
 /// `bytes 10-19/100` as 10..20. `None` for anything else, including an end
@@ -402,8 +349,116 @@ pub fn parse_content_range(value: &str) -> Option<Range<u64>> {
     (end >= start).then_some(start..end.checked_add(1)?)
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// What became of one request.
+enum Answer {
+    /// The answer ended (it may not have held every range asked for).
+    Ended,
+    /// The answer broke off.
+    Broke(BodyError),
+}
+
+/// Where the bytes of an answer's body sit in the blob.
+enum Layout {
+    /// One run of blob bytes from offset `at` (a 206 for one range, or a
+    /// 200 with the whole blob from 0).
+    Run { at: u64 },
+    /// Parts, each saying where it sits.
+    Multipart(MultipartStream),
+}
+
+impl Layout {
+    /// The blob bytes in the next chunk of the body, as (offset, bytes).
+    fn pieces(&mut self, chunk: Bytes) -> std::result::Result<Vec<(u64, Bytes)>, String> {
+        match self {
+            Layout::Run { at } => {
+                let start = *at;
+                *at = at
+                    .checked_add(chunk.len() as u64)
+                    .ok_or("an answer longer than any blob")?;
+                Ok(vec![(start, chunk)])
+            }
+            Layout::Multipart(parts) => parts.push(&chunk),
+        }
+    }
+}
+
+/// The ranges of one call, filled from the pieces of the answers as they
+/// arrive, in whatever order; each is taken once it is complete.
+struct Wanted<'r> {
+    ranges: &'r [Range<u64>],
+    filling: Vec<Vec<u8>>,
+    done: Vec<bool>,
+}
+
+impl<'r> Wanted<'r> {
+    fn new(ranges: &'r [Range<u64>]) -> Wanted<'r> {
+        Wanted {
+            ranges,
+            filling: vec![Vec::new(); ranges.len()],
+            done: vec![false; ranges.len()],
+        }
+    }
+
+    /// Up to `max` ranges not yet complete.
+    fn next_request(&self, max: usize) -> Vec<Range<u64>> {
+        self.ranges
+            .iter()
+            .zip(&self.done)
+            .filter(|(_, done)| !**done)
+            .map(|(r, _)| r.clone())
+            .take(max)
+            .collect()
+    }
+
+    /// Whether every range of `asked` is complete.
+    fn all_done(&self, asked: &[Range<u64>]) -> bool {
+        asked.iter().all(|a| {
+            let i = self.ranges.partition_point(|r| r.start < a.start);
+            self.done.get(i).copied().unwrap_or(false)
+        })
+    }
+
+    /// Adds `data`, the blob bytes from offset `at`, to the ranges it
+    /// overlaps. Returns the indices of the ranges it completes. Bytes a
+    /// range already has are ignored; bytes that would leave a hole in one
+    /// are an error (the answer skipped some).
+    fn feed(&mut self, at: u64, data: &[u8]) -> std::result::Result<Vec<usize>, String> {
+        let end = at
+            .checked_add(data.len() as u64)
+            .ok_or("a part beyond the end of any blob")?;
+        let mut completed = Vec::new();
+        let first = self.ranges.partition_point(|r| r.end <= at);
+        for i in first..self.ranges.len() {
+            let r = &self.ranges[i];
+            if r.start >= end {
+                break;
+            }
+            if self.done[i] {
+                continue;
+            }
+            let have = r.start + self.filling[i].len() as u64;
+            let (from, to) = (r.start.max(at), r.end.min(end));
+            if to <= have {
+                continue;
+            }
+            if from > have {
+                return Err(format!(
+                    "the answer skipped bytes {have}..{from} (end exclusive) of a range asked for"
+                ));
+            }
+            self.filling[i].extend_from_slice(&data[(have - at) as usize..(to - at) as usize]);
+            if to == r.end {
+                self.done[i] = true;
+                completed.push(i);
+            }
+        }
+        Ok(completed)
+    }
+
+    /// The bytes of complete range `i`.
+    fn take(&mut self, i: usize) -> Bytes {
+        Bytes::from(std::mem::take(&mut self.filling[i]))
+    }
 }
 
 #[cfg(test)]
@@ -416,25 +471,44 @@ mod tests {
     }
 
     #[test]
-    fn multipart_parts_are_cut_by_length() {
-        // The second part's data contains the boundary text itself.
-        let body = Bytes::from_static(
-            b"\r\n--XYZ\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 0-3/100\r\n\r\nabcd\r\n--XYZ\r\nContent-Range: bytes 50-56/100\r\n\r\n--XYZ--\r\n--XYZ--\r\n",
-        );
-        let parts = parse_multipart(&body, "XYZ").unwrap();
-        assert_eq!(parts.len(), 2);
-        assert_eq!(parts[0], (0, Bytes::from_static(b"abcd")));
-        assert_eq!(parts[1], (50, Bytes::from_static(b"--XYZ--")));
-        assert_eq!(cut(&parts, &(51..53)).unwrap(), Bytes::from_static(b"-X"));
-        assert!(cut(&parts, &(3..5)).is_none());
+    fn ranges_fill_from_pieces_in_any_order_and_any_cut() {
+        let ranges = [0..4, 10..14, 20..22];
+        let mut wanted = Wanted::new(&ranges);
+        // The last range first, then one piece spanning the first two
+        // (with the bytes between them), then a repeat.
+        assert_eq!(wanted.feed(20, b"uv").unwrap(), vec![2]);
+        assert_eq!(wanted.feed(0, b"abc").unwrap(), Vec::<usize>::new());
+        assert_eq!(wanted.feed(2, b"cdxxxxxxWXYZ").unwrap(), vec![0, 1]);
+        assert_eq!(wanted.feed(0, b"abcd").unwrap(), Vec::<usize>::new());
+        assert_eq!(wanted.take(0), Bytes::from_static(b"abcd"));
+        assert_eq!(wanted.take(1), Bytes::from_static(b"WXYZ"));
+        assert_eq!(wanted.take(2), Bytes::from_static(b"uv"));
+        assert!(wanted.all_done(&ranges));
+        assert!(wanted.next_request(32).is_empty());
     }
 
     #[test]
-    fn truncated_multipart_is_an_error() {
-        let body = Bytes::from_static(b"--B\r\nContent-Range: bytes 0-9/10\r\n\r\nabc");
-        assert!(parse_multipart(&body, "B").unwrap_err().contains("shorter"));
-        let body = Bytes::from_static(b"--B\r\nContent-Range: bytes 0-2/10\r\n\r\nabc\r\n");
-        assert!(parse_multipart(&body, "B").unwrap_err().contains("closing"));
+    fn a_piece_that_leaves_a_hole_in_a_range_is_an_error() {
+        let ranges = [Range { start: 0, end: 10 }];
+        let mut wanted = Wanted::new(&ranges);
+        wanted.feed(0, b"ab").unwrap();
+        assert!(wanted
+            .feed(5, b"fg")
+            .unwrap_err()
+            .contains("skipped bytes 2..5"));
+        assert_eq!(wanted.next_request(32), vec![0..10]);
+        assert!(!wanted.all_done(&ranges));
+    }
+
+    #[test]
+    fn only_incomplete_ranges_are_asked_again() {
+        let ranges = [0..2, 5..7, 9..11];
+        let mut wanted = Wanted::new(&ranges);
+        wanted.feed(5, b"xy").unwrap();
+        assert_eq!(wanted.next_request(32), vec![0..2, 9..11]);
+        assert_eq!(wanted.next_request(1), vec![0..2]);
+        assert!(wanted.all_done(std::slice::from_ref(&ranges[1])));
+        assert!(!wanted.all_done(&[0..2, 5..7]));
     }
 
     #[test]
@@ -471,13 +545,17 @@ mod tests {
         ));
         let parts = parse_multipart(&body, "B").unwrap();
         assert_eq!(parts, vec![(max - 1, Bytes::from_static(b"a"))]);
-        assert_eq!(cut(&parts, &(max - 1..max)), Some(Bytes::from_static(b"a")));
-        // A part starting near u64::MAX cannot be cut without overflow.
-        let parts = vec![(max - 1, Bytes::from_static(b"abc"))];
-        assert_eq!(cut(&parts, &(max - 1..max)), None);
-        #[allow(clippy::reversed_empty_ranges)]
-        let backwards = 2..1;
-        assert_eq!(cut(&[(0, Bytes::from_static(b"abc"))], &backwards), None);
+        let last = [Range {
+            start: max - 1,
+            end: max,
+        }];
+        let mut wanted = Wanted::new(&last);
+        assert_eq!(wanted.feed(max - 1, b"a").unwrap(), vec![0]);
+        // A piece running past u64::MAX is refused, not wrapped.
+        let mut wanted = Wanted::new(&last);
+        assert!(wanted.feed(max - 1, b"abc").is_err());
+        let mut run = Layout::Run { at: max - 1 };
+        assert!(run.pieces(Bytes::from_static(b"abc")).is_err());
         assert_eq!(range_header(&[0..0, 5..6]), "bytes=5-5");
     }
 

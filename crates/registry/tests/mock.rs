@@ -309,6 +309,189 @@ async fn interrupted_download_resumes_with_range() {
     assert!(ranges[0].starts_with("bytes="), "{ranges:?}");
 }
 
+/// A `multipart/byteranges` body with boundary `B` holding `ranges` of `data`.
+fn multipart_body(data: &[u8], ranges: &[std::ops::Range<usize>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for r in ranges {
+        let head = format!(
+            "\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes {}-{}/{}\r\n\r\n",
+            r.start,
+            r.end - 1,
+            data.len()
+        );
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(&data[r.clone()]);
+    }
+    body.extend_from_slice(b"\r\n--B--\r\n");
+    body
+}
+
+/// The ranges of a `Range: bytes=a-b,c-d` header, end exclusive.
+fn asked_ranges(header: &str) -> Vec<std::ops::Range<usize>> {
+    header
+        .trim_start_matches("bytes=")
+        .split(',')
+        .map(|r| {
+            let (a, b) = r.split_once('-').unwrap();
+            a.parse().unwrap()..b.parse::<usize>().unwrap() + 1
+        })
+        .collect()
+}
+
+/// The Range headers a mock server was sent, in order.
+fn range_headers(srv: &MockServer) -> Vec<String> {
+    srv.requests()
+        .iter()
+        .filter_map(|r| r.header("range").map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_range_of_a_multipart_answer_is_delivered_as_soon_as_it_is_in() {
+    let data = random_bytes(300_000, 21);
+    let digest = Digest::sha256_of(&data);
+    let asked = [1_000..90_000, 150_000..151_000, 200_000..290_000];
+    // The server sends the first part, then holds the rest back until the
+    // client has delivered that part: a client that waits for the whole
+    // answer never gets it.
+    let first_delivered = Arc::new(tokio::sync::Notify::new());
+    let body = multipart_body(&data, &asked);
+    let closing = b"\r\n--B--\r\n".len();
+    let first_part_end = multipart_body(&data, &asked[..1]).len() - closing;
+    let resume = first_delivered.clone();
+    let srv = MockServer::start(move |req| match req.path() {
+        "/v2/" => MockResponse::new(200),
+        _ => MockResponse {
+            pause_at: Some((first_part_end, resume.clone())),
+            ..MockResponse::new(206)
+                .header("content-type", "multipart/byteranges; boundary=B")
+                .body(body.clone())
+        },
+    })
+    .await;
+    let c = client(CredentialSource::Anonymous, fast_retry(1));
+    let ranges: Vec<_> = asked.iter().map(|r| r.start as u64..r.end as u64).collect();
+    let mut delivered = Vec::new();
+    let fetch = c.stream_blob_ranges(&srv.addr, "a", &digest, &ranges, |i, bytes| {
+        if i == 0 {
+            first_delivered.notify_one();
+        }
+        delivered.push((i, bytes));
+        Ok(())
+    });
+    tokio::time::timeout(Duration::from_secs(60), fetch)
+        .await
+        .expect("the first range was not delivered before the answer ended")
+        .unwrap();
+    let order: Vec<usize> = delivered.iter().map(|(i, _)| *i).collect();
+    assert_eq!(order, vec![0, 1, 2]);
+    for (i, bytes) in &delivered {
+        assert_eq!(&bytes[..], &data[asked[*i].clone()], "range {i}");
+    }
+    assert_eq!(range_headers(&srv).len(), 1, "one request for all three");
+}
+
+#[tokio::test]
+async fn an_interrupted_multi_range_answer_is_resumed_for_the_missing_ranges_only() {
+    let data = random_bytes(100_000, 22);
+    let digest = Digest::sha256_of(&data);
+    let served = data.clone();
+    let srv = MockServer::start(move |req| {
+        let Some(range) = req.header("range") else {
+            return MockResponse::new(200);
+        };
+        let asked = asked_ranges(range);
+        let body = multipart_body(&served, &asked);
+        let first_answer = asked.len() == 3;
+        MockResponse {
+            // The first answer breaks off inside its last part.
+            truncate_at: first_answer.then(|| body.len() - 500),
+            ..MockResponse::new(206)
+                .header("content-type", "multipart/byteranges; boundary=B")
+                .body(body)
+        }
+    })
+    .await;
+    let c = client(CredentialSource::Anonymous, fast_retry(3));
+    let ranges = [0..10_000, 20_000..30_000, 40_000..50_000];
+    let parts = c
+        .fetch_blob_ranges(&srv.addr, "a", &digest, &ranges)
+        .await
+        .unwrap();
+    for (r, bytes) in ranges.iter().zip(&parts) {
+        assert_eq!(&bytes[..], &data[r.start as usize..r.end as usize]);
+    }
+    assert_eq!(
+        range_headers(&srv),
+        vec!["bytes=0-9999,20000-29999,40000-49999", "bytes=40000-49999"]
+    );
+}
+
+#[tokio::test]
+async fn a_registry_that_answers_one_range_of_many_is_asked_for_the_rest_one_by_one() {
+    let data = random_bytes(100_000, 23);
+    let digest = Digest::sha256_of(&data);
+    let served = data.clone();
+    // Like a storage front end without multi-range support: only the
+    // first range asked for comes back.
+    let srv = MockServer::start(move |req| {
+        let Some(range) = req.header("range") else {
+            return MockResponse::new(200);
+        };
+        let first = asked_ranges(range)[0].clone();
+        MockResponse::new(206)
+            .header(
+                "content-range",
+                &format!("bytes {}-{}/{}", first.start, first.end - 1, served.len()),
+            )
+            .body(served[first].to_vec())
+    })
+    .await;
+    let c = client(CredentialSource::Anonymous, fast_retry(1));
+    let ranges = [5..10, 50..60, 90_000..90_010];
+    let parts = c
+        .fetch_blob_ranges(&srv.addr, "a", &digest, &ranges)
+        .await
+        .unwrap();
+    for (r, bytes) in ranges.iter().zip(&parts) {
+        assert_eq!(&bytes[..], &data[r.start as usize..r.end as usize]);
+    }
+    assert_eq!(
+        range_headers(&srv),
+        vec![
+            "bytes=5-9,50-59,90000-90009",
+            "bytes=50-59",
+            "bytes=90000-90009"
+        ]
+    );
+    // The registry is known now: later reads ask range by range at once.
+    c.fetch_blob_ranges(&srv.addr, "a", &digest, &[0..1, 2..3])
+        .await
+        .unwrap();
+    assert_eq!(&range_headers(&srv)[3..], ["bytes=0-0", "bytes=2-2"]);
+}
+
+#[tokio::test]
+async fn a_registry_that_ignores_range_is_read_only_as_far_as_needed() {
+    let data = random_bytes(2_000_000, 24);
+    let digest = Digest::sha256_of(&data);
+    let body = data.clone();
+    let srv = MockServer::start(move |req| match req.path() {
+        "/v2/" => MockResponse::new(200),
+        _ => MockResponse::new(200).body(body.clone()),
+    })
+    .await;
+    let c = client(CredentialSource::Anonymous, fast_retry(1));
+    let ranges = [10..20, 1_000..1_500];
+    let parts = c
+        .fetch_blob_ranges(&srv.addr, "a", &digest, &ranges)
+        .await
+        .unwrap();
+    assert_eq!(&parts[0][..], &data[10..20]);
+    assert_eq!(&parts[1][..], &data[1_000..1_500]);
+    assert_eq!(range_headers(&srv).len(), 1);
+}
+
 #[tokio::test]
 async fn manifest_limits_and_verification() {
     let big = vec![b' '; MAX_MANIFEST_BYTES + 10];

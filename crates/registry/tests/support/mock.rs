@@ -40,6 +40,9 @@ pub struct MockResponse {
     pub until_close: bool,
     /// Never answer (the connection stays open and silent).
     pub stall: bool,
+    /// Send this many bytes of the body, then wait until notified before
+    /// sending the rest.
+    pub pause_at: Option<(usize, Arc<tokio::sync::Notify>)>,
 }
 
 impl MockResponse {
@@ -185,10 +188,16 @@ async fn serve(
         out += "\r\n";
         sock.write_all(out.as_bytes()).await?;
         if req.method != "HEAD" {
-            let body = match resp.truncate_at {
+            let mut body = match resp.truncate_at {
                 Some(n) => &resp.body[..n],
                 None => &resp.body[..],
             };
+            if let Some((n, resume)) = &resp.pause_at {
+                sock.write_all(&body[..*n]).await?;
+                sock.flush().await?;
+                resume.notified().await;
+                body = &body[*n..];
+            }
             sock.write_all(body).await?;
         }
         sock.flush().await?;
