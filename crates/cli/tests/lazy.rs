@@ -753,3 +753,41 @@ fn a_dead_lazy_server_stops_its_container_with_the_reason() {
     );
     b.run(&["rm", "doomed"]).ok();
 }
+
+#[test]
+fn a_containers_program_is_fetched_as_soon_as_its_lazy_server_starts() {
+    let (reg, _) = common::setup();
+    let (_a, image) = converted_image(&reg);
+    let b = common::hoist_for(&reg);
+    // `sleep` through the image's PATH: /bin/sleep, a link to busybox.
+    b.run(&[
+        "--log-level",
+        "info",
+        "run",
+        "-d",
+        "--name",
+        "prog",
+        "--network",
+        "none",
+        &image,
+        "sleep",
+        "60",
+    ])
+    .ok();
+    let log = container_dir(&b, "prog").join("lazy.log");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let fetched = |text: &str| {
+        text.lines()
+            .find(|l| l.contains("fetched the container's program"))
+            .map(str::to_owned)
+    };
+    // The line comes once the program is in; the container runs on.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while fetched(&read_log()).is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = read_log();
+    let line = fetched(&text).unwrap_or_else(|| panic!("no line about the program: {text}"));
+    assert!(line.contains("bin/busybox"), "{line}");
+    b.run(&["rm", "-f", "-t", "0", "prog"]).ok();
+}

@@ -23,14 +23,16 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use hoist_lazy::serve::LazyServer;
-use hoist_lazy::LazyLayerSpec;
+use hoist_lazy::{FirstProgram, LazyLayerSpec};
 use hoist_runtime::executor::{
     wait_exit, ExitStatus, ExternalRuntime, InProcessRuntime, Runtime, Stdio,
 };
 use hoist_runtime::rootfs::{
     mount_overlay, mount_overlay_volatile, unmount, write_etc_files, EtcOptions,
 };
-use hoist_runtime::spec::{build_spec, MountSpec, SeccompChoice, SpecOptions, Ulimit};
+use hoist_runtime::spec::{
+    build_spec, program_and_path, MountSpec, SeccompChoice, SpecOptions, Ulimit,
+};
 use oci_spec::image::ImageConfiguration;
 
 use crate::error::{io_err, ContainerError, Result};
@@ -408,12 +410,16 @@ pub(crate) struct Started {
 /// when the container ends.
 pub(crate) fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServer>)> {
     let mut dirs = c.config.layer_dirs.clone();
+    let program = first_program(c);
     let pending: Vec<LazyLayerSpec> = c
         .config
         .lazy_layers
         .iter()
         .filter(|s| s.recording.is_some() || dirs.get(s.index).is_some_and(|d| !d.is_dir()))
-        .cloned()
+        .map(|s| LazyLayerSpec {
+            first_program: program.clone(),
+            ..s.clone()
+        })
         .collect();
     let server = if pending.is_empty() {
         None
@@ -426,6 +432,22 @@ pub(crate) fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServ
     };
     dirs.reverse();
     Ok((dirs, server))
+}
+
+/// The program the container's process runs and the `PATH` it is looked
+/// up in (the command line merged as the spec will merge it), for the
+/// lazy server to fetch before the process asks for it.
+fn first_program(c: &Container) -> Option<FirstProgram> {
+    let image = c.image_config().ok()?;
+    let o = &c.config.options;
+    let opts = SpecOptions {
+        args: o.command.clone(),
+        entrypoint: o.entrypoint.clone(),
+        env: o.env.clone(),
+        ..SpecOptions::default()
+    };
+    let (name, path) = program_and_path(image.config().as_ref(), &opts)?;
+    Some(FirstProgram { name, path })
 }
 
 /// Mounts, networks and starts the container once.

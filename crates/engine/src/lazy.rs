@@ -233,6 +233,7 @@ impl Engine {
                         endpoint: info.endpoint.clone(),
                     },
                     prefetch: info.prefetch.clone(),
+                    first_program: None,
                     recording: None,
                 })
             })
@@ -285,6 +286,7 @@ impl Engine {
                         endpoint: None,
                     },
                     prefetch: None,
+                    first_program: None,
                     recording: Some(Recording {
                         blob_file: self.store.blob_path(&l.blob),
                         access_log: dir.join(format!("layer-{index}.paths")),

@@ -21,6 +21,7 @@ use crate::neighbours::{merge_within, Neighbours};
 use crate::paths::LayerPaths;
 use crate::remote::ReadBudget;
 use crate::source::RangeSource;
+use crate::spec::FirstProgram;
 use crate::toc::ChunkRef;
 
 /// A read fetches its chunk and the file's following chunks up to this
@@ -161,6 +162,32 @@ impl LazyLayer {
         }
         *self.last_demand.lock().expect("poisoned") = Instant::now();
         self.demand_fetches.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Fetches the container's program before its process asks: the first
+    /// of `program`'s candidates that is a regular file of this layer, as
+    /// much of it as its first read would fetch, streaming, then the
+    /// libraries it loads. Meant for a layer without prioritized files,
+    /// whose first reads would otherwise each wait for the network in
+    /// turn: the program, then its libraries. Returns the file, if this
+    /// layer has it.
+    pub fn fetch_program(&self, program: &FirstProgram) -> Option<String> {
+        let file = program
+            .candidates()
+            .iter()
+            .find_map(|p| self.paths.regular_file(p))?;
+        let first = self
+            .files
+            .get(&file)?
+            .iter()
+            .min_by_key(|c| c.file_offset)?;
+        let range = self.readahead_range(&file, first);
+        // Its libraries are fetched here, once the program is in: a read
+        // of it need not ask for them again.
+        self.elf_seen.lock().expect("poisoned").insert(file.clone());
+        self.fetch_ahead(&range);
+        self.fetch_needs(&file);
+        Some(file)
     }
 
     /// Fetches the files of a family (see `Neighbours::on_family_miss`)

@@ -27,4 +27,4 @@ pub mod spec;
 pub mod toc;
 
 pub use error::LazyError;
-pub use spec::LazyLayerSpec;
+pub use spec::{FirstProgram, LazyLayerSpec};

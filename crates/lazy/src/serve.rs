@@ -541,6 +541,14 @@ fn fill_in(
     early: Option<EarlyPrefetch>,
     stop: &AtomicBool,
 ) {
+    // Without prioritized files, the first reads are the program's and
+    // its libraries': fetch those now, while the container is set up.
+    let prioritized = layer.blob().prefetch_range().is_some_and(|r| !r.is_empty());
+    if let (false, Some(program)) = (prioritized, &spec.first_program) {
+        if let Some(file) = layer.fetch_program(program) {
+            tracing::info!(blob = %spec.blob, file, "fetched the container's program and its libraries");
+        }
+    }
     let started_early = early.is_some();
     let prefetched = match early {
         Some(early) => layer.prefetch_from(early),

@@ -14,6 +14,7 @@ use hoist_lazy::fs::ChunkReader;
 use hoist_lazy::layer::LazyLayer;
 use hoist_lazy::remote::{RegistrySource, RemoteOptions};
 use hoist_lazy::toc::ChunkRef;
+use hoist_lazy::FirstProgram;
 use hoist_testenv::{random_bytes, wait_until, Registry};
 
 const KIB: usize = 1 << 10;
@@ -291,4 +292,35 @@ fn a_program_read_from_the_network_brings_the_libraries_it_loads() {
     }
     assert_eq!(s.requests(), 3, "the libraries came from the cache");
     assert!(!s.cached(&format!("{LIB}/a-filler")) && !s.cached(&format!("{LIB}/b-filler")));
+}
+
+#[test]
+fn the_containers_program_and_its_libraries_come_before_it_reads_them() {
+    let s = serve(&program_layer());
+    let libc = format!("{LIB}/libc.so.6");
+    let selinux = format!("{LIB}/libselinux.so.1");
+    // `ls` as a command line names it: found through PATH, the first
+    // directory of which this layer lacks.
+    let program = FirstProgram {
+        name: "ls".into(),
+        path: "/usr/local/bin:/usr/bin".into(),
+    };
+    assert_eq!(
+        s.layer.fetch_program(&program).as_deref(),
+        Some("usr/bin/ls")
+    );
+    assert!(s.cached("usr/bin/ls") && s.cached(&libc) && s.cached(&selinux));
+    assert_eq!(s.requests(), 3, "ls, its libraries, then libselinux's");
+    // The process's own reads need the network no more.
+    assert!(s.read("usr/bin/ls") == std::fs::read("/bin/ls").unwrap());
+    assert!(s.read(&libc) == std::fs::read(format!("/{libc}")).unwrap());
+    assert_eq!(s.requests(), 3);
+    assert!(!s.cached(&format!("{LIB}/a-filler")));
+
+    let elsewhere = FirstProgram {
+        name: "/opt/tool".into(),
+        path: "/usr/bin".into(),
+    };
+    assert_eq!(s.layer.fetch_program(&elsewhere), None, "not in this layer");
+    assert_eq!(s.requests(), 3);
 }

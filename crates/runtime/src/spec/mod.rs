@@ -29,6 +29,7 @@ pub use options::{
     BlkioKind, BlkioThrottle, DeviceRule, DeviceSpec, MountSpec, NamespaceMode, SeccompChoice,
     SpecOptions, Tuning, Ulimit,
 };
+pub use process::program_and_path;
 pub use resources::CPU_PERIOD_US;
 pub use user::{resolve_groups, resolve_user, ResolvedUser};
 

@@ -26,6 +26,18 @@ pub(crate) fn args(config: Option<&Config>, opts: &SpecOptions) -> Result<Vec<St
     Ok(all)
 }
 
+/// The program the container's process runs (the command line's first
+/// word, as given) and the `PATH` it is looked up in: what a lazy layer's
+/// server fetches before the process asks. `None` without a command.
+pub fn program_and_path(config: Option<&Config>, opts: &SpecOptions) -> Option<(String, String)> {
+    let program = args(config, opts).ok()?.into_iter().next()?;
+    let path = env(config, opts, None)
+        .into_iter()
+        .find_map(|e| e.strip_prefix("PATH=").map(str::to_owned))
+        .unwrap_or_default();
+    Some((program, path))
+}
+
 fn key(entry: &str) -> &str {
     entry.split_once('=').map_or(entry, |(k, _)| k)
 }
@@ -168,6 +180,32 @@ mod tests {
     }
     fn v(x: &[&str]) -> Vec<String> {
         x.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_program_is_the_first_word_with_the_path_it_is_looked_up_in() {
+        let c = cfg();
+        let mut o = SpecOptions::default();
+        assert_eq!(
+            program_and_path(Some(&c), &o),
+            Some(("/entry".into(), "/custom".into()))
+        );
+        o.entrypoint = Some(vec![]);
+        o.args = Some(v(&["python3", "-m", "http.server"]));
+        o.env = v(&["PATH=/opt/bin:/usr/bin"]);
+        assert_eq!(
+            program_and_path(Some(&c), &o),
+            Some(("python3".into(), "/opt/bin:/usr/bin".into()))
+        );
+        let bare = SpecOptions {
+            args: Some(v(&["sh"])),
+            ..SpecOptions::default()
+        };
+        assert_eq!(
+            program_and_path(None, &bare),
+            Some(("sh".into(), DEFAULT_PATH.into()))
+        );
+        assert_eq!(program_and_path(None, &SpecOptions::default()), None);
     }
 
     #[test]
