@@ -676,6 +676,26 @@ impl RecentChunks {
 mod tests {
     use super::*;
 
+    /// The sample layer's files, and the layer as an eStargz blob of
+    /// 1000-byte chunks with what its conversion reported.
+    fn sample_blob() -> (
+        crate::estargz::testutil::Files,
+        Vec<u8>,
+        crate::estargz::writer::Converted,
+    ) {
+        use crate::estargz::writer::{convert, ConvertOptions};
+        let (input, files) = crate::estargz::testutil::sample_layer();
+        let mut blob = Vec::new();
+        let opts = ConvertOptions {
+            chunk_size: 1000,
+            prioritized: Vec::new(),
+            compression_level: 6,
+            spool_dir: None,
+        };
+        let converted = convert(&input[..], &mut blob, &opts).unwrap();
+        (files, blob, converted)
+    }
+
     /// A registry that accepts connections and never says a word; counts them.
     fn silent_registry() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -694,19 +714,9 @@ mod tests {
 
     #[test]
     fn a_silent_registry_holds_a_read_for_one_budget_even_behind_another_read() {
-        use crate::estargz::testutil::sample_layer;
-        use crate::estargz::writer::{convert, ConvertOptions};
         use crate::remote::{RegistrySource, RemoteOptions};
 
-        let (input, _) = sample_layer();
-        let mut blob = Vec::new();
-        let opts = ConvertOptions {
-            chunk_size: 1000,
-            prioritized: Vec::new(),
-            compression_level: 6,
-            spool_dir: None,
-        };
-        let converted = convert(&input[..], &mut blob, &opts).unwrap();
+        let (_, blob, converted) = sample_blob();
         let estargz = EstargzBlob::open(&blob, Some(&converted.toc_digest)).unwrap();
         let (addr, accepted) = silent_registry();
         let registry = addr.to_string();
@@ -816,18 +826,9 @@ mod tests {
 
     #[test]
     fn a_range_of_a_many_range_fetch_is_readable_before_the_rest_is_in() {
-        use crate::estargz::testutil::{sample_layer, Counted};
-        use crate::estargz::writer::{convert, ConvertOptions};
+        use crate::estargz::testutil::Counted;
 
-        let (input, files) = sample_layer();
-        let mut blob = Vec::new();
-        let opts = ConvertOptions {
-            chunk_size: 1000,
-            prioritized: Vec::new(),
-            compression_level: 6,
-            spool_dir: None,
-        };
-        let converted = convert(&input[..], &mut blob, &opts).unwrap();
+        let (files, blob, converted) = sample_blob();
         let estargz = EstargzBlob::open(&blob, Some(&converted.toc_digest)).unwrap();
         let (first_in, first_is_in) = channel();
         let (go_on, held) = channel();

@@ -346,6 +346,23 @@ fn range_headers(srv: &MockServer) -> Vec<String> {
         .collect()
 }
 
+/// Reads `ranges` of blob `digest` from `srv` and checks them against `data`.
+async fn fetch_and_compare(
+    c: &RegistryClient,
+    srv: &MockServer,
+    digest: &Digest,
+    data: &[u8],
+    ranges: &[std::ops::Range<u64>],
+) {
+    let parts = c
+        .fetch_blob_ranges(&srv.addr, "a", digest, ranges)
+        .await
+        .unwrap();
+    for (r, bytes) in ranges.iter().zip(&parts) {
+        assert_eq!(&bytes[..], &data[r.start as usize..r.end as usize]);
+    }
+}
+
 #[tokio::test]
 async fn each_range_of_a_multipart_answer_is_delivered_as_soon_as_it_is_in() {
     let data = random_bytes(300_000, 21);
@@ -414,13 +431,7 @@ async fn an_interrupted_multi_range_answer_is_resumed_for_the_missing_ranges_onl
     .await;
     let c = client(CredentialSource::Anonymous, fast_retry(3));
     let ranges = [0..10_000, 20_000..30_000, 40_000..50_000];
-    let parts = c
-        .fetch_blob_ranges(&srv.addr, "a", &digest, &ranges)
-        .await
-        .unwrap();
-    for (r, bytes) in ranges.iter().zip(&parts) {
-        assert_eq!(&bytes[..], &data[r.start as usize..r.end as usize]);
-    }
+    fetch_and_compare(&c, &srv, &digest, &data, &ranges).await;
     assert_eq!(
         range_headers(&srv),
         vec!["bytes=0-9999,20000-29999,40000-49999", "bytes=40000-49999"]
@@ -449,13 +460,7 @@ async fn a_registry_that_answers_one_range_of_many_is_asked_for_the_rest_one_by_
     .await;
     let c = client(CredentialSource::Anonymous, fast_retry(1));
     let ranges = [5..10, 50..60, 90_000..90_010];
-    let parts = c
-        .fetch_blob_ranges(&srv.addr, "a", &digest, &ranges)
-        .await
-        .unwrap();
-    for (r, bytes) in ranges.iter().zip(&parts) {
-        assert_eq!(&bytes[..], &data[r.start as usize..r.end as usize]);
-    }
+    fetch_and_compare(&c, &srv, &digest, &data, &ranges).await;
     assert_eq!(
         range_headers(&srv),
         vec![
