@@ -410,20 +410,21 @@ pub(crate) struct Started {
 /// when the container ends.
 pub(crate) fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServer>)> {
     let mut dirs = c.config.layer_dirs.clone();
-    let program = first_program(c);
-    let pending: Vec<LazyLayerSpec> = c
+    let mut pending: Vec<LazyLayerSpec> = c
         .config
         .lazy_layers
         .iter()
         .filter(|s| s.recording.is_some() || dirs.get(s.index).is_some_and(|d| !d.is_dir()))
-        .map(|s| LazyLayerSpec {
-            first_program: program.clone(),
-            ..s.clone()
-        })
+        .cloned()
         .collect();
     let server = if pending.is_empty() {
         None
     } else {
+        // Read only here: a container without lazy layers pays nothing.
+        let program = first_program(c);
+        for spec in &mut pending {
+            spec.first_program = program.clone();
+        }
         let server = LazyServer::start(&pending, &c.lazy_mount_root(), &c.lazy_log_path())?;
         for (spec, mountpoint) in pending.iter().zip(server.mountpoints()) {
             dirs[spec.index] = mountpoint.clone();
