@@ -234,6 +234,7 @@ mod tests {
         };
         // A fresh store: the one that wrote them (and pinned them) is gone.
         let s = Store::open(&root).unwrap();
+        wait_until_unlocked(&s);
         let report = s.garbage_collect().unwrap();
         assert!(report.removed_blobs.contains(&orphan_blob));
         assert!(report.removed_blobs.contains(&gone.manifest_digest));
@@ -271,10 +272,30 @@ mod tests {
         assert!(writer.has_blob(&blob) && writer.has_layer(&layer.diff_id));
         // Once the writer is done with them, they go.
         writer.release_pins().unwrap();
+        wait_until_unlocked(&collector);
         let report = collector.garbage_collect().unwrap();
         assert_eq!(
             (report.removed_blobs.len(), report.removed_layers.len()),
             (2, 1)
+        );
+    }
+
+    /// Waits until no lock of `s` is held. Collection keeps what is
+    /// locked, and a process that another test thread is spawning holds a
+    /// copy of every open descriptor, a lock just released included, until
+    /// it execs.
+    fn wait_until_unlocked(s: &Store) {
+        let locks = s.layout().locks();
+        hoist_testenv::wait_until(
+            std::time::Duration::from_secs(10),
+            "no lock of the store held",
+            || {
+                std::fs::read_dir(&locks).map_or(true, |entries| {
+                    entries
+                        .flatten()
+                        .all(|e| !hoist_fsutil::lock_held(&e.path()).unwrap_or(true))
+                })
+            },
         );
     }
 
@@ -288,6 +309,7 @@ mod tests {
             .garbage_collect_keeping(&[layer.diff_id.clone(), lb.clone()])
             .unwrap();
         assert!(report.removed_layers.is_empty() && report.removed_blobs.is_empty());
+        wait_until_unlocked(&s);
         assert_eq!(
             s.garbage_collect().unwrap().removed_layers,
             vec![layer.diff_id]
