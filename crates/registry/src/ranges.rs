@@ -186,10 +186,9 @@ impl RangeFetch<'_> {
                 }
             }
         }
+        // Only a 206 is multipart; it must end where its parts say.
         if let Layout::Multipart(parts) = &layout {
-            if !whole_blob {
-                parts.finish().map_err(|d| self.protocol(d))?;
-            }
+            parts.finish().map_err(|d| self.protocol(d))?;
         }
         Ok(Answer::Ended)
     }
@@ -255,42 +254,29 @@ impl RangeFetch<'_> {
     ) -> Result<()> {
         let req = self.range_request(std::slice::from_ref(&range)).await?;
         let resp = self.send(&req).await?;
-        // A 200 is the whole blob: skip to the range.
-        let mut skip = if resp.status().as_u16() == 206 {
-            let start = resp
-                .headers()
-                .get(CONTENT_RANGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(crate::blob::content_range_start);
-            if start != Some(range.start) {
-                return Err(self.protocol(format!(
-                    "asked for bytes from {}, got a range starting at {start:?}",
-                    range.start
-                )));
-            }
-            0
-        } else {
-            range.start
-        };
+        let mut layout = self.layout(&resp)?;
         let what = self.what();
-        let mut left = range.end.saturating_sub(range.start);
+        let mut next = range.start;
         let mut body = Body::new(resp, self.host.read_timeout);
-        while left > 0 {
+        while next < range.end {
             let Some(chunk) = body.next().await else {
+                let left = range.end - next;
                 return Err(self.protocol(format!("the answer ended {left} bytes early")));
             };
             let chunk = chunk.map_err(|e| self.host.map_body_error(&what, e))?;
-            let mut piece = &chunk[..];
-            let skipped = skip.min(piece.len() as u64);
-            piece = &piece[skipped as usize..];
-            skip -= skipped;
-            let take = left.min(piece.len() as u64) as usize;
-            if take > 0 {
-                sink(&piece[..take]).map_err(|source| RegistryError::Io {
-                    what: format!("storing {what}"),
-                    source,
-                })?;
-                left -= take as u64;
+            for (at, piece) in layout.pieces(chunk).map_err(|d| self.protocol(d))? {
+                let Some(bytes) = take_next(&range, next, at, &piece) else {
+                    return Err(
+                        self.protocol(format!("asked for bytes from {next}, got bytes from {at}"))
+                    );
+                };
+                if !bytes.is_empty() {
+                    sink(bytes).map_err(|source| RegistryError::Io {
+                        what: format!("storing {what}"),
+                        source,
+                    })?;
+                    next += bytes.len() as u64;
+                }
             }
         }
         Ok(())
@@ -303,6 +289,22 @@ impl RangeFetch<'_> {
             detail,
         }
     }
+}
+
+/// The bytes of `piece` (blob bytes from offset `at`) that go next into
+/// `range`, whose bytes before `next` are in: empty when the piece lies
+/// before `next` (a whole blob's start) or past the range; `None` when it
+/// starts beyond `next`, leaving a hole.
+fn take_next<'p>(range: &Range<u64>, next: u64, at: u64, piece: &'p [u8]) -> Option<&'p [u8]> {
+    let piece_end = at.saturating_add(piece.len() as u64);
+    if at > next && next < range.end {
+        return None;
+    }
+    let end = piece_end.min(range.end);
+    if end <= next {
+        return Some(&[]);
+    }
+    Some(&piece[(next - at) as usize..(end - at) as usize])
 }
 
 /// `bytes=0-9,20-29` (HTTP ranges are inclusive). Empty ranges cannot be
@@ -498,6 +500,21 @@ mod tests {
             .contains("skipped bytes 2..5"));
         assert_eq!(wanted.next_request(32), vec![0..10]);
         assert!(!wanted.all_done(&ranges));
+    }
+
+    #[test]
+    fn a_streamed_range_takes_its_bytes_from_any_run_of_the_blob() {
+        let range = 10..20;
+        // A whole blob (200): bytes before the range are skipped, bytes
+        // after it are cut off.
+        assert_eq!(take_next(&range, 10, 0, b"0123456789ab"), Some(&b"ab"[..]));
+        assert_eq!(take_next(&range, 10, 0, b"0123"), Some(&b""[..]));
+        assert_eq!(
+            take_next(&range, 12, 12, b"cdefghijklmn"),
+            Some(&b"cdefghij"[..])
+        );
+        // A run that starts past what is in leaves a hole.
+        assert_eq!(take_next(&range, 10, 11, b"b"), None);
     }
 
     #[test]

@@ -498,6 +498,66 @@ async fn a_registry_that_ignores_range_is_read_only_as_far_as_needed() {
 }
 
 #[tokio::test]
+async fn one_streamed_range_is_cut_from_any_answer_a_registry_gives() {
+    let data = random_bytes(200_000, 25);
+    let digest = Digest::sha256_of(&data);
+    let wanted = 70_000..130_000u64;
+    let whole = || MockResponse::new(200).body(data.clone());
+    let one_run = || {
+        MockResponse::new(206)
+            .header("content-range", "bytes 70000-129999/200000")
+            .body(data[70_000..130_000].to_vec())
+    };
+    let one_part = || {
+        MockResponse::new(206)
+            .header("content-type", "multipart/byteranges; boundary=B")
+            .body(multipart_body(
+                &data,
+                &[std::ops::Range {
+                    start: 70_000,
+                    end: 130_000,
+                }],
+            ))
+    };
+    let wrong_start = || {
+        MockResponse::new(206)
+            .header("content-range", "bytes 70001-130000/200000")
+            .body(data[70_001..130_001].to_vec())
+    };
+    let answers: [(&str, MockResponse); 4] = [
+        ("ignores Range", whole()),
+        ("one run", one_run()),
+        ("one multipart part", one_part()),
+        ("another start", wrong_start()),
+    ];
+    for (what, answer) in answers {
+        let srv = MockServer::start(move |req| match req.path() {
+            "/v2/" => MockResponse::new(200),
+            _ => answer.clone(),
+        })
+        .await;
+        let c = client(CredentialSource::Anonymous, fast_retry(1));
+        let mut got = Vec::new();
+        let read = c
+            .stream_blob_range(&srv.addr, "a", &digest, wanted.clone(), |b| {
+                got.extend_from_slice(b);
+                Ok(())
+            })
+            .await;
+        if what == "another start" {
+            let e = read.unwrap_err().to_string();
+            assert!(
+                e.contains("asked for bytes from 70000, got bytes from 70001"),
+                "{e}"
+            );
+            continue;
+        }
+        read.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(got == data[70_000..130_000], "{what}: other bytes");
+    }
+}
+
+#[tokio::test]
 async fn manifest_limits_and_verification() {
     let big = vec![b' '; MAX_MANIFEST_BYTES + 10];
     let other = b"{\"schemaVersion\":2}".to_vec();
