@@ -142,19 +142,21 @@ impl Containers {
             let upper = dir.join("upper");
             std::fs::set_permissions(&upper, std::os::unix::fs::PermissionsExt::from_mode(0o555))
                 .map_err(io_err("setting the mode of", &upper))?;
-            write_atomic(&dir.join("image-config.json"), &new.image_config)?;
             let state = ContainerState {
                 removed_on_exit: config.options.auto_remove,
                 ..ContainerState::default()
             };
-            write_atomic(
-                &dir.join(STATE),
-                &serde_json::to_vec_pretty(&state).expect("serializes"),
-            )?;
+            let state = serde_json::to_vec_pretty(&state).expect("serializes");
+            let config_bytes = serde_json::to_vec_pretty(&config).expect("serializes");
             // config.json last: a directory without it is not a container.
-            write_atomic(
-                &dir.join(CONFIG),
-                &serde_json::to_vec_pretty(&config).expect("serializes"),
+            hoist_fsutil::write_files(
+                &dir,
+                &[
+                    ("image-config.json", &new.image_config),
+                    (STATE, &state),
+                    (CONFIG, &config_bytes),
+                ],
+                0o644,
             )?;
             self.claim_name(&name, &id, new.name.is_none())
         })();

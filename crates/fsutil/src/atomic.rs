@@ -80,11 +80,15 @@ impl AtomicFile {
     /// Syncs the content and publishes it at the target path, replacing
     /// whatever was there.
     pub fn commit(mut self) -> Result<()> {
-        self.file
-            .sync_all()
-            .map_err(at("syncing the content of", &self.target))?;
+        self.sync_content()?;
         self.publish()?;
         fsync_dir(parent_dir(&self.target))
+    }
+
+    fn sync_content(&self) -> Result<()> {
+        self.file
+            .sync_all()
+            .map_err(at("syncing the content of", &self.target))
     }
 
     /// Publishes without syncing: readers still see the old file or the
@@ -141,6 +145,31 @@ pub fn write_file(target: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let mut f = AtomicFile::create(target, mode)?;
     f.file().write_all(bytes).map_err(at("writing", target))?;
     f.commit()
+}
+
+/// As [`write_file`] for each of `files` (name and content) in `dir`, in
+/// that order, with one wait for the disk instead of one per file: every
+/// file's writeback starts before the first is synced, and the directory
+/// is synced once, after the last name. All names are given in quick
+/// succession after all contents are on disk, so a crash leaves the files
+/// named up to some point of the list, each complete; none is named when
+/// any write fails.
+pub fn write_files(dir: &Path, files: &[(&str, &[u8])], mode: u32) -> Result<()> {
+    let mut pending = Vec::with_capacity(files.len());
+    for (name, bytes) in files {
+        let target = dir.join(name);
+        let mut f = AtomicFile::create(&target, mode)?;
+        f.file().write_all(bytes).map_err(at("writing", &target))?;
+        crate::start_writeback(f.file(), 0, 0);
+        pending.push(f);
+    }
+    for f in &pending {
+        f.sync_content()?;
+    }
+    for mut f in pending {
+        f.publish()?;
+    }
+    fsync_dir(dir)
 }
 
 /// As [`write_file`], without the syncs: see [`AtomicFile::commit_unsynced`].
@@ -258,6 +287,20 @@ mod tests {
         write_file_unsynced(&target, b"two", 0o644).unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"two");
         assert_eq!(names(dir.path()), ["hosts"]);
+    }
+
+    #[test]
+    fn several_files_are_published_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b"), "old").unwrap();
+        write_files(dir.path(), &[("a", b"1"), ("b", b"2")], 0o600).unwrap();
+        assert_eq!(names(dir.path()), ["a", "b"]);
+        assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"1");
+        assert_eq!(std::fs::read(dir.path().join("b")).unwrap(), b"2");
+        // A name that cannot be published fails before anything is named.
+        let err = write_files(dir.path(), &[("c", b"3"), ("missing/d", b"4")], 0o600);
+        assert!(err.is_err());
+        assert_eq!(names(dir.path()), ["a", "b"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod lock;
 pub mod mountinfo;
 mod writeback;
 
-pub use atomic::{fsync_dir, write_file, write_file_unsynced, AtomicFile};
+pub use atomic::{fsync_dir, write_file, write_file_unsynced, write_files, AtomicFile};
 pub use error::{is_disk_full, Error, Result};
 pub use lock::{is_locked, lock_held, FileLock};
 pub use writeback::start_writeback;
