@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::SystemTime;
 
 use crate::defaults as d;
 use crate::error::ConfigError;
@@ -13,6 +15,26 @@ use crate::parse::{
 };
 use crate::read::read_file;
 use crate::search::LoadEnv;
+
+/// A configuration file as last seen: its path, size and modification
+/// time (`None` when it could not be read).
+#[derive(Debug, PartialEq)]
+struct FileStamp {
+    path: PathBuf,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> FileStamp {
+        let meta = std::fs::metadata(path).ok();
+        FileStamp {
+            path: path.to_path_buf(),
+            len: meta.as_ref().map_or(0, |m| m.len()),
+            modified: meta.and_then(|m| m.modified().ok()),
+        }
+    }
+}
 
 /// containers.conf as podman 4.3 would see it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,8 +51,27 @@ impl ContainersConf {
     }
 
     /// The standard search, from the process's environment and uid.
+    /// Files already parsed by this process, unchanged since (same size
+    /// and modification time), are not parsed again: one command reads the
+    /// configuration in several places (its events, a container's defaults).
     pub fn load() -> Result<Self, ConfigError> {
-        Self::load_with(&LoadEnv::from_process())
+        Self::load_from_unless_seen(&LoadEnv::from_process().config_files()?)
+    }
+
+    /// [`ContainersConf::load_from`], or what it gave last time in this
+    /// process if `files` are the same, unchanged.
+    fn load_from_unless_seen(files: &[PathBuf]) -> Result<Self, ConfigError> {
+        static LAST: Mutex<Option<(Vec<FileStamp>, ContainersConf)>> = Mutex::new(None);
+        let stamps: Vec<FileStamp> = files.iter().map(|f| FileStamp::of(f)).collect();
+        let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((seen, conf)) = last.as_ref() {
+            if *seen == stamps && stamps.iter().all(|s| s.modified.is_some()) {
+                return Ok(conf.clone());
+            }
+        }
+        let conf = Self::load_from(files)?;
+        *last = Some((stamps, conf.clone()));
+        Ok(conf)
     }
 
     /// The standard search in a given environment.

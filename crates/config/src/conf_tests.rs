@@ -459,3 +459,22 @@ fn find_runtime_picks_first_existing_file() {
     assert_eq!(conf.find_runtime(real.to_str().unwrap()), Some(real));
     assert_eq!(conf.find_runtime(dir_candidate.to_str().unwrap()), None);
 }
+
+#[test]
+fn files_seen_unchanged_are_not_parsed_again_and_changed_ones_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir.path().join("c.conf"), "[containers]\npids_limit = 5\n");
+    let files = [file.clone()];
+    let first = ContainersConf::load_from_unless_seen(&files).unwrap();
+    assert_eq!(first.containers().pids_limit(), 5);
+    assert_eq!(
+        ContainersConf::load_from_unless_seen(&files).unwrap(),
+        first
+    );
+    // A change of size is seen whatever the clock's resolution.
+    write(&file, "[containers]\npids_limit = 600\n");
+    let changed = ContainersConf::load_from_unless_seen(&files).unwrap();
+    assert_eq!(changed.containers().pids_limit(), 600);
+    fs::remove_file(&file).unwrap();
+    assert!(ContainersConf::load_from_unless_seen(&files).is_err());
+}
