@@ -407,8 +407,12 @@ pub(crate) struct Started {
 
 /// The overlay's lower directories, top first. Layers still lazy are
 /// mounted by a lazy-layer server started here, which the caller stops
-/// when the container ends.
-pub(crate) fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServer>)> {
+/// when the container ends. With the image's config (a start, not a
+/// copy), the server fetches the program the container runs first.
+pub(crate) fn lower_dirs(
+    c: &Container,
+    image: Option<&ImageConfiguration>,
+) -> Result<(Vec<PathBuf>, Option<LazyServer>)> {
     let mut dirs = c.config.layer_dirs.clone();
     let mut pending: Vec<LazyLayerSpec> = c
         .config
@@ -420,8 +424,7 @@ pub(crate) fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServ
     let server = if pending.is_empty() {
         None
     } else {
-        // Read only here: a container without lazy layers pays nothing.
-        let program = first_program(c);
+        let program = image.and_then(|image| first_program(c, image));
         for spec in &mut pending {
             spec.first_program = program.clone();
         }
@@ -438,8 +441,7 @@ pub(crate) fn lower_dirs(c: &Container) -> Result<(Vec<PathBuf>, Option<LazyServ
 /// The program the container's process runs and the `PATH` it is looked
 /// up in (the command line merged as the spec will merge it), for the
 /// lazy server to fetch before the process asks for it.
-fn first_program(c: &Container) -> Option<FirstProgram> {
-    let image = c.image_config().ok()?;
+fn first_program(c: &Container, image: &ImageConfiguration) -> Option<FirstProgram> {
     let o = &c.config.options;
     let opts = SpecOptions {
         args: o.command.clone(),
@@ -467,8 +469,11 @@ fn start_once(
         && c.config.lazy_layers.is_empty()
         && crate::checkpoint::pending_restore(c).is_some()
         && crate::lifecycle::rootfs_mounted(c);
+    // Read once: the spec is built from it, and a lazy layer's server
+    // fetches the program it names first.
+    let image = c.image_config()?;
     if reuse {
-        return start_mounted(cs, c, mode, recorder, None, None);
+        return start_mounted(cs, c, &image, mode, recorder, None, None);
     }
     // A root filesystem `hoist mount` left mounted uses the same upper and
     // work directories: it goes before the container's own is mounted.
@@ -479,7 +484,7 @@ fn start_once(
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
     std::fs::create_dir_all(&rootfs).map_err(io_err("creating", &rootfs))?;
-    let (lower, lazy) = lower_dirs(c)?;
+    let (lower, lazy) = lower_dirs(c, Some(&image))?;
     // With ID maps: the user namespace the layers are seen through, the
     // network namespace is made in, and the container joins.
     let userns = crate::userns::namespace(cs, c)?;
@@ -514,13 +519,14 @@ fn start_once(
         stop_lazy(lazy);
         return Err(e);
     }
-    start_mounted(cs, c, mode, recorder, lazy, userns)
+    start_mounted(cs, c, &image, mode, recorder, lazy, userns)
 }
 
 /// Networks and starts the container whose root filesystem is mounted.
 fn start_mounted(
     cs: &Containers,
     c: &Container,
+    image: &ImageConfiguration,
     mode: MonitorMode,
     recorder: Option<&mut hoist_trace::Recorder>,
     lazy: Option<LazyServer>,
@@ -568,7 +574,7 @@ fn start_mounted(
             .map(|r| r.port_mappings.clone())
             .unwrap_or_default();
     })?;
-    match create_and_start(cs, c, &net, mode, recorder, userns.as_ref()) {
+    match create_and_start(cs, c, image, &net, mode, recorder, userns.as_ref()) {
         Ok((pid, outputs, stdin_w)) => Ok(Started {
             pid,
             outputs,
@@ -779,14 +785,14 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 fn create_and_start(
     cs: &Containers,
     c: &Container,
+    image: &ImageConfiguration,
     net: &NetSetup,
     mode: MonitorMode,
     recorder: Option<&mut hoist_trace::Recorder>,
     userns: Option<&hoist_idmap::UserNamespace>,
 ) -> Result<Launched> {
     let opts = spec_options(cs, c, net)?;
-    let image: ImageConfiguration = c.image_config()?;
-    let mut spec = build_spec(&image, &opts)?;
+    let mut spec = build_spec(image, &opts)?;
     crate::run_flags::apply_to_spec(c, &mut spec)?;
     if let Some(ns) = userns {
         crate::userns::apply_to_spec(c, &mut spec, ns)?;

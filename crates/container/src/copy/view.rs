@@ -247,8 +247,9 @@ fn stopped(cs: &Containers, c: Container, lock: Lock) -> Result<View> {
         std::fs::create_dir_all(d).map_err(crate::error::io_err("creating", d))?;
     }
     let mounts = host_mounts(cs, &c)?;
-    // Lazily pulled layers are served for the copy as for a start.
-    let (lowers, lazy) = crate::monitor::lower_dirs(&c)?;
+    // Lazily pulled layers are served for the copy as for a start; no
+    // program runs, so none is fetched ahead.
+    let (lowers, lazy) = crate::monitor::lower_dirs(&c, None)?;
     let overlay = MountedOverlay {
         container: c,
         lazy,
