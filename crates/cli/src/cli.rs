@@ -322,11 +322,13 @@ pub enum Command {
 
 /// `play kube`: podman's older spelling of `kube play`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum PlayCommand {
     Kube(crate::commands::kube_play::PlayArgs),
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImageCommand {
     Pull(PullArgs),
     Push(PushArgs),
@@ -373,6 +375,7 @@ pub enum ImageCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SystemCommand {
     /// Verify every blob and layer in the store.
     Check(CheckArgs),
@@ -387,6 +390,7 @@ pub enum SystemCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum BuildxCommand {
     /// Build an image from a Containerfile or Dockerfile.
     Build(Box<crate::commands::build::BuildArgs>),

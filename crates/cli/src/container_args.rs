@@ -734,6 +734,7 @@ pub struct MonitorArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerCommand {
     // `-h` is --hostname here, as in podman: help is `--help` only.
     #[command(disable_help_flag = true)]

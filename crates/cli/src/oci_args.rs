@@ -41,6 +41,7 @@ pub struct BundleArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum OciCommand {
     /// Create a container from a bundle (it waits for `start`).
     Create(BundleArgs),

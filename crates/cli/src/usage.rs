@@ -126,8 +126,107 @@ pub fn command(args: &[OsString]) -> Command {
         cmd = cmd.mut_arg("remote", |a| a.hide(true));
     }
     let name = program(args);
+    let cmd = build_path(cmd, args);
     let path = path_words(&cmd, args);
     podman_layout(cmd, &name, &name, &path)
+}
+
+/// The tree with the commands `args` reach built, one level at a time,
+/// and no other. The commands of groups (`container`, `image`, `pod`,
+/// ...) are deferred (`#[command(defer = true)]` on their enums): making
+/// the arguments of the hundred commands in groups cost every start of
+/// hoist about a millisecond. The top level's commands are made at once:
+/// a deferred one would get the top's global options before its own (as
+/// `oci --root` would). The next command is found among the names of the
+/// one built last, skipping the options of those built.
+fn build_path(cmd: Command, args: &[OsString]) -> Command {
+    // A command is built after its parent, which hands it the global
+    // options when it is built.
+    let mut cmd = built(parse_rules(cmd, true));
+    for depth in 0.. {
+        let path = path_words(&cmd, args);
+        if path.len() <= depth {
+            return at_path(cmd, &path, with_children_built);
+        }
+        cmd = build_at(cmd, &path[..=depth]);
+    }
+    unreachable!("the path ends")
+}
+
+/// `cmd` with `f` applied to the command `path` names below it.
+fn at_path(cmd: Command, path: &[String], f: fn(Command) -> Command) -> Command {
+    match path.split_first() {
+        None => f(cmd),
+        Some((name, rest)) => cmd.mut_subcommand(name, |sub| at_path(sub, rest, f)),
+    }
+}
+
+/// Builds the command `path` names below `cmd`, with the settings that
+/// must be in place before clap builds a command (see [`parse_rules`]).
+fn build_at(cmd: Command, path: &[String]) -> Command {
+    let Some((name, rest)) = path.split_first() else {
+        return cmd;
+    };
+    if rest.is_empty() {
+        cmd.mut_subcommand(name, |sub| built(parse_rules(sub, false)))
+    } else {
+        cmd.mut_subcommand(name, |sub| build_at(sub, rest))
+    }
+}
+
+/// `cmd` built: its arguments made and its parent's global options
+/// added. Rendering the usage builds the command itself, not the
+/// commands below it. The description its parent's variant gave it
+/// stays: the deferred arguments (their structs' doc comments) would
+/// replace it, where built at once they come first and are replaced.
+fn built(mut cmd: Command) -> Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let _ = cmd.render_usage();
+    match (about, long_about) {
+        (Some(about), Some(long)) => cmd.about(about).long_about(long),
+        (Some(about), None) => cmd.about(about).long_about(None::<&str>),
+        (None, _) => cmd,
+    }
+}
+
+/// A group (`hoist image`) lists its commands with their descriptions,
+/// which those without one of their own take from their arguments: the
+/// commands of the last command reached are built, for the help or the
+/// error that shows them.
+fn with_children_built(mut cmd: Command) -> Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, |sub| built(parse_rules(sub, false)));
+    }
+    cmd
+}
+
+/// Every command built, as an invocation of it would build it (the
+/// manual pages show each command's options, global ones included).
+pub fn whole_tree() -> Command {
+    fn build_below(mut cmd: Command) -> Command {
+        let names: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        for name in names {
+            cmd = cmd.mut_subcommand(name, |sub| build_below(built(parse_rules(sub, false))));
+        }
+        cmd
+    }
+    build_below(built(parse_rules(Cli::command(), true)))
+}
+
+/// pflag's parsing rules and cobra's `help` (a command of the top level
+/// only), which clap applies to a command's arguments when it builds it.
+fn parse_rules(cmd: Command, is_top: bool) -> Command {
+    cmd.disable_help_subcommand(!is_top)
+        .args_override_self(true)
+        .allow_negative_numbers(true)
 }
 
 /// The subcommand names `args` walk down from the top (aliases resolved);
@@ -213,14 +312,10 @@ fn podman_layout(mut cmd: Command, path: &str, top: &str, below: &[String]) -> C
     // pflag's rules hold for every command, not only the top one.
     // cobra never wraps: one line per command and option (scripts read
     // the command list of `help` line by line).
-    cmd = cmd
+    cmd = parse_rules(cmd, is_top)
         .override_usage(usage)
         .help_template(template)
-        .term_width(0)
-        // Like cobra, `help` is a command of the top level only.
-        .disable_help_subcommand(!is_top)
-        .args_override_self(true)
-        .allow_negative_numbers(true);
+        .term_width(0);
     if let Some((name, rest)) = below.split_first() {
         let sub_path = format!("{path} {name}");
         cmd = cmd.mut_subcommand(name, |s| podman_layout(s, &sub_path, top, rest));
@@ -566,6 +661,37 @@ mod tests {
     }
 
     #[test]
+    fn only_the_commands_reached_are_built() {
+        let has =
+            |cmd: &Command, long: &str| cmd.get_arguments().any(|a| a.get_long() == Some(long));
+        // Options and their values are skipped on the way down, the
+        // global ones too.
+        let cmd = command(&args(&[
+            "hoist",
+            "--root",
+            "/x",
+            "container",
+            "--log-level",
+            "info",
+            "ps",
+            "-a",
+        ]));
+        let container = cmd.find_subcommand("container").unwrap();
+        let ps = container.find_subcommand("ps").unwrap();
+        assert!(has(ps, "all") && has(ps, "root"));
+        // A command of a group not reached has no arguments yet; the top
+        // level's commands are made at once.
+        assert!(!has(container.find_subcommand("run").unwrap(), "rm"));
+        assert!(has(cmd.find_subcommand("run").unwrap(), "rm"));
+        let Err(code) = parse(&args(&["hoist", "container", "ps", "--no-such-flag"])) else {
+            panic!("an unknown flag parsed");
+        };
+        assert_eq!(code, ENGINE_ERROR);
+        let cli = parse(&args(&["hoist", "container", "ps", "-a", "--root", "/y"])).unwrap();
+        assert_eq!(cli.root, std::path::PathBuf::from("/y"));
+    }
+
+    #[test]
     fn usage_lines_name_the_program_as_invoked() {
         let cmd = command(&args(&["/usr/local/bin/podman", "pull"]));
         let pull = cmd.find_subcommand("pull").unwrap();
@@ -598,12 +724,14 @@ mod tests {
             counted_args(&cmd, rename, "hoist rename", &a).as_deref(),
             Some("accepts 2 arg(s), received 1")
         );
+        // The commands the words reach are built, as for a real parse.
+        let words = "hoist container clone --memory 1g a b c d";
+        let a = args(&words.split(' ').collect::<Vec<_>>());
+        let cmd = command(&a);
         let clone = cmd
             .find_subcommand("container")
             .and_then(|c| c.find_subcommand("clone"))
             .unwrap();
-        let words = "hoist container clone --memory 1g a b c d";
-        let a = args(&words.split(' ').collect::<Vec<_>>());
         assert_eq!(
             counted_args(&cmd, clone, "hoist container clone", &a).as_deref(),
             Some("accepts between 1 and 3 arg(s), received 4")

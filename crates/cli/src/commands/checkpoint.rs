@@ -351,6 +351,7 @@ pub fn add_criu_info(doc: &mut serde_json::Value) {
 
 /// `hoist checkpoint ...`: forensics on archives.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum CheckpointCommand {
     /// Show what checkpoint archives hold: container, image, engine, sizes.
     Show(ShowArgs),

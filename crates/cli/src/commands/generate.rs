@@ -9,6 +9,7 @@ use hoist_container::systemd::{self, UnitOptions};
 use crate::exit::ExitWith;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum GenerateCommand {
     /// Write systemd unit files that run containers or pods.
     // Boxed: its many flags dwarf the other commands'.

@@ -56,6 +56,7 @@ impl HealthFlags {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum HealthcheckCommand {
     /// Run a container's health check now and print its result.
     Run(HealthcheckRunArgs),

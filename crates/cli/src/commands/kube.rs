@@ -11,6 +11,7 @@ use hoist_kube::{GenerateOptions, Kind};
 use crate::exit::ExitWith;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum KubeCommand {
     // The help texts are the argument structs' own.
     Generate(GenerateArgs),

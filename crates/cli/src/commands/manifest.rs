@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use hoist_engine::Engine;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ManifestCommand {
     /// Create a manifest list of local images.
     Create(CreateArgs),

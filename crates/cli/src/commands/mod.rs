@@ -202,7 +202,7 @@ fn platform(a: &PlatformArgs) -> Result<hoist_image::platform::Platform> {
 
 fn generate_man(dir: &PathBuf) -> Result<i32> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let cmd = Cli::command();
+    let cmd = crate::usage::whole_tree();
     write_man(dir, &cmd, "hoist")?;
     Ok(0)
 }
@@ -212,7 +212,11 @@ fn write_man(dir: &std::path::Path, cmd: &clap::Command, name: &str) -> Result<(
     let mut buf = Vec::new();
     page.render(&mut buf)?;
     std::fs::write(dir.join(format!("{name}.1")), buf)?;
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+    // clap's own `help` command has no page (cobra's is not a command).
+    let pages = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help");
+    for sub in pages {
         write_man(dir, sub, &format!("{name}-{}", sub.get_name()))?;
     }
     Ok(())

@@ -15,6 +15,7 @@ use crate::exit::{ExitWith, ENGINE_ERROR};
 use crate::output::{self, Format};
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum PodCommand {
     /// Create a copy of an existing pod.
     Clone(Box<crate::commands::pod_clone::PodCloneArgs>),

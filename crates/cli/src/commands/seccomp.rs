@@ -46,6 +46,7 @@ impl SeccompRecordFlags {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SeccompCommand {
     /// Compare the system calls two seccomp profiles allow: `-NAME` for
     /// calls only the first allows, `+NAME` for those only the second

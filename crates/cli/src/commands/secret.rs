@@ -34,6 +34,7 @@ impl SecretFlags {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SecretCommand {
     /// Create a new secret.
     Create(SecretCreateArgs),

@@ -57,6 +57,7 @@ impl NetworkFlags {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum NetworkCommand {
     /// Add a container to a network.
     Connect(NetworkConnectArgs),

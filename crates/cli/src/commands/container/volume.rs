@@ -31,6 +31,7 @@ impl VolumeFlags {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum VolumeCommand {
     /// Create a new volume.
     Create(VolumeCreateArgs),
