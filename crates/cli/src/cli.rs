@@ -51,7 +51,7 @@ pub struct Cli {
     pub globals: GlobalArgs,
 
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<TopCommand>,
 }
 
 /// podman's other global options. Those hoist has no use for are accepted
@@ -151,7 +151,22 @@ impl GlobalArgs {
     }
 }
 
+/// The top level's commands: `oci` is made at once, as clap builds a
+/// command tree; the others only when reached (see
+/// `usage::build_path`). A deferred `oci` would get hoist's global
+/// `--root` before its own (runc's), and with it hoist's default.
+// One value per process: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
+pub enum TopCommand {
+    #[command(flatten)]
+    Engine(Command),
+    /// hoist's own OCI runtime, with runc's command line.
+    Oci(crate::oci_args::OciArgs),
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Pull an image from a registry or a local transport (oci:, oci-archive:, docker-archive:).
     Pull(PullArgs),
@@ -225,8 +240,6 @@ pub enum Command {
     /// Manage the store.
     #[command(subcommand)]
     System(SystemCommand),
-    /// hoist's own OCI runtime, with runc's command line.
-    Oci(crate::oci_args::OciArgs),
     /// Make a container from an image and run its command.
     // `-h` is --hostname here, as in podman: help is `--help` only.
     #[command(disable_help_flag = true)]

@@ -40,13 +40,20 @@ use clap::CommandFactory;
 use hoist_engine::{Engine, RegistryOptions};
 
 use crate::cli::{
-    Cli, Command, GlobalArgs, ImageCommand, PlatformArgs, RegistryArgs, SystemCommand,
+    Cli, Command, GlobalArgs, ImageCommand, PlatformArgs, RegistryArgs, SystemCommand, TopCommand,
 };
 
 /// Runs the command and returns the process exit code.
-pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32> {
+pub fn run(root: PathBuf, globals: &GlobalArgs, command: TopCommand) -> Result<i32> {
+    match command {
+        TopCommand::Oci(a) => oci::run(a),
+        TopCommand::Engine(c) => run_engine(root, globals, c),
+    }
+}
+
+fn run_engine(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32> {
     // Not for the runtime commands, nor inside a container (its init).
-    if !matches!(command, Command::ContainerInit { .. } | Command::Oci(_)) {
+    if !matches!(command, Command::ContainerInit { .. }) {
         events::install(&root, globals);
     }
     match command {
@@ -110,7 +117,6 @@ pub fn run(root: PathBuf, globals: &GlobalArgs, command: Command) -> Result<i32>
         Command::Generate(c) => generate::run(&root, c),
         Command::Kube(c) => kube::run(&root, c),
         Command::Play(crate::cli::PlayCommand::Kube(a)) => kube_play::play(&root, a),
-        Command::Oci(a) => oci::run(a),
         Command::Run(a) => container::run(&root, globals, a),
         Command::Create(a) => container::create(&root, globals, a),
         Command::Exec(a) => container::exec(&root, a),
