@@ -127,8 +127,7 @@ pub fn command(args: &[OsString]) -> Command {
     }
     let name = program(args);
     let cmd = list_oci_before_run(cmd);
-    let cmd = build_path(cmd, args);
-    let path = path_words(&cmd, args);
+    let (cmd, path) = build_path(cmd, args);
     podman_layout(cmd, &name, &name, &path)
 }
 
@@ -138,15 +137,15 @@ pub fn command(args: &[OsString]) -> Command {
 /// cost every start about 1.5 ms of CPU and 500 page faults. `oci` is
 /// made at once (see [`crate::cli::TopCommand`]). The next command is
 /// found among the names of the one built last, skipping the options of
-/// those built.
-fn build_path(cmd: Command, args: &[OsString]) -> Command {
+/// those built. Returns the tree and the names on the path.
+fn build_path(cmd: Command, args: &[OsString]) -> (Command, Vec<String>) {
     // A command is built after its parent, which hands it the global
     // options when it is built.
     let mut cmd = built(parse_rules(cmd, true));
     for depth in 0.. {
         let path = path_words(&cmd, args);
         if path.len() <= depth {
-            return at_path(cmd, &path, with_children_built);
+            return (at_path(cmd, &path, with_children_described), path);
         }
         cmd = build_at(cmd, &path[..=depth]);
     }
@@ -200,17 +199,25 @@ fn built(mut cmd: Command) -> Command {
     }
 }
 
-/// A group (`hoist image`) lists its commands with their descriptions,
-/// which those without one of their own take from their arguments: the
-/// commands of the last command reached are built, for the help or the
-/// error that shows them.
-fn with_children_built(mut cmd: Command) -> Command {
+/// A group (`hoist image`) lists its commands with their descriptions;
+/// those without one of their own take it from their arguments, so the
+/// last command reached has them built, for the help or the error that
+/// lists them.
+fn with_children_described(cmd: Command) -> Command {
+    map_subcommands(cmd, |sub| match sub.get_about() {
+        Some(_) => sub,
+        None => built(parse_rules(sub, false)),
+    })
+}
+
+/// `cmd` with `f` applied to each of its commands.
+fn map_subcommands(mut cmd: Command, f: impl Fn(Command) -> Command) -> Command {
     let names: Vec<String> = cmd
         .get_subcommands()
         .map(|s| s.get_name().to_string())
         .collect();
     for name in names {
-        cmd = cmd.mut_subcommand(name, |sub| built(parse_rules(sub, false)));
+        cmd = cmd.mut_subcommand(name, &f);
     }
     cmd
 }
@@ -218,15 +225,8 @@ fn with_children_built(mut cmd: Command) -> Command {
 /// Every command built, as an invocation of it would build it (the
 /// manual pages show each command's options, global ones included).
 pub fn whole_tree() -> Command {
-    fn build_below(mut cmd: Command) -> Command {
-        let names: Vec<String> = cmd
-            .get_subcommands()
-            .map(|s| s.get_name().to_string())
-            .collect();
-        for name in names {
-            cmd = cmd.mut_subcommand(name, |sub| build_below(built(parse_rules(sub, false))));
-        }
-        cmd
+    fn build_below(cmd: Command) -> Command {
+        map_subcommands(cmd, |sub| build_below(built(parse_rules(sub, false))))
     }
     build_below(built(parse_rules(Cli::command(), true)))
 }
@@ -740,14 +740,14 @@ mod tests {
 
     #[test]
     fn counted_commands_say_how_many_arguments_they_take() {
-        let cmd = command(&args(&["hoist"]));
-        let rename = cmd.find_subcommand("rename").unwrap();
+        // The commands the words reach are built, as for a real parse.
         let a = args(&["hoist", "--root", "/x", "rename", "a"]);
+        let cmd = command(&a);
+        let rename = cmd.find_subcommand("rename").unwrap();
         assert_eq!(
             counted_args(&cmd, rename, "hoist rename", &a).as_deref(),
             Some("accepts 2 arg(s), received 1")
         );
-        // The commands the words reach are built, as for a real parse.
         let words = "hoist container clone --memory 1g a b c d";
         let a = args(&words.split(' ').collect::<Vec<_>>());
         let cmd = command(&a);
