@@ -32,6 +32,19 @@ start_registry() {
     return 1
 }
 
+# busybox_image TESTENV WORK: a registry with its storage under WORK (stop
+# it with `TESTENV registry-stop --dir WORK/registry`) holding the busybox
+# test image, and WORK/registries.conf naming it insecure; prints the
+# image's reference. The caller exports CONTAINERS_REGISTRIES_CONF itself.
+busybox_image() {
+    local testenv=$1 work=$2 port
+    mkdir -p "$work/registry"
+    port=$(start_registry "$testenv" "$work/registry")
+    "$testenv" push-image --registry "127.0.0.1:$port" bench/busybox:1 >/dev/null
+    insecure_registries_conf "$work/registries.conf" "127.0.0.1:$port"
+    echo "127.0.0.1:$port/bench/busybox:1"
+}
+
 # time_us CMD...: runs CMD (output discarded) and prints its wall time in µs,
 # or FAILED when it fails (EPOCHREALTIME: no fork to read the clock).
 time_us() {

@@ -42,11 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=$("$TESTENV" free-port)
-"$TESTENV" registry --dir "$WORK/registry" --port "$PORT" >/dev/null
-"$TESTENV" push-image --registry "127.0.0.1:$PORT" bench/busybox:1 >/dev/null
-IMG=127.0.0.1:$PORT/bench/busybox:1
-insecure_registries_conf "$WORK/registries.conf" "127.0.0.1:$PORT"
+IMG=$(busybox_image "$TESTENV" "$WORK")
 export CONTAINERS_REGISTRIES_CONF=$WORK/registries.conf
 H=("$HOIST" --root "$WORK/root")
 "${H[@]}" pull "$IMG" >/dev/null
