@@ -5,7 +5,8 @@
 # moves bench/run.sh's absolute figures by 20 % between runs).
 #
 # Usage (as root):  bench/run-ab.sh [-n ROUNDS] BIN BIN...
-# Prints each binary's median, quartiles and its ratio to the first's.
+# Prints each binary's median, quartiles and its ratio to the first's, and
+# keeps the report in bench/results/run-ab-*.txt.
 # Environment: BENCH_TMPDIR (default /var/tmp).
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -46,11 +47,19 @@ for _ in $(seq "$N"); do
     done
 done
 
-echo "hoist A/B start benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $N rounds"
-first=""
-for b in "${BINS[@]}"; do
-    # shellcheck disable=SC2086 # a list of numbers
-    read -r med q1 q3 < <(printf '%s\n' ${TIMES[$b]} | sort -n | awk '{a[NR]=$1} END {printf "%.1f %.1f %.1f\n", a[int((NR+1)/2)]/1000, a[int((NR+3)/4)]/1000, a[int((3*NR+1)/4)]/1000}')
-    first=${first:-$med}
-    printf '%-50s median %6s ms  q1 %6s  q3 %6s  %s\n' "$b" "$med" "$q1" "$q3" "$(ratio "$med" "$first")"
-done
+report() {
+    echo "hoist A/B start benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $N rounds"
+    local b med q1 q3 first=""
+    for b in "${BINS[@]}"; do
+        # shellcheck disable=SC2086 # a list of numbers
+        read -r med q1 q3 < <(printf '%s\n' ${TIMES[$b]} | sort -n | awk '{a[NR]=$1} END {printf "%.1f %.1f %.1f\n", a[int((NR+1)/2)]/1000, a[int((NR+3)/4)]/1000, a[int((3*NR+1)/4)]/1000}')
+        first=${first:-$med}
+        printf '%-50s median %6s ms  q1 %6s  q3 %6s  %s\n' "$b" "$med" "$q1" "$q3" "$(ratio "$med" "$first")"
+    done
+    echo "raw times (µs):"
+    for b in "${BINS[@]}"; do echo "  $b:${TIMES[$b]}"; done
+}
+mkdir -p "$REPO/bench/results"
+OUT=$REPO/bench/results/run-ab-$(date -u +%Y%m%d-%H%M%S).txt
+report | tee "$OUT"
+echo "results written to $OUT"
