@@ -481,8 +481,7 @@ fn start_once(
         crate::lifecycle::unmount_rootfs(c)?;
     }
     // The work directory must be empty for overlayfs.
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).map_err(io_err("creating", &work))?;
+    hoist_fsutil::empty_dir(&work).map_err(io_err("emptying", &work))?;
     std::fs::create_dir_all(&rootfs).map_err(io_err("creating", &rootfs))?;
     let (lower, lazy) = lower_dirs(c, Some(&image))?;
     // With ID maps: the user namespace the layers are seen through, the

@@ -55,8 +55,8 @@ pub fn mount(cs: &Containers, c: &Container) -> Result<PathBuf> {
     }
     let work = c.dir.join("work");
     // overlayfs wants an empty work directory.
-    let _ = std::fs::remove_dir_all(&work);
-    for dir in [&work, &rootfs, &c.dir.join("upper")] {
+    hoist_fsutil::empty_dir(&work).map_err(io_err("emptying", &work))?;
+    for dir in [&rootfs, &c.dir.join("upper")] {
         std::fs::create_dir_all(dir).map_err(io_err("creating", dir.as_path()))?;
     }
     let lower: Vec<PathBuf> = c.config.layer_dirs.iter().rev().cloned().collect();

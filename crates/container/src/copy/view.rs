@@ -242,8 +242,8 @@ fn stopped(cs: &Containers, c: Container, lock: Lock) -> Result<View> {
     let rootfs = c.rootfs();
     let work = c.dir.join("work");
     let upper = c.dir.join("upper");
-    let _ = std::fs::remove_dir_all(&work);
-    for d in [&work, &upper, &rootfs] {
+    hoist_fsutil::empty_dir(&work).map_err(crate::error::io_err("emptying", &work))?;
+    for d in [&upper, &rootfs] {
         std::fs::create_dir_all(d).map_err(crate::error::io_err("creating", d))?;
     }
     let mounts = host_mounts(cs, &c)?;
