@@ -45,6 +45,16 @@ busybox_image() {
     echo "127.0.0.1:$port/bench/busybox:1"
 }
 
+# bench_teardown HOIST TESTENV WORK: the end of a script that used
+# busybox_image: the containers of HOIST's store WORK/root removed, the
+# registry stopped, what is mounted under WORK unmounted and WORK deleted.
+bench_teardown() {
+    "$1" --root "$3/root" rm -fa >/dev/null 2>&1 || true
+    "$2" registry-stop --dir "$3/registry" >/dev/null 2>&1 || true
+    unmount_below "$3"
+    rm -rf "$3"
+}
+
 # time_us CMD...: runs CMD (output discarded) and prints its wall time in µs,
 # or FAILED when it fails (EPOCHREALTIME: no fork to read the clock).
 time_us() {

@@ -24,12 +24,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TESTENV=$REPO/target/release/hoist-testenv
 [ -x "$TESTENV" ] || TESTENV=$REPO/target/debug/hoist-testenv
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/hoist-run-ab.XXXXXX")
-cleanup() {
-    "${BINS[0]}" --root "$WORK/root" rm -fa >/dev/null 2>&1 || true
-    "$TESTENV" registry-stop --dir "$WORK/registry" >/dev/null 2>&1 || true
-    unmount_below "$WORK"
-    rm -rf "$WORK"
-}
+cleanup() { bench_teardown "${BINS[0]}" "$TESTENV" "$WORK"; }
 trap cleanup EXIT
 
 IMG=$(busybox_image "$TESTENV" "$WORK")

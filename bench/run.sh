@@ -34,12 +34,7 @@ fi
 [ -x "$HOIST" ] || { echo "no hoist binary at $HOIST" >&2; exit 1; }
 
 WORK=$(mktemp -d "${BENCH_TMPDIR:-/var/tmp}/hoist-run-bench.XXXXXX")
-cleanup() {
-    "$HOIST" --root "$WORK/root" rm -fa >/dev/null 2>&1 || true
-    "$TESTENV" registry-stop --dir "$WORK/registry" >/dev/null 2>&1 || true
-    unmount_below "$WORK"
-    rm -rf "$WORK"
-}
+cleanup() { bench_teardown "$HOIST" "$TESTENV" "$WORK"; }
 trap cleanup EXIT
 
 IMG=$(busybox_image "$TESTENV" "$WORK")
