@@ -395,9 +395,8 @@ impl Podman {
 impl Drop for Podman {
     fn drop(&mut self) {
         let _ = self.run_quiet(&["rm", "-a", "-f"]);
-        let _ = Command::new("umount")
-            .args(["-R", "-l", self.0.path().to_str().unwrap()])
-            .status();
+        // The overlay driver's bind mount of `root/overlay` on itself.
+        hoist_testenv::hoist::unmount_below(self.0.path());
     }
 }
 

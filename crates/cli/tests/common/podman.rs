@@ -62,10 +62,10 @@ impl Drop for Podman {
                 .arg(dir.path().join("run"))
                 .args(["rm", "-a", "-f", "-t", "0"])
                 .output();
-            let _ = Command::new("umount")
-                .args(["-R", "-l"])
-                .arg(dir.path())
-                .status();
+            // podman's overlay driver bind-mounts its `root/overlay` on
+            // itself; the temp dir is no mount point, so every mount below it
+            // goes, or the directory cannot be removed.
+            hoist_testenv::hoist::unmount_below(dir.path());
         }
     }
 }
