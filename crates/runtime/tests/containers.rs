@@ -26,6 +26,10 @@ fn main() {
             memory_cpu_pids_limits_reach_cgroup_v1,
         ),
         (
+            "delete_kills_what_outlived_the_container_and_removes_every_cgroup",
+            delete_kills_what_outlived_the_container_and_removes_every_cgroup,
+        ),
+        (
             "default_seccomp_filter_is_enforced",
             default_seccomp_filter_is_enforced,
         ),
@@ -190,6 +194,50 @@ fn memory_cpu_pids_limits_reach_cgroup_v1() {
         !Path::new("/sys/fs/cgroup/memory").join(&cg).exists(),
         "cgroup left behind"
     );
+}
+
+/// A container sharing the host's PID namespace can leave a process in its
+/// cgroup when its own process exits; deleting the stopped container kills
+/// it and leaves the cgroup in no hierarchy.
+fn delete_kills_what_outlived_the_container_and_removes_every_cgroup() {
+    let f = fixture();
+    let id = id("outlived");
+    let mut o = options(&id, &f.rootfs);
+    o.pid = hoist_runtime::spec::NamespaceMode::Host;
+    let b = f.bundle(
+        &o,
+        &[
+            "sh",
+            "-c",
+            "sleep 1000 </dev/null >/dev/null 2>&1 & echo $!",
+        ],
+    );
+    let out = run(&f.rt, &id, &b);
+    assert_eq!(out.status, ExitStatus::Exited(0), "stderr: {}", out.stderr);
+    let left: i32 = out.stdout.trim().parse().unwrap();
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{left}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, s)| !s.starts_with('Z'))
+        })
+    };
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(10),
+        "the process the container left to die",
+        || !alive(),
+    );
+    let cg = format!("hoist-test/hoist/{id}");
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let hierarchies: Vec<&str> = info
+        .lines()
+        .filter_map(|l| l.split_once(" - "))
+        .filter(|(_, post)| post.starts_with("cgroup"))
+        .filter_map(|(pre, _)| pre.split(' ').nth(4))
+        .collect();
+    assert!(hierarchies.len() > 1, "{hierarchies:?}");
+    for h in hierarchies {
+        assert!(!Path::new(h).join(&cg).exists(), "cgroup left in {h}");
+    }
 }
 
 /// A static probe making raw syscalls, printing `name=errno` (0 = success).

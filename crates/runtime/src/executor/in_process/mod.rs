@@ -12,6 +12,7 @@ mod oom;
 mod prepared;
 mod record;
 mod start;
+mod stopped;
 mod workload;
 
 use std::path::{Path, PathBuf};
@@ -246,7 +247,10 @@ impl Runtime for InProcessRuntime {
         } else {
             Some(self.state(id)?)
         };
-        c.delete(force).map_err(|e| self.err("deleting", id, e))?;
+        match stopped::own_delete_target(&c) {
+            Some(cgroup) => stopped::delete(&c, &cgroup)?,
+            None => c.delete(force).map_err(|e| self.err("deleting", id, e))?,
+        }
         if let Some(mut state) = state {
             state.status = Status::Stopped;
             state.pid = None;
