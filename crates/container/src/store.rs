@@ -309,15 +309,25 @@ impl Containers {
     }
 
     /// As [`Self::update_state`], for a caller already holding the lock.
+    /// A change that leaves the state as it was writes nothing: replacing
+    /// the file would cost a new inode and freeing the old one's block
+    /// (on a disk mounted `discard`, a wait for the device).
     pub(crate) fn update_state_locked<F: FnOnce(&mut ContainerState)>(
         &self,
         id: &str,
         f: F,
     ) -> Result<ContainerState> {
         let path = self.dir_of(id).join(STATE);
-        let mut st: ContainerState = read_json(&path).unwrap_or_default();
+        let old = std::fs::read(&path).ok();
+        let mut st: ContainerState = old
+            .as_deref()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or_default();
         f(&mut st);
         let bytes = serde_json::to_vec_pretty(&st).expect("serializes");
+        if old.as_deref() == Some(bytes.as_slice()) {
+            return Ok(st);
+        }
         if st.removed_on_exit {
             hoist_fsutil::write_file_unsynced(&path, &bytes, 0o644)?;
         } else {
@@ -482,6 +492,23 @@ mod tests {
         // The name is free again.
         cs.create(new(Some("web"))).unwrap();
         assert!(matches!(cs.lookup("zzz"), Err(ContainerError::NotFound(_))));
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_leaves_the_file_as_it_was() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let cs = Containers::open(d.path()).unwrap();
+        let a = cs.create(new(Some("same"))).unwrap();
+        let state = cs.dir_of(&a.id).join(STATE);
+        cs.update_state(&a.id, |s| s.exit_code = Some(3)).unwrap();
+        let written = std::fs::metadata(&state).unwrap().ino();
+        let st = cs.update_state(&a.id, |s| s.exit_code = Some(3)).unwrap();
+        assert_eq!(std::fs::metadata(&state).unwrap().ino(), written);
+        assert_eq!(cs.load(&a.id).unwrap().state, st);
+        cs.update_state(&a.id, |s| s.exit_code = Some(4)).unwrap();
+        assert_ne!(std::fs::metadata(&state).unwrap().ino(), written);
+        assert_eq!(cs.load(&a.id).unwrap().state.exit_code, Some(4));
     }
 
     #[test]
