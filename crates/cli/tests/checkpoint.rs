@@ -718,9 +718,31 @@ fn hoists_archive_restores_in_podman() {
 #[test]
 fn bad_archives_create_nothing() {
     let (_reg, hoist, image) = setup();
+    // A cgroup parent of this test's own: what a failed restore leaves in
+    // any hierarchy shows below it.
+    let parent = format!("/hoist-test-bad-archives-{}", std::process::id());
     hoist
-        .run(&["run", "-d", "--name", "orig", &image, "sh", "-c", COUNTER])
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "orig",
+            "--cgroup-parent",
+            &parent,
+            &image,
+            "sh",
+            "-c",
+            COUNTER,
+        ])
         .ok();
+    let orig_cgroup = format!(
+        "hoist-{}",
+        hoist
+            .run(&["inspect", "--format", "{{.Id}}", "orig"])
+            .ok()
+            .stdout
+            .trim()
+    );
     wait_counted(&hoist, "orig", 2);
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.tar");
@@ -791,6 +813,13 @@ fn bad_archives_create_nothing() {
         before,
         "the cut archive left a container"
     );
+    let left: Vec<PathBuf> = cgroup_hierarchies()
+        .into_iter()
+        .filter_map(|h| std::fs::read_dir(h.join(parent.trim_start_matches('/'))).ok())
+        .flat_map(|d| d.flatten().map(|e| e.path()))
+        .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| *n != *orig_cgroup))
+        .collect();
+    assert!(left.is_empty(), "the cut restore left cgroups: {left:?}");
     // The name is taken: podman's error, nothing created.
     let out = hoist
         .run(&["container", "restore", "--import", good.to_str().unwrap()])
@@ -806,6 +835,20 @@ fn bad_archives_create_nothing() {
         .fails_with(125);
     assert!(out.stderr.contains("checkpoint"), "{}", out.stderr);
     hoist.run(&["rm", "-fa", "-t", "0"]).ok();
+    for h in cgroup_hierarchies() {
+        let _ = std::fs::remove_dir(h.join(parent.trim_start_matches('/')));
+    }
+}
+
+/// The mount points of the host's cgroup hierarchies (v1 and v2).
+fn cgroup_hierarchies() -> Vec<PathBuf> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(" - "))
+        .filter(|(_, fs)| fs.starts_with("cgroup"))
+        .filter_map(|(fields, _)| fields.split(' ').nth(4).map(PathBuf::from))
+        .collect()
 }
 
 /// `checkpoint inspect --all` of the server's archive: the shell's fd 3 on

@@ -940,7 +940,7 @@ pub(crate) fn restore_in_monitor(
         .map_err(ContainerError::from)
         .and_then(|()| hoist_checkpoint::restore(request).map_err(ContainerError::from));
     home.rejoin()?;
-    let pid = restored?;
+    let pid = restored.inspect_err(|_| remove_cgroup_of(spec))?;
     hoist_runtime::cgroups::apply_limits(spec, c.id())?;
     let _ = std::fs::copy(
         checkpoint_dir(c).join(STATS_RESTORE),
@@ -962,6 +962,22 @@ pub(crate) fn restore_in_monitor(
         crate::monitor::in_process_runtime(&c.dir).adopt(c.id(), &c.bundle(), spec, pid)?;
     }
     Ok(pid)
+}
+
+/// After a restore that failed: the container's cgroup goes, from every
+/// hierarchy (CRIU makes it in the ones it dumped, name=systemd among
+/// them, which no runtime delete looks at). Best effort: logged.
+fn remove_cgroup_of(spec: &Spec) {
+    let Some(path) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+    else {
+        return;
+    };
+    if let Err(e) = hoist_runtime::cgroup_removal::remove(path) {
+        tracing::warn!(error = %e, "removing the cgroup of a failed restore");
+    }
 }
 
 /// The monitor's side, once the restored container runs and its start is

@@ -13,6 +13,7 @@
 //!   runc or crun ([`executor::ExternalRuntime`]).
 //! - [`cgroups`]: joining a container's cgroup and applying its limits
 //!   for processes the runtime did not start (a tree CRIU restores).
+//! - [`cgroup_removal`]: a container's cgroup removed from every hierarchy.
 //! - [`cgroup_warmup`]: taking the kernel's cgroup migration lock early so
 //!   the container's cgroup join does not wait an RCU grace period for it.
 //! - [`oci_cli`]: runc-compatible command semantics (`create`, `start`,
@@ -26,6 +27,7 @@
 //! single-threaded process, or at least never while other threads run
 //! (not from inside an async runtime's worker threads).
 
+pub mod cgroup_removal;
 pub mod cgroup_warmup;
 pub mod cgroups;
 pub mod executor;

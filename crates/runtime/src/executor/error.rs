@@ -75,6 +75,16 @@ pub enum RuntimeError {
     },
 }
 
+impl From<crate::cgroup_removal::RemovalError> for RuntimeError {
+    fn from(e: crate::cgroup_removal::RemovalError) -> RuntimeError {
+        RuntimeError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl From<hoist_fsutil::Error> for RuntimeError {
     fn from(e: hoist_fsutil::Error) -> RuntimeError {
         RuntimeError::Io {
