@@ -15,7 +15,8 @@
 use std::io::IoSliceMut;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use protobuf::{Message, MessageField};
 use rust_criu::rust_criu_protobuf::rpc::{Criu_opts, Criu_req, Criu_req_type, Criu_resp};
@@ -67,12 +68,33 @@ pub fn call(
         .map_err(SwrkError::Spawn)?;
     drop(theirs);
     let answer = converse(&ours, kind, opts, notified);
-    if answer.is_err() {
-        let _ = criu.kill();
-    }
+    // A CRIU whose request failed, or that sees this end closed, undoes
+    // what it did (its helper processes, its mount roots under /tmp) and
+    // exits; killed at once it would leave them behind. Only a CRIU that
+    // does not end in time is killed.
     drop(ours);
+    if answer.is_err() {
+        end_within(&mut criu, CRIU_CLEAN_UP_TIME);
+    }
     let _ = criu.wait();
     answer
+}
+
+/// How long a CRIU that failed may take to undo its work and exit.
+const CRIU_CLEAN_UP_TIME: Duration = Duration::from_secs(10);
+
+/// Waits for `child` to exit, for at most `limit`; kills it after that.
+fn end_within(child: &mut Child, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+    let _ = child.kill();
 }
 
 fn converse(

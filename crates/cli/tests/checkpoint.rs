@@ -797,6 +797,7 @@ fn bad_archives_create_nothing() {
     }
     assert!(!dir.path().join("escaped.txt").exists());
     assert!(!hoist.root().join("escaped.txt").exists());
+    let mount_roots_before = criu_mount_roots();
     let out = hoist
         .run(&[
             "container",
@@ -820,6 +821,19 @@ fn bad_archives_create_nothing() {
         .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| *n != *orig_cgroup))
         .collect();
     assert!(left.is_empty(), "the cut restore left cgroups: {left:?}");
+    // CRIU's temporary mount roots (/tmp/.criu.mntns.*) that appeared
+    // meanwhile go once their restores end; a CRIU killed before it could
+    // clean up leaves its own for good. Other tests' restores may be
+    // running, so this waits for them.
+    let appeared: Vec<PathBuf> = criu_mount_roots()
+        .into_iter()
+        .filter(|d| !mount_roots_before.contains(d))
+        .collect();
+    hoist_testenv::wait_until(
+        std::time::Duration::from_secs(20),
+        "CRIU's temporary mount roots to go",
+        || appeared.iter().all(|d| !d.exists()),
+    );
     // The name is taken: podman's error, nothing created.
     let out = hoist
         .run(&["container", "restore", "--import", good.to_str().unwrap()])
@@ -838,6 +852,16 @@ fn bad_archives_create_nothing() {
     for h in cgroup_hierarchies() {
         let _ = std::fs::remove_dir(h.join(parent.trim_start_matches('/')));
     }
+}
+
+/// CRIU's temporary mount-namespace roots in /tmp.
+fn criu_mount_roots() -> Vec<PathBuf> {
+    std::fs::read_dir("/tmp")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".criu.mntns."))
+        .map(|e| e.path())
+        .collect()
 }
 
 /// The mount points of the host's cgroup hierarchies (v1 and v2).
