@@ -870,18 +870,27 @@ pub fn create_anonymous_volumes(
 /// `rm -v`: removes the anonymous volumes of container `config` that no
 /// other container uses; returns their names.
 pub fn remove_anonymous_volumes(cs: &Containers, config: &ContainerConfig) -> Result<Vec<String>> {
+    let anonymous: Vec<&String> = config
+        .options
+        .mounts
+        .iter()
+        .filter_map(|m| match m {
+            MountOption::Volume {
+                name,
+                anonymous: true,
+                ..
+            } => Some(name),
+            _ => None,
+        })
+        .collect();
+    // Reading every other container's record is for the volumes only.
+    if anonymous.is_empty() {
+        return Ok(Vec::new());
+    }
     let vols = Volumes::open(cs.root())?;
     let others = cs.list().unwrap_or_default();
     let mut removed = Vec::new();
-    for m in &config.options.mounts {
-        let MountOption::Volume {
-            name,
-            anonymous: true,
-            ..
-        } = m
-        else {
-            continue;
-        };
+    for name in anonymous {
         let used = others
             .iter()
             .any(|c| c.id() != config.id && volume_names(&c.config).any(|n| n == name));
