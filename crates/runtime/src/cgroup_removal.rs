@@ -41,10 +41,14 @@ const BUSY_FOR_AT_MOST: Duration = Duration::from_secs(2);
 pub fn remove(path: &Path) -> Result<(), RemovalError> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(failed("reading", Path::new("/proc/self/mountinfo")))?;
+    // Every hierarchy gets its try; the first failure is the one told.
+    let mut first_error = None;
     for dir in cgroup_dirs(&mountinfo, path) {
-        remove_cgroup(&dir)?;
+        if let Err(e) = remove_cgroup(&dir) {
+            first_error.get_or_insert(e);
+        }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Where cgroup `path` would be in each cgroup hierarchy (v1 or v2) of a
@@ -89,7 +93,6 @@ fn remove_cgroup(dir: &Path) -> Result<(), RemovalError> {
             remove_cgroup(&entry.path())?;
         }
     }
-    kill_members(dir);
     remove_when_empty(dir)
 }
 
@@ -112,12 +115,14 @@ fn kill_members(dir: &Path) {
     }
 }
 
-/// Removes the empty cgroup `dir`, retrying while the kernel still counts
-/// processes killed a moment ago (EBUSY), with a growing pause.
+/// Kills what is in cgroup `dir` and removes it, again while the kernel
+/// still counts processes (EBUSY: killed a moment ago, or forked after the
+/// last look), with a growing pause.
 fn remove_when_empty(dir: &Path) -> Result<(), RemovalError> {
     let mut pause = Duration::from_millis(1);
     let mut waited = Duration::ZERO;
     loop {
+        kill_members(dir);
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
