@@ -257,7 +257,7 @@ fn registries_d(home: &Path, scope: &str, keys: &[(&str, String)]) {
 /// its registries.d) at `home`, checked against `policy`.
 fn podman_pull(home: &Path, policy: &Path, image: &str) -> std::process::Output {
     let store = tempfile::tempdir().unwrap();
-    Command::new("podman")
+    let out = Command::new("podman")
         .env("HOME", home)
         .arg("--root")
         .arg(store.path().join("root"))
@@ -267,7 +267,10 @@ fn podman_pull(home: &Path, policy: &Path, image: &str) -> std::process::Output 
         .arg(policy)
         .arg(image)
         .output()
-        .unwrap()
+        .unwrap();
+    // podman's overlay driver bind-mounts `root/overlay` on itself.
+    hoist_testenv::hoist::unmount_below(store.path());
+    out
 }
 
 /// A `file://` URL of `dir`.

@@ -313,10 +313,12 @@ impl Hoist {
         // port that happens to be the same into a dead container. `container
         // cleanup` releases what they held, networks included.
         if crate::leftovers::kill_processes_of_root(&self.root()) {
-            let mut cmd = self.command(&["container", "cleanup", "--all"]);
-            cmd.stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null());
-            let _ = crate::util::run_with_timeout(&mut cmd, Duration::from_secs(60));
+            self.quietly(&["container", "cleanup", "--all"]);
+        }
+        // A pod's cgroup is hoist's own, outside the root: pods a test left
+        // go the way a user removes them, or their cgroups stay for good.
+        if self.has_pods() {
+            self.quietly(&["pod", "rm", "--all", "--force", "--time", "0"]);
         }
         unmount_below(dir.path());
         let path = dir.path().to_path_buf();
@@ -326,6 +328,25 @@ impl Hoist {
                 path.display()
             );
         }
+    }
+}
+
+impl Hoist {
+    /// Runs hoist with `args`, its output and its result ignored.
+    fn quietly(&self, args: &[&str]) {
+        let mut cmd = self.command(args);
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let _ = crate::util::run_with_timeout(&mut cmd, Duration::from_secs(60));
+    }
+
+    /// Whether the root holds any pod (`pods/` has more than its names).
+    fn has_pods(&self) -> bool {
+        std::fs::read_dir(self.root().join("pods")).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name() != "names" && e.file_type().is_ok_and(|t| t.is_dir()))
+        })
     }
 }
 
