@@ -866,12 +866,10 @@ fn criu_mount_roots() -> Vec<PathBuf> {
 
 /// The mount points of the host's cgroup hierarchies (v1 and v2).
 fn cgroup_hierarchies() -> Vec<PathBuf> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.split_once(" - "))
-        .filter(|(_, fs)| fs.starts_with("cgroup"))
-        .filter_map(|(fields, _)| fields.split(' ').nth(4).map(PathBuf::from))
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    hoist_fsutil::mountinfo::mount_entries(&info)
+        .filter(|m| m.fs_type.starts_with("cgroup"))
+        .map(|m| PathBuf::from(m.mount_point))
         .collect()
 }
 

@@ -375,29 +375,16 @@ fn ensure_v2(pod: &Pod, rel: &str) -> Result<()> {
     Ok(())
 }
 
-/// Removes the pod's cgroup once its containers are gone (what is still
-/// busy stays; the next `pod rm` of that name is not affected).
+/// Removes the pod's cgroup once its containers are gone, killing what is
+/// still in it.
 pub fn remove(pod: &Pod) {
     let Some(rel) = pod.cgroup_path() else {
         return;
     };
-    let bases: Vec<PathBuf> = if unified() {
-        vec![PathBuf::from(CGROUP_ROOT)]
-    } else {
-        v1_hierarchies().into_iter().map(|(_, p)| p).collect()
-    };
-    for base in bases {
-        let dir = base.join(rel.trim_start_matches('/'));
-        // Leftover empty children first (containers that never ran).
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for e in entries.flatten() {
-                if e.file_type().is_ok_and(|t| t.is_dir()) {
-                    let _ = std::fs::remove_dir(e.path());
-                }
-            }
-        }
-        let _ = std::fs::remove_dir(&dir);
-    }
+    // From every hierarchy, with what is left below it (the cgroups of
+    // containers that never ran) first. Best effort, as the pod's record
+    // is gone already.
+    let _ = hoist_runtime::cgroup_removal::remove(Path::new(&rel));
 }
 
 #[cfg(test)]

@@ -228,15 +228,13 @@ fn delete_kills_what_outlived_the_container_and_removes_every_cgroup() {
     );
     let cg = format!("hoist-test/hoist/{id}");
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let hierarchies: Vec<&str> = info
-        .lines()
-        .filter_map(|l| l.split_once(" - "))
-        .filter(|(_, post)| post.starts_with("cgroup"))
-        .filter_map(|(pre, _)| pre.split(' ').nth(4))
+    let hierarchies: Vec<String> = hoist_fsutil::mountinfo::mount_entries(&info)
+        .filter(|m| m.fs_type.starts_with("cgroup"))
+        .map(|m| m.mount_point)
         .collect();
     assert!(hierarchies.len() > 1, "{hierarchies:?}");
     for h in hierarchies {
-        assert!(!Path::new(h).join(&cg).exists(), "cgroup left in {h}");
+        assert!(!Path::new(&h).join(&cg).exists(), "cgroup left in {h}");
     }
 }
 
