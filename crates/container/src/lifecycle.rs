@@ -82,7 +82,9 @@ pub(crate) fn recover(cs: &Containers, c: &Container) -> Result<()> {
         return Ok(());
     }
     tracing::info!(id = c.id(), "cleaning up after a dead monitor");
-    kill_cgroup(&crate::run_flags::cgroups_path(c));
+    // What is left after its monitor died: no one else will reap or stop it.
+    let cgroup = crate::run_flags::cgroups_path(c);
+    hoist_runtime::cgroup_removal::kill_all(std::path::Path::new(&cgroup));
     let rt = runtime_of(c);
     let _ = rt.delete(c.id(), true);
     let keep_network = st.network_kept;
@@ -212,35 +214,6 @@ fn unmount_overlay(rootfs: &std::path::Path) -> Result<()> {
         return Ok(());
     }
     crate::detach::unmount(rootfs)
-}
-
-/// SIGKILLs every process in the container's cgroup (what is left after
-/// its monitor died: no one else will reap or stop them).
-fn kill_cgroup(cg: &str) {
-    let files = [
-        format!("/sys/fs/cgroup/pids{cg}/cgroup.procs"),
-        format!("/sys/fs/cgroup/memory{cg}/cgroup.procs"),
-        format!("/sys/fs/cgroup/cpu,cpuacct{cg}/cgroup.procs"),
-        format!("/sys/fs/cgroup{cg}/cgroup.procs"),
-    ];
-    for _ in 0..50 {
-        let pids: Vec<i32> = files
-            .iter()
-            .filter_map(|f| std::fs::read_to_string(f).ok())
-            .flat_map(|t| {
-                t.lines()
-                    .filter_map(|l| l.trim().parse().ok())
-                    .collect::<Vec<i32>>()
-            })
-            .collect();
-        if pids.is_empty() {
-            return;
-        }
-        for p in pids {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), Signal::SIGKILL);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Sends `sig` to the container's init process (`kill`).

@@ -1,7 +1,8 @@
 //! Removing a container's cgroup from every hierarchy it is in, with what
 //! is left in it killed first: once for a stopped container's delete, and
 //! after a restore that failed half-way (CRIU may have made the cgroup in
-//! hierarchies the runtime never uses, name=systemd among them).
+//! hierarchies the runtime never uses, name=systemd among them). And
+//! killing what is in a cgroup without removing it, after a monitor died.
 //!
 //! One read of the mount table finds every cgroup hierarchy, v1 or v2.
 //! libcgroups' cgroup v1 manager instead reads the whole table again for
@@ -49,6 +50,37 @@ pub fn remove(path: &Path) -> Result<(), RemovalError> {
         }
     }
     first_error.map_or(Ok(()), Err)
+}
+
+/// SIGKILLs every process in cgroup `path`, in every hierarchy where it
+/// exists, until none is left or [`KILL_ROUNDS`] rounds have passed; the
+/// cgroup itself stays (for the runtime's delete). For the processes of a
+/// container whose monitor died: no one else will stop or reap them.
+pub fn kill_all(path: &Path) {
+    let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let dirs = cgroup_dirs(&mountinfo, path);
+    for _ in 0..KILL_ROUNDS {
+        let occupied: Vec<&PathBuf> = dirs.iter().filter(|d| has_members(d)).collect();
+        if occupied.is_empty() {
+            return;
+        }
+        for dir in occupied {
+            kill_members(dir);
+        }
+        std::thread::sleep(KILL_PAUSE);
+    }
+}
+
+/// How often [`kill_all`] looks again, and how long it waits between.
+const KILL_ROUNDS: usize = 50;
+const KILL_PAUSE: Duration = Duration::from_millis(10);
+
+/// Whether cgroup `dir` holds a process (a missing cgroup holds none).
+fn has_members(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("cgroup.procs"))
+        .is_ok_and(|procs| procs.lines().any(|l| !l.trim().is_empty()))
 }
 
 /// Where cgroup `path` would be in each cgroup hierarchy (v1 or v2) of a

@@ -30,6 +30,10 @@ fn main() {
             delete_kills_what_outlived_the_container_and_removes_every_cgroup,
         ),
         (
+            "kill_all_empties_a_cgroup_and_leaves_it_for_the_delete",
+            kill_all_empties_a_cgroup_and_leaves_it_for_the_delete,
+        ),
+        (
             "default_seccomp_filter_is_enforced",
             default_seccomp_filter_is_enforced,
         ),
@@ -236,6 +240,50 @@ fn delete_kills_what_outlived_the_container_and_removes_every_cgroup() {
     for h in hierarchies {
         assert!(!Path::new(&h).join(&cg).exists(), "cgroup left in {h}");
     }
+}
+
+/// What a dead monitor's clean-up does before the runtime's delete: every
+/// process in the container's cgroup is killed, the init and a process it
+/// left alike, and the cgroup stays.
+fn kill_all_empties_a_cgroup_and_leaves_it_for_the_delete() {
+    let f = fixture();
+    let id = id("killall");
+    let mut o = options(&id, &f.rootfs);
+    o.pid = hoist_runtime::spec::NamespaceMode::Host;
+    let b = f.bundle(
+        &o,
+        &[
+            "sh",
+            "-c",
+            "sleep 1000 </dev/null >/dev/null 2>&1 & echo $!; exec sleep 1000",
+        ],
+    );
+    let p = pipes();
+    let init = f.rt.create(&id, &b, p.stdio, None).unwrap();
+    f.rt.start(&id).unwrap();
+    let mut first_line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(std::fs::File::from(p.out)),
+        &mut first_line,
+    )
+    .unwrap();
+    let child: i32 = first_line.trim().parse().unwrap();
+    let cg = Path::new("/hoist-test/hoist").join(&id);
+    hoist_runtime::cgroup_removal::kill_all(&cg);
+    let ended = wait_exit_within(init, std::time::Duration::from_secs(10));
+    if ended.is_none() {
+        let _ = f.rt.delete(&id, true);
+    }
+    assert_eq!(ended, Some(ExitStatus::Signaled(libc::SIGKILL)));
+    let alive = std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, s)| !s.starts_with('Z'))
+    });
+    assert!(!alive, "process {child} outlived kill_all");
+    let memory = Path::new("/sys/fs/cgroup/memory").join(cg.strip_prefix("/").unwrap());
+    assert!(memory.is_dir(), "kill_all removed {}", memory.display());
+    f.rt.delete(&id, true).unwrap();
+    assert!(!memory.exists(), "the delete left {}", memory.display());
 }
 
 /// A static probe making raw syscalls, printing `name=errno` (0 = success).
