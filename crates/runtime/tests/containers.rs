@@ -206,29 +206,14 @@ fn memory_cpu_pids_limits_reach_cgroup_v1() {
 fn delete_kills_what_outlived_the_container_and_removes_every_cgroup() {
     let f = fixture();
     let id = id("outlived");
-    let mut o = options(&id, &f.rootfs);
-    o.pid = hoist_runtime::spec::NamespaceMode::Host;
-    let b = f.bundle(
-        &o,
-        &[
-            "sh",
-            "-c",
-            "sleep 1000 </dev/null >/dev/null 2>&1 & echo $!",
-        ],
-    );
+    let b = host_pid_bundle(&f, &id, "");
     let out = run(&f.rt, &id, &b);
     assert_eq!(out.status, ExitStatus::Exited(0), "stderr: {}", out.stderr);
     let left: i32 = out.stdout.trim().parse().unwrap();
-    let alive = || {
-        std::fs::read_to_string(format!("/proc/{left}/stat")).is_ok_and(|stat| {
-            stat.rsplit_once(") ")
-                .is_some_and(|(_, s)| !s.starts_with('Z'))
-        })
-    };
     hoist_testenv::wait_until(
         std::time::Duration::from_secs(10),
         "the process the container left to die",
-        || !alive(),
+        || !is_running(left),
     );
     let cg = format!("hoist-test/hoist/{id}");
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -248,16 +233,7 @@ fn delete_kills_what_outlived_the_container_and_removes_every_cgroup() {
 fn kill_all_empties_a_cgroup_and_leaves_it_for_the_delete() {
     let f = fixture();
     let id = id("killall");
-    let mut o = options(&id, &f.rootfs);
-    o.pid = hoist_runtime::spec::NamespaceMode::Host;
-    let b = f.bundle(
-        &o,
-        &[
-            "sh",
-            "-c",
-            "sleep 1000 </dev/null >/dev/null 2>&1 & echo $!; exec sleep 1000",
-        ],
-    );
+    let b = host_pid_bundle(&f, &id, "; exec sleep 1000");
     let p = pipes();
     let init = f.rt.create(&id, &b, p.stdio, None).unwrap();
     f.rt.start(&id).unwrap();
@@ -275,15 +251,29 @@ fn kill_all_empties_a_cgroup_and_leaves_it_for_the_delete() {
         let _ = f.rt.delete(&id, true);
     }
     assert_eq!(ended, Some(ExitStatus::Signaled(libc::SIGKILL)));
-    let alive = std::fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, s)| !s.starts_with('Z'))
-    });
-    assert!(!alive, "process {child} outlived kill_all");
+    assert!(!is_running(child), "process {child} outlived kill_all");
     let memory = Path::new("/sys/fs/cgroup/memory").join(cg.strip_prefix("/").unwrap());
     assert!(memory.is_dir(), "kill_all removed {}", memory.display());
     f.rt.delete(&id, true).unwrap();
     assert!(!memory.exists(), "the delete left {}", memory.display());
+}
+
+/// The bundle of container `id` in the host's PID namespace, running a
+/// shell that starts a `sleep` in the background, prints its pid, then
+/// runs `and_then`: the sleep stays in the container's cgroup.
+fn host_pid_bundle(f: &Fixture, id: &str, and_then: &str) -> PathBuf {
+    let mut o = options(id, &f.rootfs);
+    o.pid = hoist_runtime::spec::NamespaceMode::Host;
+    let script = format!("sleep 1000 </dev/null >/dev/null 2>&1 & echo $!{and_then}");
+    f.bundle(&o, &["sh", "-c", &script])
+}
+
+/// Whether process `pid` exists and has not exited (a zombie has).
+fn is_running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, s)| !s.starts_with('Z'))
+    })
 }
 
 /// A static probe making raw syscalls, printing `name=errno` (0 = success).
