@@ -523,7 +523,8 @@ fn verify_layer(layer_dir: &Path, record_digest: &Digest) -> Result<Vec<String>>
         Err(why) => return Ok(vec![why]),
     };
     let diff = layer_dir.join("diff");
-    let now = contents::scan(&diff, &mut contents::hashing_digests())
+    let algorithm = recorded.content_algorithm();
+    let now = contents::scan(&diff, &mut contents::hashing_digests(algorithm))
         .ctx("reading the files of layer", &diff)?;
     Ok(contents::compare(&recorded, &now))
 }
@@ -785,6 +786,50 @@ mod tests {
             )),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn records_of_sha256_file_digests_from_before_blake3_are_still_checked() {
+        use crate::content_digest::ContentAlgorithm;
+        let (_d, s) = store();
+        let img = s
+            .put_image(make_image(&s, "v1", &["localhost/v1:1"]))
+            .unwrap();
+        let diff_id = &img.layers[0].diff_id;
+        let dir = s.layout().layer(diff_id);
+        let record = dir.join(CONTENTS_JSON);
+        let fresh: contents::Contents =
+            serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+        assert_eq!(fresh.version, 2);
+        let seed = fresh.entries.iter().find(|e| e.path == "etc/seed").unwrap();
+        let digest = seed.digest.as_ref().unwrap().to_string();
+        assert!(digest.starts_with("blake3:"), "{digest}");
+
+        // The record an older hoist wrote: version 1, sha256 digests, and
+        // layer.json naming it.
+        let mut old = contents::scan(
+            &dir.join("diff"),
+            &mut contents::hashing_digests(ContentAlgorithm::Sha256),
+        )
+        .unwrap();
+        old.version = 1;
+        let seed = old.entries.iter().find(|e| e.path == "etc/seed").unwrap();
+        let digest = seed.digest.as_ref().unwrap().to_string();
+        assert!(digest.starts_with("sha256:"), "{digest}");
+        let bytes = old.to_json();
+        std::fs::write(&record, &bytes).unwrap();
+        let mut info = s.layer_info(diff_id).unwrap();
+        info.contents_digest = Some(Digest::sha256_of(&bytes));
+        std::fs::write(dir.join("layer.json"), serde_json::to_vec(&info).unwrap()).unwrap();
+
+        let r = s.check(false).unwrap();
+        assert!(r.is_clean(), "{r:?}");
+        assert!(r.unverifiable_layers.is_empty(), "{r:?}");
+        overwrite(&dir.join("diff/etc/seed"), b"evil");
+        let r = s.check(false).unwrap();
+        let found = damaged(&r);
+        assert_eq!(found.len(), 1, "{r:?}");
+        assert_eq!(found[0].1, &vec!["/etc/seed changed (content)".to_string()]);
     }
 
     #[test]

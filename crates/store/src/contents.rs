@@ -16,11 +16,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-use hoist_image::{Digest, Hasher};
+use hoist_image::Digest;
 use serde::{Deserialize, Serialize};
 
+use crate::content_digest::{ContentAlgorithm, ContentDigest, ContentHasher};
+
 pub(crate) const CONTENTS_JSON: &str = "contents.json";
-const VERSION: u32 = 1;
+/// 2: file digests are BLAKE3 (see [`crate::content_digest`]); 1: sha256.
+const VERSION: u32 = 2;
 /// Labels the host's security module adds on its own; not the layer's.
 const IGNORED_XATTRS: [&[u8]; 1] = [b"security.selinux"];
 
@@ -50,7 +53,7 @@ pub(crate) struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) digest: Option<Digest>,
+    pub(crate) digest: Option<ContentDigest>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) target: Option<String>,
     /// `[major, minor]` of a device node (whiteouts are `[0, 0]`).
@@ -68,6 +71,14 @@ pub(crate) struct Contents {
 }
 
 impl Contents {
+    /// The algorithm of this record's file digests, for checking them.
+    pub(crate) fn content_algorithm(&self) -> ContentAlgorithm {
+        match self.version {
+            1 => ContentAlgorithm::Sha256,
+            _ => ContentAlgorithm::Blake3,
+        }
+    }
+
     pub(crate) fn to_json(&self) -> Vec<u8> {
         // Serializing plain strings, numbers and maps cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
@@ -78,7 +89,7 @@ impl Contents {
 /// `digest_of` gives the content digest of a regular file.
 pub(crate) fn scan(
     diff: &Path,
-    digest_of: &mut dyn FnMut(&Path, &std::fs::Metadata) -> io::Result<Digest>,
+    digest_of: &mut dyn FnMut(&Path, &std::fs::Metadata) -> io::Result<ContentDigest>,
 ) -> io::Result<Contents> {
     let mut entries = Vec::new();
     let mut stack = vec![(diff.to_path_buf(), b".".to_vec())];
@@ -149,31 +160,33 @@ pub(crate) fn scan(
 /// The digests recorded during extraction, falling back to reading the file
 /// (which only a file the extraction did not write would need).
 pub(crate) fn known_digests(
-    known: &HashMap<(u64, u64), Digest>,
-) -> impl FnMut(&Path, &std::fs::Metadata) -> io::Result<Digest> + '_ {
+    known: &HashMap<(u64, u64), ContentDigest>,
+) -> impl FnMut(&Path, &std::fs::Metadata) -> io::Result<ContentDigest> + '_ {
     move |path, m| match known.get(&(m.dev(), m.ino())) {
         Some(d) => Ok(d.clone()),
         None => {
             tracing::debug!(path = %path.display(), "file not hashed during extraction; reading it");
-            hash_file(path)
+            hash_file(path, ContentAlgorithm::CURRENT)
         }
     }
 }
 
-/// Hashes every file it is asked about, once per inode.
-pub(crate) fn hashing_digests() -> impl FnMut(&Path, &std::fs::Metadata) -> io::Result<Digest> {
-    let mut seen: HashMap<(u64, u64), Digest> = HashMap::new();
+/// Hashes every file it is asked about with `algorithm`, once per inode.
+pub(crate) fn hashing_digests(
+    algorithm: ContentAlgorithm,
+) -> impl FnMut(&Path, &std::fs::Metadata) -> io::Result<ContentDigest> {
+    let mut seen: HashMap<(u64, u64), ContentDigest> = HashMap::new();
     move |path, m| {
         if let Some(d) = seen.get(&(m.dev(), m.ino())) {
             return Ok(d.clone());
         }
-        let d = hash_file(path)?;
+        let d = hash_file(path, algorithm)?;
         seen.insert((m.dev(), m.ino()), d.clone());
         Ok(d)
     }
 }
 
-fn hash_file(path: &Path) -> io::Result<Digest> {
+fn hash_file(path: &Path, algorithm: ContentAlgorithm) -> io::Result<ContentDigest> {
     // O_NOFOLLOW: the walk saw a regular file here; never read through a
     // symlink someone put in its place since.
     use std::os::unix::fs::OpenOptionsExt;
@@ -181,7 +194,7 @@ fn hash_file(path: &Path) -> io::Result<Digest> {
         .read(true)
         .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(path)?;
-    let mut h = Hasher::sha256();
+    let mut h = ContentHasher::new(algorithm);
     io::copy(&mut f, &mut h)?;
     Ok(h.finish())
 }
@@ -330,7 +343,7 @@ mod tests {
         std::fs::write(p.join("etc/a"), b"one").unwrap();
         std::fs::write(p.join("etc/b"), b"two").unwrap();
         std::os::unix::fs::symlink("a", p.join("etc/l")).unwrap();
-        let before = scan(p, &mut hashing_digests()).unwrap();
+        let before = scan(p, &mut hashing_digests(ContentAlgorithm::CURRENT)).unwrap();
         assert_eq!(
             before
                 .entries
@@ -342,14 +355,21 @@ mod tests {
         let json = before.to_json();
         let back: Contents = serde_json::from_slice(&json).unwrap();
         assert_eq!(back, before);
-        assert!(compare(&before, &scan(p, &mut hashing_digests()).unwrap()).is_empty());
+        assert!(compare(
+            &before,
+            &scan(p, &mut hashing_digests(ContentAlgorithm::CURRENT)).unwrap()
+        )
+        .is_empty());
 
         std::fs::write(p.join("etc/a"), b"ONE").unwrap();
         std::fs::remove_file(p.join("etc/b")).unwrap();
         std::fs::write(p.join("etc/new"), b"").unwrap();
         std::fs::remove_file(p.join("etc/l")).unwrap();
         std::os::unix::fs::symlink("/elsewhere", p.join("etc/l")).unwrap();
-        let diffs = compare(&before, &scan(p, &mut hashing_digests()).unwrap());
+        let diffs = compare(
+            &before,
+            &scan(p, &mut hashing_digests(ContentAlgorithm::CURRENT)).unwrap(),
+        );
         assert_eq!(
             diffs,
             [

@@ -18,6 +18,7 @@
 mod blob;
 mod blob_follow;
 mod check;
+mod content_digest;
 mod contents;
 mod decode_ahead;
 mod error;

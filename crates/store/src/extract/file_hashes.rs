@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use hoist_image::Hasher;
+use crate::content_digest::{ContentAlgorithm, ContentHasher};
 
 use super::FileDigests;
 
@@ -52,7 +52,7 @@ impl FileHasher {
         let (give_back, spares) = sync_channel::<Vec<u8>>(QUEUED);
         let thread = std::thread::spawn(move || {
             let mut digests = FileDigests::new();
-            let mut current = Hasher::sha256();
+            let mut current = ContentHasher::new(ContentAlgorithm::CURRENT);
             let done_with = |bytes: Bytes| {
                 if bytes.buf.len() == BATCH {
                     // Full of spares: the extractor has enough.
@@ -68,7 +68,10 @@ impl FileHasher {
                     Message::End { tail, key } => {
                         current.update(&tail.buf[..tail.len]);
                         done_with(tail);
-                        let done = std::mem::replace(&mut current, Hasher::sha256());
+                        let done = std::mem::replace(
+                            &mut current,
+                            ContentHasher::new(ContentAlgorithm::CURRENT),
+                        );
                         digests.insert(key, done.finish());
                     }
                 }
@@ -174,7 +177,15 @@ impl Drop for FileHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hoist_image::Digest;
+    use crate::content_digest::ContentDigest;
+
+    /// What the record holds for a file of `data`: BLAKE3, computed here in
+    /// one piece by the reference implementation.
+    fn blake3_of(data: &[u8]) -> ContentDigest {
+        format!("blake3:{}", blake3::hash(data).to_hex())
+            .parse()
+            .unwrap()
+    }
 
     /// Hands `data` over as the extractor does: read in pieces of at most
     /// `piece` bytes, until the end.
@@ -208,11 +219,11 @@ mod tests {
         write_file(&mut h, b"later", 512, (1, 10));
         let d = h.into_digests();
         assert_eq!(d.len(), 5);
-        assert_eq!(d[&(1, 10)], Digest::sha256_of(b"later"));
-        assert_eq!(d[&(1, 11)], Digest::sha256_of(b""));
-        assert_eq!(d[&(1, 12)], Digest::sha256_of(b"small"));
-        assert_eq!(d[&(1, 13)], Digest::sha256_of(&mid));
-        assert_eq!(d[&(1, 14)], Digest::sha256_of(&big));
+        assert_eq!(d[&(1, 10)], blake3_of(b"later"));
+        assert_eq!(d[&(1, 11)], blake3_of(b""));
+        assert_eq!(d[&(1, 12)], blake3_of(b"small"));
+        assert_eq!(d[&(1, 13)], blake3_of(&mid));
+        assert_eq!(d[&(1, 14)], blake3_of(&big));
     }
 
     #[test]
@@ -235,7 +246,7 @@ mod tests {
         }
         let d = h.into_digests();
         for (i, f) in files.iter().enumerate() {
-            assert_eq!(d[&(3, i as u64)], Digest::sha256_of(f), "file {i}");
+            assert_eq!(d[&(3, i as u64)], blake3_of(f), "file {i}");
         }
     }
 }

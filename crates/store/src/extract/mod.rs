@@ -200,10 +200,12 @@ pub fn extract_tar_with(
     Ok(stats)
 }
 
-/// sha256 of each regular file written, by `(st_dev, st_ino)`: hardlinks
-/// share an entry, and a file replaced later in the archive gives way to
-/// whatever now holds its inode.
-pub(crate) type FileDigests = std::collections::HashMap<(u64, u64), hoist_image::Digest>;
+/// The content digest of each regular file written (see
+/// [`crate::content_digest`]), by `(st_dev, st_ino)`: hardlinks share an
+/// entry, and a file replaced later in the archive gives way to whatever
+/// now holds its inode.
+pub(crate) type FileDigests =
+    std::collections::HashMap<(u64, u64), crate::content_digest::ContentDigest>;
 
 /// [`extract_tar_with`], also returning the content digests of the files
 /// it wrote, computed while writing them.
