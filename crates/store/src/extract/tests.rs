@@ -1,7 +1,7 @@
 //! Extraction tests: tars are built here with raw headers so that hostile
 //! names the `tar` builder would refuse can be written.
 
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use tar::{EntryType, Header};
@@ -251,6 +251,40 @@ fn normal_layer_keeps_content_mode_owner_mtime_links_xattrs() {
 }
 
 #[test]
+fn files_get_their_owner_and_mode_whether_or_not_made_with_them() {
+    let sb = Sandbox::new();
+    // Files made directly in a setgid directory take its group: the
+    // extraction must still give each the group its header names.
+    std::os::unix::fs::chown(&sb.dest, Some(0), Some(7)).unwrap();
+    std::fs::set_permissions(&sb.dest, std::fs::Permissions::from_mode(0o2755)).unwrap();
+    // "open" is made with less than it asks under the usual umask (022).
+    let cases: [(&str, u32, u64, u64); 7] = [
+        ("plain", 0o644, 0, 0),
+        ("exe", 0o755, 0, 0),
+        ("setuid", 0o4755, 0, 0),
+        ("open", 0o666, 0, 0),
+        ("none", 0o000, 0, 0),
+        ("setgid-other-group", 0o2755, 0, 5),
+        ("sticky-user", 0o1640, 1000, 1000),
+    ];
+    let mut tar = TarBuilder::new();
+    for (name, mode, uid, gid) in cases {
+        tar.file_full(name, name.as_bytes(), mode, uid, gid, MTIME);
+    }
+    sb.extract(&tar.finish()).unwrap();
+    for (name, mode, uid, gid) in cases {
+        let m = lmeta(&sb.p(name));
+        assert_eq!(m.mode() & 0o7777, mode, "{name}");
+        assert_eq!(
+            (u64::from(m.uid()), u64::from(m.gid())),
+            (uid, gid),
+            "{name}"
+        );
+        assert_eq!(std::fs::read(sb.p(name)).unwrap(), name.as_bytes());
+    }
+}
+
+#[test]
 fn whiteouts_become_overlay_whiteouts() {
     let sb = Sandbox::new();
     let tar = TarBuilder::new()
@@ -289,8 +323,18 @@ fn later_entries_replace_earlier_ones() {
         .dir("k/", 0o700, 1_000)
         .file("s", b"file")
         .symlink("s", "a")
+        // A file over a symlink replaces the link; it never writes through it.
+        .symlink("t", "a")
+        .file("t", b"over the link")
+        .symlink("u", "/nowhere")
+        .file("u", b"over a dangling link")
         .finish();
     sb.extract(&tar).unwrap();
+    for (name, content) in [("t", "over the link"), ("u", "over a dangling link")] {
+        assert!(lmeta(&sb.p(name)).is_file(), "{name}");
+        assert_eq!(std::fs::read(sb.p(name)).unwrap(), content.as_bytes());
+    }
+    sb.assert_outside_untouched();
     assert_eq!(std::fs::read(sb.p("a")).unwrap(), b"second");
     assert_eq!(std::fs::read(sb.p("d")).unwrap(), b"now a file");
     assert!(lmeta(&sb.p("e")).is_dir());
