@@ -531,3 +531,78 @@ fn workloads_start_with_every_signal_at_its_default() {
     assert!(status.contains(none), "{status}");
     h.run(&["rm", "-f", "-t", "0", "bg"]).ok();
 }
+
+/// A monitor that has recorded its container's exit but not yet ended (it
+/// is sending events, or doing a pod's or `--rm`'s work) does not make a
+/// `start` right after `wait` a no-op: the start waits for it, then starts
+/// the container. `flock` holds the monitor's lock in its place, and lets
+/// go only once the start says it is waiting.
+#[test]
+fn start_waits_for_a_monitor_that_is_ending() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    hoist_testenv::require(&["flock"]);
+    let (_reg, h, img) = common::setup_with_busybox();
+    run_d(&h, &img, "ended", &["true"]);
+    h.run(&["wait", "ended"]).ok();
+    let lock = h
+        .root()
+        .join("containers")
+        .join(id_of(&h, "ended"))
+        .join("monitor.lock");
+    let mut holder = Command::new("flock")
+        .arg("-x")
+        .arg(&lock)
+        .args(["sh", "-c", "echo held; read -r _"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut held = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut held)
+        .unwrap();
+    assert_eq!(held.trim(), "held");
+    assert_eq!(state(&h, "ended"), "exited");
+
+    let mut start = h
+        .command(&["--log-level", "debug", "start", "ended"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(start.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let waiting = line.contains("waiting for the monitor that recorded the exit to end");
+        seen.push(line);
+        if waiting {
+            break;
+        }
+    }
+    // The monitor's stand-in ends only now.
+    writeln!(holder.stdin.take().unwrap()).unwrap();
+    assert!(holder.wait().unwrap().success());
+    let out = start.wait_with_output().unwrap();
+    assert!(
+        seen.last()
+            .is_some_and(|l| l.contains("waiting for the monitor")),
+        "the start did not wait: {seen:?}"
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ended");
+    h.run(&["wait", "ended"]).ok();
+    let starts = h
+        .run(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "container=ended",
+            "--filter",
+            "event=start",
+            "--format",
+            "{{.Status}}",
+        ])
+        .ok();
+    assert_eq!(starts.stdout.lines().count(), 2, "{starts:?}");
+}

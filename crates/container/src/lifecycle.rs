@@ -240,6 +240,36 @@ fn signal_init(cs: &Containers, c: &Container, sig: i32) -> Result<()> {
     send_signal(pid, sig)
 }
 
+/// How long [`monitor_will_run`] waits for a monitor that recorded its
+/// container's exit to end: what it does after (events, a pod's or `--rm`'s
+/// work) takes milliseconds. One still there after this is waiting to
+/// restart the container, as its restart policy says.
+const FINISHING_MONITOR: Duration = Duration::from_secs(2);
+
+/// Whether container `id` has a live monitor that runs it, starts it or
+/// will restart it: a `start` then has nothing to do. A monitor that has
+/// recorded the exit and is only finishing is waited for, so that a
+/// `start` right after a `wait` starts the container instead of finding
+/// the old monitor and doing nothing.
+pub fn monitor_will_run(cs: &Containers, id: &str) -> Result<bool> {
+    let deadline = Instant::now() + FINISHING_MONITOR;
+    let mut said = false;
+    loop {
+        let c = cs.load(id)?;
+        if !c.monitor_alive() {
+            return Ok(false);
+        }
+        if c.state.status != Status::Exited || Instant::now() >= deadline {
+            return Ok(true);
+        }
+        if !said {
+            tracing::debug!(id, "waiting for the monitor that recorded the exit to end");
+            said = true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Waits until the container is no longer running (its monitor recorded
 /// the exit, or died); `None` waits forever. Returns whether it stopped.
 pub fn wait_stopped(cs: &Containers, id: &str, timeout: Option<Duration>) -> Result<bool> {

@@ -195,13 +195,13 @@ pub fn start(root: &Path, a: StartArgs) -> Result<i32> {
         }
         let (_, c) = list.into_iter().next().expect("one container");
         let c = c?;
-        if c.monitor_alive() {
+        if lifecycle::monitor_will_run(&cs, c.id())? {
             bail!("container {} is already running", c.name());
         }
         return super::run::exec_attached(&cs, c.id());
     }
     Ok(each(list, false, engine_error, |label, c| {
-        if c.monitor_alive() {
+        if lifecycle::monitor_will_run(&cs, c.id())? {
             // Already running: nothing done, nothing printed (podman).
             return Ok(Vec::new());
         }
