@@ -60,6 +60,47 @@ fn attach_sends_stdin_to_interactive_containers() {
     assert_eq!(out.stdout, "done\n");
 }
 
+/// The monitor listens for `attach` clients before `run -d -i` returns.
+/// It used to bind the socket just after reporting the start, and an
+/// `attach` that came in between forwarded nothing: the container then
+/// waited for its input for ever. Here each container's socket must take
+/// a connection at once.
+#[test]
+fn attach_socket_listens_when_run_returns() {
+    use std::os::fd::AsRawFd;
+    let (_reg, h, img) = common::setup_with_busybox();
+    for n in 0..5 {
+        let name = format!("early{n}");
+        let id = h
+            .run(&[
+                "run",
+                "-d",
+                "-i",
+                "--network",
+                "none",
+                "--name",
+                &name,
+                &img,
+                "cat",
+            ])
+            .ok()
+            .stdout
+            .trim()
+            .to_string();
+        // Through the open directory: the full path is too long for a
+        // socket address.
+        let dir = std::fs::File::open(h.root().join("containers").join(&id)).unwrap();
+        let socket = format!("/proc/self/fd/{}/attach.sock", dir.as_raw_fd());
+        let connected = std::os::unix::net::UnixStream::connect(&socket);
+        assert!(
+            connected.is_ok(),
+            "{name}: nothing listened for attach clients when run returned: {connected:?}"
+        );
+        drop(connected);
+        h.run(&["rm", "-f", "-t", "0", &name]).ok();
+    }
+}
+
 /// `hoist args` on a pty made by `script`: its input (what is typed) and
 /// what the terminal shows so far.
 struct OnTty {

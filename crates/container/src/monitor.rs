@@ -221,6 +221,9 @@ fn monitor(
                 break code;
             }
         };
+        // Bound before the start is reported: an `attach` right after
+        // `run -d -i` returns must find the socket, or its input is lost.
+        let mut attach_in = attach_input(&c, &mut started, mode);
         if first {
             report(0, None);
             first = false;
@@ -235,7 +238,6 @@ fn monitor(
             .and_then(|t| crate::run_setup::Timeout::start(started.pid, t));
         // Runs the healthcheck every interval while this start lasts.
         let health_timer = crate::health::Timer::start(cs, &cs.load(id)?);
-        let mut attach_in = attach_input(&c, &mut started, mode);
         let (status, lazy_failure) = pump(
             &mut started,
             log.as_mut(),
