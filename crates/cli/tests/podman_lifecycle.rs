@@ -532,23 +532,18 @@ fn workloads_start_with_every_signal_at_its_default() {
     h.run(&["rm", "-f", "-t", "0", "bg"]).ok();
 }
 
-/// A monitor that has recorded its container's exit but not yet ended (it
-/// is sending events, or doing a pod's or `--rm`'s work) does not make a
-/// `start` right after `wait` a no-op: the start waits for it, then starts
-/// the container. `flock` holds the monitor's lock in its place, and lets
-/// go only once the start says it is waiting.
-#[test]
-fn start_waits_for_a_monitor_that_is_ending() {
-    use std::io::{BufRead, BufReader, Write};
+/// `flock` holding the monitor lock of exited container `name`, in the
+/// place of a monitor that has recorded the exit but not yet ended (it is
+/// sending events, or doing a pod's or `--rm`'s work). Write a line to
+/// its stdin to let go.
+fn stand_in_for_an_ending_monitor(h: &Hoist, name: &str) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     hoist_testenv::require(&["flock"]);
-    let (_reg, h, img) = common::setup_with_busybox();
-    run_d(&h, &img, "ended", &["true"]);
-    h.run(&["wait", "ended"]).ok();
     let lock = h
         .root()
         .join("containers")
-        .join(id_of(&h, "ended"))
+        .join(id_of(h, name))
         .join("monitor.lock");
     let mut holder = Command::new("flock")
         .arg("-x")
@@ -563,16 +558,28 @@ fn start_waits_for_a_monitor_that_is_ending() {
         .read_line(&mut held)
         .unwrap();
     assert_eq!(held.trim(), "held");
-    assert_eq!(state(&h, "ended"), "exited");
+    assert_eq!(state(h, name), "exited");
+    holder
+}
 
-    let mut start = h
-        .command(&["--log-level", "debug", "start", "ended"])
+/// Runs hoist `args` (at debug level) while `holder` stands in for the
+/// ending monitor; lets go once the command logs that it waits for that
+/// monitor, and returns the command's output. Fails if it never waited.
+fn run_past_an_ending_monitor(
+    h: &Hoist,
+    mut holder: std::process::Child,
+    args: &[&str],
+) -> std::process::Output {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let mut cmd = h
+        .command(&[&["--log-level", "debug"], args].concat())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut seen = Vec::new();
-    for line in BufReader::new(start.stderr.take().unwrap()).lines() {
+    for line in BufReader::new(cmd.stderr.take().unwrap()).lines() {
         let line = line.unwrap();
         let waiting = line.contains("waiting for the monitor that recorded the exit to end");
         seen.push(line);
@@ -583,12 +590,25 @@ fn start_waits_for_a_monitor_that_is_ending() {
     // The monitor's stand-in ends only now.
     writeln!(holder.stdin.take().unwrap()).unwrap();
     assert!(holder.wait().unwrap().success());
-    let out = start.wait_with_output().unwrap();
+    let out = cmd.wait_with_output().unwrap();
     assert!(
         seen.last()
             .is_some_and(|l| l.contains("waiting for the monitor")),
-        "the start did not wait: {seen:?}"
+        "{args:?} did not wait: {seen:?}"
     );
+    out
+}
+
+/// A monitor that has recorded its container's exit but not yet ended
+/// does not make a `start` right after `wait` a no-op: the start waits for
+/// it, then starts the container.
+#[test]
+fn start_waits_for_a_monitor_that_is_ending() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    run_d(&h, &img, "ended", &["true"]);
+    h.run(&["wait", "ended"]).ok();
+    let holder = stand_in_for_an_ending_monitor(&h, "ended");
+    let out = run_past_an_ending_monitor(&h, holder, &["start", "ended"]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ended");
     h.run(&["wait", "ended"]).ok();
@@ -605,4 +625,20 @@ fn start_waits_for_a_monitor_that_is_ending() {
         ])
         .ok();
     assert_eq!(starts.stdout.lines().count(), 2, "{starts:?}");
+}
+
+/// The same for `container init`: it used to refuse the container as
+/// "already created in runtime" while its old monitor was ending.
+#[test]
+fn init_waits_for_a_monitor_that_is_ending() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    run_d(&h, &img, "ended", &["true"]);
+    h.run(&["wait", "ended"]).ok();
+    let holder = stand_in_for_an_ending_monitor(&h, "ended");
+    let out = run_past_an_ending_monitor(&h, holder, &["container", "init", "ended"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ended");
+    assert_eq!(state(&h, "ended"), "initialized");
+    h.run(&["start", "ended"]).ok();
+    assert_eq!(h.run(&["wait", "ended"]).ok().stdout.trim(), "0");
 }

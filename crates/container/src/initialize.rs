@@ -11,6 +11,9 @@ use crate::store::Containers;
 /// Initializes `c`: refused, as podman refuses it, for a container that
 /// already has runtime state (initialized, running, paused).
 pub fn initialize(cs: &Containers, c: &Container) -> Result<()> {
+    // A monitor that has recorded the exit and is only finishing is
+    // waited for, as `start` waits for it: init after `wait` must work.
+    crate::lifecycle::monitor_will_run(cs, c.id())?;
     let _lock = cs.lock(c.id())?;
     // Re-read under the lock: another process may have started it.
     let now = cs.load(c.id())?;
