@@ -1790,6 +1790,7 @@ fn cgroup_parent_places_every_run_below_it() {
     );
     let out = build(&h, ctx.path(), &["--cgroupns", "sideways"]).fails_with(125);
     assert!(out.stderr.contains("invalid --cgroupns"), "{}", out.stderr);
+    hoist_testenv::leftovers::remove_cgroup_parent("/buildparent");
 }
 
 #[test]

@@ -814,7 +814,7 @@ fn bad_archives_create_nothing() {
         before,
         "the cut archive left a container"
     );
-    let left: Vec<PathBuf> = cgroup_hierarchies()
+    let left: Vec<PathBuf> = hoist_testenv::leftovers::cgroup_hierarchies()
         .into_iter()
         .filter_map(|h| std::fs::read_dir(h.join(parent.trim_start_matches('/'))).ok())
         .flat_map(|d| d.flatten().map(|e| e.path()))
@@ -849,9 +849,7 @@ fn bad_archives_create_nothing() {
         .fails_with(125);
     assert!(out.stderr.contains("checkpoint"), "{}", out.stderr);
     hoist.run(&["rm", "-fa", "-t", "0"]).ok();
-    for h in cgroup_hierarchies() {
-        let _ = std::fs::remove_dir(h.join(parent.trim_start_matches('/')));
-    }
+    hoist_testenv::leftovers::remove_cgroup_parent(&parent);
 }
 
 /// CRIU's temporary mount-namespace roots in /tmp.
@@ -861,15 +859,6 @@ fn criu_mount_roots() -> Vec<PathBuf> {
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with(".criu.mntns."))
         .map(|e| e.path())
-        .collect()
-}
-
-/// The mount points of the host's cgroup hierarchies (v1 and v2).
-fn cgroup_hierarchies() -> Vec<PathBuf> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    hoist_fsutil::mountinfo::mount_entries(&info)
-        .filter(|m| m.fs_type.starts_with("cgroup"))
-        .map(|m| PathBuf::from(m.mount_point))
         .collect()
 }
 

@@ -203,7 +203,7 @@ fn personality_and_cgroups() {
         );
         assert_eq!(v.trim(), "123453440");
     }
-    let _ = std::fs::remove_dir("/sys/fs/cgroup/p3parent");
+    hoist_testenv::leftovers::remove_cgroup_parent("/p3parent");
 }
 
 #[test]

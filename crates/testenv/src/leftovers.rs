@@ -78,6 +78,32 @@ fn read_proc(pid: u32) -> Option<Proc> {
     Some(Proc { pid, ppid, args })
 }
 
+/// The mount points of the host's cgroup hierarchies (v1 and v2).
+pub fn cgroup_hierarchies() -> Vec<std::path::PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    hoist_fsutil::mountinfo::mount_entries(&info)
+        .filter(|m| m.fs_type.starts_with("cgroup"))
+        .map(|m| std::path::PathBuf::from(m.mount_point))
+        .collect()
+}
+
+/// Removes the cgroup a test named with `--cgroup-parent` (`/NAME`) from
+/// every hierarchy, once its containers are gone: it lives outside the
+/// test's root, so nothing else removes it. Only an empty cgroup can go;
+/// one still in use is left and reported.
+pub fn remove_cgroup_parent(parent: &str) {
+    let rel = parent.trim_start_matches('/');
+    for h in cgroup_hierarchies() {
+        let dir = h.join(rel);
+        match std::fs::remove_dir(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                eprintln!("cannot remove cgroup {}: {e}", dir.display())
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +137,20 @@ mod tests {
                 })
             },
         );
+    }
+
+    #[test]
+    fn removes_a_test_cgroup_parent_from_every_hierarchy() {
+        crate::require_root();
+        let parent = format!("/hoist-testenv-parent-{}", std::process::id());
+        let made: Vec<_> = cgroup_hierarchies()
+            .into_iter()
+            .map(|h| h.join(&parent[1..]))
+            .filter(|d| std::fs::create_dir(d).is_ok())
+            .collect();
+        assert!(!made.is_empty(), "no cgroup hierarchy took a new cgroup");
+        remove_cgroup_parent(&parent);
+        let left: Vec<_> = made.iter().filter(|d| d.exists()).collect();
+        assert!(left.is_empty(), "left: {left:?}");
     }
 }
