@@ -16,7 +16,8 @@ struct Proc {
 }
 
 /// Kills every process started with `--root ROOT`, and their descendants
-/// (containers are children of their monitor); whether there were any.
+/// (containers are children of their monitor), and returns once they have
+/// ended; whether there were any.
 pub fn kill_processes_of_root(root: &Path) -> bool {
     let procs = snapshot();
     let root = root.to_string_lossy();
@@ -46,7 +47,34 @@ pub fn kill_processes_of_root(root: &Path) -> bool {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+    // A SIGKILLed process still holds its files (a monitor its lock) until
+    // it has finished exiting: what runs next must find them released.
+    wait_gone(&doomed, std::time::Duration::from_secs(30));
     true
+}
+
+/// Waits until none of `pids` runs (each is gone, or a zombie that has
+/// released what it held), or `limit` has passed.
+fn wait_gone(pids: &[u32], limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while pids.iter().any(|&pid| still_running(pid)) {
+        if std::time::Instant::now() >= deadline {
+            eprintln!("hoist-testenv: killed processes still run after {limit:?}: {pids:?}");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Whether `pid` exists and is not a zombie (or dead, `X`).
+fn still_running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    !matches!(state, Some("Z" | "X") | None)
 }
 
 fn names_root(args: &[String], root: &str) -> bool {
@@ -152,5 +180,45 @@ mod tests {
         remove_cgroup_parent(&parent);
         let left: Vec<_> = made.iter().filter(|d| d.exists()).collect();
         assert!(left.is_empty(), "left: {left:?}");
+    }
+
+    /// Killed, a monitor lets go of its lock only once it has finished
+    /// exiting; `container cleanup`, run right after, must find the lock
+    /// free. A process with a gigabyte of touched memory takes a while to
+    /// exit, which the kill must wait out.
+    #[test]
+    fn returns_once_the_killed_processes_let_go_of_their_locks() {
+        crate::require(&["python3", "flock"]);
+        let root = tempfile::tempdir().unwrap();
+        let lock = root.path().join("monitor.lock");
+        let holder = "import fcntl, sys\n\
+            f = open(sys.argv[1], 'w')\n\
+            fcntl.flock(f, fcntl.LOCK_EX)\n\
+            ballast = bytearray(1 << 30)\n\
+            print('held', flush=True)\n\
+            sys.stdin.read()\n";
+        let mut child = Command::new("python3")
+            .args(["-c", holder, lock.to_str().unwrap(), "--root"])
+            .arg(root.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "held");
+        assert!(kill_processes_of_root(root.path()));
+        let free = Command::new("flock")
+            .args(["--nonblock", "--exclusive"])
+            .arg(&lock)
+            .arg("true")
+            .status()
+            .unwrap();
+        assert!(free.success(), "the killed process still held its lock");
+        let _ = child.wait();
     }
 }
