@@ -30,6 +30,37 @@ fn health(h: &Hoist, name: &str) -> serde_json::Value {
 const CHECK: &str =
     "if test -e /uh-oh; then echo bad; echo worse >&2; exit 1; else echo good; echo fine >&2; fi";
 
+/// The health record says "starting" as soon as `run -d` returns, before
+/// any check: the monitor sets it before it reports the start, so a check
+/// run at once is never overwritten by it.
+#[test]
+fn health_is_starting_when_run_returns() {
+    let (_reg, h, img) = common::setup_with_busybox();
+    for n in 0..3 {
+        let name = format!("early{n}");
+        h.run(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--name",
+            &name,
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1h",
+            &img,
+            "sleep",
+            "300",
+        ])
+        .ok();
+        assert_eq!(health(&h, &name)["Status"], "starting");
+        h.run(&["healthcheck", "run", &name]).ok();
+        assert_eq!(health(&h, &name)["Status"], "healthy");
+        h.run(&["rm", "-f", "-t", "0", &name]).ok();
+    }
+}
+
 #[test]
 fn healthcheck_run_timer_log_ps_and_inspect() {
     let (_reg, h, img) = common::setup_with_busybox();

@@ -221,9 +221,13 @@ fn monitor(
                 break code;
             }
         };
-        // Bound before the start is reported: an `attach` right after
-        // `run -d -i` returns must find the socket, or its input is lost.
+        // Ready before the start is reported: an `attach` right after
+        // `run -d -i` returns must find the socket, or its input is lost,
+        // and a `healthcheck run` right after `run -d` must not have its
+        // result overwritten by the timer's "starting".
         let mut attach_in = attach_input(&c, &mut started, mode);
+        // Runs the healthcheck every interval while this start lasts.
+        let health_timer = crate::health::Timer::start(cs, &cs.load(id)?);
         if first {
             report(0, None);
             first = false;
@@ -236,8 +240,6 @@ fn monitor(
             .options
             .timeout
             .and_then(|t| crate::run_setup::Timeout::start(started.pid, t));
-        // Runs the healthcheck every interval while this start lasts.
-        let health_timer = crate::health::Timer::start(cs, &cs.load(id)?);
         let (status, lazy_failure) = pump(
             &mut started,
             log.as_mut(),
