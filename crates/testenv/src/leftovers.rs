@@ -136,6 +136,17 @@ pub fn remove_cgroup_parent(parent: &str) {
 mod tests {
     use super::*;
 
+    /// The first line `child` prints on its piped stdout.
+    fn first_line(child: &mut std::process::Child) -> String {
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        line
+    }
+
     #[test]
     fn kills_a_process_started_with_the_root_and_its_children() {
         let root = tempfile::tempdir().unwrap();
@@ -146,12 +157,7 @@ mod tests {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
-            &mut line,
-        )
-        .unwrap();
+        let line = first_line(&mut child);
         let sleeper: u32 = line.trim().parse().unwrap();
         kill_processes_of_root(root.path());
         assert!(!child.wait().unwrap().success(), "the shell was killed");
@@ -204,12 +210,7 @@ mod tests {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
-            &mut line,
-        )
-        .unwrap();
+        let line = first_line(&mut child);
         assert_eq!(line.trim(), "held");
         assert!(kill_processes_of_root(root.path()));
         let free = Command::new("flock")
