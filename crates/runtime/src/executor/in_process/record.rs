@@ -54,8 +54,15 @@ impl Record {
     pub fn save(&self, root: &Path, id: &str) -> Result<(), RuntimeError> {
         let path = Record::path(root, id);
         let json = serde_json::to_vec(self).expect("a record always serializes");
-        // Durable: `delete` after a reboot still needs the user's bundle and
-        // the poststop hooks from a whole record.
+        if self.poststart.is_empty() && self.poststop.is_empty() {
+            // Without hooks it holds only the user's bundle, which a crash
+            // may lose as it may libcontainer's own state beside it (runc
+            // does not sync its state either). Its two waits for the disk
+            // sat between the container's init being ready and its start.
+            return Ok(hoist_fsutil::write_file_unsynced(&path, &json, 0o644)?);
+        }
+        // Durable: libcontainer's copy of the hooks is emptied next, and
+        // `delete` after a reboot still needs the poststop hooks.
         Ok(hoist_fsutil::write_file(&path, &json, 0o644)?)
     }
 
