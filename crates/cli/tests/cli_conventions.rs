@@ -276,6 +276,38 @@ fn log_levels_as_podman() {
     );
 }
 
+/// A containers.conf key hoist does not know is skipped, as podman skips
+/// the keys of other tools; `--log-level=debug` names it, quieter levels
+/// say nothing of it. A value of the wrong type is still an error.
+#[test]
+fn unknown_containers_conf_keys_are_named_only_at_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        "[containers]\npids_limit = 77\nfuture_key = 1\n[machine]\ncpus = 2\n",
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap();
+    let named = |out: &Output, key: &str| {
+        out.stderr.lines().any(|l| {
+            l.contains("ignoring containers.conf key") && l.contains(&format!("key={key}"))
+        })
+    };
+    let out = bare(&["--log-level=debug", "info"], &[("CONTAINERS_CONF", conf)]).ok();
+    assert!(named(&out, "containers.future_key"), "{out:?}");
+    assert!(named(&out, "machine"), "{out:?}");
+    assert!(!named(&out, "containers.pids_limit"), "{out:?}");
+    let out = bare(&["info"], &[("CONTAINERS_CONF", conf)]).ok();
+    assert!(!out.stderr.contains("future_key"), "{out:?}");
+    std::fs::write(conf, "[containers]\npids_limit = \"many\"\n").unwrap();
+    let out = bare(&["create", "busybox"], &[("CONTAINERS_CONF", conf)]).fails_with(125);
+    assert!(
+        out.stderr.contains("at line 2, column 14: invalid type"),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn version_in_podmans_layout() {
     let h = hoist();
