@@ -12,7 +12,7 @@
 //!
 //! [`warm_up`] lets a short-lived grandchild make that first write (its own
 //! pid, into the cgroup it is already in: no change) while hoist prepares
-//! the container, and more writes [`REWRITE_INTERVAL`] apart, each of which
+//! the container, and more writes [`REWRITE_INTERVAL_NS`] apart, each of which
 //! keeps the lock warm for another grace period. The container's own write
 //! then waits only for what is left of the first grace period (they last
 //! 4-20 ms here), if anything. It is best effort: when anything fails,
@@ -20,17 +20,15 @@
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The writer's later writes: together with the first one's grace period
 /// they cover the first ~25 ms of a start, when the runtime joins the
 /// container's cgroups.
 const REWRITES: usize = 12;
-const REWRITE_INTERVAL: libc::timespec = libc::timespec {
-    tv_sec: 0,
-    tv_nsec: 2_000_000,
-};
+const REWRITE_INTERVAL_NS: i64 = 2_000_000;
 
-/// Starts the warm-up and returns at once (after one short fork and wait).
+/// Starts the warm-up and returns at once (after one short clone and wait).
 pub fn warm_up() {
     if let Some(procs) = own_procs_file() {
         spawn_writer(&procs);
@@ -55,60 +53,166 @@ fn procs_file_for(
         .next()
 }
 
-/// Forks a child that forks the writer and exits at once, so the writer
-/// is nobody's child here (init reaps it) and this process only waits for
-/// the first fork. Everything the writer needs is made before forking:
-/// after a fork it calls only async-signal-safe functions.
+/// The size of the writer's stack, a static of this process: the writer
+/// shares this process's memory (`CLONE_VM`: nothing is copied).
+const WRITER_STACK_SIZE: usize = 64 * 1024;
+
+#[repr(C, align(64))]
+struct WriterArea {
+    stack: [u8; WRITER_STACK_SIZE],
+    /// The `cgroup.procs` path, NUL-terminated.
+    procs: [u8; libc::PATH_MAX as usize],
+}
+
+/// Written only by the process that set [`WRITER`] from 0, read by the
+/// writer it starts; free again once the kernel zeroes [`WRITER`].
+struct Shared(std::cell::UnsafeCell<WriterArea>);
+
+// SAFETY: access is serialized by `WRITER` (see `Shared`).
+#[allow(unsafe_code)]
+unsafe impl Sync for Shared {}
+
+static AREA: Shared = Shared(std::cell::UnsafeCell::new(WriterArea {
+    stack: [0; WRITER_STACK_SIZE],
+    procs: [0; libc::PATH_MAX as usize],
+}));
+
+/// Non-zero while a writer may still be on [`AREA`]'s stack: set before it
+/// starts, zeroed by the kernel once it has exited (`CLONE_CHILD_CLEARTID`).
+static WRITER: AtomicI32 = AtomicI32::new(0);
+
+/// Starts the writer, unless the last one is still running (it keeps the
+/// lock warm meanwhile). Forking would copy this process's page tables
+/// twice (the writer must not be this process's child, or it would stay a
+/// zombie) and make every page copy-on-write for the rest of the start:
+/// 0.6-1 ms of a start here (bench/README.md). Instead a vfork-like child that shares
+/// the memory starts the writer, sharing it too, and exits; this process
+/// waits only for that. The orphaned writer goes to the nearest subreaper
+/// (`monitor::run` makes hoist one, and reaps it) or to init.
 #[allow(unsafe_code)]
 fn spawn_writer(procs: &CString) {
-    // SAFETY: the child and grandchild only call getpid, open, write,
-    // close, fork and _exit (async-signal-safe) on memory made before the
-    // fork, so forking is sound even if other threads hold locks.
-    let child = unsafe { libc::fork() };
-    match child {
-        0 => {
-            // SAFETY: as above.
-            if unsafe { libc::fork() } == 0 {
-                write_own_pid(procs);
-            }
-            // SAFETY: _exit ends the process without running atexit
-            // handlers or destructors, which must not run in a fork.
-            unsafe { libc::_exit(0) }
-        }
-        pid if pid > 0 => {
-            let mut status = 0;
-            // SAFETY: waits for our own child, which exits right away.
-            unsafe { libc::waitpid(pid, &mut status, 0) };
-        }
-        _ => {}
+    let bytes = procs.as_bytes_with_nul();
+    if bytes.len() > libc::PATH_MAX as usize
+        || WRITER
+            .compare_exchange(0, -1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    // SAFETY: WRITER was 0, so no writer uses the area, and no other
+    // caller gets here until the kernel zeroes it again.
+    unsafe { (&mut (*AREA.0.get()).procs)[..bytes.len()].copy_from_slice(bytes) };
+    // The starter's stack lives in this frame: this thread is suspended
+    // (CLONE_VFORK) until the starter has exited.
+    let mut starter_stack = StarterStack([0; 16 * 1024]);
+    let top = starter_stack.0.as_mut_ptr_range().end;
+    // Both children start with every signal blocked: a handler of this
+    // process must never run on their stacks with this thread's state.
+    let blocked = block_all_signals();
+    // SAFETY: the starter runs `start_writer` on its own stack, which
+    // outlives it (this thread waits, CLONE_VFORK); it only makes one more
+    // clone and returns. Its exit signal is SIGCHLD, so it is reaped below.
+    let starter = unsafe {
+        libc::clone(
+            start_writer,
+            top.cast(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            std::ptr::null_mut(),
+        )
+    };
+    restore_signals(&blocked);
+    let mut status = -1;
+    if starter > 0 {
+        // SAFETY: waits for our own child, which has exited already.
+        unsafe { libc::waitpid(starter, &mut status, 0) };
+    }
+    if status != 0 {
+        // No writer started: the area is free again.
+        WRITER.store(0, Ordering::Release);
     }
 }
 
-/// In the writer: `getpid()` into `procs`, again after each interval,
-/// then `_exit`.
+#[repr(C, align(64))]
+struct StarterStack([u8; 16 * 1024]);
+
+/// In the starter: starts the writer on [`AREA`]'s stack and exits.
 #[allow(unsafe_code)]
-fn write_own_pid(procs: &CString) -> ! {
+extern "C" fn start_writer(_: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: AREA is ours (WRITER is set) and no writer runs on it; the
+    // writer runs `write_own_pid`, which calls only raw system calls
+    // (rustix, no errno: it shares this process's thread state), never
+    // allocates and cannot panic. The kernel stores the writer's pid in
+    // WRITER before it can run (CLONE_PARENT_SETTID, in the memory we
+    // share) and zeroes it once the writer has exited and left its stack
+    // (CLONE_CHILD_CLEARTID).
+    let writer = unsafe {
+        let top = std::ptr::addr_of_mut!((*AREA.0.get()).stack)
+            .cast::<u8>()
+            .add(WRITER_STACK_SIZE);
+        libc::clone(
+            write_own_pid,
+            top.cast(),
+            libc::CLONE_VM | libc::CLONE_PARENT_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD,
+            std::ptr::null_mut(),
+            WRITER.as_ptr(),
+            std::ptr::null_mut::<libc::c_void>(),
+            WRITER.as_ptr(),
+        )
+    };
+    // The parent is suspended until this returns, so errno (its) is safe.
+    i32::from(writer <= 0)
+}
+
+/// In the writer: its pid into the `cgroup.procs` file in [`AREA`], again
+/// after each interval; returning ends it (glibc's clone calls `exit`).
+#[allow(unsafe_code)]
+extern "C" fn write_own_pid(_: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: the parent wrote the NUL-terminated path before starting us
+    // and leaves it alone until we have exited.
+    let procs = unsafe { &(*AREA.0.get()).procs };
+    let Ok(procs) = std::ffi::CStr::from_bytes_until_nul(procs) else {
+        return 1;
+    };
     let mut buf = [0u8; 20];
-    // SAFETY: getpid has no preconditions.
-    let len = format_decimal(unsafe { libc::getpid() } as u32, &mut buf);
+    let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    let len = format_decimal(pid, &mut buf);
+    let interval = rustix::thread::Timespec {
+        tv_sec: 0,
+        tv_nsec: REWRITE_INTERVAL_NS,
+    };
     for round in 0..=REWRITES {
         if round > 0 {
-            // SAFETY: a valid timespec; being woken early does no harm.
-            unsafe { libc::nanosleep(&REWRITE_INTERVAL, std::ptr::null_mut()) };
+            // Being woken early does no harm.
+            let _ = rustix::thread::nanosleep(&interval);
         }
-        // SAFETY: `procs` is a valid C string and `buf[..len]` is
-        // initialized; a failed open or write is ignored (best effort).
-        unsafe {
-            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-            if fd < 0 {
-                break;
-            }
-            libc::write(fd, buf.as_ptr().cast(), len);
-            libc::close(fd);
-        }
+        let flags = rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC;
+        let Ok(fd) = rustix::fs::open(procs, flags, rustix::fs::Mode::empty()) else {
+            break;
+        };
+        // Best effort: a failed write changes nothing but the time lost.
+        let _ = rustix::io::write(&fd, buf.get(..len).unwrap_or_default());
     }
-    // SAFETY: ends the forked process without running destructors.
-    unsafe { libc::_exit(0) }
+    0
+}
+
+/// Blocks every signal in this thread; returns the mask to restore.
+#[allow(unsafe_code)]
+fn block_all_signals() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data; sigfillset and pthread_sigmask get
+    // valid pointers.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        old
+    }
+}
+
+#[allow(unsafe_code)]
+fn restore_signals(mask: &libc::sigset_t) {
+    // SAFETY: a mask pthread_sigmask returned.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
 }
 
 /// Writes `n` in decimal at the start of `buf` without allocating; returns
@@ -163,6 +267,47 @@ mod tests {
             Some(PathBuf::from("/cg/unified/user.slice/cgroup.procs"))
         );
         assert_eq!(procs_file_for("garbage", base, all), None);
+    }
+
+    /// Waits until no writer holds the shared stack, for at most 20 s.
+    fn writer_gone() -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while WRITER.load(Ordering::Acquire) != 0 {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        true
+    }
+
+    #[test]
+    fn the_writer_runs_apart_from_this_process_and_frees_its_stack() {
+        assert!(own_procs_file().is_some());
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            assert!(writer_gone(), "a writer never ended");
+            warm_up();
+            // Never claimed without a writer: -1 only inside warm_up.
+            let pid = WRITER.load(Ordering::Acquire);
+            assert_ne!(pid, -1);
+            if pid > 0 {
+                seen.push(pid);
+                // Not this process's child: nothing here has to reap it.
+                // SAFETY: a non-blocking wait for any kind of child.
+                #[allow(unsafe_code)]
+                let waited = unsafe {
+                    libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG | libc::__WALL)
+                };
+                assert_eq!(waited, -1, "the writer {pid} is this process's child");
+            }
+        }
+        assert!(writer_gone(), "a writer never ended");
+        // Another test may have started the writers meanwhile; when this
+        // one saw them, each ran as a process of its own.
+        for pid in seen {
+            assert_ne!(pid as u32, std::process::id());
+        }
     }
 
     #[test]
