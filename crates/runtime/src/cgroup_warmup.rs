@@ -108,7 +108,7 @@ fn spawn_writer(procs: &CString) {
     let top = starter_stack.0.as_mut_ptr_range().end;
     // Both children start with every signal blocked: a handler of this
     // process must never run on their stacks with this thread's state.
-    let blocked = block_all_signals();
+    let blocked = crate::signal_mask::block_all();
     // SAFETY: the starter runs `start_writer` on its own stack, which
     // outlives it (this thread waits, CLONE_VFORK); it only makes one more
     // clone and returns. Its exit signal is SIGCHLD, so it is reaped below.
@@ -120,7 +120,7 @@ fn spawn_writer(procs: &CString) {
             std::ptr::null_mut(),
         )
     };
-    restore_signals(&blocked);
+    crate::signal_mask::set_mask(&blocked);
     let mut status = -1;
     if starter > 0 {
         // SAFETY: waits for our own child, which has exited already.
@@ -193,26 +193,6 @@ extern "C" fn write_own_pid(_: *mut libc::c_void) -> libc::c_int {
         let _ = rustix::io::write(&fd, buf.get(..len).unwrap_or_default());
     }
     0
-}
-
-/// Blocks every signal in this thread; returns the mask to restore.
-#[allow(unsafe_code)]
-fn block_all_signals() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data; sigfillset and pthread_sigmask get
-    // valid pointers.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        old
-    }
-}
-
-#[allow(unsafe_code)]
-fn restore_signals(mask: &libc::sigset_t) {
-    // SAFETY: a mask pthread_sigmask returned.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
 }
 
 /// Writes `n` in decimal at the start of `buf` without allocating; returns

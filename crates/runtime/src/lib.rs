@@ -37,3 +37,4 @@ pub mod seccomp;
 pub mod spec;
 
 mod safe_read;
+mod signal_mask;

@@ -102,28 +102,6 @@ fn drop_sys_admin() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Blocks every signal; returns the mask before.
-fn block_all() -> libc::sigset_t {
-    // SAFETY: sigset_t is plain data, initialized by sigfillset/sigprocmask
-    // before it is read; the calls only touch this thread's mask.
-    #[allow(unsafe_code)]
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        old
-    }
-}
-
-fn set_mask(mask: &libc::sigset_t) {
-    // SAFETY: `mask` is a valid signal set; only this thread's mask changes.
-    #[allow(unsafe_code)]
-    unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, mask, std::ptr::null_mut());
-    }
-}
-
 /// The highest signal number the kernel knows (`_NSIG`).
 const LAST_SIGNAL: i32 = 64;
 
@@ -159,12 +137,12 @@ fn reset_signal_dispositions() {
 
 impl Executor for HoistExecutor {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
-        let old_mask = block_all();
+        let old_mask = crate::signal_mask::block_all();
         self.tell(EXEC_REACHED);
         let result = self.prepare_and_exec(spec, &old_mask);
         // Only reached when the exec failed.
         self.tell(EXEC_FAILED);
-        set_mask(&old_mask);
+        crate::signal_mask::set_mask(&old_mask);
         result
     }
 
@@ -216,7 +194,7 @@ impl HoistExecutor {
             .and_then(|p| p.args().as_deref())
             .unwrap_or(&[]);
         if !runs_hoist_init(args) {
-            set_mask(old_mask);
+            crate::signal_mask::set_mask(old_mask);
         }
         libcontainer::workload::default::get_executor().exec(spec)
     }
