@@ -1,6 +1,7 @@
 //! The two files of a container: `config.json` (what was asked for; written
 //! once) and `state.json` (what happened; rewritten under the container's
-//! lock, atomically).
+//! lock, atomically; absent until the first change, when the state is the
+//! one its config implies).
 
 use std::path::{Path, PathBuf};
 

@@ -58,6 +58,16 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     })
 }
 
+/// The state of a container that has no `state.json` yet (none is written
+/// at creation) or whose file is unreadable: created, and removed on exit
+/// when its options say `--rm`.
+fn initial_state(config: &ContainerConfig) -> ContainerState {
+    ContainerState {
+        removed_on_exit: config.options.auto_remove,
+        ..ContainerState::default()
+    }
+}
+
 fn new_id() -> String {
     let mut b = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut b);
@@ -142,18 +152,17 @@ impl Containers {
             let upper = dir.join("upper");
             std::fs::set_permissions(&upper, std::os::unix::fs::PermissionsExt::from_mode(0o555))
                 .map_err(io_err("setting the mode of", &upper))?;
-            let state = ContainerState {
-                removed_on_exit: config.options.auto_remove,
-                ..ContainerState::default()
-            };
-            let state = serde_json::to_vec_pretty(&state).expect("serializes");
             let config_bytes = serde_json::to_vec_pretty(&config).expect("serializes");
             // config.json last: a directory without it is not a container.
+            // No state.json: a new container's state follows from its
+            // config (see `initial_state`), and the first update then
+            // creates the file instead of replacing a synced one (which
+            // frees a block: a wait for the device on a disk mounted with
+            // `discard`).
             hoist_fsutil::write_files(
                 &dir,
                 &[
                     ("image-config.json", &new.image_config),
-                    (STATE, &state),
                     (CONFIG, &config_bytes),
                 ],
                 0o644,
@@ -262,11 +271,9 @@ impl Containers {
         if !dir.join(CONFIG).exists() {
             return Err(ContainerError::NotFound(id.to_string()));
         }
-        Ok(Container {
-            config: read_json(&dir.join(CONFIG))?,
-            state: read_json(&dir.join(STATE)).unwrap_or_default(),
-            dir,
-        })
+        let config: ContainerConfig = read_json(&dir.join(CONFIG))?;
+        let state = read_json(&dir.join(STATE)).unwrap_or_else(|_| initial_state(&config));
+        Ok(Container { config, state, dir })
     }
 
     /// Looks `query` up and loads it.
@@ -317,12 +324,16 @@ impl Containers {
         id: &str,
         f: F,
     ) -> Result<ContainerState> {
-        let path = self.dir_of(id).join(STATE);
+        let dir = self.dir_of(id);
+        let path = dir.join(STATE);
         let old = std::fs::read(&path).ok();
-        let mut st: ContainerState = old
-            .as_deref()
-            .and_then(|b| serde_json::from_slice(b).ok())
-            .unwrap_or_default();
+        let mut st: ContainerState = match old.as_deref().map(serde_json::from_slice) {
+            Some(Ok(st)) => st,
+            // Never started, or a state a crash cut short: as `load` sees it.
+            _ => read_json(&dir.join(CONFIG))
+                .map(|c| initial_state(&c))
+                .unwrap_or_default(),
+        };
         f(&mut st);
         let bytes = serde_json::to_vec_pretty(&st).expect("serializes");
         if old.as_deref() == Some(bytes.as_slice()) {
@@ -452,6 +463,7 @@ fn remove_tree(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Status;
 
     fn new(name: Option<&str>) -> NewContainer {
         NewContainer {
@@ -509,6 +521,38 @@ mod tests {
         cs.update_state(&a.id, |s| s.exit_code = Some(4)).unwrap();
         assert_ne!(std::fs::metadata(&state).unwrap().ino(), written);
         assert_eq!(cs.load(&a.id).unwrap().state.exit_code, Some(4));
+    }
+
+    #[test]
+    fn a_new_container_has_no_state_file_until_its_state_changes() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let cs = Containers::open(d.path()).unwrap();
+        let mut rm = new(Some("rm"));
+        rm.options.auto_remove = true;
+        for (c, auto_remove) in [
+            (cs.create(rm).unwrap(), true),
+            (cs.create(new(Some("kept"))).unwrap(), false),
+        ] {
+            let state = cs.dir_of(&c.id).join(STATE);
+            assert!(!state.exists());
+            let loaded = cs.load(&c.id).unwrap().state;
+            assert_eq!(loaded.status, Status::Created);
+            assert_eq!(loaded.removed_on_exit, auto_remove);
+            assert!(cs.list().unwrap().iter().any(|l| l.id() == c.id));
+            // The first update starts from the same state and creates the file.
+            let st = cs.update_state(&c.id, |s| s.monitor_pid = Some(7)).unwrap();
+            assert_eq!(st.removed_on_exit, auto_remove);
+            assert_eq!(st.status, Status::Created);
+            let first = std::fs::metadata(&state).unwrap().ino();
+            assert_eq!(cs.load(&c.id).unwrap().state, st);
+            // A state a crash cut short reads as the initial one again.
+            std::fs::write(&state, b"").unwrap();
+            assert_eq!(cs.load(&c.id).unwrap().state.removed_on_exit, auto_remove);
+            let st = cs.update_state(&c.id, |s| s.exit_code = Some(1)).unwrap();
+            assert_eq!((st.removed_on_exit, st.monitor_pid), (auto_remove, None));
+            assert_ne!(std::fs::metadata(&state).unwrap().ino(), first);
+        }
     }
 
     #[test]
