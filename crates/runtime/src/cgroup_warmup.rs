@@ -85,9 +85,9 @@ static WRITER: AtomicI32 = AtomicI32::new(0);
 /// lock warm meanwhile). Forking would copy this process's page tables
 /// twice (the writer must not be this process's child, or it would stay a
 /// zombie) and make every page copy-on-write for the rest of the start:
-/// 0.6-1 ms of a start here (bench/README.md). Instead a vfork-like child that shares
-/// the memory starts the writer, sharing it too, and exits; this process
-/// waits only for that. The orphaned writer goes to the nearest subreaper
+/// 0.6-1 ms of a start here (bench/README.md). Instead a vfork-like child
+/// that shares the memory starts the writer, sharing it too, and exits;
+/// this process waits only for that. The orphaned writer goes to the nearest subreaper
 /// (`monitor::run` makes hoist one, and reaps it) or to init.
 #[allow(unsafe_code)]
 fn spawn_writer(procs: &CString) {
@@ -111,7 +111,7 @@ fn spawn_writer(procs: &CString) {
     let blocked = crate::signal_mask::block_all();
     // SAFETY: the starter runs `start_writer` on its own stack, which
     // outlives it (this thread waits, CLONE_VFORK); it only makes one more
-    // clone and returns. Its exit signal is SIGCHLD, so it is reaped below.
+    // clone and returns. Its exit signal is SIGCHLD: it is reaped below.
     let starter = unsafe {
         libc::clone(
             start_writer,
@@ -121,14 +121,26 @@ fn spawn_writer(procs: &CString) {
         )
     };
     crate::signal_mask::set_mask(&blocked);
-    let mut status = -1;
+    // The starter has exited (CLONE_VFORK), so WRITER holds the writer's
+    // pid, or 0 if it has exited too; -1 means no writer started, and only
+    // then is the area free again. Not the starter's exit status: a hoist
+    // whose parent ignores SIGCHLD never gets to read it.
+    let _ = WRITER.compare_exchange(-1, 0, Ordering::AcqRel, Ordering::Relaxed);
     if starter > 0 {
-        // SAFETY: waits for our own child, which has exited already.
-        unsafe { libc::waitpid(starter, &mut status, 0) };
+        reap(starter);
     }
-    if status != 0 {
-        // No writer started: the area is free again.
-        WRITER.store(0, Ordering::Release);
+}
+
+/// Waits for child `pid`, which has exited; nothing to do if it was
+/// reaped already (SIGCHLD ignored).
+#[allow(unsafe_code)]
+fn reap(pid: libc::pid_t) {
+    loop {
+        // SAFETY: waits for our own child; a null status pointer is allowed.
+        let r = unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        if r >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
     }
 }
 
@@ -288,6 +300,51 @@ mod tests {
         for pid in seen {
             assert_ne!(pid as u32, std::process::id());
         }
+    }
+
+    /// Run alone in a process of its own (see the test below): with
+    /// SIGCHLD ignored, as a parent can pass it down, the starter is
+    /// reaped by the kernel and its exit status never read. The writer
+    /// still runs, and until it has ended its stack stays claimed.
+    #[test]
+    fn with_sigchld_ignored_inner() {
+        if std::env::var_os("HOIST_WARMUP_SIGCHLD_IGNORED").is_none() {
+            return;
+        }
+        // SAFETY: this process runs only this test (see below).
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN)
+        };
+        let since = std::time::Instant::now();
+        warm_up();
+        let writer = WRITER.load(Ordering::Acquire);
+        // A writer sleeps 12 times 2 ms before it ends: sooner than that,
+        // the stack must still be claimed by its pid.
+        if since.elapsed() < std::time::Duration::from_millis(20) {
+            assert!(writer > 0, "stack released while its writer runs: {writer}");
+        }
+        assert!(writer_gone(), "a writer never ended");
+    }
+
+    #[test]
+    fn the_writer_keeps_its_stack_when_sigchld_is_ignored() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "cgroup_warmup::tests::with_sigchld_ignored_inner",
+            ])
+            .args(["--test-threads", "1"])
+            .env("HOIST_WARMUP_SIGCHLD_IGNORED", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("1 passed"), "{stdout}");
     }
 
     #[test]
