@@ -24,6 +24,7 @@ fn main() {
     let many = many_files_layer(1200);
     write(out, "tar_extract", "small.tar", &small);
     write(out, "estargz_convert", "small.tar", &small);
+    write(out, "pack_prior_layer", "small.tar", &small);
     let plain = to_estargz(&small, &[]);
     let prioritized = to_estargz(&small, &["etc/hostname", "bin/tool"]);
     let long_toc = to_estargz(&many, &[]);

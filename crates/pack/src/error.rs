@@ -28,6 +28,11 @@ pub enum PackError {
         #[source]
         source: std::io::Error,
     },
+    #[error("reading a layer of the prior image: {source}")]
+    PriorLayer {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("--max-layers must be at least 1")]
     NoLayers,
 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 use hoist_image::{Digest, Hasher};
 use tar::{EntryType, Header};
@@ -58,7 +59,27 @@ pub fn write_layer(
     opts: &WriteOptions,
     out: impl Write,
 ) -> Result<WrittenLayer> {
-    let entries = with_parents(tree, nodes);
+    write_layer_with_whiteouts(tree, nodes, &[], opts, out)
+}
+
+/// Writes the layer holding `nodes` and their parent directories, then a
+/// whiteout (`.wh.<name>`) for each of `whiteouts`: paths, relative to the
+/// root, that lower layers hold and the tree no longer has. Each
+/// whiteout's parent must be a directory of the tree.
+pub fn write_layer_with_whiteouts(
+    tree: &Tree,
+    nodes: &[usize],
+    whiteouts: &[PathBuf],
+    opts: &WriteOptions,
+    out: impl Write,
+) -> Result<WrittenLayer> {
+    let mut wanted = nodes.to_vec();
+    wanted.extend(
+        whiteouts
+            .iter()
+            .filter_map(|w| w.parent().and_then(|p| tree.find_dir(p))),
+    );
+    let entries = with_parents(tree, &wanted);
     let gz = flate2::GzBuilder::new()
         .mtime(0)
         .operating_system(255)
@@ -86,14 +107,9 @@ pub fn write_layer(
         };
         let (header, pax) = header_for(node, link_to.map(|f| tree.node(f)), opts);
         if !pax.is_empty() {
-            let mut h = Header::new_ustar();
-            h.set_entry_type(EntryType::XHeader);
-            h.set_mode(0o644);
-            h.set_mtime(0);
-            h.set_size(pax.len() as u64);
-            set_raw_name(&mut h, b"PaxHeader");
-            h.set_cksum();
-            builder.append(&h, &pax[..]).map_err(archive_err(i))?;
+            builder
+                .append(&pax_header(pax.len()), &pax[..])
+                .map_err(archive_err(i))?;
         }
         match (&node.kind, link_to) {
             (Kind::File { size }, None) => {
@@ -115,6 +131,19 @@ pub fn write_layer(
                 .map_err(archive_err(i))?,
         }
     }
+    for w in whiteouts {
+        let wh_err = |source| PackError::Archive {
+            path: w.clone(),
+            source,
+        };
+        let (header, pax) = whiteout_header(w);
+        if !pax.is_empty() {
+            builder
+                .append(&pax_header(pax.len()), &pax[..])
+                .map_err(wh_err)?;
+        }
+        builder.append(&header, io::empty()).map_err(wh_err)?;
+    }
     let tar_hashing = builder.into_inner().map_err(archive_err(0))?;
     let uncompressed_size = tar_hashing.written;
     let diff_id = tar_hashing.hasher.finish();
@@ -130,7 +159,7 @@ pub fn write_layer(
         size: gz_hashing.written,
         digest: gz_hashing.hasher.finish(),
         uncompressed_size,
-        entries: entries.len() as u64,
+        entries: (entries.len() + whiteouts.len()) as u64,
     })
 }
 
@@ -148,6 +177,50 @@ pub fn with_parents(tree: &Tree, nodes: &[usize]) -> Vec<usize> {
         }
     }
     all.into_iter().collect()
+}
+
+/// The header of a PAX extended header entry of `len` bytes.
+fn pax_header(len: usize) -> Header {
+    let mut h = Header::new_ustar();
+    h.set_entry_type(EntryType::XHeader);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_size(len as u64);
+    set_raw_name(&mut h, b"PaxHeader");
+    h.set_cksum();
+    h
+}
+
+/// The header of the OCI whiteout hiding `path` (an empty regular file
+/// named `.wh.<name>` beside it), and the PAX records it needs.
+fn whiteout_header(path: &Path) -> (Header, Vec<u8>) {
+    let mut name = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| {
+            let mut v = p.as_os_str().as_bytes().to_vec();
+            v.push(b'/');
+            v
+        })
+        .unwrap_or_default();
+    name.extend_from_slice(b".wh.");
+    name.extend_from_slice(path.file_name().unwrap_or_default().as_bytes());
+    let mut h = Header::new_ustar();
+    let _ = h.set_device_major(0);
+    let _ = h.set_device_minor(0);
+    h.set_entry_type(EntryType::Regular);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_size(0);
+    h.set_mtime(0);
+    let mut pax = Vec::new();
+    if !set_ustar_path(&mut h, &name) {
+        pax_record(&mut pax, b"path", &name);
+        set_raw_name(&mut h, &name[..name.len().min(99)]);
+    }
+    h.set_cksum();
+    (h, pax)
 }
 
 /// The ustar header of a node and the PAX records it needs.

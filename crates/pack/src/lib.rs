@@ -10,11 +10,14 @@
 //! 2. [`plan`]: components are placed into at most N layers, big and
 //!    frequently updated ones alone, the base system apart from what was
 //!    added on top, stable small ones together; or as in a prior image.
-//! 3. [`layer`]: each layer is written as a reproducible tar+gzip stream.
+//! 3. [`carry`]: with a prior image, its layers that (nearly) match the tree
+//!    are kept as they are, and what changed in them is carried on top.
+//! 4. [`layer`]: each layer is written as a reproducible tar+gzip stream.
 //!
 //! This crate only plans and writes bytes; the engine puts the layers into
 //! the store and makes the image.
 
+pub mod carry;
 pub mod changelog;
 pub mod component;
 pub mod dpkg;
@@ -32,7 +35,7 @@ use std::path::Path;
 
 pub use component::{Component, ComponentKind, Tier};
 pub use error::{PackError, Result};
-pub use layer::{write_layer, WriteOptions, WrittenLayer};
+pub use layer::{write_layer, write_layer_with_whiteouts, WriteOptions, WrittenLayer};
 pub use plan::{PlannedLayer, PriorLayout};
 pub use tree::{Kind, Node, Tree};
 
