@@ -447,3 +447,174 @@ fn a_packed_image_runs_and_its_container_sees_exactly_the_source_tree() {
         "the container's view differs from the packed tree"
     );
 }
+
+/// The listing of `root` as seen from inside a container of `image`, run
+/// by `run` (hoist's or podman's `run` arguments up to the image).
+fn listing_inside(run: &dyn Fn(&[&str]) -> String, image: &str) -> String {
+    run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        image,
+        "/usr/bin/busybox",
+        "sh",
+        "-c",
+        LISTING,
+        "sh",
+        "/",
+    ])
+}
+
+fn listing_of(root: &Path) -> String {
+    let out = Command::new("busybox")
+        .args(["sh", "-c", LISTING, "sh", root.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The listing without the files the runtime mounts into `/etc`.
+fn os_lines(listing: &str) -> Vec<&str> {
+    let runtime_files = ["etc/hosts", "etc/hostname", "etc/resolv.conf", "etc/mtab"];
+    listing
+        .lines()
+        .filter(|l| {
+            !runtime_files
+                .iter()
+                .any(|f| l.starts_with(&format!("{f}|")) || l.ends_with(&format!("  {f}")))
+        })
+        .collect()
+}
+
+#[test]
+fn an_update_packed_with_prior_keeps_unchanged_layers_and_runs_as_the_new_tree() {
+    let (reg, _) = setup();
+    require_root_and(&["podman", "setcap", "mknod", "busybox"]);
+    let hoist = hoist_for(&reg);
+    let src = tempfile::tempdir().unwrap();
+    let root = src.path();
+    debian_tree(root, "libfoo v1");
+    std::fs::copy("/bin/busybox", root.join("usr/bin/busybox")).unwrap();
+    // dpkg's binary as big as gzip keeps it, and a second file of its
+    // package, removed by the update below.
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: Vec<u8> = (0..70_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    write(root, "usr/bin/dpkg", &noise);
+    write(root, "usr/share/dpkg/obsolete", b"old table");
+    let dpkg_list = "/.\n/usr/bin/dpkg\n";
+    write(
+        root,
+        "var/lib/dpkg/info/dpkg.list",
+        format!("{dpkg_list}/usr/share/dpkg/obsolete\n").as_bytes(),
+    );
+    let one = pack_json(&hoist, root, &["-t", "os:1"]);
+    let dpkg_layer = |doc: &Value| -> Value {
+        doc["Layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["Components"] == serde_json::json!(["pkg:dpkg"]))
+            .cloned()
+            .unwrap_or_else(|| panic!("no layer of dpkg alone: {doc}"))
+    };
+    let dpkg_before = dpkg_layer(&one);
+
+    // A dpkg upgrade: the 70 kB binary is rewritten with the same bytes (a
+    // new time), one file goes, one comes, the status changes.
+    let dpkg_bin = root.join("usr/bin/dpkg");
+    let bytes = std::fs::read(&dpkg_bin).unwrap();
+    std::fs::remove_file(&dpkg_bin).unwrap();
+    std::fs::write(&dpkg_bin, &bytes).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&dpkg_bin)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        .unwrap();
+    std::fs::remove_file(root.join("usr/share/dpkg/obsolete")).unwrap();
+    write(root, "usr/share/doc/dpkg/NEWS", b"what is new");
+    write(
+        root,
+        "var/lib/dpkg/info/dpkg.list",
+        format!("{dpkg_list}/usr/share/doc/dpkg/NEWS\n").as_bytes(),
+    );
+    let status = std::fs::read_to_string(root.join("var/lib/dpkg/status")).unwrap();
+    write(
+        root,
+        "var/lib/dpkg/status",
+        status
+            .replace("Version: 1.21.22", "Version: 1.21.23")
+            .as_bytes(),
+    );
+
+    let out = hoist
+        .run(&[
+            "pack",
+            root.to_str().unwrap(),
+            "--format",
+            "json",
+            "-t",
+            "os:2",
+            "--prior",
+            "os:1",
+        ])
+        .ok();
+    let two: Value = serde_json::from_str(&out.stdout).unwrap();
+    let layers = two["Layers"].as_array().unwrap();
+    assert_eq!(layers.len(), one["Layers"].as_array().unwrap().len());
+    assert_eq!(
+        dpkg_layer(&two)["Digest"],
+        dpkg_before["Digest"],
+        "dpkg's layer is kept: {two}"
+    );
+    assert!(out.stderr.contains("Note: --prior: kept"), "{out:?}");
+    let cost: Value = serde_json::from_str(
+        &hoist
+            .run(&["image", "update-cost", "os:1", "os:2", "--format", "json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(cost["layers"], 1, "one layer carries the update: {cost}");
+    assert!(
+        cost["bytes"].as_u64().unwrap() < dpkg_before["Size"].as_u64().unwrap(),
+        "the update costs less than dpkg's layer: {cost} {dpkg_before}"
+    );
+
+    // Both engines see exactly the new tree: the new file, not the removed
+    // one, the new status; only unchanged files' times may be older.
+    let want = listing_of(root);
+    assert!(!want.contains("usr/share/dpkg/obsolete"));
+    assert!(want.contains("usr/share/doc/dpkg/NEWS"));
+    let by_hoist = |args: &[&str]| hoist.run(args).ok().stdout;
+    assert_eq!(
+        os_lines(&listing_inside(&by_hoist, "os:2")),
+        os_lines(&want),
+        "hoist's container differs from the new tree"
+    );
+    let dest = reg.reference("packed:2");
+    hoist
+        .run(&["push", "--tls-verify=false", "os:2", &dest])
+        .ok();
+    let podman = common::podman::Podman::isolated();
+    podman.out(&["pull", "--tls-verify=false", &dest]);
+    let by_podman = |args: &[&str]| podman.out(args);
+    assert_eq!(
+        os_lines(&listing_inside(&by_podman, &dest)),
+        os_lines(&want),
+        "podman's container differs from the new tree"
+    );
+}

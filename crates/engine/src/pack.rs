@@ -14,10 +14,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use hoist_archive::verify::VerifyingReader;
 use hoist_image::manifest::{Descriptor, ImageManifest, Manifest};
-use hoist_image::media::{OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST};
+use hoist_image::media::{DOCKER_LAYER_GZIP, OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST};
 use hoist_image::platform::Platform;
 use hoist_image::Digest;
+use hoist_pack::carry::{LayerFiles, Settled, SettledLayer};
 use hoist_pack::{Analysis, PlannedLayer, PriorLayout, WriteOptions, ANNOTATION_COMPONENTS};
 use hoist_store::{BlobSlot, ImageRecord, LayerRef};
 
@@ -91,7 +93,27 @@ impl Engine {
             Some(p) => self.prior_layout(p, &mut notes)?,
             None => None,
         };
-        let plan = analysis.plan(opts.max_layers, prior.as_ref());
+        let plan = analysis.plan(opts.max_layers, prior.as_ref().map(|p| &p.0));
+        let settled = match &prior {
+            Some((_, record)) => {
+                progress.message("Comparing the tree with the prior image");
+                let files = self.prior_files(record, &mut notes);
+                let settled = analysis.settle(&plan, &files).map_err(pack_err(root))?;
+                notes.extend(carry_note(&settled));
+                settled
+            }
+            None => plan
+                .iter()
+                .map(|p| SettledLayer {
+                    planned: p.clone(),
+                    how: Settled::Write {
+                        nodes: analysis.layer_nodes(p),
+                        whiteouts: Vec::new(),
+                    },
+                    carried: 0,
+                })
+                .collect(),
+        };
         progress.message(&format!(
             "Packing {} components into {} layers",
             analysis.components.len(),
@@ -101,7 +123,8 @@ impl Engine {
             source_date_epoch: opts.source_date_epoch,
             ..WriteOptions::default()
         };
-        let layers = self.write_layers(&analysis, &plan, &write_opts, progress)?;
+        let prior_layers = prior.as_ref().map(|p| &p.1.layers[..]).unwrap_or(&[]);
+        let layers = self.write_layers(&analysis, &settled, prior_layers, &write_opts, progress)?;
         let created_at = opts
             .source_date_epoch
             .unwrap_or_else(|| analysis.newest_mtime());
@@ -176,8 +199,13 @@ impl Engine {
         Ok(cost)
     }
 
-    /// The component layout of a prior image, from its layer annotations.
-    fn prior_layout(&self, name: &str, notes: &mut Vec<String>) -> Result<Option<PriorLayout>> {
+    /// The component layout of a prior image, from its layer annotations,
+    /// with the image's record.
+    fn prior_layout(
+        &self,
+        name: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<(PriorLayout, ImageRecord)>> {
         let record = self.lookup(name)?;
         let bytes = self
             .store
@@ -204,14 +232,84 @@ impl Engine {
             ));
             return Ok(None);
         }
-        Ok(Some(PriorLayout { layers }))
+        if layers.len() != record.layers.len() {
+            return Err(EngineError::Invalid(format!(
+                "--prior {name}: its manifest lists {} layers and its record {}; \
+                 the store may be damaged: run `hoist system check`",
+                layers.len(),
+                record.layers.len()
+            )));
+        }
+        Ok(Some((PriorLayout { layers }, record)))
     }
 
-    /// Writes, stores and unpacks every planned layer, a few at a time.
+    /// What each layer of the prior image holds, read from its blob; `None`
+    /// for a layer that cannot be kept (not a local gzip blob, unreadable),
+    /// with a note saying why.
+    fn prior_files(
+        &self,
+        record: &ImageRecord,
+        notes: &mut Vec<String>,
+    ) -> Vec<Option<LayerFiles>> {
+        record
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match self.prior_layer_files(l) {
+                Ok(f) => Some(f),
+                Err(why) => {
+                    notes.push(format!(
+                        "--prior: layer {} ({}) is written again, not kept: {why}",
+                        i + 1,
+                        l.blob
+                    ));
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn prior_layer_files(&self, layer: &LayerRef) -> std::result::Result<LayerFiles, String> {
+        if layer.lazy.is_some() {
+            return Err("it was pulled lazily and its blob is not local".to_string());
+        }
+        if !matches!(
+            layer.media_type.as_str(),
+            OCI_LAYER_GZIP | DOCKER_LAYER_GZIP
+        ) {
+            return Err(format!(
+                "its media type {} is not the gzip tar hoist pack writes",
+                layer.media_type
+            ));
+        }
+        let file = self
+            .store
+            .open_blob(&layer.blob)
+            .map_err(|e| e.to_string())?;
+        // The blob is kept by its digest: what is compared must be what
+        // the digest names, so it is checked to the last byte.
+        let verified =
+            VerifyingReader::new(file, layer.blob.clone(), format!("blob {}", layer.blob))
+                .with_size(layer.size);
+        let mut gz =
+            flate2::read::GzDecoder::new(std::io::BufReader::with_capacity(1 << 20, verified));
+        let files = hoist_pack::carry::read_layer(&mut gz).map_err(|e| e.to_string())?;
+        std::io::copy(&mut gz, &mut std::io::sink()).map_err(|e| e.to_string())?;
+        let mut rest = gz.into_inner();
+        std::io::copy(&mut rest, &mut std::io::sink()).map_err(|e| e.to_string())?;
+        if !rest.into_inner().is_verified() {
+            return Err(format!("blob {} did not verify", layer.blob));
+        }
+        Ok(files)
+    }
+
+    /// Writes, stores and unpacks every layer to write, a few at a time;
+    /// kept layers are the prior image's (`prior`).
     fn write_layers(
         &self,
         analysis: &Analysis,
-        plan: &[PlannedLayer],
+        plan: &[SettledLayer],
+        prior: &[LayerRef],
         opts: &WriteOptions,
         progress: &Arc<dyn Progress>,
     ) -> Result<Vec<PackedLayer>> {
@@ -229,7 +327,19 @@ impl Engine {
                     if i >= plan.len() {
                         break;
                     }
-                    let r = self.write_layer(analysis, &plan[i], opts, progress);
+                    let r = match &plan[i].how {
+                        Settled::Keep { prior: li } => {
+                            kept_layer(analysis, &plan[i].planned, prior.get(*li))
+                        }
+                        Settled::Write { nodes, whiteouts } => self.write_layer(
+                            analysis,
+                            &plan[i].planned,
+                            nodes,
+                            whiteouts,
+                            opts,
+                            progress,
+                        ),
+                    };
                     let failed = r.is_err();
                     results
                         .lock()
@@ -255,6 +365,8 @@ impl Engine {
         &self,
         analysis: &Analysis,
         layer: &PlannedLayer,
+        nodes: &[usize],
+        whiteouts: &[std::path::PathBuf],
         opts: &WriteOptions,
         progress: &Arc<dyn Progress>,
     ) -> Result<PackedLayer> {
@@ -263,9 +375,14 @@ impl Engine {
         let file =
             std::fs::File::create(&path).map_err(io_err(format!("creating {}", path.display())))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        let nodes = analysis.layer_nodes(layer);
-        let written = hoist_pack::write_layer(&analysis.tree, &nodes, opts, &mut out)
-            .map_err(pack_err(analysis.tree.root()))?;
+        let written = hoist_pack::write_layer_with_whiteouts(
+            &analysis.tree,
+            nodes,
+            whiteouts,
+            opts,
+            &mut out,
+        )
+        .map_err(pack_err(analysis.tree.root()))?;
         out.flush()
             .map_err(io_err(format!("writing {}", path.display())))?;
         drop(out);
@@ -299,6 +416,40 @@ impl Engine {
             reused,
         })
     }
+}
+
+/// A layer of the prior image kept as it is.
+fn kept_layer(
+    analysis: &Analysis,
+    layer: &PlannedLayer,
+    prior: Option<&LayerRef>,
+) -> Result<PackedLayer> {
+    let prior = prior.ok_or_else(|| {
+        EngineError::Invalid("--prior: a kept layer is missing from the prior image".into())
+    })?;
+    Ok(PackedLayer {
+        digest: prior.blob.clone(),
+        diff_id: prior.diff_id.clone(),
+        size: prior.size,
+        components: analysis.layer_ids(layer),
+        reused: true,
+    })
+}
+
+/// What `--prior` kept and carried, for the user.
+fn carry_note(settled: &[SettledLayer]) -> Option<String> {
+    let kept = settled
+        .iter()
+        .filter(|l| matches!(l.how, Settled::Keep { .. }))
+        .count();
+    let carried: usize = settled.iter().map(|l| l.carried).sum();
+    (kept > 0).then(|| {
+        format!(
+            "--prior: kept {kept} of {} layers as they were; {carried} changed or removed \
+             entries of kept layers are carried in the top layer",
+            settled.len()
+        )
+    })
 }
 
 fn pack_err(root: &Path) -> impl FnOnce(hoist_pack::PackError) -> EngineError + '_ {
@@ -515,6 +666,43 @@ mod tests {
         assert_eq!(
             c["rootfs"]["diff_ids"].as_array().unwrap().len(),
             two.layers.len()
+        );
+    }
+
+    #[test]
+    fn a_damaged_prior_layer_is_not_kept() {
+        let store = tempfile::tempdir().unwrap();
+        let engine = Engine::open(store.path()).unwrap();
+        let tree = tempfile::tempdir().unwrap();
+        fake_os(tree.path(), "1");
+        let progress: Arc<dyn Progress> = Arc::new(Silent);
+        let one = engine.pack(tree.path(), &opts("os:1"), &progress).unwrap();
+        let b = one
+            .layers
+            .iter()
+            .find(|l| l.components == ["pkg:b"])
+            .unwrap();
+        // Same size, other bytes: only its digest tells.
+        let path = engine.store.blob_path(&b.digest);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+
+        fake_os(tree.path(), "2");
+        let mut o = opts("os:2");
+        o.prior = Some("os:1".to_string());
+        let two = engine.pack(tree.path(), &o, &progress).unwrap();
+        let why = two
+            .notes
+            .iter()
+            .find(|n| n.contains(&b.digest.to_string()))
+            .unwrap_or_else(|| panic!("no note on the damaged layer: {:?}", two.notes));
+        assert!(why.contains("written again, not kept"), "{why}");
+        assert!(
+            two.notes.iter().any(|n| n.starts_with("--prior: kept")),
+            "the other layers are kept: {:?}",
+            two.notes
         );
     }
 

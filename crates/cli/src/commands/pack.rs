@@ -22,8 +22,10 @@ pub struct PackArgs {
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_layers: u32,
     /// An image packed earlier from a previous version of the tree: every
-    /// component stays in the layer it had there, so unchanged layers keep
-    /// their digests.
+    /// component stays in the layer it had there, and a layer whose files
+    /// are unchanged (modification times aside) or changed in less than
+    /// half of its bytes is kept as it is; the changes of kept layers go into
+    /// one layer on top. Unchanged files keep the prior image's times.
     #[arg(long)]
     pub prior: Option<String>,
     /// Clamp file modification times to this time (seconds since the epoch)
