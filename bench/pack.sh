@@ -71,13 +71,14 @@ in_chroot() {
     return $rc
 }
 
-# $cache/$1 from a copy of the raw bootstrap, changed by the function $2.
+# $cache/$1 from a copy of the tree $3 (default: the raw bootstrap), changed
+# by the function $2.
 derive() {
-    local name=$1 change=$2
+    local name=$1 change=$2 from=${3:-raw}
     [ -e "$cache/$name.done" ] && return 0
     echo "bench: preparing the $name tree" >&2
     rm -rf "$cache/$name.tmp" "$cache/$name"
-    cp -a "$cache/raw" "$cache/$name.tmp"
+    cp -a "$cache/$from" "$cache/$name.tmp"
     "$change" "$cache/$name.tmp"
     clean_scratch "$cache/$name.tmp"
     mv "$cache/$name.tmp" "$cache/$name"
@@ -137,6 +138,9 @@ derive base no_change
 derive updated upgrade
 derive curl install_curl
 derive trixie to_trixie
+# A second update on top of the first, for what a chain of `--prior` packs
+# downloads at its second step.
+derive updated-curl install_curl updated
 
 echo "bench: trees ready in $cache" >&2
 
@@ -194,6 +198,39 @@ for change in updated curl trixie; do
             [ "$tag" = "$change" ] || what="$what, --prior"
             row "$change" "$what" "$(field layers <<<"$c")" "$(mb "$b")" "$(ratio "$b" "$ideal")" "$(ratio "$b" "$per_path")"
         done
+    done
+done
+
+# The second step of a chain: the updated system gets curl. Without a prior
+# both images are packed from their trees alone; with one, each is packed
+# with the image before it as --prior (base, then updated).
+base_json=$("$costtool" --layers 1 "$cache/updated" "$cache/updated-curl")
+ideal=$(field ideal <<<"$base_json")
+per_path=$(field ideal_per_path <<<"$base_json")
+row "chain" "updated -> updated-curl" layers MB "x ideal" "x per-path"
+row "chain" "per-file ideal" - "$(mb "$ideal")" 1.000 "$(ratio "$ideal" "$per_path")"
+for n in "${layers[@]}"; do
+    h pack -q "$cache/updated-curl" -t "bench/updated-curl:$n" --max-layers "$n" >/dev/null
+    h pack -q "$cache/updated-curl" -t "bench/updated-curl-prior:$n" --max-layers "$n" \
+        --prior "bench/updated-prior:$n" >/dev/null
+    for from_to in "updated updated-curl" "updated-prior updated-curl-prior"; do
+        set -- $from_to
+        c=$(h image update-cost "bench/$1:$n" "bench/$2:$n" --format json)
+        b=$(field bytes <<<"$c")
+        what="hoist pack, $n layers"
+        [ "$1" = updated ] || what="$what, --prior chain"
+        row "chain" "$what" "$(field layers <<<"$c")" "$(mb "$b")" "$(ratio "$b" "$ideal")" "$(ratio "$b" "$per_path")"
+    done
+done
+
+# What the images take in the store (every layer's unpacked size): an image
+# packed with --prior keeps stale files in the layers it kept.
+printf '\n%-34s %9s\n' "image" "MB stored" | tee -a "$results"
+for n in "${layers[@]}"; do
+    for tag in base updated updated-prior curl curl-prior trixie trixie-prior \
+        updated-curl updated-curl-prior; do
+        printf '%-34s %9s\n' "bench/$tag:$n" \
+            "$(mb "$(h image inspect --format '{{.Size}}' "bench/$tag:$n")")" | tee -a "$results"
     done
 done
 echo "bench: results in $results" >&2
