@@ -402,45 +402,11 @@ fn a_packed_image_runs_and_its_container_sees_exactly_the_source_tree() {
     std::fs::copy("/bin/busybox", src.path().join("usr/bin/busybox")).unwrap();
     pack_json(&hoist, src.path(), &["-t", "os:run"]);
 
-    let host = Command::new("busybox")
-        .args(["sh", "-c", LISTING, "sh", src.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        host.status.success(),
-        "{}",
-        String::from_utf8_lossy(&host.stderr)
-    );
-    let inside = hoist
-        .run(&[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "os:run",
-            "/usr/bin/busybox",
-            "sh",
-            "-c",
-            LISTING,
-            "sh",
-            "/",
-        ])
-        .ok();
-    // The runtime bind-mounts its own /etc/hosts, hostname and resolv.conf,
-    // and links /etc/mtab to /proc/mounts in a tree without one (podman's
-    // rule; checked in podman_run.rs).
-    let runtime_files = ["etc/hosts", "etc/hostname", "etc/resolv.conf", "etc/mtab"];
-    let keep = |l: &&str| {
-        !runtime_files
-            .iter()
-            .any(|f| l.starts_with(&format!("{f}|")) || l.ends_with(&format!("  {f}")))
-    };
-    let want: Vec<&str> = std::str::from_utf8(&host.stdout)
-        .unwrap()
-        .lines()
-        .filter(keep)
-        .collect();
-    let got: Vec<&str> = inside.stdout.lines().filter(keep).collect();
+    let host = listing_of(src.path());
+    let by_hoist = |args: &[&str]| hoist.run(args).ok().stdout;
+    let inside = listing_inside(&by_hoist, "os:run");
+    let want = os_lines(&host);
+    let got = os_lines(&inside);
     assert!(want.len() > 20, "the listing covers the tree: {want:?}");
     assert_eq!(
         got, want,
@@ -479,7 +445,10 @@ fn listing_of(root: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The listing without the files the runtime mounts into `/etc`.
+/// The listing without the files the runtime puts into `/etc`: it
+/// bind-mounts its own hosts, hostname and resolv.conf, and links mtab to
+/// /proc/mounts in a tree without one (podman's rule; checked in
+/// podman_run.rs).
 fn os_lines(listing: &str) -> Vec<&str> {
     let runtime_files = ["etc/hosts", "etc/hostname", "etc/resolv.conf", "etc/mtab"];
     listing

@@ -598,16 +598,37 @@ mod tests {
         }
     }
 
-    #[test]
-    fn packs_reproducibly_and_counts_update_cost() {
+    /// A store with `fake_os` version 1 packed as `os:1`.
+    struct Packed {
+        _store: tempfile::TempDir,
+        engine: Engine,
+        tree: tempfile::TempDir,
+        progress: Arc<dyn Progress>,
+        one: PackReport,
+    }
+
+    fn packed_os_1() -> Packed {
         let store = tempfile::tempdir().unwrap();
         let engine = Engine::open(store.path()).unwrap();
         let tree = tempfile::tempdir().unwrap();
         fake_os(tree.path(), "1");
         let progress: Arc<dyn Progress> = Arc::new(Silent);
         let one = engine.pack(tree.path(), &opts("os:1"), &progress).unwrap();
+        Packed {
+            _store: store,
+            engine,
+            tree,
+            progress,
+            one,
+        }
+    }
+
+    #[test]
+    fn packs_reproducibly_and_counts_update_cost() {
+        let p = packed_os_1();
+        let (engine, tree, progress, one) = (&p.engine, &p.tree, &p.progress, &p.one);
         let again = engine
-            .pack(tree.path(), &opts("os:again"), &progress)
+            .pack(tree.path(), &opts("os:again"), progress)
             .unwrap();
         assert_eq!(one.id, again.id, "same tree, same image");
         assert_eq!(one.manifest_digest, again.manifest_digest);
@@ -620,7 +641,7 @@ mod tests {
         fake_os(tree.path(), "2");
         let mut o = opts("os:2");
         o.prior = Some("os:1".to_string());
-        let two = engine.pack(tree.path(), &o, &progress).unwrap();
+        let two = engine.pack(tree.path(), &o, progress).unwrap();
         let changed: Vec<_> = two.layers.iter().filter(|l| !l.reused).collect();
         assert_eq!(changed.len(), 1, "{changed:?}");
         assert_eq!(changed[0].components, vec!["pkg:a".to_string()]);
@@ -671,12 +692,8 @@ mod tests {
 
     #[test]
     fn a_damaged_prior_layer_is_not_kept() {
-        let store = tempfile::tempdir().unwrap();
-        let engine = Engine::open(store.path()).unwrap();
-        let tree = tempfile::tempdir().unwrap();
-        fake_os(tree.path(), "1");
-        let progress: Arc<dyn Progress> = Arc::new(Silent);
-        let one = engine.pack(tree.path(), &opts("os:1"), &progress).unwrap();
+        let p = packed_os_1();
+        let (engine, tree, progress, one) = (&p.engine, &p.tree, &p.progress, &p.one);
         let b = one
             .layers
             .iter()
@@ -692,7 +709,7 @@ mod tests {
         fake_os(tree.path(), "2");
         let mut o = opts("os:2");
         o.prior = Some("os:1".to_string());
-        let two = engine.pack(tree.path(), &o, &progress).unwrap();
+        let two = engine.pack(tree.path(), &o, progress).unwrap();
         let why = two
             .notes
             .iter()
