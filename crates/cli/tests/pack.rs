@@ -550,6 +550,22 @@ fn an_update_packed_with_prior_keeps_unchanged_layers_and_runs_as_the_new_tree()
         "dpkg's layer is kept: {two}"
     );
     assert!(out.stderr.contains("Note: --prior: kept"), "{out:?}");
+    // The top layer carries dpkg's changes (its new file, its changed list,
+    // a whiteout for the removed file), and its history entry says so.
+    let top = layers.last().unwrap();
+    assert!(top["Carried"].as_u64().unwrap() >= 3, "{top}");
+    assert!(layers[..layers.len() - 1].iter().all(|l| l["Carried"] == 0));
+    let history = hoist
+        .run(&["history", "--no-trunc", "--format", "{{.Comment}}", "os:2"])
+        .ok();
+    assert!(
+        history
+            .stdout
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("carries") && l.contains("entries of the layers below")),
+        "{history:?}"
+    );
     let cost: Value = serde_json::from_str(
         &hoist
             .run(&["image", "update-cost", "os:1", "os:2", "--format", "json"])

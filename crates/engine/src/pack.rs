@@ -51,6 +51,8 @@ pub struct PackedLayer {
     pub components: Vec<String>,
     /// The store had this layer already (e.g. from the prior image).
     pub reused: bool,
+    /// Changed or removed entries of kept lower layers this layer carries.
+    pub carried: usize,
 }
 
 /// What `hoist pack` made.
@@ -331,14 +333,19 @@ impl Engine {
                         Settled::Keep { prior: li } => {
                             kept_layer(analysis, &plan[i].planned, prior.get(*li))
                         }
-                        Settled::Write { nodes, whiteouts } => self.write_layer(
-                            analysis,
-                            &plan[i].planned,
-                            nodes,
-                            whiteouts,
-                            opts,
-                            progress,
-                        ),
+                        Settled::Write { nodes, whiteouts } => self
+                            .write_layer(
+                                analysis,
+                                &plan[i].planned,
+                                nodes,
+                                whiteouts,
+                                opts,
+                                progress,
+                            )
+                            .map(|l| PackedLayer {
+                                carried: plan[i].carried,
+                                ..l
+                            }),
                     };
                     let failed = r.is_err();
                     results
@@ -414,6 +421,7 @@ impl Engine {
             size: written.size,
             components: analysis.layer_ids(layer),
             reused,
+            carried: 0,
         })
     }
 }
@@ -433,6 +441,7 @@ fn kept_layer(
         size: prior.size,
         components: analysis.layer_ids(layer),
         reused: true,
+        carried: 0,
     })
 }
 
@@ -504,6 +513,12 @@ fn config_json(
                     .unwrap_or(0);
                 comment.truncate(cut);
                 comment.push_str(" ...");
+            }
+            if l.carried > 0 {
+                comment.push_str(&format!(
+                    "; carries {} changed or removed entries of the layers below",
+                    l.carried
+                ));
             }
             serde_json::json!({
                 "created": created,

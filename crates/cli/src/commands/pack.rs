@@ -85,6 +85,7 @@ pub fn pack(engine: &Engine, a: PackArgs) -> Result<i32> {
             json!({
                 "Digest": l.digest.to_string(), "DiffID": l.diff_id.to_string(),
                 "Size": l.size, "Components": l.components, "Reused": l.reused,
+                "Carried": l.carried,
             })
         })
         .collect();
