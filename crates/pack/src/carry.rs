@@ -16,8 +16,11 @@
 //! The carrying layer is the smallest of those written anyway (or, when
 //! none is, the smallest changed one), moved to the top: the number of
 //! layers does not grow. Since a kept layer is compared with the tree as
-//! the prior image had it, what a layer carries never piles up across
-//! updates: once half of a kept layer has changed, it is written again.
+//! the prior image had it, its stale part never piles up across updates:
+//! once half of a kept layer has changed, it is written again. What an
+//! earlier update carried into a layer counts as live while the tree still
+//! has it as it is, so the next update keeps that layer (and does not
+//! download the carried files again) unless something in it changed.
 //!
 //! A file whose content did not change is served from the prior layer, so
 //! the new image shows the prior's modification time for it.
@@ -39,8 +42,9 @@ use crate::tree::{Kind, Tree};
 use crate::Analysis;
 
 /// A changed prior layer is kept while its changed bytes are less than this
-/// fraction of its live bytes: what it holds in vain (stale versions) stays
-/// bounded, and so does what the carrying layer repeats for it.
+/// fraction of its live bytes. Keeping it saves downloading its unchanged
+/// bytes and costs storing its stale ones: at a half, it always saves more
+/// than it wastes.
 const KEEP_BELOW: (u64, u64) = (1, 2);
 
 /// What an entry of a prior layer is.
@@ -122,8 +126,8 @@ pub fn read_layer(r: impl Read) -> Result<LayerFiles> {
                 .push(parent.join(std::ffi::OsStr::from_bytes(hidden)));
             continue;
         }
-        let entry_ = read_entry(&mut entry, &files.entries).map_err(bad)?;
-        files.entries.insert(path, entry_);
+        let read = read_entry(&mut entry, &files.entries).map_err(bad)?;
+        files.entries.insert(path, read);
     }
     Ok(files)
 }
