@@ -96,26 +96,15 @@ impl Engine {
             None => None,
         };
         let plan = analysis.plan(opts.max_layers, prior.as_ref().map(|p| &p.0));
-        let settled = match &prior {
+        let files = match &prior {
             Some((_, record)) => {
                 progress.message("Comparing the tree with the prior image");
-                let files = self.prior_files(record, &mut notes);
-                let settled = analysis.settle(&plan, &files).map_err(pack_err(root))?;
-                notes.extend(carry_note(&settled));
-                settled
+                self.prior_files(record, &mut notes)
             }
-            None => plan
-                .iter()
-                .map(|p| SettledLayer {
-                    planned: p.clone(),
-                    how: Settled::Write {
-                        nodes: analysis.layer_nodes(p),
-                        whiteouts: Vec::new(),
-                    },
-                    carried: 0,
-                })
-                .collect(),
+            None => Vec::new(),
         };
+        let settled = analysis.settle(&plan, &files).map_err(pack_err(root))?;
+        notes.extend(carry_note(&settled));
         progress.message(&format!(
             "Packing {} components into {} layers",
             analysis.components.len(),

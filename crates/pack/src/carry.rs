@@ -174,21 +174,8 @@ fn read_entry<R: Read>(
     };
     e.object = match kind {
         EntryType::Regular | EntryType::Continuous => {
-            let mut hasher = Hasher::sha256();
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut size = 0u64;
-            loop {
-                let n = entry.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                size += n as u64;
-            }
-            Object::File {
-                size,
-                sha256: hasher.finish(),
-            }
+            let (size, sha256) = sha256_of(entry)?;
+            Object::File { size, sha256 }
         }
         EntryType::Link => {
             let to = clean(Path::new(std::ffi::OsStr::from_bytes(&target(entry))))?;
@@ -211,6 +198,21 @@ fn read_entry<R: Read>(
         _ => Object::Other,
     };
     Ok(e)
+}
+
+/// The length and sha256 of what `r` reads.
+fn sha256_of(mut r: impl Read) -> std::io::Result<(u64, Digest)> {
+    let mut hasher = Hasher::sha256();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok((size, hasher.finish()));
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
 }
 
 /// A layer path relative to the root: `./` and a leading `/` dropped;
@@ -541,17 +543,11 @@ impl<'a> TreeDigests<'a> {
     fn digest(&mut self, i: usize) -> Result<&Digest> {
         if !self.known.contains_key(&i) {
             let path = self.tree.host_path(i);
-            let mut f = std::fs::File::open(&path).map_err(io("reading", &path))?;
-            let mut hasher = Hasher::sha256();
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = f.read(&mut buf).map_err(io("reading", &path))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
-            self.known.insert(i, hasher.finish());
+            let digest = std::fs::File::open(&path)
+                .and_then(sha256_of)
+                .map_err(io("reading", &path))?
+                .1;
+            self.known.insert(i, digest);
         }
         Ok(&self.known[&i])
     }
