@@ -835,8 +835,9 @@ mod tests {
         };
         let files: Vec<&Path> = nodes
             .iter()
-            .map(|&i| a3.tree.node(i).path.as_path())
-            .filter(|p| !a3.tree.node(a3.tree.find(p).unwrap()).is_dir())
+            .map(|&i| a3.tree.node(i))
+            .filter(|n| !n.is_dir())
+            .map(|n| n.path.as_path())
             .collect();
         assert_eq!(files, [Path::new("b/small"), Path::new("d/state")]);
         assert!(whiteouts.is_empty());

@@ -106,11 +106,7 @@ pub fn write_layer_with_whiteouts(
             _ => None,
         };
         let (header, pax) = header_for(node, link_to.map(|f| tree.node(f)), opts);
-        if !pax.is_empty() {
-            builder
-                .append(&pax_header(pax.len()), &pax[..])
-                .map_err(archive_err(i))?;
-        }
+        append_pax(&mut builder, &pax).map_err(archive_err(i))?;
         match (&node.kind, link_to) {
             (Kind::File { size }, None) => {
                 let path = tree.host_path(i);
@@ -137,11 +133,7 @@ pub fn write_layer_with_whiteouts(
             source,
         };
         let (header, pax) = whiteout_header(w);
-        if !pax.is_empty() {
-            builder
-                .append(&pax_header(pax.len()), &pax[..])
-                .map_err(wh_err)?;
-        }
+        append_pax(&mut builder, &pax).map_err(wh_err)?;
         builder.append(&header, io::empty()).map_err(wh_err)?;
     }
     let tar_hashing = builder.into_inner().map_err(archive_err(0))?;
@@ -179,16 +171,19 @@ pub fn with_parents(tree: &Tree, nodes: &[usize]) -> Vec<usize> {
     all.into_iter().collect()
 }
 
-/// The header of a PAX extended header entry of `len` bytes.
-fn pax_header(len: usize) -> Header {
+/// Appends a PAX extended header entry holding `pax`, unless it is empty.
+fn append_pax<W: Write>(builder: &mut tar::Builder<W>, pax: &[u8]) -> io::Result<()> {
+    if pax.is_empty() {
+        return Ok(());
+    }
     let mut h = Header::new_ustar();
     h.set_entry_type(EntryType::XHeader);
     h.set_mode(0o644);
     h.set_mtime(0);
-    h.set_size(len as u64);
+    h.set_size(pax.len() as u64);
     set_raw_name(&mut h, b"PaxHeader");
     h.set_cksum();
-    h
+    builder.append(&h, pax)
 }
 
 /// The header of the OCI whiteout hiding `path` (an empty regular file
@@ -215,10 +210,7 @@ fn whiteout_header(path: &Path) -> (Header, Vec<u8>) {
     h.set_size(0);
     h.set_mtime(0);
     let mut pax = Vec::new();
-    if !set_ustar_path(&mut h, &name) {
-        pax_record(&mut pax, b"path", &name);
-        set_raw_name(&mut h, &name[..name.len().min(99)]);
-    }
+    set_path(&mut h, &mut pax, &name);
     h.set_cksum();
     (h, pax)
 }
@@ -259,11 +251,7 @@ fn header_for(node: &Node, link_to: Option<&Node>, opts: &WriteOptions) -> (Head
     };
     h.set_entry_type(kind);
     h.set_mode(node.mode);
-    let path = node.key();
-    if !set_ustar_path(&mut h, path) {
-        pax_record(&mut pax, b"path", path);
-        set_raw_name(&mut h, &path[..path.len().min(99)]);
-    }
+    set_path(&mut h, &mut pax, node.key());
     if let Some(t) = target {
         if t.len() <= 100 {
             h.as_ustar_mut().expect("ustar header").linkname[..t.len()].copy_from_slice(t);
@@ -306,6 +294,15 @@ fn header_for(node: &Node, link_to: Option<&Node>, opts: &WriteOptions) -> (Head
     }
     h.set_cksum();
     (h, pax)
+}
+
+/// Puts `path` into the header, or, when it does not fit the ustar fields,
+/// into a PAX record with its first 99 bytes in the name field.
+fn set_path(h: &mut Header, pax: &mut Vec<u8>, path: &[u8]) {
+    if !set_ustar_path(h, path) {
+        pax_record(pax, b"path", path);
+        set_raw_name(h, &path[..path.len().min(99)]);
+    }
 }
 
 /// Puts `path` into the ustar name (and prefix) fields; false if it does not fit.
